@@ -1,0 +1,147 @@
+/**
+ * The plain (resolved) inputs the provider receives for each resource kind.
+ *
+ * These are the wire shapes between `sdk/` (which accepts `pulumi.Input<T>` versions of them) and
+ * `provider/`. They are stored in Pulumi state, so every change here must stay readable from older
+ * state: add optional fields, never rename or repurpose one. Outputs carry `schemaVersion` for that.
+ */
+
+/** Version of the output shape written by this code; older state is migrated on read. */
+export const SCHEMA_VERSION = 1;
+
+/** The Pulumi preview sentinel for a value not known yet. Any field may hold it during preview. */
+export const UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9";
+
+/** A Kubernetes Service, by namespace and name. */
+export interface ServiceRefInput {
+  namespace: string;
+  name: string;
+}
+
+/** A Kubernetes toleration, as in the Pod spec. */
+export interface TolerationInput {
+  key?: string;
+  operator?: "Exists" | "Equal";
+  value?: string;
+  effect?: "NoSchedule" | "PreferNoSchedule" | "NoExecute";
+  tolerationSeconds?: number;
+}
+
+/** Resource requests and limits of the proxy container, as in the Pod spec. */
+export interface ResourceRequirementsInput {
+  requests?: Record<string, string>;
+  limits?: Record<string, string>;
+}
+
+/**
+ * Customisation of proxy Pods: the operator's ProxyClass, flattened. Applies to standalone proxies
+ * and to ProxyGroups alike.
+ */
+export interface ProxyClassInput {
+  image?: string;
+  imagePullPolicy?: "Always" | "IfNotPresent" | "Never";
+  imagePullSecrets?: string[];
+  resources?: ResourceRequirementsInput;
+  nodeSelector?: Record<string, string>;
+  tolerations?: TolerationInput[];
+  affinity?: Record<string, unknown>;
+  priorityClassName?: string;
+  podLabels?: Record<string, string>;
+  podAnnotations?: Record<string, string>;
+  statefulSetLabels?: Record<string, string>;
+  statefulSetAnnotations?: Record<string, string>;
+  env?: { name: string; value: string }[];
+  /** Container securityContext of the `tailscale` container. */
+  securityContext?: Record<string, unknown>;
+  /** Pod securityContext. */
+  podSecurityContext?: Record<string, unknown>;
+  /** `auto`, `iptables` or `nftables`: sets TS_DEBUG_FIREWALL_MODE (layer-3 proxies). */
+  firewallMode?: "auto" | "iptables" | "nftables";
+  acceptRoutes?: boolean;
+  /** Serve metrics on port 9002 (TS_LOCAL_ADDR_PORT, TS_ENABLE_METRICS) and debug on 9001. */
+  enableMetrics?: boolean;
+  useLetsEncryptStagingEnvironment?: boolean;
+}
+
+/** Per-resource credentials. All optional; looked up before provider config and environment. */
+export interface CredentialsInput {
+  kubeconfig?: string;
+  kubeContext?: string;
+  tailscaleOauthClientId?: string;
+  tailscaleOauthClientSecret?: string;
+  tailscaleApiKey?: string;
+  tailscaleTailnet?: string;
+  tailscaleBaseUrl?: string;
+}
+
+/** What every proxy-backed resource shares. */
+export interface ProxyCommonInput {
+  /**
+   * Identity of the Pulumi resource, `<project>/<stack>/<resource name>`, set by the SDK. Written to
+   * labels and annotations so that a retried create adopts what a failed one left, and nothing else.
+   */
+  ownerId: string;
+  /** Namespace of the proxy's objects (standalone). Defaults to the backend Service's namespace. */
+  namespace?: string;
+  /** Tailnet hostname (a DNS label, or an FQDN whose first label is used). */
+  hostname?: string;
+  /** ACL tags of the proxy device (standalone) or the Tailscale Service (HA). Default `["tag:k8s"]`. */
+  tags?: string[];
+  proxyClass?: ProxyClassInput;
+  /** Name and namespace of the ProxyGroup that serves this resource (HA mode). */
+  proxyGroup?: { name: string; namespace: string };
+  /** Create/update wait budget in seconds, from the resource's customTimeouts. Default 600. */
+  timeoutSeconds?: number;
+  credentials?: CredentialsInput;
+}
+
+/** TailnetService: layer-3 (TCP/UDP) exposure of a cluster Service on a tailnet address. */
+export interface TailnetServiceInput extends ProxyCommonInput {
+  service: ServiceRefInput;
+}
+
+/** A backend of a TailnetIngress path: a Service and one of its ports, by number or name. */
+export interface IngressBackendInput {
+  service: ServiceRefInput;
+  port: number | string;
+}
+
+/** One path of a TailnetIngress. */
+export interface IngressPathInput {
+  path: string;
+  pathType?: "Prefix" | "ImplementationSpecific" | "Exact";
+  backend: IngressBackendInput;
+}
+
+/** One rule of a TailnetIngress; the host, if given, must be the ingress's own name. */
+export interface IngressRuleInput {
+  host?: string;
+  paths: IngressPathInput[];
+}
+
+/** TailnetIngress: layer-7 HTTPS on a MagicDNS name (standalone) or a Tailscale Service (HA). */
+export interface TailnetIngressInput extends ProxyCommonInput {
+  defaultBackend?: IngressBackendInput;
+  rules?: IngressRuleInput[];
+  funnel?: boolean;
+  httpRedirect?: boolean;
+  /** Scheme to the backends. Default: `https+insecure` for port 443 or a port named `https`, else `http`. */
+  backendProtocol?: "http" | "https" | "https+insecure";
+  /** Obtain the certificate during `up` (default true). */
+  waitForCertificate?: boolean;
+}
+
+/** ProxyGroup: N proxy replicas that advertise Tailscale Services. */
+export interface ProxyGroupInput {
+  ownerId: string;
+  /** Name of the ProxyGroup; names its StatefulSet and Secrets. */
+  name: string;
+  namespace: string;
+  type: "ingress";
+  replicas?: number;
+  tags?: string[];
+  hostnamePrefix?: string;
+  proxyClass?: ProxyClassInput;
+  timeoutSeconds?: number;
+  credentials?: CredentialsInput;
+}
