@@ -1,0 +1,12 @@
+// Fake Tailscale API v2 + control plane for tests: see server.ts and spec.ts.
+export { type StartTailscaleApiOptions, startTailscaleApi } from "./server";
+export { OPENAPI_PATH, SPEC_SUPPLEMENTS } from "./spec";
+export type {
+  DeviceRecord,
+  FaultSpec,
+  KeyRecord,
+  RequestLogEntry,
+  ServiceRecord,
+  TailnetPolicy,
+  TailscaleApiServer,
+} from "./types";

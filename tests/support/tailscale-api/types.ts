@@ -1,0 +1,147 @@
+// Public shapes of the fake Tailscale API (what tests and the cluster simulator see).
+
+/** A Tailscale device as the fake control plane holds it. */
+export interface DeviceRecord {
+  /** Legacy numeric id (a string). */
+  id: string;
+  /** Stable node ID, e.g. `n1a2b3c4d5CNTRL`. */
+  nodeId: string;
+  /** Machine name requested at login. */
+  hostname: string;
+  /** MagicDNS FQDN without trailing dot, e.g. `web.tailnet-1234.ts.net`. */
+  name: string;
+  /** `[IPv4, IPv6]`. */
+  addresses: string[];
+  tags: string[];
+  /** Login name of the owner, or `tagged-devices` for tagged devices. */
+  user: string;
+  authorized: boolean;
+  isEphemeral: boolean;
+  created: string;
+  nodeKey: string;
+  machineKey: string;
+  /** ID of the auth key the device last logged in with. */
+  keyId: string;
+  connectedToControl: boolean;
+  lastSeen?: string;
+  /** Tailscale Services this host currently advertises (`svc:<name>`). */
+  advertisedServices: string[];
+}
+
+/** An auth key or OAuth client as the fake holds it, never with its secret. */
+export interface KeyRecord {
+  id: string;
+  keyType: "auth" | "client";
+  created: string;
+  /** Auth keys only. */
+  expires?: string;
+  expirySeconds?: number;
+  revoked?: string;
+  reusable: boolean;
+  ephemeral: boolean;
+  preauthorized: boolean;
+  tags: string[];
+  /** OAuth clients only. */
+  scopes: string[];
+  description: string;
+  /** Empty for tailnet-owned keys (created through an OAuth client). */
+  userId: string;
+  /** How many logins used this key. */
+  uses: number;
+  /** False once revoked, expired or (single-use) spent. */
+  valid: boolean;
+  invalidReason?: "revoked" | "expired" | "spent";
+}
+
+/** A Tailscale Service ("VIP service"). */
+export interface ServiceRecord {
+  name: string;
+  /** `[IPv4, IPv6]`. */
+  addrs: string[];
+  comment: string;
+  ports: string[];
+  tags: string[];
+  annotations: Record<string, string>;
+}
+
+/** Tailnet policy fragments the fake enforces. */
+export interface TailnetPolicy {
+  /** `tagOwners`: tag -> owners (other tags, users, `autogroup:admin`). A tag must be listed to be usable. */
+  tagOwners?: Record<string, string[]>;
+  /**
+   * `autoApprovers.services`: service selector (`svc:<name>`, `tag:<service tag>` or `*`) -> device tags
+   * whose hosts are approved automatically when they advertise a matching service.
+   */
+  autoApproverServices?: Record<string, string[]>;
+}
+
+/** A fault answered instead of (or, with `after`, in place of the response of) a matching request. */
+export interface FaultSpec {
+  /** HTTP method to match; any when omitted. */
+  method?: string;
+  /** A RegExp tested against the path, or a string equal to the path or to its route template. */
+  path: RegExp | string;
+  /** 429 or a 5xx status. */
+  status: number;
+  /** How many matching requests fail (default 1; `Infinity` for all). */
+  times?: number;
+  /** Sets `Retry-After` (seconds). 429 defaults to 1 when omitted. */
+  retryAfterSeconds?: number;
+  /**
+   * Run the real handler first (state changes happen) and then answer the fault: the ambiguous
+   * "did my POST succeed?" failure.
+   */
+  after?: boolean;
+  /** Destroy the connection instead of answering (a reset; combine with `after` for a lost response). */
+  reset?: boolean;
+}
+
+/** One request the fake answered. */
+export interface RequestLogEntry {
+  method: string;
+  /** Path without query string. */
+  path: string;
+  status: number;
+  /** Route template, e.g. `/api/v2/tailnet/{tailnet}/keys`, or `<unmatched>`. */
+  route: string;
+}
+
+/** A running fake Tailscale API + control plane. */
+export interface TailscaleApiServer {
+  /** Base URL, e.g. `http://127.0.0.1:PORT` (clients append `/api/v2/...`). */
+  url: string;
+  tailnetId: string;
+  tailnetDomain: string;
+  /** Registers an OAuth client (trust credential) with these scopes and tags. */
+  createOAuthClient(o: { scopes: string[]; tags: string[] }): { clientId: string; clientSecret: string };
+  /** Creates a user-owned API access token for the tailnet admin user (all permissions). */
+  createApiKey(): string;
+  /** Mints an auth key directly (test setup shortcut; same rules as login expects). */
+  createAuthKey(o?: {
+    reusable?: boolean;
+    ephemeral?: boolean;
+    preauthorized?: boolean;
+    tags?: string[];
+    expirySeconds?: number;
+  }): { id: string; key: string };
+  setPolicy(p: TailnetPolicy): void;
+  setHttpsEnabled(v: boolean): void;
+  devices(): DeviceRecord[];
+  keys(): KeyRecord[];
+  services(): ServiceRecord[];
+  validAuthKeys(): KeyRecord[];
+  /** Deletes a device as an admin would in the console (no API request logged). */
+  deleteDeviceOutOfBand(nodeId: string): void;
+  /** Moves the fake's clock forward (key expiry, token lifetime). */
+  advanceTime(ms: number): void;
+  requests: RequestLogEntry[];
+  counts(): { total: number; byRoute: Record<string, number> };
+  /** Clears the request log and counts. */
+  resetCounts(): void;
+  /** Responses of the fake that failed the OpenAPI schema (a bug in the fake): tests assert this stays empty. */
+  schemaViolations: string[];
+  injectFault(f: FaultSpec): void;
+  clearFaults(): void;
+  setLatency(ms: number): void;
+  stop(): Promise<void>;
+}
