@@ -1,0 +1,76 @@
+/**
+ * Names, labels and constants shared by the HA planners (ProxyGroup, HA TailnetIngress, HA
+ * TailnetService). Values that must match the operator cite operator-ha.md §0.
+ */
+import { LABEL_MANAGED_BY, LABEL_OWNER, MANAGED_BY, ownerAnnotations, ownerHash } from "../labels";
+
+export { containsUnknown, firstLabel, isUnknown } from "../validate";
+export {
+  ANNOTATION_OWNER_ID,
+  LABEL_MANAGED,
+  LABEL_MANAGED_BY,
+  LABEL_OWNER,
+  LABEL_PARENT_NAME,
+  LABEL_PARENT_TYPE,
+  MANAGED_BY,
+} from "../labels";
+
+/** Secret role: `config`, `state` or `certs`. */
+export const LABEL_SECRET_TYPE = "tailscale.com/secret-type";
+/** On cert Secrets/Roles/RoleBindings: the ProxyGroup whose replicas read the cert. */
+export const LABEL_PROXY_GROUP = "tailscale.com/proxy-group";
+/** On cert Secrets/Roles/RoleBindings: the certificate's domain (truncated to a label value). */
+export const LABEL_DOMAIN = "tailscale.com/domain";
+
+/** The tailscaled config file name in config Secrets (`cap-<pgMinCapabilityVersion>.hujson`). */
+export const CONFIG_KEY = "cap-106.hujson";
+/** ConfigMap key of the L7 serve config, written to `binaryData`. */
+export const SERVE_CONFIG_KEY = "serve-config.json";
+/** ConfigMap key of the L3 DNAT config (`binaryData`); same key in state Secrets for the applied status. */
+export const INGRESS_CONFIG_KEY = "ingress-config.json";
+
+/** Default ACL tags when none are given, like the operator's `PROXY_TAGS`. */
+export const DEFAULT_TAGS: readonly string[] = ["tag:k8s"];
+/** Default number of ProxyGroup replicas (the operator's default when `spec.replicas` is nil). */
+export const DEFAULT_REPLICAS = 2;
+/**
+ * Proxy image when the ProxyClass names none. Same as the operator's `PROXY_IMAGE` default.
+ * TODO(merge): take this from the standalone planner's constant when it exists, so both agree.
+ */
+export const DEFAULT_PROXY_IMAGE = "tailscale/tailscale:latest";
+
+/** Comment we put on Tailscale Services we manage (shown in the admin console). */
+export const VIP_SERVICE_COMMENT = "Managed by pulumi-tailnet; do not modify";
+
+/**
+ * The labels and annotations every object we create carries besides the operator-compatible ones:
+ * `app.kubernetes.io/managed-by`, `tailnet.pulumi.com/owner` (the shared `ownerHash`) and the
+ * `tailnet.pulumi.com/owner-id` annotation.
+ */
+export function ownershipMetadata(ownerId: string): {
+  labels: Record<string, string>;
+  annotations: Record<string, string>;
+} {
+  return {
+    labels: { [LABEL_MANAGED_BY]: MANAGED_BY, [LABEL_OWNER]: ownerHash(ownerId) },
+    annotations: ownerAnnotations(ownerId),
+  };
+}
+
+/** `svc:<hostname>`: the Tailscale Service name for an HA hostname. */
+export function serviceNameFor(hostname: string): string {
+  return `svc:${hostname}`;
+}
+
+/** The hostname part of a Tailscale Service name (`svc:web` → `web`). */
+export function hostnameOfService(serviceName: string): string {
+  return serviceName.startsWith("svc:") ? serviceName.slice(4) : serviceName;
+}
+
+/** Namespaced object reference used by the step lists and plans. */
+export interface ObjectRef {
+  apiVersion: string;
+  kind: string;
+  namespace: string;
+  name: string;
+}

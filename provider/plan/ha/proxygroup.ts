@@ -1,0 +1,363 @@
+/**
+ * The Kubernetes objects of a ProxyGroup of type `ingress` (operator-ha.md §1.3-§1.5, §1.9).
+ *
+ * Same names, keys, env order, volumes and RBAC as the operator, so proxies behave identically. On
+ * purpose we differ in:
+ * - metadata: we add `app.kubernetes.io/managed-by`, `tailnet.pulumi.com/owner` and the
+ *   `tailnet.pulumi.com/owner-id` annotation, and set no ownerReferences (there is no ProxyGroup CR;
+ *   the provider deletes explicitly, see teardown.ts);
+ * - the Role never has an empty `resourceNames` list: with 0 replicas (and no shared ACME account)
+ *   the operator's rule would grant get/patch/update on every Secret of the namespace (§7.12), so we
+ *   leave that rule out instead;
+ * - the pod template carries no `name` or `deletionGracePeriodSeconds` (meaningless on a template).
+ */
+import type {
+  V1ConfigMap,
+  V1Container,
+  V1EnvVar,
+  V1Role,
+  V1RoleBinding,
+  V1Secret,
+  V1ServiceAccount,
+  V1StatefulSet,
+  V1Volume,
+  V1VolumeMount,
+} from "@kubernetes/client-node";
+import type { ProxyGroupInput } from "../inputs";
+import { firewallModeEnv } from "../proxyclass";
+import {
+  CONFIG_KEY,
+  DEFAULT_REPLICAS,
+  DEFAULT_TAGS,
+  LABEL_MANAGED,
+  LABEL_PARENT_NAME,
+  LABEL_PARENT_TYPE,
+  LABEL_SECRET_TYPE,
+  type ObjectRef,
+  ownershipMetadata,
+} from "./common";
+import { renderReplicaConfig } from "./config";
+import { applyProxyClassToProxyGroup, proxyImage } from "./proxyclass";
+
+/** Name of the Secret holding a shared ACME account key (operator's `tailscale-acme-accounts`). */
+export const SHARED_ACME_SECRET = "tailscale-acme-accounts";
+
+/** Per-call facts the planner can't derive from inputs. */
+export interface ProxyGroupContext {
+  /**
+   * Auth key to write per ordinal (see `decideAuthKey`); ordinals without one get no `AuthKey`.
+   * Secret: the plan carries it only in the config Secrets' `stringData`.
+   */
+  authKeys: Record<number, string | undefined>;
+  /** Control server URL written as `ServerURL`. */
+  controlUrl?: string;
+  /** `AdvertiseServices` found in each existing config Secret; kept, since the ingresses own it. */
+  existingAdvertiseServices: Record<number, string[]>;
+  /**
+   * Share one ACME account between replicas through the Secret `tailscale-acme-accounts` (the
+   * operator's `tailscale.com/share-acme-account`). Default false. Not an input yet: see the report.
+   */
+  shareAcmeAccount?: boolean;
+}
+
+/** All objects of one ProxyGroup, in the order the operator creates them. */
+export interface ProxyGroupPlan {
+  name: string;
+  namespace: string;
+  replicas: number;
+  tags: string[];
+  /** Device hostname per ordinal (`<prefix|name>-<i>`). */
+  hostnames: string[];
+  configSecrets: V1Secret[];
+  stateSecrets: V1Secret[];
+  serviceAccount: V1ServiceAccount;
+  role: V1Role;
+  roleBinding: V1RoleBinding;
+  /**
+   * `<pg>-ingress-config`, created with no data. The HA ingresses and services own its `binaryData`
+   * keys: an update of the ProxyGroup must only rewrite labels and annotations.
+   */
+  configMap: V1ConfigMap;
+  statefulSet: V1StatefulSet;
+}
+
+/** Names of a ProxyGroup's objects. */
+export const proxyGroupNames = {
+  statefulSet: (pg: string) => pg,
+  serviceAccount: (pg: string) => pg,
+  role: (pg: string) => pg,
+  roleBinding: (pg: string) => pg,
+  configSecret: (pg: string, i: number) => `${pg}-${i}-config`,
+  /** Also the Pod name: `TS_KUBE_SECRET=$(POD_NAME)`. */
+  stateSecret: (pg: string, i: number) => `${pg}-${i}`,
+  configMap: (pg: string) => `${pg}-ingress-config`,
+};
+
+/** The operator's pgLabels: what the StatefulSet selects on and replicas' RBAC relies on. */
+export function pgLabels(pg: string): Record<string, string> {
+  return { [LABEL_MANAGED]: "true", [LABEL_PARENT_TYPE]: "proxygroup", [LABEL_PARENT_NAME]: pg };
+}
+
+/** The number of replicas after defaults. */
+export function effectiveReplicas(input: Pick<ProxyGroupInput, "replicas">): number {
+  return input.replicas ?? DEFAULT_REPLICAS;
+}
+
+/** The tags after defaults (an empty list means the default, as in the operator). */
+export function effectiveTags(input: Pick<ProxyGroupInput, "tags">): string[] {
+  return input.tags && input.tags.length > 0 ? [...input.tags] : [...DEFAULT_TAGS];
+}
+
+/** Device hostname of replica `i`: `<hostnamePrefix>-<i>`, else `<name>-<i>`. */
+export function replicaHostname(input: Pick<ProxyGroupInput, "name" | "hostnamePrefix">, i: number): string {
+  return `${input.hostnamePrefix || input.name}-${i}`;
+}
+
+function meta(input: ProxyGroupInput, name: string, extraLabels: Record<string, string> = {}) {
+  const own = ownershipMetadata(input.ownerId);
+  return {
+    name,
+    namespace: input.namespace,
+    labels: { ...pgLabels(input.name), ...extraLabels, ...own.labels },
+    annotations: { ...own.annotations },
+  };
+}
+
+function env(name: string, value: string): V1EnvVar {
+  return { name, value };
+}
+
+function fieldEnv(name: string, fieldPath: string): V1EnvVar {
+  return { name, valueFrom: { fieldRef: { fieldPath } } };
+}
+
+/** The env of the `tailscale` container before ProxyClass additions, in the operator's order (§1.4). */
+export function proxyGroupEnv(input: ProxyGroupInput, shareAcmeAccount: boolean): V1EnvVar[] {
+  const out: V1EnvVar[] = [
+    env("TS_USERSPACE", "false"),
+    fieldEnv("POD_IP", "status.podIP"),
+    fieldEnv("POD_NAME", "metadata.name"),
+    fieldEnv("POD_UID", "metadata.uid"),
+    fieldEnv("POD_IPS", "status.podIPs"),
+    env("TS_KUBE_SECRET", "$(POD_NAME)"),
+    env("TS_EXPERIMENTAL_SERVICE_AUTO_ADVERTISEMENT", "false"),
+    env("TS_STATE", "kube:$(POD_NAME)"),
+    env("TS_EXPERIMENTAL_VERSIONED_CONFIG_DIR", "/etc/tsconfig/$(POD_NAME)"),
+  ];
+  // The operator's PROXY_FIREWALL_MODE is per operator; ours comes from the ProxyClass, same slot.
+  out.push(...firewallModeEnv(input.proxyClass));
+  out.push(
+    env("TS_INTERNAL_APP", "k8s-operator-proxygroup-ingress"),
+    env("TS_INGRESS_PROXIES_CONFIG_PATH", "/etc/proxies/ingress-config.json"),
+    env("TS_SERVE_CONFIG", "/etc/proxies/serve-config.json"),
+    env("TS_EXPERIMENTAL_CERT_SHARE", "true"),
+  );
+  if (shareAcmeAccount) {
+    out.push(
+      env("TS_ACME_ACCOUNT_SECRET_NAME", SHARED_ACME_SECRET),
+      env("TS_ACME_ACCOUNT_FIELD", "_default.acme-account.key.pem"),
+    );
+  } else {
+    out.push(env("TS_DEBUG_ACME_FORCE_RENEWAL", "true"));
+  }
+  return out;
+}
+
+/** Volumes: every replica's config Secret, then the shared ConfigMap (every pod mounts all of them). */
+export function proxyGroupVolumes(pg: string, replicas: number): V1Volume[] {
+  const out: V1Volume[] = [];
+  for (let i = 0; i < replicas; i++) {
+    out.push({ name: `tailscaledconfig-${i}`, secret: { secretName: proxyGroupNames.configSecret(pg, i) } });
+  }
+  out.push({ name: proxyGroupNames.configMap(pg), configMap: { name: proxyGroupNames.configMap(pg) } });
+  return out;
+}
+
+/** Mounts matching {@link proxyGroupVolumes}: `/etc/tsconfig/<pg>-<i>` each, and `/etc/proxies`. */
+export function proxyGroupVolumeMounts(pg: string, replicas: number): V1VolumeMount[] {
+  const out: V1VolumeMount[] = [];
+  for (let i = 0; i < replicas; i++) {
+    out.push({
+      name: `tailscaledconfig-${i}`,
+      mountPath: `/etc/tsconfig/${proxyGroupNames.stateSecret(pg, i)}`,
+      readOnly: true,
+    });
+  }
+  out.push({ name: proxyGroupNames.configMap(pg), mountPath: "/etc/proxies", readOnly: true });
+  return out;
+}
+
+/** The Role's rules, exactly as the operator's (§1.3) except that an empty resourceNames rule is dropped. */
+export function proxyGroupRoleRules(pg: string, replicas: number, shareAcmeAccount: boolean): V1Role["rules"] {
+  const names: string[] = [];
+  for (let i = 0; i < replicas; i++) {
+    names.push(proxyGroupNames.configSecret(pg, i), proxyGroupNames.stateSecret(pg, i));
+  }
+  if (shareAcmeAccount) names.push(SHARED_ACME_SECRET);
+  const rules: NonNullable<V1Role["rules"]> = [
+    { apiGroups: [""], resources: ["secrets"], verbs: ["list", "watch"] },
+  ];
+  if (names.length > 0) {
+    rules.push({ apiGroups: [""], resources: ["secrets"], verbs: ["get", "patch", "update"], resourceNames: names });
+  }
+  rules.push({ apiGroups: [""], resources: ["events"], verbs: ["create", "patch", "get"] });
+  return rules;
+}
+
+/**
+ * Every object of the ProxyGroup `input`. Requires resolved inputs (no unknowns). The config Secrets
+ * are built from `ctx`: an auth key only where `ctx.authKeys` has one, and `AdvertiseServices` as found
+ * (a ProxyGroup update must never drop what the ingresses wrote).
+ */
+export function planProxyGroup(input: ProxyGroupInput, ctx: ProxyGroupContext): ProxyGroupPlan {
+  const pg = input.name;
+  const replicas = effectiveReplicas(input);
+  const share = ctx.shareAcmeAccount === true;
+  const hostnames = Array.from({ length: replicas }, (_, i) => replicaHostname(input, i));
+
+  const configSecrets: V1Secret[] = hostnames.map((hostname, i) => ({
+    apiVersion: "v1",
+    kind: "Secret",
+    metadata: meta(input, proxyGroupNames.configSecret(pg, i), { [LABEL_SECRET_TYPE]: "config" }),
+    type: "Opaque",
+    stringData: {
+      [CONFIG_KEY]: renderReplicaConfig({
+        hostname,
+        authKey: ctx.authKeys[i],
+        controlUrl: ctx.controlUrl,
+        acceptRoutes: input.proxyClass?.acceptRoutes,
+        advertiseServices: ctx.existingAdvertiseServices[i],
+      }),
+    },
+  }));
+
+  const stateSecrets: V1Secret[] = hostnames.map((_, i) => ({
+    apiVersion: "v1",
+    kind: "Secret",
+    metadata: meta(input, proxyGroupNames.stateSecret(pg, i), { [LABEL_SECRET_TYPE]: "state" }),
+    type: "Opaque",
+  }));
+
+  const container: V1Container = {
+    name: "tailscale",
+    image: proxyImage(input.proxyClass),
+    imagePullPolicy: "Always",
+    securityContext: { privileged: true },
+    resources: { requests: { cpu: "1m", memory: "1Mi" } },
+    env: proxyGroupEnv(input, share),
+    volumeMounts: proxyGroupVolumeMounts(pg, replicas),
+  };
+  const own = ownershipMetadata(input.ownerId);
+  const baseSts: V1StatefulSet = {
+    apiVersion: "apps/v1",
+    kind: "StatefulSet",
+    metadata: meta(input, proxyGroupNames.statefulSet(pg)),
+    spec: {
+      replicas,
+      selector: { matchLabels: pgLabels(pg) },
+      template: {
+        metadata: { labels: { ...pgLabels(pg), ...own.labels } },
+        spec: {
+          serviceAccountName: proxyGroupNames.serviceAccount(pg),
+          initContainers: [
+            {
+              name: "sysctler",
+              image: proxyImage(input.proxyClass),
+              securityContext: { privileged: true },
+              command: ["/bin/sh", "-c"],
+              args: [
+                "echo 1 > /proc/sys/net/ipv4/ip_forward && if [ -e /proc/sys/net/ipv6/conf/all/forwarding ]; then echo 1 > /proc/sys/net/ipv6/conf/all/forwarding; fi",
+              ],
+            },
+          ],
+          containers: [container],
+          volumes: proxyGroupVolumes(pg, replicas),
+        },
+      },
+    },
+  };
+
+  return {
+    name: pg,
+    namespace: input.namespace,
+    replicas,
+    tags: effectiveTags(input),
+    hostnames,
+    configSecrets,
+    stateSecrets,
+    serviceAccount: { apiVersion: "v1", kind: "ServiceAccount", metadata: meta(input, proxyGroupNames.serviceAccount(pg)) },
+    role: {
+      apiVersion: "rbac.authorization.k8s.io/v1",
+      kind: "Role",
+      metadata: meta(input, proxyGroupNames.role(pg)),
+      rules: proxyGroupRoleRules(pg, replicas, share),
+    },
+    roleBinding: {
+      apiVersion: "rbac.authorization.k8s.io/v1",
+      kind: "RoleBinding",
+      metadata: meta(input, proxyGroupNames.roleBinding(pg)),
+      subjects: [{ kind: "ServiceAccount", name: proxyGroupNames.serviceAccount(pg), namespace: input.namespace }],
+      roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "Role", name: proxyGroupNames.role(pg) },
+    },
+    configMap: { apiVersion: "v1", kind: "ConfigMap", metadata: meta(input, proxyGroupNames.configMap(pg)) },
+    statefulSet: applyProxyClassToProxyGroup(baseSts, input.proxyClass),
+  };
+}
+
+/** The plan's objects in the operator's create order: config Secrets, state Secrets, SA, Role, RoleBinding, ConfigMap, StatefulSet. */
+export function proxyGroupObjects(
+  plan: ProxyGroupPlan,
+): (V1Secret | V1ServiceAccount | V1Role | V1RoleBinding | V1ConfigMap | V1StatefulSet)[] {
+  return [
+    ...plan.configSecrets,
+    ...plan.stateSecrets,
+    plan.serviceAccount,
+    plan.role,
+    plan.roleBinding,
+    plan.configMap,
+    plan.statefulSet,
+  ];
+}
+
+/** One replica's per-ordinal objects. */
+export interface ReplicaRefs {
+  ordinal: number;
+  /** Pod and state Secret name. */
+  pod: string;
+  stateSecret: ObjectRef;
+  configSecret: ObjectRef;
+}
+
+/** The objects of replica `i` of ProxyGroup `pg`. */
+export function replicaRefs(pg: string, namespace: string, i: number): ReplicaRefs {
+  return {
+    ordinal: i,
+    pod: proxyGroupNames.stateSecret(pg, i),
+    stateSecret: { apiVersion: "v1", kind: "Secret", namespace, name: proxyGroupNames.stateSecret(pg, i) },
+    configSecret: { apiVersion: "v1", kind: "Secret", namespace, name: proxyGroupNames.configSecret(pg, i) },
+  };
+}
+
+/** Which ordinals a replica count change adds and removes (ascending). */
+export interface ProxyGroupScale {
+  /**
+   * New ordinals: their config Secrets (fresh keys) and state Secrets must exist before the
+   * StatefulSet grows (Role resourceNames and volumes change with them, rolling every pod).
+   */
+  create: number[];
+  /**
+   * Removed ordinals. After the StatefulSet shrank and their pods are gone: delete each device (NodeID
+   * from the state Secret; skipped when empty, unlike the operator), then the state Secret, then the
+   * config Secret (see {@link replicaRefs}); NotFound is success.
+   */
+  delete: number[];
+}
+
+/** Ordinals to create and delete when a ProxyGroup goes from `oldReplicas` to `newReplicas`. */
+export function planProxyGroupScale(oldReplicas: number, newReplicas: number): ProxyGroupScale {
+  const create: number[] = [];
+  const del: number[] = [];
+  for (let i = oldReplicas; i < newReplicas; i++) create.push(i);
+  for (let i = newReplicas; i < oldReplicas; i++) del.push(i);
+  return { create, delete: del };
+}
