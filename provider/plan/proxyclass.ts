@@ -1,0 +1,163 @@
+/**
+ * Applies a ProxyClass to a proxy StatefulSet, following the operator's applyProxyClassToStatefulSet
+ * (operator-standalone.md §3.5), adapted to our flattened ProxyClassInput. Shared by the standalone and the
+ * ProxyGroup (HA) builders: keep the signature stable.
+ */
+import type { V1Container, V1EnvVar, V1StatefulSet } from "@kubernetes/client-node";
+import type { ProxyClassInput } from "./inputs";
+import { MANAGED_ANNOTATION_KEYS, MANAGED_LABEL_KEYS, mergeLabelsOrAnnotations } from "./labels";
+
+/** The operator's proxyType strings, of the kinds this package builds. */
+export type ProxyType = "ingress_resource" | "ingress_service" | "proxygroup_ingress";
+
+/** Options of {@link applyProxyClass}. */
+export interface ApplyProxyClassOptions {
+  proxyType: ProxyType;
+  /** The userspace template (standalone L7) has no privileged init container to customise. */
+  userspace: boolean;
+}
+
+/** Let's Encrypt staging directory, set as TS_DEBUG_ACME_DIRECTORY_URL by `useLetsEncryptStagingEnvironment`. */
+export const LETSENCRYPT_STAGING_URL = "https://acme-staging-v02.api.letsencrypt.org/directory";
+
+/**
+ * Proxy image when neither the ProxyClass nor the caller names one. The operator's code default is
+ * `:latest` and its static manifest uses `:stable`; we use `:stable`, the release channel Tailscale
+ * recommends for servers.
+ */
+export const DEFAULT_PROXY_IMAGE = "tailscale/tailscale:stable";
+
+/**
+ * Pull policy of the proxy containers unless a ProxyClass sets one. Kubernetes would default a tagged image
+ * to IfNotPresent, but `stable` is a moving tag: IfNotPresent would leave each node on whichever `stable` it
+ * pulled first, so proxies on different nodes would run different versions. We keep the operator's
+ * `Always`, so every (re)start runs the current release.
+ */
+export const DEFAULT_IMAGE_PULL_POLICY = "Always";
+
+/** Name of the proxy container in every template. */
+export const TAILSCALE_CONTAINER = "tailscale";
+/** Name of the privileged init container of the non-userspace templates. */
+export const SYSCTLER_CONTAINER = "sysctler";
+
+/** Proxy types that serve HTTPS and so may use the Let's Encrypt staging directory (not layer 3). */
+const ACME_PROXY_TYPES: readonly ProxyType[] = ["ingress_resource", "proxygroup_ingress"];
+
+/**
+ * `TS_DEBUG_FIREWALL_MODE` for a ProxyClass `firewallMode`, or nothing. The builders place it where the
+ * operator places PROXY_FIREWALL_MODE (before the target variables), not among the ProxyClass additions.
+ */
+export function firewallModeEnv(pc: ProxyClassInput | undefined): V1EnvVar[] {
+  return pc?.firewallMode ? [{ name: "TS_DEBUG_FIREWALL_MODE", value: pc.firewallMode }] : [];
+}
+
+function nonEmpty(m: Record<string, string> | undefined): m is Record<string, string> {
+  return m !== undefined && Object.keys(m).length > 0;
+}
+
+/**
+ * Returns a copy of `statefulSet` with the ProxyClass applied; the input is not modified. Order of the
+ * additions to the `tailscale` container's env, as the operator: debug (`TS_DEBUG_ADDR_PORT`,
+ * `TS_TAILSCALED_EXTRA_ARGS`) and metrics (`TS_LOCAL_ADDR_PORT`, `TS_ENABLE_METRICS`) when `enableMetrics`,
+ * then `TS_DEBUG_ACME_DIRECTORY_URL` (ingress types only), then the ProxyClass `env` entries.
+ *
+ * Labels and annotations are merged keeping the managed keys (the selector and ownership labels cannot
+ * be overridden). Pod fields are set only when the ProxyClass sets them; unlike the operator, setting one
+ * pod field does not clear the others. `image` and `imagePullPolicy` apply to the `sysctler` init
+ * container too, since the flattened ProxyClass has one proxy image.
+ */
+export function applyProxyClass(
+  statefulSet: V1StatefulSet,
+  proxyClass: ProxyClassInput | undefined,
+  opts: ApplyProxyClassOptions,
+): V1StatefulSet {
+  const sts = JSON.parse(JSON.stringify(statefulSet)) as V1StatefulSet;
+  const pc = proxyClass;
+  if (!pc) return sts;
+  sts.metadata ??= {};
+  if (nonEmpty(pc.statefulSetLabels)) {
+    sts.metadata.labels = mergeLabelsOrAnnotations(
+      sts.metadata.labels,
+      pc.statefulSetLabels,
+      MANAGED_LABEL_KEYS,
+    );
+  }
+  if (nonEmpty(pc.statefulSetAnnotations)) {
+    sts.metadata.annotations = mergeLabelsOrAnnotations(
+      sts.metadata.annotations,
+      pc.statefulSetAnnotations,
+      MANAGED_ANNOTATION_KEYS,
+    );
+  }
+  const template = sts.spec!.template;
+  template.metadata ??= {};
+  template.spec ??= { containers: [] };
+  const pod = template.spec;
+  const container = pod.containers.find((c) => c.name === TAILSCALE_CONTAINER);
+  if (!container) {
+    throw new Error(`applyProxyClass: the StatefulSet has no "${TAILSCALE_CONTAINER}" container`);
+  }
+  container.env ??= [];
+  const env: V1EnvVar[] = container.env;
+
+  if (pc.enableMetrics) {
+    env.push(
+      { name: "TS_DEBUG_ADDR_PORT", value: "$(POD_IP):9001" },
+      { name: "TS_TAILSCALED_EXTRA_ARGS", value: "--debug=$(TS_DEBUG_ADDR_PORT)" },
+      { name: "TS_LOCAL_ADDR_PORT", value: "$(POD_IP):9002" },
+      { name: "TS_ENABLE_METRICS", value: "true" },
+    );
+    container.ports = [
+      ...(container.ports ?? []),
+      { name: "debug", containerPort: 9001, protocol: "TCP" },
+      { name: "metrics", containerPort: 9002, protocol: "TCP" },
+    ];
+  }
+  if (pc.useLetsEncryptStagingEnvironment && ACME_PROXY_TYPES.includes(opts.proxyType)) {
+    env.push({ name: "TS_DEBUG_ACME_DIRECTORY_URL", value: LETSENCRYPT_STAGING_URL });
+  }
+
+  if (nonEmpty(pc.podLabels)) {
+    template.metadata.labels = mergeLabelsOrAnnotations(
+      template.metadata.labels,
+      pc.podLabels,
+      MANAGED_LABEL_KEYS,
+    );
+  }
+  if (nonEmpty(pc.podAnnotations)) {
+    template.metadata.annotations = mergeLabelsOrAnnotations(
+      template.metadata.annotations,
+      pc.podAnnotations,
+      MANAGED_ANNOTATION_KEYS,
+    );
+  }
+  if (pc.podSecurityContext) pod.securityContext = clone(pc.podSecurityContext);
+  if (pc.imagePullSecrets) pod.imagePullSecrets = pc.imagePullSecrets.map((name) => ({ name }));
+  if (pc.nodeSelector) pod.nodeSelector = { ...pc.nodeSelector };
+  if (pc.affinity) pod.affinity = clone(pc.affinity);
+  if (pc.tolerations) pod.tolerations = clone(pc.tolerations);
+  if (pc.priorityClassName) pod.priorityClassName = pc.priorityClassName;
+
+  if (pc.securityContext) container.securityContext = clone(pc.securityContext);
+  if (pc.resources) {
+    container.resources ??= {};
+    const resources = container.resources;
+    if (nonEmpty(pc.resources.requests)) resources.requests = { ...pc.resources.requests };
+    if (nonEmpty(pc.resources.limits)) resources.limits = { ...pc.resources.limits };
+  }
+  if (pc.env) for (const e of pc.env) env.push({ name: e.name, value: e.value });
+  const targets: V1Container[] = [container];
+  if (!opts.userspace) {
+    const init = pod.initContainers?.find((c) => c.name === SYSCTLER_CONTAINER);
+    if (init) targets.push(init);
+  }
+  for (const c of targets) {
+    if (pc.image) c.image = pc.image;
+    if (pc.imagePullPolicy) c.imagePullPolicy = pc.imagePullPolicy;
+  }
+  return sts;
+}
+
+function clone<T>(v: T): any {
+  return JSON.parse(JSON.stringify(v));
+}

@@ -1,0 +1,504 @@
+/**
+ * Desired state of a standalone proxy (one replica, its own device): what the operator's
+ * tailscaleSTSReconciler provisions for an exposed Service (layer 3) or a tailscale Ingress (layer 7),
+ * plus the RBAC that the operator gets from its install manifests.
+ *
+ * Differences from the operator, all deliberate:
+ * - Objects live in `namespace` (default: the backend Service's namespace), not an operator namespace:
+ *   there is no operator.
+ * - Names are deterministic (names.ts) instead of `generateName`, so a retried create adopts.
+ * - Each proxy has its own ServiceAccount, Role and RoleBinding, and the Role grants only what the proxy
+ *   uses on its own Secret (`get`, `update`, `patch`, by resourceName) and events. The operator runs every
+ *   proxy as the shared `proxies` ServiceAccount with read/write on every Secret of its namespace.
+ * - Labels add our ownership marks (labels.ts); the selector is `app: <owner hash>` (no parent UID here).
+ * - Default image `tailscale/tailscale:stable`, pull policy `Always` (proxyclass.ts explains).
+ * - TS_DEBUG_FIREWALL_MODE is set only on kernel-networking (layer-3) proxies: a userspace proxy has no
+ *   firewall (the operator sets its global PROXY_FIREWALL_MODE on every proxy).
+ */
+import type {
+  V1EnvVar,
+  V1Role,
+  V1RoleBinding,
+  V1Secret,
+  V1Service,
+  V1ServiceAccount,
+  V1StatefulSet,
+  V1Volume,
+  V1VolumeMount,
+} from "@kubernetes/client-node";
+import { type BackendServiceFacts, backendKey } from "./backends";
+import { PlanError } from "./errors";
+import type { ProxyClassInput, TailnetIngressInput, TailnetServiceInput } from "./inputs";
+import {
+  ANNOTATION_LAST_SET_CLUSTER_DNS_NAME,
+  ANNOTATION_LAST_SET_CLUSTER_IP,
+  ownerAnnotations,
+  proxyLabels,
+  proxySelector,
+} from "./labels";
+import { type ProxyNames, proxyNames } from "./names";
+import {
+  applyProxyClass,
+  DEFAULT_IMAGE_PULL_POLICY,
+  DEFAULT_PROXY_IMAGE,
+  firewallModeEnv,
+  type ProxyType,
+  SYSCTLER_CONTAINER,
+  TAILSCALE_CONTAINER,
+} from "./proxyclass";
+import {
+  buildIngressServeConfig,
+  type ResolvedHandler,
+  resolveIngressHandlers,
+  serializeServeConfig,
+} from "./serve-config";
+import { renderTailscaledConfigFiles } from "./tailscaled-config";
+import {
+  DEFAULT_TAGS,
+  type DerivedHostname,
+  ingressHostname,
+  resourceNameOf,
+  serviceHostname,
+  validLabel,
+} from "./validate";
+
+export type { BackendServiceFacts } from "./backends";
+
+/** What the lifecycle knows at plan time besides the inputs and the backend facts. */
+export interface PlanContext {
+  /**
+   * Auth key for the first login. Pass it only while the device does not exist yet; the config files
+   * then carry `AuthKey`. Never logged or summarised.
+   */
+  authKey?: string;
+  /** Control server URL, written as the config's `ServerURL`; omitted when not given. */
+  controlUrl?: string;
+  /** Proxy image unless the ProxyClass names one; default {@link DEFAULT_PROXY_IMAGE}. */
+  image?: string;
+}
+
+/** The auth key to mint for a standalone proxy: single-use, not ephemeral, pre-authorised, tagged. */
+export interface AuthKeyRequest {
+  tags: string[];
+  reusable: false;
+  ephemeral: false;
+  preauthorized: true;
+}
+
+/** Any object a standalone plan contains. */
+export type PlannedObject = V1ServiceAccount | V1Role | V1RoleBinding | V1Secret | V1Service | V1StatefulSet;
+
+/** The layer-3 DNAT target of a TailnetService proxy. */
+export type L3Target = { kind: "clusterIP"; ip: string } | { kind: "dnsName"; name: string };
+
+/** Everything needed to create or update one standalone proxy. */
+export interface StandaloneProxyPlan {
+  /** `L3` (TailnetService: DNAT to the Service) or `L7` (TailnetIngress: HTTPS serve config). */
+  mode: "L3" | "L7";
+  /** The operator's proxyType of this proxy. */
+  proxyType: ProxyType;
+  namespace: string;
+  /** The tailnet hostname requested (control may still pick another if it is taken). */
+  hostname: string;
+  names: ProxyNames;
+  /** Labels on every object (the Pod template adds {@link selector}). */
+  labels: Record<string, string>;
+  /** Pod selector of the StatefulSet and headless Service. */
+  selector: Record<string, string>;
+  /** Annotations on every object. */
+  annotations: Record<string, string>;
+  serviceAccount: V1ServiceAccount;
+  role: V1Role;
+  roleBinding: V1RoleBinding;
+  /** Config-and-state Secret; the config files are in `stringData`. */
+  secret: V1Secret;
+  headlessService: V1Service;
+  statefulSet: V1StatefulSet;
+  /** The same objects in apply order: ServiceAccount, Role, RoleBinding, Secret, headless Service, StatefulSet. */
+  objects: PlannedObject[];
+  /** The tailscaled config files (`cap-95.hujson`, `cap-107.hujson`) as written to the Secret. */
+  tailscaledConfig: Record<string, string>;
+  /** L7: the serve config JSON as written to the Secret's `serve-config` key. */
+  serveConfig?: string;
+  /** L7: the resolved mount points, in input order. */
+  handlers?: ResolvedHandler[];
+  /** L3: where traffic is DNATed. */
+  target?: L3Target;
+  authKeyRequest: AuthKeyRequest;
+}
+
+/** Secret key of the serve config (mounted as a single file at /etc/tailscaled/<secret>/serve-config). */
+export const SERVE_CONFIG_KEY = "serve-config";
+
+/** Hostinfo app of a layer-7 proxy (TS_INTERNAL_APP); the operator's value, kept so control sees the same kind. */
+export const APP_INGRESS_RESOURCE = "k8s-operator-ingress-resource";
+/** Hostinfo app of a layer-3 proxy (TS_INTERNAL_APP). */
+export const APP_INGRESS_PROXY = "k8s-operator-ingress-proxy";
+
+const SYSCTL_SCRIPT =
+  "echo 1 > /proc/sys/net/ipv4/ip_forward && if [ -e /proc/sys/net/ipv6/conf/all/forwarding ]; then echo 1 > /proc/sys/net/ipv6/conf/all/forwarding; fi";
+
+function checkedHostname(h: DerivedHostname | undefined, what: string): string {
+  if (!h)
+    throw new PlanError(
+      "InvalidInput",
+      `${what}: the hostname is not known yet; plan again once inputs are resolved`,
+    );
+  const err = validLabel(h.hostname);
+  if (err) {
+    throw new PlanError(
+      "InvalidInput",
+      `${what}: invalid Tailscale hostname "${h.hostname}": ${err}; set "hostname"`,
+    );
+  }
+  return h.hostname;
+}
+
+interface TemplateOptions {
+  namespace: string;
+  names: ProxyNames;
+  labels: Record<string, string>;
+  selector: Record<string, string>;
+  annotations: Record<string, string>;
+  proxyClass?: ProxyClassInput;
+  proxyType: ProxyType;
+  userspace: boolean;
+  /** Env after TS_DEBUG_ACME_FORCE_RENEWAL: firewall mode, target or serve config, TS_INTERNAL_APP. */
+  tailEnv: V1EnvVar[];
+  podAnnotations: Record<string, string>;
+  stringData: Record<string, string>;
+  ctx: PlanContext;
+}
+
+function buildObjects(o: TemplateOptions) {
+  const meta = (name: string) => ({
+    name,
+    namespace: o.namespace,
+    labels: { ...o.labels },
+    annotations: { ...o.annotations },
+  });
+  const serviceAccount: V1ServiceAccount = {
+    apiVersion: "v1",
+    kind: "ServiceAccount",
+    metadata: meta(o.names.serviceAccount),
+  };
+  // Least privilege: the proxy reads and writes its own config-and-state Secret (tailscaled's kube state
+  // store and containerboot's device_* keys) and records events. The operator's shared `proxies` Role
+  // allows every verb on every Secret of the operator namespace.
+  const role: V1Role = {
+    apiVersion: "rbac.authorization.k8s.io/v1",
+    kind: "Role",
+    metadata: meta(o.names.role),
+    rules: [
+      {
+        apiGroups: [""],
+        resources: ["secrets"],
+        resourceNames: [o.names.secret],
+        verbs: ["get", "update", "patch"],
+      },
+      { apiGroups: [""], resources: ["events"], verbs: ["create", "patch", "get"] },
+    ],
+  };
+  const roleBinding: V1RoleBinding = {
+    apiVersion: "rbac.authorization.k8s.io/v1",
+    kind: "RoleBinding",
+    metadata: meta(o.names.roleBinding),
+    roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "Role", name: o.names.role },
+    subjects: [{ kind: "ServiceAccount", name: o.names.serviceAccount, namespace: o.namespace }],
+  };
+  const secret: V1Secret = {
+    apiVersion: "v1",
+    kind: "Secret",
+    metadata: meta(o.names.secret),
+    stringData: o.stringData,
+  };
+  const headlessService: V1Service = {
+    apiVersion: "v1",
+    kind: "Service",
+    metadata: meta(o.names.headlessService),
+    spec: { clusterIP: "None", selector: { ...o.selector }, ipFamilyPolicy: "PreferDualStack" },
+  };
+
+  const image = o.ctx.image ?? DEFAULT_PROXY_IMAGE;
+  const env: V1EnvVar[] = [
+    { name: "TS_USERSPACE", value: String(o.userspace) },
+    { name: "POD_IP", valueFrom: { fieldRef: { fieldPath: "status.podIP" } } },
+    { name: "POD_NAME", valueFrom: { fieldRef: { fieldPath: "metadata.name" } } },
+    { name: "POD_UID", valueFrom: { fieldRef: { fieldPath: "metadata.uid" } } },
+    { name: "TS_KUBE_SECRET", value: "$(POD_NAME)" },
+    { name: "TS_EXPERIMENTAL_SERVICE_AUTO_ADVERTISEMENT", value: "false" },
+    { name: "TS_EXPERIMENTAL_VERSIONED_CONFIG_DIR", value: "/etc/tsconfig/$(POD_NAME)" },
+    { name: "TS_DEBUG_ACME_FORCE_RENEWAL", value: "true" },
+    ...o.tailEnv,
+  ];
+  const volumes: V1Volume[] = [{ name: "tailscaledconfig-0", secret: { secretName: o.names.secret } }];
+  const volumeMounts: V1VolumeMount[] = [
+    { name: "tailscaledconfig-0", readOnly: true, mountPath: `/etc/tsconfig/${o.names.secret}` },
+  ];
+  if (o.userspace) {
+    volumes.push({
+      name: "serve-config-0",
+      secret: { secretName: o.names.secret, items: [{ key: SERVE_CONFIG_KEY, path: SERVE_CONFIG_KEY }] },
+    });
+    volumeMounts.push({
+      name: "serve-config-0",
+      readOnly: true,
+      mountPath: `/etc/tailscaled/${o.names.secret}`,
+    });
+  }
+  const podLabels = { ...o.labels, ...o.selector };
+  const podAnnotations = { ...o.annotations, ...o.podAnnotations };
+  let statefulSet: V1StatefulSet = {
+    apiVersion: "apps/v1",
+    kind: "StatefulSet",
+    metadata: meta(o.names.statefulSet),
+    spec: {
+      replicas: 1,
+      selector: { matchLabels: { ...o.selector } },
+      serviceName: o.names.headlessService,
+      template: {
+        // deletionGracePeriodSeconds is meaningless on a template (the operator's YAML has it); kept so the
+        // Pod spec matches the operator's byte for byte.
+        metadata: { deletionGracePeriodSeconds: 10, labels: podLabels, annotations: podAnnotations },
+        spec: {
+          serviceAccountName: o.names.serviceAccount,
+          ...(o.userspace
+            ? {}
+            : {
+                initContainers: [
+                  {
+                    name: SYSCTLER_CONTAINER,
+                    image,
+                    securityContext: { privileged: true },
+                    command: ["/bin/sh", "-c"],
+                    args: [SYSCTL_SCRIPT],
+                  },
+                ],
+              }),
+          containers: [
+            {
+              name: TAILSCALE_CONTAINER,
+              image,
+              imagePullPolicy: DEFAULT_IMAGE_PULL_POLICY,
+              resources: { requests: { cpu: "1m", memory: "1Mi" } },
+              ...(o.userspace ? {} : { securityContext: { privileged: true } }),
+              env,
+              volumeMounts,
+            },
+          ],
+          volumes,
+        },
+      },
+    },
+  };
+  statefulSet = applyProxyClass(statefulSet, o.proxyClass, {
+    proxyType: o.proxyType,
+    userspace: o.userspace,
+  });
+  const objects: PlannedObject[] = [serviceAccount, role, roleBinding, secret, headlessService, statefulSet];
+  return { serviceAccount, role, roleBinding, secret, headlessService, statefulSet, objects };
+}
+
+function configFiles(
+  hostname: string,
+  pc: ProxyClassInput | undefined,
+  ctx: PlanContext,
+): Record<string, string> {
+  return renderTailscaledConfigFiles({
+    hostname,
+    authKey: ctx.authKey,
+    serverUrl: ctx.controlUrl,
+    acceptRoutes: pc?.acceptRoutes === true,
+  });
+}
+
+function authKeyRequest(tags: string[]): AuthKeyRequest {
+  return { tags, reusable: false, ephemeral: false, preauthorized: true };
+}
+
+/**
+ * Plans the standalone layer-3 proxy of a TailnetService: a kernel-networking proxy that DNATs all tailnet
+ * traffic to the backend's primary cluster IP (TS_DEST_IP), or to an ExternalName Service's DNS name
+ * (TS_EXPERIMENTAL_DEST_DNS_NAME). Throws PlanError for a headless backend, a Service without a cluster IP,
+ * or an input in HA mode (`proxyGroup` set).
+ */
+export function planStandaloneService(
+  input: TailnetServiceInput,
+  backend: BackendServiceFacts,
+  ctx: PlanContext,
+): StandaloneProxyPlan {
+  const what = `TailnetService for Service "${backendKey(input.service)}"`;
+  if (input.proxyGroup) {
+    throw new PlanError(
+      "InvalidInput",
+      `${what}: proxyGroup is set, so it is served by a ProxyGroup; use the HA planner`,
+    );
+  }
+  if (backend.namespace !== input.service.namespace || backend.name !== input.service.name) {
+    throw new PlanError(
+      "InvalidInput",
+      `${what}: the Service facts are for "${backend.namespace}/${backend.name}"; read the Service named in the input`,
+    );
+  }
+  let target: L3Target;
+  if (backend.type === "ExternalName") {
+    if (!backend.externalName) {
+      throw new PlanError(
+        "NoClusterIP",
+        `${what}: the ExternalName Service has no spec.externalName; set it`,
+      );
+    }
+    target = { kind: "dnsName", name: backend.externalName };
+  } else if (backend.clusterIP === "None") {
+    throw new PlanError(
+      "HeadlessService",
+      `${what}: headless Services are not supported. Expose a Service with a cluster IP (or an ExternalName Service)`,
+    );
+  } else if (!backend.clusterIP) {
+    throw new PlanError(
+      "NoClusterIP",
+      `${what}: the Service has no cluster IP yet; expose a ClusterIP Service`,
+    );
+  } else {
+    target = { kind: "clusterIP", ip: backend.clusterIP };
+  }
+
+  const hostname = checkedHostname(serviceHostname(input), what);
+  const namespace = input.namespace ?? input.service.namespace;
+  const names = proxyNames(hostname);
+  const labels = proxyLabels({
+    ownerId: input.ownerId,
+    parentName: input.service.name,
+    parentNamespace: input.service.namespace,
+    parentType: "svc",
+  });
+  const selector = proxySelector(input.ownerId);
+  const annotations = ownerAnnotations(input.ownerId);
+  const tags = [...(input.tags ?? DEFAULT_TAGS)];
+  const tailscaledConfig = configFiles(hostname, input.proxyClass, ctx);
+  const tailEnv: V1EnvVar[] = [
+    ...firewallModeEnv(input.proxyClass),
+    target.kind === "clusterIP"
+      ? { name: "TS_DEST_IP", value: target.ip }
+      : { name: "TS_EXPERIMENTAL_DEST_DNS_NAME", value: target.name },
+    { name: "TS_INTERNAL_APP", value: APP_INGRESS_PROXY },
+  ];
+  const podAnnotations: Record<string, string> =
+    target.kind === "clusterIP"
+      ? { [ANNOTATION_LAST_SET_CLUSTER_IP]: target.ip }
+      : { [ANNOTATION_LAST_SET_CLUSTER_DNS_NAME]: target.name };
+  const objs = buildObjects({
+    namespace,
+    names,
+    labels,
+    selector,
+    annotations,
+    proxyClass: input.proxyClass,
+    proxyType: "ingress_service",
+    userspace: false,
+    tailEnv,
+    podAnnotations,
+    stringData: { ...tailscaledConfig },
+    ctx,
+  });
+  return {
+    mode: "L3",
+    proxyType: "ingress_service",
+    namespace,
+    hostname,
+    names,
+    labels,
+    selector,
+    annotations,
+    ...objs,
+    tailscaledConfig,
+    target,
+    authKeyRequest: authKeyRequest(tags),
+  };
+}
+
+/** The namespace of a standalone ingress proxy: `namespace`, else the first backend's namespace. */
+export function standaloneIngressNamespace(input: TailnetIngressInput): string | undefined {
+  if (input.namespace) return input.namespace;
+  if (input.defaultBackend) return input.defaultBackend.service.namespace;
+  for (const r of input.rules ?? []) for (const p of r.paths ?? []) return p.backend.service.namespace;
+  return undefined;
+}
+
+/**
+ * Plans the standalone layer-7 proxy of a TailnetIngress: a userspace proxy serving HTTPS on its MagicDNS
+ * name with the handlers resolved from `backends` (keyed `<namespace>/<name>`). Throws PlanError when a
+ * backend cannot work (missing, headless, no cluster IP, unknown port) or in HA mode.
+ */
+export function planStandaloneIngress(
+  input: TailnetIngressInput,
+  backends: ReadonlyMap<string, BackendServiceFacts>,
+  ctx: PlanContext,
+): StandaloneProxyPlan {
+  const resourceName = resourceNameOf(input.ownerId);
+  const what = `TailnetIngress "${resourceName}"`;
+  if (input.proxyGroup) {
+    throw new PlanError(
+      "InvalidInput",
+      `${what}: proxyGroup is set, so it is served by a ProxyGroup; use the HA planner`,
+    );
+  }
+  const hostname = checkedHostname(ingressHostname(input), what);
+  const handlers = resolveIngressHandlers(input, backends);
+  const serveConfig = serializeServeConfig(
+    buildIngressServeConfig({
+      handlers,
+      funnel: input.funnel === true,
+      httpRedirect: input.httpRedirect === true,
+    }),
+  );
+  const namespace = standaloneIngressNamespace(input);
+  if (!namespace)
+    throw new PlanError(
+      "NoValidBackends",
+      `${what}: no valid backends: set defaultBackend, or rules with paths`,
+    );
+  const names = proxyNames(hostname);
+  const labels = proxyLabels({
+    ownerId: input.ownerId,
+    parentName: resourceName,
+    parentNamespace: namespace,
+    parentType: "ingress",
+  });
+  const selector = proxySelector(input.ownerId);
+  const annotations = ownerAnnotations(input.ownerId);
+  const tags = [...(input.tags ?? DEFAULT_TAGS)];
+  const tailscaledConfig = configFiles(hostname, input.proxyClass, ctx);
+  const objs = buildObjects({
+    namespace,
+    names,
+    labels,
+    selector,
+    annotations,
+    proxyClass: input.proxyClass,
+    proxyType: "ingress_resource",
+    userspace: true,
+    tailEnv: [
+      { name: "TS_SERVE_CONFIG", value: `/etc/tailscaled/$(POD_NAME)/${SERVE_CONFIG_KEY}` },
+      { name: "TS_INTERNAL_APP", value: APP_INGRESS_RESOURCE },
+    ],
+    podAnnotations: {},
+    stringData: { ...tailscaledConfig, [SERVE_CONFIG_KEY]: serveConfig },
+    ctx,
+  });
+  return {
+    mode: "L7",
+    proxyType: "ingress_resource",
+    namespace,
+    hostname,
+    names,
+    labels,
+    selector,
+    annotations,
+    ...objs,
+    tailscaledConfig,
+    serveConfig,
+    handlers,
+    authKeyRequest: authKeyRequest(tags),
+  };
+}
