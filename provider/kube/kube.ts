@@ -1,0 +1,764 @@
+/**
+ * The Kubernetes side of the provider over `@kubernetes/client-node` 1.4: get, list, create,
+ * apply (create or update only what differs), delete (idempotent), wait (watch, never sleep-poll)
+ * and read-modify-write of shared objects guarded by resourceVersion.
+ *
+ * client-node is an ESM module; it is `require`d lazily inside functions (Node 20 supports
+ * require(esm)) so that importing this file, e.g. during `pulumi preview`, costs nothing and
+ * never fails when the package is unavailable.
+ */
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import type * as K8s from "@kubernetes/client-node";
+import { differingFields } from "./compare";
+import {
+  isApiException,
+  KubeApiError,
+  KubeOwnershipError,
+  type KubeVerb,
+  KubeWaitTimeoutError,
+  parseStatus,
+  toKubeApiError,
+} from "./errors";
+import {
+  describeRef,
+  FIELD_MANAGER,
+  type KubeObject,
+  type KubeRequestCounts,
+  type ObjectRef,
+  OWNER_ID_KEY,
+  refOf,
+} from "./types";
+
+type ClientNode = typeof K8s;
+
+let clientNodeModule: ClientNode | undefined;
+
+/** Loads `@kubernetes/client-node` on first use. */
+export function loadClientNode(): ClientNode {
+  if (!clientNodeModule) {
+    // Lazy: the ESM package loads through require(esm) only when the Kubernetes side is used.
+    clientNodeModule = require("@kubernetes/client-node") as ClientNode;
+  }
+  return clientNodeModule;
+}
+
+/** The subclass of KubernetesObjectApi we use, built once client-node is loaded. */
+interface ObjectApi extends K8s.KubernetesObjectApi {
+  /** URL path of the collection of a kind (discovery-backed), for watches. */
+  collectionPath(apiVersion: string, kind: string, namespace: string | undefined): Promise<string>;
+  /** Discovery entry of a kind. */
+  resourceOf(apiVersion: string, kind: string): Promise<K8s.V1APIResource | undefined>;
+}
+
+type ObjectApiConstructor = new (config: K8s.Configuration) => ObjectApi;
+let objectApiClass: ObjectApiConstructor | undefined;
+
+function objectApiConstructor(k8s: ClientNode): ObjectApiConstructor {
+  if (objectApiClass) return objectApiClass;
+  class RawObjectApi extends k8s.KubernetesObjectApi {
+    // client-node deserialises responses into its generated models, which turns timestamps into
+    // Dates and drops fields it does not know. We keep the server's JSON as is: it is what we
+    // compare against and what a read-modify-write sends back.
+    protected override async processResponse<T extends K8s.KubernetesObject>(
+      response: K8s.ResponseContext,
+      _type?: string,
+    ): Promise<T> {
+      const text = await response.body.text();
+      if (response.httpStatusCode >= 200 && response.httpStatusCode <= 299) {
+        return (text === "" ? {} : JSON.parse(text)) as T;
+      }
+      throw new k8s.ApiException(
+        response.httpStatusCode,
+        "Unsuccessful HTTP Request",
+        text,
+        response.headers,
+      );
+    }
+
+    async collectionPath(apiVersion: string, kind: string, namespace: string | undefined): Promise<string> {
+      return this.specUriPath({ apiVersion, kind, metadata: { namespace } }, "list");
+    }
+
+    async resourceOf(apiVersion: string, kind: string): Promise<K8s.V1APIResource | undefined> {
+      return this.resource(apiVersion, kind);
+    }
+  }
+  objectApiClass = RawObjectApi as unknown as ObjectApiConstructor;
+  return objectApiClass;
+}
+
+/** Result of {@link Kube.apply}. */
+export interface ApplyResult {
+  /** What apply did: nothing (`unchanged`) is the common case on a second run. */
+  action: "created" | "updated" | "unchanged";
+  object: KubeObject;
+  /** Fields that differed before an update (empty otherwise). */
+  changedFields: string[];
+}
+
+/** Options of {@link Kube.apply}. */
+export interface ApplyOptions {
+  /** Pulumi resource identity; stamped on the object and required to match on update. */
+  ownerId: string;
+  /** Take over an existing object that has no owner annotation. Default false. */
+  adoptUnowned?: boolean;
+  /** How long to wait for a terminating object with the same name to go. Default 60 000 ms. */
+  terminatingWaitMs?: number;
+}
+
+/** Options of {@link Kube.waitFor}. */
+export interface WaitOptions {
+  timeoutMs: number;
+  /** What is awaited, for the timeout message, e.g. "the StatefulSet's replicas to be ready". */
+  description: string;
+}
+
+/** Result of {@link Kube.readModifyWrite}. */
+export interface ReadModifyWriteResult {
+  object: KubeObject;
+  /** False when the mutation asked for no change (no write was sent). */
+  changed: boolean;
+  attempts: number;
+}
+
+const NOT_SET = Symbol("not-set");
+
+/** Kubernetes access for one kubeconfig (cluster + identity). */
+export class Kube {
+  /** Requests sent so far, by class. */
+  readonly counts: KubeRequestCounts = { reads: 0, writes: 0, watches: 0 };
+  /** 409 Conflicts retried by readModifyWrite. */
+  conflictRetries = 0;
+
+  private readonly kc: K8s.KubeConfig;
+  private readonly api: ObjectApi;
+  private readonly defaultNamespace: string;
+
+  /** Wraps a loaded KubeConfig. Prefer the static factories. */
+  constructor(kc: K8s.KubeConfig) {
+    const k8s = loadClientNode();
+    const cluster = kc.getCurrentCluster();
+    if (!cluster) {
+      throw new Error(`kubeconfig context "${kc.getCurrentContext()}" names no cluster; fix the kubeconfig`);
+    }
+    this.kc = kc;
+    const counts = this.counts;
+    const config = k8s.createConfiguration({
+      baseServer: new k8s.ServerConfiguration(cluster.server, {}),
+      authMethods: { default: kc },
+      promiseMiddleware: [
+        {
+          pre: async (ctx: K8s.RequestContext) => {
+            if (ctx.getHttpMethod() === k8s.HttpMethod.GET) counts.reads++;
+            else counts.writes++;
+            return ctx;
+          },
+          post: async (rsp: K8s.ResponseContext) => rsp,
+        },
+      ],
+    });
+    this.api = new (objectApiConstructor(k8s))(config);
+    const ctx = kc.getContextObject(kc.getCurrentContext());
+    this.defaultNamespace = ctx?.namespace || "default";
+  }
+
+  /**
+   * Loads a kubeconfig given as YAML/JSON text or as a file path, optionally selecting a context.
+   * Throws a clear error when the context does not exist.
+   */
+  static fromKubeconfig(yamlOrPath: string, context?: string): Kube {
+    const k8s = loadClientNode();
+    const kc = new k8s.KubeConfig();
+    if (looksLikeKubeconfigText(yamlOrPath)) {
+      kc.loadFromString(yamlOrPath);
+    } else {
+      const file = expandHome(yamlOrPath.trim());
+      if (!fs.existsSync(file)) {
+        throw new Error(
+          `kubeconfig file ${file} does not exist; set kubernetes:kubeconfig to its YAML or a valid path`,
+        );
+      }
+      kc.loadFromFile(file);
+    }
+    selectContext(kc, context);
+    return new Kube(kc);
+  }
+
+  /** Loads and merges several kubeconfig files (as `KUBECONFIG=a:b` does), optionally selecting a context. */
+  static fromKubeconfigFiles(files: string[], context?: string): Kube {
+    const k8s = loadClientNode();
+    const kc = new k8s.KubeConfig();
+    const [first, ...rest] = files;
+    if (!first) throw new Error("no kubeconfig file given");
+    kc.loadFromFile(first);
+    for (const f of rest) {
+      const more = new k8s.KubeConfig();
+      more.loadFromFile(f);
+      kc.mergeConfig(more);
+    }
+    selectContext(kc, context);
+    return new Kube(kc);
+  }
+
+  /** Uses the in-cluster service account (KUBERNETES_SERVICE_HOST and the mounted token). */
+  static inCluster(): Kube {
+    const k8s = loadClientNode();
+    const kc = new k8s.KubeConfig();
+    kc.loadFromCluster();
+    return new Kube(kc);
+  }
+
+  /** The API server URL (not secret), for messages. */
+  get server(): string {
+    return this.kc.getCurrentCluster()?.server ?? "";
+  }
+
+  // ------------------------------------------------------------------ reads
+
+  /** Reads an object; undefined when it does not exist. */
+  async get(ref: ObjectRef): Promise<KubeObject | undefined> {
+    const r = this.withNamespace(ref);
+    try {
+      const obj = await this.api.read<K8s.KubernetesObject>({
+        apiVersion: r.apiVersion,
+        kind: r.kind,
+        metadata: { name: r.name, namespace: r.namespace },
+      });
+      return obj as unknown as KubeObject;
+    } catch (err) {
+      if (isApiException(err) && err.code === 404) return undefined;
+      throw await this.fail(err, "get", r);
+    }
+  }
+
+  /** Lists objects of a kind in a namespace (all namespaces when undefined), optionally by label selector. */
+  async list(
+    apiVersion: string,
+    kind: string,
+    namespace?: string,
+    labelSelector?: string,
+  ): Promise<KubeObject[]> {
+    return (await this.listWithVersion(apiVersion, kind, namespace, labelSelector)).items;
+  }
+
+  private async listWithVersion(
+    apiVersion: string,
+    kind: string,
+    namespace: string | undefined,
+    labelSelector?: string,
+    fieldSelector?: string,
+  ): Promise<{ items: KubeObject[]; resourceVersion: string | undefined }> {
+    try {
+      const res = await this.api.list<K8s.KubernetesObject>(
+        apiVersion,
+        kind,
+        namespace,
+        undefined,
+        undefined,
+        undefined,
+        fieldSelector,
+        labelSelector,
+      );
+      // List items carry no apiVersion/kind; fill them in so items are usable as objects.
+      const items = (res.items ?? []).map((i) => ({ ...(i as object), apiVersion, kind }) as KubeObject);
+      return { items, resourceVersion: res.metadata?.resourceVersion };
+    } catch (err) {
+      throw await this.fail(err, "list", {
+        apiVersion,
+        kind,
+        namespace,
+        name: labelSelector ? `(${labelSelector})` : "*",
+      });
+    }
+  }
+
+  // ------------------------------------------------------------------ writes
+
+  /** Creates an object; throws KubeApiError (409 AlreadyExists, 404 namespace, 422 …) on failure. */
+  async create(obj: KubeObject): Promise<KubeObject> {
+    const body = this.withObjectNamespace(obj);
+    try {
+      return (await this.api.create(
+        body as K8s.KubernetesObject,
+        undefined,
+        undefined,
+        FIELD_MANAGER,
+      )) as unknown as KubeObject;
+    } catch (err) {
+      throw await this.fail(err, "create", refOf(body), body);
+    }
+  }
+
+  /**
+   * Creates the object, or updates the fields we set when it exists and is ours. A second apply of
+   * the same object sends no write. Refuses (KubeOwnershipError) when the existing object belongs
+   * to another owner. Secrets: our keys are merged into `data`; keys written by others (the
+   * proxy's state) are kept.
+   */
+  async apply(obj: KubeObject, options: ApplyOptions): Promise<ApplyResult> {
+    const desired = stampOwner(this.withObjectNamespace(obj), options.ownerId);
+    const ref = refOf(desired);
+    for (let attempt = 1; ; attempt++) {
+      let live = await this.get(ref);
+      if (live?.metadata.deletionTimestamp) {
+        // Same name, being deleted (e.g. a replace with foreground deletion): creating now would
+        // 409, updating would write to a dying object. Wait until it is gone.
+        await this.waitForDeletion(ref, options.terminatingWaitMs ?? 60_000);
+        live = undefined;
+      }
+      if (!live) {
+        try {
+          return { action: "created", object: await this.create(desired), changedFields: [] };
+        } catch (err) {
+          // Lost a race with another creator: look again (and check its owner).
+          if (
+            err instanceof KubeApiError &&
+            err.code === 409 &&
+            err.reason === "AlreadyExists" &&
+            attempt < 3
+          )
+            continue;
+          throw err;
+        }
+      }
+      const owner = ownerOf(live);
+      if (owner !== options.ownerId && !(owner === undefined && options.adoptUnowned)) {
+        throw new KubeOwnershipError(ref, owner, options.ownerId, OWNER_ID_KEY);
+      }
+      const changedFields = differingFields(desired, live);
+      if (changedFields.length === 0) return { action: "unchanged", object: live, changedFields };
+      const patch = mergePatchOf(desired);
+      try {
+        const updated = (await this.api.patch(
+          patch as K8s.KubernetesObject,
+          undefined,
+          undefined,
+          FIELD_MANAGER,
+          undefined,
+          loadClientNode().PatchStrategy.MergePatch,
+        )) as unknown as KubeObject;
+        return { action: "updated", object: updated, changedFields };
+      } catch (err) {
+        // Deleted between our read and our patch: create it on the next round.
+        if (isApiException(err) && err.code === 404 && attempt < 3) continue;
+        throw await this.fail(err, "patch", ref, desired);
+      }
+    }
+  }
+
+  /**
+   * Deletes an object. True when a delete was accepted, false when it was already gone: deleting
+   * twice is success. `propagationPolicy` as in DeleteOptions (Foreground keeps the owner until its
+   * dependents are gone).
+   */
+  async delete(
+    ref: ObjectRef,
+    options: { propagationPolicy?: "Foreground" | "Background" | "Orphan" } = {},
+  ): Promise<boolean> {
+    const r = this.withNamespace(ref);
+    try {
+      await this.api.delete(
+        { apiVersion: r.apiVersion, kind: r.kind, metadata: { name: r.name, namespace: r.namespace } },
+        undefined,
+        undefined,
+        undefined,
+        undefined,
+        options.propagationPolicy,
+      );
+      return true;
+    } catch (err) {
+      if (isApiException(err) && err.code === 404) return false;
+      throw await this.fail(err, "delete", r);
+    }
+  }
+
+  /**
+   * Changes a shared object (e.g. one key of a ConfigMap many resources write to) without losing
+   * concurrent writes: GET, apply `mutate` to a copy, PUT with the read resourceVersion, and on
+   * 409 Conflict start over with a fresh read. `mutate` returns the new object, or undefined for
+   * "no change" (then nothing is written). Throws KubeApiError 404 when the object does not exist.
+   */
+  async readModifyWrite(
+    ref: ObjectRef,
+    mutate: (obj: KubeObject) => KubeObject | undefined,
+    options: { maxAttempts?: number } = {},
+  ): Promise<ReadModifyWriteResult> {
+    const r = this.withNamespace(ref);
+    const maxAttempts = options.maxAttempts ?? 20;
+    for (let attempt = 1; ; attempt++) {
+      const live = await this.get(r);
+      if (!live) {
+        throw new KubeApiError({
+          code: 404,
+          reason: "NotFound",
+          verb: "update",
+          ref: r,
+          serverMessage: `${r.kind.toLowerCase()}s "${r.name}" not found`,
+          hint: "the shared object is created by its owner (e.g. the ProxyGroup); create that first",
+        });
+      }
+      const next = mutate(structuredClone(live));
+      if (next === undefined || sameJson(next, live))
+        return { object: live, changed: false, attempts: attempt };
+      const body: KubeObject = {
+        ...next,
+        apiVersion: live.apiVersion,
+        kind: live.kind,
+        metadata: {
+          ...next.metadata,
+          name: live.metadata.name,
+          namespace: live.metadata.namespace,
+          resourceVersion: live.metadata.resourceVersion,
+        },
+      };
+      try {
+        const written = (await this.api.replace(
+          body as K8s.KubernetesObject,
+          undefined,
+          undefined,
+          FIELD_MANAGER,
+        )) as unknown as KubeObject;
+        return { object: written, changed: true, attempts: attempt };
+      } catch (err) {
+        if (isApiException(err) && err.code === 409 && attempt < maxAttempts) {
+          this.conflictRetries++;
+          // Jittered pause so that many writers racing on one object do not collide again in lockstep.
+          await delay(Math.random() * Math.min(200, 5 * 2 ** Math.min(attempt, 6)));
+          continue;
+        }
+        if (isApiException(err) && err.code === 409) {
+          const e = await this.fail(err, "update", r, body);
+          throw new KubeApiError({
+            code: e.code,
+            reason: e.reason,
+            verb: "update",
+            ref: r,
+            serverMessage: e.serverMessage,
+            hint: `gave up after ${attempt} attempts because other writers kept changing it; retry the operation`,
+          });
+        }
+        throw await this.fail(err, "update", r, body);
+      }
+    }
+  }
+
+  // ------------------------------------------------------------------ waits
+
+  /**
+   * Waits until `predicate` holds for the object (undefined = absent), using a watch from the
+   * resourceVersion of an initial read. Survives watch expiry (410 Gone: re-reads and re-watches)
+   * and server-side closes (resumes from the last version seen). Rejects with
+   * KubeWaitTimeoutError after `timeoutMs`, naming what was awaited and the last state seen.
+   */
+  async waitFor(
+    ref: ObjectRef,
+    predicate: (obj: KubeObject | undefined) => boolean,
+    options: WaitOptions,
+  ): Promise<KubeObject | undefined> {
+    const r = this.withNamespace(ref);
+    const k8s = loadClientNode();
+    const watch = new k8s.Watch(this.kc);
+    const watchPath = await this.collectionPathFor(r);
+    let last: KubeObject | undefined | typeof NOT_SET = NOT_SET;
+
+    return new Promise<KubeObject | undefined>((resolve, reject) => {
+      let settled = false;
+      let controller: AbortController | undefined;
+      let restartTimer: NodeJS.Timeout | undefined;
+      const finish = (action: () => void) => {
+        if (settled) return;
+        settled = true;
+        clearTimeout(timer);
+        if (restartTimer) clearTimeout(restartTimer);
+        controller?.abort();
+        action();
+      };
+      const timer = setTimeout(() => {
+        finish(() =>
+          reject(new KubeWaitTimeoutError(r, options.description, options.timeoutMs, summarize(last))),
+        );
+      }, options.timeoutMs);
+
+      const check = (obj: KubeObject | undefined): boolean => {
+        last = obj;
+        try {
+          if (predicate(obj)) {
+            finish(() => resolve(obj));
+            return true;
+          }
+        } catch (err) {
+          finish(() => reject(err));
+          return true;
+        }
+        return false;
+      };
+
+      let resourceVersion: string | undefined;
+      let quickEnds = 0;
+
+      const startFromRead = async () => {
+        if (settled) return;
+        try {
+          const obj = await this.get(r);
+          if (settled || check(obj)) return;
+          resourceVersion = obj?.metadata.resourceVersion;
+          if (resourceVersion === undefined) {
+            const listed = await this.listWithVersion(
+              r.apiVersion,
+              r.kind,
+              r.namespace,
+              undefined,
+              `metadata.name=${r.name}`,
+            );
+            if (settled) return;
+            const again = listed.items.find((i) => i.metadata.name === r.name);
+            if (check(again)) return;
+            resourceVersion = again?.metadata.resourceVersion ?? listed.resourceVersion;
+          }
+          await startWatch();
+        } catch (err) {
+          finish(() => reject(err));
+        }
+      };
+
+      const startWatch = async () => {
+        if (settled) return;
+        let gone = false;
+        let watchError: unknown;
+        let events = 0;
+        const startedAt = Date.now();
+        this.counts.watches++;
+        controller = await watch.watch(
+          watchPath,
+          {
+            fieldSelector: `metadata.name=${r.name}`,
+            resourceVersion,
+            allowWatchBookmarks: true,
+          },
+          (type: string, obj: KubeObject & KubeStatusLike) => {
+            if (settled) return;
+            events++;
+            if (type === "ERROR") {
+              if (obj?.code === 410) gone = true;
+              else watchError = obj;
+              return;
+            }
+            const rv = obj?.metadata?.resourceVersion;
+            if (rv) resourceVersion = rv;
+            if (type === "BOOKMARK" || obj?.metadata?.name !== r.name) return;
+            check(
+              type === "DELETED"
+                ? undefined
+                : { ...obj, apiVersion: obj.apiVersion ?? r.apiVersion, kind: obj.kind ?? r.kind },
+            );
+          },
+          (err: unknown) => {
+            if (settled) return;
+            const statusCode = (err as { statusCode?: number } | null)?.statusCode;
+            if (gone || statusCode === 410) {
+              // The version we watched from was compacted away: read the current state again.
+              void startFromRead();
+              return;
+            }
+            if (watchError || (statusCode !== undefined && statusCode !== 200)) {
+              const status = parseStatus(watchError) ?? {
+                code: statusCode,
+                message: String((err as Error)?.message),
+              };
+              const code = status.code ?? statusCode ?? 0;
+              finish(() =>
+                reject(
+                  toKubeApiError(
+                    { code, body: JSON.stringify(status), message: status.message ?? "" },
+                    { verb: "watch", ref: r, server: this.server },
+                  ),
+                ),
+              );
+              return;
+            }
+            // A normal close (servers end watches after a while) or a dropped connection: resume
+            // from the last version seen. Back off if the watch keeps ending at once.
+            quickEnds = events === 0 && Date.now() - startedAt < 100 ? quickEnds + 1 : 0;
+            const pause = quickEnds === 0 ? 0 : Math.min(2000, 50 * 2 ** quickEnds);
+            restartTimer = setTimeout(() => void startWatch().catch((e) => finish(() => reject(e))), pause);
+          },
+        );
+        if (settled) controller.abort();
+      };
+
+      void startFromRead();
+    });
+  }
+
+  /** Waits until the object no longer exists. */
+  async waitForDeletion(ref: ObjectRef, timeoutMs: number): Promise<void> {
+    await this.waitFor(ref, (o) => o === undefined, { timeoutMs, description: "its deletion to finish" });
+  }
+
+  // ------------------------------------------------------------------ internals
+
+  private withNamespace(ref: ObjectRef): ObjectRef {
+    return ref.namespace || !isLikelyNamespaced(ref.kind)
+      ? ref
+      : { ...ref, namespace: this.defaultNamespace };
+  }
+
+  private withObjectNamespace(obj: KubeObject): KubeObject {
+    const clone = structuredClone(obj);
+    if (!clone.metadata.namespace && isLikelyNamespaced(clone.kind))
+      clone.metadata.namespace = this.defaultNamespace;
+    return clone;
+  }
+
+  private async collectionPathFor(ref: ObjectRef): Promise<string> {
+    try {
+      return await this.api.collectionPath(ref.apiVersion, ref.kind, ref.namespace);
+    } catch (err) {
+      throw await this.fail(err, "watch", ref);
+    }
+  }
+
+  private async fail(err: unknown, verb: KubeVerb, ref: ObjectRef, obj?: KubeObject): Promise<KubeApiError> {
+    let resource: string | undefined;
+    let group: string | undefined;
+    if (isApiException(err) && err.code === 403) {
+      try {
+        resource = (await this.api.resourceOf(ref.apiVersion, ref.kind))?.name;
+      } catch {
+        resource = undefined;
+      }
+      group = ref.apiVersion.includes("/") ? ref.apiVersion.split("/")[0] : "";
+    }
+    return toKubeApiError(err, {
+      verb,
+      ref,
+      resource,
+      group,
+      server: this.server,
+      secrets: secretValuesOf(obj),
+    });
+  }
+}
+
+interface KubeStatusLike {
+  code?: number;
+}
+
+// Cluster-scoped kinds we might touch; everything else is namespaced. Only used to fill in the
+// context's default namespace, so an unknown cluster-scoped kind still works when given no namespace.
+const CLUSTER_SCOPED = new Set([
+  "Namespace",
+  "ClusterRole",
+  "ClusterRoleBinding",
+  "Node",
+  "PersistentVolume",
+]);
+
+function isLikelyNamespaced(kind: string): boolean {
+  return !CLUSTER_SCOPED.has(kind);
+}
+
+function looksLikeKubeconfigText(s: string): boolean {
+  return s.includes("\n") || /^\s*[{]/.test(s) || /^\s*apiVersion\s*:/.test(s);
+}
+
+function expandHome(p: string): string {
+  return p === "~" || p.startsWith(`~${path.sep}`) || p.startsWith("~/")
+    ? path.join(os.homedir(), p.slice(1))
+    : p;
+}
+
+function selectContext(kc: K8s.KubeConfig, context: string | undefined): void {
+  if (!context) return;
+  if (!kc.getContextObject(context)) {
+    const available = kc
+      .getContexts()
+      .map((c) => c.name)
+      .join(", ");
+    throw new Error(
+      `kubeconfig has no context "${context}" (available: ${available || "none"}); fix kubernetes:context or the resource's kubeContext`,
+    );
+  }
+  kc.setCurrentContext(context);
+}
+
+/** The owner recorded on an object: annotation first, then a label of the same key. */
+export function ownerOf(obj: KubeObject): string | undefined {
+  return obj.metadata.annotations?.[OWNER_ID_KEY] ?? obj.metadata.labels?.[OWNER_ID_KEY];
+}
+
+function stampOwner(obj: KubeObject, ownerId: string): KubeObject {
+  const current = obj.metadata.annotations?.[OWNER_ID_KEY];
+  if (current !== undefined && current !== ownerId) {
+    throw new Error(
+      `${describeRef(refOf(obj))}: the desired object carries owner "${current}" but is applied for "${ownerId}"; this is a bug in pulumi-tailnet`,
+    );
+  }
+  obj.metadata.annotations = { ...(obj.metadata.annotations ?? {}), [OWNER_ID_KEY]: ownerId };
+  return obj;
+}
+
+/** The merge patch that sets our fields: the desired object without server-owned metadata. */
+function mergePatchOf(desired: KubeObject): KubeObject {
+  const { resourceVersion: _rv, uid: _uid, generateName: _g, ...metadata } = desired.metadata;
+  const patch: KubeObject = { ...desired, metadata };
+  delete patch["status"];
+  return patch;
+}
+
+function secretValuesOf(obj: KubeObject | undefined): string[] {
+  if (obj?.kind !== "Secret") return [];
+  const out: string[] = [];
+  for (const [field, decode] of [
+    ["data", true],
+    ["stringData", false],
+  ] as const) {
+    const map = obj[field] as Record<string, string> | undefined;
+    for (const v of Object.values(map ?? {})) {
+      if (typeof v !== "string") continue;
+      out.push(v);
+      if (decode) out.push(Buffer.from(v, "base64").toString("utf8"));
+    }
+  }
+  return out;
+}
+
+function summarize(obj: KubeObject | undefined | typeof NOT_SET): string {
+  if (obj === NOT_SET) return "nothing (the object could not be read yet)";
+  if (obj === undefined) return "the object does not exist";
+  const parts = [`resourceVersion ${obj.metadata.resourceVersion ?? "?"}`];
+  if (obj.metadata.generation !== undefined) parts.push(`generation ${obj.metadata.generation}`);
+  if (obj.metadata.deletionTimestamp) parts.push(`being deleted since ${obj.metadata.deletionTimestamp}`);
+  // Data of Secrets and ConfigMaps may be sensitive: show key names only.
+  for (const field of ["data", "stringData"]) {
+    const map = obj[field];
+    if (map && typeof map === "object") parts.push(`${field} keys [${Object.keys(map).join(", ")}]`);
+  }
+  if (obj["status"] !== undefined) {
+    const status = JSON.stringify(obj["status"]);
+    parts.push(`status ${status.length > 400 ? `${status.slice(0, 400)}…` : status}`);
+  }
+  return parts.join(", ");
+}
+
+function sameJson(a: unknown, b: unknown): boolean {
+  return JSON.stringify(canonical(a)) === JSON.stringify(canonical(b));
+}
+
+function canonical(v: unknown): unknown {
+  if (Array.isArray(v)) return v.map(canonical);
+  if (v && typeof v === "object") {
+    return Object.fromEntries(
+      Object.keys(v as object)
+        .sort()
+        .map((k) => [k, canonical((v as Record<string, unknown>)[k])]),
+    );
+  }
+  return v;
+}
+
+function delay(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}

@@ -1,0 +1,61 @@
+/** Plain shapes of the Kubernetes side: objects as JSON, references, counters. */
+
+/** Metadata fields this package reads or writes; anything else is kept as returned. */
+export interface KubeObjectMeta {
+  name?: string;
+  generateName?: string;
+  namespace?: string;
+  labels?: Record<string, string>;
+  annotations?: Record<string, string>;
+  resourceVersion?: string;
+  uid?: string;
+  generation?: number;
+  deletionTimestamp?: string;
+  finalizers?: string[];
+  ownerReferences?: Record<string, unknown>[];
+  [field: string]: unknown;
+}
+
+/** A Kubernetes object as JSON, exactly as the API server returns it (no client-side model). */
+export interface KubeObject {
+  apiVersion: string;
+  kind: string;
+  metadata: KubeObjectMeta;
+  [field: string]: unknown;
+}
+
+/** Identifies one object. `namespace` is omitted for cluster-scoped kinds. */
+export interface ObjectRef {
+  apiVersion: string;
+  kind: string;
+  namespace?: string;
+  name: string;
+}
+
+/** Requests sent, by class: reads (GET, discovery included), writes (POST/PUT/PATCH/DELETE), watches. */
+export interface KubeRequestCounts {
+  reads: number;
+  writes: number;
+  watches: number;
+}
+
+/** Annotation (and accepted label) holding the Pulumi resource that owns an object. */
+export const OWNER_ID_KEY = "tailnet.pulumi.com/owner-id";
+
+/** Field manager recorded for every write. */
+export const FIELD_MANAGER = "pulumi-tailnet";
+
+/** `Kind ns/name` (or `Kind name`) for messages. */
+export function describeRef(ref: ObjectRef): string {
+  return ref.namespace ? `${ref.kind} ${ref.namespace}/${ref.name}` : `${ref.kind} ${ref.name}`;
+}
+
+/** The reference of an object. */
+export function refOf(obj: KubeObject): ObjectRef {
+  return {
+    apiVersion: obj.apiVersion,
+    kind: obj.kind,
+    namespace: obj.metadata.namespace,
+    name: obj.metadata.name ?? "",
+  };
+}

@@ -1,0 +1,558 @@
+/**
+ * Tailscale API v2 client for the dynamic provider: OAuth client credentials (token cached and
+ * refreshed before expiry, once more on a 401) or an API key, auth keys, devices, Tailscale
+ * Services and tailnet settings. Built on Node's `fetch`; no dependency.
+ *
+ * Retry policy (reference/tailscale-api.md §2.0):
+ * - 429 is retried on every call, honouring Retry-After (seconds or HTTP-date), else with backoff;
+ * - 502/503/504 and network errors are retried only for idempotent calls (GET/PUT/DELETE);
+ * - `createAuthKey` mints a new secret on every attempt, so after an ambiguous failure (network
+ *   error, timeout, 5xx) it is never retried. Only 429, or 503 carrying Retry-After, where the
+ *   server certainly did not act, are retried;
+ * - the total time spent waiting is capped by `maxRetryWaitMs`.
+ */
+import {
+  type ErrorContext,
+  hintFor,
+  redactSecrets,
+  TailscaleApiError,
+  type TailscaleOperation,
+} from "./errors";
+import { backoffMs, parseRetryAfter, pathEscape } from "./http";
+import type {
+  CreateAuthKeyOptions,
+  CreatedAuthKey,
+  Device,
+  Key,
+  TailnetSettings,
+  VipService,
+  VipServicePut,
+} from "./types";
+
+/** Default API endpoint. */
+export const DEFAULT_TAILSCALE_BASE_URL = "https://api.tailscale.com";
+
+/** Options of {@link TailscaleClient}. Give either an OAuth client (id + secret) or an API key. */
+export interface TailscaleClientOptions {
+  /** API origin, without `/api/v2`. Default `https://api.tailscale.com`. */
+  baseUrl?: string;
+  /** Tailnet ID or `-` (the credential's own tailnet, the default). */
+  tailnet?: string;
+  oauthClientId?: string;
+  oauthClientSecret?: string;
+  /** Scopes to request for the OAuth token; default: all scopes of the OAuth client. */
+  oauthScopes?: string[];
+  apiKey?: string;
+  /** Route of Tailscale Services: `vip-services` (what Tailscale's Go clients use, default) or `services` (documented). */
+  servicesPath?: "vip-services" | "services";
+  userAgent?: string;
+  /** Cap on the total time spent waiting between retries of one call. Default 60 000 ms. */
+  maxRetryWaitMs?: number;
+  /** Maximum attempts of one call (including the first). Default 6. */
+  maxAttempts?: number;
+  /** Per-request timeout. Default 30 000 ms. */
+  requestTimeoutMs?: number;
+  /** Initial backoff when no Retry-After is given. Default 500 ms. */
+  initialBackoffMs?: number;
+  /** Injection points for tests and benchmarks: transport, clock, sleep and jitter source. */
+  fetch?: typeof globalThis.fetch;
+  now?: () => number;
+  sleep?: (ms: number) => Promise<void>;
+  random?: () => number;
+}
+
+/** Counters of what the client sent, for tests and the benchmark. */
+export interface TailscaleClientStats {
+  /** Every HTTP request, token requests included. */
+  requests: number;
+  tokenRequests: number;
+  /** Requests repeated after 429/5xx/network errors. */
+  retries: number;
+  /** Token refreshes forced by a 401. */
+  refreshesOn401: number;
+}
+
+interface CallOptions {
+  operation: TailscaleOperation;
+  method: "GET" | "POST" | "PUT" | "DELETE";
+  path: string;
+  query?: [string, string][];
+  body?: unknown;
+  /** Safe to repeat after an ambiguous failure. */
+  idempotent: boolean;
+  /** Statuses returned to the caller instead of thrown. */
+  passStatuses?: number[];
+  subject?: string;
+  tags?: string[];
+}
+
+interface CallResult {
+  status: number;
+  json: unknown;
+}
+
+interface CachedToken {
+  token: string;
+  /** Time (ms) after which the token is refreshed. */
+  refreshAt: number;
+}
+
+const defaultSleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+/** Client of the Tailscale API v2 for one credential set and tailnet. */
+export class TailscaleClient {
+  /** Counters of requests sent so far. */
+  readonly stats: TailscaleClientStats = { requests: 0, tokenRequests: 0, retries: 0, refreshesOn401: 0 };
+
+  private readonly baseUrl: string;
+  private readonly tailnet: string;
+  private readonly servicesPath: string;
+  private readonly opts: TailscaleClientOptions;
+  private readonly fetchFn: typeof globalThis.fetch;
+  private readonly now: () => number;
+  private readonly sleep: (ms: number) => Promise<void>;
+  private readonly random: () => number;
+  private readonly maxRetryWaitMs: number;
+  private readonly maxAttempts: number;
+  private readonly requestTimeoutMs: number;
+  private readonly initialBackoffMs: number;
+  private token: CachedToken | undefined;
+  private tokenInFlight: Promise<CachedToken> | undefined;
+
+  constructor(options: TailscaleClientOptions) {
+    const hasOAuth = Boolean(options.oauthClientSecret);
+    if (!hasOAuth && !options.apiKey) {
+      throw new Error(
+        "TailscaleClient needs credentials: an OAuth client (oauthClientId + oauthClientSecret) or an API key",
+      );
+    }
+    if (hasOAuth && !options.oauthClientId) {
+      throw new Error("TailscaleClient: oauthClientSecret is set but oauthClientId is missing; set both");
+    }
+    this.opts = options;
+    this.baseUrl = (options.baseUrl ?? DEFAULT_TAILSCALE_BASE_URL).replace(/\/+$/, "");
+    this.tailnet = options.tailnet && options.tailnet !== "" ? options.tailnet : "-";
+    this.servicesPath = options.servicesPath ?? "vip-services";
+    this.fetchFn = options.fetch ?? globalThis.fetch;
+    this.now = options.now ?? Date.now;
+    this.sleep = options.sleep ?? defaultSleep;
+    this.random = options.random ?? Math.random;
+    this.maxRetryWaitMs = options.maxRetryWaitMs ?? 60_000;
+    this.maxAttempts = options.maxAttempts ?? 6;
+    this.requestTimeoutMs = options.requestTimeoutMs ?? 30_000;
+    this.initialBackoffMs = options.initialBackoffMs ?? 500;
+  }
+
+  /** Number of HTTP requests sent so far (token requests included). */
+  get requestCount(): number {
+    return this.stats.requests;
+  }
+
+  /** The tailnet path parameter in use (`-` by default). */
+  get tailnetName(): string {
+    return this.tailnet;
+  }
+
+  // ---------------------------------------------------------------- auth keys
+
+  /**
+   * Mints an auth key. Never retried after an ambiguous failure, because each attempt creates a
+   * new secret; see the module comment.
+   */
+  async createAuthKey(options: CreateAuthKeyOptions): Promise<CreatedAuthKey> {
+    validateDescription(options.description);
+    const create: Record<string, unknown> = { tags: options.tags };
+    if (options.reusable !== undefined) create["reusable"] = options.reusable;
+    if (options.ephemeral !== undefined) create["ephemeral"] = options.ephemeral;
+    if (options.preauthorized !== undefined) create["preauthorized"] = options.preauthorized;
+    const body: Record<string, unknown> = { capabilities: { devices: { create } } };
+    if (options.expirySeconds) body["expirySeconds"] = options.expirySeconds;
+    if (options.description) body["description"] = options.description;
+    const res = await this.call({
+      operation: "createAuthKey",
+      method: "POST",
+      path: `/tailnet/${pathEscape(this.tailnet)}/keys`,
+      body,
+      idempotent: false,
+      subject: `an auth key tagged [${options.tags.join(", ")}]`,
+      tags: options.tags,
+    });
+    const key = res.json as Key & { key?: string };
+    if (!key || typeof key.id !== "string" || typeof key.key !== "string") {
+      throw new Error(
+        "Tailscale API createAuthKey returned no key id or secret; the API response was malformed",
+      );
+    }
+    return { id: key.id, key: key.key, expires: key.expires };
+  }
+
+  /** Reads an auth key (without its secret). Undefined when it does not exist. */
+  async getKey(id: string): Promise<Key | undefined> {
+    const res = await this.call({
+      operation: "getKey",
+      method: "GET",
+      path: `/tailnet/${pathEscape(this.tailnet)}/keys/${pathEscape(id)}`,
+      idempotent: true,
+      passStatuses: [404],
+      subject: `auth key ${id}`,
+    });
+    return res.status === 404 ? undefined : (res.json as Key);
+  }
+
+  /**
+   * Revokes an auth key. False when there was nothing to revoke: the key does not exist, or it is
+   * already invalid (revoked, expired or, single-use, spent). Reads the key first because the API
+   * keeps answering for invalid keys and what DELETE does on them is undocumented.
+   */
+  async deleteKey(id: string): Promise<boolean> {
+    const key = await this.getKey(id);
+    if (!key || key.invalid) return false;
+    const res = await this.call({
+      operation: "deleteKey",
+      method: "DELETE",
+      path: `/tailnet/${pathEscape(this.tailnet)}/keys/${pathEscape(id)}`,
+      idempotent: true,
+      passStatuses: [404],
+      subject: `auth key ${id}`,
+    });
+    return res.status !== 404;
+  }
+
+  // ---------------------------------------------------------------- devices
+
+  /** Reads a device by node ID or legacy ID. Undefined when it does not exist. */
+  async getDevice(id: string): Promise<Device | undefined> {
+    const res = await this.call({
+      operation: "getDevice",
+      method: "GET",
+      path: `/device/${pathEscape(id)}`,
+      idempotent: true,
+      passStatuses: [404],
+      subject: `device ${id}`,
+    });
+    return res.status === 404 ? undefined : (res.json as Device);
+  }
+
+  /** Lists the tailnet's devices, optionally only those carrying all of `tags` (server-side filter). */
+  async listDevices(options: { tags?: string[] } = {}): Promise<Device[]> {
+    const query: [string, string][] = (options.tags ?? []).map((t) => ["tags", t]);
+    const res = await this.call({
+      operation: "listDevices",
+      method: "GET",
+      path: `/tailnet/${pathEscape(this.tailnet)}/devices`,
+      query,
+      idempotent: true,
+      subject: `devices of tailnet ${this.tailnet}`,
+    });
+    const devices = (res.json as { devices?: Device[] } | undefined)?.devices ?? [];
+    // The filter is applied server-side; repeat it here so a server that ignores it cannot make us
+    // act on someone else's devices.
+    const tags = options.tags ?? [];
+    return devices.filter((d) => tags.every((t) => (d.tags ?? []).includes(t)));
+  }
+
+  /** Deletes a device. False when it was already gone (404). */
+  async deleteDevice(id: string): Promise<boolean> {
+    const res = await this.call({
+      operation: "deleteDevice",
+      method: "DELETE",
+      path: `/device/${pathEscape(id)}`,
+      idempotent: true,
+      passStatuses: [404],
+      subject: `device ${id}`,
+    });
+    return res.status !== 404;
+  }
+
+  // ---------------------------------------------------------------- Tailscale Services
+
+  /** Reads a Tailscale Service (`svc:<name>`). Undefined when it does not exist. */
+  async getService(name: string): Promise<VipService | undefined> {
+    const res = await this.call({
+      operation: "getService",
+      method: "GET",
+      path: this.servicePath(name),
+      idempotent: true,
+      passStatuses: [404],
+      subject: `Tailscale Service ${name}`,
+    });
+    return res.status === 404 ? undefined : (res.json as VipService);
+  }
+
+  /**
+   * Creates or updates a Tailscale Service (PUT is an upsert keyed by `body.name`). Returns the
+   * service with its addresses: the PUT response when it has them, else a follow-up GET. Updating
+   * an existing service requires `body.addrs` to carry its current addresses.
+   */
+  async putService(body: VipServicePut): Promise<VipService> {
+    if (!body.name?.startsWith("svc:")) {
+      throw new Error(`putService: Tailscale Service name "${body.name}" must have the form svc:<dns-label>`);
+    }
+    const res = await this.call({
+      operation: "putService",
+      method: "PUT",
+      path: this.servicePath(body.name),
+      body,
+      idempotent: true,
+      subject: `Tailscale Service ${body.name}`,
+    });
+    const returned = res.json as VipService | undefined;
+    if (returned && Array.isArray(returned.addrs) && returned.addrs.length > 0) return returned;
+    const read = await this.getService(body.name);
+    if (!read) {
+      throw new Error(
+        `Tailscale Service ${body.name} was written but cannot be read back (404); check tailscale:tailnet and the services path`,
+      );
+    }
+    return read;
+  }
+
+  /** Deletes a Tailscale Service. False when it was already gone (404). */
+  async deleteService(name: string): Promise<boolean> {
+    const res = await this.call({
+      operation: "deleteService",
+      method: "DELETE",
+      path: this.servicePath(name),
+      idempotent: true,
+      passStatuses: [404],
+      subject: `Tailscale Service ${name}`,
+    });
+    return res.status !== 404;
+  }
+
+  /** Lists the tailnet's Tailscale Services. */
+  async listServices(): Promise<VipService[]> {
+    const res = await this.call({
+      operation: "listServices",
+      method: "GET",
+      path: `/tailnet/${pathEscape(this.tailnet)}/${this.servicesPath}`,
+      idempotent: true,
+      subject: `Tailscale Services of tailnet ${this.tailnet}`,
+    });
+    return (res.json as { vipServices?: VipService[] } | undefined)?.vipServices ?? [];
+  }
+
+  // ---------------------------------------------------------------- settings
+
+  /** Reads the tailnet settings (`httpsEnabled` tells whether certificates can be issued). */
+  async getTailnetSettings(): Promise<TailnetSettings> {
+    const res = await this.call({
+      operation: "getTailnetSettings",
+      method: "GET",
+      path: `/tailnet/${pathEscape(this.tailnet)}/settings`,
+      idempotent: true,
+      subject: `settings of tailnet ${this.tailnet}`,
+    });
+    const s = (res.json ?? {}) as TailnetSettings;
+    return { ...s, httpsEnabled: typeof s.httpsEnabled === "boolean" ? s.httpsEnabled : undefined };
+  }
+
+  // ---------------------------------------------------------------- internals
+
+  private servicePath(name: string): string {
+    return `/tailnet/${pathEscape(this.tailnet)}/${this.servicesPath}/${pathEscape(name)}`;
+  }
+
+  private get usesOAuth(): boolean {
+    return Boolean(this.opts.oauthClientSecret);
+  }
+
+  private secrets(): (string | undefined)[] {
+    return [this.opts.oauthClientSecret, this.opts.apiKey, this.token?.token];
+  }
+
+  private async authorization(): Promise<string> {
+    if (!this.usesOAuth) return `Bearer ${this.opts.apiKey}`;
+    const t = await this.getToken();
+    return `Bearer ${t.token}`;
+  }
+
+  private async getToken(): Promise<CachedToken> {
+    if (this.token && this.now() < this.token.refreshAt) return this.token;
+    // One token request at a time: parallel calls wait for the same exchange.
+    if (!this.tokenInFlight) {
+      this.tokenInFlight = this.fetchToken().finally(() => {
+        this.tokenInFlight = undefined;
+      });
+    }
+    return this.tokenInFlight;
+  }
+
+  private async fetchToken(): Promise<CachedToken> {
+    const form = new URLSearchParams({ grant_type: "client_credentials" });
+    if (this.opts.oauthScopes?.length) form.set("scope", this.opts.oauthScopes.join(" "));
+    const basic = Buffer.from(`${this.opts.oauthClientId}:${this.opts.oauthClientSecret}`).toString("base64");
+    const res = await this.exchange(
+      {
+        operation: "oauthToken",
+        method: "POST",
+        path: "/oauth/token",
+        idempotent: true,
+        subject: "an OAuth token",
+      },
+      {
+        Authorization: `Basic ${basic}`,
+        "Content-Type": "application/x-www-form-urlencoded",
+        Accept: "application/json",
+      },
+      form.toString(),
+      true,
+    );
+    const body = res.json as { access_token?: string; expires_in?: number } | undefined;
+    if (!body?.access_token) {
+      throw new Error("Tailscale OAuth token response had no access_token; check tailscale:baseUrl");
+    }
+    const lifetimeMs =
+      (typeof body.expires_in === "number" && body.expires_in > 0 ? body.expires_in : 3600) * 1000;
+    // Refresh ahead of expiry (5 min for the usual 1 h token, a tenth of shorter lifetimes).
+    const margin = Math.min(5 * 60_000, lifetimeMs / 10);
+    this.token = { token: body.access_token, refreshAt: this.now() + lifetimeMs - margin };
+    return this.token;
+  }
+
+  private async call(c: CallOptions): Promise<CallResult> {
+    let refreshed = false;
+    for (;;) {
+      const usedToken = this.usesOAuth ? (await this.getToken()).token : undefined;
+      const headers: Record<string, string> = {
+        Authorization: usedToken ? `Bearer ${usedToken}` : await this.authorization(),
+        Accept: "application/json",
+      };
+      let body: string | undefined;
+      if (c.body !== undefined) {
+        headers["Content-Type"] = "application/json";
+        body = JSON.stringify(c.body);
+      }
+      const res = await this.exchange(c, headers, body, false);
+      if (res.status === 401 && this.usesOAuth && !refreshed) {
+        // The token may have been revoked or expired early; the server did not act, so one retry
+        // with a fresh token is safe even for createAuthKey.
+        refreshed = true;
+        this.stats.refreshesOn401++;
+        if (this.token?.token === usedToken) this.token = undefined;
+        continue;
+      }
+      if (res.status >= 200 && res.status < 300) return res;
+      if (c.passStatuses?.includes(res.status)) return res;
+      throw this.makeError(c, res.status, messageOf(res.json), res.attempts);
+    }
+  }
+
+  /**
+   * Sends one logical request with the retry policy. Returns any HTTP response that is final
+   * (success or non-retryable error); throws only on network failures that are not retried.
+   */
+  private async exchange(
+    c: CallOptions,
+    headers: Record<string, string>,
+    body: string | undefined,
+    throwOnError: boolean,
+  ): Promise<CallResult & { attempts: number }> {
+    const url = new URL(`${this.baseUrl}/api/v2${c.path}`);
+    for (const [k, v] of c.query ?? []) url.searchParams.append(k, v);
+    if (this.opts.userAgent) headers["User-Agent"] = this.opts.userAgent;
+    let waited = 0;
+    for (let attempt = 1; ; attempt++) {
+      let response: Response;
+      this.stats.requests++;
+      if (c.operation === "oauthToken") this.stats.tokenRequests++;
+      try {
+        response = await this.fetchFn(url, {
+          method: c.method,
+          headers,
+          body,
+          signal: AbortSignal.timeout(this.requestTimeoutMs),
+        });
+      } catch (err) {
+        const wait = backoffMs(attempt, this.initialBackoffMs, 10_000, this.random);
+        if (c.idempotent && attempt < this.maxAttempts && waited + wait <= this.maxRetryWaitMs) {
+          waited += wait;
+          this.stats.retries++;
+          await this.sleep(wait);
+          continue;
+        }
+        const reason = err instanceof Error ? `${err.name}: ${err.message}` : String(err);
+        throw this.makeError(c, 0, reason, attempt, err);
+      }
+      const text = await response.text();
+      const json = parseBody(text);
+      const retryAfter = parseRetryAfter(response.headers.get("retry-after"), this.now());
+      const status = response.status;
+      const retryable =
+        status === 429 ||
+        (c.idempotent && (status === 502 || status === 503 || status === 504)) ||
+        (!c.idempotent && status === 503 && retryAfter !== undefined);
+      if (retryable && attempt < this.maxAttempts) {
+        const wait = retryAfter ?? backoffMs(attempt, this.initialBackoffMs, 10_000, this.random);
+        if (waited + wait <= this.maxRetryWaitMs) {
+          waited += wait;
+          this.stats.retries++;
+          await this.sleep(wait);
+          continue;
+        }
+      }
+      if (throwOnError && (status < 200 || status >= 300)) {
+        throw this.makeError(c, status, messageOf(json ?? text), attempt);
+      }
+      return { status, json: json ?? (text === "" ? undefined : text), attempts: attempt };
+    }
+  }
+
+  private makeError(
+    c: CallOptions,
+    status: number,
+    apiMessage: string | undefined,
+    attempts?: number,
+    cause?: unknown,
+  ): TailscaleApiError {
+    const ctx: ErrorContext = {
+      operation: c.operation,
+      tailnet: this.tailnet,
+      tags: c.tags,
+      oauth: this.usesOAuth,
+      attempts: attempts && attempts > 1 ? attempts : undefined,
+    };
+    const message =
+      apiMessage === undefined ? undefined : redactSecrets(apiMessage, this.secrets()).slice(0, 500);
+    return new TailscaleApiError({
+      status,
+      method: c.method,
+      path: `/api/v2${c.path}`,
+      operation: c.operation,
+      apiMessage: message,
+      hint: hintFor(status, ctx),
+      subject: c.subject,
+      cause,
+    });
+  }
+}
+
+function parseBody(text: string): unknown {
+  if (text === "") return undefined;
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+}
+
+function messageOf(body: unknown): string | undefined {
+  if (body === undefined || body === null) return undefined;
+  if (typeof body === "string") return body.trim() === "" ? undefined : body.trim();
+  if (typeof body === "object") {
+    const b = body as { message?: unknown; error?: unknown; error_description?: unknown };
+    if (typeof b.message === "string") return b.message;
+    if (typeof b.error_description === "string") return b.error_description;
+    if (typeof b.error === "string") return b.error;
+  }
+  return undefined;
+}
+
+function validateDescription(description: string | undefined): void {
+  if (description === undefined) return;
+  if (description.length > 50 || !/^[A-Za-z0-9\- ]*$/.test(description)) {
+    throw new Error(
+      `createAuthKey: description "${description}" is invalid: the Tailscale API allows at most 50 letters, digits, hyphens and spaces`,
+    );
+  }
+}

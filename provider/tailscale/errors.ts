@@ -1,0 +1,169 @@
+/**
+ * Typed errors of the Tailscale API client. Messages say which call failed, what the API said and
+ * what to do about it, and never contain a secret: anything shaped like a Tailscale key and every
+ * secret the client holds is redacted from text that came from the server.
+ */
+
+/** The Tailscale API operations this client performs, used to pick a hint. */
+export type TailscaleOperation =
+  | "oauthToken"
+  | "createAuthKey"
+  | "getKey"
+  | "deleteKey"
+  | "getDevice"
+  | "listDevices"
+  | "deleteDevice"
+  | "getService"
+  | "putService"
+  | "deleteService"
+  | "listServices"
+  | "getTailnetSettings";
+
+/** Scope an OAuth client needs for each operation (KB 1623 and the OpenAPI "OAuth Scope" lines). */
+const REQUIRED_SCOPE: Record<TailscaleOperation, string> = {
+  oauthToken: "(any)",
+  createAuthKey: "auth_keys",
+  getKey: "auth_keys:read",
+  deleteKey: "auth_keys",
+  getDevice: "devices:core:read",
+  listDevices: "devices:core:read",
+  deleteDevice: "devices:core",
+  getService: "services:read",
+  putService: "services",
+  deleteService: "services",
+  listServices: "services:read",
+  getTailnetSettings: "feature_settings:read",
+};
+
+const KEY_PATTERN = /tskey-[A-Za-z0-9_-]+/g;
+
+/** Removes Tailscale key material and the given known secrets from a text. */
+export function redactSecrets(text: string, secrets: readonly (string | undefined)[] = []): string {
+  let out = text;
+  for (const s of secrets) {
+    if (s && s.length >= 4) out = out.split(s).join("[redacted]");
+  }
+  return out.replace(KEY_PATTERN, (m) => `${m.split("-").slice(0, 2).join("-")}-[redacted]`);
+}
+
+/** Context used to build the hint of an error. */
+export interface ErrorContext {
+  operation: TailscaleOperation;
+  tailnet: string;
+  /** Tags of the auth key being created (createAuthKey only). */
+  tags?: string[];
+  /** Whether the client authenticates with an OAuth client (else an API key). */
+  oauth: boolean;
+  /** Set when the request was retried; included in the message. */
+  attempts?: number;
+}
+
+/** Builds the "what to do" part of an error message from the status and the operation. */
+export function hintFor(status: number, ctx: ErrorContext): string {
+  const op = ctx.operation;
+  if (status === 0) {
+    if (op === "createAuthKey") {
+      return (
+        "the request may or may not have created a key; it is not retried automatically because every attempt " +
+        "mints a new key. Check connectivity to the Tailscale API and retry the operation"
+      );
+    }
+    return "check network connectivity to the Tailscale API (tailscale:baseUrl / TAILSCALE_BASE_URL) and retry";
+  }
+  if (status === 401) {
+    return ctx.oauth
+      ? "the OAuth client credentials were rejected: check tailscale:oauthClientId and tailscale:oauthClientSecret " +
+          "(or TAILSCALE_OAUTH_CLIENT_ID / TAILSCALE_OAUTH_CLIENT_SECRET); the client may have been deleted"
+      : "the API key was rejected: it may have expired or been revoked; create a new one and set tailscale:apiKey " +
+          "(or TAILSCALE_API_KEY), or use an OAuth client";
+  }
+  if (status === 403) {
+    if (op === "createAuthKey") {
+      const tags = `[${(ctx.tags ?? []).join(", ")}]`;
+      return (
+        `the ${ctx.oauth ? "OAuth client" : "API key"} cannot create auth keys tagged ${tags}: make the tags owned ` +
+        "by the client's tags in the tailnet policy (tagOwners) or use tags the client has, and make sure it has the " +
+        "auth_keys scope"
+      );
+    }
+    return ctx.oauth
+      ? `the OAuth client lacks the "${REQUIRED_SCOPE[op]}" scope (or the tags) needed for ${op}: create an OAuth ` +
+          'client with the scopes "auth_keys", "devices:core" and "services" and tags that own the proxies\' tags'
+      : `the API key's user is not allowed to perform ${op}: use an admin's key or an OAuth client with the ` +
+          `"${REQUIRED_SCOPE[op]}" scope`;
+  }
+  if (status === 404) {
+    if (op === "listServices" || op === "putService") {
+      return (
+        `tailnet "${ctx.tailnet}" or its Tailscale Services API was not found: check tailscale:tailnet ` +
+        '("-" means the credential\'s own tailnet) and that Tailscale Services are enabled for the tailnet'
+      );
+    }
+    return `tailnet "${ctx.tailnet}" was not found: set tailscale:tailnet to "-" (the credential's own tailnet) or the tailnet ID`;
+  }
+  if (status === 400 && op === "putService") {
+    return "the Tailscale Service body was rejected: when updating an existing service send its current addrs, and check name (svc:<dns-label>), ports (tcp:<port>) and tags";
+  }
+  if (status === 400 && op === "createAuthKey") {
+    return "the auth key request was rejected: check the tags (tag:<name>) and the description (max 50 letters, digits, hyphens and spaces)";
+  }
+  if (status === 409) return "the object was changed concurrently; retry the operation";
+  if (status === 429) {
+    return (
+      `the Tailscale API rate limit was hit${ctx.attempts ? ` (after ${ctx.attempts} attempts)` : ""}; ` +
+      "wait and retry, or lower pulumi up --parallel"
+    );
+  }
+  if (status === 501 && op === "deleteDevice") {
+    return "the device is not owned by this tailnet (shared in); remove it from its own tailnet";
+  }
+  if (status >= 500) {
+    return `the Tailscale API failed${ctx.attempts ? ` (after ${ctx.attempts} attempts)` : ""}; retry later`;
+  }
+  return "check the inputs of the resource";
+}
+
+/** Constructor arguments of {@link TailscaleApiError}. */
+export interface TailscaleApiErrorInit {
+  status: number;
+  method: string;
+  path: string;
+  operation: TailscaleOperation;
+  apiMessage?: string;
+  hint: string;
+  /** Short description of the object, e.g. `auth key k123` or `Tailscale Service svc:web`. */
+  subject?: string;
+  cause?: unknown;
+}
+
+/**
+ * A failed Tailscale API call. `status` is 0 when no HTTP response arrived (network error or
+ * timeout). The message has the form `<operation> of <subject> failed: <METHOD> <path> returned
+ * <status>: <api message>. <hint>`.
+ */
+export class TailscaleApiError extends Error {
+  readonly status: number;
+  readonly method: string;
+  readonly path: string;
+  readonly operation: TailscaleOperation;
+  readonly apiMessage: string | undefined;
+  readonly hint: string;
+
+  constructor(init: TailscaleApiErrorInit) {
+    const what = init.subject ? `${init.operation} of ${init.subject}` : init.operation;
+    const got =
+      init.status === 0
+        ? `got no response${init.apiMessage ? ` (${init.apiMessage})` : ""}`
+        : `returned ${init.status}${init.apiMessage ? `: ${init.apiMessage}` : ""}`;
+    super(`Tailscale API ${what} failed: ${init.method} ${init.path} ${got}. What to do: ${init.hint}`, {
+      cause: init.cause,
+    });
+    this.name = "TailscaleApiError";
+    this.status = init.status;
+    this.method = init.method;
+    this.path = init.path;
+    this.operation = init.operation;
+    this.apiMessage = init.apiMessage;
+    this.hint = init.hint;
+  }
+}

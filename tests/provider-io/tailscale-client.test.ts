@@ -1,0 +1,385 @@
+import assert from "node:assert/strict";
+import { parseRetryAfter, pathEscape, TailscaleApiError, TailscaleClient } from "../../provider/tailscale";
+import { startTailscaleApi, type TailscaleApiServer } from "../support/tailscale-api";
+
+const SCOPES = ["auth_keys", "devices:core", "services", "feature_settings:read"];
+const TOKEN_ROUTE = "POST /api/v2/oauth/token";
+const KEYS_ROUTE = "POST /api/v2/tailnet/{tailnet}/keys";
+
+/** A fake clock and a sleep that records instead of waiting: retries are asserted, not timed. */
+function controls() {
+  let now = Date.now();
+  const waits: number[] = [];
+  return {
+    now: () => now,
+    advance: (ms: number) => {
+      now += ms;
+    },
+    sleep: async (ms: number) => {
+      waits.push(ms);
+    },
+    waits,
+  };
+}
+
+describe("TailscaleClient against the fake Tailscale API", () => {
+  let api: TailscaleApiServer;
+  let oauth: { clientId: string; clientSecret: string };
+
+  beforeEach(async () => {
+    api = await startTailscaleApi();
+    oauth = api.createOAuthClient({ scopes: SCOPES, tags: ["tag:k8s-operator"] });
+  });
+
+  afterEach(async () => {
+    assert.deepEqual(api.schemaViolations, [], "the fake answered outside the OpenAPI schema");
+    await api.stop();
+  });
+
+  function client(extra: Partial<ConstructorParameters<typeof TailscaleClient>[0]> = {}) {
+    return new TailscaleClient({
+      baseUrl: api.url,
+      oauthClientId: oauth.clientId,
+      oauthClientSecret: oauth.clientSecret,
+      userAgent: "pulumi-tailnet-test",
+      ...extra,
+    });
+  }
+
+  function routeCount(route: string): number {
+    return api.counts().byRoute[route] ?? 0;
+  }
+
+  describe("OAuth token", () => {
+    it("fetches one token and reuses it for many calls", async () => {
+      const c = client();
+      const key = await c.createAuthKey({ tags: ["tag:k8s"], preauthorized: true, description: "proxy web" });
+      await c.getKey(key.id);
+      await c.listDevices();
+      await Promise.all([c.listServices(), c.getTailnetSettings(), c.getDevice("nope")]);
+      assert.equal(routeCount(TOKEN_ROUTE), 1);
+      assert.equal(c.stats.tokenRequests, 1);
+      assert.equal(c.requestCount, api.counts().total);
+      assert.match(key.key, /^tskey-auth-/);
+      assert.equal(api.keys().find((k) => k.id === key.id)?.preauthorized, true);
+    });
+
+    it("shares one token request between parallel first calls", async () => {
+      const c = client();
+      await Promise.all([c.listDevices(), c.listDevices(), c.listServices(), c.getTailnetSettings()]);
+      assert.equal(routeCount(TOKEN_ROUTE), 1);
+    });
+
+    it("refreshes the token shortly before it expires", async () => {
+      const clock = controls();
+      const c = client({ now: clock.now });
+      await c.listDevices();
+      clock.advance(50 * 60_000); // 50 min: still inside the 1 h lifetime minus the margin
+      await c.listDevices();
+      assert.equal(routeCount(TOKEN_ROUTE), 1);
+      clock.advance(6 * 60_000); // 56 min: within 5 min of expiry
+      await c.listDevices();
+      assert.equal(routeCount(TOKEN_ROUTE), 2);
+    });
+
+    it("refreshes once on a 401 and repeats the call", async () => {
+      const c = client();
+      await c.listDevices();
+      api.advanceTime(2 * 3600_000); // the server now considers the cached token expired
+      const key = await c.createAuthKey({ tags: ["tag:k8s"] });
+      assert.match(key.key, /^tskey-auth-/);
+      assert.equal(c.stats.refreshesOn401, 1);
+      assert.equal(routeCount(TOKEN_ROUTE), 2);
+      assert.equal(routeCount(KEYS_ROUTE), 2, "the 401'd attempt plus the repeat");
+      assert.equal(api.keys().filter((k) => k.keyType === "auth").length, 1, "exactly one key minted");
+    });
+
+    it("reports rejected OAuth credentials without the secret", async () => {
+      const wrongSecret = `tskey-client-${oauth.clientId}-thisisnotthesecretatall`;
+      const c = client({ oauthClientSecret: wrongSecret });
+      const err = await c.listDevices().then(
+        () => assert.fail("expected an error"),
+        (e: unknown) => e,
+      );
+      assert.ok(err instanceof TailscaleApiError);
+      assert.equal(err.status, 401);
+      assert.equal(err.operation, "oauthToken");
+      assert.match(err.message, /tailscale:oauthClientSecret/);
+      assert.ok(!err.message.includes(wrongSecret));
+      assert.ok(!err.message.includes("thisisnotthesecretatall"));
+    });
+
+    it("authenticates with an API key as a Bearer token", async () => {
+      const apiKey = api.createApiKey();
+      const c = new TailscaleClient({ baseUrl: api.url, apiKey });
+      const key = await c.createAuthKey({ tags: ["tag:k8s"] });
+      assert.ok(await c.getKey(key.id));
+      assert.equal(routeCount(TOKEN_ROUTE), 0);
+    });
+  });
+
+  describe("retries", () => {
+    it("honours Retry-After on 429 and repeats the call", async () => {
+      const clock = controls();
+      const c = client({ sleep: clock.sleep });
+      await c.listDevices();
+      api.resetCounts();
+      api.injectFault({
+        method: "GET",
+        path: "/api/v2/tailnet/{tailnet}/devices",
+        status: 429,
+        times: 2,
+        retryAfterSeconds: 7,
+      });
+      const devices = await c.listDevices();
+      assert.deepEqual(devices, []);
+      assert.deepEqual(clock.waits, [7000, 7000]);
+      assert.equal(routeCount("GET /api/v2/tailnet/{tailnet}/devices"), 3);
+      assert.equal(c.stats.retries, 2);
+    });
+
+    it("gives up with a rate-limit hint when Retry-After exceeds the wait budget", async () => {
+      const clock = controls();
+      const c = client({ sleep: clock.sleep, maxRetryWaitMs: 5000 });
+      await c.listDevices();
+      api.injectFault({
+        method: "GET",
+        path: "/api/v2/tailnet/{tailnet}/devices",
+        status: 429,
+        retryAfterSeconds: 30,
+      });
+      const err = await c.listDevices().then(
+        () => assert.fail("expected an error"),
+        (e: unknown) => e,
+      );
+      assert.ok(err instanceof TailscaleApiError);
+      assert.equal(err.status, 429);
+      assert.match(err.message, /rate limit/);
+      assert.deepEqual(clock.waits, []);
+    });
+
+    it("retries 502/503/504 on idempotent calls with backoff", async () => {
+      const clock = controls();
+      const c = client({ sleep: clock.sleep, random: () => 1 });
+      await c.listServices();
+      api.resetCounts();
+      api.injectFault({ method: "GET", path: "/api/v2/tailnet/{tailnet}/vip-services", status: 503 });
+      api.injectFault({ method: "GET", path: "/api/v2/tailnet/{tailnet}/vip-services", status: 504 });
+      await c.listServices();
+      assert.equal(routeCount("GET /api/v2/tailnet/{tailnet}/vip-services"), 3);
+      assert.deepEqual(clock.waits, [500, 1000], "exponential backoff when no Retry-After is sent");
+    });
+
+    it("does not retry createAuthKey on a 500", async () => {
+      const clock = controls();
+      const c = client({ sleep: clock.sleep });
+      await c.listDevices();
+      api.injectFault({ method: "POST", path: "/api/v2/tailnet/{tailnet}/keys", status: 500 });
+      const err = await c.createAuthKey({ tags: ["tag:k8s"] }).then(
+        () => assert.fail("expected an error"),
+        (e: unknown) => e,
+      );
+      assert.ok(err instanceof TailscaleApiError);
+      assert.equal(err.status, 500);
+      assert.equal(routeCount(KEYS_ROUTE), 1);
+      assert.deepEqual(clock.waits, []);
+    });
+
+    it("does not retry createAuthKey when the response was lost after the key was minted", async () => {
+      const c = client({ sleep: controls().sleep });
+      await c.listDevices();
+      api.injectFault({
+        method: "POST",
+        path: "/api/v2/tailnet/{tailnet}/keys",
+        status: 500,
+        after: true,
+        reset: true,
+      });
+      const err = await c.createAuthKey({ tags: ["tag:k8s"] }).then(
+        () => assert.fail("expected an error"),
+        (e: unknown) => e,
+      );
+      assert.ok(err instanceof TailscaleApiError);
+      assert.equal(err.status, 0);
+      assert.match(err.message, /not retried automatically because every attempt mints a new key/);
+      assert.equal(routeCount(KEYS_ROUTE), 1);
+      assert.equal(api.keys().filter((k) => k.keyType === "auth").length, 1, "one key, minted once");
+    });
+
+    it("retries createAuthKey on 429 and on 503 with Retry-After, where the server did not act", async () => {
+      const clock = controls();
+      const c = client({ sleep: clock.sleep });
+      await c.listDevices();
+      api.injectFault({
+        method: "POST",
+        path: "/api/v2/tailnet/{tailnet}/keys",
+        status: 429,
+        retryAfterSeconds: 2,
+      });
+      api.injectFault({
+        method: "POST",
+        path: "/api/v2/tailnet/{tailnet}/keys",
+        status: 503,
+        retryAfterSeconds: 1,
+      });
+      await c.createAuthKey({ tags: ["tag:k8s"] });
+      assert.equal(routeCount(KEYS_ROUTE), 3);
+      assert.deepEqual(clock.waits, [2000, 1000]);
+      assert.equal(api.keys().filter((k) => k.keyType === "auth").length, 1);
+    });
+
+    it("does not retry createAuthKey on a 503 without Retry-After", async () => {
+      const c = client({ sleep: controls().sleep });
+      await c.listDevices();
+      api.injectFault({ method: "POST", path: "/api/v2/tailnet/{tailnet}/keys", status: 503 });
+      await assert.rejects(c.createAuthKey({ tags: ["tag:k8s"] }), (e: unknown) => {
+        return e instanceof TailscaleApiError && e.status === 503;
+      });
+      assert.equal(routeCount(KEYS_ROUTE), 1);
+    });
+
+    it("parses Retry-After as seconds or an HTTP-date", () => {
+      const now = Date.parse("2026-11-26T12:00:00Z");
+      assert.equal(parseRetryAfter("3", now), 3000);
+      assert.equal(parseRetryAfter("0", now), 0);
+      assert.equal(parseRetryAfter("Thu, 26 Nov 2026 12:00:05 GMT", now), 5000);
+      assert.equal(parseRetryAfter("Thu, 26 Nov 2026 11:00:00 GMT", now), 0);
+      assert.equal(parseRetryAfter("soon", now), undefined);
+      assert.equal(parseRetryAfter(null, now), undefined);
+    });
+  });
+
+  describe("errors", () => {
+    it("explains a 403 on createAuthKey with the tags and tagOwners, without secrets", async () => {
+      const c = client();
+      const err = await c.createAuthKey({ tags: ["tag:other"] }).then(
+        () => assert.fail("expected an error"),
+        (e: unknown) => e,
+      );
+      assert.ok(err instanceof TailscaleApiError);
+      assert.equal(err.status, 403);
+      assert.equal(err.method, "POST");
+      assert.equal(err.path, "/api/v2/tailnet/-/keys");
+      assert.match(err.message, /cannot create auth keys tagged \[tag:other\]/);
+      assert.match(err.message, /tagOwners/);
+      assert.ok(!err.message.includes(oauth.clientSecret));
+      assert.doesNotMatch(err.message, /tskey-(api|client|auth)-[A-Za-z0-9]{6,}/);
+    });
+
+    it("names the missing scope on a 403", async () => {
+      const readOnly = api.createOAuthClient({ scopes: ["devices:core:read"], tags: ["tag:k8s-operator"] });
+      const c = client({ oauthClientId: readOnly.clientId, oauthClientSecret: readOnly.clientSecret });
+      const err = await c.putService({ name: "svc:web", ports: ["tcp:443"], tags: ["tag:k8s"] }).then(
+        () => assert.fail("expected an error"),
+        (e: unknown) => e,
+      );
+      assert.ok(err instanceof TailscaleApiError);
+      assert.equal(err.status, 403);
+      assert.match(err.message, /"services" scope/);
+      assert.ok(!err.message.includes(readOnly.clientSecret));
+    });
+
+    it("validates the auth key description before sending", async () => {
+      const c = client();
+      await assert.rejects(
+        c.createAuthKey({ tags: ["tag:k8s"], description: "not_allowed!" }),
+        /at most 50 letters/,
+      );
+      assert.equal(routeCount(KEYS_ROUTE), 0);
+    });
+
+    it("reports an unknown tailnet with what to set", async () => {
+      const c = client({ tailnet: "T9999NOPE" });
+      const err = await c.listDevices().then(
+        () => assert.fail("expected an error"),
+        (e: unknown) => e,
+      );
+      assert.ok(err instanceof TailscaleApiError);
+      assert.equal(err.status, 404);
+      assert.match(err.message, /tailscale:tailnet/);
+    });
+  });
+
+  describe("resources", () => {
+    it("reads, revokes and re-revokes an auth key", async () => {
+      const c = client();
+      const { id } = await c.createAuthKey({ tags: ["tag:k8s"], reusable: false, expirySeconds: 3600 });
+      const key = await c.getKey(id);
+      assert.equal(key?.id, id);
+      assert.equal(key?.invalid, false);
+      assert.equal("key" in (key ?? {}), false, "GET never returns the secret");
+      assert.equal(await c.deleteKey(id), true);
+      assert.equal((await c.getKey(id))?.invalid, true);
+      assert.equal(await c.deleteKey(id), false, "already revoked");
+      assert.equal(await c.deleteKey("kNOSUCHKEYCNTRL"), false);
+      assert.equal(await c.getKey("kNOSUCHKEYCNTRL"), undefined);
+    });
+
+    it("lists devices by tag, reads and deletes them idempotently", async () => {
+      const c = client();
+      const { key } = await c.createAuthKey({ tags: ["tag:k8s"], preauthorized: true });
+      const login = await fetch(`${api.url}/_control/login`, {
+        method: "POST",
+        headers: { "Content-Type": "application/json" },
+        body: JSON.stringify({ authKey: key, hostname: "web" }),
+      });
+      assert.equal(login.status, 200);
+      const [device] = await c.listDevices({ tags: ["tag:k8s"] });
+      assert.ok(device);
+      assert.deepEqual(device.tags, ["tag:k8s"]);
+      assert.deepEqual(await c.listDevices({ tags: ["tag:k8s", "tag:k8s-operator"] }), []);
+      const id = device.nodeId ?? device.id;
+      assert.equal((await c.getDevice(id))?.hostname, "web");
+      assert.equal(await c.deleteDevice(id), true);
+      assert.equal(await c.deleteDevice(id), false);
+      assert.equal(await c.getDevice(id), undefined);
+    });
+
+    it("creates, updates, lists and deletes a Tailscale Service, sending svc: unescaped", async () => {
+      const c = client();
+      assert.equal(await c.getService("svc:web"), undefined);
+      const created = await c.putService({
+        name: "svc:web",
+        ports: ["tcp:443"],
+        tags: ["tag:k8s"],
+        comment: "x",
+      });
+      assert.equal(created.addrs?.length, 2);
+      const updated = await c.putService({ ...created, comment: "updated", annotations: { owner: "a" } });
+      assert.deepEqual(updated.addrs, created.addrs);
+      assert.equal((await c.getService("svc:web"))?.comment, "updated");
+      assert.deepEqual(
+        (await c.listServices()).map((s) => s.name),
+        ["svc:web"],
+      );
+      assert.ok(api.requests.some((r) => r.path === "/api/v2/tailnet/-/vip-services/svc:web"));
+      assert.equal(await c.deleteService("svc:web"), true);
+      assert.equal(await c.deleteService("svc:web"), false);
+      assert.deepEqual(api.services(), []);
+    });
+
+    it("uses the documented /services route when configured", async () => {
+      const c = client({ servicesPath: "services" });
+      await c.putService({ name: "svc:db", ports: ["do-not-validate"], tags: ["tag:k8s"] });
+      assert.ok(api.requests.some((r) => r.path === "/api/v2/tailnet/-/services/svc:db"));
+      assert.equal((await c.listServices()).length, 1);
+    });
+
+    it("reads whether HTTPS is enabled", async () => {
+      const c = client();
+      assert.equal((await c.getTailnetSettings()).httpsEnabled, true);
+      api.setHttpsEnabled(false);
+      assert.equal((await c.getTailnetSettings()).httpsEnabled, false);
+    });
+  });
+});
+
+describe("pathEscape", () => {
+  it("escapes like Go's url.PathEscape, keeping ':'", () => {
+    assert.equal(pathEscape("svc:web"), "svc:web");
+    assert.equal(pathEscape("a/b c"), "a%2Fb%20c");
+    assert.equal(pathEscape("x?y#z"), "x%3Fy%23z");
+    assert.equal(pathEscape("ü"), "%C3%BC");
+    assert.equal(pathEscape("-_.~$&+=@"), "-_.~$&+=@");
+  });
+});
