@@ -4,7 +4,6 @@
  */
 import { LABEL_MANAGED_BY, LABEL_OWNER, MANAGED_BY, ownerAnnotations, ownerHash } from "../labels";
 
-export { containsUnknown, firstLabel, isUnknown } from "../validate";
 export {
   ANNOTATION_OWNER_ID,
   LABEL_MANAGED,
@@ -14,6 +13,7 @@ export {
   LABEL_PARENT_TYPE,
   MANAGED_BY,
 } from "../labels";
+export { containsUnknown, firstLabel, isUnknown } from "../validate";
 
 /** Secret role: `config`, `state` or `certs`. */
 export const LABEL_SECRET_TYPE = "tailscale.com/secret-type";

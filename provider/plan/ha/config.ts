@@ -34,7 +34,8 @@ export function renderReplicaConfig(c: ReplicaConfigInput): string {
       Hostname: c.hostname,
       acceptDNS: false,
       acceptRoutes: c.acceptRoutes === true,
-      AdvertiseServices: c.advertiseServices && c.advertiseServices.length > 0 ? [...c.advertiseServices] : undefined,
+      AdvertiseServices:
+        c.advertiseServices && c.advertiseServices.length > 0 ? [...c.advertiseServices] : undefined,
     },
     CONFIG_VALPHA,
   );
@@ -64,11 +65,17 @@ export function authKeyFromConfig(configJson: string | undefined): string | unde
  * strings. Otherwise the whole file is re-serialised in Go's field order, as the operator does:
  * `{}` + `svc:a` → `{"Version":"","AdvertiseServices":["svc:a"]}`. Keys we don't know are kept.
  */
-export function withAdvertisedService(configJson: string | undefined, serviceName: string, advertise: boolean): string {
+export function withAdvertisedService(
+  configJson: string | undefined,
+  serviceName: string,
+  advertise: boolean,
+): string {
   const text = configJson === undefined || configJson === "" ? "{}" : configJson;
   const o = parseJsonObject(text, `tailscaled config ${CONFIG_KEY}`);
   const k = findKey(o, "AdvertiseServices") ?? "AdvertiseServices";
-  const current = Array.isArray(o[k]) ? (o[k] as unknown[]).filter((s): s is string => typeof s === "string") : [];
+  const current = Array.isArray(o[k])
+    ? (o[k] as unknown[]).filter((s): s is string => typeof s === "string")
+    : [];
   const has = current.includes(serviceName);
   if (advertise === has) return text;
   o[k] = advertise ? [...current, serviceName] : current.filter((s) => s !== serviceName);
@@ -110,7 +117,8 @@ export function decideAuthKey(f: AuthKeyFacts): AuthKeyDecision {
   const wantsReissue =
     f.reissueAuthKey !== undefined && (!f.configAuthKey || f.configAuthKey === f.reissueAuthKey);
   if (wantsReissue) return f.deviceId ? { action: "mint", deleteDeviceId: f.deviceId } : { action: "mint" };
-  if (f.configAuthKey && (!f.deviceId || f.reissueInFlight)) return { action: "keep", authKey: f.configAuthKey };
+  if (f.configAuthKey && (!f.deviceId || f.reissueInFlight))
+    return { action: "keep", authKey: f.configAuthKey };
   return { action: "omit" };
 }
 
@@ -138,7 +146,10 @@ export function readReplicaProfile(state: Record<string, string> | undefined): R
     return undefined;
   }
   if (typeof o !== "object" || o === null) return undefined;
-  const p = o as { Config?: { NodeID?: unknown; UserProfile?: { LoginName?: unknown } }; AdvertiseServices?: unknown };
+  const p = o as {
+    Config?: { NodeID?: unknown; UserProfile?: { LoginName?: unknown } };
+    AdvertiseServices?: unknown;
+  };
   return {
     nodeId: typeof p.Config?.NodeID === "string" && p.Config.NodeID !== "" ? p.Config.NodeID : undefined,
     loginName:
@@ -163,7 +174,9 @@ export function replicaAdvertises(state: Record<string, string> | undefined, ser
  * LoginName; `device_fqdn` (written by containerboot) is accepted first because it is the node's own
  * MagicDNS name, trailing dot trimmed.
  */
-export function tailnetDomainFromStates(states: readonly (Record<string, string> | undefined)[]): string | undefined {
+export function tailnetDomainFromStates(
+  states: readonly (Record<string, string> | undefined)[],
+): string | undefined {
   for (const s of states) {
     const candidates = [s?.device_fqdn?.replace(/\.$/, ""), readReplicaProfile(s)?.loginName];
     for (const c of candidates) {

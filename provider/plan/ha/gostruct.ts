@@ -74,7 +74,8 @@ export function goMarshal(value: unknown, schema: GoSchema = ANY): string {
         const key = findKey(value, f.name);
         if (key !== undefined) used.add(key);
         const v = key === undefined ? undefined : value[key];
-        const empty = f.schema.kind === "optbool" ? v === undefined || v === null || v === "" : isEmptyValue(v);
+        const empty =
+          f.schema.kind === "optbool" ? v === undefined || v === null || v === "" : isEmptyValue(v);
         if (f.omitempty && empty) continue;
         parts.push(goQuote(f.name) + ":" + goMarshal(v, f.schema));
       }
@@ -135,10 +136,14 @@ export function parseJsonObject(text: string, what: string): Record<string, unkn
   try {
     parsed = JSON.parse(text);
   } catch (e) {
-    throw new Error(`${what} is not valid JSON (${(e as Error).message}); fix or delete it so it can be rewritten`);
+    throw new Error(
+      `${what} is not valid JSON (${(e as Error).message}); fix or delete it so it can be rewritten`,
+    );
   }
   if (!isPlainObject(parsed)) {
-    throw new Error(`${what} must hold a JSON object, found ${Array.isArray(parsed) ? "an array" : typeof parsed}`);
+    throw new Error(
+      `${what} must hold a JSON object, found ${Array.isArray(parsed) ? "an array" : typeof parsed}`,
+    );
   }
   return parsed;
 }

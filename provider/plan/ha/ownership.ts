@@ -35,6 +35,16 @@ export interface VipServiceInfo {
   tags?: string[];
 }
 
+/** Thrown when a Tailscale Service may not be used by this resource; `message` says why and what to do. */
+export class OwnershipConflictError extends Error {
+  /** Stable kind for callers that branch on it. */
+  readonly code = "OwnershipConflict";
+  constructor(message: string) {
+    super(message);
+    this.name = "OwnershipConflictError";
+  }
+}
+
 /** One owner of a Tailscale Service. */
 export interface ServiceOwner {
   /** `ownerId` of the Pulumi resource: `<project>/<stack>/<resource name>`. */
@@ -59,14 +69,16 @@ export function parseOwners(annotations: Record<string, string> | undefined): Pa
   } catch (e) {
     return { kind: "invalid", error: (e as Error).message };
   }
-  if (typeof v !== "object" || v === null || Array.isArray(v)) return { kind: "invalid", error: "not a JSON object" };
+  if (typeof v !== "object" || v === null || Array.isArray(v))
+    return { kind: "invalid", error: "not a JSON object" };
   const o = v as Record<string, unknown>;
   const k = findKey(o, "owners");
   const list = k === undefined ? [] : o[k];
   if (!Array.isArray(list)) return { kind: "invalid", error: '"owners" is not an array' };
   const owners: ServiceOwner[] = [];
   for (const item of list) {
-    if (typeof item !== "object" || item === null) return { kind: "invalid", error: "an owner is not an object" };
+    if (typeof item !== "object" || item === null)
+      return { kind: "invalid", error: "an owner is not an object" };
     const it = item as Record<string, unknown>;
     const id = it[findKey(it, "id") ?? "id"];
     const cluster = it[findKey(it, "cluster") ?? "cluster"];
@@ -197,9 +209,13 @@ export function releaseOwnership(existing: VipServiceInfo | undefined, me: Owner
   if (existing === undefined) return { action: "none", reason: "the Tailscale Service is already gone" };
   const parsed = parseOwners(existing.annotations);
   if (parsed.kind !== "owners") {
-    return { action: "none", reason: `Tailscale Service ${existing.name} is not marked as ours; left untouched` };
+    return {
+      action: "none",
+      reason: `Tailscale Service ${existing.name} is not marked as ours; left untouched`,
+    };
   }
-  const mine = (o: ServiceOwner) => o.id === me.ownerId && (me.clusterId === undefined || o.cluster === me.clusterId);
+  const mine = (o: ServiceOwner) =>
+    o.id === me.ownerId && (me.clusterId === undefined || o.cluster === me.clusterId);
   if (!parsed.owners.some(mine)) {
     return { action: "none", reason: `this resource is not an owner of Tailscale Service ${existing.name}` };
   }
@@ -208,7 +224,10 @@ export function releaseOwnership(existing: VipServiceInfo | undefined, me: Owner
   return {
     action: "put",
     remainingOwners: remaining,
-    service: { ...existing, annotations: { ...existing.annotations, [OWNERS_ANNOTATION]: serializeOwners(remaining) } },
+    service: {
+      ...existing,
+      annotations: { ...existing.annotations, [OWNERS_ANNOTATION]: serializeOwners(remaining) },
+    },
   };
 }
 

@@ -13,6 +13,9 @@ export function proxyImage(_pc: ProxyClassInput | undefined): string {
 }
 
 /** A copy of the ProxyGroup StatefulSet with `pc` applied. */
-export function applyProxyClassToProxyGroup(sts: V1StatefulSet, pc: ProxyClassInput | undefined): V1StatefulSet {
+export function applyProxyClassToProxyGroup(
+  sts: V1StatefulSet,
+  pc: ProxyClassInput | undefined,
+): V1StatefulSet {
   return applyProxyClass(sts, pc, { proxyType: "proxygroup_ingress", userspace: false });
 }

@@ -188,7 +188,11 @@ export function proxyGroupVolumeMounts(pg: string, replicas: number): V1VolumeMo
 }
 
 /** The Role's rules, exactly as the operator's (§1.3) except that an empty resourceNames rule is dropped. */
-export function proxyGroupRoleRules(pg: string, replicas: number, shareAcmeAccount: boolean): V1Role["rules"] {
+export function proxyGroupRoleRules(
+  pg: string,
+  replicas: number,
+  shareAcmeAccount: boolean,
+): V1Role["rules"] {
   const names: string[] = [];
   for (let i = 0; i < replicas; i++) {
     names.push(proxyGroupNames.configSecret(pg, i), proxyGroupNames.stateSecret(pg, i));
@@ -198,7 +202,12 @@ export function proxyGroupRoleRules(pg: string, replicas: number, shareAcmeAccou
     { apiGroups: [""], resources: ["secrets"], verbs: ["list", "watch"] },
   ];
   if (names.length > 0) {
-    rules.push({ apiGroups: [""], resources: ["secrets"], verbs: ["get", "patch", "update"], resourceNames: names });
+    rules.push({
+      apiGroups: [""],
+      resources: ["secrets"],
+      verbs: ["get", "patch", "update"],
+      resourceNames: names,
+    });
   }
   rules.push({ apiGroups: [""], resources: ["events"], verbs: ["create", "patch", "get"] });
   return rules;
@@ -285,7 +294,11 @@ export function planProxyGroup(input: ProxyGroupInput, ctx: ProxyGroupContext): 
     hostnames,
     configSecrets,
     stateSecrets,
-    serviceAccount: { apiVersion: "v1", kind: "ServiceAccount", metadata: meta(input, proxyGroupNames.serviceAccount(pg)) },
+    serviceAccount: {
+      apiVersion: "v1",
+      kind: "ServiceAccount",
+      metadata: meta(input, proxyGroupNames.serviceAccount(pg)),
+    },
     role: {
       apiVersion: "rbac.authorization.k8s.io/v1",
       kind: "Role",
@@ -296,7 +309,9 @@ export function planProxyGroup(input: ProxyGroupInput, ctx: ProxyGroupContext): 
       apiVersion: "rbac.authorization.k8s.io/v1",
       kind: "RoleBinding",
       metadata: meta(input, proxyGroupNames.roleBinding(pg)),
-      subjects: [{ kind: "ServiceAccount", name: proxyGroupNames.serviceAccount(pg), namespace: input.namespace }],
+      subjects: [
+        { kind: "ServiceAccount", name: proxyGroupNames.serviceAccount(pg), namespace: input.namespace },
+      ],
       roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "Role", name: proxyGroupNames.role(pg) },
     },
     configMap: { apiVersion: "v1", kind: "ConfigMap", metadata: meta(input, proxyGroupNames.configMap(pg)) },

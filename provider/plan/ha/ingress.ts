@@ -1,0 +1,329 @@
+/**
+ * HA TailnetIngress: a Tailscale Service `svc:<hostname>` served by a ProxyGroup (operator-ha.md §2).
+ *
+ * What the lifecycle writes, in the operator's provision order: the cert Secret + Role + RoleBinding,
+ * the serve config entry (shared ConfigMap), the Tailscale Service, then `AdvertiseServices` in every
+ * replica's config once {@link shouldAdvertiseIngress} says so.
+ *
+ * Differences on purpose: ownership is ours (ownership.ts), not the operator's owner-references; cert
+ * objects carry our owner labels instead of the Ingress parent labels (there is no Ingress object);
+ * funnel is refused (the operator ignores it on HA Ingresses).
+ */
+import type { V1Role, V1RoleBinding, V1Secret } from "@kubernetes/client-node";
+import type { BackendServiceFacts } from "../backends";
+import { PlanError } from "../errors";
+import type { TailnetIngressInput } from "../inputs";
+import { toLabelValue } from "../labels";
+import {
+  type HTTPHandler,
+  HTTPS_REDIRECT,
+  resolveIngressHandlers,
+  type ServeConfig,
+  type ServiceConfig,
+  serializeServeConfig,
+} from "../serve-config";
+import { ingressHostname } from "../validate";
+import {
+  DEFAULT_TAGS,
+  LABEL_DOMAIN,
+  LABEL_MANAGED,
+  LABEL_PROXY_GROUP,
+  LABEL_SECRET_TYPE,
+  ownershipMetadata,
+  SERVE_CONFIG_KEY,
+  serviceNameFor,
+} from "./common";
+import { jsonEqual, parseJsonObject } from "./gostruct";
+import {
+  buildVipService,
+  checkOwnership,
+  joinTokenFor,
+  OwnershipConflictError,
+  type ServiceOwner,
+  type VipServiceInfo,
+} from "./ownership";
+
+/** Facts and identity an HA ingress plan needs beyond its inputs. */
+export interface HAIngressContext {
+  /** ProxyGroup name; defaults to `input.proxyGroup.name`. */
+  proxyGroupName?: string;
+  /** ProxyGroup namespace (where cert objects live); defaults to `input.proxyGroup.namespace`. */
+  proxyGroupNamespace?: string;
+  /** MagicDNS suffix (`tailxyz.ts.net`), from the replicas' state (`tailnetDomainFromStates`). */
+  tailnetDomain?: string;
+  /** Defaults to `input.ownerId`. */
+  ownerId?: string;
+  /** Identity of this cluster, recorded with our ownership. */
+  clusterId?: string;
+  /** The Tailscale Service as it exists now; undefined when it does not exist. */
+  existingService?: VipServiceInfo;
+  /** Join token exported by an owner of an existing service (explicit multi-stack sharing). */
+  joinToken?: string;
+  /**
+   * Serve plain HTTP on port 80 with the same handlers (operator `tailscale.com/http-endpoint: enabled`).
+   * Wins over `httpRedirect`. Not an input field yet: see the report.
+   */
+  httpEndpoint?: boolean;
+}
+
+/** Everything the lifecycle writes for one HA ingress. */
+export interface HAIngressPlan {
+  hostname: string;
+  /** `svc:<hostname>`. */
+  serviceName: string;
+  /** `<hostname>.<tailnetDomain>`, when the domain is known. */
+  dnsName?: string;
+  /** PUT body of the Tailscale Service (existing addrs and foreign annotations kept). */
+  vipService: VipServiceInfo;
+  /** Owners written to the service, this resource included. */
+  owners: ServiceOwner[];
+  /** The join token this resource exports for other stacks. */
+  joinToken: string;
+  /** Port 80 served too (HTTP endpoint or redirect). */
+  http: boolean;
+  /** `Services["svc:<hostname>"]` of `serve-config.json`; undefined until the tailnet domain is known. */
+  serveConfigEntry?: ServiceConfig;
+  /** `<dnsName>` TLS Secret (empty; replica 0 fills it). On update only its labels may be rewritten. */
+  certSecret?: V1Secret;
+  /** Role granting the ProxyGroup read/write on the cert Secret only. */
+  certRole?: V1Role;
+  certRoleBinding?: V1RoleBinding;
+}
+
+/** Where the serve config and cert objects of an ingress on ProxyGroup `pg` live. */
+function pgOf(input: TailnetIngressInput, ctx: HAIngressContext): { name: string; namespace: string } {
+  const name = ctx.proxyGroupName ?? input.proxyGroup?.name;
+  const namespace = ctx.proxyGroupNamespace ?? input.proxyGroup?.namespace;
+  if (!name || !namespace) {
+    throw new PlanError(
+      "InvalidInput",
+      "an HA TailnetIngress needs proxyGroup {name, namespace}; set proxyGroup",
+    );
+  }
+  return { name, namespace };
+}
+
+/** The HA ingress hostname (hostname input, else first rule host, else resource name). */
+export function haIngressHostname(input: TailnetIngressInput): string {
+  const h = ingressHostname(input);
+  if (!h)
+    throw new PlanError(
+      "InvalidInput",
+      "the ingress hostname is not known yet; resolve hostname before planning",
+    );
+  return h.hostname.toLowerCase();
+}
+
+/** Tailscale Service ports: `tcp:443`, plus `tcp:80` when port 80 is served (operator order). */
+export function haIngressPorts(http: boolean): string[] {
+  return http ? ["tcp:443", "tcp:80"] : ["tcp:443"];
+}
+
+/**
+ * The `ServiceConfig` of an HA ingress: HTTPS on 443 to the handlers at `<dnsName>:443`; with
+ * `httpEndpoint` the same handlers over HTTP on 80; else with `httpRedirect` a 301 to HTTPS on every
+ * mount point on 80. With no handlers the Web entry is still written with `Handlers: null`.
+ */
+export function buildHAIngressServiceConfig(
+  dnsName: string,
+  handlers: readonly { path: string; proxy: string }[],
+  opts: { httpEndpoint?: boolean; httpRedirect?: boolean },
+): ServiceConfig {
+  const proxies: Record<string, HTTPHandler> = {};
+  for (const h of handlers) proxies[h.path] = { Proxy: h.proxy };
+  const has = Object.keys(proxies).length > 0;
+  const sc: ServiceConfig = {
+    TCP: { "443": { HTTPS: true } },
+    Web: { [`${dnsName}:443`]: { Handlers: has ? proxies : null } },
+  };
+  if (opts.httpEndpoint || opts.httpRedirect) {
+    sc.TCP!["80"] = { HTTP: true };
+    let port80: Record<string, HTTPHandler> | null = null;
+    if (opts.httpEndpoint) port80 = has ? { ...proxies } : null;
+    else if (has) {
+      port80 = {};
+      for (const p of Object.keys(proxies)) port80[p] = { Redirect: HTTPS_REDIRECT };
+    }
+    sc.Web![`${dnsName}:80`] = { Handlers: port80 };
+  }
+  return sc;
+}
+
+/** Labels of the per-domain cert objects (what the operator's cleanup selects on) plus ours. */
+export function certResourceLabels(pg: string, dnsName: string, ownerId: string): Record<string, string> {
+  return {
+    [LABEL_MANAGED]: "true",
+    [LABEL_PROXY_GROUP]: pg,
+    [LABEL_DOMAIN]: toLabelValue(dnsName),
+    ...ownershipMetadata(ownerId).labels,
+  };
+}
+
+/**
+ * Plan an HA TailnetIngress. Requires resolved inputs; resolves backends against `backends` (throws a
+ * PlanError naming every bad backend) and checks ownership of the existing Tailscale Service (throws
+ * {@link OwnershipConflictError}).
+ */
+export function planHAIngress(
+  input: TailnetIngressInput,
+  backends: ReadonlyMap<string, BackendServiceFacts>,
+  ctx: HAIngressContext,
+): HAIngressPlan {
+  if (input.funnel) {
+    throw new PlanError(
+      "InvalidInput",
+      "funnel is not supported with proxyGroup: Tailscale Services cannot be funnelled; remove funnel or proxyGroup",
+    );
+  }
+  const pg = pgOf(input, ctx);
+  const ownerId = ctx.ownerId ?? input.ownerId;
+  const hostname = haIngressHostname(input);
+  const serviceName = serviceNameFor(hostname);
+  const check = checkOwnership(
+    serviceName,
+    ctx.existingService,
+    { ownerId, clusterId: ctx.clusterId },
+    ctx.joinToken,
+  );
+  if (!check.ok) throw new OwnershipConflictError(check.reason);
+
+  const http = ctx.httpEndpoint === true || input.httpRedirect === true;
+  const tags = input.tags && input.tags.length > 0 ? input.tags : DEFAULT_TAGS;
+  const vipService = buildVipService(
+    serviceName,
+    ctx.existingService,
+    check.owners,
+    haIngressPorts(http),
+    tags,
+  );
+  const handlers = resolveIngressHandlers(input, backends);
+
+  const plan: HAIngressPlan = {
+    hostname,
+    serviceName,
+    vipService,
+    owners: check.owners,
+    joinToken: joinTokenFor(serviceName, ownerId),
+    http,
+  };
+  if (!ctx.tailnetDomain) return plan;
+
+  const dnsName = `${hostname}.${ctx.tailnetDomain}`;
+  const labels = certResourceLabels(pg.name, dnsName, ownerId);
+  const annotations = ownershipMetadata(ownerId).annotations;
+  plan.dnsName = dnsName;
+  plan.serveConfigEntry = buildHAIngressServiceConfig(dnsName, handlers, {
+    httpEndpoint: ctx.httpEndpoint,
+    httpRedirect: input.httpRedirect,
+  });
+  plan.certSecret = {
+    apiVersion: "v1",
+    kind: "Secret",
+    metadata: {
+      name: dnsName,
+      namespace: pg.namespace,
+      labels: { ...labels, [LABEL_SECRET_TYPE]: "certs" },
+      annotations: { ...annotations },
+    },
+    type: "kubernetes.io/tls",
+    data: { "tls.crt": "", "tls.key": "" },
+  };
+  plan.certRole = {
+    apiVersion: "rbac.authorization.k8s.io/v1",
+    kind: "Role",
+    metadata: {
+      name: dnsName,
+      namespace: pg.namespace,
+      labels: { ...labels },
+      annotations: { ...annotations },
+    },
+    rules: [
+      {
+        apiGroups: [""],
+        resources: ["secrets"],
+        resourceNames: [dnsName],
+        verbs: ["get", "list", "patch", "update"],
+      },
+    ],
+  };
+  plan.certRoleBinding = {
+    apiVersion: "rbac.authorization.k8s.io/v1",
+    kind: "RoleBinding",
+    metadata: {
+      name: dnsName,
+      namespace: pg.namespace,
+      labels: { ...labels },
+      annotations: { ...annotations },
+    },
+    subjects: [{ kind: "ServiceAccount", name: pg.name, namespace: pg.namespace }],
+    roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "Role", name: dnsName },
+  };
+  return plan;
+}
+
+function parseServeConfig(json: string | undefined): ServeConfig {
+  if (json === undefined || json === "") return {};
+  return parseJsonObject(json, `ConfigMap key ${SERVE_CONFIG_KEY}`) as ServeConfig;
+}
+
+/**
+ * Set `Services[name] = entry` in a ProxyGroup's `serve-config.json` (undefined = the ConfigMap has no
+ * such key yet). Other services are kept. Returns `existingJson` itself when it already holds an equal
+ * entry, so the caller skips the write by comparing strings; otherwise Go-formatted JSON.
+ */
+export function upsertServeConfigService(
+  existingJson: string | undefined,
+  name: string,
+  entry: ServiceConfig,
+): string {
+  const sc = parseServeConfig(existingJson);
+  if (existingJson !== undefined && jsonEqual(sc.Services?.[name], entry)) return existingJson;
+  return serializeServeConfig({ ...sc, Services: { ...sc.Services, [name]: entry } });
+}
+
+/**
+ * Remove `Services[name]` from `serve-config.json`. Returns `existingJson` unchanged when the entry is
+ * absent; once no service is left the file is `{}` (Go omits the empty map), as the operator writes it.
+ */
+export function removeServeConfigService(existingJson: string | undefined, name: string): string | undefined {
+  const sc = parseServeConfig(existingJson);
+  if (!sc.Services || !(name in sc.Services)) return existingJson;
+  const services = { ...sc.Services };
+  delete services[name];
+  return serializeServeConfig({ ...sc, Services: services });
+}
+
+/** The Tailscale Service names listed in a `serve-config.json` (for sweeps and status). */
+export function serveConfigServiceNames(existingJson: string | undefined): string[] {
+  return Object.keys(parseServeConfig(existingJson).Services ?? {});
+}
+
+/** Whether a cert Secret's decoded data holds both a certificate and a key (replica 0 has issued it). */
+export function certIssued(certSecretData: Record<string, string> | undefined): boolean {
+  return !!certSecretData?.["tls.crt"] && !!certSecretData?.["tls.key"];
+}
+
+/**
+ * The operator's L7 advertise gate (§2.7): serve HTTP → advertise at once; HTTPS only → only after the
+ * cert exists, or clients would reach replicas that have no certificate to present.
+ */
+export function shouldAdvertiseIngress(http: boolean, hasCert: boolean): boolean {
+  return http || hasCert;
+}
+
+/**
+ * The endpoint an HA ingress exports once `advertisingReplicas > 0` (§2.8): ports 443 (with a cert) and
+ * 80 (when served); the hostname only when some port is up. Undefined while no replica advertises.
+ */
+export function haIngressEndpoint(
+  dnsName: string,
+  advertisingReplicas: number,
+  hasCert: boolean,
+  http: boolean,
+): { hostname: string; ports: { port: number; protocol: "TCP" }[] } | undefined {
+  if (advertisingReplicas === 0) return undefined;
+  const ports: { port: number; protocol: "TCP" }[] = [];
+  if (hasCert) ports.push({ port: 443, protocol: "TCP" });
+  if (http) ports.push({ port: 80, protocol: "TCP" });
+  return { hostname: ports.length > 0 ? dnsName : "", ports };
+}
