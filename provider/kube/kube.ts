@@ -196,7 +196,11 @@ export class Kube {
     for (const f of rest) {
       const more = new k8s.KubeConfig();
       more.loadFromFile(f);
-      kc.mergeConfig(more);
+      // kubectl's rule: the first file to define a name wins (client-node's mergeConfig throws instead).
+      for (const c of more.getClusters()) if (!kc.getCluster(c.name)) kc.addCluster(c);
+      for (const u of more.getUsers()) if (!kc.getUser(u.name)) kc.addUser(u);
+      for (const c of more.getContexts()) if (!kc.getContextObject(c.name)) kc.addContext(c);
+      if (!kc.getCurrentContext()) kc.setCurrentContext(more.getCurrentContext());
     }
     selectContext(kc, context);
     return new Kube(kc);
