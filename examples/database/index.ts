@@ -1,0 +1,32 @@
+// Expose a PostgreSQL Service on the tailnet at layer 3: `psql -h postgres.<tailnet>.ts.net`.
+//
+// Credentials come from the stack configuration or the environment, never from this program:
+//   pulumi config set kubernetes:context my-cluster        (or KUBECONFIG)
+//   pulumi config set tailscale:oauthClientId ...           (or TAILSCALE_OAUTH_CLIENT_ID)
+//   pulumi config set --secret tailscale:oauthClientSecret ... (or TAILSCALE_OAUTH_CLIENT_SECRET)
+import * as k8s from "@pulumi/kubernetes";
+import * as pulumi from "@pulumi/pulumi";
+import { TailnetService } from "pulumi-tailnet";
+
+const config = new pulumi.Config();
+const namespace = config.get("namespace") ?? "data";
+
+const ns = new k8s.core.v1.Namespace("data", { metadata: { name: namespace } });
+
+// The database's Service. Its Pods (a StatefulSet running postgres) are left out of this example.
+const postgres = new k8s.core.v1.Service("postgres", {
+  metadata: { namespace: ns.metadata.name, name: "postgres" },
+  spec: { selector: { app: "postgres" }, ports: [{ name: "postgres", port: 5432 }] },
+});
+
+const db = new TailnetService("postgres", {
+  service: postgres,
+  hostname: config.get("hostname") ?? "postgres",
+  tags: config.getObject<string[]>("tags") ?? ["tag:k8s"],
+});
+
+export const hostname = db.hostname;
+export const fqdn = db.fqdn;
+export const tailnetIPs = db.tailnetIPs;
+export const deviceId = db.deviceId;
+export const kubernetesObjects = db.kubernetesObjects;

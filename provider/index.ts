@@ -1,0 +1,59 @@
+/**
+ * The implementation behind the SDK's provider shim: `require("pulumi-tailnet/provider")` inside
+ * Pulumi's dynamic-provider host. Every call names the resource kind and is delegated to that
+ * kind's lifecycle in `resources/`.
+ *
+ * This module path is public API: state written by every released version requires it by name.
+ */
+import type * as pulumi from "@pulumi/pulumi";
+import { configure as storeProviderConfig } from "./credentials";
+import type { Lifecycle } from "./resources/lifecycle";
+import { proxyGroup } from "./resources/proxyGroup";
+import { tailnetIngress } from "./resources/tailnetIngress";
+import { tailnetService } from "./resources/tailnetService";
+
+const lifecycles: Record<string, Lifecycle> = {
+  ProxyGroup: proxyGroup,
+  TailnetIngress: tailnetIngress,
+  TailnetService: tailnetService,
+};
+
+function lifecycleOf(kind: string): Lifecycle {
+  const lifecycle = lifecycles[kind];
+  if (!lifecycle) {
+    throw new Error(
+      `pulumi-tailnet has no resource kind "${kind}": the state was written by a newer version of pulumi-tailnet; install that version`,
+    );
+  }
+  return lifecycle;
+}
+
+/** Stores the stack configuration for credential lookup; never throws, never does I/O. */
+export function configure(_kind: string, config: { get(key: string): string | undefined }): void {
+  storeProviderConfig(config);
+}
+
+export function check(kind: string, olds: any, news: any): Promise<pulumi.dynamic.CheckResult> {
+  return lifecycleOf(kind).check(olds ?? {}, news ?? {});
+}
+
+export function diff(kind: string, id: string, olds: any, news: any): Promise<pulumi.dynamic.DiffResult> {
+  return lifecycleOf(kind).diff(id, olds ?? {}, news ?? {});
+}
+
+export function create(kind: string, inputs: any): Promise<pulumi.dynamic.CreateResult> {
+  return lifecycleOf(kind).create(inputs);
+}
+
+export function read(kind: string, id: string, props: any): Promise<pulumi.dynamic.ReadResult> {
+  return lifecycleOf(kind).read(id, props ?? {});
+}
+
+export function update(kind: string, id: string, olds: any, news: any): Promise<pulumi.dynamic.UpdateResult> {
+  return lifecycleOf(kind).update(id, olds ?? {}, news ?? {});
+}
+
+/** `delete` is a reserved word for a named export; the shim calls this. */
+export function remove(kind: string, id: string, props: any): Promise<void> {
+  return lifecycleOf(kind).delete(id, props ?? {});
+}

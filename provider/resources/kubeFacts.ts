@@ -1,0 +1,91 @@
+/**
+ * Reading what only the cluster knows, for the pure planners: backend Services and proxy state.
+ */
+import type { Kube, KubeObject, ObjectRef } from "../kube";
+import type { BackendServiceFacts } from "../plan/backends";
+import type { ServiceRefInput } from "../plan/inputs";
+
+/** Reference of a core/v1 object. */
+export function coreRef(kind: string, namespace: string | undefined, name: string): ObjectRef {
+  return { apiVersion: "v1", kind, namespace, name };
+}
+
+/** The backend Service's facts; a missing Service is an error naming it and the input to fix. */
+export async function readBackendService(
+  kube: Kube,
+  ref: ServiceRefInput,
+  argument: string,
+): Promise<BackendServiceFacts> {
+  const svc = await kube.get(coreRef("Service", ref.namespace, ref.name));
+  if (!svc) {
+    throw new Error(
+      `${argument}: Service ${ref.namespace}/${ref.name} was not found in the cluster; create it first ` +
+        `(pass the @pulumi/kubernetes Service resource so Pulumi orders them) or fix ${argument}`,
+    );
+  }
+  const spec = (svc.spec ?? {}) as {
+    type?: string;
+    clusterIP?: string;
+    clusterIPs?: string[];
+    externalName?: string;
+    ports?: { name?: string; port: number; protocol?: string }[];
+  };
+  return {
+    namespace: ref.namespace,
+    name: ref.name,
+    type: spec.type ?? "ClusterIP",
+    clusterIP: spec.clusterIP,
+    clusterIPs: spec.clusterIPs,
+    externalName: spec.externalName,
+    ports: (spec.ports ?? []).map((p) => ({ name: p.name, port: p.port, protocol: p.protocol })),
+  };
+}
+
+/** A namespace the proxy's objects go to must exist: we never create or delete namespaces. */
+export async function requireNamespace(kube: Kube, namespace: string, argument: string): Promise<void> {
+  if (!(await kube.get(coreRef("Namespace", undefined, namespace)))) {
+    throw new Error(
+      `namespace "${namespace}" does not exist in the cluster: create it (e.g. a @pulumi/kubernetes Namespace) or set ${argument}`,
+    );
+  }
+}
+
+/** The string values of a Secret's `data` (base64-decoded). */
+export function secretData(secret: KubeObject | undefined): Record<string, string> {
+  const data = (secret?.data ?? {}) as Record<string, string>;
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(data)) out[k] = Buffer.from(v, "base64").toString("utf8");
+  return out;
+}
+
+/** What containerboot writes back into a proxy's state Secret once the device is up. */
+export interface ProxyDeviceState {
+  deviceId: string;
+  /** MagicDNS name without the trailing dot. */
+  fqdn: string;
+  tailnetIPs: string[];
+  /** `https_endpoint` (layer 7): the cert domain, `no-https`, or undefined until serve config is applied. */
+  httpsEndpoint?: string;
+}
+
+/** The device state in a proxy state Secret, or undefined until all of it is written. */
+export function deviceStateOf(data: Record<string, string>): ProxyDeviceState | undefined {
+  if (!data.device_id || !data.device_fqdn || !data.device_ips) return undefined;
+  let ips: string[];
+  try {
+    ips = JSON.parse(data.device_ips);
+  } catch {
+    return undefined;
+  }
+  return {
+    deviceId: data.device_id,
+    fqdn: data.device_fqdn.replace(/\.$/, ""),
+    tailnetIPs: ips,
+    httpsEndpoint: data.https_endpoint || undefined,
+  };
+}
+
+/** `Kind/namespace/name` of an object, for outputs and messages. */
+export function objectPath(obj: { kind?: string; metadata?: { namespace?: string; name?: string } }): string {
+  return `${obj.kind}/${obj.metadata?.namespace}/${obj.metadata?.name}`;
+}

@@ -1,0 +1,384 @@
+/**
+ * The lifecycle of a standalone proxy (one replica, its own tailnet device), shared by TailnetService
+ * (layer 3) and TailnetIngress (layer 7). The order of steps is the point of this file:
+ *
+ * create: read cluster facts and refuse bad input -> refuse a hostname control would suffix (`-1`) ->
+ *   mint a single-use key (fails early on tags the credentials do not own) -> apply objects -> wait,
+ *   by watch, for the device -> drop the key from the config and revoke it. A failure after the first
+ *   write removes what was made before the error is reported.
+ * delete: StatefulSet (waiting for its Pod to go) -> device -> key -> Secret, Service, RBAC.
+ */
+import { kubeFor, tailscaleClientFor } from "../credentials";
+import type { Kube, ObjectRef } from "../kube";
+import type { BackendServiceFacts } from "../plan/backends";
+import { PlanError } from "../plan/errors";
+import { type CredentialsInput, SCHEMA_VERSION } from "../plan/inputs";
+import type { ProxyNames } from "../plan/names";
+import type { PlanContext, StandaloneProxyPlan } from "../plan/standalone";
+import type { TailscaleClient } from "../tailscale";
+import {
+  coreRef,
+  deviceStateOf,
+  objectPath,
+  type ProxyDeviceState,
+  requireNamespace,
+  secretData,
+} from "./kubeFacts";
+import { cleanOutputs, deadline } from "./lifecycle";
+
+/** What differs between the layer-3 and layer-7 standalone proxies. */
+export interface StandaloneSpec<I> {
+  kind: "TailnetService" | "TailnetIngress";
+  /** Reads the backend Service(s); errors name the missing Service and the input to fix. */
+  readBackends(kube: Kube, input: I): Promise<Map<string, BackendServiceFacts>>;
+  /** The pure plan for these inputs and facts. */
+  plan(input: I, backends: Map<string, BackendServiceFacts>, ctx: PlanContext): StandaloneProxyPlan;
+  /** Kind-specific outputs from the device state and the state Secret. */
+  outputs(
+    plan: StandaloneProxyPlan,
+    device: ProxyDeviceState,
+    data: Record<string, string>,
+    previous?: any,
+  ): object;
+  /** Waits after the device is up (layer 7: the certificate, when asked to). */
+  afterDeviceUp?(ctx: StandaloneRuntime<I>, plan: StandaloneProxyPlan): Promise<void>;
+}
+
+/** What a running create/update step has at hand. */
+export interface StandaloneRuntime<I> {
+  input: I;
+  kube: Kube;
+  tailscale: TailscaleClient;
+  remainingMs: () => number;
+}
+
+interface StandaloneInputBase {
+  ownerId: string;
+  credentials?: CredentialsInput;
+  timeoutSeconds?: number;
+}
+
+/** Outputs every standalone proxy records; `names` is how later steps find the objects. */
+export interface StandaloneOutputs {
+  hostname: string;
+  fqdn: string;
+  tailnetIPs: string[];
+  deviceId: string;
+  namespace: string;
+  names: ProxyNames;
+  kubernetesObjects: string[];
+  schemaVersion: number;
+  [key: string]: unknown;
+}
+
+/**
+ * The control server tailscaled logs in to. Omitted for Tailscale's own API (tailscaled's built-in
+ * default is the right control server); for any other API base URL (a self-hosted control server, or
+ * the local test server), that same URL serves control too.
+ */
+export function controlUrlFor(tailscale: TailscaleClient): string | undefined {
+  const base = (tailscale as unknown as { baseUrl: string }).baseUrl.replace(/\/+$/, "");
+  return base === "https://api.tailscale.com" ? undefined : base;
+}
+
+/** The refs of a recorded proxy, in delete order (StatefulSet first, ServiceAccount last). */
+function deleteOrder(namespace: string, names: ProxyNames): ObjectRef[] {
+  return [
+    { apiVersion: "apps/v1", kind: "StatefulSet", namespace, name: names.statefulSet },
+    coreRef("Secret", namespace, names.secret),
+    coreRef("Service", namespace, names.headlessService),
+    { apiVersion: "rbac.authorization.k8s.io/v1", kind: "RoleBinding", namespace, name: names.roleBinding },
+    { apiVersion: "rbac.authorization.k8s.io/v1", kind: "Role", namespace, name: names.role },
+    coreRef("ServiceAccount", namespace, names.serviceAccount),
+  ];
+}
+
+function firstLabel(name: string | undefined): string {
+  return (name ?? "").split(".")[0].toLowerCase();
+}
+
+/**
+ * Control gives a second device with a taken name the suffix `-1`, and everything that knew the name
+ * breaks (operator users' pain). So a name held by a device that is not this resource's own fails the
+ * `up` before anything is created, naming the device.
+ */
+async function refuseTakenHostname(tailscale: TailscaleClient, hostname: string, ownDeviceId?: string) {
+  const wanted = hostname.toLowerCase();
+  const clash = (await tailscale.listDevices()).find(
+    (d) =>
+      (d.nodeId ?? d.id) !== ownDeviceId &&
+      d.id !== ownDeviceId &&
+      firstLabel(d.name ?? d.hostname) === wanted,
+  );
+  if (clash) {
+    throw new Error(
+      `hostname "${hostname}" is already used by tailnet device ${clash.name ?? clash.hostname} (id ${clash.nodeId ?? clash.id}); ` +
+        `a new proxy would be registered as "${hostname}-1". Remove that device from the tailnet, or choose another hostname.`,
+    );
+  }
+}
+
+function keyDescription(hostname: string): string {
+  // The API allows at most 50 characters: letters, digits, spaces and hyphens.
+  return `pulumi-tailnet ${hostname}`.replace(/[^A-Za-z0-9 -]/g, "-").slice(0, 50);
+}
+
+async function waitForDevice(
+  kube: Kube,
+  plan: StandaloneProxyPlan,
+  timeoutMs: number,
+): Promise<{ device: ProxyDeviceState; data: Record<string, string> }> {
+  const ref = coreRef("Secret", plan.namespace, plan.names.secret);
+  const secret = await kube.waitFor(
+    ref,
+    (obj) => {
+      const data = secretData(obj);
+      if (data.reissue_authkey) {
+        throw new Error(
+          `proxy Pod ${plan.namespace}/${plan.names.pod} could not log in to the tailnet with its auth key ` +
+            "(rejected by the control server: expired, already used, or revoked). Run `pulumi up` again to mint a new key; " +
+            "if it fails again, check the tailnet policy's tagOwners for the proxy's tags.",
+        );
+      }
+      return deviceStateOf(data) !== undefined;
+    },
+    {
+      timeoutMs,
+      description: `proxy Pod ${plan.namespace}/${plan.names.pod} to register its tailnet device (state Secret keys device_id, device_fqdn, device_ips)`,
+    },
+  );
+  const data = secretData(secret);
+  return { device: deviceStateOf(data)!, data };
+}
+
+/** Removes a proxy's objects, device and key; everything already gone counts as done. */
+export async function teardownStandalone(
+  kube: Kube,
+  tailscale: TailscaleClient,
+  namespace: string,
+  names: ProxyNames,
+  known: { deviceId?: string; authKeyId?: string },
+  timeoutMs: number,
+): Promise<void> {
+  const secret = await kube.get(coreRef("Secret", namespace, names.secret));
+  const deviceId = secretData(secret).device_id || known.deviceId;
+  const [sts, ...rest] = deleteOrder(namespace, names);
+  // Foreground: the StatefulSet disappears only after its Pod, so no proxy is left running (and
+  // re-registering) once the device is deleted.
+  if (await kube.delete(sts, { propagationPolicy: "Foreground" })) await kube.waitForDeletion(sts, timeoutMs);
+  if (deviceId) await tailscale.deleteDevice(deviceId);
+  if (known.authKeyId) await tailscale.deleteKey(known.authKeyId);
+  for (const ref of rest) await kube.delete(ref);
+}
+
+function baseOutputs<I extends StandaloneInputBase>(
+  spec: StandaloneSpec<I>,
+  input: I,
+  plan: StandaloneProxyPlan,
+  device: ProxyDeviceState,
+  data: Record<string, string>,
+  previous?: any,
+): StandaloneOutputs {
+  return cleanOutputs({
+    ...input,
+    hostname: plan.hostname,
+    fqdn: device.fqdn,
+    tailnetIPs: device.tailnetIPs,
+    deviceId: device.deviceId,
+    namespace: plan.namespace,
+    names: plan.names,
+    kubernetesObjects: plan.objects.map(objectPath),
+    ...spec.outputs(plan, device, data, previous),
+    schemaVersion: SCHEMA_VERSION,
+  }) as unknown as StandaloneOutputs;
+}
+
+/** `create` of a standalone proxy. */
+export async function createStandalone<I extends StandaloneInputBase>(
+  spec: StandaloneSpec<I>,
+  input: I,
+): Promise<{ id: string; outs: StandaloneOutputs }> {
+  const remainingMs = deadline(input.timeoutSeconds);
+  const kube = kubeFor(input.credentials);
+  const tailscale = tailscaleClientFor(input.credentials);
+  const controlUrl = controlUrlFor(tailscale);
+
+  // Everything that can refuse the input runs before the first write.
+  const backends = await spec.readBackends(kube, input);
+  let plan = spec.plan(input, backends, { controlUrl });
+  await requireNamespace(kube, plan.namespace, "namespace");
+  const secretRef = coreRef("Secret", plan.namespace, plan.names.secret);
+  const existing = await kube.get(secretRef);
+  const leftOver = secretData(existing).device_id;
+  // A retried create adopts the device a failed one registered, if it still exists.
+  const adoptedDevice = leftOver ? await tailscale.getDevice(leftOver) : undefined;
+  if (!adoptedDevice) await refuseTakenHostname(tailscale, plan.hostname);
+  const id = `${plan.namespace}/${plan.names.statefulSet}`;
+
+  let authKey: { id: string; key: string } | undefined;
+  let wrote = false;
+  try {
+    if (existing && !adoptedDevice && leftOver) {
+      // State of a device that no longer exists would make the proxy log in as a deleted node.
+      await kube.delete(secretRef);
+    }
+    if (!adoptedDevice) {
+      authKey = await tailscale.createAuthKey({
+        ...plan.authKeyRequest,
+        description: keyDescription(plan.hostname),
+      });
+      plan = spec.plan(input, backends, { controlUrl, authKey: authKey.key });
+    }
+    for (const obj of plan.objects) {
+      wrote = true;
+      await kube.apply(obj as never, { ownerId: input.ownerId });
+    }
+    const { device } = await waitForDevice(kube, plan, remainingMs());
+    // The key is spent by the login; drop it from the config and revoke it, so no valid key is left.
+    plan = spec.plan(input, backends, { controlUrl });
+    await kube.apply(plan.secret as never, { ownerId: input.ownerId });
+    if (authKey) await tailscale.deleteKey(authKey.id);
+    authKey = undefined;
+    await spec.afterDeviceUp?.({ input, kube, tailscale, remainingMs }, plan);
+    const data = secretData(await kube.get(secretRef));
+    return { id, outs: baseOutputs(spec, input, plan, device, data) };
+  } catch (err) {
+    if (wrote || authKey) {
+      try {
+        await teardownStandalone(
+          kube,
+          tailscale,
+          plan.namespace,
+          plan.names,
+          { authKeyId: authKey?.id },
+          60_000,
+        );
+      } catch (cleanupErr) {
+        throw new Error(
+          `${spec.kind} create failed: ${(err as Error).message}. Removing what it made failed too ` +
+            `(${(cleanupErr as Error).message}); objects labelled tailnet.pulumi.com/owner-id=${input.ownerId} ` +
+            `in namespace ${plan.namespace} may remain and will be adopted by the next pulumi up.`,
+        );
+      }
+    }
+    throw err instanceof PlanError ? new Error(err.message) : err;
+  }
+}
+
+/** `update` in place: re-plan with current facts, apply what changed, wait for a rollout. */
+export async function updateStandalone<I extends StandaloneInputBase>(
+  spec: StandaloneSpec<I>,
+  id: string,
+  olds: StandaloneOutputs,
+  news: I,
+): Promise<{ outs: StandaloneOutputs }> {
+  const remainingMs = deadline(news.timeoutSeconds);
+  const kube = kubeFor(news.credentials);
+  const tailscale = tailscaleClientFor(news.credentials);
+  const backends = await spec.readBackends(kube, news);
+  const plan = spec.plan(news, backends, { controlUrl: controlUrlFor(tailscale) });
+  if (plan.namespace !== olds.namespace || plan.names.statefulSet !== olds.names?.statefulSet) {
+    throw new Error(
+      `${spec.kind} ${id}: the update would move the proxy to ${plan.namespace}/${plan.names.statefulSet}; ` +
+        "this needs a replacement, which pulumi-tailnet's diff should have asked for. Please report this.",
+    );
+  }
+  let templateChanged = false;
+  for (const obj of plan.objects) {
+    const result = await kube.apply(obj as never, { ownerId: news.ownerId });
+    if (obj.kind === "StatefulSet" && result.action === "updated") templateChanged = true;
+  }
+  if (templateChanged) {
+    const stsRef: ObjectRef = {
+      apiVersion: "apps/v1",
+      kind: "StatefulSet",
+      namespace: plan.namespace,
+      name: plan.names.statefulSet,
+    };
+    await kube.waitFor(
+      stsRef,
+      (sts) => {
+        const status = (sts?.status ?? {}) as {
+          observedGeneration?: number;
+          updatedReplicas?: number;
+          readyReplicas?: number;
+        };
+        return (
+          !!sts &&
+          (status.observedGeneration ?? 0) >= (sts.metadata.generation ?? 0) &&
+          (status.updatedReplicas ?? 0) >= 1 &&
+          (status.readyReplicas ?? 0) >= 1
+        );
+      },
+      { timeoutMs: remainingMs(), description: `StatefulSet ${id} to roll out the new proxy Pod` },
+    );
+  }
+  const { device, data } = await waitForDevice(kube, plan, remainingMs());
+  await spec.afterDeviceUp?.({ input: news, kube, tailscale, remainingMs }, plan);
+  const fresh = secretData(await kube.get(coreRef("Secret", plan.namespace, plan.names.secret)));
+  return { outs: baseOutputs(spec, news, plan, device, { ...data, ...fresh }, olds) };
+}
+
+/**
+ * `read` (refresh): the device and objects as they are now. A device deleted out of band means the
+ * resource is gone (empty id), not an error: the next `up` creates it again and adopts the objects.
+ */
+export async function readStandalone<I extends StandaloneInputBase>(
+  spec: StandaloneSpec<I>,
+  id: string,
+  props: StandaloneOutputs & I,
+  inputKeys: readonly string[],
+): Promise<{ id: string; props?: object; inputs?: object }> {
+  const kube = kubeFor(props.credentials);
+  const tailscale = tailscaleClientFor(props.credentials);
+  const names = props.names;
+  const data = secretData(await kube.get(coreRef("Secret", props.namespace, names.secret)));
+  const deviceId = data.device_id || props.deviceId;
+  const device = deviceId ? await tailscale.getDevice(deviceId) : undefined;
+  const sts = await kube.get({
+    apiVersion: "apps/v1",
+    kind: "StatefulSet",
+    namespace: props.namespace,
+    name: names.statefulSet,
+  });
+  if (!device || !sts) return { id: "" };
+  const state = deviceStateOf(data);
+  const fqdn = (device.name ?? state?.fqdn ?? props.fqdn).replace(/\.$/, "");
+  const outs = cleanOutputs({
+    ...props,
+    fqdn,
+    hostname: fqdn.split(".")[0],
+    tailnetIPs: device.addresses ?? state?.tailnetIPs ?? props.tailnetIPs,
+    deviceId: device.nodeId ?? device.id,
+    ...spec.outputs(
+      { hostname: props.hostname, namespace: props.namespace, names } as StandaloneProxyPlan,
+      {
+        deviceId: device.nodeId ?? device.id,
+        fqdn,
+        tailnetIPs: device.addresses ?? [],
+        httpsEndpoint: state?.httpsEndpoint,
+      },
+      data,
+      props,
+    ),
+    schemaVersion: SCHEMA_VERSION,
+  });
+  const inputs: Record<string, unknown> = {};
+  for (const key of inputKeys) if (props[key] !== undefined) inputs[key] = props[key];
+  return { id, props: outs, inputs };
+}
+
+/** `delete`: idempotent; everything already gone is success. */
+export async function deleteStandalone(props: StandaloneOutputs & StandaloneInputBase): Promise<void> {
+  if (!props.names || !props.namespace) return; // never created (e.g. a failed create left nothing)
+  const kube = kubeFor(props.credentials);
+  const tailscale = tailscaleClientFor(props.credentials);
+  await teardownStandalone(
+    kube,
+    tailscale,
+    props.namespace,
+    props.names,
+    { deviceId: props.deviceId, authKeyId: (props as { authKeyId?: string }).authKeyId },
+    deadline(props.timeoutSeconds)(),
+  );
+}

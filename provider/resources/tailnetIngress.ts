@@ -1,0 +1,197 @@
+/**
+ * TailnetIngress: HTTPS on a MagicDNS name. Standalone: its own userspace proxy serving the serve
+ * config (standalone.ts). With `proxyGroup`: a Tailscale Service served by the group (ha.ts).
+ */
+import { createHash } from "node:crypto";
+import type { BackendServiceFacts } from "../plan/backends";
+import { backendKey } from "../plan/backends";
+import { diffTailnetIngress } from "../plan/diff";
+import { summarizePlan } from "../plan/fingerprint";
+import { type IngressBackendInput, type TailnetIngressInput, UNKNOWN } from "../plan/inputs";
+import { planStandaloneIngress, standaloneIngressNamespace } from "../plan/standalone";
+import { checkTailnetIngress, containsUnknown, DEFAULT_TAGS } from "../plan/validate";
+import { type CertificateState, certificateState } from "./certificate";
+import { HA_UNAVAILABLE, haIngress } from "./ha";
+import { coreRef, readBackendService, secretData } from "./kubeFacts";
+import type { Lifecycle } from "./lifecycle";
+import {
+  createStandalone,
+  deleteStandalone,
+  readStandalone,
+  type StandaloneSpec,
+  updateStandalone,
+} from "./standalone";
+
+const INPUT_KEYS = [
+  "ownerId",
+  "defaultBackend",
+  "rules",
+  "hostname",
+  "tags",
+  "namespace",
+  "proxyClass",
+  "proxyGroup",
+  "joinToken",
+  "funnel",
+  "httpRedirect",
+  "backendProtocol",
+  "waitForCertificate",
+  "timeoutSeconds",
+  "credentials",
+  "plannedObjects",
+] as const;
+
+/** Every backend of an ingress, default backend first, in input order. */
+export function ingressBackends(input: TailnetIngressInput): { backend: IngressBackendInput; at: string }[] {
+  const out: { backend: IngressBackendInput; at: string }[] = [];
+  if (input.defaultBackend) out.push({ backend: input.defaultBackend, at: "defaultBackend" });
+  (input.rules ?? []).forEach((rule, r) => {
+    (rule.paths ?? []).forEach((p, i) => {
+      out.push({ backend: p.backend, at: `rules[${r}].paths[${i}].backend` });
+    });
+  });
+  return out;
+}
+
+/** A short, non-reversible identity of the proxy's ACME account, to tell renewals from new certificates. */
+function acmeAccountId(data: Record<string, string>): string | undefined {
+  const pem = data["acme-account.key.pem"];
+  return pem ? createHash("sha256").update(pem).digest("hex").slice(0, 16) : undefined;
+}
+
+/**
+ * The issuances this resource caused: a certificate with a serial not seen before counts as a new
+ * issuance, unless it replaced one for the same domain from the same ACME account (a renewal, which
+ * Let's Encrypt exempts from its limits).
+ */
+export function nextIssuances(
+  previous:
+    | { certificate?: CertificateState; certificateIssuances?: string[]; certificateAccount?: string }
+    | undefined,
+  cert: CertificateState,
+  account: string | undefined,
+): string[] {
+  const issuances = [...(previous?.certificateIssuances ?? [])];
+  const before = previous?.certificate;
+  if (cert.state !== "issued" || !cert.serialNumber || before?.serialNumber === cert.serialNumber)
+    return issuances;
+  const renewal =
+    before?.state === "issued" &&
+    before.domain === cert.domain &&
+    !!account &&
+    previous?.certificateAccount === account;
+  if (!renewal && cert.notBefore) issuances.push(cert.notBefore);
+  return issuances;
+}
+
+const standaloneSpec: StandaloneSpec<TailnetIngressInput> = {
+  kind: "TailnetIngress",
+  async readBackends(kube, input) {
+    const facts = new Map<string, BackendServiceFacts>();
+    for (const { backend, at } of ingressBackends(input)) {
+      const key = backendKey(backend.service);
+      if (!facts.has(key)) facts.set(key, await readBackendService(kube, backend.service, `${at}.service`));
+    }
+    return facts;
+  },
+  plan(input, backends, ctx) {
+    return planStandaloneIngress(input, backends, ctx);
+  },
+  outputs(_plan, device, data, previous) {
+    const certificate = certificateState(data[`${device.fqdn}.crt`], device.fqdn);
+    const account = acmeAccountId(data);
+    return {
+      url: `https://${device.fqdn}/`,
+      certificate,
+      certificateIssuances: nextIssuances(previous, certificate, account),
+      ...(account ? { certificateAccount: account } : {}),
+    };
+  },
+  async afterDeviceUp(rt, plan) {
+    // containerboot writes `https_endpoint` once it applied the serve config: the cert domain, or
+    // `no-https` when the tailnet has HTTPS certificates disabled (then the ingress cannot serve).
+    const ref = coreRef("Secret", plan.namespace, plan.names.secret);
+    const secret = await rt.kube.waitFor(ref, (obj) => !!secretData(obj).https_endpoint, {
+      timeoutMs: rt.remainingMs(),
+      description: `proxy Pod ${plan.namespace}/${plan.names.pod} to apply its serve config (state Secret key https_endpoint)`,
+    });
+    if (secretData(secret).https_endpoint.toLowerCase() === "no-https") {
+      throw new Error(
+        `the tailnet has HTTPS certificates disabled, so ${plan.hostname} cannot serve HTTPS: enable "HTTPS Certificates" ` +
+          "on the DNS page of the Tailscale admin console (MagicDNS must be on), then run pulumi up again",
+      );
+    }
+  },
+};
+
+function withDefaults(
+  news: TailnetIngressInput,
+): TailnetIngressInput & { plannedObjects?: Record<string, string> } {
+  const out: TailnetIngressInput & { plannedObjects?: Record<string, string> } = { ...news };
+  if (out.tags === undefined) out.tags = [...DEFAULT_TAGS];
+  if (!out.proxyGroup && out.namespace === undefined) {
+    const ns = standaloneIngressNamespace(out);
+    if (ns !== undefined) out.namespace = ns;
+  }
+  if (!out.proxyGroup && !containsUnknown({ ...out, credentials: undefined, timeoutSeconds: undefined })) {
+    try {
+      // No I/O at check: plan against placeholder Services that have every named port, so the
+      // fingerprints follow the inputs; the real addresses and ports are read at `up`.
+      const backends = new Map<string, BackendServiceFacts>();
+      for (const { backend } of ingressBackends(out)) {
+        const key = backendKey(backend.service);
+        const facts = backends.get(key) ?? {
+          namespace: backend.service.namespace,
+          name: backend.service.name,
+          type: "ClusterIP",
+          clusterIP: "0.0.0.0",
+          ports: [],
+        };
+        if (typeof backend.port === "string") facts.ports.push({ name: backend.port, port: 1 });
+        backends.set(key, facts);
+      }
+      const plan = planStandaloneIngress(out, backends, {});
+      out.plannedObjects = Object.fromEntries(
+        summarizePlan(plan).map((o) => [`${o.kind}/${o.namespace}/${o.name}`, o.fingerprint]),
+      );
+    } catch {
+      // Reported by `up`, with its reason.
+    }
+  } else if (!out.proxyGroup) {
+    out.plannedObjects = UNKNOWN as never;
+  }
+  return out;
+}
+
+export const tailnetIngress: Lifecycle = {
+  async check(_olds, news) {
+    const failures = checkTailnetIngress(news);
+    if (news.proxyGroup !== undefined) failures.push({ property: "proxyGroup", reason: HA_UNAVAILABLE });
+    return { inputs: failures.length ? news : withDefaults(news), failures };
+  },
+  async diff(_id, olds, news) {
+    const d = diffTailnetIngress(olds, news);
+    return {
+      changes: d.changes,
+      replaces: d.replaces,
+      deleteBeforeReplace: d.deleteBeforeReplace,
+      detailedDiff: d.detailedDiff,
+    };
+  },
+  async create(inputs) {
+    if (inputs.proxyGroup) return haIngress.create(inputs);
+    return createStandalone(standaloneSpec, inputs);
+  },
+  async read(id, props) {
+    if (props.proxyGroup) return haIngress.read(id, props);
+    return readStandalone(standaloneSpec, id, props, INPUT_KEYS);
+  },
+  async update(id, olds, news) {
+    if (news.proxyGroup) return haIngress.update(id, olds, news);
+    return updateStandalone(standaloneSpec, id, olds, news);
+  },
+  async delete(id, props) {
+    if (props.proxyGroup) return haIngress.delete(id, props);
+    return deleteStandalone(props);
+  },
+};

@@ -1,0 +1,62 @@
+import type * as pulumi from "@pulumi/pulumi";
+
+/**
+ * How proxy Pods are customised: the Tailscale operator's `ProxyClass`, as a plain typed object
+ * (there is no operator to hold a custom resource). Give the same object to several resources to
+ * share it. Fields map to the operator's `spec.statefulSet.pod…` fields as named in each comment.
+ *
+ * Changing a ProxyClass updates the proxies in place (a rolling restart of their Pods); their
+ * devices, names and certificates are kept.
+ */
+export interface ProxyClass {
+  /** Proxy image. Default `tailscale/tailscale:stable`. (operator: `tailscaleContainer.image`) */
+  image?: pulumi.Input<string>;
+  /** Image pull policy of the proxy containers. (operator: `tailscaleContainer.imagePullPolicy`) */
+  imagePullPolicy?: pulumi.Input<"Always" | "IfNotPresent" | "Never">;
+  /** Names of image pull Secrets in the proxy's namespace. (operator: `pod.imagePullSecrets`) */
+  imagePullSecrets?: pulumi.Input<pulumi.Input<string>[]>;
+  /** Requests and limits of the `tailscale` container, e.g. `{ requests: { cpu: "10m", memory: "32Mi" } }`. */
+  resources?: pulumi.Input<{ requests?: Record<string, string>; limits?: Record<string, string> }>;
+  /** Node selector of proxy Pods. (operator: `pod.nodeSelector`) */
+  nodeSelector?: pulumi.Input<Record<string, pulumi.Input<string>>>;
+  /** Tolerations of proxy Pods, as in a Pod spec. (operator: `pod.tolerations`) */
+  tolerations?: pulumi.Input<
+    pulumi.Input<{
+      key?: string;
+      operator?: "Exists" | "Equal";
+      value?: string;
+      effect?: "NoSchedule" | "PreferNoSchedule" | "NoExecute";
+      tolerationSeconds?: number;
+    }>[]
+  >;
+  /** Affinity of proxy Pods, as in a Pod spec. (operator: `pod.affinity`) */
+  affinity?: pulumi.Input<Record<string, unknown>>;
+  /** Priority class of proxy Pods. (operator: `pod.priorityClassName`) */
+  priorityClassName?: pulumi.Input<string>;
+  /** Extra labels on proxy Pods. Our own labels always win. (operator: `pod.labels`) */
+  podLabels?: pulumi.Input<Record<string, pulumi.Input<string>>>;
+  /** Extra annotations on proxy Pods. (operator: `pod.annotations`) */
+  podAnnotations?: pulumi.Input<Record<string, pulumi.Input<string>>>;
+  /** Extra labels on the proxy StatefulSet. (operator: `statefulSet.labels`) */
+  statefulSetLabels?: pulumi.Input<Record<string, pulumi.Input<string>>>;
+  /** Extra annotations on the proxy StatefulSet. (operator: `statefulSet.annotations`) */
+  statefulSetAnnotations?: pulumi.Input<Record<string, pulumi.Input<string>>>;
+  /** Extra environment variables of the `tailscale` container, appended last. (operator: `tailscaleContainer.env`) */
+  env?: pulumi.Input<pulumi.Input<{ name: string; value: string }>[]>;
+  /** Container securityContext of the `tailscale` container. (operator: `tailscaleContainer.securityContext`) */
+  securityContext?: pulumi.Input<Record<string, unknown>>;
+  /** Pod securityContext of proxy Pods. (operator: `pod.securityContext`) */
+  podSecurityContext?: pulumi.Input<Record<string, unknown>>;
+  /** Firewall mode of layer-3 proxies (`TS_DEBUG_FIREWALL_MODE`). (operator: `PROXY_FIREWALL_MODE`) */
+  firewallMode?: pulumi.Input<"auto" | "iptables" | "nftables">;
+  /** Accept subnet routes advertised by other tailnet devices. (operator: `tailscale.acceptRoutes`) */
+  acceptRoutes?: pulumi.Input<boolean>;
+  /** Serve Prometheus metrics on port 9002 and debug endpoints on 9001. (operator: `metrics.enable`) */
+  enableMetrics?: pulumi.Input<boolean>;
+  /**
+   * Get certificates from Let's Encrypt's staging environment: untrusted by browsers, but with far
+   * higher rate limits. Use it in test and CI stacks. Outputs report `certificate.staging: true`.
+   * (operator: `useLetsEncryptStagingEnvironment`)
+   */
+  useLetsEncryptStagingEnvironment?: pulumi.Input<boolean>;
+}

@@ -1,0 +1,209 @@
+import * as pulumi from "@pulumi/pulumi";
+import type { IngressBackendInput, IngressRuleInput } from "../provider/plan/inputs";
+import type { ProxyClass } from "./proxyClass";
+import type { ProxyGroup } from "./proxyGroup";
+import { providerFor } from "./shim";
+import {
+  type BackendService,
+  type Credentials,
+  credentialsInput,
+  ownerIdFor,
+  serviceRefInput,
+  timeoutSeconds,
+} from "./types";
+
+/** Where an ingress path sends requests: a Service and one of its ports. */
+export interface IngressBackend {
+  /** The Service: `{ namespace, name }` or a `@pulumi/kubernetes` `core.v1.Service`. */
+  service: BackendService | pulumi.Input<BackendService>;
+  /**
+   * The Service port, by number (`8080`) or by name (`"http"`). A name must be one of the
+   * Service's port names; it is checked at `up`.
+   */
+  port: pulumi.Input<number | string>;
+}
+
+/** One path of an ingress rule. */
+export interface IngressPath {
+  /** Absolute path, matched as a prefix (`/api` serves `/api` and `/api/…`). */
+  path: pulumi.Input<string>;
+  /**
+   * `Prefix` (default) or `ImplementationSpecific` (the same here). `Exact` is refused: the proxy
+   * only matches prefixes, and the operator silently routing Exact as Prefix surprises users.
+   */
+  pathType?: pulumi.Input<"Prefix" | "ImplementationSpecific" | "Exact">;
+  /** Where matching requests go. */
+  backend: IngressBackend;
+}
+
+/** A rule: paths, optionally under a host. */
+export interface IngressRule {
+  /**
+   * Host of the rule. Optional; if given it must be this ingress's own name (its hostname or its
+   * MagicDNS name): one ingress serves one host, as with the operator.
+   */
+  host?: pulumi.Input<string>;
+  /** The paths of the rule. */
+  paths: IngressPath[];
+}
+
+/** Arguments of a {@link TailnetIngress}. */
+export interface TailnetIngressArgs {
+  /** Backend for requests that match no rule path (served at `/`). */
+  defaultBackend?: IngressBackend;
+  /** Rules with paths, read like a Kubernetes Ingress's `spec.rules`. */
+  rules?: IngressRule[];
+  /**
+   * Tailnet hostname: a DNS label (`grafana`) or a full MagicDNS name whose first label is used
+   * (`grafana.tailnet-1234.ts.net`, like the operator's `tls[0].hosts[0]`). Default: the Pulumi
+   * resource name. Changing it replaces the ingress.
+   */
+  hostname?: pulumi.Input<string>;
+  /** ACL tags of the proxy device or Tailscale Service. Default `["tag:k8s"]`. Changing tags replaces it. */
+  tags?: pulumi.Input<pulumi.Input<string>[]>;
+  /** Namespace of the standalone proxy's objects. Default: the first backend Service's namespace. */
+  namespace?: pulumi.Input<string>;
+  /** Customisation of the standalone proxy's Pod. With `proxyGroup`, the ProxyGroup's applies. */
+  proxyClass?: pulumi.Input<ProxyClass>;
+  /** Serve through this ProxyGroup as a Tailscale Service (high availability). */
+  proxyGroup?: ProxyGroup;
+  /** With `proxyGroup`: join another stack's Tailscale Service by its `joinToken` output. */
+  joinToken?: pulumi.Input<string>;
+  /** Expose the ingress to the public internet with Tailscale Funnel (port 443). Default false. */
+  funnel?: pulumi.Input<boolean>;
+  /** Also listen on port 80 and redirect to HTTPS. Default false. */
+  httpRedirect?: pulumi.Input<boolean>;
+  /**
+   * Scheme the proxy uses to reach the backends. Default: `https+insecure` for port 443 or a port
+   * named `https` (the operator's rule), else `http`. Set it instead of renaming ports.
+   */
+  backendProtocol?: pulumi.Input<"http" | "https" | "https+insecure">;
+  /**
+   * Obtain the Let's Encrypt certificate during `pulumi up` (default true), so the first visitor does
+   * not wait for issuance and a failure to issue fails the `up` with its reason.
+   */
+  waitForCertificate?: pulumi.Input<boolean>;
+  /** Credentials for this resource; see {@link Credentials} for the lookup order. */
+  credentials?: pulumi.Input<Credentials>;
+}
+
+/** State of an ingress's TLS certificate, read from the proxy. */
+export interface CertificateState {
+  /** `pending` until the proxy holds a certificate, `issued` then, `failed` if issuance failed. */
+  state: "pending" | "issued" | "failed";
+  /** The name the certificate is for. */
+  domain: string;
+  /** Issuer common name. */
+  issuer?: string;
+  /** True for a Let's Encrypt staging certificate (see ProxyClass `useLetsEncryptStagingEnvironment`). */
+  staging?: boolean;
+  /** Validity start, RFC 3339. */
+  notBefore?: string;
+  /** Validity end, RFC 3339. */
+  notAfter?: string;
+  /** Serial number, hex. */
+  serialNumber?: string;
+  /** SHA-256 fingerprint of the certificate, colon-separated hex. */
+  sha256Fingerprint?: string;
+  /** Why issuance failed, when `state` is `failed`. */
+  error?: string;
+}
+
+/**
+ * Exposes HTTP Services on the tailnet over HTTPS at `https://<hostname>.<tailnet>.ts.net`, with a
+ * Let's Encrypt certificate: the Tailscale operator's Ingress, from `pulumi up`. Standalone it runs
+ * its own proxy; with `proxyGroup` it is a Tailscale Service served by every replica.
+ */
+export class TailnetIngress extends pulumi.dynamic.Resource {
+  /** Tailnet hostname (first label of the MagicDNS name). */
+  declare public readonly hostname: pulumi.Output<string>;
+  /** MagicDNS name, e.g. `grafana.tailnet-1234.ts.net`. */
+  declare public readonly fqdn: pulumi.Output<string>;
+  /** `https://<fqdn>/`. */
+  declare public readonly url: pulumi.Output<string>;
+  /** Standalone: the proxy device's tailnet IPs. */
+  declare public readonly tailnetIPs: pulumi.Output<string[]>;
+  /** Standalone: stable node ID of the proxy device. */
+  declare public readonly deviceId: pulumi.Output<string | undefined>;
+  /** With `proxyGroup`: the Tailscale Service name, `svc:<hostname>`. */
+  declare public readonly serviceName: pulumi.Output<string | undefined>;
+  /** With `proxyGroup`: the Tailscale Service's IPv4 and IPv6 addresses. */
+  declare public readonly addresses: pulumi.Output<string[] | undefined>;
+  /** With `proxyGroup`: the token another stack passes as `joinToken`. Secret. */
+  declare public readonly joinToken: pulumi.Output<string | undefined>;
+  /** The certificate's state; never the private key. */
+  declare public readonly certificate: pulumi.Output<CertificateState>;
+  /** When each certificate this resource caused was issued (RFC 3339), renewals excluded. */
+  declare public readonly certificateIssuances: pulumi.Output<string[]>;
+  /** Namespace of the proxy's objects. */
+  declare public readonly namespace: pulumi.Output<string>;
+  /** Kubernetes objects this resource made, as `Kind/namespace/name`. */
+  declare public readonly kubernetesObjects: pulumi.Output<string[]>;
+  /** Version of the output shape. */
+  declare public readonly schemaVersion: pulumi.Output<number>;
+
+  constructor(name: string, args: TailnetIngressArgs, opts?: pulumi.CustomResourceOptions) {
+    const backend = (b: IngressBackend, at: string): pulumi.Output<IngressBackendInput> =>
+      pulumi
+        .all([serviceRefInput(b.service as pulumi.Input<BackendService>, `${at}.service`), b.port])
+        .apply(([service, port]) => ({ service, port }));
+    const rules: pulumi.Output<IngressRuleInput[]> | undefined = args.rules
+      ? pulumi.all(
+          args.rules.map((rule, r) =>
+            pulumi
+              .all([
+                rule.host,
+                pulumi.all(
+                  rule.paths.map((p, i) =>
+                    pulumi
+                      .all([p.path, p.pathType, backend(p.backend, `rules[${r}].paths[${i}].backend`)])
+                      .apply(([path, pathType, b]) => ({
+                        path,
+                        ...(pathType ? { pathType } : {}),
+                        backend: b,
+                      })),
+                  ),
+                ),
+              ])
+              .apply(([host, paths]) => ({ ...(host !== undefined ? { host } : {}), paths })),
+          ),
+        )
+      : undefined;
+    super(
+      providerFor("TailnetIngress"),
+      name,
+      {
+        ownerId: ownerIdFor(name),
+        defaultBackend: args.defaultBackend ? backend(args.defaultBackend, "defaultBackend") : undefined,
+        rules,
+        hostname: args.hostname ?? name,
+        tags: args.tags,
+        namespace: args.namespace,
+        proxyClass: args.proxyClass,
+        proxyGroup: args.proxyGroup
+          ? pulumi.output({ name: args.proxyGroup.name, namespace: args.proxyGroup.namespace })
+          : undefined,
+        joinToken: args.joinToken,
+        funnel: args.funnel,
+        httpRedirect: args.httpRedirect,
+        backendProtocol: args.backendProtocol,
+        waitForCertificate: args.waitForCertificate,
+        timeoutSeconds: timeoutSeconds(opts),
+        credentials: credentialsInput(args.credentials),
+        fqdn: undefined,
+        url: undefined,
+        tailnetIPs: undefined,
+        deviceId: undefined,
+        serviceName: undefined,
+        addresses: undefined,
+        certificate: undefined,
+        certificateIssuances: undefined,
+        kubernetesObjects: undefined,
+        schemaVersion: undefined,
+      },
+      pulumi.mergeOptions(opts, { additionalSecretOutputs: ["joinToken"] }),
+      "tailnet",
+      "TailnetIngress",
+    );
+  }
+}

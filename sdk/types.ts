@@ -1,0 +1,108 @@
+import * as pulumi from "@pulumi/pulumi";
+import type { ServiceRefInput } from "../provider/plan/inputs";
+
+/**
+ * A Kubernetes Service given by namespace and name. The Service must exist when `pulumi up` runs;
+ * it is read then (never during preview) for its cluster IP, type and ports.
+ */
+export interface ServiceRef {
+  /** Namespace of the Service. */
+  namespace: pulumi.Input<string>;
+  /** Name of the Service. */
+  name: pulumi.Input<string>;
+}
+
+/**
+ * Anything shaped like a `@pulumi/kubernetes` `core.v1.Service` (or any resource with Kubernetes
+ * `metadata`). Passing the resource itself, rather than its name, makes Pulumi create the Service
+ * first and replace the proxy's target when the Service is replaced.
+ */
+export interface KubernetesServiceLike {
+  /** The Service's metadata; only `name` and `namespace` are used. */
+  metadata: pulumi.Output<{ name?: string; namespace?: string }>;
+}
+
+/** A backend Service: `{ namespace, name }` or a `@pulumi/kubernetes` `core.v1.Service`. */
+export type BackendService = ServiceRef | KubernetesServiceLike;
+
+/**
+ * Credentials for one resource. Every field is optional: what is not given here is taken from the
+ * stack configuration (`kubernetes:kubeconfig`, `kubernetes:context`, `tailscale:oauthClientId`,
+ * `tailscale:oauthClientSecret`, `tailscale:apiKey`, `tailscale:tailnet`, `tailscale:baseUrl`), and
+ * then from the environment (`KUBECONFIG`, `TAILSCALE_OAUTH_CLIENT_ID`,
+ * `TAILSCALE_OAUTH_CLIENT_SECRET`, `TAILSCALE_API_KEY`, `TAILSCALE_TAILNET`, `TAILSCALE_BASE_URL`).
+ *
+ * Prefer stack configuration or the environment: values given here are stored (encrypted) in state,
+ * and `pulumi destroy` then uses the stored values even after they were rotated.
+ */
+export interface Credentials {
+  /** Kubeconfig YAML of the cluster the proxies run in (for example a `k8s.Provider`'s kubeconfig). */
+  kubeconfig?: pulumi.Input<string>;
+  /** Context to use from the kubeconfig. Defaults to its current context. */
+  kubeContext?: pulumi.Input<string>;
+  /** Tailscale OAuth client ID (scopes `auth_keys`, `devices:core`, and `services` for HA). */
+  tailscaleOauthClientId?: pulumi.Input<string>;
+  /** Tailscale OAuth client secret (`tskey-client-…`). */
+  tailscaleOauthClientSecret?: pulumi.Input<string>;
+  /** Tailscale API access token (`tskey-api-…`), instead of an OAuth client. */
+  tailscaleApiKey?: pulumi.Input<string>;
+  /** Tailnet ID; defaults to the credential's own tailnet (`-`). */
+  tailscaleTailnet?: pulumi.Input<string>;
+  /** Tailscale API base URL; defaults to `https://api.tailscale.com`. */
+  tailscaleBaseUrl?: pulumi.Input<string>;
+}
+
+function isKubernetesServiceLike(value: unknown): value is KubernetesServiceLike {
+  return (
+    typeof value === "object" &&
+    value !== null &&
+    pulumi.Output.isInstance((value as { metadata?: unknown }).metadata)
+  );
+}
+
+/** Resolves a backend Service argument to the provider's `{ namespace, name }` input. */
+export function serviceRefInput(
+  service: pulumi.Input<BackendService>,
+  argName: string,
+): pulumi.Output<ServiceRefInput> {
+  return pulumi.output(service as pulumi.Input<ServiceRef | KubernetesServiceLike>).apply((resolved) => {
+    if (isKubernetesServiceLike(resolved)) {
+      return resolved.metadata.apply((m) => ({ namespace: m.namespace ?? "default", name: m.name ?? "" }));
+    }
+    const ref = resolved as unknown as { namespace?: string; name?: string } | undefined;
+    if (!ref || typeof ref !== "object") {
+      throw new Error(`${argName} must be { namespace, name } or a @pulumi/kubernetes core.v1.Service`);
+    }
+    return pulumi.output({ namespace: ref.namespace ?? "default", name: ref.name ?? "" });
+  }) as pulumi.Output<ServiceRefInput>;
+}
+
+/** `<project>/<stack>/<resource name>`: the identity written to every object the resource makes. */
+export function ownerIdFor(name: string): string {
+  return `${pulumi.getProject()}/${pulumi.getStack()}/${name}`;
+}
+
+const DURATION = /^(\d+(?:\.\d+)?)(ms|s|m|h)$/;
+
+/**
+ * Seconds of a Pulumi custom timeout such as `"10m"` or `"1h30m"`; undefined when absent.
+ * Pulumi's dynamic-provider host does not pass timeouts to providers, so the SDK forwards them.
+ */
+export function timeoutSeconds(opts: pulumi.CustomResourceOptions | undefined): number | undefined {
+  const text = opts?.customTimeouts?.create ?? opts?.customTimeouts?.update;
+  if (!text) return undefined;
+  let total = 0;
+  for (const part of text.match(/\d+(?:\.\d+)?(?:ms|s|m|h)/g) ?? []) {
+    const m = DURATION.exec(part);
+    if (!m) continue;
+    const n = Number(m[1]);
+    total += m[2] === "ms" ? n / 1000 : m[2] === "s" ? n : m[2] === "m" ? n * 60 : n * 3600;
+  }
+  if (total <= 0) throw new Error(`customTimeouts "${text}" is not a duration like "10m" or "90s"`);
+  return Math.ceil(total);
+}
+
+/** Credentials as a secret input (or undefined), so they are encrypted in state. */
+export function credentialsInput(credentials: pulumi.Input<Credentials> | undefined) {
+  return credentials === undefined ? undefined : pulumi.secret(pulumi.output(credentials));
+}
