@@ -90,6 +90,11 @@ export interface ProxyCommonInput {
   proxyClass?: ProxyClassInput;
   /** Name and namespace of the ProxyGroup that serves this resource (HA mode). */
   proxyGroup?: { name: string; namespace: string };
+  /**
+   * HA only: join a Tailscale Service that another stack created, with the `joinToken` that stack
+   * exports. Without it, an existing Tailscale Service that is not this resource's own is an error.
+   */
+  joinToken?: string;
   /** Create/update wait budget in seconds, from the resource's customTimeouts. Default 600. */
   timeoutSeconds?: number;
   credentials?: CredentialsInput;
