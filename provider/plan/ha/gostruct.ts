@@ -25,11 +25,13 @@ export type GoSchema =
   | { kind: "optbool" }
   | { kind: "any" };
 
-/** A struct field: its JSON name, schema, and whether it carries `omitempty`. */
+/** A struct field: its JSON name, schema, whether it carries `omitempty`, and its Go zero value. */
 export interface GoField {
   name: string;
   schema: GoSchema;
   omitempty: boolean;
+  /** Written for an absent field without omitempty (Go writes the zero value: `""` for a string). */
+  zero?: unknown;
 }
 
 /** Schema for values whose layout we do not know or need: kept as given. */
@@ -42,8 +44,8 @@ export const ANY: GoSchema = { kind: "any" };
 export const OPT_BOOL: GoSchema = { kind: "optbool" };
 
 /** Shorthand for a struct field. */
-export function field(name: string, schema: GoSchema = ANY, omitempty = true): GoField {
-  return { name, schema, omitempty };
+export function field(name: string, schema: GoSchema = ANY, omitempty = true, zero?: unknown): GoField {
+  return zero === undefined ? { name, schema, omitempty } : { name, schema, omitempty, zero };
 }
 
 function isPlainObject(v: unknown): v is Record<string, unknown> {
@@ -73,7 +75,7 @@ export function goMarshal(value: unknown, schema: GoSchema = ANY): string {
       for (const f of schema.fields) {
         const key = findKey(value, f.name);
         if (key !== undefined) used.add(key);
-        const v = key === undefined ? undefined : value[key];
+        const v = key === undefined ? f.zero : value[key];
         const empty =
           f.schema.kind === "optbool" ? v === undefined || v === null || v === "" : isEmptyValue(v);
         if (f.omitempty && empty) continue;
@@ -168,7 +170,7 @@ export function jsonEqual(a: unknown, b: unknown): boolean {
 export const CONFIG_VALPHA: GoSchema = {
   kind: "struct",
   fields: [
-    field("Version", ANY, false),
+    field("Version", ANY, false, ""),
     field("Locked", OPT_BOOL),
     field("ServerURL"),
     field("AuthKey"),
@@ -200,7 +202,7 @@ export const CONFIG_VALPHA: GoSchema = {
 /** `ingressservices.Mapping`: one address family of an L3 entry. */
 export const INGRESS_MAPPING: GoSchema = {
   kind: "struct",
-  fields: [field("TailscaleServiceIP", ANY, false), field("ClusterIP", ANY, false)],
+  fields: [field("TailscaleServiceIP", ANY, false, ""), field("ClusterIP", ANY, false, "")],
 };
 
 /** `ingressservices.Config`: one entry of `ingress-config.json`. */
