@@ -1,0 +1,37 @@
+/** The per-kind hooks the generic registry calls, mirroring a kube-apiserver REST strategy. */
+import type { FieldError } from "../errors";
+import type { NameValidator } from "../validation";
+
+/** Cluster-level services a strategy may need (IP and port allocation). */
+export interface StrategyContext {
+  allocateClusterIP(): string;
+  allocateNodePort(): number;
+}
+
+/** What the generic registry needs to know about one kind. */
+export interface KindStrategy {
+  /** How metadata.name is validated (DNS subdomain for most kinds). */
+  nameValidator: NameValidator;
+  /** True when the kind has a `/status` subresource: the main endpoint ignores status, `/status` the rest. */
+  statusSubresource: boolean;
+  /** True when the kind keeps metadata.generation (bumped on spec changes only). */
+  generation: boolean;
+  /** Decode-time defaults and conversions (Secret stringData is folded into data here). */
+  defaults(obj: any): void;
+  /** PrepareForCreate: status reset, allocations. */
+  prepareForCreate?(obj: any, ctx: StrategyContext): void;
+  /** PrepareForUpdate on the main endpoint: carry over allocated fields. */
+  prepareForUpdate?(obj: any, old: any, ctx: StrategyContext): void;
+  /** The status a freshly created object shows (Go structs that always serialise). */
+  initialStatus?(obj: any): any;
+  /** Validate (create and update). */
+  validate(obj: any): FieldError[];
+  /** ValidateUpdate: immutability. */
+  validateUpdate?(obj: any, old: any): FieldError[];
+  /** ValidateStatusUpdate. */
+  validateStatus?(obj: any, old: any): FieldError[];
+  /** The part of the object compared to decide whether generation bumps. */
+  specOf?(obj: any): unknown;
+  /** DELETE answers with the deleted object rather than a Success Status. */
+  deleteReturnsObject?: boolean;
+}

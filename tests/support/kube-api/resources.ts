@@ -1,0 +1,224 @@
+/** The resource types this server serves, with the discovery facts a real server reports for them. */
+import { statefulSetStrategy } from "./kinds/apps";
+import { configMapStrategy, secretStrategy } from "./kinds/config";
+import {
+  endpointSliceStrategy,
+  eventStrategy,
+  namespaceStrategy,
+  podStrategy,
+  serviceAccountStrategy,
+} from "./kinds/core";
+import { roleBindingStrategy, roleStrategy } from "./kinds/rbac";
+import { serviceStrategy } from "./kinds/service";
+import type { KindStrategy } from "./kinds/types";
+
+/** One served resource type. */
+export interface ResourceType {
+  group: string;
+  version: string;
+  kind: string;
+  plural: string;
+  singular: string;
+  namespaced: boolean;
+  shortNames?: string[];
+  verbs: string[];
+  /** Subresources and their verbs (`status`, `scale`). */
+  subresources: Record<string, string[]>;
+  /** kubernetes-models schema module (`IoK8sApiCoreV1Secret`). */
+  schema: string;
+  /** @kubernetes/client-node model class used for decoding (`V1Secret`). */
+  model: string;
+  /** Field selectors besides metadata.name/metadata.namespace. */
+  extraFields?: string[];
+  strategy: KindStrategy;
+}
+
+const ALL = ["create", "delete", "deletecollection", "get", "list", "patch", "update", "watch"];
+const STATUS = ["get", "patch", "update"];
+
+/** Every type the server serves. */
+export const RESOURCE_TYPES: ResourceType[] = [
+  {
+    group: "",
+    version: "v1",
+    kind: "Namespace",
+    plural: "namespaces",
+    singular: "namespace",
+    namespaced: false,
+    shortNames: ["ns"],
+    verbs: ["create", "delete", "get", "list", "patch", "update", "watch"],
+    subresources: { status: STATUS, finalize: ["update"] },
+    schema: "IoK8sApiCoreV1Namespace",
+    model: "V1Namespace",
+    extraFields: ["status.phase"],
+    strategy: namespaceStrategy,
+  },
+  {
+    group: "",
+    version: "v1",
+    kind: "Secret",
+    plural: "secrets",
+    singular: "secret",
+    namespaced: true,
+    verbs: ALL,
+    subresources: {},
+    schema: "IoK8sApiCoreV1Secret",
+    model: "V1Secret",
+    extraFields: ["type"],
+    strategy: secretStrategy,
+  },
+  {
+    group: "",
+    version: "v1",
+    kind: "ConfigMap",
+    plural: "configmaps",
+    singular: "configmap",
+    namespaced: true,
+    shortNames: ["cm"],
+    verbs: ALL,
+    subresources: {},
+    schema: "IoK8sApiCoreV1ConfigMap",
+    model: "V1ConfigMap",
+    strategy: configMapStrategy,
+  },
+  {
+    group: "",
+    version: "v1",
+    kind: "Service",
+    plural: "services",
+    singular: "service",
+    namespaced: true,
+    shortNames: ["svc"],
+    verbs: ALL,
+    subresources: { status: STATUS },
+    schema: "IoK8sApiCoreV1Service",
+    model: "V1Service",
+    strategy: serviceStrategy,
+  },
+  {
+    group: "",
+    version: "v1",
+    kind: "ServiceAccount",
+    plural: "serviceaccounts",
+    singular: "serviceaccount",
+    namespaced: true,
+    shortNames: ["sa"],
+    verbs: ALL,
+    subresources: {},
+    schema: "IoK8sApiCoreV1ServiceAccount",
+    model: "V1ServiceAccount",
+    strategy: serviceAccountStrategy,
+  },
+  {
+    group: "",
+    version: "v1",
+    kind: "Pod",
+    plural: "pods",
+    singular: "pod",
+    namespaced: true,
+    shortNames: ["po"],
+    verbs: ALL,
+    subresources: { status: STATUS },
+    schema: "IoK8sApiCoreV1Pod",
+    model: "V1Pod",
+    extraFields: ["spec.nodeName", "spec.serviceAccountName", "status.phase", "status.podIP"],
+    strategy: podStrategy,
+  },
+  {
+    group: "",
+    version: "v1",
+    kind: "Event",
+    plural: "events",
+    singular: "event",
+    namespaced: true,
+    shortNames: ["ev"],
+    verbs: ALL,
+    subresources: {},
+    schema: "IoK8sApiCoreV1Event",
+    model: "CoreV1Event",
+    extraFields: [
+      "involvedObject.kind",
+      "involvedObject.name",
+      "involvedObject.namespace",
+      "involvedObject.uid",
+      "reason",
+      "type",
+    ],
+    strategy: eventStrategy,
+  },
+  {
+    group: "apps",
+    version: "v1",
+    kind: "StatefulSet",
+    plural: "statefulsets",
+    singular: "statefulset",
+    namespaced: true,
+    shortNames: ["sts"],
+    verbs: ALL,
+    subresources: { status: STATUS, scale: STATUS },
+    schema: "IoK8sApiAppsV1StatefulSet",
+    model: "V1StatefulSet",
+    strategy: statefulSetStrategy,
+  },
+  {
+    group: "rbac.authorization.k8s.io",
+    version: "v1",
+    kind: "Role",
+    plural: "roles",
+    singular: "role",
+    namespaced: true,
+    verbs: ALL,
+    subresources: {},
+    schema: "IoK8sApiRbacV1Role",
+    model: "V1Role",
+    strategy: roleStrategy,
+  },
+  {
+    group: "rbac.authorization.k8s.io",
+    version: "v1",
+    kind: "RoleBinding",
+    plural: "rolebindings",
+    singular: "rolebinding",
+    namespaced: true,
+    verbs: ALL,
+    subresources: {},
+    schema: "IoK8sApiRbacV1RoleBinding",
+    model: "V1RoleBinding",
+    strategy: roleBindingStrategy,
+  },
+  {
+    group: "discovery.k8s.io",
+    version: "v1",
+    kind: "EndpointSlice",
+    plural: "endpointslices",
+    singular: "endpointslice",
+    namespaced: true,
+    verbs: ALL,
+    subresources: {},
+    schema: "IoK8sApiDiscoveryV1EndpointSlice",
+    model: "V1EndpointSlice",
+    strategy: endpointSliceStrategy,
+  },
+];
+
+/** `apps/v1` or `v1`. */
+export function apiVersionOf(t: { group: string; version: string }): string {
+  return t.group ? `${t.group}/${t.version}` : t.version;
+}
+
+/** Finds a type by apiVersion and kind. */
+export function typeByKind(apiVersion: string, kind: string): ResourceType | undefined {
+  return RESOURCE_TYPES.find((t) => apiVersionOf(t) === apiVersion && t.kind === kind);
+}
+
+/** Finds a type by group, version and plural. */
+export function typeByResource(group: string, version: string, plural: string): ResourceType | undefined {
+  return RESOURCE_TYPES.find((t) => t.group === group && t.version === version && t.plural === plural);
+}
+
+/** The group versions served, for /api and /apis. */
+export function groupVersions(): { group: string; version: string }[] {
+  const seen = new Map<string, { group: string; version: string }>();
+  for (const t of RESOURCE_TYPES) seen.set(apiVersionOf(t), { group: t.group, version: t.version });
+  return [...seen.values()];
+}
