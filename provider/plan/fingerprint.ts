@@ -35,7 +35,9 @@ function redactSecret<T extends AnyObject>(obj: T): T {
       let value = v;
       try {
         const parsed = JSON.parse(v) as unknown;
-        if (parsed && typeof parsed === "object" && !Array.isArray(parsed) && "AuthKey" in parsed) {
+        // Every JSON object value is canonicalised the same way, with or without a key, so that the
+        // key's presence alone does not change the fingerprint.
+        if (parsed && typeof parsed === "object" && !Array.isArray(parsed)) {
           const { AuthKey: _omitted, ...rest } = parsed as Record<string, unknown>;
           value = canonicalJson(rest);
         }

@@ -1,3 +1,4 @@
+// biome-ignore-all lint/suspicious/noTemplateCurlyInString: serve config placeholders are literal strings that tailscaled expands
 import assert from "node:assert/strict";
 import type { BackendServiceFacts } from "../../provider/plan/backends";
 import { PlanError } from "../../provider/plan/errors";
