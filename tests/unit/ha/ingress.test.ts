@@ -271,7 +271,9 @@ describe("ha/ingress: ports, HTTP and redirect", () => {
     assert.deepEqual(plan.vipService.ports, ["tcp:443", "tcp:80"]);
     assert.equal(
       upsertServeConfigService(undefined, plan.serviceName, plan.serveConfigEntry!),
-      '{"Services":{"svc:my-svc":{"TCP":{"443":{"HTTPS":true},"80":{"HTTP":true}},"Web":{"my-svc.tailxyz.ts.net:443":{"Handlers":{"/":{"Proxy":"http://10.0.0.1:8080/"}}},"my-svc.tailxyz.ts.net:80":{"Handlers":{"/":{"Redirect":"301:https://${HOST}${REQUEST_URI}"}}}}}}}',
+      '{"Services":{"svc:my-svc":{"TCP":{"443":{"HTTPS":true},"80":{"HTTP":true}},"Web":{"my-svc.tailxyz.ts.net:443":{"Handlers":{"/":{"Proxy":"http://10.0.0.1:8080/"}}},"my-svc.tailxyz.ts.net:80":{"Handlers":{"/":{"Redirect":"301:https://$' +
+        "{HOST}$" +
+        '{REQUEST_URI}"}}}}}}}', // "${HOST}${REQUEST_URI}" literally
     );
   });
 

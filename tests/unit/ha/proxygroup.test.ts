@@ -238,18 +238,30 @@ describe("ha/proxygroup: planProxyGroup", () => {
 
   it("every object validates against the Kubernetes schema (kubernetes-models)", async () => {
     const plan = planProxyGroup(pgInput({ replicas: 3 }), noCtx);
-    const { StatefulSet } = await import("kubernetes-models/apps/v1/StatefulSet");
-    const { Secret } = await import("kubernetes-models/v1/Secret");
-    const { ServiceAccount } = await import("kubernetes-models/v1/ServiceAccount");
-    const { ConfigMap } = await import("kubernetes-models/v1/ConfigMap");
-    const { Role } = await import("kubernetes-models/rbac.authorization.k8s.io/v1/Role");
-    const { RoleBinding } = await import("kubernetes-models/rbac.authorization.k8s.io/v1/RoleBinding");
-    new StatefulSet(plan.statefulSet as never).validate();
-    for (const s of [...plan.configSecrets, ...plan.stateSecrets]) new Secret(s as never).validate();
-    new ServiceAccount(plan.serviceAccount as never).validate();
-    new ConfigMap(plan.configMap as never).validate();
-    new Role(plan.role as never).validate();
-    new RoleBinding(plan.roleBinding as never).validate();
+    // kubernetes-models is ESM with types our CommonJS resolution can't see; validate() throws on a schema error.
+    const load = async (spec: string, name: string) => ((await import(spec)) as Record<string, any>)[name];
+    const StatefulSet = await load("kubernetes-models/apps/v1/StatefulSet", "StatefulSet");
+    const Secret = await load("kubernetes-models/v1/Secret", "Secret");
+    const ServiceAccount = await load("kubernetes-models/v1/ServiceAccount", "ServiceAccount");
+    const ConfigMap = await load("kubernetes-models/v1/ConfigMap", "ConfigMap");
+    const Role = await load("kubernetes-models/rbac.authorization.k8s.io/v1/Role", "Role");
+    const RoleBinding = await load(
+      "kubernetes-models/rbac.authorization.k8s.io/v1/RoleBinding",
+      "RoleBinding",
+    );
+    new StatefulSet(plan.statefulSet).validate();
+    for (const s of [...plan.configSecrets, ...plan.stateSecrets]) new Secret(s).validate();
+    new ServiceAccount(plan.serviceAccount).validate();
+    new ConfigMap(plan.configMap).validate();
+    new Role(plan.role).validate();
+    new RoleBinding(plan.roleBinding).validate();
+    // The check is real: a StatefulSet without a selector is rejected.
+    assert.throws(() =>
+      new StatefulSet({
+        ...plan.statefulSet,
+        spec: { ...plan.statefulSet.spec, selector: undefined },
+      }).validate(),
+    );
   });
 
   it("TestProxyGroupTypes/ingress_type: replicas 0 with a shared ACME account", () => {

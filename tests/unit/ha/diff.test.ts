@@ -1,0 +1,97 @@
+import assert from "node:assert/strict";
+import { diffProxyGroup } from "../../../provider/plan/ha";
+import { UNKNOWN } from "../../../provider/plan/inputs";
+
+const base = { ownerId: "p/s/pg", name: "pg", namespace: "tailscale", type: "ingress" };
+
+describe("ha/diff: diffProxyGroup", () => {
+  it("no change, and defaults spelled out are no change; credentials and timeouts never diff", () => {
+    assert.deepEqual(diffProxyGroup(base, { ...base }), {
+      changes: false,
+      replaces: [],
+      deleteBeforeReplace: false,
+      detailedDiff: {},
+    });
+    assert.equal(
+      diffProxyGroup(base, {
+        ...base,
+        replicas: 2,
+        tags: ["tag:k8s"],
+        hostnamePrefix: "",
+        timeoutSeconds: 30,
+        credentials: {},
+      }).changes,
+      false,
+    );
+    assert.equal(diffProxyGroup({ ...base, tags: [] }, base).changes, false);
+  });
+
+  it("replicas scale in place, with the removed ordinals in the reason", () => {
+    assert.deepEqual(diffProxyGroup({ ...base, replicas: 3 }, { ...base, replicas: 1 }), {
+      changes: true,
+      replaces: [],
+      deleteBeforeReplace: false,
+      detailedDiff: {
+        replicas: {
+          kind: "update",
+          reason:
+            "scaled down in place from 3 to 1: replicas 1..2 and their devices are removed; every pod restarts",
+        },
+      },
+    });
+    assert.equal(diffProxyGroup(base, { ...base, replicas: 4 }).detailedDiff.replicas!.kind, "add");
+  });
+
+  it("tags update in place and say they only reach new keys", () => {
+    const d = diffProxyGroup(base, { ...base, tags: ["tag:edge"] });
+    assert.deepEqual(d.replaces, []);
+    assert.deepEqual(d.detailedDiff.tags, {
+      kind: "add",
+      reason:
+        "updated in place, but tags only reach auth keys minted from now on (new replicas, re-issued keys): existing devices keep their current tags until they re-register",
+    });
+  });
+
+  it("proxyClass, hostnamePrefix and ownerId are in place", () => {
+    const d = diffProxyGroup(base, {
+      ...base,
+      proxyClass: { enableMetrics: true },
+      hostnamePrefix: "edge",
+      ownerId: "p/s/pg2",
+    });
+    assert.deepEqual(d.replaces, []);
+    assert.deepEqual(Object.keys(d.detailedDiff).sort(), ["hostnamePrefix", "ownerId", "proxyClass"]);
+  });
+
+  it("namespace change replaces, delete first because the device hostnames stay the same", () => {
+    const d = diffProxyGroup(base, { ...base, namespace: "edge" });
+    assert.deepEqual(d.replaces, ["namespace"]);
+    assert.equal(d.deleteBeforeReplace, true);
+    assert.equal(
+      d.detailedDiff.namespace!.reason,
+      "the ProxyGroup's objects live in this namespace; the device hostnames stay the same, so the old ProxyGroup is deleted first (otherwise control would name the new devices with a -1 suffix)",
+    );
+  });
+
+  it("name change replaces create-first (new device hostnames), unless hostnamePrefix pins them", () => {
+    const d = diffProxyGroup(base, { ...base, name: "pg2" });
+    assert.deepEqual(d.replaces, ["name"]);
+    assert.equal(d.deleteBeforeReplace, false);
+    const pinned = diffProxyGroup(
+      { ...base, hostnamePrefix: "edge" },
+      { ...base, name: "pg2", hostnamePrefix: "edge" },
+    );
+    assert.equal(pinned.deleteBeforeReplace, true);
+  });
+
+  it("an unknown value is a change, and a replacement for name/namespace/type", () => {
+    const d = diffProxyGroup(base, { ...base, replicas: UNKNOWN, namespace: UNKNOWN });
+    assert.equal(d.detailedDiff.replicas!.kind, "add");
+    assert.match(d.detailedDiff.replicas!.reason, /\(not known until the update runs\)$/);
+    assert.equal(d.detailedDiff.namespace!.kind, "update-replace");
+    assert.deepEqual(d.replaces, ["namespace"]);
+    assert.equal(d.deleteBeforeReplace, true);
+    const unknownTags = diffProxyGroup(base, { ...base, tags: ["tag:a", UNKNOWN] });
+    assert.equal(unknownTags.changes, true);
+  });
+});
