@@ -13,7 +13,8 @@ export {
   LABEL_PARENT_TYPE,
   MANAGED_BY,
 } from "../labels";
-export { containsUnknown, firstLabel, isUnknown } from "../validate";
+export { DEFAULT_IMAGE_PULL_POLICY, DEFAULT_PROXY_IMAGE } from "../proxyclass";
+export { containsUnknown, DEFAULT_TAGS, firstLabel, isUnknown } from "../validate";
 
 /** Secret role: `config`, `state` or `certs`. */
 export const LABEL_SECRET_TYPE = "tailscale.com/secret-type";
@@ -29,15 +30,8 @@ export const SERVE_CONFIG_KEY = "serve-config.json";
 /** ConfigMap key of the L3 DNAT config (`binaryData`); same key in state Secrets for the applied status. */
 export const INGRESS_CONFIG_KEY = "ingress-config.json";
 
-/** Default ACL tags when none are given, like the operator's `PROXY_TAGS`. */
-export const DEFAULT_TAGS: readonly string[] = ["tag:k8s"];
 /** Default number of ProxyGroup replicas (the operator's default when `spec.replicas` is nil). */
 export const DEFAULT_REPLICAS = 2;
-/**
- * Proxy image when the ProxyClass names none. Same as the operator's `PROXY_IMAGE` default.
- * TODO(merge): take this from the standalone planner's constant when it exists, so both agree.
- */
-export const DEFAULT_PROXY_IMAGE = "tailscale/tailscale:latest";
 
 /** Comment we put on Tailscale Services we manage (shown in the admin console). */
 export const VIP_SERVICE_COMMENT = "Managed by pulumi-tailnet; do not modify";

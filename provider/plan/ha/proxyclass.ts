@@ -4,8 +4,7 @@
  */
 import type { V1StatefulSet } from "@kubernetes/client-node";
 import type { ProxyClassInput } from "../inputs";
-import { applyProxyClass } from "../proxyclass";
-import { DEFAULT_PROXY_IMAGE } from "./common";
+import { applyProxyClass, DEFAULT_PROXY_IMAGE } from "../proxyclass";
 
 /** The proxy image before the ProxyClass is applied (applyProxyClass overrides it when set). */
 export function proxyImage(_pc: ProxyClassInput | undefined): string {

@@ -27,6 +27,7 @@ import type { ProxyGroupInput } from "../inputs";
 import { firewallModeEnv } from "../proxyclass";
 import {
   CONFIG_KEY,
+  DEFAULT_IMAGE_PULL_POLICY,
   DEFAULT_REPLICAS,
   DEFAULT_TAGS,
   LABEL_MANAGED,
@@ -250,7 +251,7 @@ export function planProxyGroup(input: ProxyGroupInput, ctx: ProxyGroupContext): 
   const container: V1Container = {
     name: "tailscale",
     image: proxyImage(input.proxyClass),
-    imagePullPolicy: "Always",
+    imagePullPolicy: DEFAULT_IMAGE_PULL_POLICY,
     securityContext: { privileged: true },
     resources: { requests: { cpu: "1m", memory: "1Mi" } },
     env: proxyGroupEnv(input, share),

@@ -14,7 +14,6 @@ import { LABEL_MANAGED_BY, LABEL_OWNER, MANAGED_BY, ownerHash } from "../labels"
 import {
   CONFIG_KEY,
   INGRESS_CONFIG_KEY,
-  LABEL_PROXY_GROUP,
   LABEL_SECRET_TYPE,
   type ObjectRef,
   SERVE_CONFIG_KEY,
@@ -142,7 +141,8 @@ export interface HAIngressTeardownInput {
 /**
  * L7: remove the serve config entry → unadvertise on every replica → wait until every replica reports
  * it gone → release (delete or leave) the Tailscale Service → delete RoleBinding, Role, cert Secret
- * (by name, then any leftover of this owner on this ProxyGroup, e.g. after a hostname change).
+ * by name. Never by owner label: during a create-before-delete replacement (hostname change) the new
+ * resource has the same owner and its cert objects must survive the old one's delete.
  */
 export function haIngressTeardown(t: HAIngressTeardownInput): TeardownStep[] {
   const pg = t.proxyGroup;
@@ -193,31 +193,6 @@ export function haIngressTeardown(t: HAIngressTeardownInput): TeardownStep[] {
       ],
     });
   }
-  const certLabels = { [LABEL_OWNER]: ownerHash(t.ownerId), [LABEL_PROXY_GROUP]: pg.name };
-  steps.push({
-    step: "deleteSelected",
-    description: `delete leftover certificate objects of this resource on ProxyGroup ${pg.namespace}/${pg.name}`,
-    selections: [
-      {
-        apiVersion: "rbac.authorization.k8s.io/v1",
-        kind: "RoleBinding",
-        namespace: pg.namespace,
-        labels: certLabels,
-      },
-      {
-        apiVersion: "rbac.authorization.k8s.io/v1",
-        kind: "Role",
-        namespace: pg.namespace,
-        labels: certLabels,
-      },
-      {
-        apiVersion: "v1",
-        kind: "Secret",
-        namespace: pg.namespace,
-        labels: { ...certLabels, [LABEL_SECRET_TYPE]: "certs" },
-      },
-    ],
-  });
   return steps;
 }
 

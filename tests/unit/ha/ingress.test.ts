@@ -170,7 +170,6 @@ describe("ha/ingress: TestIngressPGReconciler, step by step through the pure hel
         "waitUnadvertised",
         "releaseTailscaleService",
         "deleteObjects",
-        "deleteSelected",
       ],
     );
     serveConfig = removeServeConfigService(serveConfig, "svc:my-other-svc");

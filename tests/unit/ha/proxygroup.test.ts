@@ -169,7 +169,7 @@ describe("ha/proxygroup: planProxyGroup", () => {
             initContainers: [
               {
                 name: "sysctler",
-                image: "tailscale/tailscale:latest",
+                image: "tailscale/tailscale:stable",
                 securityContext: { privileged: true },
                 command: ["/bin/sh", "-c"],
                 args: [
@@ -180,7 +180,7 @@ describe("ha/proxygroup: planProxyGroup", () => {
             containers: [
               {
                 name: "tailscale",
-                image: "tailscale/tailscale:latest",
+                image: "tailscale/tailscale:stable",
                 imagePullPolicy: "Always",
                 securityContext: { privileged: true },
                 resources: { requests: { cpu: "1m", memory: "1Mi" } },

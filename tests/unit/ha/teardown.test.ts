@@ -24,8 +24,6 @@ const configMap = {
   namespace: "tailscale",
   name: "test-pg-ingress-config",
 };
-/** ownerHash("proj/dev/web"). */
-const WEB_HASH = "5ebbc3d997c65923b6bd";
 
 describe("ha/teardown", () => {
   it("L7: serve config → unadvertise → wait → release → cert RBAC and Secret (ours: certs outlive the advertisement, #15439)", () => {
@@ -86,34 +84,6 @@ describe("ha/teardown", () => {
             { apiVersion: "v1", kind: "Secret", namespace: "tailscale", name: "web.tailxyz.ts.net" },
           ],
         },
-        {
-          step: "deleteSelected",
-          description: "delete leftover certificate objects of this resource on ProxyGroup tailscale/test-pg",
-          selections: [
-            {
-              apiVersion: "rbac.authorization.k8s.io/v1",
-              kind: "RoleBinding",
-              namespace: "tailscale",
-              labels: { "tailnet.pulumi.com/owner": WEB_HASH, "tailscale.com/proxy-group": "test-pg" },
-            },
-            {
-              apiVersion: "rbac.authorization.k8s.io/v1",
-              kind: "Role",
-              namespace: "tailscale",
-              labels: { "tailnet.pulumi.com/owner": WEB_HASH, "tailscale.com/proxy-group": "test-pg" },
-            },
-            {
-              apiVersion: "v1",
-              kind: "Secret",
-              namespace: "tailscale",
-              labels: {
-                "tailnet.pulumi.com/owner": WEB_HASH,
-                "tailscale.com/proxy-group": "test-pg",
-                "tailscale.com/secret-type": "certs",
-              },
-            },
-          ],
-        },
       ],
     );
   });
@@ -131,18 +101,22 @@ describe("ha/teardown", () => {
     );
   });
 
-  it("L7 without a known domain still sweeps this owner's cert objects by label", () => {
+  it("L7 without a known domain has no cert objects to delete (they are only created once it is known)", () => {
     const steps = haIngressTeardown({ proxyGroup: PG, serviceName: "svc:web", ownerId: "proj/dev/web" });
     assert.deepEqual(
       steps.map((s) => s.step),
-      [
-        "removeServeConfigEntry",
-        "unadvertise",
-        "waitUnadvertised",
-        "releaseTailscaleService",
-        "deleteSelected",
-      ],
+      ["removeServeConfigEntry", "unadvertise", "waitUnadvertised", "releaseTailscaleService"],
     );
+  });
+
+  it("L7 never deletes by owner label (a create-before-delete replacement shares the owner)", () => {
+    const steps = haIngressTeardown({
+      proxyGroup: PG,
+      serviceName: "svc:old",
+      ownerId: "proj/dev/web",
+      dnsName: "old.ts.net",
+    });
+    assert.equal(JSON.stringify(steps).includes("tailnet.pulumi.com/owner"), false);
   });
 
   it("L3: unadvertise → wait → DNAT entry → wait rules gone → release (ours: the operator deletes the service first)", () => {
