@@ -57,7 +57,7 @@ export interface HAIngressContext {
   clusterId?: string;
   /** The Tailscale Service as it exists now; undefined when it does not exist. */
   existingService?: VipServiceInfo;
-  /** Join token exported by an owner of an existing service (explicit multi-stack sharing). */
+  /** Join token exported by an owner of an existing service; defaults to `input.joinToken`. */
   joinToken?: string;
   /**
    * Serve plain HTTP on port 80 with the same handlers (operator `tailscale.com/http-endpoint: enabled`).
@@ -183,7 +183,7 @@ export function planHAIngress(
     serviceName,
     ctx.existingService,
     { ownerId, clusterId: ctx.clusterId },
-    ctx.joinToken,
+    ctx.joinToken ?? input.joinToken,
   );
   if (!check.ok) throw new OwnershipConflictError(check.reason);
 

@@ -48,6 +48,7 @@ export interface HAServiceContext {
   clusterId?: string;
   /** The Tailscale Service as it exists now; undefined when it does not exist. */
   existingService?: VipServiceInfo;
+  /** Join token exported by an owner of an existing service; defaults to `input.joinToken`. */
   joinToken?: string;
   /** MagicDNS suffix, to report `<hostname>.<domain>`. */
   tailnetDomain?: string;
@@ -136,7 +137,7 @@ export function planHAService(
     serviceName,
     ctx.existingService,
     { ownerId, clusterId: ctx.clusterId },
-    ctx.joinToken,
+    ctx.joinToken ?? input.joinToken,
   );
   if (!check.ok) throw new OwnershipConflictError(check.reason);
   const tags = input.tags && input.tags.length > 0 ? input.tags : DEFAULT_TAGS;

@@ -6,6 +6,7 @@ import {
   haServicePorts,
   ingressConfigEntryFor,
   ingressConfigServiceNames,
+  joinTokenFor,
   OwnershipConflictError,
   planHAService,
   removeIngressConfig,
@@ -244,5 +245,26 @@ describe("ha/service: ports, entries and gates", () => {
       anyReadyEndpoint([{ endpoints: [{ conditions: { ready: false } }, { conditions: { ready: true } }] }]),
       true,
     );
+  });
+});
+
+describe("ha/service: joining through the joinToken input", () => {
+  it("input.joinToken joins another stack's service (multi-cluster HA made explicit)", () => {
+    const existing: VipServiceInfo = {
+      name: "svc:db",
+      addrs: ["100.80.0.1"],
+      annotations: { "tailnet.pulumi.com/owners": '{"owners":[{"id":"other/prod/db","cluster":"c2"}]}' },
+    };
+    const be = backend("postgres", "10.0.0.5");
+    const joinToken = joinTokenFor("svc:db", "other/prod/db");
+    const plan = planHAService(input("postgres", { hostname: "db", joinToken }), be, {
+      clusterId: "c1",
+      existingService: existing,
+    });
+    assert.deepEqual(plan.owners, [
+      { id: "other/prod/db", cluster: "c2" },
+      { id: "proj/dev/postgres", cluster: "c1" },
+    ]);
+    assert.equal(plan.joinToken, joinTokenFor("svc:db", "proj/dev/postgres"));
   });
 });
