@@ -452,7 +452,7 @@ export class Kube {
 
   /**
    * Waits until `predicate` holds for the object (undefined = absent), using a watch from the
-   * resourceVersion of an initial read. Survives watch expiry (410 Gone: re-reads and re-watches)
+   * resourceVersion of an initial list narrowed to the object's name. Survives watch expiry (410 Gone: re-reads and re-watches)
    * and server-side closes (resumes from the last version seen). Rejects with
    * KubeWaitTimeoutError after `timeoutMs`, naming what was awaited and the last state seen.
    */
@@ -505,22 +505,19 @@ export class Kube {
       const startFromRead = async () => {
         if (settled) return;
         try {
-          const obj = await this.get(r);
-          if (settled || check(obj)) return;
-          resourceVersion = obj?.metadata.resourceVersion;
-          if (resourceVersion === undefined) {
-            const listed = await this.listWithVersion(
-              r.apiVersion,
-              r.kind,
-              r.namespace,
-              undefined,
-              `metadata.name=${r.name}`,
-            );
-            if (settled) return;
-            const again = listed.items.find((i) => i.metadata.name === r.name);
-            if (check(again)) return;
-            resourceVersion = again?.metadata.resourceVersion ?? listed.resourceVersion;
-          }
+          // A list narrowed to the one name gives the current state and the collection's
+          // resourceVersion. The object's own resourceVersion would not do: an object unchanged
+          // for longer than the server's watch history is older than the compaction point, and
+          // every watch from it would end in 410 Gone.
+          const listed = await this.listWithVersion(
+            r.apiVersion,
+            r.kind,
+            r.namespace,
+            undefined,
+            `metadata.name=${r.name}`,
+          );
+          if (settled || check(listed.items.find((i) => i.metadata.name === r.name))) return;
+          resourceVersion = listed.resourceVersion;
           await startWatch();
         } catch (err) {
           finish(() => reject(err));
