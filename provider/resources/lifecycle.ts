@@ -24,10 +24,11 @@ export function containsUnknown(value: unknown): boolean {
 
 /**
  * Outputs as Pulumi can carry them: JSON only (an `undefined` anywhere fails the whole response with
- * "Unexpected struct type."), credentials and the provider's own fields removed.
+ * "Unexpected struct type."), without `__provider` (the host adds its own). Credentials stay: delete and
+ * refresh need them, and the engine keeps them secret because their input was.
  */
 export function cleanOutputs<T extends object>(outs: T): T {
-  const { credentials: _credentials, __provider: _provider, ...rest } = outs as Record<string, unknown>;
+  const { __provider: _provider, ...rest } = outs as Record<string, unknown>;
   return JSON.parse(JSON.stringify(rest));
 }
 

@@ -226,6 +226,8 @@ export async function createStandalone<I extends StandaloneInputBase>(
       authKey = await tailscale.createAuthKey({
         ...plan.authKeyRequest,
         description: keyDescription(plan.hostname),
+        // Used within this step or never: a short life limits what a leaked key could do.
+        expirySeconds: Math.ceil(remainingMs() / 1000) + 300,
       });
       plan = spec.plan(input, backends, { controlUrl, authKey: authKey.key });
     }
