@@ -69,8 +69,10 @@ export class GarbageCollector {
   private pass(): boolean {
     let changed = false;
     const store = this.registry.store;
-    for (const e of store.all()) {
-      if (!store.entry(e.type, e.obj.metadata.namespace, e.obj.metadata.name)) continue;
+    for (const snapshot of store.all()) {
+      // Earlier steps of this pass may have rewritten or removed the entry: always act on the live one.
+      const e = store.entry(snapshot.type, snapshot.obj.metadata.namespace, snapshot.obj.metadata.name);
+      if (!e) continue;
       const meta = e.obj.metadata;
       const fins: string[] = meta.finalizers ?? [];
       if (meta.deletionTimestamp && fins.includes("orphan")) {

@@ -477,6 +477,8 @@ function watch(
     "Cache-Control": "no-cache, private",
     "Transfer-Encoding": "chunked",
   });
+  // Clients wait for the response headers before reading events; send them even when no event is due.
+  res.flushHeaders();
   const write = (type: string, object: unknown) => {
     if (!res.writableEnded) res.write(`${JSON.stringify({ type, object })}\n`);
   };

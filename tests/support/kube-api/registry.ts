@@ -489,7 +489,7 @@ export class Registry {
       this.admitNamespace(t, ns, name);
       const obj = this.decode(t, config, opts);
       const managers = new Map<string, ManagerEntry>();
-      managers.set(manager, {
+      managers.set(managerKey(manager, "Apply"), {
         operation: "Apply",
         apiVersion: apiVersionOf(t),
         fields: pathMap(configPaths),
