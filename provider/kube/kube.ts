@@ -302,6 +302,11 @@ export class Kube {
    * proxy's state) are kept.
    */
   async apply(obj: KubeObject, options: ApplyOptions): Promise<ApplyResult> {
+    if (!obj.metadata?.name) {
+      throw new Error(
+        `apply of a ${obj.kind} needs metadata.name (generateName objects are created with create())`,
+      );
+    }
     const desired = stampOwner(this.withObjectNamespace(obj), options.ownerId);
     const ref = refOf(desired);
     for (let attempt = 1; ; attempt++) {
@@ -471,6 +476,7 @@ export class Kube {
       let settled = false;
       let controller: AbortController | undefined;
       let restartTimer: NodeJS.Timeout | undefined;
+      let watchProblem: string | undefined;
       const finish = (action: () => void) => {
         if (settled) return;
         settled = true;
@@ -480,9 +486,8 @@ export class Kube {
         action();
       };
       const timer = setTimeout(() => {
-        finish(() =>
-          reject(new KubeWaitTimeoutError(r, options.description, options.timeoutMs, summarize(last))),
-        );
+        const seen = summarize(last) + (watchProblem ? `; the watch kept failing: ${watchProblem}` : "");
+        finish(() => reject(new KubeWaitTimeoutError(r, options.description, options.timeoutMs, seen)));
       }, options.timeoutMs);
 
       const check = (obj: KubeObject | undefined): boolean => {
@@ -581,6 +586,7 @@ export class Kube {
             }
             // A normal close (servers end watches after a while) or a dropped connection: resume
             // from the last version seen. Back off if the watch keeps ending at once.
+            watchProblem = err instanceof Error ? err.message : undefined;
             quickEnds = events === 0 && Date.now() - startedAt < 100 ? quickEnds + 1 : 0;
             const pause = quickEnds === 0 ? 0 : Math.min(2000, 50 * 2 ** quickEnds);
             restartTimer = setTimeout(() => void startWatch().catch((e) => finish(() => reject(e))), pause);

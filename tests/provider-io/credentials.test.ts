@@ -12,6 +12,8 @@ import {
   tailscaleClientFor,
 } from "../../provider/credentials";
 import { UNKNOWN } from "../../provider/plan/inputs";
+import { type KubeApiServer, startKubeApiServer } from "../support/kube-api";
+import { startTailscaleApi, type TailscaleApiServer } from "../support/tailscale-api";
 
 function kubeconfigYaml(server: string, contexts: string[] = ["main"]): string {
   return [
@@ -208,5 +210,42 @@ describe("credentials", () => {
         /does not exist; set kubernetes:kubeconfig/,
       );
     });
+  });
+});
+
+describe("credentials wired to the local servers", () => {
+  let kubeApi: KubeApiServer;
+  let tsApi: TailscaleApiServer;
+
+  before(async () => {
+    [kubeApi, tsApi] = await Promise.all([startKubeApiServer(), startTailscaleApi()]);
+  });
+
+  after(async () => {
+    resetCredentials();
+    await Promise.all([kubeApi?.stop(), tsApi?.stop()]);
+  });
+
+  it("builds working clients from provider config, once per credential set", async () => {
+    resetCredentials();
+    const oauth = tsApi.createOAuthClient({
+      scopes: ["devices:core", "auth_keys"],
+      tags: ["tag:k8s-operator"],
+    });
+    configure(
+      config({
+        "kubernetes:kubeconfig": kubeApi.kubeconfig(),
+        "tailscale:oauthClientId": oauth.clientId,
+        "tailscale:oauthClientSecret": oauth.clientSecret,
+        "tailscale:baseUrl": tsApi.url,
+      }),
+    );
+    const kube = kubeFor(undefined, {});
+    const ns = await kube.get({ apiVersion: "v1", kind: "Namespace", name: "default" });
+    assert.equal(ns?.metadata.name, "default");
+    const ts = tailscaleClientFor(undefined, {}, {});
+    assert.deepEqual(await ts.listDevices(), []);
+    assert.equal(tailscaleClientFor(undefined, {}, {}), ts);
+    assert.equal(kubeFor(undefined, {}), kube);
   });
 });

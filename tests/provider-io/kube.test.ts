@@ -72,7 +72,7 @@ describe("Kube against the local Kubernetes API server", () => {
   });
 
   afterEach(async () => {
-    await server.stop();
+    await server?.stop();
   });
 
   describe("get, create, delete", () => {
@@ -128,6 +128,7 @@ describe("Kube against the local Kubernetes API server", () => {
       assert.equal(server.counts().writes, 0);
       assert.equal(server.counts().reads, 3);
       assert.equal(kube.counts.writes, before.writes);
+      assert.equal(kube.counts.reads - before.reads, server.counts().reads, "client and server count alike");
       const live = await kube.get({ apiVersion: "v1", kind: "Secret", namespace: NS, name: "ts-web-0" });
       assert.equal(live?.metadata.annotations?.[OWNER_ID_KEY], OWNER);
     });
