@@ -35,7 +35,7 @@ describe("kube-api: watch", () => {
 
   async function watch(
     path: string,
-    query: Record<string, unknown>,
+    query: Record<string, string | number | boolean | undefined>,
     ev: Events,
     done?: (e: unknown) => void,
   ) {
