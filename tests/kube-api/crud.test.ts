@@ -322,4 +322,32 @@ describe("kube-api: create, read, update and their errors", () => {
       (e: any) => e.code === 422,
     );
   });
+  it("accepts Events and EndpointSlices (with their defaults and address validation)", async () => {
+    const ev = await h.core.createNamespacedEvent({
+      namespace: "default",
+      body: {
+        metadata: { generateName: "proxy." },
+        involvedObject: { kind: "Service", name: "web", namespace: "default" },
+        reason: "Exposed",
+        message: "exposed on the tailnet",
+        type: "Normal",
+      },
+    });
+    assert.match(ev.metadata?.name ?? "", /^proxy\./);
+    const es = await raw(h.server, "POST", "/apis/discovery.k8s.io/v1/namespaces/default/endpointslices", {
+      metadata: { name: "web-abc", labels: { "kubernetes.io/service-name": "web" } },
+      addressType: "IPv4",
+      endpoints: [{ addresses: ["10.1.0.5"] }],
+      ports: [{ port: 8080 }],
+    });
+    assert.equal(es.status, 201);
+    assert.deepEqual(es.json.ports, [{ port: 8080, name: "", protocol: "TCP" }]);
+    const bad = await raw(h.server, "POST", "/apis/discovery.k8s.io/v1/namespaces/default/endpointslices", {
+      metadata: { name: "web-bad" },
+      addressType: "IPv4",
+      endpoints: [{ addresses: ["not-an-ip"] }],
+    });
+    assert.equal(bad.status, 422);
+    assert.equal(bad.json.details.causes[0].field, "endpoints[0].addresses[0]");
+  });
 });
