@@ -215,6 +215,7 @@ class FakeTailscale {
   private nextServiceNum = 1;
   private nextLegacyId = 7_000_000_000_001;
   readonly requests: RequestLogEntry[] = [];
+  readonly controlRequests: RequestLogEntry[] = [];
   readonly schemaViolations: string[] = [];
   private server?: http.Server;
   url = "";
@@ -312,6 +313,7 @@ class FakeTailscale {
         this.clockOffsetMs += ms;
       },
       requests: this.requests,
+      controlRequests: this.controlRequests,
       counts: () => {
         const byRoute: Record<string, number> = {};
         for (const r of this.requests) {
@@ -1288,7 +1290,14 @@ class FakeTailscale {
 
     const { route, params, pathKnown } = this.match(method, path);
     const routeName = route?.template ?? "<unmatched>";
-    const log = (status: number) => this.requests.push({ method, path, status, route: routeName });
+    // tailscaled's control traffic is not API usage: keep it out of the API request log and counts.
+    const log = (status: number) =>
+      (path.startsWith("/_control/") ? this.controlRequests : this.requests).push({
+        method,
+        path,
+        status,
+        route: routeName,
+      });
 
     const fault = this.takeFault(method, path, route?.template);
     if (fault && !fault.after) {

@@ -134,9 +134,12 @@ export interface TailscaleApiServer {
   deleteDeviceOutOfBand(nodeId: string): void;
   /** Moves the fake's clock forward (key expiry, token lifetime). */
   advanceTime(ms: number): void;
+  /** Public API (/api/v2) requests, in order. */
   requests: RequestLogEntry[];
+  /** tailscaled-side (/_control) requests, kept apart so API call counts stay meaningful. */
+  controlRequests: RequestLogEntry[];
   counts(): { total: number; byRoute: Record<string, number> };
-  /** Clears the request log and counts. */
+  /** Clears the API request log and counts. */
   resetCounts(): void;
   /** Responses of the fake that failed the OpenAPI schema (a bug in the fake): tests assert this stays empty. */
   schemaViolations: string[];

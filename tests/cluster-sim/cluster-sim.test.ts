@@ -1,0 +1,373 @@
+import assert from "node:assert/strict";
+import { X509Certificate } from "node:crypto";
+import * as k8s from "@kubernetes/client-node";
+import { getCa } from "../support/ca";
+import { type ClusterSim, startClusterSim } from "../support/cluster-sim";
+import { type KubeApiServer, startKubeApiServer } from "../support/kube-api";
+import { startTailscaleApi, type TailscaleApiServer } from "../support/tailscale-api";
+import {
+  decode,
+  NS,
+  proxyGroupStatefulSet,
+  standaloneSecret,
+  standaloneStatefulSet,
+  tailscaledConfig,
+} from "./fixtures";
+
+describe("cluster-sim", function () {
+  this.timeout(20000);
+  let kube: KubeApiServer;
+  let ts: TailscaleApiServer;
+  let sim: ClusterSim;
+  let core: k8s.CoreV1Api;
+  let apps: k8s.AppsV1Api;
+
+  async function start(opts: Partial<Parameters<typeof startClusterSim>[0]> = {}): Promise<void> {
+    sim = await startClusterSim({ kubeconfig: kube.kubeconfig(), tailscaleUrl: ts.url, ...opts });
+  }
+
+  beforeEach(async () => {
+    kube = await startKubeApiServer();
+    ts = await startTailscaleApi();
+    const kc = new k8s.KubeConfig();
+    kc.loadFromString(kube.kubeconfig());
+    core = kc.makeApiClient(k8s.CoreV1Api);
+    apps = kc.makeApiClient(k8s.AppsV1Api);
+    await core.createNamespace({ body: { metadata: { name: NS } } });
+  });
+
+  afterEach(async () => {
+    const simErrors = sim ? [...sim.errors] : [];
+    await sim?.stop();
+    await ts.stop();
+    await kube.stop();
+    assert.deepEqual(simErrors, []);
+    assert.deepEqual(ts.schemaViolations, []);
+  });
+
+  async function state(name: string): Promise<Record<string, string>> {
+    return decode(await core.readNamespacedSecret({ name, namespace: NS }));
+  }
+
+  async function createStandalone(
+    name: string,
+    o: { authKey: string; hostname: string; l7?: boolean; staging?: boolean; destIP?: string },
+  ): Promise<void> {
+    await core.createNamespacedSecret({
+      namespace: NS,
+      body: standaloneSecret(`${name}-0`, { authKey: o.authKey, hostname: o.hostname, serve: o.l7 }),
+    });
+    await apps.createNamespacedStatefulSet({
+      namespace: NS,
+      body: standaloneStatefulSet(name, { l7: o.l7, staging: o.staging, destIP: o.destIP }),
+    });
+  }
+
+  it("starts a pod for a StatefulSet, logs in with the config's auth key and writes the state keys", async () => {
+    await start();
+    const key = ts.createAuthKey({ tags: ["tag:k8s"] });
+    await createStandalone("ts-db", { authKey: key.key, hostname: "db", destIP: "10.96.0.42" });
+    await sim.waitIdle();
+
+    const pod = await core.readNamespacedPod({ name: "ts-db-0", namespace: NS });
+    assert.equal(pod.metadata?.ownerReferences?.[0]?.kind, "StatefulSet");
+    assert.equal(pod.metadata?.labels?.["app"], "uid-ts-db");
+    assert.match(pod.status?.podIP ?? "", /^10\.244\./);
+    assert.equal(pod.status?.conditions?.find((c) => c.type === "Ready")?.status, "True");
+
+    const [device] = ts.devices();
+    assert.ok(device);
+    assert.deepEqual(device.tags, ["tag:k8s"]);
+    const s = await state("ts-db-0");
+    assert.equal(s["device_id"], device.nodeId);
+    assert.equal(s["device_fqdn"], `db.${ts.tailnetDomain}.`);
+    assert.deepEqual(JSON.parse(s["device_ips"]!), device.addresses);
+    assert.equal(s["pod_uid"], pod.metadata?.uid);
+    assert.equal(s["tailscale_capver"], "131");
+    assert.ok(s["_machinekey"]);
+    const prefs = JSON.parse(s[s["_current-profile"]!]!);
+    assert.equal(prefs.Config.NodeID, device.nodeId);
+    assert.equal(s["reissue_authkey"], undefined);
+    assert.equal(ts.validAuthKeys().length, 0, "the single-use key is spent");
+
+    const view = sim.pods().find((p) => p.name === "ts-db-0")!;
+    assert.equal(view.dnatTarget, "10.96.0.42");
+    assert.equal(view.deviceId, device.nodeId);
+
+    const sts = await apps.readNamespacedStatefulSet({ name: "ts-db", namespace: NS });
+    assert.equal(sts.status?.readyReplicas, 1);
+    assert.equal(sts.status?.replicas, 1);
+    assert.equal(sts.status?.observedGeneration, sts.metadata?.generation);
+  });
+
+  it("writes reissue_authkey and crash-loops on a spent key, then logs in once the config has a new key", async () => {
+    await start();
+    const spent = ts.createAuthKey({ tags: ["tag:k8s"] });
+    const loginRes = await fetch(`${ts.url}/_control/login`, {
+      method: "POST",
+      headers: { "Content-Type": "application/json" },
+      body: JSON.stringify({ authKey: spent.key, hostname: "someone-else" }),
+    });
+    assert.equal(loginRes.status, 200);
+    await createStandalone("ts-web", { authKey: spent.key, hostname: "web" });
+    await sim.waitIdle();
+
+    const failed = await state("ts-web-0");
+    assert.equal(failed["reissue_authkey"], spent.key);
+    assert.equal(failed["device_id"], undefined);
+    const pod = await core.readNamespacedPod({ name: "ts-web-0", namespace: NS });
+    assert.equal(pod.status?.containerStatuses?.[0]?.state?.waiting?.reason, "CrashLoopBackOff");
+    assert.match(sim.pods()[0]!.loginError ?? "", /already been used/);
+
+    const fresh = ts.createAuthKey({ tags: ["tag:k8s"] });
+    const secret = await core.readNamespacedSecret({ name: "ts-web-0", namespace: NS });
+    secret.data = {
+      ...secret.data,
+      "cap-107.hujson": Buffer.from(tailscaledConfig({ authKey: fresh.key, hostname: "web" })).toString(
+        "base64",
+      ),
+    };
+    await core.replaceNamespacedSecret({ name: "ts-web-0", namespace: NS, body: secret });
+    await sim.waitIdle();
+    const ok = await state("ts-web-0");
+    assert.equal(ok["reissue_authkey"], undefined);
+    assert.equal(ok["device_fqdn"], `web.${ts.tailnetDomain}.`);
+    const readyPod = await core.readNamespacedPod({ name: "ts-web-0", namespace: NS });
+    assert.equal(readyPod.status?.conditions?.find((c) => c.type === "Ready")?.status, "True");
+  });
+
+  it("gives the second device with the same hostname a -1 name, as control does", async () => {
+    await start();
+    await createStandalone("ts-a", { authKey: ts.createAuthKey({ tags: ["tag:k8s"] }).key, hostname: "app" });
+    await sim.waitIdle();
+    await createStandalone("ts-b", { authKey: ts.createAuthKey({ tags: ["tag:k8s"] }).key, hostname: "app" });
+    await sim.waitIdle();
+    assert.equal((await state("ts-a-0"))["device_fqdn"], `app.${ts.tailnetDomain}.`);
+    assert.equal((await state("ts-b-0"))["device_fqdn"], `app-1.${ts.tailnetDomain}.`);
+  });
+
+  it("issues a staging certificate for an L7 proxy with the staging ACME directory, and keeps its account", async () => {
+    await start();
+    await createStandalone("ts-ui", {
+      authKey: ts.createAuthKey({ tags: ["tag:k8s"] }).key,
+      hostname: "ui",
+      l7: true,
+      staging: true,
+    });
+    await sim.waitIdle();
+    const fqdn = `ui.${ts.tailnetDomain}`;
+    const s = await state("ts-ui-0");
+    assert.equal(s["https_endpoint"], fqdn);
+    const cert = new X509Certificate(s[`${fqdn}.crt`]!);
+    assert.ok(cert.verify(getCa("staging").publicKey));
+    assert.match(cert.issuer, /\(STAGING\)/);
+    assert.equal(cert.subjectAltName, `DNS:${fqdn}`);
+    assert.match(s[`${fqdn}.key`]!, /BEGIN PRIVATE KEY/);
+    assert.match(s["acme-account.key.pem"]!, /BEGIN PRIVATE KEY/);
+    const [issuance] = sim.issuances();
+    assert.equal(issuance?.environment, "staging");
+    assert.equal(issuance?.renewal, false);
+    assert.equal(issuance?.tailnetDomain, ts.tailnetDomain);
+
+    // A restart (template change) keeps the state: same device, no new certificate.
+    const sts = await apps.readNamespacedStatefulSet({ name: "ts-ui", namespace: NS });
+    const uid = (await core.readNamespacedPod({ name: "ts-ui-0", namespace: NS })).metadata?.uid;
+    sts.spec!.template.metadata!.annotations = { restartedAt: "1" };
+    await apps.replaceNamespacedStatefulSet({ name: "ts-ui", namespace: NS, body: sts });
+    await sim.waitIdle();
+    const restarted = await core.readNamespacedPod({ name: "ts-ui-0", namespace: NS });
+    assert.notEqual(restarted.metadata?.uid, uid);
+    assert.equal((await state("ts-ui-0"))["pod_uid"], restarted.metadata?.uid);
+    assert.equal(ts.devices().length, 1);
+    assert.equal(sim.issuances().length, 1);
+  });
+
+  it("answers no-https and issues nothing when HTTPS is disabled; on-demand issues only when asked", async () => {
+    ts.setHttpsEnabled(false);
+    await start({ certIssuance: "on-demand" });
+    await createStandalone("ts-x", {
+      authKey: ts.createAuthKey({ tags: ["tag:k8s"] }).key,
+      hostname: "x",
+      l7: true,
+    });
+    await sim.waitIdle();
+    assert.equal((await state("ts-x-0"))["https_endpoint"], "no-https");
+    await assert.rejects(sim.requestCertificate("ts-x-0"), /HTTPS is not enabled/);
+    ts.setHttpsEnabled(true);
+    await sim.waitIdle();
+    const fqdn = `x.${ts.tailnetDomain}`;
+    assert.equal((await state("ts-x-0"))["https_endpoint"], fqdn);
+    assert.equal((await state("ts-x-0"))[`${fqdn}.crt`], undefined, "on-demand: nothing until requested");
+    sim.setFault({ cert: { kind: "rate-limited" } });
+    await assert.rejects(sim.requestCertificate("ts-x-0"), /rate-limited/);
+    await sim.requestCertificate("ts-x-0");
+    const cert = new X509Certificate((await state("ts-x-0"))[`${fqdn}.crt`]!);
+    assert.ok(cert.verify(getCa("production").publicKey));
+    assert.deepEqual(
+      sim.issuances().map((i) => [i.ok, i.error]),
+      [
+        [false, "rate-limited"],
+        [true, undefined],
+      ],
+    );
+  });
+
+  it("scales pods with replicas and deletes them with the StatefulSet", async () => {
+    await start();
+    await createStandalone("ts-s", { authKey: ts.createAuthKey({ tags: ["tag:k8s"] }).key, hostname: "s" });
+    await sim.waitIdle();
+    assert.deepEqual(
+      sim.pods().map((p) => p.name),
+      ["ts-s-0"],
+    );
+    const sts = await apps.readNamespacedStatefulSet({ name: "ts-s", namespace: NS });
+    sts.spec!.replicas = 0;
+    await apps.replaceNamespacedStatefulSet({ name: "ts-s", namespace: NS, body: sts });
+    await sim.waitIdle();
+    assert.deepEqual(sim.pods(), []);
+    const scaled = await apps.readNamespacedStatefulSet({ name: "ts-s", namespace: NS });
+    assert.equal(scaled.status?.replicas, 0);
+    assert.equal(ts.devices()[0]?.connectedToControl, false, "the device went offline with its pod");
+
+    scaled.spec!.replicas = 1;
+    await apps.replaceNamespacedStatefulSet({ name: "ts-s", namespace: NS, body: scaled });
+    await sim.waitIdle();
+    assert.equal(ts.devices().length, 1, "a restarted pod with state relogs in as the same device");
+    assert.equal(ts.devices()[0]?.connectedToControl, true);
+    await apps.deleteNamespacedStatefulSet({ name: "ts-s", namespace: NS });
+    await sim.waitIdle();
+    assert.deepEqual((await core.listNamespacedPod({ namespace: NS })).items, []);
+  });
+
+  it("runs an HA ProxyGroup: advertises configured services, applies L3 config, replica 0 issues the cert", async () => {
+    await start();
+    const pg = "ingress-pg";
+    const svcName = "svc:web";
+    const fqdn = `web.${ts.tailnetDomain}`;
+    const apiKey = ts.createApiKey();
+    const put = await fetch(`${ts.url}/api/v2/tailnet/-/vip-services/${svcName}`, {
+      method: "PUT",
+      headers: { Authorization: `Bearer ${apiKey}`, "Content-Type": "application/json" },
+      body: JSON.stringify({ name: svcName, ports: ["tcp:443"], tags: ["tag:k8s"] }),
+    });
+    const service = (await put.json()) as any;
+    for (let i = 0; i < 2; i++) {
+      await core.createNamespacedSecret({
+        namespace: NS,
+        body: {
+          metadata: { name: `${pg}-${i}-config`, namespace: NS },
+          stringData: {
+            "cap-106.hujson": tailscaledConfig({
+              authKey: ts.createAuthKey({ tags: ["tag:k8s"] }).key,
+              hostname: `${pg}-${i}`,
+            }),
+          },
+        },
+      });
+    }
+    const serve = {
+      Services: {
+        [svcName]: {
+          TCP: { "443": { HTTPS: true } },
+          Web: { [`${fqdn}:443`]: { Handlers: { "/": { Proxy: "http://10.96.0.30:80/" } } } },
+        },
+      },
+    };
+    const ingress = {
+      "svc:db": { IPv4Mapping: { TailscaleServiceIP: "100.100.0.9", ClusterIP: "10.96.0.31" } },
+    };
+    await core.createNamespacedConfigMap({
+      namespace: NS,
+      body: {
+        metadata: { name: `${pg}-ingress-config`, namespace: NS },
+        binaryData: {
+          "serve-config.json": Buffer.from(JSON.stringify(serve)).toString("base64"),
+          "ingress-config.json": Buffer.from(JSON.stringify(ingress)).toString("base64"),
+        },
+      },
+    });
+    await core.createNamespacedSecret({
+      namespace: NS,
+      body: {
+        metadata: {
+          name: fqdn,
+          namespace: NS,
+          labels: { "tailscale.com/secret-type": "certs", "tailscale.com/proxy-group": pg },
+        },
+        type: "kubernetes.io/tls",
+        data: { "tls.crt": "", "tls.key": "" },
+      },
+    });
+    await apps.createNamespacedStatefulSet({
+      namespace: NS,
+      body: proxyGroupStatefulSet(pg, 2, { staging: true }),
+    });
+    await sim.waitIdle();
+    assert.deepEqual(
+      sim.pods().map((p) => p.advertisedServices),
+      [[], []],
+    );
+    const s0 = await state(`${pg}-0`);
+    const applied = JSON.parse(s0["ingress-config.json"]!);
+    assert.deepEqual(applied.configs, ingress);
+    assert.equal(applied.podIPv4, sim.pods()[0]!.podIP);
+
+    // The operator's advertise step: AdvertiseServices in every replica's config.
+    for (let i = 0; i < 2; i++) {
+      const secret = await core.readNamespacedSecret({ name: `${pg}-${i}-config`, namespace: NS });
+      const config = JSON.parse(decode(secret)["cap-106.hujson"]!);
+      delete config.AuthKey;
+      config.AdvertiseServices = [svcName];
+      secret.data = { "cap-106.hujson": Buffer.from(JSON.stringify(config)).toString("base64") };
+      await core.replaceNamespacedSecret({ name: `${pg}-${i}-config`, namespace: NS, body: secret });
+    }
+    await sim.waitIdle();
+    const pods = sim.pods();
+    assert.deepEqual(
+      pods.map((p) => [p.name, p.advertisedServices, p.certShareMode]),
+      [
+        [`${pg}-0`, [svcName], "rw"],
+        [`${pg}-1`, [svcName], "ro"],
+      ],
+    );
+    const tls = decode(await core.readNamespacedSecret({ name: fqdn, namespace: NS }));
+    const cert = new X509Certificate(tls["tls.crt"]!);
+    assert.ok(cert.verify(getCa("staging").publicKey));
+    assert.equal(cert.subjectAltName, `DNS:${fqdn}`);
+    assert.deepEqual(pods[1]!.certificates, [fqdn], "replica 1 reads the shared cert");
+    assert.equal(sim.issuances().length, 1);
+    const prefs = JSON.parse(s0[s0["_current-profile"]!]!);
+    assert.equal(prefs.Config.NodeID, pods[0]!.deviceId);
+    const profile1 = await state(`${pg}-1`);
+    assert.deepEqual(JSON.parse(profile1[profile1["_current-profile"]!]!).AdvertiseServices, [svcName]);
+    const hosts = await fetch(`${ts.url}/api/v2/tailnet/-/services/${svcName}/devices`, {
+      headers: { Authorization: `Bearer ${apiKey}` },
+    });
+    assert.equal(((await hosts.json()) as any).hosts.length, 2);
+    assert.match(service.addrs[0], /^100\.100\./);
+
+    // Unadvertise on replica 1 only.
+    const secret = await core.readNamespacedSecret({ name: `${pg}-1-config`, namespace: NS });
+    const config = JSON.parse(decode(secret)["cap-106.hujson"]!);
+    config.AdvertiseServices = [];
+    secret.data = { "cap-106.hujson": Buffer.from(JSON.stringify(config)).toString("base64") };
+    await core.replaceNamespacedSecret({ name: `${pg}-1-config`, namespace: NS, body: secret });
+    await sim.waitIdle();
+    assert.deepEqual(
+      sim.pods().map((p) => p.advertisedServices),
+      [[svcName], []],
+    );
+  });
+
+  it("relogs in with the auth key when the device was deleted out of band (and fails if the key is spent)", async () => {
+    await start();
+    const key = ts.createAuthKey({ tags: ["tag:k8s"] });
+    await createStandalone("ts-o", { authKey: key.key, hostname: "o" });
+    await sim.waitIdle();
+    ts.deleteDeviceOutOfBand(ts.devices()[0]!.nodeId);
+    await sim.waitIdle();
+    const s = await state("ts-o-0");
+    assert.equal(s["reissue_authkey"], key.key);
+    assert.equal(sim.pods()[0]?.waitingReason, "CrashLoopBackOff");
+  });
+});

@@ -1,0 +1,1065 @@
+// Plays kubelet + the StatefulSet controller + containerboot/tailscaled for proxy pods.
+// It only talks to the Kubernetes API through @kubernetes/client-node (informers and typed calls)
+// and to the fake Tailscale control plane over HTTP (/_control/*), as the real components would.
+import { createHash } from "node:crypto";
+import * as k8s from "@kubernetes/client-node";
+import {
+  AcmeSim,
+  certStillGood,
+  environmentFromEnv,
+  type Issuance,
+  newAccountKeyPem,
+  type RateLimits,
+} from "./acme";
+import {
+  listMountedKeys,
+  type ObjectLookup,
+  parseHuJson,
+  pickConfigKey,
+  readMountedFile,
+  resolveEnv,
+  resolveMount,
+  SIM_CAPVER,
+  secretValue,
+} from "./pod-files";
+
+type Json = any;
+
+/** How a pod's certificate gets requested. */
+export type CertIssuance = "on-serve-config" | "on-demand";
+
+/** Faults the simulator can inject. */
+export interface SimFaults {
+  /** The next `times` (default 1; Infinity for all) certificate orders fail like this. */
+  cert?: { kind: "rate-limited" | "https-disabled"; times?: number };
+  /** Pods whose name matches never start: their container waits with this reason (e.g. ImagePullBackOff). */
+  podStart?: { podName: RegExp | string; reason: string };
+}
+
+/** Options of {@link startClusterSim}. */
+export interface ClusterSimOptions {
+  /** Kubeconfig YAML for the (fake) cluster. */
+  kubeconfig: string;
+  /** Base URL of the fake Tailscale server (its /_control endpoints). */
+  tailscaleUrl: string;
+  delays?: { podStartMs?: number; loginMs?: number; certMs?: number };
+  faults?: SimFaults;
+  /** Default `on-serve-config`: issue as soon as a serve config with HTTPS is applied. */
+  certIssuance?: CertIssuance;
+  /** Let's Encrypt limits per environment (default: LE production numbers, generous staging). */
+  rateLimits?: Record<"production" | "staging", RateLimits>;
+  /** Clock for certificate validity and issuance history (default: real time). */
+  now?: () => Date;
+}
+
+/** What the simulator knows about one pod. */
+export interface SimPod {
+  namespace: string;
+  name: string;
+  uid: string;
+  podIP: string;
+  ready: boolean;
+  /** Container waiting reason while not ready (CrashLoopBackOff, ContainerCreating, NeedsLogin, ...). */
+  waitingReason?: string;
+  /** Login failure message from control. */
+  loginError?: string;
+  deviceId?: string;
+  /** MagicDNS name with trailing dot. */
+  deviceFqdn?: string;
+  deviceIps?: string[];
+  /** L3 standalone: TS_DEST_IP or TS_EXPERIMENTAL_DEST_DNS_NAME. */
+  dnatTarget?: string;
+  /** HA L3: the ingress-config.json mappings this pod applied. */
+  ingressConfigs?: Record<string, Json>;
+  /** Tailscale Services this pod currently advertises. */
+  advertisedServices: string[];
+  httpsEndpoint?: string;
+  certDomains: string[];
+  /** Domains this pod holds a certificate for (state Secret, or cert Secrets for HA). */
+  certificates: string[];
+  /** HA cert sharing mode: `rw` on replica 0, `ro` elsewhere. */
+  certShareMode?: "rw" | "ro";
+  certError?: string;
+}
+
+/** A running simulator. */
+export interface ClusterSim {
+  stop(): Promise<void>;
+  pods(): SimPod[];
+  setFault(f: SimFaults): void;
+  /** Resolves when every watch event has been processed and nothing changes any more. */
+  waitIdle(): Promise<void>;
+  /** Certificate orders so far (successful and failed), oldest first. */
+  issuances(): Issuance[];
+  /** Asks the pod's tailscaled for its certificate now (the on-demand path: a TLS handshake / `tailscale cert`). */
+  requestCertificate(podName: string, namespace?: string): Promise<void>;
+  /** Errors the simulator hit while reconciling (unexpected API failures): tests can assert it is empty. */
+  errors: string[];
+}
+
+/** Starts the simulator; resolves once its watches have synced. */
+export async function startClusterSim(opts: ClusterSimOptions): Promise<ClusterSim> {
+  const sim = new Sim(opts);
+  await sim.start();
+  return {
+    stop: () => sim.stop(),
+    pods: () => sim.podViews(),
+    setFault: (f) => sim.setFault(f),
+    waitIdle: () => sim.waitIdle(),
+    issuances: () => sim.acme.history.map((i) => ({ ...i, domains: [...i.domains] })),
+    requestCertificate: (podName, namespace) => sim.requestCertificate(podName, namespace),
+    errors: sim.errors,
+  };
+}
+
+/** Per pod incarnation (uid) memory of the simulated tailscaled. */
+interface PodMemory {
+  uid: string;
+  namespace: string;
+  name: string;
+  started: boolean;
+  device?: { nodeId: string; name: string; addresses: string[]; nodeKey: string };
+  failedKey?: string;
+  loginError?: string;
+  waitingReason?: string;
+  advertised: string[];
+  dnatTarget?: string;
+  ingressConfigs?: Record<string, Json>;
+  httpsEndpoint?: string;
+  certDomains: string[];
+  certificates: Set<string>;
+  certShareMode?: "rw" | "ro";
+  certError?: string;
+  ready: boolean;
+}
+
+const POD_CIDR_PREFIX = "10.244";
+/** containerboot substitutes this in serve configs with the node's first cert domain. */
+const CERT_DOMAIN_PLACEHOLDER = "$" + "{TS_CERT_DOMAIN}";
+const CONFLICT_RETRIES = 8;
+
+function apiCode(err: unknown): number | undefined {
+  const e = err as { code?: number; statusCode?: number };
+  return e?.code ?? e?.statusCode;
+}
+
+function sameList(a: string[], b: string[]): boolean {
+  return a.length === b.length && [...a].sort().join("\n") === [...b].sort().join("\n");
+}
+
+function hashTemplate(template: Json): string {
+  const stable = (v: Json): Json =>
+    Array.isArray(v)
+      ? v.map(stable)
+      : v && typeof v === "object" && !(v instanceof Date)
+        ? Object.fromEntries(
+            Object.keys(v)
+              .filter((k) => v[k] !== undefined)
+              .sort()
+              .map((k) => [k, stable(v[k])]),
+          )
+        : v;
+  return createHash("sha256")
+    .update(JSON.stringify(stable(template)))
+    .digest("hex")
+    .slice(0, 10);
+}
+
+class Sim implements ObjectLookup {
+  readonly acme: AcmeSim;
+  readonly errors: string[] = [];
+  private readonly kc = new k8s.KubeConfig();
+  private readonly core: k8s.CoreV1Api;
+  private readonly apps: k8s.AppsV1Api;
+  private readonly informers: {
+    sts: k8s.Informer<k8s.V1StatefulSet> & k8s.ObjectCache<k8s.V1StatefulSet>;
+    pods: k8s.Informer<k8s.V1Pod> & k8s.ObjectCache<k8s.V1Pod>;
+    secrets: k8s.Informer<k8s.V1Secret> & k8s.ObjectCache<k8s.V1Secret>;
+    configMaps: k8s.Informer<k8s.V1ConfigMap> & k8s.ObjectCache<k8s.V1ConfigMap>;
+  };
+  private readonly memory = new Map<string, PodMemory>();
+  private readonly running = new Set<string>();
+  private readonly dirty = new Set<string>();
+  private idleWaiters: Array<() => void> = [];
+  private faults: SimFaults;
+  private stopped = false;
+  private nextPodIp = 10;
+  private writes = 0;
+  private readonly delays: Required<NonNullable<ClusterSimOptions["delays"]>>;
+  private readonly certIssuance: CertIssuance;
+  private readonly now: () => Date;
+  private readonly tailscaleUrl: string;
+
+  constructor(opts: ClusterSimOptions) {
+    this.kc.loadFromString(opts.kubeconfig);
+    this.core = this.kc.makeApiClient(k8s.CoreV1Api);
+    this.apps = this.kc.makeApiClient(k8s.AppsV1Api);
+    this.tailscaleUrl = opts.tailscaleUrl.replace(/\/+$/, "");
+    this.delays = { podStartMs: 0, loginMs: 0, certMs: 0, ...(opts.delays ?? {}) };
+    this.faults = opts.faults ?? {};
+    this.certIssuance = opts.certIssuance ?? "on-serve-config";
+    this.now = opts.now ?? (() => new Date());
+    this.acme = new AcmeSim(opts.rateLimits);
+    this.informers = {
+      sts: k8s.makeInformer(this.kc, "/apis/apps/v1/statefulsets", () =>
+        this.apps.listStatefulSetForAllNamespaces(),
+      ),
+      pods: k8s.makeInformer(this.kc, "/api/v1/pods", () => this.core.listPodForAllNamespaces()),
+      secrets: k8s.makeInformer(this.kc, "/api/v1/secrets", () => this.core.listSecretForAllNamespaces()),
+      configMaps: k8s.makeInformer(this.kc, "/api/v1/configmaps", () =>
+        this.core.listConfigMapForAllNamespaces(),
+      ),
+    };
+  }
+
+  // ------------------------------------------------------------------ lifecycle and queue
+
+  async start(): Promise<void> {
+    const { sts, pods, secrets, configMaps } = this.informers;
+    const onSts = (o: k8s.V1StatefulSet) => this.enqueue(`sts:${o.metadata!.namespace}/${o.metadata!.name}`);
+    sts.on("add", onSts);
+    sts.on("update", onSts);
+    sts.on("delete", onSts);
+    const onPod = (o: k8s.V1Pod) => {
+      this.enqueue(`pod:${o.metadata!.namespace}/${o.metadata!.name}`);
+      const owner = o.metadata?.ownerReferences?.find((r) => r.kind === "StatefulSet");
+      if (owner) this.enqueue(`sts:${o.metadata!.namespace}/${owner.name}`);
+    };
+    pods.on("add", onPod);
+    pods.on("update", onPod);
+    pods.on("delete", (o) => {
+      this.podGone(o);
+      onPod(o);
+    });
+    const onSecret = (o: k8s.V1Secret) => this.podsReferencing(o.metadata!.namespace!, "secret", o);
+    secrets.on("add", onSecret);
+    secrets.on("update", onSecret);
+    secrets.on("delete", onSecret);
+    const onCm = (o: k8s.V1ConfigMap) => this.podsReferencing(o.metadata!.namespace!, "configMap", o);
+    configMaps.on("add", onCm);
+    configMaps.on("update", onCm);
+    configMaps.on("delete", onCm);
+    for (const inf of Object.values(this.informers)) {
+      // A dropped watch is reconnected (the informer itself stops on errors).
+      inf.on("error", () => {
+        if (!this.stopped) setTimeout(() => !this.stopped && inf.start().catch(() => undefined), 50);
+      });
+    }
+    await Promise.all(Object.values(this.informers).map((i) => i.start()));
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    await Promise.all(Object.values(this.informers).map((i) => i.stop()));
+    await this.drain();
+  }
+
+  setFault(f: SimFaults): void {
+    this.faults = { ...this.faults, ...f };
+  }
+
+  private enqueue(key: string): void {
+    if (this.stopped) return;
+    if (this.running.has(key)) {
+      this.dirty.add(key);
+      return;
+    }
+    this.running.add(key);
+    void (async () => {
+      do {
+        this.dirty.delete(key);
+        try {
+          await this.reconcile(key);
+        } catch (err) {
+          if (!this.stopped) this.errors.push(`${key}: ${(err as Error)?.message ?? String(err)}`);
+        }
+      } while (this.dirty.has(key) && !this.stopped);
+      this.running.delete(key);
+      if (this.running.size === 0) {
+        const waiters = this.idleWaiters;
+        this.idleWaiters = [];
+        for (const w of waiters) w();
+      }
+    })();
+  }
+
+  private drain(): Promise<void> {
+    if (this.running.size === 0) return Promise.resolve();
+    return new Promise((resolve) => this.idleWaiters.push(resolve));
+  }
+
+  /**
+   * Drains the queue, then re-lists everything (so events still in flight are not missed) and
+   * reconciles every object again, until a full pass writes nothing.
+   */
+  async waitIdle(): Promise<void> {
+    for (let pass = 0; pass < 20; pass++) {
+      await this.drain();
+      const before = this.writes;
+      const [stsList, podList] = await Promise.all([
+        this.apps.listStatefulSetForAllNamespaces(),
+        this.core.listPodForAllNamespaces(),
+      ]);
+      for (const s of stsList.items) this.enqueue(`sts:${s.metadata!.namespace}/${s.metadata!.name}`);
+      for (const p of podList.items) this.enqueue(`pod:${p.metadata!.namespace}/${p.metadata!.name}`);
+      await this.drain();
+      if (this.writes === before) return;
+    }
+    throw new Error("cluster-sim did not settle after 20 passes: something keeps changing");
+  }
+
+  private podsReferencing(namespace: string, kind: "secret" | "configMap", obj: Json): void {
+    const name = obj.metadata.name as string;
+    const isCertSecret = kind === "secret" && obj.metadata?.labels?.["tailscale.com/secret-type"] === "certs";
+    for (const pod of this.informers.pods.list(namespace)) {
+      const vols = pod.spec?.volumes ?? [];
+      const mounts =
+        kind === "secret"
+          ? vols.some((v) => v.secret?.secretName === name)
+          : vols.some((v) => v.configMap?.name === name);
+      const isState = kind === "secret" && pod.metadata?.name === name;
+      if (mounts || isState || isCertSecret) this.enqueue(`pod:${namespace}/${pod.metadata!.name}`);
+    }
+  }
+
+  private async reconcile(key: string): Promise<void> {
+    const [kind, rest] = key.split(/:(.*)/s) as [string, string];
+    const [namespace, name] = rest.split("/") as [string, string];
+    if (kind === "sts") await this.reconcileStatefulSet(namespace, name);
+    else if (kind === "pod") await this.reconcilePod(namespace, name);
+  }
+
+  // ------------------------------------------------------------------ lookups
+
+  secret(namespace: string, name: string): Json | undefined {
+    return this.informers.secrets.get(name, namespace);
+  }
+
+  configMap(namespace: string, name: string): Json | undefined {
+    return this.informers.configMaps.get(name, namespace);
+  }
+
+  // ------------------------------------------------------------------ StatefulSet controller + kubelet
+
+  private async reconcileStatefulSet(namespace: string, name: string): Promise<void> {
+    const sts = this.informers.sts.get(name, namespace);
+    const owned = this.informers.pods
+      .list(namespace)
+      .filter((p) => p.metadata?.ownerReferences?.some((r) => r.kind === "StatefulSet" && r.name === name));
+    if (!sts) {
+      for (const p of owned) await this.deletePod(namespace, p.metadata!.name!);
+      return;
+    }
+    const replicas = sts.spec?.replicas ?? 1;
+    const revision = `${name}-${hashTemplate(sts.spec?.template)}`;
+    for (const p of owned) {
+      const ordinal = Number(p.metadata!.name!.slice(name.length + 1));
+      if (!(ordinal < replicas)) await this.deletePod(namespace, p.metadata!.name!);
+    }
+    for (let i = 0; i < replicas; i++) {
+      const podName = `${name}-${i}`;
+      const existing = this.informers.pods.get(podName, namespace);
+      if (existing?.metadata?.deletionTimestamp) continue;
+      if (existing && existing.metadata?.labels?.["controller-revision-hash"] !== revision) {
+        // A template change rolls the pod: delete it; its delete event brings us back to recreate it.
+        await this.deletePod(namespace, podName);
+        continue;
+      }
+      if (!existing) await this.createPod(sts, i, revision);
+    }
+    await this.updateStatefulSetStatus(namespace, name, revision);
+  }
+
+  private async createPod(sts: k8s.V1StatefulSet, ordinal: number, revision: string): Promise<void> {
+    const ns = sts.metadata!.namespace!;
+    const name = `${sts.metadata!.name}-${ordinal}`;
+    const template = sts.spec!.template;
+    const body: k8s.V1Pod = {
+      apiVersion: "v1",
+      kind: "Pod",
+      metadata: {
+        name,
+        namespace: ns,
+        labels: {
+          ...(template.metadata?.labels ?? {}),
+          "controller-revision-hash": revision,
+          "statefulset.kubernetes.io/pod-name": name,
+          "apps.kubernetes.io/pod-index": String(ordinal),
+        },
+        annotations: template.metadata?.annotations,
+        ownerReferences: [
+          {
+            apiVersion: "apps/v1",
+            kind: "StatefulSet",
+            name: sts.metadata!.name!,
+            uid: sts.metadata!.uid!,
+            controller: true,
+            blockOwnerDeletion: true,
+          },
+        ],
+      },
+      spec: {
+        ...structuredClone(template.spec!),
+        hostname: name,
+        subdomain: sts.spec?.serviceName || undefined,
+        nodeName: "sim-node-1",
+      },
+    };
+    try {
+      await this.core.createNamespacedPod({ namespace: ns, body });
+      this.writes++;
+    } catch (err) {
+      if (apiCode(err) === 409) return; // created by an earlier pass whose event is still on the way
+      throw err;
+    }
+  }
+
+  private async deletePod(namespace: string, name: string): Promise<void> {
+    try {
+      await this.core.deleteNamespacedPod({ namespace, name, gracePeriodSeconds: 0 });
+      this.writes++;
+    } catch (err) {
+      if (apiCode(err) !== 404) throw err;
+    }
+  }
+
+  private async updateStatefulSetStatus(namespace: string, name: string, revision: string): Promise<void> {
+    await this.retryConflicts(async () => {
+      let sts: k8s.V1StatefulSet;
+      try {
+        sts = await this.apps.readNamespacedStatefulSet({ name, namespace });
+      } catch (err) {
+        if (apiCode(err) === 404) return;
+        throw err;
+      }
+      const pods = this.informers.pods
+        .list(namespace)
+        .filter(
+          (p) =>
+            !p.metadata?.deletionTimestamp &&
+            p.metadata?.ownerReferences?.some((r) => r.kind === "StatefulSet" && r.uid === sts.metadata?.uid),
+        );
+      const current = pods.filter((p) => p.metadata?.labels?.["controller-revision-hash"] === revision);
+      const ready = current.filter((p) =>
+        p.status?.conditions?.some((c) => c.type === "Ready" && c.status === "True"),
+      );
+      const status: k8s.V1StatefulSetStatus = {
+        observedGeneration: sts.metadata?.generation,
+        replicas: pods.length,
+        readyReplicas: ready.length,
+        availableReplicas: ready.length,
+        currentReplicas: current.length,
+        updatedReplicas: current.length,
+        currentRevision: revision,
+        updateRevision: revision,
+        collisionCount: 0,
+      };
+      const old = sts.status ?? ({} as k8s.V1StatefulSetStatus);
+      const same = (Object.keys(status) as Array<keyof k8s.V1StatefulSetStatus>).every(
+        (k) => old[k] === status[k],
+      );
+      if (same) return;
+      sts.status = status;
+      await this.apps.replaceNamespacedStatefulSetStatus({ name, namespace, body: sts });
+      this.writes++;
+    });
+  }
+
+  private async setPodStatus(
+    namespace: string,
+    name: string,
+    o: { ready: boolean; waitingReason?: string; message?: string },
+  ): Promise<void> {
+    await this.retryConflicts(async () => {
+      let pod: k8s.V1Pod;
+      try {
+        pod = await this.core.readNamespacedPod({ name, namespace });
+      } catch (err) {
+        if (apiCode(err) === 404) return;
+        throw err;
+      }
+      const podIP = pod.status?.podIP ?? this.allocPodIp();
+      const started = pod.status?.startTime ?? new Date();
+      const containers = (pod.spec?.containers ?? []).map((c) => ({
+        name: c.name,
+        image: c.image ?? "",
+        imageID: "",
+        ready: o.ready,
+        restartCount: o.waitingReason === "CrashLoopBackOff" ? 1 : 0,
+        started: o.ready,
+        state: o.waitingReason
+          ? { waiting: { reason: o.waitingReason, message: o.message } }
+          : { running: { startedAt: started } },
+      }));
+      const cond = (type: string, status: boolean) => ({ type, status: status ? "True" : "False" });
+      const desired = {
+        phase: "Running",
+        podIP,
+        podIPs: [{ ip: podIP }],
+        hostIP: "172.18.0.2",
+        ready: o.ready,
+        reason: o.waitingReason ?? "",
+      };
+      const prevReady = pod.status?.conditions?.find((c) => c.type === "Ready")?.status === "True";
+      const prevReason = pod.status?.containerStatuses?.[0]?.state?.waiting?.reason ?? "";
+      if (
+        pod.status?.phase === "Running" &&
+        pod.status.podIP === podIP &&
+        prevReady === o.ready &&
+        prevReason === desired.reason
+      ) {
+        return;
+      }
+      pod.status = {
+        phase: "Running",
+        podIP,
+        podIPs: [{ ip: podIP }],
+        hostIP: "172.18.0.2",
+        startTime: started,
+        qosClass: pod.status?.qosClass,
+        conditions: [
+          cond("PodScheduled", true),
+          cond("Initialized", true),
+          cond("ContainersReady", o.ready),
+          cond("Ready", o.ready),
+        ] as k8s.V1PodCondition[],
+        containerStatuses: containers as k8s.V1ContainerStatus[],
+      };
+      await this.core.replaceNamespacedPodStatus({ name, namespace, body: pod });
+      this.writes++;
+    });
+  }
+
+  private allocPodIp(): string {
+    const n = this.nextPodIp++;
+    return `${POD_CIDR_PREFIX}.${Math.floor(n / 254) % 256}.${(n % 254) + 1}`;
+  }
+
+  private async retryConflicts(fn: () => Promise<void>): Promise<void> {
+    for (let i = 0; ; i++) {
+      try {
+        return await fn();
+      } catch (err) {
+        if (apiCode(err) !== 409 || i >= CONFLICT_RETRIES) throw err;
+      }
+    }
+  }
+
+  // ------------------------------------------------------------------ state Secret (tailscaled kube store)
+
+  /** Applies key changes to a Secret (undefined deletes a key); creates it when absent. Counts real writes. */
+  private async patchSecret(namespace: string, name: string, changes: Record<string, string | undefined>) {
+    await this.retryConflicts(async () => {
+      let secret: k8s.V1Secret | undefined;
+      try {
+        secret = await this.core.readNamespacedSecret({ name, namespace });
+      } catch (err) {
+        if (apiCode(err) !== 404) throw err;
+      }
+      const data: Record<string, string> = { ...(secret?.data ?? {}) };
+      let changed = false;
+      for (const [k, v] of Object.entries(changes)) {
+        const enc = v === undefined ? undefined : Buffer.from(v, "utf8").toString("base64");
+        if (data[k] === enc) continue;
+        changed = true;
+        if (enc === undefined) delete data[k];
+        else data[k] = enc;
+      }
+      if (!changed) return;
+      if (!secret) {
+        await this.core.createNamespacedSecret({ namespace, body: { metadata: { name, namespace }, data } });
+      } else {
+        secret.data = data;
+        await this.core.replaceNamespacedSecret({ name, namespace, body: secret });
+      }
+      this.writes++;
+    });
+  }
+
+  // ------------------------------------------------------------------ containerboot + tailscaled
+
+  private podGone(pod: k8s.V1Pod): void {
+    const uid = pod.metadata?.uid;
+    if (!uid) return;
+    const mem = this.memory.get(uid);
+    this.memory.delete(uid);
+    if (mem?.device) {
+      // containerboot unadvertises on SIGTERM and tailscaled goes offline.
+      void this.control("POST", `/devices/${mem.device.nodeId}/disconnect`, {}).catch(() => undefined);
+    }
+  }
+
+  private async control(
+    method: string,
+    path: string,
+    body?: unknown,
+  ): Promise<{ status: number; body: Json }> {
+    const res = await fetch(`${this.tailscaleUrl}/_control${path}`, {
+      method,
+      headers: body === undefined ? {} : { "Content-Type": "application/json" },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+    const text = await res.text();
+    let parsed: Json;
+    try {
+      parsed = text ? JSON.parse(text) : undefined;
+    } catch {
+      parsed = { message: text };
+    }
+    return { status: res.status, body: parsed };
+  }
+
+  private async reconcilePod(namespace: string, name: string): Promise<void> {
+    const pod = this.informers.pods.get(name, namespace);
+    if (!pod || pod.metadata?.deletionTimestamp) return;
+    const uid = pod.metadata!.uid!;
+    let mem = this.memory.get(uid);
+    if (!mem) {
+      mem = {
+        uid,
+        namespace,
+        name,
+        started: false,
+        advertised: [],
+        certDomains: [],
+        certificates: new Set(),
+        ready: false,
+      };
+      this.memory.set(uid, mem);
+      if (this.delays.podStartMs > 0) await new Promise((r) => setTimeout(r, this.delays.podStartMs));
+    }
+    const startFault = this.faults.podStart;
+    if (
+      startFault &&
+      (startFault.podName instanceof RegExp ? startFault.podName.test(name) : startFault.podName === name)
+    ) {
+      mem.waitingReason = startFault.reason;
+      return this.setPodStatus(namespace, name, { ready: false, waitingReason: startFault.reason });
+    }
+    const container = pod.spec?.containers?.find((c) => c.name === "tailscale");
+    if (!container) {
+      mem.ready = true;
+      return this.setPodStatus(namespace, name, { ready: true });
+    }
+    // Fresh pod IP for env resolution: assign it before containerboot reads POD_IP.
+    if (!pod.status?.podIP) {
+      await this.setPodStatus(namespace, name, { ready: false, waitingReason: "ContainerCreating" });
+      return; // the status update event brings us back with the IP in place
+    }
+    const env = resolveEnv(pod, container, this);
+    const stateName = env["TS_KUBE_SECRET"];
+    const configDir = env["TS_EXPERIMENTAL_VERSIONED_CONFIG_DIR"];
+    if (!stateName || !configDir) {
+      this.errors.push(
+        `pod ${namespace}/${name}: tailscale container lacks TS_KUBE_SECRET or the config dir`,
+      );
+      return;
+    }
+    const configSource = resolveMount(pod, container, configDir);
+    const configKey = pickConfigKey(listMountedKeys(pod, container, configDir, this));
+    if (!configSource || !configKey) {
+      // kubelet cannot mount a missing Secret volume: the container never starts.
+      mem.waitingReason = "ContainerCreating";
+      return this.setPodStatus(namespace, name, { ready: false, waitingReason: "ContainerCreating" });
+    }
+    let config: Json;
+    try {
+      config = parseHuJson(readMountedFile(pod, container, `${configDir}/${configKey}`, this) ?? "{}");
+    } catch (err) {
+      mem.waitingReason = "CrashLoopBackOff";
+      mem.loginError = `cannot parse ${configKey}: ${(err as Error).message}`;
+      return this.setPodStatus(namespace, name, { ready: false, waitingReason: "CrashLoopBackOff" });
+    }
+
+    if (!mem.started) {
+      await this.patchSecret(namespace, stateName, {
+        pod_uid: uid,
+        tailscale_capver: String(SIM_CAPVER),
+        https_endpoint: undefined,
+        "ingress-config.json": undefined,
+      });
+      mem.started = true;
+    }
+
+    if (mem.device) {
+      // The netmap tells tailscaled when its node was deleted in control: it is logged out.
+      const probe = await this.control("GET", `/devices/${mem.device.nodeId}`);
+      if (probe.status === 404) {
+        mem.device = undefined;
+        mem.advertised = [];
+      }
+    }
+    if (!mem.device) {
+      const ok = await this.login(mem, stateName, config);
+      if (!ok) return;
+    }
+
+    const device = mem.device!;
+    mem.dnatTarget = env["TS_DEST_IP"] || env["TS_EXPERIMENTAL_DEST_DNS_NAME"] || undefined;
+
+    const advertise: string[] = Array.isArray(config.AdvertiseServices) ? config.AdvertiseServices : [];
+    if (!sameList(advertise, mem.advertised)) {
+      const r = await this.control("POST", `/devices/${device.nodeId}/advertise`, { services: advertise });
+      if (r.status === 200) {
+        mem.advertised = [...advertise];
+        await this.writeProfile(namespace, stateName, device, mem.advertised);
+      } else if (r.status === 404) {
+        return this.deviceDeleted(mem);
+      } else {
+        mem.loginError = r.body?.message;
+      }
+    }
+
+    const ingressPath = env["TS_INGRESS_PROXIES_CONFIG_PATH"];
+    if (ingressPath) await this.applyIngressConfig(pod, container, ingressPath, stateName, mem);
+
+    const servePath = env["TS_SERVE_CONFIG"];
+    if (servePath) await this.applyServeConfig(pod, container, env, servePath, stateName, mem);
+
+    mem.ready = true;
+    mem.waitingReason = undefined;
+    await this.setPodStatus(namespace, name, { ready: true });
+  }
+
+  /** tailscaled start: reuse the node in the state Secret, else log in with the config's auth key. */
+  private async login(mem: PodMemory, stateName: string, config: Json): Promise<boolean> {
+    const { namespace, name } = mem;
+    const state = this.secret(namespace, stateName);
+    const nodeKey = secretValue(state, "_machinekey");
+    const deviceId = secretValue(state, "device_id");
+    if (nodeKey && deviceId) {
+      const r = await this.control("POST", `/devices/${deviceId}/relogin`, { nodeKey });
+      if (r.status === 200) {
+        mem.device = { nodeId: r.body.nodeId, name: r.body.name, addresses: r.body.addresses, nodeKey };
+        await this.writeDevice(namespace, stateName, mem);
+        return true;
+      }
+    }
+    const authKey: string | undefined = config.AuthKey;
+    if (!authKey) {
+      // tailscaled waits for interactive login that never comes.
+      mem.waitingReason = "NeedsLogin";
+      await this.setPodStatus(namespace, name, { ready: false, waitingReason: "NeedsLogin" });
+      return false;
+    }
+    if (mem.failedKey === authKey) return false; // still waiting for the operator to reissue
+    if (mem.failedKey) {
+      // A new key arrived: containerboot clears the reissue request and the stale device keys.
+      await this.patchSecret(namespace, stateName, {
+        reissue_authkey: undefined,
+        device_id: undefined,
+        device_fqdn: undefined,
+        device_ips: undefined,
+      });
+    }
+    if (this.delays.loginMs > 0) await new Promise((r) => setTimeout(r, this.delays.loginMs));
+    const hostname: string = config.Hostname || name;
+    const r = await this.control("POST", "/login", { authKey, hostname });
+    if (r.status !== 200) {
+      mem.failedKey = authKey;
+      mem.loginError = r.body?.message ?? `login failed with HTTP ${r.status}`;
+      mem.waitingReason = "CrashLoopBackOff";
+      await this.patchSecret(namespace, stateName, { reissue_authkey: authKey });
+      await this.setPodStatus(namespace, name, {
+        ready: false,
+        waitingReason: "CrashLoopBackOff",
+        message: mem.loginError,
+      });
+      return false;
+    }
+    mem.failedKey = undefined;
+    mem.loginError = undefined;
+    mem.device = {
+      nodeId: r.body.nodeId,
+      name: r.body.name,
+      addresses: r.body.addresses,
+      nodeKey: r.body.nodeKey,
+    };
+    mem.advertised = [];
+    await this.writeDevice(namespace, stateName, mem);
+    return true;
+  }
+
+  private async writeDevice(namespace: string, stateName: string, mem: PodMemory): Promise<void> {
+    const d = mem.device!;
+    await this.patchSecret(namespace, stateName, {
+      device_id: d.nodeId,
+      device_fqdn: `${d.name}.`,
+      device_ips: JSON.stringify(d.addresses),
+      _machinekey: d.nodeKey,
+      reissue_authkey: undefined,
+    });
+    await this.writeProfile(namespace, stateName, d, mem.advertised);
+  }
+
+  private async writeProfile(
+    namespace: string,
+    stateName: string,
+    d: NonNullable<PodMemory["device"]>,
+    advertise: string[],
+  ): Promise<void> {
+    const profileId = createHash("sha256").update(d.nodeId).digest("hex").slice(0, 4);
+    const prefs = {
+      Config: { NodeID: d.nodeId, UserProfile: { LoginName: d.name } },
+      AdvertiseServices: advertise.length > 0 ? advertise : null,
+    };
+    const profileKey = `profile-${profileId}`;
+    await this.patchSecret(namespace, stateName, {
+      "_current-profile": profileKey,
+      _profiles: JSON.stringify({ [profileId]: { ID: profileId, Name: d.name, NodeID: d.nodeId } }),
+      [profileKey]: JSON.stringify(prefs),
+    });
+  }
+
+  private async deviceDeleted(mem: PodMemory): Promise<void> {
+    // The node was deleted in control: tailscaled is logged out and must log in again.
+    mem.device = undefined;
+    mem.advertised = [];
+    this.enqueue(`pod:${mem.namespace}/${mem.name}`);
+  }
+
+  private async applyIngressConfig(
+    pod: k8s.V1Pod,
+    container: k8s.V1Container,
+    path: string,
+    stateName: string,
+    mem: PodMemory,
+  ): Promise<void> {
+    const text = readMountedFile(pod, container, path, this);
+    let configs: Record<string, Json> = {};
+    if (text?.trim()) {
+      try {
+        configs = JSON.parse(text) ?? {};
+      } catch (err) {
+        this.errors.push(`pod ${mem.namespace}/${mem.name}: ${path} is not JSON: ${(err as Error).message}`);
+        return;
+      }
+    }
+    mem.ingressConfigs = configs;
+    const status: Json = { configs, podIPv4: pod.status?.podIP };
+    await this.patchSecret(mem.namespace, stateName, { "ingress-config.json": JSON.stringify(status) });
+  }
+
+  private async applyServeConfig(
+    pod: k8s.V1Pod,
+    container: k8s.V1Container,
+    env: Record<string, string>,
+    path: string,
+    stateName: string,
+    mem: PodMemory,
+  ): Promise<void> {
+    const raw = readMountedFile(pod, container, path, this);
+    if (raw === undefined || raw.trim() === "") return;
+    const r = await this.control("GET", `/devices/${mem.device!.nodeId}/cert-domains`);
+    if (r.status === 404) return this.deviceDeleted(mem);
+    const certDomains: string[] = r.body?.certDomains ?? [];
+    mem.certDomains = certDomains;
+    const certDomain = certDomains[0] ?? "no-https";
+    let serve: Json;
+    try {
+      serve = JSON.parse(raw.replaceAll(CERT_DOMAIN_PLACEHOLDER, certDomain));
+    } catch (err) {
+      this.errors.push(
+        `pod ${mem.namespace}/${mem.name}: serve config is not JSON: ${(err as Error).message}`,
+      );
+      return;
+    }
+    mem.httpsEndpoint = certDomain;
+    await this.patchSecret(mem.namespace, stateName, { https_endpoint: certDomain });
+
+    const environment = environmentFromEnv(env);
+    if (serve?.Services && typeof serve.Services === "object") {
+      // HA ProxyGroup: replica 0 issues for advertised svc names, the others read the cert Secrets.
+      const share = env["TS_EXPERIMENTAL_CERT_SHARE"] === "true";
+      mem.certShareMode = share && /-0$/.test(mem.name) ? "rw" : share ? "ro" : undefined;
+      const wanted: string[] = [];
+      for (const svc of Object.values<Json>(serve.Services)) {
+        for (const hostPort of Object.keys(svc?.Web ?? {})) {
+          const [host, port] = hostPort.split(/:(?=\d+$)/);
+          if (port === "443" && host && certDomains.includes(host)) wanted.push(host);
+        }
+      }
+      for (const domain of wanted) {
+        const certSecret = this.secret(mem.namespace, domain);
+        const crt = secretValue(certSecret, "tls.crt");
+        if (mem.certShareMode === "ro") {
+          if (crt) mem.certificates.add(domain);
+          continue;
+        }
+        if (this.certIssuance === "on-demand") {
+          if (crt) mem.certificates.add(domain);
+          continue;
+        }
+        await this.ensureHaCert(mem, stateName, environment, domain);
+      }
+      return;
+    }
+    const hasHttps = Object.values<Json>(serve?.TCP ?? {}).some((h) => h?.HTTPS === true);
+    if (!hasHttps || certDomain === "no-https") return;
+    if (
+      certStillGood(
+        secretValue(this.secret(mem.namespace, stateName), `${certDomain}.crt`),
+        certDomain,
+        environment,
+        this.now(),
+      )
+    ) {
+      mem.certificates.add(certDomain);
+      return;
+    }
+    if (this.certIssuance === "on-serve-config")
+      await this.ensureStateCert(mem, stateName, environment, certDomain);
+  }
+
+  private takeCertFault(): "rate-limited" | "https-disabled" | undefined {
+    const f = this.faults.cert;
+    if (!f) return undefined;
+    const times = f.times ?? 1;
+    if (times <= 0) return undefined;
+    this.faults.cert = { ...f, times: times - 1 };
+    return f.kind;
+  }
+
+  private async accountKey(mem: PodMemory, stateName: string, env?: Record<string, string>): Promise<string> {
+    const sharedName = env?.["TS_ACME_ACCOUNT_SECRET_NAME"];
+    const sharedField = env?.["TS_ACME_ACCOUNT_FIELD"];
+    const [secretName, field] =
+      sharedName && sharedField ? [sharedName, sharedField] : [stateName, "acme-account.key.pem"];
+    const existing = secretValue(this.secret(mem.namespace, secretName), field);
+    if (existing) return existing;
+    const pem = newAccountKeyPem();
+    await this.patchSecret(mem.namespace, secretName, { [field]: pem });
+    return pem;
+  }
+
+  /** Standalone L7: `<domain>.crt` / `<domain>.key` in the state Secret. */
+  private async ensureStateCert(
+    mem: PodMemory,
+    stateName: string,
+    environment: "production" | "staging",
+    domain: string,
+  ) {
+    const pod = this.informers.pods.get(mem.name, mem.namespace);
+    const container = pod?.spec?.containers?.find((c) => c.name === "tailscale");
+    const env = pod && container ? resolveEnv(pod, container, this) : undefined;
+    if (this.delays.certMs > 0) await new Promise((r) => setTimeout(r, this.delays.certMs));
+    const accountKeyPem = await this.accountKey(mem, stateName, env);
+    const { cert, issuance } = this.acme.order({
+      namespace: mem.namespace,
+      podName: mem.name,
+      domains: [domain],
+      environment,
+      accountKeyPem,
+      now: this.now(),
+      forcedError: this.takeCertFault(),
+    });
+    if (!cert) {
+      mem.certError = issuance.error;
+      return;
+    }
+    mem.certError = undefined;
+    mem.certificates.add(domain);
+    await this.patchSecret(mem.namespace, stateName, {
+      [`${domain}.crt`]: cert.certPem,
+      [`${domain}.key`]: cert.keyPem,
+    });
+  }
+
+  /** HA: replica 0 writes `tls.crt` / `tls.key` into the Secret named after the domain (created by the operator). */
+  private async ensureHaCert(
+    mem: PodMemory,
+    stateName: string,
+    environment: "production" | "staging",
+    domain: string,
+  ) {
+    const certSecret = this.secret(mem.namespace, domain);
+    if (!certSecret) {
+      mem.certError = `cert Secret ${mem.namespace}/${domain} does not exist`;
+      return;
+    }
+    if (certStillGood(secretValue(certSecret, "tls.crt"), domain, environment, this.now())) {
+      mem.certificates.add(domain);
+      return;
+    }
+    const pod = this.informers.pods.get(mem.name, mem.namespace);
+    const container = pod?.spec?.containers?.find((c) => c.name === "tailscale");
+    const env = pod && container ? resolveEnv(pod, container, this) : undefined;
+    if (this.delays.certMs > 0) await new Promise((r) => setTimeout(r, this.delays.certMs));
+    const accountKeyPem = await this.accountKey(mem, stateName, env);
+    const { cert, issuance } = this.acme.order({
+      namespace: mem.namespace,
+      podName: mem.name,
+      domains: [domain],
+      environment,
+      accountKeyPem,
+      now: this.now(),
+      forcedError: this.takeCertFault(),
+    });
+    if (!cert) {
+      mem.certError = issuance.error;
+      return;
+    }
+    mem.certError = undefined;
+    mem.certificates.add(domain);
+    const fingerprint = createHash("sha256").update(accountKeyPem).digest("hex");
+    await this.patchSecret(mem.namespace, domain, {
+      "tls.crt": cert.certPem,
+      "tls.key": cert.keyPem,
+      "acme-account-fingerprint": fingerprint,
+    });
+  }
+
+  async requestCertificate(podName: string, namespace?: string): Promise<void> {
+    const mem = [...this.memory.values()].find(
+      (m) => m.name === podName && (!namespace || m.namespace === namespace),
+    );
+    if (!mem?.device) throw new Error(`requestCertificate: pod ${podName} has no logged-in tailscaled`);
+    const pod = this.informers.pods.get(mem.name, mem.namespace);
+    const container = pod?.spec?.containers?.find((c) => c.name === "tailscale");
+    if (!pod || !container) throw new Error(`requestCertificate: pod ${podName} is gone`);
+    const env = resolveEnv(pod, container, this);
+    const stateName = env["TS_KUBE_SECRET"]!;
+    const environment = environmentFromEnv(env);
+    const r = await this.control("GET", `/devices/${mem.device.nodeId}/cert-domains`);
+    const domains: string[] = r.body?.certDomains ?? [];
+    if (domains.length === 0) {
+      mem.certError = "https-disabled";
+      throw new Error(`requestCertificate: HTTPS is not enabled for the tailnet of pod ${podName}`);
+    }
+    if (mem.certShareMode) {
+      for (const d of domains.slice(1)) await this.ensureHaCert(mem, stateName, environment, d);
+    } else {
+      await this.ensureStateCert(mem, stateName, environment, domains[0]!);
+    }
+    if (mem.certError) throw new Error(`requestCertificate: ${podName}: ${mem.certError}`);
+  }
+
+  podViews(): SimPod[] {
+    const out: SimPod[] = [];
+    for (const pod of this.informers.pods.list()) {
+      const uid = pod.metadata!.uid!;
+      const mem = this.memory.get(uid);
+      out.push({
+        namespace: pod.metadata!.namespace!,
+        name: pod.metadata!.name!,
+        uid,
+        podIP: pod.status?.podIP ?? "",
+        ready: pod.status?.conditions?.some((c) => c.type === "Ready" && c.status === "True") ?? false,
+        waitingReason: mem?.waitingReason,
+        loginError: mem?.loginError,
+        deviceId: mem?.device?.nodeId,
+        deviceFqdn: mem?.device ? `${mem.device.name}.` : undefined,
+        deviceIps: mem?.device?.addresses,
+        dnatTarget: mem?.dnatTarget,
+        ingressConfigs: mem?.ingressConfigs,
+        advertisedServices: [...(mem?.advertised ?? [])],
+        httpsEndpoint: mem?.httpsEndpoint,
+        certDomains: [...(mem?.certDomains ?? [])],
+        certificates: [...(mem?.certificates ?? [])],
+        certShareMode: mem?.certShareMode,
+        certError: mem?.certError,
+      });
+    }
+    return out.sort((a, b) => `${a.namespace}/${a.name}`.localeCompare(`${b.namespace}/${b.name}`));
+  }
+}
