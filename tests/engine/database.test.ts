@@ -38,7 +38,10 @@ describe("examples/database through the engine", function () {
     assert.equal(up.failed, false, up.error);
     console.log(up.outputs);
     const again = await stack.preview();
-    assert.deepEqual(again.steps.filter((s) => s.op !== "same").map((s) => s.urn), []);
+    assert.deepEqual(
+      again.steps.filter((s) => s.op !== "same").map((s) => s.urn),
+      [],
+    );
     const destroy = await stack.destroy();
     assert.equal(destroy.failed, false, destroy.error);
     const left = world.leftovers();

@@ -1,0 +1,133 @@
+/**
+ * `npm run demo`: the examples' Pulumi programs previewed, deployed, previewed again, and destroyed,
+ * offline: against a local Kubernetes API server, a local Tailscale API, and a cluster simulator
+ * playing kubelet and tailscaled. The programs and the provider are the real ones; only the servers
+ * are local. The last line proves that nothing was left behind.
+ */
+import * as path from "node:path";
+import { kubernetesBuiltins, StackHarness, type StepResult } from "../tests/support/engine";
+import { isSecret, SIG_KEY, UNKNOWN } from "../tests/support/engine/marshal";
+import { type LocalWorld, startLocalWorld } from "../tests/support/world";
+
+const ROOT = path.resolve(__dirname, "..");
+
+const SYMBOL: Record<string, string> = {
+  create: "+",
+  update: "~",
+  replace: "+-",
+  delete: "-",
+  same: " ",
+  read: ">",
+  refresh: "~",
+};
+
+function show(value: unknown): string {
+  if (value === UNKNOWN) return "(known after up)";
+  if (isSecret(value)) return "[secret]";
+  if (Array.isArray(value)) return `[${value.map(show).join(", ")}]`;
+  if (value && typeof value === "object") {
+    return `{ ${Object.entries(value)
+      .filter(([k]) => k !== SIG_KEY)
+      .map(([k, v]) => `${k}: ${show(v)}`)
+      .join(", ")} }`;
+  }
+  return JSON.stringify(value);
+}
+
+function printSteps(title: string, result: StepResult): void {
+  console.log(`\n── ${title} ${"─".repeat(Math.max(0, 70 - title.length))}`);
+  if (result.failed) {
+    console.log(`  FAILED: ${result.error}`);
+    for (const log of result.logs.filter((l) => l.severity === "error")) console.log(`  ${log.message}`);
+    throw new Error(`${title} failed`);
+  }
+  const changed = result.steps.filter((s) => s.op !== "same");
+  for (const step of result.steps) {
+    if (step.type === "pulumi:pulumi:Stack") continue;
+    const name = step.urn.split("::").pop();
+    const why = step.replaces?.length ? ` (replace because of ${step.replaces.join(", ")})` : "";
+    console.log(
+      `  ${SYMBOL[step.op] ?? "?"} ${step.op.padEnd(7)} ${step.type.replace("pulumi-nodejs:dynamic/", "")} ${name}${why}`,
+    );
+    const planned = step.inputs?.plannedObjects;
+    if (step.op !== "same" && step.op !== "delete" && planned && typeof planned === "object") {
+      for (const [object, fingerprint] of Object.entries(planned)) {
+        console.log(`        ${SYMBOL[step.op]} ${object}  (content ${fingerprint})`);
+      }
+      console.log(`        + tailnet device (single-use auth key, tags ${show(step.inputs?.tags)})`);
+    } else if (step.op !== "same" && step.op !== "delete" && planned === UNKNOWN) {
+      console.log("        (its Kubernetes objects are known once the Service above exists)");
+    }
+  }
+  if (changed.length <= 1) console.log("  no changes");
+}
+
+function printOutputs(result: StepResult): void {
+  console.log("\n  Outputs:");
+  for (const [key, value] of Object.entries(result.outputs)) console.log(`    ${key}: ${show(value)}`);
+}
+
+async function runExample(world: LocalWorld, example: string, project: string): Promise<void> {
+  const stack = new StackHarness({
+    project,
+    stack: "demo",
+    programDir: path.join(ROOT, "examples", example),
+    packageName: "pulumi-tailnet",
+    packageRoot: ROOT,
+    env: world.env,
+    builtins: kubernetesBuiltins(world.kubeconfig),
+  });
+  try {
+    console.log(`\n████ examples/${example}`);
+    printSteps("pulumi preview", await stack.preview());
+    const up = await stack.up();
+    printSteps("pulumi up", up);
+    printOutputs(up);
+    printSteps("pulumi preview (again)", await stack.preview());
+    printSteps("pulumi destroy", await stack.destroy());
+  } finally {
+    await stack.close();
+  }
+}
+
+async function main(): Promise<void> {
+  const world = await startLocalWorld();
+  let exitCode = 0;
+  try {
+    console.log("pulumi-tailnet demo: everything below runs against LOCAL servers on this machine:");
+    console.log(`  Kubernetes API server  ${world.kube.url}  (a faithful fake; see tests/support/kube-api)`);
+    console.log(
+      `  Tailscale API          ${world.tailscale.url}  (schema-validated fake; tailnet ${world.tailscale.tailnetDomain})`,
+    );
+    console.log("  cluster simulator      plays kubelet and tailscaled (tests/support/cluster-sim)");
+    console.log(
+      "The Pulumi programs (examples/*) and the provider are the real ones, driven through Pulumi's",
+    );
+    console.log("own language runtime and dynamic-provider host. To run them for real, see README.md.");
+
+    await runExample(world, "database", "tailnet-database");
+
+    const left = world.leftovers();
+    const summary =
+      `${left.kubernetesObjects.length} Kubernetes objects, ${left.devices.length} tailnet devices, ` +
+      `${left.validAuthKeys.length} valid auth keys, ${left.services.length} Tailscale Services`;
+    if (
+      left.kubernetesObjects.length + left.devices.length + left.validAuthKeys.length + left.services.length >
+      0
+    ) {
+      console.log(`\nLEFT BEHIND: ${summary}`);
+      console.log(JSON.stringify(left, null, 2));
+      exitCode = 1;
+    } else {
+      console.log(`\nNothing left behind: ${summary}.`);
+    }
+  } finally {
+    await world.stop();
+  }
+  process.exit(exitCode);
+}
+
+main().catch((err) => {
+  console.error(err instanceof Error ? err.message : err);
+  process.exit(1);
+});
