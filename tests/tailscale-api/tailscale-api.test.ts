@@ -540,7 +540,9 @@ describe("tailscale-api fake", () => {
       ts.setLatency(0);
       await call(ts, "GET", "/api/v2/tailnet/-/devices", { token: apiKey });
       await call(ts, "GET", "/api/v2/nowhere", { token: apiKey });
+      await login(ts, ts.createAuthKey({ tags: ["tag:k8s"] }).key, "not-counted");
       const c = ts.counts();
+      assert.equal(ts.controlRequests.length, 1, "tailscaled's control traffic is logged apart");
       assert.equal(c.total, 3);
       assert.equal(c.byRoute["GET /api/v2/tailnet/{tailnet}/devices"], 2);
       assert.equal(c.byRoute["GET <unmatched>"], 1);
