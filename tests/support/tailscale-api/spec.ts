@@ -8,9 +8,14 @@ import * as path from "node:path";
 import Ajv2020, { type ValidateFunction } from "ajv/dist/2020";
 import addFormats from "ajv-formats";
 
-/** Where the OpenAPI document is read from (override with TAILSCALE_OPENAPI_PATH). */
+/**
+ * Where the OpenAPI document is read from: `shared/` sits beside the project checkout (on developer
+ * machines and in CI alike), so the path is relative to the repository root. Override with
+ * TAILSCALE_OPENAPI_PATH.
+ */
 export const OPENAPI_PATH =
-  process.env["TAILSCALE_OPENAPI_PATH"] ?? path.resolve("/work/shared/tailscale-api/openapi.json");
+  process.env["TAILSCALE_OPENAPI_PATH"] ??
+  path.resolve(__dirname, "../../../../shared/tailscale-api/openapi.json");
 
 /**
  * The explicit list of places where the fake deliberately departs from the OpenAPI document
