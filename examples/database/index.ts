@@ -23,6 +23,8 @@ const db = new TailnetService("postgres", {
   service: postgres,
   hostname: config.get("hostname") ?? "postgres",
   tags: config.getObject<string[]>("tags") ?? ["tag:k8s"],
+  // e.g. `pulumi config set --path proxyClass.resources.requests.memory 64Mi`
+  proxyClass: config.getObject("proxyClass"),
 });
 
 export const hostname = db.hostname;

@@ -77,7 +77,12 @@ export async function startLocalWorld(opts: LocalWorldOptions = {}): Promise<Loc
   const tailscale = await startTailscaleApi({ tailnetDomain: opts.tailnetDomain });
   const kubeconfig = kube.kubeconfig();
   const kubeconfigPath = kube.writeKubeconfig(dir);
-  const sim = await startClusterSim({ kubeconfig, tailscaleUrl: tailscale.url, ...opts.sim });
+  // The simulator (kubelet, containerboot) has its own identity, so request counts can tell it apart.
+  const sim = await startClusterSim({
+    kubeconfig: kube.kubeconfig({ user: "cluster-sim" }),
+    tailscaleUrl: tailscale.url,
+    ...opts.sim,
+  });
   const oauth = tailscale.createOAuthClient({
     scopes: ["auth_keys", "devices:core", "services"],
     tags: ["tag:k8s-operator"],

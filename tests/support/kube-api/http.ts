@@ -23,6 +23,8 @@ export interface KubeRequestRecord {
   contentType?: string;
   status: number;
   class: "read" | "write" | "watch";
+  /** The identity whose bearer token sent the request (as an audit log records it); undefined if none matched. */
+  user?: string;
 }
 
 /** A queued fault. */
@@ -38,6 +40,8 @@ export interface Fault {
 /** Mutable server settings the HTTP layer reads on each request. */
 export interface HttpState {
   token: string;
+  /** Bearer token -> user name. The default token belongs to user `admin`. */
+  users: Map<string, string>;
   latencyMs: number;
   faults: Fault[];
   requests: KubeRequestRecord[];
@@ -192,6 +196,7 @@ export function createHandler(registry: Registry, state: HttpState) {
       contentType: req.headers["content-type"],
       status: 0,
       class: classify(method, query, r),
+      user: state.users.get((req.headers.authorization ?? "").replace(/^Bearer /, "")),
     };
     state.requests.push(record);
     res.on("finish", () => {
@@ -200,7 +205,7 @@ export function createHandler(registry: Registry, state: HttpState) {
     try {
       const bodyText = await readBody(req);
       if (state.latencyMs > 0) await new Promise((resolve) => setTimeout(resolve, state.latencyMs));
-      if (req.headers.authorization !== `Bearer ${state.token}`) throw unauthorized();
+      if (record.user === undefined) throw unauthorized();
       const fault = state.faults.find(
         (f) =>
           (!f.method || f.method.toUpperCase() === method) &&

@@ -30,8 +30,12 @@ export interface KubeApiServer {
   url: string;
   /** The bearer token the kubeconfig carries. */
   token: string;
-  /** Kubeconfig YAML usable by KubeConfig.loadFromString. */
-  kubeconfig(opts?: { namespace?: string; context?: string }): string;
+  /**
+   * Kubeconfig YAML usable by KubeConfig.loadFromString. With `user`, it carries that user's own
+   * token (made on first use), so the request log tells the identities apart (e.g. the product from
+   * the cluster simulator), as a real server's audit log does.
+   */
+  kubeconfig(opts?: { namespace?: string; context?: string; user?: string }): string;
   /** Writes the kubeconfig into `dir` and returns the file path. */
   writeKubeconfig(dir: string): string;
   /** Closes watches and the listener. */
@@ -164,6 +168,7 @@ export async function startKubeApiServer(opts: KubeApiServerOptions = {}): Promi
   const token = opts.token ?? randomBytes(16).toString("hex");
   const state: HttpState = {
     token,
+    users: new Map([[token, "admin"]]),
     latencyMs: 0,
     faults: [],
     requests: [],
@@ -183,7 +188,15 @@ export async function startKubeApiServer(opts: KubeApiServerOptions = {}): Promi
     return t;
   };
 
-  const kubeconfig = (o: { namespace?: string; context?: string } = {}) => {
+  const tokenOf = (user: string | undefined): string => {
+    if (!user || user === "admin") return token;
+    for (const [t, u] of state.users) if (u === user) return t;
+    const t = randomBytes(16).toString("hex");
+    state.users.set(t, user);
+    return t;
+  };
+
+  const kubeconfig = (o: { namespace?: string; context?: string; user?: string } = {}) => {
     const ctx = o.context ?? "kube-api-test";
     return [
       "apiVersion: v1",
@@ -197,7 +210,7 @@ export async function startKubeApiServer(opts: KubeApiServerOptions = {}): Promi
       "users:",
       "- name: kube-api-test",
       "  user:",
-      `    token: ${token}`,
+      `    token: ${tokenOf(o.user)}`,
       "contexts:",
       `- name: ${ctx}`,
       "  context:",

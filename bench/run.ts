@@ -1,0 +1,100 @@
+/**
+ * `npm run bench`: the cost of each lifecycle step of examples/database through the engine path:
+ * Kubernetes requests (reads, writes, watches) and Tailscale API requests as the local servers count
+ * them (the product's own identity only, not the cluster simulator's), wall time with 0 ms and with
+ * 20 ms injected per request, and the provider host's peak RSS. Prints Markdown tables.
+ *
+ * Not a test: nothing here asserts a time.
+ */
+import * as path from "node:path";
+import { kubernetesBuiltins, StackHarness, type StepResult } from "../tests/support/engine";
+import { startLocalWorld } from "../tests/support/world";
+
+const ROOT = path.resolve(__dirname, "..");
+
+interface Row {
+  step: string;
+  kubeReads: number;
+  kubeWrites: number;
+  kubeWatches: number;
+  tailscale: number;
+  ms: number;
+  rssMb: number;
+}
+
+async function lifecycle(latencyMs: number): Promise<Row[]> {
+  const world = await startLocalWorld();
+  world.kube.setLatency(latencyMs);
+  world.tailscale.setLatency(latencyMs);
+  const stack = new StackHarness({
+    project: "tailnet-database",
+    stack: "bench",
+    programDir: path.join(ROOT, "examples/database"),
+    packageName: "pulumi-tailnet",
+    packageRoot: ROOT,
+    env: world.env,
+    builtins: kubernetesBuiltins(world.kube.kubeconfig({ user: "pulumi-kubernetes" })),
+  });
+  const rows: Row[] = [];
+  const measure = async (step: string, run: () => Promise<StepResult>) => {
+    world.kube.resetCounts();
+    world.tailscale.resetCounts();
+    const start = process.hrtime.bigint();
+    const result = await run();
+    const ms = Number((process.hrtime.bigint() - start) / 1_000_000n);
+    if (result.failed) throw new Error(`${step} failed: ${result.error}`);
+    // The provider's requests only: not the simulator's, not the stand-in kubernetes provider's.
+    const own = world.kube.requests.filter((r) => r.user === "admin");
+    rows.push({
+      step,
+      kubeReads: own.filter((r) => r.class === "read").length,
+      kubeWrites: own.filter((r) => r.class === "write").length,
+      kubeWatches: own.filter((r) => r.class === "watch").length,
+      tailscale: world.tailscale.counts().total,
+      ms,
+      rssMb: Math.round(stack.peakRssKb() / 1024),
+    });
+  };
+  try {
+    await measure("preview", () => stack.preview());
+    await measure("create (up)", () => stack.up());
+    await measure("no-op up", () => stack.up());
+    stack.setConfig("proxyClass", JSON.stringify({ resources: { requests: { memory: "64Mi" } } }));
+    await measure("update (up)", () => stack.up());
+    await measure("refresh", () => stack.refresh());
+    await measure("destroy", () => stack.destroy());
+  } finally {
+    await stack.close();
+    await world.stop();
+  }
+  return rows;
+}
+
+function table(rows0: Row[], rows20: Row[]): string {
+  const lines = [
+    "| step | kube reads | kube writes | kube watches | Tailscale API | wall 0 ms | wall 20 ms | host peak RSS |",
+    "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+  ];
+  rows0.forEach((r, i) => {
+    lines.push(
+      `| ${r.step} | ${r.kubeReads} | ${r.kubeWrites} | ${r.kubeWatches} | ${r.tailscale} | ${r.ms} ms | ${rows20[i]?.ms ?? "?"} ms | ${Math.max(r.rssMb, rows20[i]?.rssMb ?? 0)} MB |`,
+    );
+  });
+  return lines.join("\n");
+}
+
+async function main(): Promise<void> {
+  const rows0 = await lifecycle(0);
+  const rows20 = await lifecycle(20);
+  console.log("## TailnetService (standalone), examples/database, through the engine path\n");
+  console.log(table(rows0, rows20));
+  console.log(
+    "\nRequests are the provider's own (its kubeconfig identity), counted by the local servers; wall time includes" +
+      " running the Pulumi program (language host, tsx) and, for create, waiting for the simulated proxy to log in.",
+  );
+}
+
+main().catch((err) => {
+  console.error(err);
+  process.exit(1);
+});
