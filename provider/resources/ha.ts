@@ -10,6 +10,14 @@ export const HA_UNAVAILABLE =
   "serving through a ProxyGroup (high availability) is not available in this version of pulumi-tailnet; " +
   "remove proxyGroup to run a standalone proxy";
 
+/** Extra check failures of HA inputs (`proxyGroup` set), beyond the shared input checks. */
+export function haCheckFailures(
+  _kind: "TailnetService" | "TailnetIngress",
+  _news: unknown,
+): { property: string; reason: string }[] {
+  return [{ property: "proxyGroup", reason: HA_UNAVAILABLE }];
+}
+
 const unavailable = async (): Promise<never> => {
   throw new Error(HA_UNAVAILABLE);
 };

@@ -11,7 +11,7 @@ import { type IngressBackendInput, type TailnetIngressInput, UNKNOWN } from "../
 import { planStandaloneIngress, standaloneIngressNamespace } from "../plan/standalone";
 import { checkTailnetIngress, containsUnknown, DEFAULT_TAGS } from "../plan/validate";
 import { type CertificateState, certificateState } from "./certificate";
-import { HA_UNAVAILABLE, haIngress } from "./ha";
+import { haCheckFailures, haIngress } from "./ha";
 import { coreRef, readBackendService, secretData } from "./kubeFacts";
 import type { Lifecycle } from "./lifecycle";
 import {
@@ -166,7 +166,7 @@ function withDefaults(
 export const tailnetIngress: Lifecycle = {
   async check(_olds, news) {
     const failures = checkTailnetIngress(news);
-    if (news.proxyGroup !== undefined) failures.push({ property: "proxyGroup", reason: HA_UNAVAILABLE });
+    if (news.proxyGroup !== undefined) failures.push(...haCheckFailures("TailnetIngress", news));
     return { inputs: failures.length ? news : withDefaults(news), failures };
   },
   async diff(_id, olds, news) {

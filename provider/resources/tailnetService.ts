@@ -8,7 +8,7 @@ import { summarizePlan } from "../plan/fingerprint";
 import { type TailnetServiceInput, UNKNOWN } from "../plan/inputs";
 import { planStandaloneService } from "../plan/standalone";
 import { checkTailnetService, containsUnknown, DEFAULT_TAGS, serviceHostname } from "../plan/validate";
-import { HA_UNAVAILABLE, haService } from "./ha";
+import { haCheckFailures, haService } from "./ha";
 import { readBackendService } from "./kubeFacts";
 import type { Lifecycle } from "./lifecycle";
 import {
@@ -98,7 +98,7 @@ function withDefaults(
 export const tailnetService: Lifecycle = {
   async check(_olds, news) {
     const failures = checkTailnetService(news);
-    if (news.proxyGroup !== undefined) failures.push({ property: "proxyGroup", reason: HA_UNAVAILABLE });
+    if (news.proxyGroup !== undefined) failures.push(...haCheckFailures("TailnetService", news));
     return { inputs: failures.length ? news : withDefaults(news), failures };
   },
   async diff(_id, olds, news) {
