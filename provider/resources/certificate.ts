@@ -2,7 +2,7 @@
  * The certificate an ingress proxy holds, as stack outputs: parsed from the PEM the proxy stored, with
  * `node:crypto`. Only the certificate is ever read; the private key stays in the cluster.
  */
-import { X509Certificate } from "node:crypto";
+import { createHash, X509Certificate } from "node:crypto";
 
 /** Output shape of `certificate` (TailnetIngress). */
 export interface CertificateState {
@@ -53,4 +53,35 @@ export function certificateState(pem: string | undefined, domain: string): Certi
     serialNumber: cert.serialNumber.toLowerCase(),
     sha256Fingerprint: cert.fingerprint256,
   };
+}
+
+/** A short, non-reversible identity of the proxy's ACME account, to tell renewals from new certificates. */
+export function acmeAccountId(data: Record<string, string>): string | undefined {
+  const pem = data["acme-account.key.pem"];
+  return pem ? createHash("sha256").update(pem).digest("hex").slice(0, 16) : undefined;
+}
+
+/**
+ * The issuances this resource caused: a certificate with a serial not seen before counts as a new
+ * issuance, unless it replaced one for the same domain from the same ACME account (a renewal, which
+ * Let's Encrypt exempts from its limits).
+ */
+export function nextIssuances(
+  previous:
+    | { certificate?: CertificateState; certificateIssuances?: string[]; certificateAccount?: string }
+    | undefined,
+  cert: CertificateState,
+  account: string | undefined,
+): string[] {
+  const issuances = [...(previous?.certificateIssuances ?? [])];
+  const before = previous?.certificate;
+  if (cert.state !== "issued" || !cert.serialNumber || before?.serialNumber === cert.serialNumber)
+    return issuances;
+  const renewal =
+    before?.state === "issued" &&
+    before.domain === cert.domain &&
+    !!account &&
+    previous?.certificateAccount === account;
+  if (!renewal && cert.notBefore) issuances.push(cert.notBefore);
+  return issuances;
 }

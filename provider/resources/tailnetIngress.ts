@@ -2,7 +2,6 @@
  * TailnetIngress: HTTPS on a MagicDNS name. Standalone: its own userspace proxy serving the serve
  * config (standalone.ts). With `proxyGroup`: a Tailscale Service served by the group (ha.ts).
  */
-import { createHash } from "node:crypto";
 import type { BackendServiceFacts } from "../plan/backends";
 import { backendKey } from "../plan/backends";
 import { diffTailnetIngress } from "../plan/diff";
@@ -10,7 +9,7 @@ import { summarizePlan } from "../plan/fingerprint";
 import { type IngressBackendInput, type TailnetIngressInput, UNKNOWN } from "../plan/inputs";
 import { planStandaloneIngress, standaloneIngressNamespace } from "../plan/standalone";
 import { checkTailnetIngress, containsUnknown, DEFAULT_TAGS } from "../plan/validate";
-import { type CertificateState, certificateState } from "./certificate";
+import { acmeAccountId, certificateState, nextIssuances } from "./certificate";
 import { haCheckFailures, haIngress } from "./ha";
 import { coreRef, readBackendService, secretData } from "./kubeFacts";
 import type { Lifecycle } from "./lifecycle";
@@ -51,37 +50,6 @@ export function ingressBackends(input: TailnetIngressInput): { backend: IngressB
     });
   });
   return out;
-}
-
-/** A short, non-reversible identity of the proxy's ACME account, to tell renewals from new certificates. */
-function acmeAccountId(data: Record<string, string>): string | undefined {
-  const pem = data["acme-account.key.pem"];
-  return pem ? createHash("sha256").update(pem).digest("hex").slice(0, 16) : undefined;
-}
-
-/**
- * The issuances this resource caused: a certificate with a serial not seen before counts as a new
- * issuance, unless it replaced one for the same domain from the same ACME account (a renewal, which
- * Let's Encrypt exempts from its limits).
- */
-export function nextIssuances(
-  previous:
-    | { certificate?: CertificateState; certificateIssuances?: string[]; certificateAccount?: string }
-    | undefined,
-  cert: CertificateState,
-  account: string | undefined,
-): string[] {
-  const issuances = [...(previous?.certificateIssuances ?? [])];
-  const before = previous?.certificate;
-  if (cert.state !== "issued" || !cert.serialNumber || before?.serialNumber === cert.serialNumber)
-    return issuances;
-  const renewal =
-    before?.state === "issued" &&
-    before.domain === cert.domain &&
-    !!account &&
-    previous?.certificateAccount === account;
-  if (!renewal && cert.notBefore) issuances.push(cert.notBefore);
-  return issuances;
 }
 
 const standaloneSpec: StandaloneSpec<TailnetIngressInput> = {
