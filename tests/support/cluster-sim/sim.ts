@@ -44,7 +44,11 @@ export interface ClusterSimOptions {
   tailscaleUrl: string;
   delays?: { podStartMs?: number; loginMs?: number; certMs?: number };
   faults?: SimFaults;
-  /** Default `on-serve-config`: issue as soon as a serve config with HTTPS is applied. */
+  /**
+   * Standalone proxies: `on-demand` (what tailscaled does: a certificate is fetched on the first TLS
+   * handshake or `tailscale cert`) or `on-serve-config` (as soon as a serve config with HTTPS is
+   * applied). Default `on-serve-config`. HA cert-share writers always issue proactively.
+   */
   certIssuance?: CertIssuance;
   /** Let's Encrypt limits per environment (default: LE production numbers, generous staging). */
   rateLimits?: Record<"production" | "staging", RateLimits>;
@@ -886,10 +890,8 @@ class Sim implements ObjectLookup {
           if (crt) mem.certificates.add(domain);
           continue;
         }
-        if (this.certIssuance === "on-demand") {
-          if (crt) mem.certificates.add(domain);
-          continue;
-        }
+        // The cert-share writer issues proactively for every service it serves (containerboot's
+        // kube/certs manager), whatever `certIssuance` says: that option models standalone tailscaled.
         await this.ensureHaCert(mem, stateName, environment, domain);
       }
       return;
