@@ -1,0 +1,399 @@
+/**
+ * The real `@pulumi/pulumi/cmd/dynamic-provider` host, started and called over gRPC the way the engine does
+ * (`provider_plugin.go`): one process, GetPluginInfo, Configure with the whole stack config, then
+ * Check/Diff/Create/Read/Update/Delete with secrets stripped.
+ */
+import { type ChildProcess, spawn } from "node:child_process";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import * as grpc from "@grpc/grpc-js";
+import type * as pluginproto from "@pulumi/pulumi/proto/plugin_pb";
+import * as provrpc from "@pulumi/pulumi/proto/provider_grpc_pb";
+import * as provproto from "@pulumi/pulumi/proto/provider_pb";
+import * as statusproto from "@pulumi/pulumi/proto/status_pb";
+import { Empty } from "google-protobuf/google/protobuf/empty_pb";
+import { fromStruct, type PropertyMap, toStruct } from "./marshal";
+
+/** Resolves the directory of the `@pulumi/pulumi` package the harness uses (the program uses the same copy). */
+export function pulumiPackageDir(): string {
+  return path.dirname(require.resolve("@pulumi/pulumi/package.json"));
+}
+
+/** What a provider's Diff answered, in engine terms. */
+export interface ProviderDiff {
+  changes: "unknown" | "none" | "some";
+  replaces: string[];
+  stables: string[];
+  diffs: string[];
+  deleteBeforeReplace: boolean;
+  detailedDiff?: Record<string, { kind: string; inputDiff: boolean }>;
+}
+
+/** A Create/Update that failed after the object came into existence (`ErrorResourceInitFailed`). */
+export class ResourceInitError extends Error {
+  /** @param message the provider's error message @param id the id of the object that exists @param properties its outputs @param reasons why initialization failed */
+  constructor(
+    message: string,
+    readonly id: string,
+    readonly properties: PropertyMap,
+    readonly reasons: string[],
+    readonly inputs?: PropertyMap,
+  ) {
+    super(message);
+  }
+}
+
+/** Options for {@link DynamicProviderHost.start}. */
+export interface DynamicProviderHostOptions {
+  /** Working directory of the host: the engine starts plugins in the program directory. */
+  cwd: string;
+  /** Project name, exported as PULUMI_NODEJS_PROJECT / PULUMI_PROJECT. */
+  project: string;
+  /** Environment added on top of this process's environment. */
+  env?: Record<string, string>;
+  /** Package name and root to make `require("<packageName>/...")` resolvable from the serialized provider code. */
+  packageName?: string;
+  packageRoot?: string;
+  /** Extra node flags placed before the host script (e.g. `["--import", "tsx"]`); empty by default like the CLI. */
+  nodeArgs?: string[];
+  /** Called with every line the host writes after its port line. */
+  onOutput?: (stream: "stdout" | "stderr", line: string) => void;
+}
+
+type Callback<R> = (err: grpc.ServiceError | null, res: R) => void;
+
+/** A running dynamic-provider host process with a gRPC client to it. */
+export class DynamicProviderHost {
+  private constructor(
+    private readonly child: ChildProcess,
+    private readonly client: provrpc.ResourceProviderClient,
+    readonly port: number,
+    private readonly tempDir: string | undefined,
+  ) {}
+
+  /** The host's process id. */
+  get pid(): number {
+    return this.child.pid ?? -1;
+  }
+
+  /** Starts the host and waits for the port it prints as its first stdout line. */
+  static async start(o: DynamicProviderHostOptions): Promise<DynamicProviderHost> {
+    const env: Record<string, string> = {
+      ...(process.env as Record<string, string>),
+      PULUMI_NODEJS_PROJECT: o.project,
+      PULUMI_PROJECT: o.project,
+      ...(o.env ?? {}),
+    };
+    let tempDir: string | undefined;
+    if (o.packageName && o.packageRoot) {
+      tempDir = fs.mkdtempSync(path.join(os.tmpdir(), "engine-nodepath-"));
+      const link = path.join(tempDir, "node_modules", o.packageName);
+      fs.mkdirSync(path.dirname(link), { recursive: true });
+      fs.symlinkSync(path.resolve(o.packageRoot), link, "dir");
+      const existing = env.NODE_PATH ? [env.NODE_PATH] : [];
+      env.NODE_PATH = [path.join(tempDir, "node_modules"), ...existing].join(path.delimiter);
+    }
+    const script = path.join(pulumiPackageDir(), "cmd", "dynamic-provider", "index.js");
+    // The engine passes its own address; the host only checks that an argument exists.
+    const child = spawn(process.execPath, [...(o.nodeArgs ?? []), script, "127.0.0.1:1"], {
+      cwd: o.cwd,
+      env,
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    const port = await new Promise<number>((resolve, reject) => {
+      let buf = "";
+      let errBuf = "";
+      let resolved = false;
+      const onExit = (code: number | null) => {
+        if (!resolved)
+          reject(
+            new Error(
+              `dynamic-provider host exited with code ${code} before printing its port: ${errBuf.slice(-2000)}`,
+            ),
+          );
+      };
+      child.once("exit", onExit);
+      child.once("error", reject);
+      child.stderr?.on("data", (d: Buffer) => {
+        const text = d.toString();
+        if (!resolved) errBuf += text;
+        for (const line of text.split("\n")) if (line) o.onOutput?.("stderr", line);
+      });
+      child.stdout?.on("data", (d: Buffer) => {
+        buf += d.toString();
+        if (!resolved) {
+          const nl = buf.indexOf("\n");
+          if (nl < 0) return;
+          const first = buf.slice(0, nl).trim();
+          buf = buf.slice(nl + 1);
+          const n = Number(first);
+          if (!Number.isInteger(n) || n <= 0) {
+            reject(new Error(`dynamic-provider host printed "${first}" instead of its port`));
+            return;
+          }
+          resolved = true;
+          resolve(n);
+        }
+        const lines = buf.split("\n");
+        buf = lines.pop() ?? "";
+        for (const line of lines) if (line) o.onOutput?.("stdout", line);
+      });
+    });
+    const client = new provrpc.ResourceProviderClient(`127.0.0.1:${port}`, grpc.credentials.createInsecure());
+    return new DynamicProviderHost(child, client, port, tempDir);
+  }
+
+  private call<Req, Res>(method: string, req: Req): Promise<Res> {
+    return new Promise<Res>((resolve, reject) => {
+      const fn = (this.client as unknown as Record<string, (r: Req, cb: Callback<Res>) => void>)[method];
+      fn.call(this.client, req, (err, res) => (err ? reject(err) : resolve(res)));
+    });
+  }
+
+  /** GetPluginInfo: the SDK version the host reports. */
+  async pluginVersion(): Promise<string> {
+    const res = await this.call<Empty, pluginproto.PluginInfo>("getPluginInfo", new Empty());
+    return res.getVersion();
+  }
+
+  /**
+   * Configure with the whole stack config, namespaces kept (`project:key`), secret values secret-wrapped, as the
+   * engine configures the default `pulumi-nodejs` provider.
+   */
+  async configure(config: PropertyMap, providerUrn?: string): Promise<{ acceptSecrets: boolean }> {
+    const req = new provproto.ConfigureRequest();
+    req.setArgs(toStruct(config));
+    const vars = req.getVariablesMap();
+    for (const [k, v] of Object.entries(config)) {
+      if (typeof v === "string") vars.set(k, v);
+    }
+    req.setAcceptsecrets(true);
+    req.setAcceptresources(true);
+    if (providerUrn) {
+      req.setUrn(providerUrn);
+      req.setName(providerUrn.split("::").pop() ?? "");
+      req.setType("pulumi:providers:pulumi-nodejs");
+    }
+    const res = await this.call<provproto.ConfigureRequest, provproto.ConfigureResponse>("configure", req);
+    return { acceptSecrets: res.getAcceptsecrets() };
+  }
+
+  /** Check(olds = previous inputs, news = new inputs). Values must already be secret-free. */
+  async check(
+    urn: string,
+    olds: PropertyMap,
+    news: PropertyMap,
+  ): Promise<{ inputs: PropertyMap; failures: { property: string; reason: string }[] }> {
+    const req = new provproto.CheckRequest();
+    req.setUrn(urn);
+    req.setName(urnName(urn));
+    req.setType(urnType(urn));
+    req.setOlds(toStruct(olds));
+    req.setNews(toStruct(news));
+    const res = await this.call<provproto.CheckRequest, provproto.CheckResponse>("check", req);
+    return {
+      inputs: res.hasInputs() ? fromStruct(res.getInputs()) : news,
+      failures: res.getFailuresList().map((f) => ({ property: f.getProperty(), reason: f.getReason() })),
+    };
+  }
+
+  /** Diff(olds = previous OUTPUTS, news = checked inputs), as `provider_plugin.go` sends it. */
+  async diff(
+    urn: string,
+    id: string,
+    oldOutputs: PropertyMap,
+    newInputs: PropertyMap,
+    oldInputs: PropertyMap,
+    ignoreChanges: string[],
+  ): Promise<ProviderDiff> {
+    const req = new provproto.DiffRequest();
+    req.setId(id);
+    req.setUrn(urn);
+    req.setName(urnName(urn));
+    req.setType(urnType(urn));
+    req.setOlds(toStruct(oldOutputs));
+    req.setNews(toStruct(newInputs));
+    req.setOldInputs(toStruct(oldInputs));
+    req.setIgnorechangesList(ignoreChanges);
+    const res = await this.call<provproto.DiffRequest, provproto.DiffResponse>("diff", req);
+    const C = provproto.DiffResponse.DiffChanges;
+    const changes =
+      res.getChanges() === C.DIFF_SOME ? "some" : res.getChanges() === C.DIFF_NONE ? "none" : "unknown";
+    let detailedDiff: ProviderDiff["detailedDiff"];
+    if (res.getHasdetaileddiff()) {
+      detailedDiff = {};
+      const kinds = Object.entries(provproto.PropertyDiff.Kind);
+      for (const [k, v] of res.getDetaileddiffMap().entries()) {
+        detailedDiff[k] = {
+          kind: kinds.find(([, n]) => n === v.getKind())?.[0] ?? String(v.getKind()),
+          inputDiff: v.getInputdiff(),
+        };
+      }
+    }
+    return {
+      changes,
+      replaces: res.getReplacesList(),
+      stables: res.getStablesList(),
+      diffs: res.getDiffsList(),
+      deleteBeforeReplace: res.getDeletebeforereplace(),
+      detailedDiff,
+    };
+  }
+
+  /** Create; a partial failure throws {@link ResourceInitError}. */
+  async create(
+    urn: string,
+    properties: PropertyMap,
+    timeoutSeconds: number,
+  ): Promise<{ id: string; properties: PropertyMap }> {
+    const req = new provproto.CreateRequest();
+    req.setUrn(urn);
+    req.setName(urnName(urn));
+    req.setType(urnType(urn));
+    req.setProperties(toStruct(properties));
+    req.setTimeout(timeoutSeconds);
+    req.setPreview(false);
+    try {
+      const res = await this.call<provproto.CreateRequest, provproto.CreateResponse>("create", req);
+      return { id: res.getId(), properties: fromStruct(res.getProperties()) };
+    } catch (e) {
+      throw toInitError(e);
+    }
+  }
+
+  /** Read(id, properties = outputs, inputs); an empty id in the answer means the object is gone. */
+  async read(
+    urn: string,
+    id: string,
+    outputs: PropertyMap,
+    inputs: PropertyMap,
+  ): Promise<{ id: string; properties: PropertyMap; inputs?: PropertyMap }> {
+    const req = new provproto.ReadRequest();
+    req.setId(id);
+    req.setUrn(urn);
+    req.setName(urnName(urn));
+    req.setType(urnType(urn));
+    req.setProperties(toStruct(outputs));
+    req.setInputs(toStruct(inputs));
+    const res = await this.call<provproto.ReadRequest, provproto.ReadResponse>("read", req);
+    return {
+      id: res.getId(),
+      properties: fromStruct(res.getProperties()),
+      inputs: res.hasInputs() ? fromStruct(res.getInputs()) : undefined,
+    };
+  }
+
+  /** Update(olds = previous outputs, news = checked inputs); a partial failure throws {@link ResourceInitError}. */
+  async update(
+    urn: string,
+    id: string,
+    oldOutputs: PropertyMap,
+    newInputs: PropertyMap,
+    oldInputs: PropertyMap,
+    timeoutSeconds: number,
+    ignoreChanges: string[],
+  ): Promise<PropertyMap> {
+    const req = new provproto.UpdateRequest();
+    req.setId(id);
+    req.setUrn(urn);
+    req.setName(urnName(urn));
+    req.setType(urnType(urn));
+    req.setOlds(toStruct(oldOutputs));
+    req.setNews(toStruct(newInputs));
+    req.setOldInputs(toStruct(oldInputs));
+    req.setTimeout(timeoutSeconds);
+    req.setIgnorechangesList(ignoreChanges);
+    req.setPreview(false);
+    try {
+      const res = await this.call<provproto.UpdateRequest, provproto.UpdateResponse>("update", req);
+      return fromStruct(res.getProperties());
+    } catch (e) {
+      throw toInitError(e);
+    }
+  }
+
+  /** Delete(id, properties = outputs). */
+  async delete(
+    urn: string,
+    id: string,
+    outputs: PropertyMap,
+    oldInputs: PropertyMap,
+    timeoutSeconds: number,
+  ): Promise<void> {
+    const req = new provproto.DeleteRequest();
+    req.setId(id);
+    req.setUrn(urn);
+    req.setName(urnName(urn));
+    req.setType(urnType(urn));
+    req.setProperties(toStruct(outputs));
+    req.setOldInputs(toStruct(oldInputs));
+    req.setTimeout(timeoutSeconds);
+    await this.call<provproto.DeleteRequest, Empty>("delete", req);
+  }
+
+  /** Peak resident set size of the host process (VmHWM from /proc/<pid>/status), in KiB. */
+  peakRssKb(): number {
+    return readVmHwmKb(this.pid);
+  }
+
+  /** Stops the host and removes its temporary NODE_PATH directory. */
+  async stop(): Promise<void> {
+    this.client.close();
+    if (this.child.exitCode === null && this.child.signalCode === null) {
+      const exited = new Promise<void>((resolve) => this.child.once("exit", () => resolve()));
+      this.child.kill("SIGTERM");
+      const timer = setTimeout(() => this.child.kill("SIGKILL"), 3000);
+      await exited;
+      clearTimeout(timer);
+    }
+    if (this.tempDir) fs.rmSync(this.tempDir, { recursive: true, force: true });
+  }
+}
+
+/** Reads VmHWM (peak RSS) of a process, in KiB; 0 when the process is gone. */
+export function readVmHwmKb(pid: number): number {
+  try {
+    const status = fs.readFileSync(`/proc/${pid}/status`, "utf8");
+    const m = /^VmHWM:\s+(\d+)\s+kB/m.exec(status);
+    return m ? Number(m[1]) : 0;
+  } catch {
+    return 0;
+  }
+}
+
+/** The name part of a URN. */
+export function urnName(urn: string): string {
+  return urn.split("::").slice(3).join("::");
+}
+
+/** The (unqualified) type part of a URN. */
+export function urnType(urn: string): string {
+  return (urn.split("::")[2] ?? "").split("$").pop() ?? "";
+}
+
+/** Turns a gRPC error carrying `ErrorResourceInitFailed` details into a {@link ResourceInitError}. */
+function toInitError(e: unknown): unknown {
+  const err = e as grpc.ServiceError;
+  const raw = err?.metadata?.get?.("grpc-status-details-bin")?.[0];
+  if (!raw) return new Error(err?.details || err?.message || String(e));
+  const status = statusproto.Status.deserializeBinary(
+    typeof raw === "string" ? Buffer.from(raw, "base64") : raw,
+  );
+  for (const any of status.getDetailsList()) {
+    const detail = any.unpack(
+      provproto.ErrorResourceInitFailed.deserializeBinary,
+      "pulumirpc.ErrorResourceInitFailed",
+    );
+    if (detail) {
+      return new ResourceInitError(
+        status.getMessage() || err.details,
+        detail.getId(),
+        fromStruct(detail.getProperties()),
+        detail.getReasonsList(),
+        detail.hasInputs() ? fromStruct(detail.getInputs()) : undefined,
+      );
+    }
+  }
+  return new Error(err.details || err.message);
+}
