@@ -599,6 +599,73 @@ export class Kube {
     });
   }
 
+  /**
+   * Runs a command in a Pod's container (`pods/exec`, over WebSocket) and returns what it printed
+   * and its exit code. Used to ask a proxy's tailscaled for its certificate during `up`; needs the
+   * `create` verb on `pods/exec` in the proxy's namespace.
+   */
+  async exec(
+    namespace: string,
+    pod: string,
+    container: string,
+    command: string[],
+    timeoutMs: number,
+  ): Promise<{ stdout: string; stderr: string; exitCode: number }> {
+    const k8s = loadClientNode();
+    const { Writable } = await import("node:stream");
+    let stdout = "";
+    let stderr = "";
+    const sink = (append: (s: string) => void) =>
+      new Writable({
+        write(chunk, _enc, done) {
+          append(chunk.toString("utf8"));
+          done();
+        },
+      });
+    this.counts.writes++;
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        reject(
+          new Error(
+            `running \`${command.join(" ")}\` in Pod ${namespace}/${pod} did not finish within ${timeoutMs} ms`,
+          ),
+        );
+      }, timeoutMs);
+      new k8s.Exec(this.kc)
+        .exec(
+          namespace,
+          pod,
+          container,
+          command,
+          sink((s) => {
+            stdout += s;
+          }),
+          sink((s) => {
+            stderr += s;
+          }),
+          null,
+          false,
+          (status: K8s.V1Status) => {
+            clearTimeout(timer);
+            const code = status.status === "Success" ? 0 : Number(status.details?.causes?.[0]?.message ?? 1);
+            resolve({ stdout, stderr, exitCode: Number.isFinite(code) ? code : 1 });
+          },
+        )
+        .catch((err: unknown) => {
+          clearTimeout(timer);
+          const status = (err as { statusCode?: number }).statusCode;
+          reject(
+            new Error(
+              `cannot run a command in Pod ${namespace}/${pod}` +
+                (status === 403
+                  ? ": the kubeconfig's identity lacks `create` on `pods/exec` in this namespace (grant it, or set waitForCertificate: false)"
+                  : `: ${(err as Error).message ?? err}`),
+            ),
+          );
+        });
+    });
+  }
+
   /** Waits until the object no longer exists. */
   async waitForDeletion(ref: ObjectRef, timeoutMs: number): Promise<void> {
     await this.waitFor(ref, (o) => o === undefined, { timeoutMs, description: "its deletion to finish" });

@@ -2,12 +2,19 @@
  * TailnetIngress: HTTPS on a MagicDNS name. Standalone: its own userspace proxy serving the serve
  * config (standalone.ts). With `proxyGroup`: a Tailscale Service served by the group (ha.ts).
  */
+
+import type { Kube } from "../kube";
 import type { BackendServiceFacts } from "../plan/backends";
 import { backendKey } from "../plan/backends";
 import { diffTailnetIngress } from "../plan/diff";
 import { summarizePlan } from "../plan/fingerprint";
 import { type IngressBackendInput, type TailnetIngressInput, UNKNOWN } from "../plan/inputs";
-import { planStandaloneIngress, standaloneIngressNamespace } from "../plan/standalone";
+import { TAILSCALE_CONTAINER } from "../plan/proxyclass";
+import {
+  planStandaloneIngress,
+  type StandaloneProxyPlan,
+  standaloneIngressNamespace,
+} from "../plan/standalone";
 import { checkTailnetIngress, containsUnknown, DEFAULT_TAGS } from "../plan/validate";
 import { acmeAccountId, certificateState, nextIssuances } from "./certificate";
 import { haCheckFailures, haIngress } from "./ha";
@@ -83,14 +90,63 @@ const standaloneSpec: StandaloneSpec<TailnetIngressInput> = {
       timeoutMs: rt.remainingMs(),
       description: `proxy Pod ${plan.namespace}/${plan.names.pod} to apply its serve config (state Secret key https_endpoint)`,
     });
-    if (secretData(secret).https_endpoint.toLowerCase() === "no-https") {
-      throw new Error(
-        `the tailnet has HTTPS certificates disabled, so ${plan.hostname} cannot serve HTTPS: enable "HTTPS Certificates" ` +
-          "on the DNS page of the Tailscale admin console (MagicDNS must be on), then run pulumi up again",
-      );
-    }
+    const domain = secretData(secret).https_endpoint.replace(/\.$/, "");
+    if (domain.toLowerCase() === "no-https") throw new Error(httpsDisabled(plan.hostname));
+    if (rt.input.waitForCertificate === false) return;
+    await obtainCertificate(
+      rt.kube,
+      plan,
+      domain,
+      rt.input.proxyClass?.useLetsEncryptStagingEnvironment === true,
+      rt.remainingMs(),
+    );
   },
 };
+
+function httpsDisabled(hostname: string): string {
+  return (
+    `the tailnet has HTTPS certificates disabled, so ${hostname} cannot serve HTTPS: enable "HTTPS Certificates" ` +
+    "on the DNS page of the Tailscale admin console (MagicDNS must be on), then run pulumi up again"
+  );
+}
+
+/**
+ * Gets the certificate now instead of on the first visitor's request (tailscaled's default), so the
+ * `up` reports a failure to issue and the outputs carry the certificate. The proxy's own tailscaled
+ * does it (`tailscale cert`, through `pods/exec`): the certificate lands in its state Secret, the key
+ * never leaves the Pod, and a valid certificate already held is returned without a new order.
+ */
+async function obtainCertificate(
+  kube: Kube,
+  plan: StandaloneProxyPlan,
+  domain: string,
+  staging: boolean,
+  timeoutMs: number,
+): Promise<void> {
+  const result = await kube.exec(
+    plan.namespace,
+    plan.names.pod,
+    TAILSCALE_CONTAINER,
+    ["tailscale", "--socket=/tmp/tailscaled.sock", "cert", "--cert-file=-", domain],
+    timeoutMs,
+  );
+  if (result.exitCode === 0) return;
+  const why = result.stderr.trim() || `exit code ${result.exitCode}`;
+  const ca = staging ? "Let's Encrypt staging" : "Let's Encrypt (production)";
+  if (/rate.?limit|too many/i.test(why)) {
+    throw new Error(
+      `${ca} refused a certificate for ${domain}: rate limited (${why}). Certificates already issued keep working; ` +
+        "a new one can be issued once the limit's 7-day window allows it. Keep hostnames stable, and use " +
+        "proxyClass.useLetsEncryptStagingEnvironment in test stacks (staging limits are far higher). " +
+        "Set waitForCertificate: false to deploy now and let the proxy retry on its own.",
+    );
+  }
+  if (/https|cert domain|not enabled/i.test(why)) throw new Error(httpsDisabled(plan.hostname));
+  throw new Error(
+    `the proxy could not obtain its certificate for ${domain} from ${ca}: ${why}. ` +
+      "Set waitForCertificate: false to deploy without waiting for it.",
+  );
+}
 
 function withDefaults(
   news: TailnetIngressInput,
@@ -98,8 +154,9 @@ function withDefaults(
   const out: TailnetIngressInput & { plannedObjects?: Record<string, string> } = { ...news };
   if (out.tags === undefined) out.tags = [...DEFAULT_TAGS];
   if (!out.proxyGroup && out.namespace === undefined) {
-    const ns = standaloneIngressNamespace(out);
-    if (ns !== undefined) out.namespace = ns;
+    // During preview a backend may still be unknown; the namespace is then known only at `up`.
+    const ns = containsUnknown([out.defaultBackend, out.rules]) ? undefined : standaloneIngressNamespace(out);
+    if (typeof ns === "string") out.namespace = ns;
   }
   if (!out.proxyGroup && !containsUnknown({ ...out, credentials: undefined, timeoutSeconds: undefined })) {
     try {

@@ -11,6 +11,7 @@ import { type ClusterSim, type ClusterSimOptions, startClusterSim } from "./clus
 import { type KubeApiServer, startKubeApiServer } from "./kube-api";
 import { startTailscaleApi } from "./tailscale-api";
 import type { DeviceRecord, KeyRecord, ServiceRecord, TailscaleApiServer } from "./tailscale-api/types";
+import { tailscaleCli } from "./tailscale-cli";
 
 /** The managed-by label every object of ours carries. */
 const MANAGED_BY = "app.kubernetes.io/managed-by";
@@ -81,8 +82,12 @@ export async function startLocalWorld(opts: LocalWorldOptions = {}): Promise<Loc
   const sim = await startClusterSim({
     kubeconfig: kube.kubeconfig({ user: "cluster-sim" }),
     tailscaleUrl: tailscale.url,
+    // tailscaled fetches a standalone proxy's certificate on demand (first TLS handshake, or
+    // `tailscale cert`), not when the serve config is applied.
+    certIssuance: "on-demand",
     ...opts.sim,
   });
+  kube.setExecHandler(tailscaleCli(sim, kube));
   const oauth = tailscale.createOAuthClient({
     scopes: ["auth_keys", "devices:core", "services"],
     tags: ["tag:k8s-operator"],

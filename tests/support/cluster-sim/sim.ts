@@ -1031,7 +1031,11 @@ class Sim implements ObjectLookup {
     if (mem.certShareMode) {
       for (const d of domains.slice(1)) await this.ensureHaCert(mem, stateName, environment, d);
     } else {
-      await this.ensureStateCert(mem, stateName, environment, domains[0]!);
+      const domain = domains[0]!;
+      // tailscaled answers from its cert store while the stored certificate is still good.
+      const stored = secretValue(this.secret(mem.namespace, stateName), `${domain}.crt`);
+      if (certStillGood(stored, domain, environment, this.now())) mem.certificates.add(domain);
+      else await this.ensureStateCert(mem, stateName, environment, domain);
     }
     if (mem.certError) throw new Error(`requestCertificate: ${podName}: ${mem.certError}`);
   }

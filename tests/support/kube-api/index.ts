@@ -8,11 +8,13 @@
  * returned; pods are deleted at once (no kubelet to confirm graceful termination); anonymous auth is
  * disabled, so every request without the right bearer token gets 401.
  */
+
 import { randomBytes } from "node:crypto";
 import { writeFileSync } from "node:fs";
 import { createServer, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { join } from "node:path";
+import { attachExec, type ExecHandler } from "./exec";
 import { GarbageCollector } from "./gc";
 import { createHandler, type Fault, type HttpState, type KubeRequestRecord } from "./http";
 import type { StrategyContext } from "./kinds/types";
@@ -22,6 +24,7 @@ import { RESOURCE_TYPES, typeByKind } from "./resources";
 import { loadValidators } from "./schema";
 import { Store } from "./store";
 
+export type { ExecHandler, ExecRequest, ExecResult } from "./exec";
 export type { KubeRequestRecord } from "./http";
 
 /** The running server and its test hooks. */
@@ -65,6 +68,8 @@ export interface KubeApiServer {
   listObjects(apiVersion: string, kind: string, namespace?: string): any[];
   /** Creates as if through the API (defaults, validation); throws the StatusError on invalid input. */
   seed(obj: any): any;
+  /** What `pods/exec` runs: the stand-in for the containers' binaries (see exec.ts). */
+  setExecHandler(handler: ExecHandler | undefined): void;
 }
 
 /** Options of startKubeApiServer. */
@@ -177,6 +182,16 @@ export async function startKubeApiServer(opts: KubeApiServerOptions = {}): Promi
     openWatches: new Set<ServerResponse>(),
   };
   const server = createServer(createHandler(registry, state));
+  let execHandler: ExecHandler | undefined;
+  const podType = typeByKind("v1", "Pod")!;
+  server.on(
+    "upgrade",
+    attachExec(
+      state,
+      (namespace, name) => store.get(podType, namespace, name),
+      () => execHandler,
+    ),
+  );
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
   const port = (server.address() as AddressInfo).port;
   state.hostPort = `127.0.0.1:${port}`;
@@ -270,6 +285,9 @@ export async function startKubeApiServer(opts: KubeApiServerOptions = {}): Promi
     },
     listObjects(apiVersion, kind, namespace) {
       return store.entriesOf(typeOrThrow(apiVersion, kind), namespace).map((e) => clone(e.obj));
+    },
+    setExecHandler(handler) {
+      execHandler = handler;
     },
     seed(obj: any) {
       const t = typeOrThrow(obj?.apiVersion, obj?.kind);

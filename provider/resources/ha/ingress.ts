@@ -1,0 +1,317 @@
+/**
+ * HA TailnetIngress: a Tailscale Service `svc:<hostname>` served over HTTPS by every replica of a
+ * ProxyGroup (operator-ha.md §2).
+ *
+ * create/update, after every check that can refuse (ProxyGroup present, backends, Tailscale Service
+ * ownership, the name not held by a machine):
+ *   certificate Secret + Role + RoleBinding -> serve config entry in the shared ConfigMap -> Tailscale
+ *   Service (PUT) -> advertise -> wait until the certificate is issued and every replica advertises.
+ *
+ * Advertising, better than the operator: an HTTPS-only service is advertised first by replica 0 alone
+ * (the one replica that can obtain the certificate; it issues on the first handshake), and by the
+ * others once the certificate exists, so no client ever reaches a replica that has no certificate and
+ * cannot get one. The operator waits for the certificate before advertising anywhere, which only works
+ * when control offers the service's certificate domain to hosts that do not advertise it yet.
+ *
+ * delete (tailscale/tailscale#15439 fixed): serve config entry -> stop advertising -> wait until every
+ * replica reports it stopped -> Tailscale Service (deleted, or this stack removed from its owners) ->
+ * RoleBinding, Role, certificate Secret.
+ */
+import type { KubeObject } from "../../kube";
+import { type BackendServiceFacts, backendKey } from "../../plan/backends";
+import { PlanError } from "../../plan/errors";
+import {
+  certIssued,
+  checkOwnership,
+  type HAIngressPlan,
+  haIngressHostname,
+  haIngressTeardown,
+  joinTokenFor,
+  OwnershipConflictError,
+  planHAIngress,
+  releaseOwnership,
+  SERVE_CONFIG_KEY,
+  serviceNameFor,
+  tailnetDomainFromStates,
+  upsertServeConfigService,
+  vipServiceNeedsPut,
+} from "../../plan/ha";
+import { type IngressBackendInput, SCHEMA_VERSION, type TailnetIngressInput } from "../../plan/inputs";
+import { coreRef, objectPath, readBackendService, secretData } from "../kubeFacts";
+import { cleanOutputs, type Lifecycle } from "../lifecycle";
+import { copyStandaloneCertificate, nameHolder, retireStandalone } from "./migration";
+import {
+  clusterIdOf,
+  editConfigMapKey,
+  type HARuntime,
+  type PGRef,
+  readReplicas,
+  refuseForeignEntry,
+  requireProxyGroup,
+  runTeardown,
+  setAdvertised,
+  waitAdvertised,
+} from "./runtime";
+import { certificateOutputs, effectiveJoinToken, runtimeFor } from "./shared";
+
+type IngressInputs = TailnetIngressInput & { __provider?: string };
+
+function backendsOf(input: TailnetIngressInput): { backend: IngressBackendInput; at: string }[] {
+  const out: { backend: IngressBackendInput; at: string }[] = [];
+  if (input.defaultBackend) out.push({ backend: input.defaultBackend, at: "defaultBackend" });
+  (input.rules ?? []).forEach((rule, r) => {
+    (rule.paths ?? []).forEach((p, i) => {
+      out.push({ backend: p.backend, at: `rules[${r}].paths[${i}].backend` });
+    });
+  });
+  return out;
+}
+
+async function readBackends(
+  rt: HARuntime,
+  input: TailnetIngressInput,
+): Promise<Map<string, BackendServiceFacts>> {
+  const facts = new Map<string, BackendServiceFacts>();
+  for (const { backend, at } of backendsOf(input)) {
+    const key = backendKey(backend.service);
+    if (!facts.has(key)) facts.set(key, await readBackendService(rt.kube, backend.service, `${at}.service`));
+  }
+  return facts;
+}
+
+function certRefs(pg: PGRef, dnsName: string) {
+  return {
+    secret: coreRef("Secret", pg.namespace, dnsName),
+    role: {
+      apiVersion: "rbac.authorization.k8s.io/v1",
+      kind: "Role",
+      namespace: pg.namespace,
+      name: dnsName,
+    },
+    roleBinding: {
+      apiVersion: "rbac.authorization.k8s.io/v1",
+      kind: "RoleBinding",
+      namespace: pg.namespace,
+      name: dnsName,
+    },
+  };
+}
+
+/** Cert Secret (created empty; replica 0 fills it; on update only labels change), Role, RoleBinding. */
+async function ensureCertObjects(rt: HARuntime, input: IngressInputs, pg: PGRef, plan: HAIngressPlan) {
+  const refs = certRefs(pg, plan.dnsName!);
+  const existing = await rt.kube.get(refs.secret);
+  const secret = existing
+    ? { apiVersion: "v1", kind: "Secret", metadata: plan.certSecret!.metadata }
+    : plan.certSecret!;
+  await rt.kube.apply(secret as never, { ownerId: input.ownerId });
+  await rt.kube.apply(plan.certRole as never, { ownerId: input.ownerId });
+  await rt.kube.apply(plan.certRoleBinding as never, { ownerId: input.ownerId });
+}
+
+interface Prepared {
+  rt: HARuntime;
+  pg: PGRef;
+  plan: HAIngressPlan;
+  clusterId?: string;
+  existing?: Awaited<ReturnType<HARuntime["tailscale"]["getService"]>>;
+  /** Whether this create adds us to the service's owners (so a failed create releases it). */
+  added: boolean;
+}
+
+/** Every check that can refuse, before the first write. */
+async function prepare(input: IngressInputs): Promise<Prepared> {
+  const rt = runtimeFor(input);
+  const pg = input.proxyGroup!;
+  const cm = await requireAndRead(rt, pg);
+  const backends = await readBackends(rt, input);
+  const replicas = await readReplicas(rt.kube, pg);
+  const tailnetDomain = tailnetDomainFromStates(replicas.map((r) => r.state));
+  if (!tailnetDomain) {
+    throw new Error(
+      `TailnetIngress: no replica of ProxyGroup ${pg.namespace}/${pg.name} has registered its device yet, so the ` +
+        "tailnet's MagicDNS name is unknown; run `pulumi up` again once the ProxyGroup is up",
+    );
+  }
+  const hostname = haIngressHostname(input);
+  const serviceName = serviceNameFor(hostname);
+  refuseForeignEntry(cm, serviceName, input.ownerId);
+  const [existing, clusterId] = await Promise.all([
+    rt.tailscale.getService(serviceName),
+    clusterIdOf(rt.kube),
+  ]);
+  const joinToken = effectiveJoinToken(serviceName, input);
+  let plan: HAIngressPlan;
+  try {
+    plan = planHAIngress({ ...input, joinToken }, backends, {
+      tailnetDomain,
+      existingService: existing,
+      clusterId,
+      joinToken,
+    });
+  } catch (err) {
+    if (err instanceof OwnershipConflictError || err instanceof PlanError)
+      throw new Error(`TailnetIngress: ${err.message}`);
+    throw err;
+  }
+  const check = checkOwnership(serviceName, existing, { ownerId: input.ownerId, clusterId }, joinToken);
+  return { rt, pg, plan, clusterId, existing, added: check.ok && check.added };
+}
+
+function requireAndRead(rt: HARuntime, pg: PGRef): Promise<KubeObject> {
+  return requireProxyGroup(rt.kube, pg, "TailnetIngress");
+}
+
+/** Writes everything and waits; the steps of the module comment. */
+async function provision(input: IngressInputs, p: Prepared, migrate: boolean, previous?: any) {
+  const { rt, pg, plan } = p;
+  const holder =
+    migrate && !p.existing ? await nameHolder(rt, plan.hostname, input.ownerId, "TailnetIngress") : undefined;
+  await ensureCertObjects(rt, input, pg, plan);
+  if (holder) await copyStandaloneCertificate(rt, holder, pg.namespace, plan.dnsName!);
+  await editConfigMapKey(rt.kube, pg, SERVE_CONFIG_KEY, plan.serviceName, input.ownerId, (t) =>
+    upsertServeConfigService(t, plan.serviceName, plan.serveConfigEntry!),
+  );
+  if (holder) await retireStandalone(rt, holder);
+  const service = vipServiceNeedsPut(p.existing, plan.vipService)
+    ? await rt.tailscale.putService(plan.vipService as never)
+    : p.existing!;
+
+  const replicas = (await readReplicas(rt.kube, pg)).filter((r) => r.pod);
+  const certRef = certRefs(pg, plan.dnsName!).secret;
+  const wait = input.waitForCertificate !== false;
+  const issued = certIssued(secretData(await rt.kube.get(certRef)));
+  const first = plan.http || issued || !wait ? replicas : replicas.filter((r) => r.ordinal === 0);
+  await Promise.all(first.map((r) => setAdvertised(rt.kube, r.configRef, plan.serviceName, true)));
+  if (wait) {
+    await rt.kube.waitFor(certRef, (obj) => certIssued(secretData(obj)), {
+      timeoutMs: rt.remainingMs(),
+      description: `ProxyGroup replica ${pg.name}-0 to obtain the certificate for ${plan.dnsName} (tls.crt and tls.key in Secret ${pg.namespace}/${plan.dnsName})`,
+    });
+  }
+  const rest = replicas.filter((r) => !first.includes(r));
+  await Promise.all(rest.map((r) => setAdvertised(rt.kube, r.configRef, plan.serviceName, true)));
+  await Promise.all(replicas.map((r) => waitAdvertised(rt, r, plan.serviceName, true)));
+
+  const certData = secretData(await rt.kube.get(certRef));
+  const refs = certRefs(pg, plan.dnsName!);
+  return cleanOutputs({
+    ...input,
+    hostname: plan.hostname,
+    serviceName: plan.serviceName,
+    fqdn: plan.dnsName,
+    url: `https://${plan.dnsName}/`,
+    addresses: service.addrs ?? [],
+    tailnetIPs: service.addrs ?? [],
+    joinToken: input.joinToken ?? joinTokenFor(plan.serviceName, input.ownerId),
+    namespace: pg.namespace,
+    clusterId: p.clusterId,
+    ...certificateOutputs(certData, plan.dnsName!, previous),
+    kubernetesObjects: [
+      objectPath(plan.certSecret!),
+      objectPath(plan.certRole!),
+      objectPath(plan.certRoleBinding!),
+      `${refs.secret.kind}/${pg.namespace}/${pg.name}-ingress-config#${SERVE_CONFIG_KEY}`,
+    ],
+    schemaVersion: SCHEMA_VERSION,
+  });
+}
+
+function teardownOf(props: any, release = true) {
+  return haIngressTeardown({
+    proxyGroup: props.proxyGroup,
+    serviceName: props.serviceName,
+    ownerId: props.ownerId,
+    clusterId: props.clusterId,
+    dnsName: props.fqdn,
+    release,
+  });
+}
+
+/** The HA TailnetIngress lifecycle (check and diff are the shared ones in tailnetIngress.ts). */
+export const haIngress: Lifecycle = {
+  async check(_olds, news) {
+    return { inputs: news, failures: [] };
+  },
+  async diff() {
+    return { changes: false };
+  },
+  async create(input: IngressInputs) {
+    const p = await prepare(input);
+    const id = `${p.pg.namespace}/${p.pg.name}/${p.plan.serviceName}`;
+    try {
+      return { id, outs: await provision(input, p, true) };
+    } catch (err) {
+      try {
+        const cleanup = { ...p.rt, remainingMs: () => 60_000 };
+        await runTeardown(
+          cleanup,
+          teardownOf(
+            {
+              proxyGroup: p.pg,
+              serviceName: p.plan.serviceName,
+              ownerId: input.ownerId,
+              clusterId: p.clusterId,
+              fqdn: p.plan.dnsName,
+            },
+            p.added,
+          ),
+        );
+      } catch (cleanupErr) {
+        throw new Error(
+          `TailnetIngress create failed: ${(err as Error).message}. Removing what it made failed too ` +
+            `(${(cleanupErr as Error).message}); run \`pulumi up\` again to retry.`,
+        );
+      }
+      throw err;
+    }
+  },
+  async update(_id, olds, news: IngressInputs) {
+    const p = await prepare(news);
+    return { outs: await provision(news, p, false, olds) };
+  },
+  async read(id, props) {
+    if (!props.serviceName) return { id: "" };
+    const rt = runtimeFor(props);
+    const svc = await rt.tailscale.getService(props.serviceName);
+    const mine = releaseOwnership(svc, { ownerId: props.ownerId, clusterId: props.clusterId });
+    if (!svc || mine.action === "none") return { id: "" };
+    const certData = secretData(await rt.kube.get(coreRef("Secret", props.proxyGroup.namespace, props.fqdn)));
+    const outs = cleanOutputs({
+      ...props,
+      addresses: svc.addrs ?? props.addresses,
+      tailnetIPs: svc.addrs ?? props.tailnetIPs,
+      ...certificateOutputs(certData, props.fqdn, props),
+      schemaVersion: SCHEMA_VERSION,
+    });
+    return { id, props: outs, inputs: inputsOf(props) };
+  },
+  async delete(_id, props) {
+    if (!props.serviceName || !props.proxyGroup) return;
+    await runTeardown(runtimeFor(props), teardownOf(props));
+  },
+};
+
+const INPUT_KEYS = [
+  "ownerId",
+  "defaultBackend",
+  "rules",
+  "hostname",
+  "tags",
+  "namespace",
+  "proxyClass",
+  "proxyGroup",
+  "joinToken",
+  "funnel",
+  "httpRedirect",
+  "backendProtocol",
+  "waitForCertificate",
+  "timeoutSeconds",
+  "credentials",
+];
+
+function inputsOf(props: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const k of INPUT_KEYS) if (props[k] !== undefined) out[k] = props[k];
+  return out;
+}

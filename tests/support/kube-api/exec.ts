@@ -1,0 +1,138 @@
+/**
+ * `pods/exec` over WebSocket, as the API server (proxying to the kubelet) answers it: the client
+ * opens `GET /api/v1/namespaces/<ns>/pods/<pod>/exec?command=…&container=…&stdout=true&stderr=true`
+ * with the `v4.channel.k8s.io` subprotocol; every binary frame starts with a channel byte (1 stdout,
+ * 2 stderr, 3 the final Status). What the command does is up to the registered handler (the
+ * cluster simulator's stand-in for the container's binaries).
+ */
+import type { IncomingMessage } from "node:http";
+import type { Duplex } from "node:stream";
+import { WebSocketServer } from "ws";
+import { badRequest, notFound, type StatusError, unauthorized } from "./errors";
+import type { HttpState, KubeRequestRecord } from "./http";
+
+/** One exec request as the kubelet receives it. */
+export interface ExecRequest {
+  namespace: string;
+  pod: string;
+  container: string;
+  command: string[];
+}
+
+/** What the command printed and its exit code. */
+export interface ExecResult {
+  stdout?: string;
+  stderr?: string;
+  exitCode: number;
+}
+
+/** Runs a command "in" a container. */
+export type ExecHandler = (req: ExecRequest) => Promise<ExecResult>;
+
+const SUBPROTOCOLS = ["v4.channel.k8s.io", "v3.channel.k8s.io", "v2.channel.k8s.io", "channel.k8s.io"];
+const EXEC_PATH = /^\/api\/v1\/namespaces\/([^/]+)\/pods\/([^/]+)\/exec$/;
+
+function refuse(record: KubeRequestRecord, socket: Duplex, err: StatusError): void {
+  record.status = err.code;
+  const body = JSON.stringify(err.status);
+  socket.end(
+    `HTTP/1.1 ${err.code} ${err.code === 404 ? "Not Found" : err.code === 401 ? "Unauthorized" : "Bad Request"}\r\n` +
+      `Content-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+  );
+}
+
+function frame(channel: number, text: string): Buffer {
+  return Buffer.concat([Buffer.from([channel]), Buffer.from(text, "utf8")]);
+}
+
+/** The final Status frame: Success, or NonZeroExitCode with the exit code as its cause. */
+function statusFrame(command: string[], exitCode: number): Buffer {
+  if (exitCode === 0) return frame(3, JSON.stringify({ metadata: {}, status: "Success" }));
+  return frame(
+    3,
+    JSON.stringify({
+      metadata: {},
+      status: "Failure",
+      message: `command terminated with non-zero exit code: error executing command [${command.join(" ")}], exit code ${exitCode}`,
+      reason: "NonZeroExitCode",
+      details: { causes: [{ reason: "ExitCode", message: String(exitCode) }] },
+    }),
+  );
+}
+
+/**
+ * Handles HTTP upgrades on the server. `getPod` returns the stored Pod or undefined; `handler` runs
+ * the command (no handler: every command exits 126, "cannot execute").
+ */
+export function attachExec(
+  state: HttpState,
+  getPod: (namespace: string, name: string) => any | undefined,
+  handler: () => ExecHandler | undefined,
+) {
+  const wss = new WebSocketServer({
+    noServer: true,
+    handleProtocols: (offered) => SUBPROTOCOLS.find((p) => offered.has(p)) ?? false,
+  });
+  return (req: IncomingMessage, socket: Duplex, head: Buffer): void => {
+    const url = new URL(req.url ?? "/", "http://localhost");
+    const record: KubeRequestRecord = {
+      method: (req.method ?? "GET").toUpperCase(),
+      path: url.pathname,
+      query: Object.fromEntries(url.searchParams),
+      status: 0,
+      class: "write",
+      user: state.users.get((req.headers.authorization ?? "").replace(/^Bearer /, "")),
+    };
+    state.requests.push(record);
+    if (record.user === undefined) {
+      refuse(record, socket, unauthorized());
+      return;
+    }
+    const m = EXEC_PATH.exec(url.pathname);
+    if (!m) {
+      refuse(record, socket, badRequest(`upgrade is only supported for pods/exec, not ${url.pathname}`));
+      return;
+    }
+    const [namespace, podName] = [decodeURIComponent(m[1]), decodeURIComponent(m[2])];
+    const pod = getPod(namespace, podName);
+    if (!pod) {
+      refuse(record, socket, notFound({ group: "", resource: "pods" }, podName));
+      return;
+    }
+    const command = url.searchParams.getAll("command");
+    const containers: string[] = (pod.spec?.containers ?? []).map((c: { name: string }) => c.name);
+    const container = url.searchParams.get("container") ?? containers[0];
+    if (command.length === 0) {
+      refuse(record, socket, badRequest("you must specify at least 1 command"));
+      return;
+    }
+    if (!containers.includes(container)) {
+      refuse(record, socket, badRequest(`container ${container} is not valid for pod ${podName}`));
+      return;
+    }
+    if (pod.status?.phase !== "Running") {
+      refuse(
+        record,
+        socket,
+        badRequest(`unable to upgrade connection: container not found ("${container}")`),
+      );
+      return;
+    }
+    wss.handleUpgrade(req, socket, head, async (ws) => {
+      record.status = 101;
+      const run = handler();
+      let result: ExecResult;
+      try {
+        result = run
+          ? await run({ namespace, pod: podName, container, command })
+          : { stderr: `exec: "${command[0]}": cannot execute in this test cluster\n`, exitCode: 126 };
+      } catch (err) {
+        result = { stderr: `${(err as Error).message}\n`, exitCode: 1 };
+      }
+      if (result.stdout && url.searchParams.get("stdout") === "true") ws.send(frame(1, result.stdout));
+      if (result.stderr && url.searchParams.get("stderr") === "true") ws.send(frame(2, result.stderr));
+      ws.send(statusFrame(command, result.exitCode));
+      ws.close(1000);
+    });
+  };
+}
