@@ -1,34 +1,66 @@
 /**
- * HA mode (`proxyGroup` set): a Tailscale Service served by a ProxyGroup.
- *
- * Not implemented yet: `check` refuses `proxyGroup` (see HA_UNAVAILABLE) so nothing reaches these.
+ * HA mode (`proxyGroup` set): a Tailscale Service served by a ProxyGroup. The lifecycles live in
+ * `ha/ingress.ts` (layer 7) and `ha/service.ts` (layer 3); this module is what tailnetIngress.ts and
+ * tailnetService.ts call.
  */
-import type { Lifecycle } from "./lifecycle";
+import { joinTokenFor, serviceNameFor } from "../plan/ha";
+import { ingressHostname, isUnknown, serviceHostname } from "../plan/validate";
 
-/** The check failure reason while HA mode is not implemented. */
-export const HA_UNAVAILABLE =
-  "serving through a ProxyGroup (high availability) is not available in this version of pulumi-tailnet; " +
-  "remove proxyGroup to run a standalone proxy";
+export { haIngress } from "./ha/ingress";
+export { releaseForStandalone } from "./ha/migration";
+export { haService } from "./ha/service";
 
-/** Extra check failures of HA inputs (`proxyGroup` set), beyond the shared input checks. */
+const JOIN_TOKEN = /^[0-9a-f]{32}$/;
+
+/**
+ * Extra check failures of HA inputs (`proxyGroup` set), beyond the shared input checks. Pure, no I/O;
+ * unknown values are skipped.
+ *
+ * It also fills in one default, in place on `news` (before the caller copies it into the checked
+ * inputs): `joinToken` defaults to this resource's own token. The SDK declares `joinToken` both as the
+ * input (the token of another stack's service to join) and as the output (the token others pass to
+ * join this one); with the default filled in, a resource that joins nobody has input equal to output,
+ * so a preview after `up` shows no change.
+ */
 export function haCheckFailures(
-  _kind: "TailnetService" | "TailnetIngress",
-  _news: unknown,
+  kind: "TailnetService" | "TailnetIngress",
+  news: any,
 ): { property: string; reason: string }[] {
-  return [{ property: "proxyGroup", reason: HA_UNAVAILABLE }];
+  const failures: { property: string; reason: string }[] = [];
+  if (!news || typeof news !== "object") return failures;
+  if (kind === "TailnetIngress" && news.funnel === true) {
+    failures.push({
+      property: "funnel",
+      reason:
+        "funnel is not supported with proxyGroup: Tailscale Services cannot be funnelled; remove funnel or proxyGroup",
+    });
+  }
+  if (news.joinToken !== undefined && news.joinToken !== null && !isUnknown(news.joinToken)) {
+    if (typeof news.joinToken !== "string" || !JOIN_TOKEN.test(news.joinToken)) {
+      failures.push({
+        property: "joinToken",
+        reason:
+          "must be the joinToken output of the resource whose Tailscale Service to join (32 hexadecimal digits), e.g. read through a StackReference",
+      });
+    }
+  } else if (news.joinToken === undefined || news.joinToken === null) {
+    const host =
+      typeof news.ownerId === "string" && !isUnknown(news.ownerId)
+        ? kind === "TailnetIngress"
+          ? safe(() => ingressHostname(news))
+          : safe(() => serviceHostname(news))
+        : undefined;
+    if (host && !isUnknown(host.hostname) && failures.length === 0) {
+      news.joinToken = joinTokenFor(serviceNameFor(host.hostname.toLowerCase()), news.ownerId);
+    }
+  }
+  return failures;
 }
 
-const unavailable = async (): Promise<never> => {
-  throw new Error(HA_UNAVAILABLE);
-};
-
-export const haService: Lifecycle = {
-  check: unavailable,
-  diff: unavailable,
-  create: unavailable,
-  read: unavailable,
-  update: unavailable,
-  delete: unavailable,
-};
-
-export const haIngress: Lifecycle = haService;
+function safe<T>(f: () => T): T | undefined {
+  try {
+    return f();
+  } catch {
+    return undefined;
+  }
+}

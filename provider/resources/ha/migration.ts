@@ -29,11 +29,11 @@ import {
   haServiceTeardown,
   INGRESS_CONFIG_KEY,
   LABEL_OWNER,
-  ownerHash,
   parseOwners,
   SERVE_CONFIG_KEY,
   serviceNameFor,
 } from "../../plan/ha";
+import { ownerHash } from "../../plan/labels";
 import { proxyNames } from "../../plan/names";
 import { coreRef, secretData } from "../kubeFacts";
 import { configMapText, type HARuntime, runTeardown, SERVICE_OWNERS_ANNOTATION, selectorOf } from "./runtime";

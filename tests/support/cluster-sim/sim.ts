@@ -360,16 +360,35 @@ class Sim implements ObjectLookup {
       const ordinal = Number(p.metadata!.name!.slice(name.length + 1));
       if (!(ordinal < replicas)) await this.deletePod(namespace, p.metadata!.name!);
     }
+    // The real controller's defaults (podManagementPolicy OrderedReady, updateStrategy RollingUpdate):
+    // pods are created in ordinal order, each once the ones before it are Running and Ready; a template
+    // change replaces one pod at a time, highest ordinal first, and only while every other pod is
+    // Ready. So a ProxyGroup rollout keeps all but one replica serving.
+    const isReady = (p: k8s.V1Pod | undefined) =>
+      !!p &&
+      !p.metadata?.deletionTimestamp &&
+      (p.status?.conditions?.some((c) => c.type === "Ready" && c.status === "True") ?? false);
+    let blocked = false;
     for (let i = 0; i < replicas; i++) {
       const podName = `${name}-${i}`;
       const existing = this.informers.pods.get(podName, namespace);
-      if (existing?.metadata?.deletionTimestamp) continue;
-      if (existing && existing.metadata?.labels?.["controller-revision-hash"] !== revision) {
-        // A template change rolls the pod: delete it; its delete event brings us back to recreate it.
-        await this.deletePod(namespace, podName);
+      if (!existing) {
+        if (!blocked) await this.createPod(sts, i, revision);
+        blocked = true;
         continue;
       }
-      if (!existing) await this.createPod(sts, i, revision);
+      if (!isReady(existing)) blocked = true;
+    }
+    if (!blocked) {
+      for (let i = replicas - 1; i >= 0; i--) {
+        const podName = `${name}-${i}`;
+        const existing = this.informers.pods.get(podName, namespace);
+        if (existing && existing.metadata?.labels?.["controller-revision-hash"] !== revision) {
+          // Its delete event brings us back to recreate it with the new template.
+          await this.deletePod(namespace, podName);
+          break;
+        }
+      }
     }
     await this.updateStatefulSetStatus(namespace, name, revision);
   }

@@ -1,0 +1,226 @@
+/**
+ * HA TailnetService: a Tailscale Service `svc:<hostname>` whose traffic every ProxyGroup replica DNATs
+ * to the backend Service's cluster IP (operator-ha.md §3).
+ *
+ * create/update, after every check that can refuse (ProxyGroup present, backend with a cluster IP,
+ * Tailscale Service ownership, the name not held by a machine):
+ *   Tailscale Service (PUT; its addresses) -> DNAT entry in the shared `ingress-config.json` -> per
+ *   replica, once it reports rules matching the entry (its state Secret `ingress-config.json`, written
+ *   by its running Pod), `AdvertiseServices` -> wait until every replica advertises.
+ *
+ * Not gated on the backend having ready endpoints (the operator is): `up` should not depend on the
+ * application being up, and a service advertised before its Pods are ready answers exactly as one
+ * that is not advertised (connection refused instead of a timeout).
+ *
+ * delete, with waits the operator lacks: stop advertising -> wait until every replica reports it
+ * stopped -> remove the DNAT entry -> wait until every replica removed its rules -> Tailscale Service
+ * (deleted, or this stack removed from its owners). The service goes last: once deleted its address
+ * can be given to another service, which a stale rule would capture.
+ */
+
+import { PlanError } from "../../plan/errors";
+import {
+  checkOwnership,
+  type HAServicePlan,
+  haServiceTeardown,
+  INGRESS_CONFIG_KEY,
+  joinTokenFor,
+  OwnershipConflictError,
+  planHAService,
+  releaseOwnership,
+  replicaReportsRules,
+  serviceNameFor,
+  tailnetDomainFromStates,
+  upsertIngressConfig,
+  vipServiceNeedsPut,
+} from "../../plan/ha";
+import { SCHEMA_VERSION, type TailnetServiceInput } from "../../plan/inputs";
+import { serviceHostname } from "../../plan/validate";
+import { readBackendService, secretData } from "../kubeFacts";
+import type { Lifecycle } from "../lifecycle";
+import { cleanOutputs } from "../lifecycle";
+import { nameHolder, retireStandalone } from "./migration";
+import {
+  clusterIdOf,
+  editConfigMapKey,
+  readReplicas,
+  refuseForeignEntry,
+  requireProxyGroup,
+  runTeardown,
+  setAdvertised,
+  waitAdvertised,
+} from "./runtime";
+import { effectiveJoinToken, runtimeFor } from "./shared";
+
+type ServiceInputs = TailnetServiceInput & { __provider?: string };
+
+function fail(err: unknown): never {
+  if (err instanceof OwnershipConflictError || err instanceof PlanError)
+    throw new Error(`TailnetService: ${err.message}`);
+  throw err;
+}
+
+async function provision(input: ServiceInputs, migrate: boolean) {
+  const rt = runtimeFor(input);
+  const pg = input.proxyGroup!;
+  const cm = await requireProxyGroup(rt.kube, pg, "TailnetService");
+  const backend = await readBackendService(rt.kube, input.service, "service");
+  const replicas = await readReplicas(rt.kube, pg);
+  const tailnetDomain = tailnetDomainFromStates(replicas.map((r) => r.state));
+  const hostname = (serviceHostname(input)?.hostname ?? "").toLowerCase();
+  const serviceName = serviceNameFor(hostname);
+  refuseForeignEntry(cm, serviceName, input.ownerId);
+  const [existing, clusterId] = await Promise.all([
+    rt.tailscale.getService(serviceName),
+    clusterIdOf(rt.kube),
+  ]);
+  const joinToken = effectiveJoinToken(serviceName, input);
+  const ctx = { existingService: existing, clusterId, joinToken, tailnetDomain };
+  let plan: HAServicePlan;
+  try {
+    plan = planHAService({ ...input, joinToken }, backend, ctx);
+  } catch (err) {
+    fail(err);
+  }
+  const check = checkOwnership(serviceName, existing, { ownerId: input.ownerId, clusterId }, joinToken);
+  const holder =
+    migrate && !existing ? await nameHolder(rt, hostname, input.ownerId, "TailnetService") : undefined;
+  const added = check.ok && check.added;
+
+  try {
+    if (holder) await retireStandalone(rt, holder);
+    const service = vipServiceNeedsPut(existing, plan.vipService)
+      ? await rt.tailscale.putService(plan.vipService as never)
+      : existing!;
+    // The DNAT entry needs the service's addresses, known once it exists.
+    const withAddrs = planHAService({ ...input, joinToken }, backend, { ...ctx, existingService: service });
+    const entry = withAddrs.ingressConfigEntry;
+    if (!entry) {
+      throw new Error(
+        `TailnetService: Tailscale Service ${serviceName} has no address of the family of Service ` +
+          `${backend.namespace}/${backend.name}'s cluster IP (${(backend.clusterIPs ?? [backend.clusterIP]).join(", ")}); ` +
+          `its addresses are ${(service.addrs ?? []).join(", ") || "none"}`,
+      );
+    }
+    await editConfigMapKey(rt.kube, pg, INGRESS_CONFIG_KEY, serviceName, input.ownerId, (t) =>
+      upsertIngressConfig(t, serviceName, entry),
+    );
+    const running = (await readReplicas(rt.kube, pg)).filter((r) => r.pod);
+    await Promise.all(
+      running.map(async (r) => {
+        // Advertise only where the rules are in place: otherwise clients routed there are dropped.
+        await rt.kube.waitFor(
+          r.stateRef,
+          (obj) => replicaReportsRules(secretData(obj)[INGRESS_CONFIG_KEY], r.podIPs, serviceName, entry),
+          {
+            timeoutMs: rt.remainingMs(),
+            description: `ProxyGroup replica ${r.stateRef.name} to install its DNAT rules for ${serviceName} (ingress-config.json in its state Secret)`,
+          },
+        );
+        await setAdvertised(rt.kube, r.configRef, serviceName, true);
+        await waitAdvertised(rt, r, serviceName, true);
+      }),
+    );
+    return {
+      id: `${pg.namespace}/${pg.name}/${serviceName}`,
+      outs: cleanOutputs({
+        ...input,
+        hostname,
+        serviceName,
+        fqdn: plan.dnsName,
+        addresses: service.addrs ?? [],
+        tailnetIPs: service.addrs ?? [],
+        joinToken: input.joinToken ?? joinTokenFor(serviceName, input.ownerId),
+        namespace: pg.namespace,
+        clusterId,
+        kubernetesObjects: [`ConfigMap/${pg.namespace}/${pg.name}-ingress-config#${INGRESS_CONFIG_KEY}`],
+        schemaVersion: SCHEMA_VERSION,
+      }),
+      added,
+      cleanup: { proxyGroup: pg, serviceName, ownerId: input.ownerId, clusterId },
+    };
+  } catch (err) {
+    (err as { haCleanup?: unknown }).haCleanup = {
+      proxyGroup: pg,
+      serviceName,
+      ownerId: input.ownerId,
+      clusterId,
+      release: added,
+    };
+    throw err;
+  }
+}
+
+/** The HA TailnetService lifecycle (check and diff are the shared ones in tailnetService.ts). */
+export const haService: Lifecycle = {
+  async check(_olds, news) {
+    return { inputs: news, failures: [] };
+  },
+  async diff() {
+    return { changes: false };
+  },
+  async create(input: ServiceInputs) {
+    try {
+      const { id, outs } = await provision(input, true);
+      return { id, outs };
+    } catch (err) {
+      const cleanup = (err as { haCleanup?: Parameters<typeof haServiceTeardown>[0] }).haCleanup;
+      if (cleanup) {
+        try {
+          await runTeardown({ ...runtimeFor(input), remainingMs: () => 60_000 }, haServiceTeardown(cleanup));
+        } catch (cleanupErr) {
+          throw new Error(
+            `TailnetService create failed: ${(err as Error).message}. Removing what it made failed too ` +
+              `(${(cleanupErr as Error).message}); run \`pulumi up\` again to retry.`,
+          );
+        }
+      }
+      throw err;
+    }
+  },
+  async update(_id, _olds, news: ServiceInputs) {
+    const { outs } = await provision(news, false);
+    return { outs };
+  },
+  async read(id, props) {
+    if (!props.serviceName) return { id: "" };
+    const rt = runtimeFor(props);
+    const svc = await rt.tailscale.getService(props.serviceName);
+    const mine = releaseOwnership(svc, { ownerId: props.ownerId, clusterId: props.clusterId });
+    if (!svc || mine.action === "none") return { id: "" };
+    const outs = cleanOutputs({
+      ...props,
+      addresses: svc.addrs ?? props.addresses,
+      tailnetIPs: svc.addrs ?? props.tailnetIPs,
+      schemaVersion: SCHEMA_VERSION,
+    });
+    const inputs: Record<string, unknown> = {};
+    for (const k of [
+      "ownerId",
+      "service",
+      "hostname",
+      "tags",
+      "namespace",
+      "proxyClass",
+      "proxyGroup",
+      "joinToken",
+      "timeoutSeconds",
+      "credentials",
+    ]) {
+      if (props[k] !== undefined) inputs[k] = props[k];
+    }
+    return { id, props: outs, inputs };
+  },
+  async delete(_id, props) {
+    if (!props.serviceName || !props.proxyGroup) return;
+    await runTeardown(
+      runtimeFor(props),
+      haServiceTeardown({
+        proxyGroup: props.proxyGroup,
+        serviceName: props.serviceName,
+        ownerId: props.ownerId,
+        clusterId: props.clusterId,
+      }),
+    );
+  },
+};
