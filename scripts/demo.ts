@@ -34,14 +34,26 @@ function show(value: unknown): string {
   return JSON.stringify(value);
 }
 
-function printSteps(title: string, result: StepResult): void {
+/** The `plannedObjects` of each resource in the last saved state, to show what an update changes. */
+type Planned = Map<string, Record<string, string>>;
+
+function plannedOf(stack: StackHarness): Planned {
+  const out: Planned = new Map();
+  for (const r of stack.state) {
+    const planned = r.inputs.plannedObjects;
+    if (planned && typeof planned === "object") out.set(r.urn, planned as Record<string, string>);
+  }
+  return out;
+}
+
+function printSteps(title: string, result: StepResult, before: Planned = new Map()): void {
   console.log(`\n── ${title} ${"─".repeat(Math.max(0, 70 - title.length))}`);
   if (result.failed) {
     console.log(`  FAILED: ${result.error}`);
     for (const log of result.logs.filter((l) => l.severity === "error")) console.log(`  ${log.message}`);
     throw new Error(`${title} failed`);
   }
-  const changed = result.steps.filter((s) => s.op !== "same");
+  const changed = result.steps.filter((s) => s.op !== "same" && s.type !== "pulumi:pulumi:Stack");
   for (const step of result.steps) {
     if (step.type === "pulumi:pulumi:Stack") continue;
     const name = step.urn.split("::").pop();
@@ -50,7 +62,15 @@ function printSteps(title: string, result: StepResult): void {
       `  ${SYMBOL[step.op] ?? "?"} ${step.op.padEnd(7)} ${step.type.replace("pulumi-nodejs:dynamic/", "")} ${name}${why}`,
     );
     const planned = step.inputs?.plannedObjects;
-    if (step.op !== "same" && step.op !== "delete" && planned && typeof planned === "object") {
+    const old = before.get(step.urn);
+    if (step.op === "update" && planned && typeof planned === "object" && old) {
+      for (const [object, fingerprint] of Object.entries(planned)) {
+        if (old[object] !== fingerprint)
+          console.log(`        ~ ${object}  (content ${old[object]} => ${fingerprint})`);
+      }
+      const others = Object.keys(planned).filter((o) => old[o] === (planned as Record<string, string>)[o]);
+      console.log(`          (${others.length} other objects unchanged; the tailnet device is kept)`);
+    } else if (step.op !== "same" && step.op !== "delete" && planned && typeof planned === "object") {
       for (const [object, fingerprint] of Object.entries(planned)) {
         console.log(`        ${SYMBOL[step.op]} ${object}  (content ${fingerprint})`);
       }
@@ -59,7 +79,7 @@ function printSteps(title: string, result: StepResult): void {
       console.log("        (its Kubernetes objects are known once the Service above exists)");
     }
   }
-  if (changed.length <= 1) console.log("  no changes");
+  if (changed.length === 0) console.log("  no changes");
 }
 
 function printOutputs(result: StepResult): void {
@@ -67,7 +87,18 @@ function printOutputs(result: StepResult): void {
   for (const [key, value] of Object.entries(result.outputs)) console.log(`    ${key}: ${show(value)}`);
 }
 
-async function runExample(world: LocalWorld, example: string, project: string): Promise<void> {
+interface Change {
+  /** What the change is, as a user would say it. */
+  title: string;
+  config: Record<string, string>;
+}
+
+async function runExample(
+  world: LocalWorld,
+  example: string,
+  project: string,
+  change?: Change,
+): Promise<void> {
   const stack = new StackHarness({
     project,
     stack: "demo",
@@ -75,7 +106,7 @@ async function runExample(world: LocalWorld, example: string, project: string): 
     packageName: "pulumi-tailnet",
     packageRoot: ROOT,
     env: world.env,
-    builtins: kubernetesBuiltins(world.kubeconfig),
+    builtins: kubernetesBuiltins(world.kube.kubeconfig({ user: "pulumi-kubernetes" })),
   });
   try {
     console.log(`\n████ examples/${example}`);
@@ -84,6 +115,14 @@ async function runExample(world: LocalWorld, example: string, project: string): 
     printSteps("pulumi up", up);
     printOutputs(up);
     printSteps("pulumi preview (again)", await stack.preview());
+    if (change) {
+      for (const [key, value] of Object.entries(change.config)) stack.setConfig(key, value);
+      const before = plannedOf(stack);
+      printSteps(`pulumi preview (${change.title})`, await stack.preview(), before);
+      const updated = await stack.up();
+      printSteps(`pulumi up (${change.title})`, updated, before);
+      printOutputs(updated);
+    }
     printSteps("pulumi destroy", await stack.destroy());
   } finally {
     await stack.close();
@@ -106,6 +145,10 @@ async function main(): Promise<void> {
     console.log("own language runtime and dynamic-provider host. To run them for real, see README.md.");
 
     await runExample(world, "database", "tailnet-database");
+    await runExample(world, "quickstart", "tailnet-quickstart", {
+      title: "add an /api path",
+      config: { withApi: "true" },
+    });
 
     const left = world.leftovers();
     const summary =

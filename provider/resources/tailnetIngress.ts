@@ -173,6 +173,7 @@ function withDefaults(
           ports: [],
         };
         if (typeof backend.port === "string") facts.ports.push({ name: backend.port, port: 1 });
+        else facts.ports.push({ port: backend.port });
         backends.set(key, facts);
       }
       const plan = planStandaloneIngress(out, backends, {});
