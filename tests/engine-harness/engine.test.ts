@@ -301,7 +301,7 @@ describe("engine harness: a toy program through the real dynamic-provider host",
     assert.deepEqual(readCloud(cloudFile).objects, {});
   });
 
-  it("a failing create records partial state and fails the step; protect refuses delete", async () => {
+  it("a failing create records partial state, fails the step and cancels the program; protect refuses delete", async () => {
     failing.setConfig("failCreate", "true");
     failing.setConfig("protectA", "true");
     failing.setConfig("withB", "false");
@@ -318,6 +318,7 @@ describe("engine harness: a toy program through the real dynamic-provider host",
     assert.equal(typeof f.outputs.__provider, "string");
     assert.equal(stepOf(r, "f").error !== undefined, true);
     assert.equal(failing.resource("a")?.protect, true);
+    assert.equal(failing.resource("g"), undefined, "nothing waiting on the failed resource was created");
 
     const d = await failing.destroy();
     assert.equal(d.failed, true);

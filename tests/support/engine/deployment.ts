@@ -10,7 +10,7 @@
  * - secrets are stripped before every provider call and re-marked with `annotateSecrets` + `additionalSecretOutputs`;
  * - after a failed step no new step starts, in-flight ones finish, and no deletes run.
  */
-import { spawn } from "node:child_process";
+import { type ChildProcess, spawn } from "node:child_process";
 import * as path from "node:path";
 import { pathToFileURL } from "node:url";
 import * as grpc from "@grpc/grpc-js";
@@ -147,6 +147,8 @@ export class Deployment {
   private rootUrn = "";
   private stackOutputs: PropertyMap | undefined;
   private readonly dryRun: boolean;
+  private program: ChildProcess | undefined;
+  private cancelling = false;
 
   constructor(
     private readonly host: DeploymentHost,
@@ -178,6 +180,24 @@ export class Deployment {
     this.halted = true;
     this.errors.push(message);
     this.logs.push({ severity: "error", message, source: "engine" });
+    this.cancelProgram();
+  }
+
+  /**
+   * After a failed step the engine cancels the deployment: in-flight steps finish, then the language host (and with
+   * it the program) is shut down. Without this a program whose remaining resources wait on the failed one would
+   * never exit. The short grace period lets the program report its own error first.
+   */
+  private cancelProgram(): void {
+    const child = this.program;
+    if (!child || this.cancelling) return;
+    this.cancelling = true;
+    void Promise.allSettled([...this.inflight.values()]).then(() => {
+      const timer = setTimeout(() => {
+        if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
+      }, 1000);
+      child.once("exit", () => clearTimeout(timer));
+    });
   }
 
   private stepOf(r: ResourceState, op: Step["op"], extra: Partial<Step> = {}): Step {
@@ -287,6 +307,8 @@ export class Deployment {
       },
       stdio: ["ignore", "pipe", "pipe"],
     });
+    this.program = child;
+    if (this.halted) this.cancelProgram();
     let stderr = "";
     const lines = (source: "stdout" | "stderr") => {
       let buf = "";
@@ -317,6 +339,18 @@ export class Deployment {
 
   private unary<Req, Res>(fn: (req: Req) => Promise<Res>) {
     return (call: grpc.ServerUnaryCall<Req, Res>, cb: grpc.sendUnaryData<Res>) => {
+      // ENGINE_HARNESS_TRACE=1 prints every monitor/engine RPC (method, type, name), for debugging hangs.
+      if (process.env.ENGINE_HARNESS_TRACE) {
+        const r = call.request as {
+          getType?: () => string;
+          getName?: () => string;
+          getTok?: () => string;
+          getId?: () => string;
+        };
+        process.stderr.write(
+          `[engine] ${call.getPath()} ${r.getType?.() ?? r.getTok?.() ?? r.getId?.() ?? ""} ${r.getName?.() ?? ""}\n`,
+        );
+      }
       fn(call.request).then(
         (res) => cb(null, res),
         (e) => cb(grpcError(e), null),
@@ -406,7 +440,8 @@ export class Deployment {
   private providerInputs(ref: string | undefined): PropertyMap | undefined {
     if (!ref) return undefined;
     const urn = ref.split("::").slice(0, -1).join("::");
-    return (this.registered.get(urn) ?? this.old.get(urn))?.inputs;
+    const inputs = (this.registered.get(urn) ?? this.old.get(urn))?.inputs;
+    return inputs && stripSecrets(inputs);
   }
 
   /** Registers (creating if needed) the engine's default provider for a package, returning its reference. */

@@ -150,7 +150,13 @@ function kindProvider(info: KindInfo, defaultKubeconfig: string): BuiltinProvide
       return live ? { id, props: live } : { id: "" };
     },
     async update(_id, _olds, news, ctx) {
-      const patch = { ...mergePatch(ctx.oldInputs ?? {}, news), ...ref(news) };
+      const target = ref(news);
+      const diff = mergePatch(ctx.oldInputs ?? {}, news);
+      const patch = {
+        ...diff,
+        ...target,
+        metadata: { ...((diff.metadata as PropertyMap) ?? {}), ...target.metadata },
+      };
       try {
         await clientFor(ctx).patch(
           patch as k8s.KubernetesObject,
