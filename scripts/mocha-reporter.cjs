@@ -6,7 +6,9 @@ class SpecWithTotals extends Mocha.reporters.Spec {
     super(runner, options);
     runner.once("end", () => {
       const { passes, failures, pending } = runner.stats;
-      process.stdout.write(`\n${passes} passed, ${failures} failed${pending ? `, ${pending} skipped` : ""}\n`);
+      process.stdout.write(
+        `\n${passes} passed, ${failures} failed${pending ? `, ${pending} skipped` : ""}\n`,
+      );
     });
   }
 }

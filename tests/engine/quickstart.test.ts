@@ -44,7 +44,14 @@ describe("examples/quickstart through the engine", function () {
     const ingress = stack.resource("hello", "pulumi-nodejs:dynamic/tailnet:TailnetIngress");
     const source = stack.providerSource(ingress?.urn ?? "") ?? "";
     assert.ok(source.length > 0 && source.length < 4000, `__provider is ${source.length} characters`);
-    for (const needle of [ROOT, "/work/", world.oauth.clientSecret, world.kube.token, "tskey-", "PRIVATE KEY"]) {
+    for (const needle of [
+      ROOT,
+      "/work/",
+      world.oauth.clientSecret,
+      world.kube.token,
+      "tskey-",
+      "PRIVATE KEY",
+    ]) {
       assert.ok(!source.includes(needle), `__provider must not contain ${needle.slice(0, 12)}…`);
     }
     // Nothing secret in plain state: the deployer's OAuth secret and kube token never appear.
