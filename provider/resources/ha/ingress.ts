@@ -204,7 +204,7 @@ async function provision(input: IngressInputs, p: Prepared, migrate: boolean, pr
     addresses: service.addrs ?? [],
     tailnetIPs: service.addrs ?? [],
     joinToken: input.joinToken ?? joinTokenFor(plan.serviceName, input.ownerId),
-    namespace: pg.namespace,
+    // Not the ProxyGroup's namespace: outputs echo the inputs, or every preview would show a change.
     clusterId: p.clusterId,
     ...certificateOutputs(certData, plan.dnsName!, previous),
     kubernetesObjects: [

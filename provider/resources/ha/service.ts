@@ -131,7 +131,7 @@ async function provision(input: ServiceInputs, migrate: boolean) {
         addresses: service.addrs ?? [],
         tailnetIPs: service.addrs ?? [],
         joinToken: input.joinToken ?? joinTokenFor(serviceName, input.ownerId),
-        namespace: pg.namespace,
+        // Not the ProxyGroup's namespace: outputs echo the inputs, or every preview would show a change.
         clusterId,
         kubernetesObjects: [`ConfigMap/${pg.namespace}/${pg.name}-ingress-config#${INGRESS_CONFIG_KEY}`],
         schemaVersion: SCHEMA_VERSION,

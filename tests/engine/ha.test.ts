@@ -1,0 +1,101 @@
+// examples/ha through the real Pulumi language runtime and dynamic-provider host, against the local
+// world: preview, up, scale, no-op preview, destroy.
+import assert from "node:assert/strict";
+import * as path from "node:path";
+import { kubernetesBuiltins, StackHarness } from "../support/engine";
+import { type LocalWorld, startLocalWorld } from "../support/world";
+
+const ROOT = path.resolve(__dirname, "../..");
+
+describe("examples/ha through the engine", function () {
+  this.timeout(120_000);
+  let world: LocalWorld;
+  let stack: StackHarness;
+
+  before(async () => {
+    world = await startLocalWorld();
+    stack = new StackHarness({
+      project: "tailnet-ha",
+      stack: "dev",
+      programDir: path.join(ROOT, "examples/ha"),
+      packageName: "pulumi-tailnet",
+      packageRoot: ROOT,
+      env: world.env,
+      config: { staging: "true" },
+      builtins: kubernetesBuiltins(world.kubeconfig),
+    });
+  });
+  after(async () => {
+    await stack?.close();
+    await world?.stop();
+  });
+
+  const changed = (r: { steps: { op: string; urn: string }[] }) =>
+    r.steps.filter((s) => s.op !== "same").map((s) => `${s.op} ${s.urn.split("::").pop()}`);
+
+  it("previews, deploys, scales, previews again with no changes, and destroys leaving nothing", async () => {
+    const preview = await stack.preview();
+    assert.equal(preview.failed, false, preview.error);
+    const creates = (type: string) =>
+      preview.steps.filter((s) => s.op === "create" && s.type.endsWith(`:${type}`)).length;
+    assert.deepEqual(
+      [creates("ProxyGroup"), creates("TailnetIngress"), creates("TailnetService")],
+      [1, 3, 1],
+      "the preview, offline, lists the ProxyGroup and every service on it",
+    );
+
+    const up = await stack.up();
+    assert.equal(up.failed, false, up.error);
+    const domain = world.tailscale.tailnetDomain;
+    assert.deepEqual(up.outputs.urls, [
+      `https://grafana.${domain}/`,
+      `https://docs.${domain}/`,
+      `https://api.${domain}/`,
+    ]);
+    assert.deepEqual(up.outputs.serviceNames, ["svc:grafana", "svc:docs", "svc:api", "svc:postgres"]);
+    assert.deepEqual(up.outputs.certificates, ["issued", "issued", "issued"]);
+    assert.equal((up.outputs.devices as unknown[]).length, 2);
+    assert.deepEqual(
+      world.tailscale
+        .services()
+        .map((s) => s.name)
+        .sort(),
+      ["svc:api", "svc:docs", "svc:grafana", "svc:postgres"],
+    );
+    await world.sim.waitIdle();
+    for (const p of world.sim.pods().filter((p) => p.namespace === "tailscale")) {
+      assert.deepEqual([...p.advertisedServices].sort(), [
+        "svc:api",
+        "svc:docs",
+        "svc:grafana",
+        "svc:postgres",
+      ]);
+    }
+
+    const again = await stack.preview();
+    assert.equal(again.failed, false, again.error);
+    assert.deepEqual(changed(again), [], "a second preview shows no change");
+
+    stack.setConfig("replicas", "3");
+    const scaled = await stack.up();
+    assert.equal(scaled.failed, false, scaled.error);
+    assert.deepEqual(changed(scaled), ["update ingress"], "scaling touches only the ProxyGroup");
+    assert.equal((scaled.outputs.devices as unknown[]).length, 3);
+    await world.sim.waitIdle();
+    const pods = world.sim.pods().filter((p) => p.namespace === "tailscale");
+    assert.equal(pods.length, 3);
+    for (const p of pods) assert.equal(p.advertisedServices.length, 4, `${p.name} serves every service`);
+
+    const noop = await stack.preview();
+    assert.deepEqual(changed(noop), []);
+
+    const destroy = await stack.destroy();
+    assert.equal(destroy.failed, false, destroy.error);
+    const left = world.leftovers();
+    assert.deepEqual(left.kubernetesObjects, []);
+    assert.deepEqual(left.devices, []);
+    assert.deepEqual(left.validAuthKeys, []);
+    assert.deepEqual(left.services, []);
+    assert.deepEqual(world.sim.errors, []);
+  });
+});
