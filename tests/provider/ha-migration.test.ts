@@ -1,0 +1,161 @@
+// Migration between a standalone proxy and a ProxyGroup in one `up`: the lifecycle calls in the order
+// the engine makes them for a create-before-delete replacement (create the new, then delete the old).
+import assert from "node:assert/strict";
+import * as provider from "../../provider";
+import { releaseForStandalone } from "../../provider/resources/ha";
+import { runtimeFor } from "../../provider/resources/ha/shared";
+import { type LocalWorld, startLocalWorld } from "../support/world";
+
+const NS = "tailscale";
+
+describe("standalone ⇄ ProxyGroup migration", function () {
+  this.timeout(60_000);
+  let world: LocalWorld;
+  let pg: Record<string, any>;
+
+  before(async () => {
+    world = await startLocalWorld();
+    world.kube.seed({ apiVersion: "v1", kind: "Namespace", metadata: { name: NS } });
+    await world.addService("shop", "shop");
+    await world.addService("data", "postgres", {
+      selector: { app: "postgres" },
+      ports: [{ name: "postgres", port: 5432 }],
+    });
+    const pgIn = (
+      await provider.check(
+        "ProxyGroup",
+        {},
+        {
+          ownerId: "proj/dev/ingress",
+          name: "ingress",
+          namespace: NS,
+          type: "ingress",
+          credentials: world.credentials,
+          timeoutSeconds: 30,
+        },
+      )
+    ).inputs;
+    pg = (await provider.create("ProxyGroup", pgIn)).outs;
+  });
+  after(async () => {
+    await world?.stop();
+  });
+
+  async function checked(kind: string, news: Record<string, unknown>) {
+    const r = await provider.check(kind, {}, news);
+    assert.deepEqual(r.failures ?? [], []);
+    return r.inputs as Record<string, any>;
+  }
+
+  const shop = (extra: Record<string, unknown> = {}) => ({
+    ownerId: "proj/dev/shop",
+    hostname: "shop",
+    defaultBackend: { service: { namespace: "shop", name: "shop" }, port: "http" },
+    credentials: world.credentials,
+    timeoutSeconds: 30,
+    ...extra,
+  });
+  const deviceNames = () => world.tailscale.devices().map((d) => d.name.split(".")[0]);
+
+  it("TailnetIngress standalone → HA: new path first, the certificate carried over, the old proxy gone", async () => {
+    const standaloneIn = await checked("TailnetIngress", shop());
+    const old = await provider.create("TailnetIngress", standaloneIn);
+    assert.ok(deviceNames().includes("shop"));
+    const issuances = world.sim.issuances().length;
+
+    const haIn = await checked("TailnetIngress", shop({ proxyGroup: { name: "ingress", namespace: NS } }));
+    const diff = await provider.diff("TailnetIngress", old.id, old.outs, haIn);
+    assert.deepEqual(diff.replaces, ["proxyGroup"]);
+    assert.equal(diff.deleteBeforeReplace, false, "create-before-delete: the new path comes up first");
+
+    const ha = await provider.create("TailnetIngress", haIn);
+    assert.equal(ha.outs.fqdn, old.outs.fqdn, "same MagicDNS name");
+    assert.equal(
+      ha.outs.certificate.serialNumber,
+      old.outs.certificate.serialNumber,
+      "certificate carried over",
+    );
+    assert.equal(world.sim.issuances().length, issuances, "no new Let's Encrypt issuance");
+    assert.ok(!deviceNames().includes("shop"), "the standalone device released the name");
+    assert.equal(world.kube.getObject("apps/v1", "StatefulSet", "shop", "ts-shop"), undefined);
+    await world.sim.waitIdle();
+    for (const p of world.sim.pods().filter((p) => p.namespace === NS)) {
+      assert.deepEqual(p.advertisedServices, ["svc:shop"]);
+    }
+
+    await provider.remove("TailnetIngress", old.id, old.outs);
+    assert.deepEqual(
+      world.leftovers().kubernetesObjects.filter((o) => o.includes("/shop/")),
+      [],
+      "the old proxy's Secrets and RBAC are gone",
+    );
+    assert.ok(
+      world.tailscale.services().some((s) => s.name === "svc:shop"),
+      "the new path is untouched",
+    );
+
+    // And back: the standalone create releases the Tailscale Service first (releaseForStandalone), so its
+    // device gets the plain name, not `shop-1`.
+    const backIn = await checked("TailnetIngress", shop());
+    assert.equal(await releaseForStandalone(runtimeFor(backIn), "shop", "proj/dev/shop"), true);
+    const back = await provider.create("TailnetIngress", backIn);
+    assert.equal(back.outs.hostname, "shop");
+    assert.ok(deviceNames().includes("shop"));
+    await provider.remove("TailnetIngress", ha.id, ha.outs);
+    assert.ok(deviceNames().includes("shop"), "deleting the old HA resource leaves the new device alone");
+    await provider.remove("TailnetIngress", back.id, back.outs);
+  });
+
+  it("TailnetService standalone → HA", async () => {
+    const base = {
+      ownerId: "proj/dev/postgres",
+      service: { namespace: "data", name: "postgres" },
+      hostname: "postgres",
+      credentials: world.credentials,
+      timeoutSeconds: 30,
+    };
+    const old = await provider.create("TailnetService", await checked("TailnetService", base));
+    const ha = await provider.create(
+      "TailnetService",
+      await checked("TailnetService", { ...base, proxyGroup: { name: "ingress", namespace: NS } }),
+    );
+    assert.equal(ha.outs.fqdn, old.outs.fqdn);
+    assert.ok(!deviceNames().includes("postgres"));
+    await provider.remove("TailnetService", old.id, old.outs);
+    await provider.remove("TailnetService", ha.id, ha.outs);
+    await provider.remove("ProxyGroup", "x", pg);
+    const left = world.leftovers();
+    assert.deepEqual(left.kubernetesObjects, []);
+    assert.deepEqual(left.devices, []);
+    assert.deepEqual(left.services, []);
+    assert.deepEqual(left.validAuthKeys, []);
+    assert.deepEqual(world.sim.errors, []);
+  });
+
+  it("refuses a name held by a device that is not this resource's, before any change", async () => {
+    // (runs after the teardown above: a fresh ProxyGroup is not needed to reach the name check)
+    const key = world.tailscale.createAuthKey({ tags: ["tag:k8s"] });
+    await fetch(`${world.tailscale.url}/_control/login`, {
+      method: "POST",
+      headers: { "Content-Type": "application/json" },
+      body: JSON.stringify({ authKey: key.key, hostname: "laptop" }),
+    });
+    const pgIn = await checked("ProxyGroup", { ...pg, replicas: 1 });
+    pg = (await provider.create("ProxyGroup", pgIn)).outs;
+    await assert.rejects(
+      provider.create(
+        "TailnetIngress",
+        await checked(
+          "TailnetIngress",
+          shop({ hostname: "laptop", proxyGroup: { name: "ingress", namespace: NS } }),
+        ),
+      ),
+      /the tailnet name "laptop" is held by device laptop\.[\w.-]+ \(id \w+\), so Tailscale Service svc:laptop cannot be created/,
+    );
+    assert.equal(
+      world.kube.getObject("v1", "Secret", NS, `laptop.${world.tailscale.tailnetDomain}`),
+      undefined,
+    );
+    await provider.remove("ProxyGroup", "x", pg);
+  });
+});
