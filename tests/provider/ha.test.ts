@@ -84,6 +84,31 @@ describe("HA lifecycles (ProxyGroup, TailnetIngress and TailnetService with prox
     assert.deepEqual(preview.failures, []);
   });
 
+  it("checks HA inputs without I/O: funnel and bad join tokens refused, unknowns tolerated", async () => {
+    const bad = await provider.check(
+      "TailnetIngress",
+      {},
+      ingressInputs("web", { funnel: true, joinToken: "not-a-token" }),
+    );
+    assert.deepEqual(
+      bad.failures?.map((f) => f.property),
+      ["funnel", "joinToken"],
+    );
+    const preview = await provider.check(
+      "TailnetService",
+      {},
+      {
+        ownerId: "proj/dev/db",
+        service: { namespace: "data", name: "postgres" },
+        proxyGroup: UNKNOWN,
+        joinToken: UNKNOWN,
+      },
+    );
+    assert.deepEqual(preview.failures, []);
+    const unknownHost = await checked("TailnetIngress", ingressInputs("web", { hostname: UNKNOWN }));
+    assert.equal(unknownHost.joinToken, undefined, "no default token while the name is unknown");
+  });
+
   it("creates a ProxyGroup: its objects, one device per replica, and no valid auth key left", async () => {
     const news = await checked("ProxyGroup", pgInputs());
     const { id, outs } = await provider.create("ProxyGroup", news);
@@ -169,7 +194,9 @@ describe("HA lifecycles (ProxyGroup, TailnetIngress and TailnetService with prox
     const role = world.kube.getObject("rbac.authorization.k8s.io/v1", "Role", NS, fqdn);
     assert.deepEqual(role.rules[0].resourceNames, [fqdn]);
     const binding = world.kube.getObject("rbac.authorization.k8s.io/v1", "RoleBinding", NS, fqdn);
-    assert.deepEqual(binding.subjects, [{ apiGroup: "", kind: "ServiceAccount", name: "ingress", namespace: NS }]);
+    assert.deepEqual(binding.subjects, [
+      { apiGroup: "", kind: "ServiceAccount", name: "ingress", namespace: NS },
+    ]);
     assert.equal(world.sim.issuances().length, 1);
   });
 
@@ -236,7 +263,10 @@ describe("HA lifecycles (ProxyGroup, TailnetIngress and TailnetService with prox
   });
 
   it("scales up (new replica advertises what the group serves) and down (device and Secrets removed)", async () => {
-    const up = await checked("ProxyGroup", pgInputs({ replicas: 3, proxyClass: { podLabels: { team: "net" } } }));
+    const up = await checked(
+      "ProxyGroup",
+      pgInputs({ replicas: 3, proxyClass: { podLabels: { team: "net" } } }),
+    );
     const keysBefore = world.tailscale.keys().length;
     const { outs: three } = await provider.update("ProxyGroup", "x", pgOuts, up);
     assert.equal(three.devices.length, 3);
@@ -252,7 +282,10 @@ describe("HA lifecycles (ProxyGroup, TailnetIngress and TailnetService with prox
       ],
     );
 
-    const down = await checked("ProxyGroup", pgInputs({ replicas: 1, proxyClass: { podLabels: { team: "net" } } }));
+    const down = await checked(
+      "ProxyGroup",
+      pgInputs({ replicas: 1, proxyClass: { podLabels: { team: "net" } } }),
+    );
     const removed = three.devices.slice(1).map((d: any) => d.deviceId);
     const { outs: one } = await provider.update("ProxyGroup", "x", three, down);
     pgOuts = one;
@@ -287,7 +320,10 @@ describe("HA lifecycles (ProxyGroup, TailnetIngress and TailnetService with prox
       /Tailscale Service svc:grafana already exists and is not managed by pulumi-tailnet \(it is managed by the Tailscale Kubernetes Operator\)/,
     );
     assert.equal(JSON.stringify(configMapKey("serve-config.json")), before);
-    assert.equal(world.kube.getObject("v1", "Secret", NS, `grafana.${world.tailscale.tailnetDomain}`), undefined);
+    assert.equal(
+      world.kube.getObject("v1", "Secret", NS, `grafana.${world.tailscale.tailnetDomain}`),
+      undefined,
+    );
 
     const other = await checked("TailnetIngress", ingressInputs("web", { ownerId: "other/prod/web" }));
     await assert.rejects(

@@ -1,0 +1,150 @@
+/**
+ * HA bench: 100 HA TailnetIngress resources on one ProxyGroup, created in parallel through the engine
+ * path (the real language runtime and dynamic-provider host), against the local world with 0 ms and
+ * 20 ms injected per request (Kubernetes API and Tailscale API, the simulator's requests included).
+ *
+ * Reported: wall time of the `up`, the provider's requests per ingress (its own kubeconfig identity
+ * only), 409 Conflict responses it got (each one a read-modify-write retry), and the ratio to a lower
+ * bound. The lower bound is the longest chain of dependent requests of one ingress × 20 ms: the chain is
+ * measured, not guessed, as the extra wall time 20 ms per request adds to a single ingress's `up`,
+ * divided by 20 ms (so it includes the proxies' own dependent steps, e.g. issuing the certificate).
+ *
+ * Run: `npm run build && node --import tsx bench/ha.ts [count]`. Not a test: nothing here asserts a time.
+ */
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { kubernetesBuiltins, StackHarness, type StepResult } from "../tests/support/engine";
+import { startLocalWorld } from "../tests/support/world";
+
+const ROOT = path.resolve(__dirname, "..");
+const COUNT = Number(process.argv[2] ?? 100);
+
+const PROGRAM = `
+import * as k8s from "@pulumi/kubernetes";
+import * as pulumi from "@pulumi/pulumi";
+import { ProxyGroup, TailnetIngress } from "pulumi-tailnet";
+
+const config = new pulumi.Config();
+const count = config.getNumber("count") ?? 0;
+const proxies = new k8s.core.v1.Namespace("tailscale", { metadata: { name: "tailscale" } });
+const apps = new k8s.core.v1.Namespace("apps", { metadata: { name: "apps" } });
+const group = new ProxyGroup("edge", {
+  namespace: proxies.metadata.name,
+  proxyClass: { useLetsEncryptStagingEnvironment: true },
+});
+const web = new k8s.core.v1.Service("web", {
+  metadata: { namespace: apps.metadata.name, name: "web" },
+  spec: { selector: { app: "web" }, ports: [{ name: "http", port: 80, targetPort: 8080 }] },
+});
+for (let i = 0; i < count; i++) {
+  new TailnetIngress(\`app-\${i}\`, { proxyGroup: group, defaultBackend: { service: web, port: "http" } });
+}
+`;
+
+/** A throwaway program directory that resolves @pulumi/* and pulumi-tailnet from this checkout. */
+function programDir(): string {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "tailnet-bench-ha-"));
+  fs.writeFileSync(path.join(dir, "index.ts"), PROGRAM);
+  fs.writeFileSync(
+    path.join(dir, "Pulumi.yaml"),
+    "name: tailnet-bench-ha\nruntime:\n  name: nodejs\n  options:\n    typescript: true\n",
+  );
+  fs.mkdirSync(path.join(dir, "node_modules"));
+  fs.symlinkSync(path.join(ROOT, "node_modules", "@pulumi"), path.join(dir, "node_modules", "@pulumi"));
+  fs.symlinkSync(ROOT, path.join(dir, "node_modules", "pulumi-tailnet"));
+  return dir;
+}
+
+interface Measure {
+  ms: number;
+  kubeRequests: number;
+  conflicts: number;
+  tailscaleRequests: number;
+}
+
+async function run(latencyMs: number, count: number): Promise<Measure> {
+  const world = await startLocalWorld();
+  const dir = programDir();
+  const stack = new StackHarness({
+    project: "tailnet-bench-ha",
+    stack: "bench",
+    programDir: dir,
+    packageName: "pulumi-tailnet",
+    packageRoot: ROOT,
+    env: world.env,
+    config: { count: "0" },
+    builtins: kubernetesBuiltins(world.kube.kubeconfig({ user: "pulumi-kubernetes" })),
+  });
+  const ok = (r: StepResult, what: string) => {
+    if (r.failed) throw new Error(`${what} failed: ${r.error}`);
+  };
+  try {
+    // The ProxyGroup first, without latency: the bench is about the ingresses.
+    ok(await stack.up(), "ProxyGroup up");
+    stack.setConfig("count", String(count));
+    // The host restarts for the config change; start it before the clock does.
+    ok(await stack.preview(), "preview");
+    world.kube.resetCounts();
+    world.tailscale.resetCounts();
+    world.kube.setLatency(latencyMs);
+    world.tailscale.setLatency(latencyMs);
+    const start = process.hrtime.bigint();
+    ok(await stack.up(), `up of ${count} ingresses`);
+    const ms = Number((process.hrtime.bigint() - start) / 1_000_000n);
+    const own = world.kube.requests.filter((r) => r.user === "admin");
+    const m = {
+      ms,
+      kubeRequests: own.length,
+      conflicts: own.filter((r) => r.status === 409).length,
+      tailscaleRequests: world.tailscale.counts().total,
+    };
+    world.kube.setLatency(0);
+    world.tailscale.setLatency(0);
+    ok(await stack.destroy(), "destroy");
+    const left = world.leftovers();
+    if (
+      left.kubernetesObjects.length ||
+      left.devices.length ||
+      left.services.length ||
+      left.validAuthKeys.length
+    ) {
+      throw new Error(`destroy left things behind: ${JSON.stringify(left.kubernetesObjects)}`);
+    }
+    return m;
+  } finally {
+    await stack.close();
+    await world.stop();
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+async function main(): Promise<void> {
+  const one0 = await run(0, 1);
+  const one20 = await run(20, 1);
+  const many0 = await run(0, COUNT);
+  const many20 = await run(20, COUNT);
+  const chain = Math.max(1, Math.round((one20.ms - one0.ms) / 20));
+  const lowerBound = chain * 20;
+  const row = (label: string, m: Measure, n: number) =>
+    `| ${label} | ${m.ms} ms | ${(m.kubeRequests / n).toFixed(1)} | ${(m.tailscaleRequests / n).toFixed(1)} | ${m.conflicts} |`;
+  console.log(`## ${COUNT} HA ingresses on one ProxyGroup, created in parallel through the engine path\n`);
+  console.log(
+    "| run | wall | kube requests per ingress | Tailscale API requests per ingress | 409 retries |",
+  );
+  console.log("| --- | ---: | ---: | ---: | ---: |");
+  console.log(row("1 ingress, 0 ms", one0, 1));
+  console.log(row("1 ingress, 20 ms", one20, 1));
+  console.log(row(`${COUNT} ingresses, 0 ms`, many0, COUNT));
+  console.log(row(`${COUNT} ingresses, 20 ms`, many20, COUNT));
+  console.log(
+    `\nLongest chain of dependent requests of one ingress (measured): ${chain} → lower bound ${lowerBound} ms at 20 ms per request.` +
+      `\n${COUNT} ingresses at 20 ms: ${many20.ms} ms = ${(many20.ms / lowerBound).toFixed(2)} × the lower bound` +
+      ` (one ingress alone: ${(one20.ms / lowerBound).toFixed(2)} ×; the rest is the program run, the engine, and the proxies' work).`,
+  );
+}
+
+main().catch((err) => {
+  console.error(err);
+  process.exit(1);
+});
