@@ -7,12 +7,14 @@
  */
 import type * as pulumi from "@pulumi/pulumi";
 import { configure as storeProviderConfig } from "./credentials";
+import { certificateBudget } from "./resources/certificateBudget";
 import type { Lifecycle } from "./resources/lifecycle";
 import { proxyGroup } from "./resources/proxyGroup";
 import { tailnetIngress } from "./resources/tailnetIngress";
 import { tailnetService } from "./resources/tailnetService";
 
 const lifecycles: Record<string, Lifecycle> = {
+  CertificateBudget: certificateBudget,
   ProxyGroup: proxyGroup,
   TailnetIngress: tailnetIngress,
   TailnetService: tailnetService,

@@ -5,6 +5,13 @@
  * - {@link TailnetService}: a tailnet address forwarding TCP/UDP to a cluster Service (layer 3).
  * - {@link ProxyGroup}: replicas that serve both as Tailscale Services (high availability).
  */
+export {
+  CertificateBudget,
+  type CertificateBudgetArgs,
+  type CertificateBudgetReport,
+  type CertificateLedgerEntry,
+  type CertificateLimitUsage,
+} from "./certificateBudget";
 export type { ProxyClass } from "./proxyClass";
 export { ProxyGroup, type ProxyGroupArgs, type ProxyGroupDevice } from "./proxyGroup";
 export {

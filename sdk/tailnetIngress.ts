@@ -135,6 +135,8 @@ export class TailnetIngress extends pulumi.dynamic.Resource {
   declare public readonly certificate: pulumi.Output<CertificateState>;
   /** When each certificate this resource caused was issued (RFC 3339), renewals excluded. */
   declare public readonly certificateIssuances: pulumi.Output<string[]>;
+  /** The ProxyClass given (echoed; a CertificateBudget reads the staging flag from it during preview). */
+  declare public readonly proxyClass: pulumi.Output<ProxyClass | undefined>;
   /** Namespace of the proxy's objects. */
   declare public readonly namespace: pulumi.Output<string>;
   /** Kubernetes objects this resource made, as `Kind/namespace/name`. */

@@ -1,0 +1,290 @@
+/**
+ * Let's Encrypt's limits as a budget shared by stacks: which issuances count, what an `up` would add,
+ * and whether that stays within the limits. Pure: the caller passes the time.
+ *
+ * The limits (letsencrypt.org/docs/rate-limits, and Tailscale's "Let's Encrypt rate limits with the
+ * Kubernetes Operator"): per registered domain (each `<tailnet>.ts.net`) 50 new certificates per
+ * 168 hours, and 5 certificates per 168 hours for the same exact name. A renewal by the ACME account
+ * that issued the previous certificate is exempt; a proxy recreated with fresh state is a new account,
+ * so its certificate for the same name counts against both. Staging has its own, far higher limits.
+ */
+import { UNKNOWN } from "./inputs";
+
+/** The sliding window of both limits. */
+export const WINDOW_HOURS = 168;
+
+/** Let's Encrypt environment of a certificate. */
+export type LetsEncryptEnvironment = "production" | "staging";
+
+/** Limits per environment. */
+export interface BudgetLimits {
+  /** New certificates per registered domain (the tailnet's `ts.net` name) per window. */
+  perDomain: number;
+  /** Certificates for the same exact name per window. */
+  perHostname: number;
+}
+
+/** Let's Encrypt's published numbers. */
+export const LETS_ENCRYPT_LIMITS: Record<LetsEncryptEnvironment, BudgetLimits> = {
+  production: { perDomain: 50, perHostname: 5 },
+  staging: { perDomain: 30_000, perHostname: 30_000 },
+};
+
+/** Share of a limit from which the budget warns. */
+export const WARN_AT = 0.8;
+
+/** Certificates expiring sooner than this are reported. */
+export const EXPIRY_WARNING_DAYS = 14;
+
+/** One certificate issuance the budget knows of. */
+export interface LedgerEntry {
+  /** `<project>/<stack>` that caused it. */
+  stack: string;
+  /** Pulumi resource (URN) that caused it. */
+  resource: string;
+  hostname: string;
+  environment: LetsEncryptEnvironment;
+  /** RFC 3339. */
+  issuedAt: string;
+}
+
+/**
+ * A TailnetIngress as the budget sees it. During preview any field may be the unknown sentinel: an
+ * unknown `id` means the resource is new or being replaced, so the `up` will obtain a certificate.
+ */
+export interface BudgetIngress {
+  resource: string;
+  id?: string;
+  hostname?: string;
+  /** The ingress's `certificate.staging`; unknown for a certificate still to come. */
+  staging?: boolean;
+  /** The ingress's ProxyClass: tells staging when the certificate is not known yet. */
+  proxyClass?: { useLetsEncryptStagingEnvironment?: boolean };
+  /** The ingress's `certificateIssuances`. */
+  issuances?: string[];
+  certificate?: { state?: string; notAfter?: string; domain?: string; error?: string };
+}
+
+/** Everything the evaluation needs. */
+export interface BudgetInput {
+  /** `<project>/<stack>` of this stack. */
+  stack: string;
+  ingresses: BudgetIngress[];
+  /** Other stacks' exported ledgers, by stack name (as read through StackReferences). */
+  peers: Record<string, LedgerEntry[] | undefined>;
+  /** This budget's ledger from its previous run (its state), so history survives replacements. */
+  previousLedger: LedgerEntry[];
+  limits?: Partial<Record<LetsEncryptEnvironment, Partial<BudgetLimits>>>;
+  /** RFC 3339; the caller's clock. */
+  now: string;
+}
+
+/** Usage of one limit. */
+export interface LimitUsage {
+  environment: LetsEncryptEnvironment;
+  /** `tailnet` for the per-domain limit, or the hostname. */
+  scope: string;
+  limit: number;
+  /** Issuances in the window, by stack. */
+  usedByStack: Record<string, number>;
+  used: number;
+  /** What this `up` would add. */
+  planned: number;
+  /** Hostnames behind `planned`. */
+  plannedHostnames: string[];
+  remaining: number;
+  /** When the oldest counted issuance leaves the window (the next slot frees), if any. */
+  nextSlotAt?: string;
+}
+
+/** The evaluation. */
+export interface BudgetReport {
+  evaluatedAt: string;
+  /** The per-domain limits, then the per-hostname limits that have any usage. */
+  usage: LimitUsage[];
+  /** Over-limit findings: the preview fails with these. */
+  violations: string[];
+  /** Near-limit findings and certificates needing attention. */
+  warnings: string[];
+}
+
+function isKnown<T>(v: T | typeof UNKNOWN | undefined): v is T {
+  return v !== undefined && v !== UNKNOWN;
+}
+
+function inWindow(issuedAt: string, now: number): boolean {
+  const t = Date.parse(issuedAt);
+  return Number.isFinite(t) && t <= now && now - t < WINDOW_HOURS * 3600_000;
+}
+
+/** Staging or production: the certificate says, else the ingress's ProxyClass will decide. */
+function environmentOf(ingress: BudgetIngress): LetsEncryptEnvironment {
+  if (isKnown(ingress.staging) && typeof ingress.staging === "boolean")
+    return ingress.staging ? "staging" : "production";
+  const pc = ingress.proxyClass;
+  return isKnown(pc) && pc && pc.useLetsEncryptStagingEnvironment === true ? "staging" : "production";
+}
+
+function limitsFor(input: BudgetInput, env: LetsEncryptEnvironment): BudgetLimits {
+  return { ...LETS_ENCRYPT_LIMITS[env], ...input.limits?.[env] };
+}
+
+function key(e: LedgerEntry): string {
+  return `${e.stack}|${e.resource}|${e.hostname}|${e.environment}|${e.issuedAt}`;
+}
+
+/**
+ * This stack's ledger: every issuance its ingresses report, plus what the previous run recorded (an
+ * ingress being replaced reports nothing during preview, and a deleted one nothing at all), kept
+ * while inside the window.
+ */
+export function ownLedger(input: BudgetInput): LedgerEntry[] {
+  const now = Date.parse(input.now);
+  const entries = new Map<string, LedgerEntry>();
+  for (const e of input.previousLedger)
+    if (e.stack === input.stack && inWindow(e.issuedAt, now)) entries.set(key(e), e);
+  for (const ingress of input.ingresses) {
+    if (!isKnown(ingress.hostname) || !isKnown(ingress.issuances) || !Array.isArray(ingress.issuances))
+      continue;
+    const environment = environmentOf(ingress);
+    for (const issuedAt of ingress.issuances) {
+      if (!inWindow(issuedAt, now)) continue;
+      const e: LedgerEntry = {
+        stack: input.stack,
+        resource: ingress.resource,
+        hostname: ingress.hostname,
+        environment,
+        issuedAt,
+      };
+      entries.set(key(e), e);
+    }
+  }
+  return [...entries.values()].sort(
+    (a, b) => a.issuedAt.localeCompare(b.issuedAt) || key(a).localeCompare(key(b)),
+  );
+}
+
+function usageOf(
+  environment: LetsEncryptEnvironment,
+  scope: string,
+  limit: number,
+  counted: LedgerEntry[],
+  plannedHostnames: string[],
+): LimitUsage {
+  const usedByStack: Record<string, number> = {};
+  for (const e of counted) usedByStack[e.stack] = (usedByStack[e.stack] ?? 0) + 1;
+  const oldest = counted.map((e) => e.issuedAt).sort()[0];
+  return {
+    environment,
+    scope,
+    limit,
+    usedByStack,
+    used: counted.length,
+    planned: plannedHostnames.length,
+    plannedHostnames,
+    remaining: limit - counted.length - plannedHostnames.length,
+    ...(oldest ? { nextSlotAt: new Date(Date.parse(oldest) + WINDOW_HOURS * 3600_000).toISOString() } : {}),
+  };
+}
+
+function describe(u: LimitUsage): string {
+  const what =
+    u.scope === "tailnet" ? "new certificates for the tailnet" : `certificates for the name "${u.scope}"`;
+  const stacks = Object.entries(u.usedByStack)
+    .map(([s, n]) => `${s}: ${n}`)
+    .join(", ");
+  const planned = u.planned
+    ? ` + ${u.planned} planned by this update (${u.plannedHostnames.join(", ")})`
+    : "";
+  return (
+    `Let's Encrypt ${u.environment} limit of ${u.limit} ${what} per ${WINDOW_HOURS} h: ` +
+    `${u.used} used${stacks ? ` (${stacks})` : ""}${planned} = ${u.used + u.planned}`
+  );
+}
+
+/** Evaluates the budget: usage per limit, violations (fail the preview) and warnings. */
+export function evaluateBudget(input: BudgetInput): { ledger: LedgerEntry[]; report: BudgetReport } {
+  const now = Date.parse(input.now);
+  const ledger = ownLedger(input);
+  // Peers are keyed by however the program names their stacks; entries carry `<project>/<stack>`.
+  // This stack's own entries come from its ledger only, so stacks that reference each other never
+  // count an issuance twice.
+  const peerEntries = new Map<string, LedgerEntry>();
+  for (const entries of Object.values(input.peers)) {
+    if (!Array.isArray(entries)) continue;
+    for (const e of entries) {
+      if (e && e.stack !== input.stack && inWindow(e.issuedAt, now)) peerEntries.set(key(e), e);
+    }
+  }
+  const peers = [...peerEntries.values()];
+  const all = [...ledger, ...peers];
+
+  // A new or replaced ingress (id unknown during preview) will obtain a certificate during `up`.
+  const planned: { hostname: string; environment: LetsEncryptEnvironment }[] = [];
+  for (const ingress of input.ingresses) {
+    if (isKnown(ingress.id) && ingress.id !== "") continue;
+    planned.push({
+      hostname: isKnown(ingress.hostname) ? ingress.hostname : "(unknown hostname)",
+      environment: environmentOf(ingress),
+    });
+  }
+
+  const usage: LimitUsage[] = [];
+  const violations: string[] = [];
+  const warnings: string[] = [];
+  for (const environment of ["production", "staging"] as const) {
+    const limits = limitsFor(input, environment);
+    const counted = all.filter((e) => e.environment === environment);
+    const plannedHere = planned.filter((p) => p.environment === environment).map((p) => p.hostname);
+    if (environment === "staging" && counted.length === 0 && plannedHere.length === 0) continue;
+    const hostnames = [...new Set([...counted.map((e) => e.hostname), ...plannedHere])].sort();
+    const scopes = [
+      usageOf(environment, "tailnet", limits.perDomain, counted, plannedHere),
+      ...hostnames.map((h) =>
+        usageOf(
+          environment,
+          h,
+          limits.perHostname,
+          counted.filter((e) => e.hostname === h),
+          plannedHere.filter((p) => p === h),
+        ),
+      ),
+    ];
+    for (const u of scopes) {
+      usage.push(u);
+      const total = u.used + u.planned;
+      if (u.planned > 0 && total > u.limit) {
+        violations.push(
+          `${describe(u)} > ${u.limit}. This update would be refused by Let's Encrypt` +
+            (u.nextSlotAt ? `; the next slot frees at ${u.nextSlotAt}` : "") +
+            ". Keep existing names (replacing an ingress re-issues its certificate), spread the change over time, " +
+            "or use proxyClass.useLetsEncryptStagingEnvironment for test stacks.",
+        );
+      } else if (total >= Math.ceil(u.limit * WARN_AT) && total > 0) {
+        warnings.push(
+          `${describe(u)}: ${u.limit - total} left (warning from ${Math.round(WARN_AT * 100)}%).`,
+        );
+      }
+    }
+  }
+
+  for (const ingress of input.ingresses) {
+    const cert = ingress.certificate;
+    if (!isKnown(cert) || !cert || typeof cert !== "object") continue;
+    const name = isKnown(cert.domain) ? cert.domain : ingress.hostname;
+    if (cert.state === "failed" || (isKnown(cert.error) && cert.error)) {
+      warnings.push(`the certificate of ${name} could not be obtained or renewed: ${cert.error ?? "failed"}`);
+    }
+    if (isKnown(cert.notAfter) && cert.notAfter) {
+      const left = Date.parse(cert.notAfter) - now;
+      if (left < EXPIRY_WARNING_DAYS * 86400_000) {
+        const days = Math.max(0, Math.floor(left / 86400_000));
+        warnings.push(
+          `the certificate of ${name} expires at ${cert.notAfter} (in ${days} days) and has not been renewed: ` +
+            "check the proxy's logs (tailscaled renews at two thirds of the lifetime)",
+        );
+      }
+    }
+  }
+  return { ledger, report: { evaluatedAt: input.now, usage, violations, warnings } };
+}

@@ -1,0 +1,129 @@
+import * as pulumi from "@pulumi/pulumi";
+import { providerFor } from "./shim";
+import type { TailnetIngress } from "./tailnetIngress";
+import { ownerIdFor } from "./types";
+
+/** One certificate issuance recorded by a budget. */
+export interface CertificateLedgerEntry {
+  /** `<project>/<stack>` that caused it. */
+  stack: string;
+  /** URN of the ingress that caused it. */
+  resource: string;
+  hostname: string;
+  environment: "production" | "staging";
+  /** RFC 3339. */
+  issuedAt: string;
+}
+
+/** Usage of one Let's Encrypt limit. */
+export interface CertificateLimitUsage {
+  environment: "production" | "staging";
+  /** `tailnet` (new certificates for the tailnet's domain) or a hostname (duplicates of one name). */
+  scope: string;
+  limit: number;
+  /** Issuances in the past 168 hours, by stack. */
+  usedByStack: Record<string, number>;
+  used: number;
+  /** Certificates this update will obtain. */
+  planned: number;
+  plannedHostnames: string[];
+  remaining: number;
+  /** When the oldest counted issuance leaves the 168-hour window. */
+  nextSlotAt?: string;
+}
+
+/** The budget's evaluation, made at every preview and update. */
+export interface CertificateBudgetReport {
+  evaluatedAt: string;
+  usage: CertificateLimitUsage[];
+  /** Why the preview failed, if it did. */
+  violations: string[];
+  /** Limits at 80 % or more, certificates expiring within 14 days or failing to renew. */
+  warnings: string[];
+}
+
+/** Arguments of a {@link CertificateBudget}. */
+export interface CertificateBudgetArgs {
+  /** This stack's ingresses on the tailnet (standalone and HA). */
+  ingresses: TailnetIngress[];
+  /**
+   * Other stacks that issue certificates on the same tailnet: stack name → that stack's exported
+   * `certificateLedger` (see {@link CertificateBudget.ledgerOf}). Their issuances count against the
+   * same limits.
+   */
+  peers?: Record<string, pulumi.Input<CertificateLedgerEntry[] | undefined>>;
+  /**
+   * Limits to enforce instead of Let's Encrypt's (production: 50 new certificates per tailnet and 5
+   * per name per 168 hours; staging: 30,000), e.g. to keep a reserve. Lower only.
+   */
+  limits?: pulumi.Input<{
+    production?: { perDomain?: number; perHostname?: number };
+    staging?: { perDomain?: number; perHostname?: number };
+  }>;
+}
+
+/**
+ * Let's Encrypt's limits as a budget shared by stacks. At every preview (including the one `pulumi up`
+ * runs first) it counts the certificates issued in the past 168 hours by this stack's ingresses and
+ * its peers' (per tailnet and per hostname, staging apart from production), adds what this update
+ * will obtain (new and replaced ingresses), and fails the preview if that exceeds a limit, naming
+ * the numbers and the stacks that used them. It warns from 80 % and for certificates that expire
+ * within 14 days or failed to renew.
+ *
+ * Export its ledger so that peers can read it:
+ * ```ts
+ * export const certificateLedger = budget.ledger;
+ * ```
+ * It is enforced at preview: `pulumi up --skip-preview` skips it.
+ */
+export class CertificateBudget extends pulumi.dynamic.Resource {
+  /** This stack's issuances inside the window; export it as `certificateLedger` for peer stacks. */
+  declare public readonly ledger: pulumi.Output<CertificateLedgerEntry[]>;
+  /** The latest evaluation. */
+  declare public readonly report: pulumi.Output<CertificateBudgetReport>;
+  /** Version of the output shape. */
+  declare public readonly schemaVersion: pulumi.Output<number>;
+
+  /** Another stack's exported `certificateLedger`, through a StackReference. */
+  static ledgerOf(
+    stack: string | pulumi.StackReference,
+  ): pulumi.Output<CertificateLedgerEntry[] | undefined> {
+    const ref = typeof stack === "string" ? new pulumi.StackReference(stack) : stack;
+    return ref.getOutput("certificateLedger") as pulumi.Output<CertificateLedgerEntry[] | undefined>;
+  }
+
+  constructor(name: string, args: CertificateBudgetArgs, opts?: pulumi.CustomResourceOptions) {
+    // Each field is its own Output so that, during preview, what is unknown (a new ingress's id and
+    // certificate) stays distinguishable from what is known (its hostname and ProxyClass).
+    const ingresses = args.ingresses.map((ingress) => ({
+      resource: ingress.urn,
+      id: ingress.id,
+      hostname: ingress.hostname,
+      staging: ingress.certificate.apply((c) => c?.staging ?? false),
+      proxyClass: ingress.proxyClass,
+      issuances: ingress.certificateIssuances,
+      certificate: ingress.certificate,
+    }));
+    super(
+      providerFor("CertificateBudget"),
+      name,
+      {
+        ownerId: ownerIdFor(name),
+        ingresses,
+        peers: args.peers ?? {},
+        limits: args.limits,
+        ledger: undefined,
+        report: undefined,
+        schemaVersion: undefined,
+      },
+      opts,
+      "tailnet",
+      "CertificateBudget",
+    );
+    // Warnings go through the program (dynamic providers cannot log to the engine), so they show in
+    // every preview and update.
+    this.report.apply((report) => {
+      for (const warning of report?.warnings ?? []) pulumi.log.warn(warning, this);
+    });
+  }
+}

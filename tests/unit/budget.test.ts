@@ -1,0 +1,231 @@
+// The Let's Encrypt budget: what counts, what an update adds, when a preview fails or warns.
+import assert from "node:assert/strict";
+import { type BudgetIngress, evaluateBudget, type LedgerEntry } from "../../provider/plan/budget";
+import { UNKNOWN } from "../../provider/plan/inputs";
+import { nextIssuances } from "../../provider/resources/certificate";
+
+const NOW = "2026-11-26T12:00:00.000Z";
+const hoursAgo = (h: number) => new Date(Date.parse(NOW) - h * 3600_000).toISOString();
+
+function entries(
+  stack: string,
+  n: number,
+  hostname = (i: number) => `${stack.split("/")[1]}-${i}`,
+): LedgerEntry[] {
+  return Array.from({ length: n }, (_, i) => ({
+    stack,
+    resource: `urn:${stack}:${i}`,
+    hostname: hostname(i),
+    environment: "production" as const,
+    issuedAt: hoursAgo(1 + i),
+  }));
+}
+
+const planned = (hostname: string, extra: Partial<BudgetIngress> = {}): BudgetIngress => ({
+  resource: `urn:new:${hostname}`,
+  id: UNKNOWN,
+  hostname,
+  staging: UNKNOWN as never,
+  issuances: UNKNOWN as never,
+  certificate: UNKNOWN as never,
+  ...extra,
+});
+
+const existing = (
+  hostname: string,
+  issuedAt: string[],
+  extra: Partial<BudgetIngress> = {},
+): BudgetIngress => ({
+  resource: `urn:old:${hostname}`,
+  id: `web/ts-${hostname}`,
+  hostname,
+  staging: false,
+  issuances: issuedAt,
+  certificate: { state: "issued", domain: `${hostname}.t.ts.net`, notAfter: hoursAgo(-24 * 80) },
+  ...extra,
+});
+
+const tailnet = (r: ReturnType<typeof evaluateBudget>, env = "production") =>
+  r.report.usage.find((u) => u.scope === "tailnet" && u.environment === env)!;
+
+describe("CertificateBudget evaluation (pure)", () => {
+  it("fails a preview that would exceed 50 new certificates per tailnet, naming the numbers and the stacks", () => {
+    const r = evaluateBudget({
+      stack: "infra/c",
+      ingresses: [planned("grafana"), planned("api")],
+      peers: { "org/infra/a": entries("infra/a", 30), "org/infra/b": entries("infra/b", 19) },
+      previousLedger: [],
+      now: NOW,
+    });
+    assert.deepEqual(
+      { used: tailnet(r).used, planned: tailnet(r).planned, remaining: tailnet(r).remaining },
+      { used: 49, planned: 2, remaining: -1 },
+    );
+    assert.equal(r.report.violations.length, 1);
+    assert.match(
+      r.report.violations[0],
+      /^Let's Encrypt production limit of 50 new certificates for the tailnet per 168 h: 49 used \(infra\/a: 30, infra\/b: 19\) \+ 2 planned by this update \(grafana, api\) = 51 > 50\./,
+    );
+    assert.match(r.report.violations[0], /next slot frees at 2026-12-02T06:00:00.000Z/);
+  });
+
+  it("warns from 80 % and passes within the limit", () => {
+    const r = evaluateBudget({
+      stack: "infra/c",
+      ingresses: [planned("grafana")],
+      peers: { a: entries("infra/a", 39) },
+      previousLedger: [],
+      now: NOW,
+    });
+    assert.deepEqual(r.report.violations, []);
+    assert.equal(r.report.warnings.length, 1);
+    assert.match(r.report.warnings[0], /39 used \(infra\/a: 39\) \+ 1 planned .* = 40: 10 left/);
+  });
+
+  it("counts a replacement as a duplicate of the same name (5 per 168 h)", () => {
+    const history = entries("infra/c", 5, () => "grafana");
+    const r = evaluateBudget({
+      stack: "infra/c",
+      ingresses: [planned("grafana")],
+      peers: {},
+      previousLedger: history,
+      now: NOW,
+    });
+    const name = r.report.usage.find((u) => u.scope === "grafana")!;
+    assert.deepEqual(
+      { used: name.used, planned: name.planned, limit: name.limit },
+      { used: 5, planned: 1, limit: 5 },
+    );
+    assert.equal(r.report.violations.length, 1);
+    assert.match(
+      r.report.violations[0],
+      /certificates for the name "grafana" per 168 h: 5 used \(infra\/c: 5\) \+ 1 planned/,
+    );
+  });
+
+  it("does not count an ingress updated in place (its id stays known), nor issuances older than 168 h", () => {
+    const r = evaluateBudget({
+      stack: "infra/c",
+      ingresses: [existing("grafana", [hoursAgo(200), hoursAgo(2)], { issuances: UNKNOWN as never })],
+      peers: { a: [{ ...entries("infra/a", 1)[0], issuedAt: hoursAgo(169) }] },
+      previousLedger: [
+        {
+          stack: "infra/c",
+          resource: "urn:old:grafana",
+          hostname: "grafana",
+          environment: "production",
+          issuedAt: hoursAgo(2),
+        },
+      ],
+      now: NOW,
+    });
+    assert.deepEqual({ used: tailnet(r).used, planned: tailnet(r).planned }, { used: 1, planned: 0 });
+    assert.deepEqual(r.report.violations, []);
+  });
+
+  it("keeps the ledger across a replacement and drops what left the window", () => {
+    const r = evaluateBudget({
+      stack: "infra/c",
+      ingresses: [existing("web", [hoursAgo(3)])],
+      peers: {},
+      previousLedger: [
+        {
+          stack: "infra/c",
+          resource: "urn:gone",
+          hostname: "old",
+          environment: "production",
+          issuedAt: hoursAgo(10),
+        },
+        {
+          stack: "infra/c",
+          resource: "urn:gone",
+          hostname: "older",
+          environment: "production",
+          issuedAt: hoursAgo(170),
+        },
+      ],
+      now: NOW,
+    });
+    assert.deepEqual(
+      r.ledger.map((e) => e.hostname),
+      ["old", "web"],
+    );
+  });
+
+  it("counts staging certificates against the staging limits only", () => {
+    const r = evaluateBudget({
+      stack: "infra/c",
+      ingresses: [planned("ci-1", { proxyClass: { useLetsEncryptStagingEnvironment: true } })],
+      peers: { a: entries("infra/a", 50) },
+      previousLedger: [],
+      now: NOW,
+    });
+    assert.deepEqual(r.report.violations, []);
+    assert.equal(tailnet(r, "staging").planned, 1);
+    assert.equal(tailnet(r, "staging").limit, 30_000);
+    assert.equal(tailnet(r).planned, 0);
+  });
+
+  it("warns about certificates expiring within 14 days or failing", () => {
+    const r = evaluateBudget({
+      stack: "infra/c",
+      ingresses: [
+        existing("soon", [hoursAgo(24 * 80)], {
+          certificate: { state: "issued", domain: "soon.t.ts.net", notAfter: hoursAgo(-24 * 5) },
+        }),
+        existing("broken", [], {
+          certificate: { state: "failed", domain: "broken.t.ts.net", error: "rate limited" },
+        }),
+      ],
+      peers: {},
+      previousLedger: [],
+      now: NOW,
+    });
+    assert.equal(r.report.warnings.length, 2);
+    assert.match(r.report.warnings[0], /soon\.t\.ts\.net expires at .* \(in 5 days\)/);
+    assert.match(r.report.warnings[1], /broken\.t\.ts\.net could not be obtained or renewed: rate limited/);
+  });
+
+  it("honours lower limits given by the program", () => {
+    const r = evaluateBudget({
+      stack: "infra/c",
+      ingresses: [planned("x")],
+      peers: { a: entries("infra/a", 3) },
+      previousLedger: [],
+      limits: { production: { perDomain: 3 } },
+      now: NOW,
+    });
+    assert.match(r.report.violations[0], /limit of 3 new certificates/);
+  });
+});
+
+describe("certificate issuances of one ingress", () => {
+  const issued = (serial: string, notBefore: string, domain = "web.t.ts.net") => ({
+    state: "issued" as const,
+    domain,
+    serialNumber: serial,
+    notBefore,
+  });
+
+  it("records a first certificate, ignores the same one again, and recognises a renewal by the same account", () => {
+    const first = nextIssuances(undefined, issued("01", "2026-11-01T00:00:00.000Z"), "acct1");
+    assert.deepEqual(first, ["2026-11-01T00:00:00.000Z"]);
+    const prev = {
+      certificate: issued("01", "2026-11-01T00:00:00.000Z"),
+      certificateIssuances: first,
+      certificateAccount: "acct1",
+    };
+    assert.deepEqual(nextIssuances(prev, issued("01", "2026-11-01T00:00:00.000Z"), "acct1"), first);
+    assert.deepEqual(
+      nextIssuances(prev, issued("02", "2026-12-01T00:00:00.000Z"), "acct1"),
+      first,
+      "renewal",
+    );
+    assert.deepEqual(
+      nextIssuances(prev, issued("03", "2026-12-01T00:00:00.000Z"), "acct2"),
+      [...first, "2026-12-01T00:00:00.000Z"],
+      "a new ACME account (fresh proxy state) is a new issuance",
+    );
+    assert.deepEqual(nextIssuances(prev, { state: "pending", domain: "web.t.ts.net" }, "acct1"), first);
+  });
+});
