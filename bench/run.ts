@@ -22,14 +22,37 @@ interface Row {
   rssMb: number;
 }
 
-async function lifecycle(latencyMs: number): Promise<Row[]> {
+/** One example program and the config change that makes its in-place update. */
+interface Scenario {
+  title: string;
+  example: string;
+  project: string;
+  update: Record<string, string>;
+}
+
+const SCENARIOS: Scenario[] = [
+  {
+    title: "TailnetService (standalone, layer 3): examples/database",
+    example: "database",
+    project: "tailnet-database",
+    update: { proxyClass: JSON.stringify({ resources: { requests: { memory: "64Mi" } } }) },
+  },
+  {
+    title: "TailnetIngress (standalone, layer 7): examples/quickstart",
+    example: "quickstart",
+    project: "tailnet-quickstart",
+    update: { withApi: "true" },
+  },
+];
+
+async function lifecycle(scenario: Scenario, latencyMs: number): Promise<Row[]> {
   const world = await startLocalWorld();
   world.kube.setLatency(latencyMs);
   world.tailscale.setLatency(latencyMs);
   const stack = new StackHarness({
-    project: "tailnet-database",
+    project: scenario.project,
     stack: "bench",
-    programDir: path.join(ROOT, "examples/database"),
+    programDir: path.join(ROOT, "examples", scenario.example),
     packageName: "pulumi-tailnet",
     packageRoot: ROOT,
     env: world.env,
@@ -59,7 +82,7 @@ async function lifecycle(latencyMs: number): Promise<Row[]> {
     await measure("preview", () => stack.preview());
     await measure("create (up)", () => stack.up());
     await measure("no-op up", () => stack.up());
-    stack.setConfig("proxyClass", JSON.stringify({ resources: { requests: { memory: "64Mi" } } }));
+    for (const [key, value] of Object.entries(scenario.update)) stack.setConfig(key, value);
     await measure("update (up)", () => stack.up());
     await measure("refresh", () => stack.refresh());
     await measure("destroy", () => stack.destroy());
@@ -84,10 +107,12 @@ function table(rows0: Row[], rows20: Row[]): string {
 }
 
 async function main(): Promise<void> {
-  const rows0 = await lifecycle(0);
-  const rows20 = await lifecycle(20);
-  console.log("## TailnetService (standalone), examples/database, through the engine path\n");
-  console.log(table(rows0, rows20));
+  for (const scenario of SCENARIOS) {
+    const rows0 = await lifecycle(scenario, 0);
+    const rows20 = await lifecycle(scenario, 20);
+    console.log(`\n## ${scenario.title}, through the engine path\n`);
+    console.log(table(rows0, rows20));
+  }
   console.log(
     "\nRequests are the provider's own (its kubeconfig identity), counted by the local servers; wall time includes" +
       " running the Pulumi program (language host, tsx) and, for create, waiting for the simulated proxy to log in.",
