@@ -52,7 +52,8 @@ export interface StandaloneRuntime<I> {
   remainingMs: () => number;
 }
 
-interface StandaloneInputBase {
+/** What every standalone proxy's inputs carry. */
+export interface StandaloneInputBase {
   ownerId: string;
   credentials?: CredentialsInput;
   timeoutSeconds?: number;

@@ -7,7 +7,6 @@ import type { Kube } from "../kube";
 import type { BackendServiceFacts } from "../plan/backends";
 import { backendKey } from "../plan/backends";
 import { diffTailnetIngress } from "../plan/diff";
-import { summarizePlan } from "../plan/fingerprint";
 import { type IngressBackendInput, type TailnetIngressInput, UNKNOWN } from "../plan/inputs";
 import { TAILSCALE_CONTAINER } from "../plan/proxyclass";
 import {
@@ -17,16 +16,11 @@ import {
 } from "../plan/standalone";
 import { checkTailnetIngress, containsUnknown, DEFAULT_TAGS } from "../plan/validate";
 import { acmeAccountId, certificateState, nextIssuances } from "./certificate";
-import { haCheckFailures, haIngress } from "./ha";
+import { haIngress } from "./ha";
 import { coreRef, readBackendService, secretData } from "./kubeFacts";
 import type { Lifecycle } from "./lifecycle";
-import {
-  createStandalone,
-  deleteStandalone,
-  readStandalone,
-  type StandaloneSpec,
-  updateStandalone,
-} from "./standalone";
+import { plannedObjectsOf, proxyLifecycle } from "./proxyLifecycle";
+import type { StandaloneSpec } from "./standalone";
 
 const INPUT_KEYS = [
   "ownerId",
@@ -177,9 +171,7 @@ function withDefaults(
         backends.set(key, facts);
       }
       const plan = planStandaloneIngress(out, backends, {});
-      out.plannedObjects = Object.fromEntries(
-        summarizePlan(plan).map((o) => [`${o.kind}/${o.namespace}/${o.name}`, o.fingerprint]),
-      );
+      out.plannedObjects = plannedObjectsOf(plan);
     } catch {
       // Reported by `up`, with its reason.
     }
@@ -189,35 +181,12 @@ function withDefaults(
   return out;
 }
 
-export const tailnetIngress: Lifecycle = {
-  async check(_olds, news) {
-    const failures = checkTailnetIngress(news);
-    if (news.proxyGroup !== undefined) failures.push(...haCheckFailures("TailnetIngress", news));
-    return { inputs: failures.length ? news : withDefaults(news), failures };
-  },
-  async diff(_id, olds, news) {
-    const d = diffTailnetIngress(olds, news);
-    return {
-      changes: d.changes,
-      replaces: d.replaces,
-      deleteBeforeReplace: d.deleteBeforeReplace,
-      detailedDiff: d.detailedDiff,
-    };
-  },
-  async create(inputs) {
-    if (inputs.proxyGroup) return haIngress.create(inputs);
-    return createStandalone(standaloneSpec, inputs);
-  },
-  async read(id, props) {
-    if (props.proxyGroup) return haIngress.read(id, props);
-    return readStandalone(standaloneSpec, id, props, INPUT_KEYS);
-  },
-  async update(id, olds, news) {
-    if (news.proxyGroup) return haIngress.update(id, olds, news);
-    return updateStandalone(standaloneSpec, id, olds, news);
-  },
-  async delete(id, props) {
-    if (props.proxyGroup) return haIngress.delete(id, props);
-    return deleteStandalone(props);
-  },
-};
+export const tailnetIngress: Lifecycle = proxyLifecycle<TailnetIngressInput>({
+  kind: "TailnetIngress",
+  check: checkTailnetIngress,
+  withDefaults,
+  diff: diffTailnetIngress,
+  standalone: standaloneSpec,
+  ha: haIngress,
+  inputKeys: INPUT_KEYS,
+});

@@ -4,20 +4,14 @@
  */
 import { backendKey } from "../plan/backends";
 import { diffTailnetService } from "../plan/diff";
-import { summarizePlan } from "../plan/fingerprint";
 import { type TailnetServiceInput, UNKNOWN } from "../plan/inputs";
 import { planStandaloneService } from "../plan/standalone";
 import { checkTailnetService, containsUnknown, DEFAULT_TAGS, serviceHostname } from "../plan/validate";
-import { haCheckFailures, haService } from "./ha";
+import { haService } from "./ha";
 import { readBackendService } from "./kubeFacts";
 import type { Lifecycle } from "./lifecycle";
-import {
-  createStandalone,
-  deleteStandalone,
-  readStandalone,
-  type StandaloneSpec,
-  updateStandalone,
-} from "./standalone";
+import { plannedObjectsOf, proxyLifecycle } from "./proxyLifecycle";
+import type { StandaloneSpec } from "./standalone";
 
 /** The inputs a refresh reports back (everything the SDK sends). */
 const INPUT_KEYS = [
@@ -83,9 +77,7 @@ function withDefaults(
         },
         {},
       );
-      out.plannedObjects = Object.fromEntries(
-        summarizePlan(plan).map((o) => [`${o.kind}/${o.namespace}/${o.name}`, o.fingerprint]),
-      );
+      out.plannedObjects = plannedObjectsOf(plan);
     } catch {
       // A plan that cannot be rendered yet is reported by `up`, with its reason.
     }
@@ -95,35 +87,12 @@ function withDefaults(
   return out;
 }
 
-export const tailnetService: Lifecycle = {
-  async check(_olds, news) {
-    const failures = checkTailnetService(news);
-    if (news.proxyGroup !== undefined) failures.push(...haCheckFailures("TailnetService", news));
-    return { inputs: failures.length ? news : withDefaults(news), failures };
-  },
-  async diff(_id, olds, news) {
-    const d = diffTailnetService(olds, news);
-    return {
-      changes: d.changes,
-      replaces: d.replaces,
-      deleteBeforeReplace: d.deleteBeforeReplace,
-      detailedDiff: d.detailedDiff,
-    };
-  },
-  async create(inputs) {
-    if (inputs.proxyGroup) return haService.create(inputs);
-    return createStandalone(standaloneSpec, inputs);
-  },
-  async read(id, props) {
-    if (props.proxyGroup) return haService.read(id, props);
-    return readStandalone(standaloneSpec, id, props, INPUT_KEYS);
-  },
-  async update(id, olds, news) {
-    if (news.proxyGroup) return haService.update(id, olds, news);
-    return updateStandalone(standaloneSpec, id, olds, news);
-  },
-  async delete(_id, props) {
-    if (props.proxyGroup) return haService.delete(_id, props);
-    return deleteStandalone(props);
-  },
-};
+export const tailnetService: Lifecycle = proxyLifecycle<TailnetServiceInput>({
+  kind: "TailnetService",
+  check: checkTailnetService,
+  withDefaults,
+  diff: diffTailnetService,
+  standalone: standaloneSpec,
+  ha: haService,
+  inputKeys: INPUT_KEYS,
+});

@@ -1,0 +1,74 @@
+/**
+ * What TailnetService and TailnetIngress share: check (validation, then defaults and the planned
+ * objects a preview shows), a pure diff, and the split between the standalone proxy (standalone.ts)
+ * and HA mode (ha.ts), decided by `proxyGroup`.
+ */
+import type { DiffClassification } from "../plan/diff";
+import type { CheckFailure } from "../plan/errors";
+import { summarizePlan } from "../plan/fingerprint";
+import type { StandaloneProxyPlan } from "../plan/standalone";
+import { haCheckFailures } from "./ha";
+import type { Lifecycle } from "./lifecycle";
+import {
+  createStandalone,
+  deleteStandalone,
+  readStandalone,
+  type StandaloneInputBase,
+  type StandaloneSpec,
+  updateStandalone,
+} from "./standalone";
+
+/** `Kind/namespace/name` → content fingerprint of every object a plan writes. */
+export function plannedObjectsOf(plan: StandaloneProxyPlan): Record<string, string> {
+  return Object.fromEntries(
+    summarizePlan(plan).map((o) => [`${o.kind}/${o.namespace}/${o.name}`, o.fingerprint]),
+  );
+}
+
+/** The per-kind parts of a proxy-backed resource's lifecycle. */
+export interface ProxyKind<I> {
+  kind: "TailnetService" | "TailnetIngress";
+  check(news: I): CheckFailure[];
+  /** Defaults a preview should show, and `plannedObjects` when everything is known. Pure. */
+  withDefaults(news: I): I;
+  diff(olds: any, news: any): DiffClassification;
+  standalone: StandaloneSpec<I>;
+  ha: Lifecycle;
+  /** The inputs a refresh reports back. */
+  inputKeys: readonly string[];
+}
+
+/** The lifecycle of a TailnetService or TailnetIngress. */
+export function proxyLifecycle<I extends StandaloneInputBase & { proxyGroup?: unknown }>(
+  k: ProxyKind<I>,
+): Lifecycle {
+  return {
+    async check(_olds, news) {
+      const failures = k.check(news);
+      if (news.proxyGroup !== undefined) failures.push(...haCheckFailures(k.kind, news));
+      return { inputs: failures.length ? news : k.withDefaults(news), failures };
+    },
+    async diff(_id, olds, news) {
+      const d = k.diff(olds, news);
+      // The host forwards only changes, replaces and deleteBeforeReplace; detailedDiff documents why.
+      return {
+        changes: d.changes,
+        replaces: d.replaces,
+        deleteBeforeReplace: d.deleteBeforeReplace,
+        detailedDiff: d.detailedDiff,
+      };
+    },
+    async create(inputs) {
+      return inputs.proxyGroup ? k.ha.create(inputs) : createStandalone(k.standalone, inputs);
+    },
+    async read(id, props) {
+      return props.proxyGroup ? k.ha.read(id, props) : readStandalone(k.standalone, id, props, k.inputKeys);
+    },
+    async update(id, olds, news) {
+      return news.proxyGroup ? k.ha.update(id, olds, news) : updateStandalone(k.standalone, id, olds, news);
+    },
+    async delete(id, props) {
+      return props.proxyGroup ? k.ha.delete(id, props) : deleteStandalone(props);
+    },
+  };
+}
