@@ -137,8 +137,9 @@ async function waitForDevice(
       if (data.reissue_authkey) {
         throw new Error(
           `proxy Pod ${plan.namespace}/${plan.names.pod} could not log in to the tailnet with its auth key ` +
-            "(rejected by the control server: expired, already used, or revoked). Run `pulumi up` again to mint a new key; " +
-            "if it fails again, check the tailnet policy's tagOwners for the proxy's tags.",
+            "(rejected by the control server: expired, already used, or revoked). If its device was deleted from the " +
+            "tailnet, run `pulumi refresh` then `pulumi up` to register a new one; otherwise run `pulumi up` again to mint " +
+            "a new key, and if that fails too, check the tailnet policy's tagOwners for the proxy's tags.",
         );
       }
       return deviceStateOf(data) !== undefined;
