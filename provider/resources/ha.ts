@@ -4,11 +4,33 @@
  * tailnetService.ts call.
  */
 import { joinTokenFor, serviceNameFor } from "../plan/ha";
+import type { TailnetIngressInput, TailnetServiceInput } from "../plan/inputs";
 import { ingressHostname, isUnknown, serviceHostname } from "../plan/validate";
+import { releaseForStandalone } from "./ha/migration";
+import { runtimeFor } from "./ha/shared";
 
 export { haIngress } from "./ha/ingress";
 export { releaseForStandalone } from "./ha/migration";
 export { haService } from "./ha/service";
+
+/**
+ * HA → standalone migration, for the standalone create to call before it checks the hostname: when
+ * this same resource (`ownerId`) alone owns the Tailscale Service `svc:<hostname>` (it is being
+ * replaced by a standalone proxy, create-before-delete), stop advertising it, wait, and delete it, so
+ * that the new device registers with the plain name instead of `<hostname>-1`. Costs one Tailscale API
+ * GET when it is not such a migration.
+ */
+export async function prepareStandaloneTakeover(
+  kind: "TailnetService" | "TailnetIngress",
+  inputs: TailnetIngressInput | TailnetServiceInput,
+): Promise<boolean> {
+  const h =
+    kind === "TailnetIngress"
+      ? ingressHostname(inputs as TailnetIngressInput)
+      : serviceHostname(inputs as TailnetServiceInput);
+  if (!h) return false;
+  return releaseForStandalone(runtimeFor(inputs), h.hostname.toLowerCase(), inputs.ownerId);
+}
 
 const JOIN_TOKEN = /^[0-9a-f]{32}$/;
 

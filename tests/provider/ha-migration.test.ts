@@ -2,8 +2,7 @@
 // the engine makes them for a create-before-delete replacement (create the new, then delete the old).
 import assert from "node:assert/strict";
 import * as provider from "../../provider";
-import { releaseForStandalone } from "../../provider/resources/ha";
-import { runtimeFor } from "../../provider/resources/ha/shared";
+import { prepareStandaloneTakeover } from "../../provider/resources/ha";
 import { type LocalWorld, startLocalWorld } from "../support/world";
 
 const NS = "tailscale";
@@ -94,10 +93,10 @@ describe("standalone ⇄ ProxyGroup migration", function () {
       "the new path is untouched",
     );
 
-    // And back: the standalone create releases the Tailscale Service first (releaseForStandalone), so its
+    // And back: the standalone create releases the Tailscale Service first (prepareStandaloneTakeover), so its
     // device gets the plain name, not `shop-1`.
     const backIn = await checked("TailnetIngress", shop());
-    assert.equal(await releaseForStandalone(runtimeFor(backIn), "shop", "proj/dev/shop"), true);
+    assert.equal(await prepareStandaloneTakeover("TailnetIngress", backIn as never), true);
     const back = await provider.create("TailnetIngress", backIn);
     assert.equal(back.outs.hostname, "shop");
     assert.ok(deviceNames().includes("shop"));
