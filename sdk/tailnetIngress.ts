@@ -137,7 +137,7 @@ export class TailnetIngress extends pulumi.dynamic.Resource {
   declare public readonly certificateIssuances: pulumi.Output<string[]>;
   /** The ProxyClass given (echoed; a CertificateBudget reads the staging flag from it during preview). */
   declare public readonly proxyClass: pulumi.Output<ProxyClass | undefined>;
-  /** Namespace of the proxy's objects. */
+  /** Namespace of the standalone proxy's objects (with `proxyGroup`: the `namespace` argument, as given). */
   declare public readonly namespace: pulumi.Output<string>;
   /** Kubernetes objects this resource made, as `Kind/namespace/name`. */
   declare public readonly kubernetesObjects: pulumi.Output<string[]>;

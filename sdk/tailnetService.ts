@@ -77,7 +77,7 @@ export class TailnetService extends pulumi.dynamic.Resource {
   declare public readonly addresses: pulumi.Output<string[] | undefined>;
   /** With `proxyGroup`: the token another stack passes as `joinToken` to serve the same service. Secret. */
   declare public readonly joinToken: pulumi.Output<string | undefined>;
-  /** Namespace of the proxy's objects. */
+  /** Namespace of the standalone proxy's objects (with `proxyGroup`: the `namespace` argument, as given). */
   declare public readonly namespace: pulumi.Output<string>;
   /** Kubernetes objects this resource made, as `Kind/namespace/name`. */
   declare public readonly kubernetesObjects: pulumi.Output<string[]>;

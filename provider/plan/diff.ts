@@ -49,6 +49,7 @@ const SERVICE_KEYS = [
   "proxyClass",
   "proxyGroup",
   "service",
+  "joinToken",
 ] as const;
 const INGRESS_KEYS = [
   "ownerId",

@@ -7,7 +7,8 @@ import type { DiffClassification } from "../plan/diff";
 import type { CheckFailure } from "../plan/errors";
 import { summarizePlan } from "../plan/fingerprint";
 import type { StandaloneProxyPlan } from "../plan/standalone";
-import { haCheckFailures } from "./ha";
+import { TailscaleApiError } from "../tailscale";
+import { haCheckFailures, prepareStandaloneTakeover } from "./ha";
 import type { Lifecycle } from "./lifecycle";
 import {
   createStandalone,
@@ -23,6 +24,21 @@ export function plannedObjectsOf(plan: StandaloneProxyPlan): Record<string, stri
   return Object.fromEntries(
     summarizePlan(plan).map((o) => [`${o.kind}/${o.namespace}/${o.name}`, o.fingerprint]),
   );
+}
+
+/**
+ * Moving from a ProxyGroup back to a standalone proxy is a replacement whose new side is created
+ * first: the Tailscale Service of the same name, still this resource's own, must stop holding the
+ * name, or the new device would be registered as `<hostname>-1`. Credentials without the `services`
+ * scope cannot have made a Tailscale Service, so a 403 means there is nothing to free.
+ */
+async function freeNameFromProxyGroup(kind: "TailnetService" | "TailnetIngress", inputs: any): Promise<void> {
+  try {
+    await prepareStandaloneTakeover(kind, inputs);
+  } catch (err) {
+    if (err instanceof TailscaleApiError && err.status === 403) return;
+    throw err;
+  }
 }
 
 /** The per-kind parts of a proxy-backed resource's lifecycle. */
@@ -59,7 +75,9 @@ export function proxyLifecycle<I extends StandaloneInputBase & { proxyGroup?: un
       };
     },
     async create(inputs) {
-      return inputs.proxyGroup ? k.ha.create(inputs) : createStandalone(k.standalone, inputs);
+      if (inputs.proxyGroup) return k.ha.create(inputs);
+      await freeNameFromProxyGroup(k.kind, inputs);
+      return createStandalone(k.standalone, inputs);
     },
     async read(id, props) {
       return props.proxyGroup ? k.ha.read(id, props) : readStandalone(k.standalone, id, props, k.inputKeys);
