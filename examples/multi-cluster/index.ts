@@ -10,12 +10,13 @@
 // Each stack points at its own cluster (kubernetes:context or KUBECONFIG); both use the same tailnet.
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import { ProxyGroup, TailnetIngress } from "pulumi-tailnet";
+import { CertificateBudget, ProxyGroup, TailnetIngress } from "pulumi-tailnet";
 
 const config = new pulumi.Config();
 // Names this cluster's proxies in the tailnet: device names are tailnet-wide, so they must differ.
 const cluster = config.require("cluster");
 const joinFrom = config.get("joinFrom");
+const primary = joinFrom ? new pulumi.StackReference(joinFrom) : undefined;
 
 const proxies = new k8s.core.v1.Namespace("tailscale", { metadata: { name: "tailscale" } });
 const apps = new k8s.core.v1.Namespace("apps", { metadata: { name: "apps" } });
@@ -38,10 +39,18 @@ const ingress = new TailnetIngress("web", {
   proxyGroup: group,
   defaultBackend: { service: web, port: "http" },
   // The explicit join: the first stack's token, never an accident of equal names.
-  joinToken: joinFrom
-    ? new pulumi.StackReference(joinFrom).requireOutput("joinToken").apply((t) => t as string)
-    : undefined,
+  joinToken: primary ? primary.requireOutput("joinToken").apply((t) => t as string) : undefined,
 });
+
+// Both clusters obtain certificates for `web` on the same tailnet, so they share one Let's Encrypt
+// budget: each counts the other's issuances (the second cluster reads the first's ledger; add
+// `budgetPeers` to the first cluster once the second exists), and a preview that would exceed the
+// limits fails before anything changes.
+const peers: Record<string, pulumi.Output<unknown>> = {};
+if (primary && joinFrom) peers[joinFrom] = CertificateBudget.ledgerOf(primary);
+for (const peer of config.getObject<string[]>("budgetPeers") ?? [])
+  peers[peer] = CertificateBudget.ledgerOf(peer);
+const budget = new CertificateBudget("letsencrypt", { ingresses: [ingress], peers: peers as never });
 
 export const url = ingress.url;
 export const serviceName = ingress.serviceName;
@@ -49,3 +58,6 @@ export const addresses = ingress.addresses;
 export const devices = group.devices;
 /** What a further cluster passes as `joinToken` to serve the same service. */
 export const joinToken = ingress.joinToken;
+/** This cluster's certificate issuances, read by the other clusters' budgets. */
+export const certificateLedger = budget.ledger;
+export const certificateBudget = budget.report;

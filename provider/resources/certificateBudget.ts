@@ -4,6 +4,7 @@
  * makes no API calls; its state is its ledger of this stack's issuances, which other stacks read.
  */
 import { type BudgetIngress, evaluateBudget, type LedgerEntry } from "../plan/budget";
+import { canonicalJson } from "../plan/gojson";
 import { SCHEMA_VERSION, UNKNOWN } from "../plan/inputs";
 import { cleanOutputs, type Lifecycle } from "./lifecycle";
 
@@ -41,7 +42,14 @@ function evaluate(olds: Partial<CertificateBudgetInput>, news: CertificateBudget
 /** What decides whether the budget changed: not the time it was evaluated at. */
 function comparable(v: any): string {
   const { evaluatedAt: _at, ...report } = v?.report ?? {};
-  return JSON.stringify([v?.ingresses, v?.peers, v?.limits, v?.ledger, report]);
+  // Canonical: state comes back from the engine with its keys in another order than `check` wrote them.
+  return canonicalJson([
+    v?.ingresses ?? null,
+    v?.peers ?? null,
+    v?.limits ?? null,
+    v?.ledger ?? null,
+    report,
+  ]);
 }
 
 export const certificateBudget: Lifecycle = {

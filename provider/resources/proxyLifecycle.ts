@@ -52,6 +52,20 @@ export interface ProxyKind<I> {
   ha: Lifecycle;
   /** The inputs a refresh reports back. */
   inputKeys: readonly string[];
+  /** Every output the SDK class declares. */
+  outputKeys: readonly string[];
+}
+
+/**
+ * Outputs with every declared key present (`null` where the mode has no value: `deviceId` in HA mode,
+ * `serviceName` standalone, …). During a preview the Pulumi SDK reads a missing output as unknown,
+ * so a missing key would make every preview of an unchanged resource show unknowns downstream.
+ */
+function complete<T extends object | undefined>(keys: readonly string[], outs: T): T {
+  if (!outs) return outs;
+  const filled: Record<string, unknown> = { ...outs };
+  for (const key of keys) if (filled[key] === undefined) filled[key] = null;
+  return filled as T;
 }
 
 /** The lifecycle of a TailnetService or TailnetIngress. */
@@ -75,15 +89,25 @@ export function proxyLifecycle<I extends StandaloneInputBase & { proxyGroup?: un
       };
     },
     async create(inputs) {
-      if (inputs.proxyGroup) return k.ha.create(inputs);
-      await freeNameFromProxyGroup(k.kind, inputs);
-      return createStandalone(k.standalone, inputs);
+      let result: { id: string; outs?: object };
+      if (inputs.proxyGroup) result = await k.ha.create(inputs);
+      else {
+        await freeNameFromProxyGroup(k.kind, inputs);
+        result = await createStandalone(k.standalone, inputs);
+      }
+      return { ...result, outs: complete(k.outputKeys, result.outs) };
     },
     async read(id, props) {
-      return props.proxyGroup ? k.ha.read(id, props) : readStandalone(k.standalone, id, props, k.inputKeys);
+      const result = props.proxyGroup
+        ? await k.ha.read(id, props)
+        : await readStandalone(k.standalone, id, props, k.inputKeys);
+      return { ...result, props: complete(k.outputKeys, result.props) };
     },
     async update(id, olds, news) {
-      return news.proxyGroup ? k.ha.update(id, olds, news) : updateStandalone(k.standalone, id, olds, news);
+      const result = news.proxyGroup
+        ? await k.ha.update(id, olds, news)
+        : await updateStandalone(k.standalone, id, olds, news);
+      return { ...result, outs: complete(k.outputKeys, result.outs) };
     },
     async delete(id, props) {
       return props.proxyGroup ? k.ha.delete(id, props) : deleteStandalone(props);

@@ -95,4 +95,16 @@ export const tailnetService: Lifecycle = proxyLifecycle<TailnetServiceInput>({
   standalone: standaloneSpec,
   ha: haService,
   inputKeys: INPUT_KEYS,
+  outputKeys: [
+    "hostname",
+    "fqdn",
+    "tailnetIPs",
+    "deviceId",
+    "serviceName",
+    "addresses",
+    "joinToken",
+    "namespace",
+    "kubernetesObjects",
+    "schemaVersion",
+  ],
 });
