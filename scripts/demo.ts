@@ -63,6 +63,10 @@ function printSteps(title: string, result: StepResult, before: Planned = new Map
     );
     const planned = step.inputs?.plannedObjects;
     const old = before.get(step.urn);
+    const changedInputs = (step.diffs ?? []).filter((d) => d !== "plannedObjects");
+    if ((step.op === "update" || step.op === "replace") && changedInputs.length > 0) {
+      console.log(`        changed: ${changedInputs.join(", ")}`);
+    }
     if (step.op === "update" && planned && typeof planned === "object" && old) {
       for (const [object, fingerprint] of Object.entries(planned)) {
         if (old[object] !== fingerprint)
@@ -148,6 +152,10 @@ async function main(): Promise<void> {
     await runExample(world, "quickstart", "tailnet-quickstart", {
       title: "add an /api path",
       config: { withApi: "true" },
+    });
+    await runExample(world, "ha", "tailnet-ha", {
+      title: "scale the ProxyGroup to 3 replicas",
+      config: { replicas: "3" },
     });
 
     const left = world.leftovers();
