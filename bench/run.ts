@@ -6,11 +6,9 @@
  *
  * Not a test: nothing here asserts a time.
  */
-import * as path from "node:path";
-import { kubernetesBuiltins, StackHarness, type StepResult } from "../tests/support/engine";
+import type { StepResult } from "../tests/support/engine";
+import { programStack } from "../tests/support/examples";
 import { startLocalWorld } from "../tests/support/world";
-
-const ROOT = path.resolve(__dirname, "..");
 
 interface Row {
   step: string;
@@ -49,14 +47,10 @@ async function lifecycle(scenario: Scenario, latencyMs: number): Promise<Row[]> 
   const world = await startLocalWorld();
   world.kube.setLatency(latencyMs);
   world.tailscale.setLatency(latencyMs);
-  const stack = new StackHarness({
+  const stack = programStack(world, {
+    program: `examples/${scenario.example}`,
     project: scenario.project,
     stack: "bench",
-    programDir: path.join(ROOT, "examples", scenario.example),
-    packageName: "pulumi-tailnet",
-    packageRoot: ROOT,
-    env: world.env,
-    builtins: kubernetesBuiltins(world.kube.kubeconfig({ user: "pulumi-kubernetes" })),
   });
   const rows: Row[] = [];
   const measure = async (step: string, run: () => Promise<StepResult>) => {

@@ -4,12 +4,10 @@
  * playing kubelet and tailscaled. The programs and the provider are the real ones; only the servers
  * are local. The last line proves that nothing was left behind.
  */
-import * as path from "node:path";
-import { kubernetesBuiltins, StackHarness, type StepResult } from "../tests/support/engine";
+import type { StackHarness, StepResult } from "../tests/support/engine";
 import { isSecret, SIG_KEY, UNKNOWN } from "../tests/support/engine/marshal";
+import { programStack } from "../tests/support/examples";
 import { type LocalWorld, startLocalWorld } from "../tests/support/world";
-
-const ROOT = path.resolve(__dirname, "..");
 
 const SYMBOL: Record<string, string> = {
   create: "+",
@@ -103,15 +101,7 @@ async function runExample(
   project: string,
   change?: Change,
 ): Promise<void> {
-  const stack = new StackHarness({
-    project,
-    stack: "demo",
-    programDir: path.join(ROOT, "examples", example),
-    packageName: "pulumi-tailnet",
-    packageRoot: ROOT,
-    env: world.env,
-    builtins: kubernetesBuiltins(world.kube.kubeconfig({ user: "pulumi-kubernetes" })),
-  });
+  const stack = programStack(world, { program: `examples/${example}`, project, stack: "demo" });
   try {
     console.log(`\n████ examples/${example}`);
     printSteps("pulumi preview", await stack.preview());

@@ -100,8 +100,12 @@ export function proxyLifecycle<I extends StandaloneInputBase & { proxyGroup?: un
     async read(id, props) {
       const result = props.proxyGroup
         ? await k.ha.read(id, props)
-        : await readStandalone(k.standalone, id, props, k.inputKeys);
-      return { ...result, props: complete(k.outputKeys, result.props) };
+        : await readStandalone(k.standalone, id, props);
+      if (!result.id) return { id: "" };
+      // Refresh reports the inputs too, or later diffs would compare against stale ones (pulumi#13839).
+      const inputs: Record<string, unknown> = {};
+      for (const key of k.inputKeys) if (props[key] !== undefined) inputs[key] = props[key];
+      return { id: result.id, props: complete(k.outputKeys, result.props), inputs };
     },
     async update(id, olds, news) {
       const result = news.proxyGroup

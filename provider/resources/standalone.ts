@@ -331,8 +331,7 @@ export async function readStandalone<I extends StandaloneInputBase>(
   spec: StandaloneSpec<I>,
   id: string,
   props: StandaloneOutputs & I,
-  inputKeys: readonly string[],
-): Promise<{ id: string; props?: object; inputs?: object }> {
+): Promise<{ id: string; props?: object }> {
   const kube = kubeFor(props.credentials);
   const tailscale = tailscaleClientFor(props.credentials);
   const names = props.names;
@@ -367,9 +366,7 @@ export async function readStandalone<I extends StandaloneInputBase>(
     ),
     schemaVersion: SCHEMA_VERSION,
   });
-  const inputs: Record<string, unknown> = {};
-  for (const key of inputKeys) if (props[key] !== undefined) inputs[key] = props[key];
-  return { id, props: outs, inputs };
+  return { id, props: outs };
 }
 
 /** `delete`: idempotent; everything already gone is success. */

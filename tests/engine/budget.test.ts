@@ -2,11 +2,9 @@
 // stack references: the third stack's preview fails with the numbers; a replacement counts as a
 // duplicate of its name. Limits are lowered by the program so a handful of certificates shows it.
 import assert from "node:assert/strict";
-import * as path from "node:path";
-import { createBackend, StackHarness } from "../support/engine";
+import { createBackend, type StackHarness } from "../support/engine";
+import { programStack } from "../support/examples";
 import { type LocalWorld, startLocalWorld } from "../support/world";
-
-const ROOT = path.resolve(__dirname, "../..");
 
 describe("CertificateBudget across three stacks through the engine", function () {
   this.timeout(180_000);
@@ -16,20 +14,12 @@ describe("CertificateBudget across three stacks through the engine", function ()
   const limits = JSON.stringify({ production: { perDomain: 4, perHostname: 1 } });
 
   function stack(name: string, namespace: string, hostnames: string[], peers: string[]): StackHarness {
-    const s = new StackHarness({
+    const s = programStack(world, {
       backend,
+      program: "tests/engine/fixtures/budget",
       project: "budget",
       stack: name,
-      programDir: path.join(ROOT, "tests/engine/fixtures/budget"),
-      packageName: "pulumi-tailnet",
-      packageRoot: ROOT,
-      env: world.env,
-      config: {
-        namespace,
-        hostnames: JSON.stringify(hostnames),
-        peers: JSON.stringify(peers),
-        limits,
-      },
+      config: { namespace, hostnames: JSON.stringify(hostnames), peers: JSON.stringify(peers), limits },
     });
     stacks.push(s);
     return s;

@@ -1,11 +1,9 @@
 // examples/database through the real Pulumi language runtime and dynamic-provider host, against the
 // local world: preview, up, no-op preview, change, refresh, destroy.
 import assert from "node:assert/strict";
-import * as path from "node:path";
-import { kubernetesBuiltins, StackHarness } from "../support/engine";
+import type { StackHarness } from "../support/engine";
+import { programStack } from "../support/examples";
 import { type LocalWorld, startLocalWorld } from "../support/world";
-
-const ROOT = path.resolve(__dirname, "../..");
 
 describe("examples/database through the engine", function () {
   this.timeout(120_000);
@@ -14,14 +12,9 @@ describe("examples/database through the engine", function () {
 
   before(async () => {
     world = await startLocalWorld();
-    stack = new StackHarness({
+    stack = programStack(world, {
+      program: "examples/database",
       project: "tailnet-database",
-      stack: "dev",
-      programDir: path.join(ROOT, "examples/database"),
-      packageName: "pulumi-tailnet",
-      packageRoot: ROOT,
-      env: world.env,
-      builtins: kubernetesBuiltins(world.kubeconfig),
     });
   });
   after(async () => {

@@ -1,11 +1,9 @@
 // examples/ha through the real Pulumi language runtime and dynamic-provider host, against the local
 // world: preview, up, scale, no-op preview, destroy.
 import assert from "node:assert/strict";
-import * as path from "node:path";
-import { kubernetesBuiltins, StackHarness } from "../support/engine";
+import type { StackHarness } from "../support/engine";
+import { programStack } from "../support/examples";
 import { type LocalWorld, startLocalWorld } from "../support/world";
-
-const ROOT = path.resolve(__dirname, "../..");
 
 describe("examples/ha through the engine", function () {
   this.timeout(120_000);
@@ -14,15 +12,10 @@ describe("examples/ha through the engine", function () {
 
   before(async () => {
     world = await startLocalWorld();
-    stack = new StackHarness({
+    stack = programStack(world, {
+      program: "examples/ha",
       project: "tailnet-ha",
-      stack: "dev",
-      programDir: path.join(ROOT, "examples/ha"),
-      packageName: "pulumi-tailnet",
-      packageRoot: ROOT,
-      env: world.env,
       config: { staging: "true" },
-      builtins: kubernetesBuiltins(world.kubeconfig),
     });
   });
   after(async () => {

@@ -2,12 +2,10 @@
 // dynamic-provider host: preview, up with the certificate in the outputs, an update that adds a path
 // (serve config only), refresh, destroy.
 import assert from "node:assert/strict";
-import * as path from "node:path";
-import { kubernetesBuiltins, StackHarness } from "../support/engine";
+import type { StackHarness } from "../support/engine";
 import { isSecret } from "../support/engine/marshal";
+import { programStack, ROOT } from "../support/examples";
 import { type LocalWorld, startLocalWorld } from "../support/world";
-
-const ROOT = path.resolve(__dirname, "../..");
 
 describe("examples/quickstart through the engine", function () {
   this.timeout(120_000);
@@ -16,14 +14,9 @@ describe("examples/quickstart through the engine", function () {
 
   before(async () => {
     world = await startLocalWorld();
-    stack = new StackHarness({
+    stack = programStack(world, {
+      program: "examples/quickstart",
       project: "tailnet-quickstart",
-      stack: "dev",
-      programDir: path.join(ROOT, "examples/quickstart"),
-      packageName: "pulumi-tailnet",
-      packageRoot: ROOT,
-      env: world.env,
-      builtins: kubernetesBuiltins(world.kube.kubeconfig({ user: "pulumi-kubernetes" })),
     });
   });
   after(async () => {

@@ -284,34 +284,10 @@ export const haIngress: Lifecycle = {
       ...certificateOutputs(certData, props.fqdn, props),
       schemaVersion: SCHEMA_VERSION,
     });
-    return { id, props: outs, inputs: inputsOf(props) };
+    return { id, props: outs };
   },
   async delete(_id, props) {
     if (!props.serviceName || !props.proxyGroup) return;
     await runTeardown(runtimeFor(props), teardownOf(props));
   },
 };
-
-const INPUT_KEYS = [
-  "ownerId",
-  "defaultBackend",
-  "rules",
-  "hostname",
-  "tags",
-  "namespace",
-  "proxyClass",
-  "proxyGroup",
-  "joinToken",
-  "funnel",
-  "httpRedirect",
-  "backendProtocol",
-  "waitForCertificate",
-  "timeoutSeconds",
-  "credentials",
-];
-
-function inputsOf(props: Record<string, unknown>): Record<string, unknown> {
-  const out: Record<string, unknown> = {};
-  for (const k of INPUT_KEYS) if (props[k] !== undefined) out[k] = props[k];
-  return out;
-}

@@ -194,22 +194,7 @@ export const haService: Lifecycle = {
       tailnetIPs: svc.addrs ?? props.tailnetIPs,
       schemaVersion: SCHEMA_VERSION,
     });
-    const inputs: Record<string, unknown> = {};
-    for (const k of [
-      "ownerId",
-      "service",
-      "hostname",
-      "tags",
-      "namespace",
-      "proxyClass",
-      "proxyGroup",
-      "joinToken",
-      "timeoutSeconds",
-      "credentials",
-    ]) {
-      if (props[k] !== undefined) inputs[k] = props[k];
-    }
-    return { id, props: outs, inputs };
+    return { id, props: outs };
   },
   async delete(_id, props) {
     if (!props.serviceName || !props.proxyGroup) return;
