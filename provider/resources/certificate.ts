@@ -3,6 +3,8 @@
  * `node:crypto`. Only the certificate is ever read; the private key stays in the cluster.
  */
 import { createHash, X509Certificate } from "node:crypto";
+import type { Kube } from "../kube";
+import { TAILSCALE_CONTAINER } from "../plan/proxyclass";
 
 /** Output shape of `certificate` (TailnetIngress). */
 export interface CertificateState {
@@ -84,4 +86,54 @@ export function nextIssuances(
     previous?.certificateAccount === account;
   if (!renewal && cert.notBefore) issuances.push(cert.notBefore);
   return issuances;
+}
+
+/** Why an ingress cannot serve HTTPS when the tailnet has certificates off, and the fix. */
+export function httpsDisabled(name: string): string {
+  return (
+    `the tailnet has HTTPS certificates disabled, so ${name} cannot serve HTTPS: enable "HTTPS Certificates" ` +
+    "on the DNS page of the Tailscale admin console (MagicDNS must be on), then run pulumi up again"
+  );
+}
+
+/**
+ * Gets a certificate now instead of on the first visitor's request (tailscaled's default), so the
+ * `up` reports a failure to issue and the outputs carry the certificate. The proxy's own tailscaled
+ * does it (`tailscale cert`, through `pods/exec`): the certificate lands in its store (the state
+ * Secret, or for a ProxyGroup the Secret named after the domain), the key never leaves the Pod, and
+ * a valid certificate already held is returned without a new order (tailscaled serialises orders per
+ * domain, so this never races its own renewal into a second certificate).
+ */
+export async function obtainCertificate(
+  kube: Kube,
+  o: { namespace: string; pod: string; domain: string; staging?: boolean; timeoutMs: number },
+): Promise<void> {
+  const result = await kube.exec(
+    o.namespace,
+    o.pod,
+    TAILSCALE_CONTAINER,
+    ["tailscale", "--socket=/tmp/tailscaled.sock", "cert", "--cert-file=-", o.domain],
+    o.timeoutMs,
+  );
+  if (result.exitCode === 0) return;
+  const why = result.stderr.trim() || `exit code ${result.exitCode}`;
+  const ca =
+    o.staging === undefined
+      ? "Let's Encrypt"
+      : o.staging
+        ? "Let's Encrypt staging"
+        : "Let's Encrypt (production)";
+  if (/rate.?limit|too many/i.test(why)) {
+    throw new Error(
+      `${ca} refused a certificate for ${o.domain}: rate limited (${why}). Certificates already issued keep working; ` +
+        "a new one can be issued once the limit's 7-day window allows it. Keep hostnames stable, and use " +
+        "proxyClass.useLetsEncryptStagingEnvironment in test stacks (staging limits are far higher). " +
+        "Set waitForCertificate: false to deploy now and let the proxy retry on its own.",
+    );
+  }
+  if (/https|cert domain|not enabled/i.test(why)) throw new Error(httpsDisabled(o.domain));
+  throw new Error(
+    `the proxy could not obtain its certificate for ${o.domain} from ${ca}: ${why}. ` +
+      "Set waitForCertificate: false to deploy without waiting for it.",
+  );
 }

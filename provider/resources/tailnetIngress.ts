@@ -3,19 +3,23 @@
  * config (standalone.ts). With `proxyGroup`: a Tailscale Service served by the group (ha.ts).
  */
 
-import type { Kube } from "../kube";
 import type { BackendServiceFacts } from "../plan/backends";
 import { backendKey } from "../plan/backends";
 import { diffTailnetIngress } from "../plan/diff";
 import { type IngressBackendInput, type TailnetIngressInput, UNKNOWN } from "../plan/inputs";
-import { TAILSCALE_CONTAINER } from "../plan/proxyclass";
 import {
   planStandaloneIngress,
   type StandaloneProxyPlan,
   standaloneIngressNamespace,
 } from "../plan/standalone";
 import { checkTailnetIngress, containsUnknown, DEFAULT_TAGS } from "../plan/validate";
-import { acmeAccountId, certificateState, nextIssuances } from "./certificate";
+import {
+  acmeAccountId,
+  certificateState,
+  httpsDisabled,
+  nextIssuances,
+  obtainCertificate,
+} from "./certificate";
 import { haIngress } from "./ha";
 import { coreRef, readBackendService, secretData } from "./kubeFacts";
 import type { Lifecycle } from "./lifecycle";
@@ -87,60 +91,15 @@ const standaloneSpec: StandaloneSpec<TailnetIngressInput> = {
     const domain = secretData(secret).https_endpoint.replace(/\.$/, "");
     if (domain.toLowerCase() === "no-https") throw new Error(httpsDisabled(plan.hostname));
     if (rt.input.waitForCertificate === false) return;
-    await obtainCertificate(
-      rt.kube,
-      plan,
+    await obtainCertificate(rt.kube, {
+      namespace: plan.namespace,
+      pod: plan.names.pod,
       domain,
-      rt.input.proxyClass?.useLetsEncryptStagingEnvironment === true,
-      rt.remainingMs(),
-    );
+      staging: rt.input.proxyClass?.useLetsEncryptStagingEnvironment === true,
+      timeoutMs: rt.remainingMs(),
+    });
   },
 };
-
-function httpsDisabled(hostname: string): string {
-  return (
-    `the tailnet has HTTPS certificates disabled, so ${hostname} cannot serve HTTPS: enable "HTTPS Certificates" ` +
-    "on the DNS page of the Tailscale admin console (MagicDNS must be on), then run pulumi up again"
-  );
-}
-
-/**
- * Gets the certificate now instead of on the first visitor's request (tailscaled's default), so the
- * `up` reports a failure to issue and the outputs carry the certificate. The proxy's own tailscaled
- * does it (`tailscale cert`, through `pods/exec`): the certificate lands in its state Secret, the key
- * never leaves the Pod, and a valid certificate already held is returned without a new order.
- */
-async function obtainCertificate(
-  kube: Kube,
-  plan: StandaloneProxyPlan,
-  domain: string,
-  staging: boolean,
-  timeoutMs: number,
-): Promise<void> {
-  const result = await kube.exec(
-    plan.namespace,
-    plan.names.pod,
-    TAILSCALE_CONTAINER,
-    ["tailscale", "--socket=/tmp/tailscaled.sock", "cert", "--cert-file=-", domain],
-    timeoutMs,
-  );
-  if (result.exitCode === 0) return;
-  const why = result.stderr.trim() || `exit code ${result.exitCode}`;
-  const ca = staging ? "Let's Encrypt staging" : "Let's Encrypt (production)";
-  if (/rate.?limit|too many/i.test(why)) {
-    throw new Error(
-      `${ca} refused a certificate for ${domain}: rate limited (${why}). Certificates already issued keep working; ` +
-        "a new one can be issued once the limit's 7-day window allows it. Keep hostnames stable, and use " +
-        "proxyClass.useLetsEncryptStagingEnvironment in test stacks (staging limits are far higher). " +
-        "Set waitForCertificate: false to deploy now and let the proxy retry on its own.",
-    );
-  }
-  if (/https|cert domain|not enabled/i.test(why)) throw new Error(httpsDisabled(plan.hostname));
-  throw new Error(
-    `the proxy could not obtain its certificate for ${domain} from ${ca}: ${why}. ` +
-      "Set waitForCertificate: false to deploy without waiting for it.",
-  );
-}
 
 function withDefaults(
   news: TailnetIngressInput,

@@ -35,8 +35,11 @@ export function tailscaleCli(sim: ClusterSim, kube: KubeApiServer): ExecHandler 
     } catch (err) {
       return { stderr: `${(err as Error).message.replace(/^requestCertificate: /, "")}\n`, exitCode: 1 };
     }
+    // Standalone: the state Secret holds `<domain>.crt`; a ProxyGroup's writer stores the certificate
+    // in the Secret named after the domain (`tls.crt`).
     const state = kube.getObject("v1", "Secret", namespace, pod);
-    const crt = state?.data?.[`${domain}.crt`];
+    const shared = kube.getObject("v1", "Secret", namespace, domain);
+    const crt = state?.data?.[`${domain}.crt`] ?? shared?.data?.["tls.crt"];
     if (!crt) return { stderr: `invalid domain "${domain}"\n`, exitCode: 1 };
     const pem = Buffer.from(crt, "base64").toString("utf8");
     return flags.includes("--cert-file=-")

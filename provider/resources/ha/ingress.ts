@@ -37,6 +37,7 @@ import {
   vipServiceNeedsPut,
 } from "../../plan/ha";
 import { type IngressBackendInput, SCHEMA_VERSION, type TailnetIngressInput } from "../../plan/inputs";
+import { obtainCertificate } from "../certificate";
 import { coreRef, objectPath, readBackendService, secretData } from "../kubeFacts";
 import { cleanOutputs, type Lifecycle } from "../lifecycle";
 import { copyStandaloneCertificate, nameHolder, retireStandalone } from "./migration";
@@ -184,6 +185,19 @@ async function provision(input: IngressInputs, p: Prepared, migrate: boolean, pr
   const first = plan.http || issued || !wait ? replicas : replicas.filter((r) => r.ordinal === 0);
   await Promise.all(first.map((r) => setAdvertised(rt.kube, r.configRef, plan.serviceName, true)));
   if (wait) {
+    // Ask replica 0 (the one that issues) for the certificate, so a failure to issue is this `up`'s
+    // error with its reason instead of a timeout. Control offers it the service's name only once it
+    // advertises the service.
+    const writer = replicas.find((r) => r.ordinal === 0);
+    if (writer && !issued) {
+      await waitAdvertised(rt, writer, plan.serviceName, true);
+      await obtainCertificate(rt.kube, {
+        namespace: pg.namespace,
+        pod: `${pg.name}-0`,
+        domain: plan.dnsName!,
+        timeoutMs: rt.remainingMs(),
+      });
+    }
     await rt.kube.waitFor(certRef, (obj) => certIssued(secretData(obj)), {
       timeoutMs: rt.remainingMs(),
       description: `ProxyGroup replica ${pg.name}-0 to obtain the certificate for ${plan.dnsName} (tls.crt and tls.key in Secret ${pg.namespace}/${plan.dnsName})`,

@@ -954,12 +954,59 @@ class Sim implements ObjectLookup {
   }
 
   /** Standalone L7: `<domain>.crt` / `<domain>.key` in the state Secret. */
-  private async ensureStateCert(
+  /** tailscaled serialises certificate orders per domain (its ACME lock): no two orders race. */
+  private readonly domainLocks = new Map<string, Promise<unknown>>();
+
+  /**
+   * What this tailscaled wrote last, by `<namespace>/<secret>/<domain>`: its store answers from it at
+   * once, while the informer cache may not show the write yet.
+   */
+  private readonly written = new Map<string, string>();
+
+  private stored(namespace: string, secret: string, key: string, domain: string): string | undefined {
+    // `||`: a TLS Secret is created with an empty `tls.crt` before anything is issued.
+    return (
+      secretValue(this.secret(namespace, secret), key) || this.written.get(`${namespace}/${secret}/${domain}`)
+    );
+  }
+
+  private withDomainLock<T>(domain: string, run: () => Promise<T>): Promise<T> {
+    const previous = this.domainLocks.get(domain) ?? Promise.resolve();
+    const next = previous.then(run, run);
+    this.domainLocks.set(
+      domain,
+      next.catch(() => undefined),
+    );
+    return next;
+  }
+
+  private ensureStateCert(
+    mem: PodMemory,
+    stateName: string,
+    environment: "production" | "staging",
+    domain: string,
+  ): Promise<void> {
+    return this.withDomainLock(domain, () => this.orderStateCert(mem, stateName, environment, domain));
+  }
+
+  private async orderStateCert(
     mem: PodMemory,
     stateName: string,
     environment: "production" | "staging",
     domain: string,
   ) {
+    // A caller that waited for the lock finds the certificate the previous holder obtained.
+    if (
+      certStillGood(
+        secretValue(this.secret(mem.namespace, stateName), `${domain}.crt`),
+        domain,
+        environment,
+        this.now(),
+      )
+    ) {
+      mem.certificates.add(domain);
+      return;
+    }
     const pod = this.informers.pods.get(mem.name, mem.namespace);
     const container = pod?.spec?.containers?.find((c) => c.name === "tailscale");
     const env = pod && container ? resolveEnv(pod, container, this) : undefined;
@@ -980,6 +1027,7 @@ class Sim implements ObjectLookup {
     }
     mem.certError = undefined;
     mem.certificates.add(domain);
+    this.written.set(`${mem.namespace}/${stateName}/${domain}`, cert.certPem);
     await this.patchSecret(mem.namespace, stateName, {
       [`${domain}.crt`]: cert.certPem,
       [`${domain}.key`]: cert.keyPem,
@@ -987,7 +1035,16 @@ class Sim implements ObjectLookup {
   }
 
   /** HA: replica 0 writes `tls.crt` / `tls.key` into the Secret named after the domain (created by the operator). */
-  private async ensureHaCert(
+  private ensureHaCert(
+    mem: PodMemory,
+    stateName: string,
+    environment: "production" | "staging",
+    domain: string,
+  ): Promise<void> {
+    return this.withDomainLock(domain, () => this.orderHaCert(mem, stateName, environment, domain));
+  }
+
+  private async orderHaCert(
     mem: PodMemory,
     stateName: string,
     environment: "production" | "staging",
@@ -998,7 +1055,9 @@ class Sim implements ObjectLookup {
       mem.certError = `cert Secret ${mem.namespace}/${domain} does not exist`;
       return;
     }
-    if (certStillGood(secretValue(certSecret, "tls.crt"), domain, environment, this.now())) {
+    if (
+      certStillGood(this.stored(mem.namespace, domain, "tls.crt", domain), domain, environment, this.now())
+    ) {
       mem.certificates.add(domain);
       return;
     }
@@ -1023,6 +1082,7 @@ class Sim implements ObjectLookup {
     mem.certError = undefined;
     mem.certificates.add(domain);
     const fingerprint = createHash("sha256").update(accountKeyPem).digest("hex");
+    this.written.set(`${mem.namespace}/${domain}/${domain}`, cert.certPem);
     await this.patchSecret(mem.namespace, domain, {
       "tls.crt": cert.certPem,
       "tls.key": cert.keyPem,

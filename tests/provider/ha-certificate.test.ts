@@ -1,0 +1,78 @@
+// HA TailnetIngress certificates: obtained during create through the ProxyGroup's writer replica, and a
+// failure to issue is the create's error with its reason, leaving the service unadvertised and removed.
+import assert from "node:assert/strict";
+import * as provider from "../../provider";
+import { type LocalWorld, startLocalWorld } from "../support/world";
+
+const NS = "tailscale";
+
+describe("HA TailnetIngress certificate during up", function () {
+  this.timeout(60_000);
+  let world: LocalWorld;
+  let pg: { id: string; outs: any };
+
+  async function checked(kind: string, news: Record<string, unknown>) {
+    const result = await provider.check(kind, {}, news);
+    assert.deepEqual(result.failures ?? [], []);
+    return result.inputs as Record<string, any>;
+  }
+
+  const ingress = (name: string) => ({
+    ownerId: `proj/dev/${name}`,
+    hostname: name,
+    defaultBackend: { service: { namespace: "web", name: "frontend" }, port: "http" },
+    proxyGroup: { name: "edge", namespace: NS },
+    credentials: world.credentials,
+    timeoutSeconds: 30,
+  });
+
+  before(async () => {
+    world = await startLocalWorld();
+    world.kube.seed({ apiVersion: "v1", kind: "Namespace", metadata: { name: NS } });
+    await world.addService("web", "frontend");
+    const inputs = await checked("ProxyGroup", {
+      ownerId: "proj/dev/edge",
+      name: "edge",
+      namespace: NS,
+      type: "ingress",
+      credentials: world.credentials,
+      timeoutSeconds: 30,
+    });
+    pg = (await provider.create("ProxyGroup", inputs)) as { id: string; outs: any };
+  });
+  after(async () => {
+    if (pg) await provider.remove("ProxyGroup", pg.id, pg.outs);
+    await world?.stop();
+  });
+
+  it("issues exactly one certificate, from the writer replica, during create", async () => {
+    const before = world.sim.issuances().length;
+    const { id, outs } = await provider.create(
+      "TailnetIngress",
+      await checked("TailnetIngress", ingress("docs")),
+    );
+    assert.equal(outs.certificate.state, "issued");
+    const issued = world.sim.issuances().slice(before);
+    assert.deepEqual(
+      issued.map((i) => [i.podName, i.domains[0], i.ok]),
+      [["edge-0", `docs.${world.tailscale.tailnetDomain}`, true]],
+    );
+    await provider.remove("TailnetIngress", id, outs);
+  });
+
+  it("fails with the rate limit as the reason, and removes the service", async () => {
+    world.sim.setFault({ cert: { kind: "rate-limited" } });
+    await assert.rejects(
+      provider.create("TailnetIngress", await checked("TailnetIngress", ingress("limited"))),
+      /rate limited.*useLetsEncryptStagingEnvironment/s,
+    );
+    assert.deepEqual(
+      world.tailscale.services().map((s) => s.name),
+      [],
+      "no Tailscale Service left behind",
+    );
+    const cm = world.kube.getObject("v1", "ConfigMap", NS, "edge-ingress-config");
+    const serve = cm.binaryData?.["serve-config.json"];
+    assert.ok(!serve || !Buffer.from(serve, "base64").toString().includes("svc:limited"));
+  });
+});
