@@ -38,7 +38,7 @@ export interface CertificateBudgetReport {
   usage: CertificateLimitUsage[];
   /** Why the preview failed, if it did. */
   violations: string[];
-  /** Limits at 80 % or more, certificates expiring within 14 days or failing to renew. */
+  /** Limits at 80 % or more. */
   warnings: string[];
 }
 
@@ -67,8 +67,8 @@ export interface CertificateBudgetArgs {
  * runs first) it counts the certificates issued in the past 168 hours by this stack's ingresses and
  * its peers' (per tailnet and per hostname, staging apart from production), adds what this update
  * will obtain (new and replaced ingresses), and fails the preview if that exceeds a limit, naming
- * the numbers and the stacks that used them. It warns from 80 % and for certificates that expire
- * within 14 days or failed to renew.
+ * the numbers and the stacks that used them. It warns from 80 %. (Each TailnetIngress warns by
+ * itself about a certificate that expires within 14 days or failed.)
  *
  * Export its ledger so that peers can read it:
  * ```ts

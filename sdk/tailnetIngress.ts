@@ -1,4 +1,5 @@
 import * as pulumi from "@pulumi/pulumi";
+import { certificateWarnings } from "../provider/plan/budget";
 import type { IngressBackendInput, IngressRuleInput } from "../provider/plan/inputs";
 import type { ProxyClass } from "./proxyClass";
 import type { ProxyGroup } from "./proxyGroup";
@@ -207,5 +208,12 @@ export class TailnetIngress extends pulumi.dynamic.Resource {
       "tailnet",
       "TailnetIngress",
     );
+    // Through the program, since dynamic providers cannot log to the engine: every preview and
+    // update warns about a certificate that failed or is about to expire.
+    this.certificate.apply((certificate) => {
+      for (const warning of certificateWarnings(name, certificate, new Date().toISOString())) {
+        pulumi.log.warn(warning, this);
+      }
+    });
   }
 }

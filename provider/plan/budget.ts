@@ -104,7 +104,7 @@ export interface BudgetReport {
   usage: LimitUsage[];
   /** Over-limit findings: the preview fails with these. */
   violations: string[];
-  /** Near-limit findings and certificates needing attention. */
+  /** Limits at 80 % or more. */
   warnings: string[];
 }
 
@@ -268,23 +268,35 @@ export function evaluateBudget(input: BudgetInput): { ledger: LedgerEntry[]; rep
     }
   }
 
-  for (const ingress of input.ingresses) {
-    const cert = ingress.certificate;
-    if (!isKnown(cert) || !cert || typeof cert !== "object") continue;
-    const name = isKnown(cert.domain) ? cert.domain : ingress.hostname;
-    if (cert.state === "failed" || (isKnown(cert.error) && cert.error)) {
-      warnings.push(`the certificate of ${name} could not be obtained or renewed: ${cert.error ?? "failed"}`);
-    }
-    if (isKnown(cert.notAfter) && cert.notAfter) {
-      const left = Date.parse(cert.notAfter) - now;
-      if (left < EXPIRY_WARNING_DAYS * 86400_000) {
-        const days = Math.max(0, Math.floor(left / 86400_000));
-        warnings.push(
-          `the certificate of ${name} expires at ${cert.notAfter} (in ${days} days) and has not been renewed: ` +
-            "check the proxy's logs (tailscaled renews at two thirds of the lifetime)",
-        );
-      }
+  return { ledger, report: { evaluatedAt: input.now, usage, violations, warnings } };
+}
+
+/**
+ * Warnings for one ingress's certificate (shown by every preview and update of the TailnetIngress):
+ * it failed, or it expires within {@link EXPIRY_WARNING_DAYS} days. tailscaled renews at two thirds of
+ * a certificate's lifetime (about 30 days before the end of a 90-day one), so 14 days left means its
+ * renewals have been failing.
+ */
+export function certificateWarnings(
+  name: string,
+  cert: { state?: string; notAfter?: string; domain?: string; error?: string } | undefined,
+  now: string,
+): string[] {
+  if (!cert || typeof cert !== "object") return [];
+  const out: string[] = [];
+  const domain = cert.domain || name;
+  if (cert.state === "failed" || cert.error) {
+    out.push(`the certificate of ${domain} could not be obtained or renewed: ${cert.error ?? "failed"}`);
+  }
+  if (cert.state === "issued" && cert.notAfter) {
+    const left = Date.parse(cert.notAfter) - Date.parse(now);
+    if (left < EXPIRY_WARNING_DAYS * 86400_000) {
+      const days = Math.max(0, Math.floor(left / 86400_000));
+      out.push(
+        `the certificate of ${domain} expires at ${cert.notAfter} (in ${days} days): tailscaled renews at two thirds ` +
+          "of its lifetime, so its renewals are failing; check the proxy's logs",
+      );
     }
   }
-  return { ledger, report: { evaluatedAt: input.now, usage, violations, warnings } };
+  return out;
 }

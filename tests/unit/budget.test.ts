@@ -1,6 +1,11 @@
 // The Let's Encrypt budget: what counts, what an update adds, when a preview fails or warns.
 import assert from "node:assert/strict";
-import { type BudgetIngress, evaluateBudget, type LedgerEntry } from "../../provider/plan/budget";
+import {
+  type BudgetIngress,
+  certificateWarnings,
+  evaluateBudget,
+  type LedgerEntry,
+} from "../../provider/plan/budget";
 import { UNKNOWN } from "../../provider/plan/inputs";
 import { nextIssuances } from "../../provider/resources/certificate";
 
@@ -167,23 +172,29 @@ describe("CertificateBudget evaluation (pure)", () => {
   });
 
   it("warns about certificates expiring within 14 days or failing", () => {
-    const r = evaluateBudget({
-      stack: "infra/c",
-      ingresses: [
-        existing("soon", [hoursAgo(24 * 80)], {
-          certificate: { state: "issued", domain: "soon.t.ts.net", notAfter: hoursAgo(-24 * 5) },
-        }),
-        existing("broken", [], {
-          certificate: { state: "failed", domain: "broken.t.ts.net", error: "rate limited" },
-        }),
-      ],
-      peers: {},
-      previousLedger: [],
-      now: NOW,
-    });
-    assert.equal(r.report.warnings.length, 2);
-    assert.match(r.report.warnings[0], /soon\.t\.ts\.net expires at .* \(in 5 days\)/);
-    assert.match(r.report.warnings[1], /broken\.t\.ts\.net could not be obtained or renewed: rate limited/);
+    const soon = certificateWarnings(
+      "soon",
+      { state: "issued", domain: "soon.t.ts.net", notAfter: hoursAgo(-24 * 5) },
+      NOW,
+    );
+    assert.equal(soon.length, 1);
+    assert.match(soon[0], /soon\.t\.ts\.net expires at .* \(in 5 days\)/);
+    const broken = certificateWarnings(
+      "broken",
+      { state: "failed", domain: "broken.t.ts.net", error: "rate limited" },
+      NOW,
+    );
+    assert.deepEqual(broken, [
+      "the certificate of broken.t.ts.net could not be obtained or renewed: rate limited",
+    ]);
+    assert.deepEqual(
+      certificateWarnings(
+        "fine",
+        { state: "issued", domain: "fine.t.ts.net", notAfter: hoursAgo(-24 * 60) },
+        NOW,
+      ),
+      [],
+    );
   });
 
   it("honours lower limits given by the program", () => {
