@@ -10,6 +10,7 @@ import { createBackend, kubernetesBuiltins, StackHarness } from "../support/engi
 import { type KubeApiServer, startKubeApiServer } from "../support/kube-api";
 import { startTailscaleApi } from "../support/tailscale-api";
 import type { TailscaleApiServer } from "../support/tailscale-api/types";
+import { tailscaleCli } from "../support/tailscale-cli";
 
 const ROOT = path.resolve(__dirname, "../..");
 
@@ -39,6 +40,7 @@ describe("examples/multi-cluster through the engine (two stacks, two clusters)",
         kubeconfig: kube.kubeconfig({ user: "cluster-sim" }),
         tailscaleUrl: tailscale.url,
       });
+      kube.setExecHandler(tailscaleCli(sim, kube));
       fs.mkdirSync(path.join(dir, name));
       const stack = new StackHarness({
         backend,

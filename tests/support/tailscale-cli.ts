@@ -31,7 +31,7 @@ export function tailscaleCli(sim: ClusterSim, kube: KubeApiServer): ExecHandler 
     if (positional.length !== 1) return { stderr: "Usage: tailscale cert [flags] <domain>\n", exitCode: 1 };
     const domain = positional[0];
     try {
-      await sim.requestCertificate(pod, namespace);
+      await sim.requestCertificate(pod, namespace, domain);
     } catch (err) {
       return { stderr: `${(err as Error).message.replace(/^requestCertificate: /, "")}\n`, exitCode: 1 };
     }

@@ -96,7 +96,7 @@ export interface ClusterSim {
   /** Certificate orders so far (successful and failed), oldest first. */
   issuances(): Issuance[];
   /** Asks the pod's tailscaled for its certificate now (the on-demand path: a TLS handshake / `tailscale cert`). */
-  requestCertificate(podName: string, namespace?: string): Promise<void>;
+  requestCertificate(podName: string, namespace?: string, domain?: string): Promise<void>;
   /** Errors the simulator hit while reconciling (unexpected API failures): tests can assert it is empty. */
   errors: string[];
 }
@@ -111,7 +111,7 @@ export async function startClusterSim(opts: ClusterSimOptions): Promise<ClusterS
     setFault: (f) => sim.setFault(f),
     waitIdle: () => sim.waitIdle(),
     issuances: () => sim.acme.history.map((i) => ({ ...i, domains: [...i.domains] })),
-    requestCertificate: (podName, namespace) => sim.requestCertificate(podName, namespace),
+    requestCertificate: (podName, namespace, domain) => sim.requestCertificate(podName, namespace, domain),
     errors: sim.errors,
   };
 }
@@ -1090,7 +1090,11 @@ class Sim implements ObjectLookup {
     });
   }
 
-  async requestCertificate(podName: string, namespace?: string): Promise<void> {
+  /**
+   * `tailscale cert <domain>` (or a TLS handshake for it): `domain` must be one of the node's cert
+   * domains; without it, the node's own name (standalone) or every served service (HA writer).
+   */
+  async requestCertificate(podName: string, namespace?: string, domain?: string): Promise<void> {
     const mem = [...this.memory.values()].find(
       (m) => m.name === podName && (!namespace || m.namespace === namespace),
     );
@@ -1107,14 +1111,20 @@ class Sim implements ObjectLookup {
       mem.certError = "https-disabled";
       throw new Error(`requestCertificate: HTTPS is not enabled for the tailnet of pod ${podName}`);
     }
+    if (domain !== undefined && !domains.includes(domain)) {
+      throw new Error(
+        `requestCertificate: invalid domain "${domain}"; must be one of ${JSON.stringify(domains)}`,
+      );
+    }
     if (mem.certShareMode) {
-      for (const d of domains.slice(1)) await this.ensureHaCert(mem, stateName, environment, d);
+      for (const d of domain ? [domain] : domains.slice(1))
+        await this.ensureHaCert(mem, stateName, environment, d);
     } else {
-      const domain = domains[0]!;
+      const d = domain ?? domains[0]!;
       // tailscaled answers from its cert store while the stored certificate is still good.
-      const stored = secretValue(this.secret(mem.namespace, stateName), `${domain}.crt`);
-      if (certStillGood(stored, domain, environment, this.now())) mem.certificates.add(domain);
-      else await this.ensureStateCert(mem, stateName, environment, domain);
+      const stored = secretValue(this.secret(mem.namespace, stateName), `${d}.crt`);
+      if (certStillGood(stored, d, environment, this.now())) mem.certificates.add(d);
+      else await this.ensureStateCert(mem, stateName, environment, d);
     }
     if (mem.certError) throw new Error(`requestCertificate: ${podName}: ${mem.certError}`);
   }
