@@ -958,16 +958,16 @@ class Sim implements ObjectLookup {
   private readonly domainLocks = new Map<string, Promise<unknown>>();
 
   /**
-   * What this tailscaled wrote last, by `<namespace>/<secret>/<domain>`: its store answers from it at
+   * What this tailscaled wrote last, by `<secret uid>/<domain>`: its store answers from it at
    * once, while the informer cache may not show the write yet.
    */
   private readonly written = new Map<string, string>();
 
   private stored(namespace: string, secret: string, key: string, domain: string): string | undefined {
-    // `||`: a TLS Secret is created with an empty `tls.crt` before anything is issued.
-    return (
-      secretValue(this.secret(namespace, secret), key) || this.written.get(`${namespace}/${secret}/${domain}`)
-    );
+    const cached = this.secret(namespace, secret);
+    // `||`: a TLS Secret is created with an empty `tls.crt` before anything is issued. The write
+    // memory is per Secret incarnation (uid): a Secret deleted and made again starts empty.
+    return secretValue(cached, key) || this.written.get(`${cached?.metadata?.uid}/${domain}`);
   }
 
   private withDomainLock<T>(domain: string, run: () => Promise<T>): Promise<T> {
@@ -980,25 +980,64 @@ class Sim implements ObjectLookup {
     return next;
   }
 
+  /** Standalone: the certificate goes into the proxy's state Secret as `<domain>.crt` / `<domain>.key`. */
   private ensureStateCert(
     mem: PodMemory,
     stateName: string,
     environment: "production" | "staging",
     domain: string,
   ): Promise<void> {
-    return this.withDomainLock(domain, () => this.orderStateCert(mem, stateName, environment, domain));
+    return this.withDomainLock(domain, () =>
+      this.orderCertificate(mem, stateName, environment, domain, {
+        secret: stateName,
+        certKey: `${domain}.crt`,
+        data: (cert) => ({ [`${domain}.crt`]: cert.certPem, [`${domain}.key`]: cert.keyPem }),
+      }),
+    );
   }
 
-  private async orderStateCert(
+  /** HA: replica 0 writes `tls.crt` / `tls.key` into the Secret named after the domain (created by the operator). */
+  private ensureHaCert(
     mem: PodMemory,
     stateName: string,
     environment: "production" | "staging",
     domain: string,
-  ) {
-    // A caller that waited for the lock finds the certificate the previous holder obtained.
+  ): Promise<void> {
+    if (!this.secret(mem.namespace, domain)) {
+      mem.certError = `cert Secret ${mem.namespace}/${domain} does not exist`;
+      return Promise.resolve();
+    }
+    return this.withDomainLock(domain, () =>
+      this.orderCertificate(mem, stateName, environment, domain, {
+        secret: domain,
+        certKey: "tls.crt",
+        data: (cert, accountKeyPem) => ({
+          "tls.crt": cert.certPem,
+          "tls.key": cert.keyPem,
+          "acme-account-fingerprint": createHash("sha256").update(accountKeyPem).digest("hex"),
+        }),
+      }),
+    );
+  }
+
+  /**
+   * One ACME order as tailscaled makes it, under the domain's lock: a certificate still good in the
+   * store is returned as is (a caller that waited for the lock finds what the previous holder got).
+   */
+  private async orderCertificate(
+    mem: PodMemory,
+    stateName: string,
+    environment: "production" | "staging",
+    domain: string,
+    store: {
+      secret: string;
+      certKey: string;
+      data: (cert: { certPem: string; keyPem: string }, accountKeyPem: string) => Record<string, string>;
+    },
+  ): Promise<void> {
     if (
       certStillGood(
-        secretValue(this.secret(mem.namespace, stateName), `${domain}.crt`),
+        this.stored(mem.namespace, store.secret, store.certKey, domain),
         domain,
         environment,
         this.now(),
@@ -1027,67 +1066,8 @@ class Sim implements ObjectLookup {
     }
     mem.certError = undefined;
     mem.certificates.add(domain);
-    this.written.set(`${mem.namespace}/${stateName}/${domain}`, cert.certPem);
-    await this.patchSecret(mem.namespace, stateName, {
-      [`${domain}.crt`]: cert.certPem,
-      [`${domain}.key`]: cert.keyPem,
-    });
-  }
-
-  /** HA: replica 0 writes `tls.crt` / `tls.key` into the Secret named after the domain (created by the operator). */
-  private ensureHaCert(
-    mem: PodMemory,
-    stateName: string,
-    environment: "production" | "staging",
-    domain: string,
-  ): Promise<void> {
-    return this.withDomainLock(domain, () => this.orderHaCert(mem, stateName, environment, domain));
-  }
-
-  private async orderHaCert(
-    mem: PodMemory,
-    stateName: string,
-    environment: "production" | "staging",
-    domain: string,
-  ) {
-    const certSecret = this.secret(mem.namespace, domain);
-    if (!certSecret) {
-      mem.certError = `cert Secret ${mem.namespace}/${domain} does not exist`;
-      return;
-    }
-    if (
-      certStillGood(this.stored(mem.namespace, domain, "tls.crt", domain), domain, environment, this.now())
-    ) {
-      mem.certificates.add(domain);
-      return;
-    }
-    const pod = this.informers.pods.get(mem.name, mem.namespace);
-    const container = pod?.spec?.containers?.find((c) => c.name === "tailscale");
-    const env = pod && container ? resolveEnv(pod, container, this) : undefined;
-    if (this.delays.certMs > 0) await new Promise((r) => setTimeout(r, this.delays.certMs));
-    const accountKeyPem = await this.accountKey(mem, stateName, env);
-    const { cert, issuance } = this.acme.order({
-      namespace: mem.namespace,
-      podName: mem.name,
-      domains: [domain],
-      environment,
-      accountKeyPem,
-      now: this.now(),
-      forcedError: this.takeCertFault(),
-    });
-    if (!cert) {
-      mem.certError = issuance.error;
-      return;
-    }
-    mem.certError = undefined;
-    mem.certificates.add(domain);
-    const fingerprint = createHash("sha256").update(accountKeyPem).digest("hex");
-    this.written.set(`${mem.namespace}/${domain}/${domain}`, cert.certPem);
-    await this.patchSecret(mem.namespace, domain, {
-      "tls.crt": cert.certPem,
-      "tls.key": cert.keyPem,
-      "acme-account-fingerprint": fingerprint,
-    });
+    this.written.set(`${this.secret(mem.namespace, store.secret)?.metadata?.uid}/${domain}`, cert.certPem);
+    await this.patchSecret(mem.namespace, store.secret, store.data(cert, accountKeyPem));
   }
 
   /**
