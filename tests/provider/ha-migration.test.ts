@@ -2,7 +2,6 @@
 // the engine makes them for a create-before-delete replacement (create the new, then delete the old).
 import assert from "node:assert/strict";
 import * as provider from "../../provider";
-import { prepareStandaloneTakeover } from "../../provider/resources/ha";
 import { type LocalWorld, startLocalWorld } from "../support/world";
 
 const NS = "tailscale";
@@ -93,13 +92,19 @@ describe("standalone ⇄ ProxyGroup migration", function () {
       "the new path is untouched",
     );
 
-    // And back: the standalone create releases the Tailscale Service first (prepareStandaloneTakeover), so its
-    // device gets the plain name, not `shop-1`.
+    // And back, as Pulumi runs the replacement: the standalone create (new side first) releases the
+    // Tailscale Service, so its device gets the plain name, not `shop-1`; then the HA side is deleted.
     const backIn = await checked("TailnetIngress", shop());
-    assert.equal(await prepareStandaloneTakeover("TailnetIngress", backIn as never), true);
+    const backDiff = await provider.diff("TailnetIngress", ha.id, ha.outs, backIn);
+    assert.ok(backDiff.replaces?.includes("proxyGroup"));
     const back = await provider.create("TailnetIngress", backIn);
     assert.equal(back.outs.hostname, "shop");
+    assert.equal(back.outs.fqdn, old.outs.fqdn, "the plain name, not shop-1");
     assert.ok(deviceNames().includes("shop"));
+    assert.ok(
+      !world.tailscale.services().some((s) => s.name === "svc:shop"),
+      "the Tailscale Service is gone",
+    );
     await provider.remove("TailnetIngress", ha.id, ha.outs);
     assert.ok(deviceNames().includes("shop"), "deleting the old HA resource leaves the new device alone");
     await provider.remove("TailnetIngress", back.id, back.outs);
