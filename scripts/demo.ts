@@ -66,12 +66,16 @@ function printSteps(title: string, result: StepResult, before: Planned = new Map
       console.log(`        changed: ${changedInputs.join(", ")}`);
     }
     if (step.op === "update" && planned && typeof planned === "object" && old) {
-      for (const [object, fingerprint] of Object.entries(planned)) {
-        if (old[object] !== fingerprint)
+      const now = planned as Record<string, string>;
+      for (const [object, fingerprint] of Object.entries(now)) {
+        if (old[object] === undefined) console.log(`        + ${object}  (content ${fingerprint})`);
+        else if (old[object] !== fingerprint)
           console.log(`        ~ ${object}  (content ${old[object]} => ${fingerprint})`);
       }
-      const others = Object.keys(planned).filter((o) => old[o] === (planned as Record<string, string>)[o]);
-      console.log(`          (${others.length} other objects unchanged; the tailnet device is kept)`);
+      for (const object of Object.keys(old))
+        if (now[object] === undefined) console.log(`        - ${object}`);
+      const others = Object.keys(now).filter((o) => old[o] === now[o]);
+      console.log(`          (${others.length} other objects unchanged)`);
     } else if (step.op !== "same" && step.op !== "delete" && planned && typeof planned === "object") {
       for (const [object, fingerprint] of Object.entries(planned)) {
         console.log(`        ${SYMBOL[step.op]} ${object}  (content ${fingerprint})`);

@@ -15,6 +15,7 @@
  */
 import { kubeFor, tailscaleClientFor } from "../credentials";
 import type { Kube, KubeObject, ObjectRef } from "../kube";
+import { summarizePlan } from "../plan/fingerprint";
 import {
   advertisedServicesFromConfig,
   authKeyFromConfig,
@@ -54,7 +55,7 @@ import {
   waitAdvertised,
 } from "./ha/runtime";
 import { coreRef, deviceStateOf, objectPath, requireNamespace, secretData } from "./kubeFacts";
-import { cleanOutputs, deadline, type Lifecycle } from "./lifecycle";
+import { cleanOutputs, containsUnknown, deadline, type Lifecycle } from "./lifecycle";
 import { controlUrlFor } from "./standalone";
 
 /** One replica's device, as output. */
@@ -389,7 +390,22 @@ async function liveEntries(rt: HARuntime, input: PGInputs): Promise<string[]> {
 export const proxyGroup: Lifecycle = {
   async check(_olds, news) {
     const failures = checkProxyGroup(news);
-    return { inputs: news, failures };
+    if (
+      failures.length > 0 ||
+      containsUnknown({ ...news, credentials: undefined, timeoutSeconds: undefined })
+    ) {
+      return { inputs: news, failures };
+    }
+    // What an `up` will write, object by object with a content fingerprint (no keys, no services yet:
+    // those are only known at `up`), so a preview of a scale or ProxyClass change names the objects.
+    const plan = planProxyGroup(news, { authKeys: {}, existingAdvertiseServices: {} });
+    const plannedObjects = Object.fromEntries(
+      summarizePlan({ objects: proxyGroupObjects(plan) }).map((o) => [
+        `${o.kind}/${o.namespace}/${o.name}`,
+        o.fingerprint,
+      ]),
+    );
+    return { inputs: { ...news, plannedObjects }, failures };
   },
 
   async diff(_id, olds, news) {

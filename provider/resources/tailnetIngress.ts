@@ -7,11 +7,7 @@ import type { BackendServiceFacts } from "../plan/backends";
 import { backendKey } from "../plan/backends";
 import { diffTailnetIngress } from "../plan/diff";
 import { type IngressBackendInput, type TailnetIngressInput, UNKNOWN } from "../plan/inputs";
-import {
-  planStandaloneIngress,
-  type StandaloneProxyPlan,
-  standaloneIngressNamespace,
-} from "../plan/standalone";
+import { planStandaloneIngress, standaloneIngressNamespace } from "../plan/standalone";
 import { checkTailnetIngress, containsUnknown, DEFAULT_TAGS } from "../plan/validate";
 import {
   acmeAccountId,
