@@ -35,6 +35,7 @@ import {
   ownerAnnotations,
   proxyLabels,
   proxySelector,
+  toLabelValue,
 } from "./labels";
 import { type ProxyNames, proxyNames } from "./names";
 import {
@@ -114,6 +115,8 @@ export interface StandaloneProxyPlan {
   secret: V1Secret;
   headlessService: V1Service;
   statefulSet: V1StatefulSet;
+  /** With ProxyClass `enableMetrics`: the metrics Service (port 9002), applied after the StatefulSet. */
+  metricsService?: V1Service;
   /** The same objects in apply order: ServiceAccount, Role, RoleBinding, Secret, headless Service, StatefulSet. */
   objects: PlannedObject[];
   /** The tailscaled config files (`cap-95.hujson`, `cap-107.hujson`) as written to the Secret. */
@@ -296,7 +299,46 @@ function buildObjects(o: TemplateOptions) {
     userspace: o.userspace,
   });
   const objects: PlannedObject[] = [serviceAccount, role, roleBinding, secret, headlessService, statefulSet];
-  return { serviceAccount, role, roleBinding, secret, headlessService, statefulSet, objects };
+  const metricsService = o.proxyClass?.enableMetrics === true ? buildMetricsService(o) : undefined;
+  if (metricsService) objects.push(metricsService);
+  return { serviceAccount, role, roleBinding, secret, headlessService, statefulSet, metricsService, objects };
+}
+
+/** Name of a proxy's metrics Service: `<base>-metrics`, as the operator names it after the StatefulSet. */
+export function metricsServiceName(names: ProxyNames): string {
+  return `${names.base}-metrics`;
+}
+
+/**
+ * The operator's metrics Service for ProxyClass `metrics.enable` (reference §3.6): port 9002 of the
+ * proxy Pod, labelled so a Prometheus scrape config or ServiceMonitor can select it (`ts_prom_job`,
+ * `ts_proxy_*`). Label values are truncated as label values must be.
+ */
+function buildMetricsService(o: TemplateOptions): V1Service {
+  const parent = o.labels["tailscale.com/parent-resource"] ?? o.names.base;
+  const parentNs = o.labels["tailscale.com/parent-resource-ns"] ?? o.namespace;
+  return {
+    apiVersion: "v1",
+    kind: "Service",
+    metadata: {
+      name: metricsServiceName(o.names),
+      namespace: o.namespace,
+      labels: {
+        ...o.labels,
+        "tailscale.com/metrics-target": o.names.statefulSet,
+        ts_proxy_type: o.proxyType,
+        ts_proxy_parent_name: toLabelValue(parent),
+        ts_proxy_parent_namespace: toLabelValue(parentNs),
+        ts_prom_job: toLabelValue(`ts_${o.proxyType}_${parentNs}_${parent}`),
+      },
+      annotations: { ...o.annotations },
+    },
+    spec: {
+      type: "ClusterIP",
+      selector: { ...o.selector },
+      ports: [{ name: "metrics", protocol: "TCP", port: 9002, targetPort: 9002 }],
+    },
+  };
 }
 
 function configFiles(

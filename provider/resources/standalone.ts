@@ -14,7 +14,7 @@ import type { BackendServiceFacts } from "../plan/backends";
 import { PlanError } from "../plan/errors";
 import { type CredentialsInput, SCHEMA_VERSION } from "../plan/inputs";
 import type { ProxyNames } from "../plan/names";
-import type { PlanContext, StandaloneProxyPlan } from "../plan/standalone";
+import { metricsServiceName, type PlanContext, type StandaloneProxyPlan } from "../plan/standalone";
 import type { TailscaleClient } from "../tailscale";
 import {
   coreRef,
@@ -88,6 +88,7 @@ function deleteOrder(namespace: string, names: ProxyNames): ObjectRef[] {
     { apiVersion: "apps/v1", kind: "StatefulSet", namespace, name: names.statefulSet },
     coreRef("Secret", namespace, names.secret),
     coreRef("Service", namespace, names.headlessService),
+    coreRef("Service", namespace, metricsServiceName(names)),
     { apiVersion: "rbac.authorization.k8s.io/v1", kind: "RoleBinding", namespace, name: names.roleBinding },
     { apiVersion: "rbac.authorization.k8s.io/v1", kind: "Role", namespace, name: names.role },
     coreRef("ServiceAccount", namespace, names.serviceAccount),
@@ -291,6 +292,11 @@ export async function updateStandalone<I extends StandaloneInputBase>(
   for (const obj of plan.objects) {
     const result = await kube.apply(obj as never, { ownerId: news.ownerId });
     if (obj.kind === "StatefulSet" && result.action === "updated") templateChanged = true;
+  }
+  const hadMetrics =
+    (olds as { proxyClass?: { enableMetrics?: boolean } }).proxyClass?.enableMetrics === true;
+  if (hadMetrics && !plan.metricsService) {
+    await kube.delete(coreRef("Service", plan.namespace, metricsServiceName(plan.names)));
   }
   if (templateChanged) {
     const stsRef: ObjectRef = {

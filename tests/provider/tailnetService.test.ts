@@ -229,4 +229,35 @@ describe("TailnetService (standalone) lifecycle", function () {
     await provider.remove("TailnetService", again.id, again.outs);
     assert.deepEqual(world.leftovers().devices, []);
   });
+  it("serves metrics through the operator's metrics Service when the ProxyClass enables them, and removes it after", async () => {
+    await world.addService("data", "metrics-db", { selector: { app: "m" }, ports: [{ port: 5432 }] });
+    const base = inputs({
+      ownerId: "proj/dev/mdb",
+      service: { namespace: "data", name: "metrics-db" },
+      hostname: "mdb",
+    });
+    const news = await checked({ ...base, proxyClass: { enableMetrics: true } });
+    const { id, outs } = await provider.create("TailnetService", news);
+    const svc = world.kube.getObject("v1", "Service", "data", "ts-mdb-metrics");
+    assert.deepEqual(
+      svc.spec.ports.map((p: any) => [p.name, p.port]),
+      [["metrics", 9002]],
+    );
+    assert.equal(svc.metadata.labels.ts_prom_job, "ts_ingress_service_data_metrics-db");
+    assert.equal(svc.metadata.labels["tailscale.com/metrics-target"], "ts-mdb");
+    const env = world.kube.getObject("apps/v1", "StatefulSet", "data", "ts-mdb").spec.template.spec
+      .containers[0].env;
+    assert.equal(env.find((e: any) => e.name === "TS_ENABLE_METRICS").value, "true");
+    assert.ok(outs.kubernetesObjects.includes("Service/data/ts-mdb-metrics"));
+
+    const off = await checked(base, news);
+    const updated = await provider.update("TailnetService", id, outs, off);
+    assert.equal(
+      world.kube.getObject("v1", "Service", "data", "ts-mdb-metrics"),
+      undefined,
+      "turned off: removed",
+    );
+    await provider.remove("TailnetService", id, updated.outs);
+    assert.deepEqual(world.leftovers().kubernetesObjects, []);
+  });
 });
