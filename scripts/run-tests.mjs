@@ -5,7 +5,10 @@ import { createRequire } from "node:module";
 
 const require = createRequire(import.meta.url);
 const mochaBin = require.resolve("mocha/bin/mocha.js");
-const child = spawn(process.execPath, [mochaBin, ...process.argv.slice(2)], {
+// Test files given on the command line (`npm test -- tests/unit/budget.test.ts`) run alone; else all.
+const args = process.argv.slice(2);
+const files = args.some((a) => !a.startsWith("-")) ? [] : ["tests/**/*.test.ts"];
+const child = spawn(process.execPath, [mochaBin, ...files, ...args], {
   stdio: ["ignore", "pipe", "inherit"],
 });
 let tail = "";
