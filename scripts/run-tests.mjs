@@ -7,7 +7,7 @@ const require = createRequire(import.meta.url);
 const mochaBin = require.resolve("mocha/bin/mocha.js");
 // Test files given on the command line (`npm test -- tests/unit/budget.test.ts`) run alone; else all.
 const args = process.argv.slice(2);
-const files = args.some((a) => !a.startsWith("-")) ? [] : ["tests/**/*.test.ts"];
+const files = args.some((a) => a.endsWith(".ts")) ? [] : ["tests/**/*.test.ts"];
 const child = spawn(process.execPath, [mochaBin, ...files, ...args], {
   stdio: ["ignore", "pipe", "inherit"],
 });
