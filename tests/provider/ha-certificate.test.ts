@@ -61,7 +61,9 @@ describe("HA TailnetIngress certificate during up", function () {
   });
 
   it("fails with the rate limit as the reason, and removes the service", async () => {
-    world.sim.setFault({ cert: { kind: "rate-limited" } });
+    // A rate limit lasts (unlike a one-off fault): the writer's own attempt and the one `up` asks for
+    // both fail, whichever comes first.
+    world.sim.setFault({ cert: { kind: "rate-limited", times: Number.POSITIVE_INFINITY } });
     await assert.rejects(
       provider.create("TailnetIngress", await checked("TailnetIngress", ingress("limited"))),
       /rate limited.*useLetsEncryptStagingEnvironment/s,
@@ -71,6 +73,7 @@ describe("HA TailnetIngress certificate during up", function () {
       [],
       "no Tailscale Service left behind",
     );
+    world.sim.setFault({ cert: undefined });
     const cm = world.kube.getObject("v1", "ConfigMap", NS, "edge-ingress-config");
     const serve = cm.binaryData?.["serve-config.json"];
     assert.ok(!serve || !Buffer.from(serve, "base64").toString().includes("svc:limited"));
