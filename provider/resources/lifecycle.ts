@@ -1,5 +1,4 @@
 import type * as pulumi from "@pulumi/pulumi";
-import { UNKNOWN } from "../plan/inputs";
 
 /** What each resource kind implements; the shape of Pulumi's dynamic ResourceProvider. */
 export interface Lifecycle {
@@ -13,14 +12,6 @@ export interface Lifecycle {
 
 /** Default wait budget when the resource has no customTimeouts. */
 export const DEFAULT_TIMEOUT_SECONDS = 600;
-
-/** True when a value, or anything inside it, is the preview's unknown sentinel. */
-export function containsUnknown(value: unknown): boolean {
-  if (value === UNKNOWN) return true;
-  if (Array.isArray(value)) return value.some(containsUnknown);
-  if (value && typeof value === "object") return Object.values(value).some(containsUnknown);
-  return false;
-}
 
 /**
  * Outputs as Pulumi can carry them: JSON only (an `undefined` anywhere fails the whole response with

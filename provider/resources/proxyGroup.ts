@@ -15,7 +15,6 @@
  */
 import { kubeFor, tailscaleClientFor } from "../credentials";
 import type { Kube, KubeObject, ObjectRef } from "../kube";
-import { summarizePlan } from "../plan/fingerprint";
 import {
   advertisedServicesFromConfig,
   authKeyFromConfig,
@@ -40,6 +39,7 @@ import {
   serveConfigServiceNames,
 } from "../plan/ha";
 import { type ProxyGroupInput, SCHEMA_VERSION } from "../plan/inputs";
+import { containsUnknown } from "../plan/validate";
 import type { TailscaleClient } from "../tailscale";
 import {
   configMapRef,
@@ -55,7 +55,8 @@ import {
   waitAdvertised,
 } from "./ha/runtime";
 import { coreRef, deviceStateOf, objectPath, requireNamespace, secretData } from "./kubeFacts";
-import { cleanOutputs, containsUnknown, deadline, type Lifecycle } from "./lifecycle";
+import { cleanOutputs, deadline, type Lifecycle } from "./lifecycle";
+import { plannedObjectsOf } from "./proxyLifecycle";
 import { controlUrlFor } from "./standalone";
 
 /** One replica's device, as output. */
@@ -399,12 +400,7 @@ export const proxyGroup: Lifecycle = {
     // What an `up` will write, object by object with a content fingerprint (no keys, no services yet:
     // those are only known at `up`), so a preview of a scale or ProxyClass change names the objects.
     const plan = planProxyGroup(news, { authKeys: {}, existingAdvertiseServices: {} });
-    const plannedObjects = Object.fromEntries(
-      summarizePlan({ objects: proxyGroupObjects(plan) }).map((o) => [
-        `${o.kind}/${o.namespace}/${o.name}`,
-        o.fingerprint,
-      ]),
-    );
+    const plannedObjects = plannedObjectsOf({ objects: proxyGroupObjects(plan) });
     return { inputs: { ...news, plannedObjects }, failures };
   },
 

@@ -6,7 +6,6 @@
 import type { DiffClassification } from "../plan/diff";
 import type { CheckFailure } from "../plan/errors";
 import { summarizePlan } from "../plan/fingerprint";
-import type { StandaloneProxyPlan } from "../plan/standalone";
 import { TailscaleApiError } from "../tailscale";
 import { haCheckFailures, prepareStandaloneTakeover } from "./ha";
 import type { Lifecycle } from "./lifecycle";
@@ -20,7 +19,7 @@ import {
 } from "./standalone";
 
 /** `Kind/namespace/name` → content fingerprint of every object a plan writes. */
-export function plannedObjectsOf(plan: StandaloneProxyPlan): Record<string, string> {
+export function plannedObjectsOf(plan: { objects: readonly object[] }): Record<string, string> {
   return Object.fromEntries(
     summarizePlan(plan).map((o) => [`${o.kind}/${o.namespace}/${o.name}`, o.fingerprint]),
   );
