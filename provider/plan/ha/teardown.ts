@@ -123,6 +123,36 @@ function configMapRef(pg: ProxyGroupRef): ObjectRef {
   };
 }
 
+/** Stop advertising on every replica, then wait until every replica reports it (both L7 and L3). */
+function unadvertiseSteps(pg: ProxyGroupRef, serviceName: string): TeardownStep[] {
+  return [
+    {
+      step: "unadvertise",
+      description: `stop advertising ${serviceName} on every replica of ProxyGroup ${pg.namespace}/${pg.name}`,
+      configSecrets: secretsOfType(pg, "config"),
+      key: CONFIG_KEY,
+      serviceName,
+    },
+    {
+      step: "waitUnadvertised",
+      description: `wait until every replica of ProxyGroup ${pg.namespace}/${pg.name} reports ${serviceName} unadvertised`,
+      stateSecrets: secretsOfType(pg, "state"),
+      serviceName,
+    },
+  ];
+}
+
+/** Delete the Tailscale Service, or only leave its owners when other stacks share it. */
+function releaseStep(t: { serviceName: string; ownerId: string; clusterId?: string }): TeardownStep {
+  return {
+    step: "releaseTailscaleService",
+    description: `delete Tailscale Service ${t.serviceName}, or remove this stack from its owners if others share it`,
+    serviceName: t.serviceName,
+    ownerId: t.ownerId,
+    clusterId: t.clusterId,
+  };
+}
+
 /** What an HA ingress teardown needs to know (from state). */
 export interface HAIngressTeardownInput {
   proxyGroup: ProxyGroupRef;
@@ -154,28 +184,10 @@ export function haIngressTeardown(t: HAIngressTeardownInput): TeardownStep[] {
       key: SERVE_CONFIG_KEY,
       serviceName: t.serviceName,
     },
-    {
-      step: "unadvertise",
-      description: `stop advertising ${t.serviceName} on every replica of ProxyGroup ${pg.namespace}/${pg.name}`,
-      configSecrets: secretsOfType(pg, "config"),
-      key: CONFIG_KEY,
-      serviceName: t.serviceName,
-    },
-    {
-      step: "waitUnadvertised",
-      description: `wait until every replica of ProxyGroup ${pg.namespace}/${pg.name} reports ${t.serviceName} unadvertised`,
-      stateSecrets: secretsOfType(pg, "state"),
-      serviceName: t.serviceName,
-    },
+    ...unadvertiseSteps(pg, t.serviceName),
   ];
   if (t.release === false) return steps;
-  steps.push({
-    step: "releaseTailscaleService",
-    description: `delete Tailscale Service ${t.serviceName}, or remove this stack from its owners if others share it`,
-    serviceName: t.serviceName,
-    ownerId: t.ownerId,
-    clusterId: t.clusterId,
-  });
+  steps.push(releaseStep(t));
   if (t.dnsName) {
     const ref = (apiVersion: string, kind: string): ObjectRef => ({
       apiVersion,
@@ -214,19 +226,7 @@ export interface HAServiceTeardownInput {
 export function haServiceTeardown(t: HAServiceTeardownInput): TeardownStep[] {
   const pg = t.proxyGroup;
   const steps: TeardownStep[] = [
-    {
-      step: "unadvertise",
-      description: `stop advertising ${t.serviceName} on every replica of ProxyGroup ${pg.namespace}/${pg.name}`,
-      configSecrets: secretsOfType(pg, "config"),
-      key: CONFIG_KEY,
-      serviceName: t.serviceName,
-    },
-    {
-      step: "waitUnadvertised",
-      description: `wait until every replica of ProxyGroup ${pg.namespace}/${pg.name} reports ${t.serviceName} unadvertised`,
-      stateSecrets: secretsOfType(pg, "state"),
-      serviceName: t.serviceName,
-    },
+    ...unadvertiseSteps(pg, t.serviceName),
     {
       step: "removeIngressConfigEntry",
       description: `remove ${t.serviceName} from ${pg.namespace}/${proxyGroupNames.configMap(pg.name)} ${INGRESS_CONFIG_KEY}`,
@@ -241,15 +241,7 @@ export function haServiceTeardown(t: HAServiceTeardownInput): TeardownStep[] {
       serviceName: t.serviceName,
     },
   ];
-  if (t.release !== false) {
-    steps.push({
-      step: "releaseTailscaleService",
-      description: `delete Tailscale Service ${t.serviceName}, or remove this stack from its owners if others share it`,
-      serviceName: t.serviceName,
-      ownerId: t.ownerId,
-      clusterId: t.clusterId,
-    });
-  }
+  if (t.release !== false) steps.push(releaseStep(t));
   return steps;
 }
 
