@@ -1,46 +1,16 @@
 import * as pulumi from "@pulumi/pulumi";
+import type { BudgetReport, LedgerEntry, LimitUsage } from "../provider/plan/budget";
 import { providerFor } from "./shim";
 import type { TailnetIngress } from "./tailnetIngress";
 import { ownerIdFor } from "./types";
 
+// The shapes the provider computes, re-exported under the names a program reads them by.
 /** One certificate issuance recorded by a budget. */
-export interface CertificateLedgerEntry {
-  /** `<project>/<stack>` that caused it. */
-  stack: string;
-  /** URN of the ingress that caused it. */
-  resource: string;
-  hostname: string;
-  environment: "production" | "staging";
-  /** RFC 3339. */
-  issuedAt: string;
-}
-
+export type CertificateLedgerEntry = LedgerEntry;
 /** Usage of one Let's Encrypt limit. */
-export interface CertificateLimitUsage {
-  environment: "production" | "staging";
-  /** `tailnet` (new certificates for the tailnet's domain) or a hostname (duplicates of one name). */
-  scope: string;
-  limit: number;
-  /** Issuances in the past 168 hours, by stack. */
-  usedByStack: Record<string, number>;
-  used: number;
-  /** Certificates this update will obtain. */
-  planned: number;
-  plannedHostnames: string[];
-  remaining: number;
-  /** When the oldest counted issuance leaves the 168-hour window. */
-  nextSlotAt?: string;
-}
-
+export type CertificateLimitUsage = LimitUsage;
 /** The budget's evaluation, made at every preview and update. */
-export interface CertificateBudgetReport {
-  evaluatedAt: string;
-  usage: CertificateLimitUsage[];
-  /** Why the preview failed, if it did. */
-  violations: string[];
-  /** Limits at 80 % or more. */
-  warnings: string[];
-}
+export type CertificateBudgetReport = BudgetReport;
 
 /** Arguments of a {@link CertificateBudget}. */
 export interface CertificateBudgetArgs {

@@ -1,6 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { certificateWarnings } from "../provider/plan/budget";
 import type { IngressBackendInput, IngressRuleInput } from "../provider/plan/inputs";
+import type { CertificateState as ProviderCertificateState } from "../provider/resources/certificate";
 import type { ProxyClass } from "./proxyClass";
 import type { ProxyGroup } from "./proxyGroup";
 import { providerFor } from "./shim";
@@ -89,26 +90,7 @@ export interface TailnetIngressArgs {
 }
 
 /** State of an ingress's TLS certificate, read from the proxy. */
-export interface CertificateState {
-  /** `pending` until the proxy holds a certificate, `issued` then, `failed` if issuance failed. */
-  state: "pending" | "issued" | "failed";
-  /** The name the certificate is for. */
-  domain: string;
-  /** Issuer common name. */
-  issuer?: string;
-  /** True for a Let's Encrypt staging certificate (see ProxyClass `useLetsEncryptStagingEnvironment`). */
-  staging?: boolean;
-  /** Validity start, RFC 3339. */
-  notBefore?: string;
-  /** Validity end, RFC 3339. */
-  notAfter?: string;
-  /** Serial number, hex. */
-  serialNumber?: string;
-  /** SHA-256 fingerprint of the certificate, colon-separated hex. */
-  sha256Fingerprint?: string;
-  /** Why issuance failed, when `state` is `failed`. */
-  error?: string;
-}
+export type CertificateState = ProviderCertificateState;
 
 /**
  * Exposes HTTP Services on the tailnet over HTTPS at `https://<hostname>.<tailnet>.ts.net`, with a
