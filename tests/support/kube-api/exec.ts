@@ -102,6 +102,10 @@ export function attachExec(
     const command = url.searchParams.getAll("command");
     const containers: string[] = (pod.spec?.containers ?? []).map((c: { name: string }) => c.name);
     const container = url.searchParams.get("container") ?? containers[0];
+    if (!["stdin", "stdout", "stderr"].some((k) => url.searchParams.get(k) === "true")) {
+      refuse(record, socket, badRequest("you must specify at least 1 of stdin, stdout, stderr"));
+      return;
+    }
     if (command.length === 0) {
       refuse(record, socket, badRequest("you must specify at least 1 command"));
       return;
