@@ -74,19 +74,37 @@ const KINDS: [string, string][] = [
 /** Starts the three local servers and connects them. */
 export async function startLocalWorld(opts: LocalWorldOptions = {}): Promise<LocalWorld> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "tailnet-world-"));
-  const kube = await startKubeApiServer();
-  const tailscale = await startTailscaleApi({ tailnetDomain: opts.tailnetDomain });
+  // Whatever started is stopped again if a later server fails to start, so a failed start leaves no
+  // listener behind to keep the test process alive.
+  const started: { stop(): Promise<void> }[] = [];
+  const cleanUp = async () => {
+    for (const s of started.reverse()) await s.stop().catch(() => undefined);
+    fs.rmSync(dir, { recursive: true, force: true });
+  };
+  let kube: KubeApiServer;
+  let tailscale: TailscaleApiServer;
+  let sim: ClusterSim;
+  try {
+    kube = await startKubeApiServer();
+    started.push(kube);
+    tailscale = await startTailscaleApi({ tailnetDomain: opts.tailnetDomain });
+    started.push(tailscale);
+    // The simulator (kubelet, containerboot) has its own identity, so request counts can tell it apart.
+    sim = await startClusterSim({
+      kubeconfig: kube.kubeconfig({ user: "cluster-sim" }),
+      tailscaleUrl: tailscale.url,
+      // tailscaled fetches a standalone proxy's certificate on demand (first TLS handshake, or
+      // `tailscale cert`), not when the serve config is applied.
+      certIssuance: "on-demand",
+      ...opts.sim,
+    });
+    started.push(sim);
+  } catch (e) {
+    await cleanUp();
+    throw e;
+  }
   const kubeconfig = kube.kubeconfig();
   const kubeconfigPath = kube.writeKubeconfig(dir);
-  // The simulator (kubelet, containerboot) has its own identity, so request counts can tell it apart.
-  const sim = await startClusterSim({
-    kubeconfig: kube.kubeconfig({ user: "cluster-sim" }),
-    tailscaleUrl: tailscale.url,
-    // tailscaled fetches a standalone proxy's certificate on demand (first TLS handshake, or
-    // `tailscale cert`), not when the serve config is applied.
-    certIssuance: "on-demand",
-    ...opts.sim,
-  });
   kube.setExecHandler(tailscaleCli(sim, kube));
   const oauth = tailscale.createOAuthClient({
     scopes: ["auth_keys", "devices:core", "services"],
@@ -143,11 +161,6 @@ export async function startLocalWorld(opts: LocalWorldOptions = {}): Promise<Loc
         services: tailscale.services(),
       };
     },
-    async stop() {
-      await sim.stop();
-      await tailscale.stop();
-      await kube.stop();
-      fs.rmSync(dir, { recursive: true, force: true });
-    },
+    stop: cleanUp,
   };
 }
