@@ -13,7 +13,6 @@
  * Run: `npm run build && node --import tsx bench/ha.ts [count]`. Not a test: nothing here asserts a time.
  */
 import * as fs from "node:fs";
-import * as os from "node:os";
 import * as path from "node:path";
 import * as provider from "../provider";
 import { kubernetesBuiltins, StackHarness, type StepResult } from "../tests/support/engine";
@@ -44,17 +43,25 @@ for (let i = 0; i < count; i++) {
 }
 `;
 
-/** A throwaway program directory that resolves @pulumi/* and pulumi-tailnet from this checkout. */
-function programDir(): string {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "tailnet-bench-ha-"));
+/**
+ * A throwaway project under the repository's .tmp/, laid out as a user's: Pulumi.yaml, package.json and tsconfig.json
+ * beside index.ts. Its packages (@pulumi/*, pulumi-tailnet) resolve through the repository's node_modules, as they
+ * would through the project's own after `npm install`; nothing is linked for it.
+ */
+function projectDir(): string {
+  const tmp = path.join(ROOT, ".tmp");
+  fs.mkdirSync(tmp, { recursive: true });
+  const dir = fs.mkdtempSync(path.join(tmp, "bench-ha-"));
   fs.writeFileSync(path.join(dir, "index.ts"), PROGRAM);
   fs.writeFileSync(
     path.join(dir, "Pulumi.yaml"),
     "name: tailnet-bench-ha\nruntime:\n  name: nodejs\n  options:\n    typescript: true\n",
   );
-  fs.mkdirSync(path.join(dir, "node_modules"));
-  fs.symlinkSync(path.join(ROOT, "node_modules", "@pulumi"), path.join(dir, "node_modules", "@pulumi"));
-  fs.symlinkSync(ROOT, path.join(dir, "node_modules", "pulumi-tailnet"));
+  fs.writeFileSync(
+    path.join(dir, "package.json"),
+    `${JSON.stringify({ name: "tailnet-bench-ha", private: true, main: "index.ts" }, null, 2)}\n`,
+  );
+  fs.copyFileSync(path.join(ROOT, "examples", "ha", "tsconfig.json"), path.join(dir, "tsconfig.json"));
   return dir;
 }
 
@@ -67,13 +74,10 @@ interface Measure {
 
 async function run(latencyMs: number, count: number): Promise<Measure> {
   const world = await startLocalWorld();
-  const dir = programDir();
+  const dir = projectDir();
   const stack = new StackHarness({
-    project: "tailnet-bench-ha",
     stack: "bench",
-    programDir: dir,
-    packageName: "pulumi-tailnet",
-    packageRoot: ROOT,
+    projectDir: dir,
     env: world.env,
     config: { count: "0" },
     builtins: kubernetesBuiltins(world.kube.kubeconfig({ user: "pulumi-kubernetes" })),

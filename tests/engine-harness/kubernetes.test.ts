@@ -12,7 +12,8 @@ describe("engine harness: kubernetesBuiltins against the local Kubernetes API", 
     h = new StackHarness({
       project: "kube",
       stack: "dev",
-      programDir: path.join(__dirname, "fixtures", "kube"),
+      projectDir: path.join(__dirname, "fixtures", "kube"),
+      prestartProviderHost: false,
       builtins: kubernetesBuiltins(kube.kubeconfig()),
       config: { kubeconfig: { secret: kube.kubeconfig() } },
     });

@@ -11,8 +11,6 @@
  * - after a failed step no new step starts, in-flight ones finish, and no deletes run.
  */
 import { type ChildProcess, spawn } from "node:child_process";
-import * as path from "node:path";
-import { pathToFileURL } from "node:url";
 import * as grpc from "@grpc/grpc-js";
 import * as enginerpc from "@pulumi/pulumi/proto/engine_grpc_pb";
 import * as engineproto from "@pulumi/pulumi/proto/engine_pb";
@@ -38,7 +36,8 @@ import {
   toStruct,
   UNKNOWN,
 } from "./marshal";
-import { pulumiPackageDir, ResourceInitError, urnName } from "./providerHost";
+import { locateModule, type ProjectLaunch } from "./project";
+import { ResourceInitError, urnName } from "./providerHost";
 import type { LogEntry, Operation, ResourceState, Step, StepResult } from "./types";
 
 /** What a deployment needs from its harness. */
@@ -46,13 +45,12 @@ export interface DeploymentHost {
   organization: string;
   project: string;
   stack: string;
-  programDir: string;
+  /** The project's launch (Pulumi.yaml): working directory, entry point, runtime options. */
+  launch: ProjectLaunch;
   /** Plain config for PULUMI_CONFIG (`project:key` → value) and the secret keys. */
   programConfig: { values: Record<string, string>; secretKeys: string[] };
   env: Record<string, string>;
   parallel: number;
-  /** How TypeScript programs are loaded: `tsx-cjs` (default, `--require tsx/cjs`) or `tsx-import` (`--import tsx`). */
-  programLoader?: "tsx-cjs" | "tsx-import";
   /** Backend record of this stack (its state before the deployment). */
   record: StackRecord;
   /** Finds another stack for a StackReference. */
@@ -273,37 +271,44 @@ export class Deployment {
     );
     const addr = `127.0.0.1:${port}`;
     const h = this.host;
-    const tsxDir = path.dirname(require.resolve("tsx/package.json"));
-    // `--import tsx` registers tsx's ESM and CJS hooks; `--require tsx/cjs` only the CJS one, which is all a
-    // CommonJS program needs and starts about a second faster.
-    const loader =
-      h.programLoader === "tsx-import"
-        ? ["--import", pathToFileURL(path.join(tsxDir, "dist", "loader.mjs")).href]
-        : ["--require", path.join(tsxDir, "dist", "cjs", "index.cjs")];
-    const runScript = path.join(pulumiPackageDir(), "cmd", "run", "index.js");
-    const programDir = path.resolve(h.programDir);
-    // The argv pulumi-language-nodejs builds; the program is given as an absolute path so that run.js does not
-    // replace it with the enclosing package.json's "main"/"exports" entry (it does that only for ".").
+    const p = h.launch;
+    // The argv and environment pulumi-language-nodejs gives the program
+    // (pulumi/pulumi@a88168d8 sdk/nodejs/cmd/pulumi-language-nodejs/main.go:878-991 `execRuntime`, 1066-1096
+    // `constructArguments`): `node [nodeargs] <run.js located from the program dir> --monitor … --pwd <pwd> … <entry>`,
+    // the CLI's environment plus PULUMI_CONFIG, PULUMI_CONFIG_SECRET_KEYS and PULUMI_NODEJS_TYPESCRIPT. TypeScript is
+    // then compiled by the ts-node run.js registers itself (run.ts:276-352), nothing of the harness's.
+    const runScript = locateModule("@pulumi/pulumi/cmd/run", p.pwd);
     const args = [
-      ...loader,
+      ...p.nodeArgs,
       runScript,
-      `--monitor=${addr}`,
-      `--engine=${addr}`,
-      `--organization=${h.organization}`,
-      `--project=${h.project}`,
-      `--stack=${h.stack}`,
-      `--pwd=${programDir}`,
-      `--parallel=${h.parallel}`,
+      "--monitor",
+      addr,
+      "--engine",
+      addr,
+      "--organization",
+      h.organization,
+      "--project",
+      h.project,
+      "--root-directory",
+      p.rootDir,
+      "--stack",
+      h.stack,
+      "--pwd",
+      p.pwd,
       ...(this.dryRun ? ["--dry-run"] : []),
-      programDir,
+      "--parallel",
+      String(h.parallel),
+      p.entry,
     ];
     const child = spawn(process.execPath, args, {
-      cwd: programDir,
+      cwd: p.pwd,
       env: {
         ...(process.env as Record<string, string>),
         ...h.env,
         PULUMI_CONFIG: JSON.stringify(h.programConfig.values),
         PULUMI_CONFIG_SECRET_KEYS: JSON.stringify(h.programConfig.secretKeys),
+        ...(p.typescript ? { PULUMI_NODEJS_TYPESCRIPT: "true" } : {}),
+        ...(p.tsconfigPath ? { PULUMI_NODEJS_TSCONFIG_PATH: p.tsconfigPath } : {}),
       },
       stdio: ["ignore", "pipe", "pipe"],
     });

@@ -1,9 +1,9 @@
 /** {@link StackHarness}: one Pulumi stack driven through preview / up / refresh / destroy. */
-import * as path from "node:path";
 import { builtinAdapter, dynamicAdapter, type ProviderAdapter } from "./adapters";
 import { type Backend, createBackend, type StackRecord } from "./backend";
 import { Deployment, type DeploymentHost } from "./deployment";
 import { makeSecret, type PropertyMap } from "./marshal";
+import { type ProjectLaunch, readProject } from "./project";
 import { DynamicProviderHost } from "./providerHost";
 import type { Builtins, ConfigValue, ResourceState, StepResult } from "./types";
 
@@ -13,13 +13,14 @@ export interface StackHarnessOptions {
   backend?: Backend;
   /** Organization name (default `organization`, as for a local backend). */
   organization?: string;
-  project: string;
+  /** The project name; must equal Pulumi.yaml's `name` when given (it is read from there otherwise). */
+  project?: string;
   stack: string;
-  /** Directory holding the program's index.ts (or index.js). */
-  programDir: string;
-  /** Package the dynamic providers' serialized code `require()`s, e.g. `pulumi-tailnet`, and its root directory. */
-  packageName?: string;
-  packageRoot?: string;
+  /**
+   * Directory holding the project's Pulumi.yaml. The program is launched from it as the CLI launches it (its `main`,
+   * the program's own package.json and node_modules, ts-node); see ./project.ts.
+   */
+  projectDir: string;
   /** Stack config. Keys without a namespace get the project's (`key` → `project:key`). */
   config?: Record<string, ConfigValue>;
   /** Environment for the program and the provider host (e.g. KUBECONFIG, TAILSCALE_*). */
@@ -29,12 +30,10 @@ export interface StackHarnessOptions {
   /** `--parallel` (default 16). */
   parallel?: number;
   /**
-   * How the program's TypeScript is loaded: `tsx-cjs` (default; `node --require tsx/cjs`, enough for CommonJS
-   * programs and about a second faster per run) or `tsx-import` (`node --import tsx`, also hooks ESM).
+   * Start the dynamic-provider host while the program boots (default true), to save its start-up time. Set false for
+   * programs without dynamic resources; a host is then started only when state or the program needs one.
    */
-  programLoader?: "tsx-cjs" | "tsx-import";
-  /** Node flags for the provider host, e.g. `["--import", "tsx"]` to load TypeScript sources. */
-  providerNodeArgs?: string[];
+  prestartProviderHost?: boolean;
   /**
    * Keep one provider host for every step (default true: cheap). The CLI starts a fresh host per command; set false
    * to get that (module-level caches in the provider then do not survive between steps). The host is always
@@ -53,9 +52,17 @@ export class StackHarness {
   private hostInstance: DynamicProviderHost | undefined;
   private outputSink: ((line: string) => void) | undefined;
   private running = false;
+  private readonly launch: ProjectLaunch;
+  private readonly project: string;
 
   /** @param o stack identity, program, config, environment and providers */
   constructor(private readonly o: StackHarnessOptions) {
+    this.launch = readProject(o.projectDir);
+    if (o.project !== undefined && o.project !== this.launch.name)
+      throw new Error(
+        `project "${o.project}" given, but ${o.projectDir}/Pulumi.yaml names "${this.launch.name}"`,
+      );
+    this.project = this.launch.name;
     this.backend = o.backend ?? createBackend();
     this.organization = o.organization ?? "organization";
     for (const [k, v] of Object.entries(o.config ?? {})) this.setConfig(k, v);
@@ -64,12 +71,12 @@ export class StackHarness {
 
   /** Sets a config value (`key` gets the project namespace; `ns:key` is kept). */
   setConfig(key: string, value: ConfigValue): void {
-    this.config.set(key.includes(":") ? key : `${this.o.project}:${key}`, value);
+    this.config.set(key.includes(":") ? key : `${this.project}:${key}`, value);
   }
 
   /** Removes a config value. */
   removeConfig(key: string): void {
-    this.config.delete(key.includes(":") ? key : `${this.o.project}:${key}`);
+    this.config.delete(key.includes(":") ? key : `${this.project}:${key}`);
   }
 
   /** The stack's resources as last saved (wire form; secrets wrapped). */
@@ -153,7 +160,7 @@ export class StackHarness {
   // ------------------------------------------------------------------ internals
 
   private record(): StackRecord {
-    return this.backend.stack(this.organization, this.o.project, this.o.stack);
+    return this.backend.stack(this.organization, this.project, this.o.stack);
   }
 
   private save(resources: ResourceState[], outputs: PropertyMap): void {
@@ -180,6 +187,12 @@ export class StackHarness {
     return out;
   }
 
+  private pluginConfig(): Record<string, string> {
+    return Object.fromEntries(
+      Object.entries(this.plainConfig()).filter(([k]) => k.startsWith("pulumi-nodejs:")),
+    );
+  }
+
   private plainConfig(): Record<string, string> {
     const out: Record<string, string> = {};
     for (const [k, v] of this.config) out[k] = typeof v === "string" ? v : v.secret;
@@ -193,7 +206,8 @@ export class StackHarness {
    */
   private prestartHost(): void {
     const expected =
-      this.o.packageName !== undefined || this.state.some((r) => r.type.startsWith("pulumi-nodejs:dynamic"));
+      this.o.prestartProviderHost !== false ||
+      this.state.some((r) => r.type.startsWith("pulumi-nodejs:dynamic"));
     if (expected) this.dynamicHost().catch(() => undefined);
   }
 
@@ -211,19 +225,22 @@ export class StackHarness {
       const o = this.o;
       this.host = (async () => {
         const h = await DynamicProviderHost.start({
-          cwd: path.resolve(o.programDir),
-          project: o.project,
-          env: { ...(o.env ?? {}), PULUMI_CONFIG: JSON.stringify(this.plainConfig()) },
-          packageName: o.packageName,
-          packageRoot: o.packageRoot,
-          nodeArgs: o.providerNodeArgs,
+          cwd: this.launch.pwd,
+          project: this.project,
+          // The plugin's PULUMI_CONFIG holds the `pulumi-nodejs:` namespace only, never the whole stack config
+          // (pulumi/pulumi@a88168d8 pkg/host/host.go:381-397); runtime options come as PULUMI_RUNTIME_<OPTION>.
+          env: {
+            ...(o.env ?? {}),
+            ...this.launch.runtimeOptions,
+            PULUMI_CONFIG: JSON.stringify(this.pluginConfig()),
+          },
           onOutput: (_s, line) => this.outputSink?.(line),
         });
         this.hostInstance = h;
         await h.pluginVersion();
         await h.configure(
           config,
-          `urn:pulumi:${o.stack}::${o.project}::pulumi:providers:pulumi-nodejs::default`,
+          `urn:pulumi:${o.stack}::${this.project}::pulumi:providers:pulumi-nodejs::default`,
         );
         return h;
       })();
@@ -247,15 +264,14 @@ export class StackHarness {
     const secretKeys = [...this.config].filter(([, v]) => typeof v !== "string").map(([k]) => k);
     return {
       organization: this.organization,
-      project: this.o.project,
+      project: this.project,
       stack: this.o.stack,
-      programDir: this.o.programDir,
+      launch: this.launch,
       programConfig: { values: this.plainConfig(), secretKeys },
       env: this.o.env ?? {},
       parallel: this.o.parallel ?? 16,
-      programLoader: this.o.programLoader,
       record: this.record(),
-      resolveStack: (ref) => this.backend.resolve(ref, this.organization, this.o.project),
+      resolveStack: (ref) => this.backend.resolve(ref, this.organization, this.project),
       adapterFor: (type, ref) => this.adapterFor(type, ref),
       setProviderOutputSink: (sink) => {
         this.outputSink = sink;

@@ -5,8 +5,6 @@
  */
 import { type ChildProcess, spawn } from "node:child_process";
 import * as fs from "node:fs";
-import * as os from "node:os";
-import * as path from "node:path";
 import * as grpc from "@grpc/grpc-js";
 import type * as pluginproto from "@pulumi/pulumi/proto/plugin_pb";
 import * as provrpc from "@pulumi/pulumi/proto/provider_grpc_pb";
@@ -14,11 +12,7 @@ import * as provproto from "@pulumi/pulumi/proto/provider_pb";
 import * as statusproto from "@pulumi/pulumi/proto/status_pb";
 import { Empty } from "google-protobuf/google/protobuf/empty_pb";
 import { fromStruct, type PropertyMap, toStruct } from "./marshal";
-
-/** Resolves the directory of the `@pulumi/pulumi` package the harness uses (the program uses the same copy). */
-export function pulumiPackageDir(): string {
-  return path.dirname(require.resolve("@pulumi/pulumi/package.json"));
-}
+import { locateModule } from "./project";
 
 /** What a provider's Diff answered, in engine terms. */
 export interface ProviderDiff {
@@ -50,13 +44,8 @@ export interface DynamicProviderHostOptions {
   cwd: string;
   /** Project name, exported as PULUMI_NODEJS_PROJECT / PULUMI_PROJECT. */
   project: string;
-  /** Environment added on top of this process's environment. */
+  /** Environment added on top of this process's environment (the CLI's own environment passes through). */
   env?: Record<string, string>;
-  /** Package name and root to make `require("<packageName>/...")` resolvable from the serialized provider code. */
-  packageName?: string;
-  packageRoot?: string;
-  /** Extra node flags placed before the host script (e.g. `["--import", "tsx"]`); empty by default like the CLI. */
-  nodeArgs?: string[];
   /** Called with every line the host writes after its port line. */
   onOutput?: (stream: "stdout" | "stderr", line: string) => void;
 }
@@ -69,7 +58,6 @@ export class DynamicProviderHost {
     private readonly child: ChildProcess,
     private readonly client: provrpc.ResourceProviderClient,
     readonly port: number,
-    private readonly tempDir: string | undefined,
   ) {}
 
   /** The host's process id. */
@@ -85,18 +73,12 @@ export class DynamicProviderHost {
       PULUMI_PROJECT: o.project,
       ...(o.env ?? {}),
     };
-    let tempDir: string | undefined;
-    if (o.packageName && o.packageRoot) {
-      tempDir = fs.mkdtempSync(path.join(os.tmpdir(), "engine-nodepath-"));
-      const link = path.join(tempDir, "node_modules", o.packageName);
-      fs.mkdirSync(path.dirname(link), { recursive: true });
-      fs.symlinkSync(path.resolve(o.packageRoot), link, "dir");
-      const existing = env.NODE_PATH ? [env.NODE_PATH] : [];
-      env.NODE_PATH = [path.join(tempDir, "node_modules"), ...existing].join(path.delimiter);
-    }
-    const script = path.join(pulumiPackageDir(), "cmd", "dynamic-provider", "index.js");
-    // The engine passes its own address; the host only checks that an argument exists.
-    const child = spawn(process.execPath, [...(o.nodeArgs ?? []), script, "127.0.0.1:1"], {
+    // As `pulumi-resource-pulumi-nodejs` does: resolve the host script from the program directory and run it there,
+    // with no NODE_PATH and no links added, so `require("pulumi-tailnet/provider")` in the serialized provider code
+    // resolves from the program's node_modules chain only (sdk/nodejs/dist/pulumi-resource-pulumi-nodejs;
+    // sdk/go/common/resource/plugin/provider_plugin.go:238-286 at pulumi/pulumi@a88168d8).
+    const script = locateModule("@pulumi/pulumi/cmd/dynamic-provider", o.cwd);
+    const child = spawn(process.execPath, [script, "127.0.0.1:1"], {
       cwd: o.cwd,
       env,
       stdio: ["ignore", "pipe", "pipe"],
@@ -141,7 +123,7 @@ export class DynamicProviderHost {
       });
     });
     const client = new provrpc.ResourceProviderClient(`127.0.0.1:${port}`, grpc.credentials.createInsecure());
-    return new DynamicProviderHost(child, client, port, tempDir);
+    return new DynamicProviderHost(child, client, port);
   }
 
   private call<Req, Res>(method: string, req: Req): Promise<Res> {
@@ -337,7 +319,7 @@ export class DynamicProviderHost {
     return readVmHwmKb(this.pid);
   }
 
-  /** Stops the host and removes its temporary NODE_PATH directory. */
+  /** Stops the host. */
   async stop(): Promise<void> {
     this.client.close();
     if (this.child.exitCode === null && this.child.signalCode === null) {
@@ -347,7 +329,6 @@ export class DynamicProviderHost {
       await exited;
       clearTimeout(timer);
     }
-    if (this.tempDir) fs.rmSync(this.tempDir, { recursive: true, force: true });
   }
 }
 
