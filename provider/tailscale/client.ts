@@ -3,7 +3,8 @@
  * refreshed before expiry, once more on a 401) or an API key, auth keys, devices, Tailscale
  * Services and tailnet settings. Built on Node's `fetch`; no dependency.
  *
- * Retry policy (reference/tailscale-api.md §2.0):
+ * Retry policy (Tailscale publishes no rate limits, tailscale/tailscale#14328, and its Go client does
+ * not retry, tailscale/tailscale-client-go-v2@4f50555a client.go:321-374, so the policy is ours):
  * - 429 is retried on every call, honouring Retry-After (seconds or HTTP-date), else with backoff;
  * - 502/503/504 and network errors are retried only for idempotent calls (GET/PUT/DELETE);
  * - `createAuthKey` mints a new secret on every attempt, so after an ambiguous failure (network

@@ -1,5 +1,5 @@
 // Proxy objects shaped like the ones the Tailscale operator (and so our product) creates,
-// per reference/operator-standalone.md §3–§4 and operator-ha.md §1.4–§1.5.
+// per its builders (tailscale/tailscale@de9ec7ee cmd/k8s-operator/sts.go and proxygroup_specs.go).
 import type * as k8s from "@kubernetes/client-node";
 
 export const NS = "tailscale";

@@ -1,5 +1,5 @@
 // The Let's Encrypt side of tailscaled's cert loop: accounts, renewals, issuance history and
-// the weekly limits (reference/tailscale-api.md §4), issuing from the local CAs in tests/support/ca.
+// the weekly limits (https://letsencrypt.org/docs/rate-limits/), issuing from the local CAs in tests/support/ca.
 import { createHash, createPublicKey, generateKeyPairSync, X509Certificate } from "node:crypto";
 import {
   type CaEnvironment,

@@ -1,8 +1,8 @@
 /**
  * A local Kubernetes API server for tests: a real HTTP server on 127.0.0.1 that the product reaches only
- * through @kubernetes/client-node and a kubeconfig, with the semantics recorded in
- * shared/reference/kubernetes-api-semantics.md (Status bodies, defaulting, validation, resourceVersion,
- * patch types, server-side apply, finalizers, garbage collection, watch, discovery).
+ * through @kubernetes/client-node and a kubeconfig, with the semantics of a real API server's recorded answers
+ * (README.md beside this file): Status bodies, defaulting, validation, resourceVersion, patch types, server-side
+ * apply, finalizers, garbage collection, watch, discovery.
  *
  * Deliberate simplifications: managedFields are tracked internally for server-side apply but never
  * returned; pods are deleted at once (no kubelet to confirm graceful termination); anonymous auth is

@@ -1,6 +1,6 @@
 // A stateful, schema-validated fake of the Tailscale API v2 plus the slice of the control plane
 // that tailscaled talks to (under /_control/, which is not part of the public API).
-// Behaviour follows reference/tailscale-api.md; every /api/v2 request and response is validated
+// Behaviour follows the real API where it is known (README.md beside this file); every /api/v2 request and response is validated
 // against the OpenAPI document (see spec.ts for the explicit list of supplements).
 import { createHash, randomBytes, randomInt } from "node:crypto";
 import * as http from "node:http";
@@ -129,7 +129,7 @@ function hex(n: number): string {
   return randomBytes(n).toString("hex");
 }
 
-/** `tailcfg.CheckTag` rules (reference/operator-standalone.md §2.2). */
+/** `tailcfg.CheckTag` rules (tailscale/tailscale@de9ec7ee tailcfg/tailcfg.go `CheckTag`). */
 function tagProblem(tag: string): string | undefined {
   if (!tag.startsWith("tag:")) return "tags must start with 'tag:'";
   const name = tag.slice(4);

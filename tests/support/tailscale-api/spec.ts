@@ -1,6 +1,7 @@
 // Schema validation for the fake Tailscale API: every request and response the fake handles is
-// checked against Tailscale's published OpenAPI document (JSON Schema 2020-12 dialect).
-// The document is data and is never edited; where it disagrees with what the real API and
+// checked against Tailscale's published OpenAPI document (JSON Schema 2020-12 dialect), reduced to
+// the operations the fake serves (openapi/README.md: provenance, licence, how to regenerate).
+// The document is data and is never edited by hand; where it disagrees with what the real API and
 // Tailscale's own clients do, the differences are listed in SPEC_SUPPLEMENTS below, in one place,
 // so that a refreshed document that fixes a gap shows up as a diff here.
 import { readFileSync } from "node:fs";
@@ -9,17 +10,16 @@ import Ajv2020, { type ValidateFunction } from "ajv/dist/2020";
 import addFormats from "ajv-formats";
 
 /**
- * Where the OpenAPI document is read from: `shared/` sits beside the project checkout (on developer
- * machines and in CI alike), so the path is relative to the repository root. Override with
- * TAILSCALE_OPENAPI_PATH.
+ * The OpenAPI document the fake validates against. It lives in the repository, beside this file, so
+ * a fresh clone and CI read exactly the bytes that were reviewed; it is not configurable from the
+ * environment, so no caller's settings can change what the tests check. Regenerate it with
+ * scripts/derive-tailscale-openapi.mjs (see openapi/README.md).
  */
-export const OPENAPI_PATH =
-  process.env["TAILSCALE_OPENAPI_PATH"] ??
-  path.resolve(__dirname, "../../../../shared/tailscale-api/openapi.json");
+export const OPENAPI_PATH = path.join(__dirname, "openapi", "openapi.json");
 
 /**
- * The explicit list of places where the fake deliberately departs from the OpenAPI document
- * (gaps G1–G7 of reference/tailscale-api.md). Anything not listed here follows the document.
+ * The explicit list of places where the fake deliberately departs from the OpenAPI document (the
+ * document's known gaps are described in openapi/README.md). Anything not listed here follows it.
  */
 export const SPEC_SUPPLEMENTS = {
   /** G1: the OAuth client-credentials endpoint is not in the document; its shapes are hand-written. */
