@@ -26,7 +26,8 @@ export interface KubeStatus {
 
 /** Constructor arguments of {@link KubeApiError}. */
 export interface KubeApiErrorInit {
-  code: number;
+  /** HTTP status; 0 or undefined when no response arrived. */
+  code?: number;
   reason: string;
   verb: KubeVerb;
   ref: ObjectRef;
@@ -34,32 +35,50 @@ export interface KubeApiErrorInit {
   hint: string;
   causes?: KubeStatusCause[];
   cause?: unknown;
+  /** Requests sent for this call, retries included. Default 1. */
+  attempts?: number;
+  /** Time from the first attempt to the last failure, when retried. */
+  elapsedMs?: number;
+  /** Why the retries stopped, when retried. */
+  gaveUp?: string;
 }
 
 /**
- * A failed Kubernetes API call. `code` is the HTTP status (0 when no response arrived), `reason`
- * the Status reason (`NotFound`, `AlreadyExists`, `Conflict`, `Invalid`, `Forbidden`, …), `object`
- * the object it was about (`Secret ns/name`).
+ * A failed Kubernetes API call. `code` is the HTTP status, absent when no response arrived (never 0:
+ * the dynamic-provider host hands delete and read errors to grpc-js as they are,
+ * `pulumi/pulumi@v3.248.0 sdk/nodejs/cmd/dynamic-provider/index.ts:297, 343`, and grpc-js takes an
+ * integer `code` as the gRPC status, `grpc/grpc-node@07ee52ac packages/grpc-js/src/server-call.ts`
+ * serverErrorToStatus; 0 is OK, and the message is lost). `reason` is the
+ * Status reason (`NotFound`, `AlreadyExists`, `Conflict`, `Invalid`, `Forbidden`, …, or
+ * `ConnectionError`), `object` the object it was about (`Secret ns/name`), `attempts` how many
+ * requests were sent.
  */
 export class KubeApiError extends Error {
-  readonly code: number;
+  readonly code?: number;
   readonly reason: string;
   readonly object: string;
   readonly verb: KubeVerb;
   readonly causes: KubeStatusCause[];
   readonly serverMessage: string;
+  readonly attempts: number;
 
   constructor(init: KubeApiErrorInit) {
     const object = describeRef(init.ref);
-    const got = init.code === 0 ? "no response" : `${init.code} ${init.reason}`;
+    const code = init.code ? init.code : undefined;
+    const got = code === undefined ? "no response" : `${code} ${init.reason}`;
+    const attempts = init.attempts ?? 1;
+    const over = init.elapsedMs === undefined ? "" : ` over ${formatDuration(init.elapsedMs)}`;
+    const tries =
+      attempts > 1 ? ` after ${attempts} attempts${over}${init.gaveUp ? ` (${init.gaveUp})` : ""}` : "";
     super(
-      `Kubernetes ${init.verb} of ${object} failed (${got}): ${init.serverMessage}. What to do: ${init.hint}`,
+      `Kubernetes ${init.verb} of ${object} failed (${got})${tries}: ${init.serverMessage.replace(/\.$/, "")}. What to do: ${init.hint}`,
       {
         cause: init.cause,
       },
     );
     this.name = "KubeApiError";
-    this.code = init.code;
+    if (code !== undefined) this.code = code;
+    this.attempts = attempts;
     this.reason = init.reason;
     this.object = object;
     this.verb = init.verb;
@@ -138,6 +157,7 @@ const REASON_BY_CODE: Record<number, string> = {
   422: "Invalid",
   429: "TooManyRequests",
   500: "InternalError",
+  502: "BadGateway",
   503: "ServiceUnavailable",
   504: "Timeout",
 };
@@ -154,6 +174,8 @@ export interface FailureContext {
   server?: string;
   /** Secret values to keep out of the message. */
   secrets?: string[];
+  /** How the retries went, when the call was retried or deliberately not retried. */
+  retry?: { attempts: number; elapsedMs: number; why: string; ambiguous?: boolean };
 }
 
 /** Whether an error is client-node's ApiException (duck-typed: the class lives in the ESM module). */
@@ -169,7 +191,15 @@ export function isApiException(err: unknown): err is { code: number; body: unkno
 /** Turns any error from client-node into a {@link KubeApiError} with a hint. */
 export function toKubeApiError(err: unknown, ctx: FailureContext): KubeApiError {
   if (err instanceof KubeApiError) return err;
-  if (isApiException(err)) {
+  const attempts = ctx.retry?.attempts;
+  const retried = ctx.retry !== undefined && ctx.retry.attempts > 1;
+  const elapsedMs = retried ? ctx.retry?.elapsedMs : undefined;
+  const gaveUp = retried ? ctx.retry?.why : undefined;
+  // A write whose answer was lost and that was not repeated: say so, since it may have happened.
+  const ambiguous = ctx.retry?.ambiguous
+    ? `${ctx.retry.why}: check the object (kubectl get) before running the deployment again`
+    : undefined;
+  if (isApiException(err) && err.code > 0) {
     const status = parseStatus(err.body);
     const code = err.code;
     const reason = status?.reason || REASON_BY_CODE[code] || "Unknown";
@@ -185,22 +215,28 @@ export function toKubeApiError(err: unknown, ctx: FailureContext): KubeApiError 
       ref: ctx.ref,
       serverMessage,
       causes,
-      hint: hintFor(code, reason, status, causes, ctx),
+      hint: ambiguous ?? hintFor(code, reason, status, causes, ctx),
       cause: undefined,
+      attempts,
+      elapsedMs,
+      gaveUp,
     });
   }
   const message = err instanceof Error ? err.message : String(err);
   const unknownKind = /Unrecognized API version and kind/.test(message);
+  const reachable = `check that the cluster${ctx.server ? ` at ${ctx.server}` : ""} is reachable with the kubeconfig in use (kubernetes:kubeconfig / KUBECONFIG)`;
   return new KubeApiError({
-    code: 0,
     reason: unknownKind ? "UnknownKind" : "ConnectionError",
     verb: ctx.verb,
     ref: ctx.ref,
     serverMessage: redact(message, ctx.secrets),
     hint: unknownKind
       ? `the cluster does not serve ${ctx.ref.kind} in ${ctx.ref.apiVersion}; check the cluster version`
-      : `check that the cluster${ctx.server ? ` at ${ctx.server}` : ""} is reachable with the kubeconfig in use (kubernetes:kubeconfig / KUBECONFIG)`,
+      : (ambiguous ?? (retried ? `${reachable}, then run the deployment again` : reachable)),
     cause: err,
+    attempts,
+    elapsedMs,
+    gaveUp,
   });
 }
 
@@ -251,9 +287,13 @@ function hintFor(
     }
     case 429:
     case 500:
+    case 502:
     case 503:
     case 504:
-      return "the API server is overloaded or failing; retry later";
+      return (
+        "the API server is overloaded or failing: check its health (kubectl get --raw='/readyz?verbose') " +
+        "and its priority-and-fairness limits, then run the deployment again"
+      );
     default:
       return "see the API server's message";
   }

@@ -1,7 +1,9 @@
 /**
  * The Kubernetes side of the provider over `@kubernetes/client-node` 1.4: get, list, create,
  * apply (create or update only what differs), delete (idempotent), wait (watch, never sleep-poll)
- * and read-modify-write of shared objects guarded by resourceVersion.
+ * and read-modify-write of shared objects guarded by resourceVersion. Every request goes through
+ * the retry policy of retry.ts (client-node has none); writes check their outcome when an earlier
+ * attempt's answer was lost.
  *
  * client-node is an ESM module; it is `require`d lazily inside functions (Node 20 supports
  * require(esm)) so that importing this file, e.g. during `pulumi preview`, costs nothing and
@@ -13,6 +15,7 @@ import * as path from "node:path";
 import type * as K8s from "@kubernetes/client-node";
 import { differingFields } from "./compare";
 import {
+  type FailureContext,
   isApiException,
   KubeApiError,
   KubeOwnershipError,
@@ -21,6 +24,17 @@ import {
   parseStatus,
   toKubeApiError,
 } from "./errors";
+import {
+  type AttemptContext,
+  type AttemptFailure,
+  DEFAULT_RETRY_POLICY,
+  decideRetry,
+  type HttpMethod,
+  RetriesExhausted,
+  type RetryEnvironment,
+  type RetryPolicy,
+  retrying,
+} from "./retry";
 import {
   describeRef,
   FIELD_MANAGER,
@@ -123,7 +137,25 @@ export interface ReadModifyWriteResult {
   attempts: number;
 }
 
+/** Options of {@link Kube}. */
+export interface KubeOptions {
+  /** Overrides of the retry policy (retry.ts), e.g. shorter backoffs in tests. */
+  retry?: Partial<RetryPolicy>;
+}
+
+/** One logical request, for {@link Kube.request}. */
+interface Call {
+  verb: KubeVerb;
+  ref: ObjectRef;
+  method: HttpMethod;
+  /** For writes: the outcome is checked when an earlier answer was lost (retry.ts). */
+  repeatable?: boolean;
+  /** The object sent, to keep its secret values out of messages. */
+  obj?: KubeObject;
+}
+
 const NOT_SET = Symbol("not-set");
+const GONE = Symbol("gone");
 
 /** Kubernetes access for one kubeconfig (cluster + identity). */
 export class Kube {
@@ -131,19 +163,28 @@ export class Kube {
   readonly counts: KubeRequestCounts = { reads: 0, writes: 0, watches: 0 };
   /** 409 Conflicts retried by readModifyWrite. */
   conflictRetries = 0;
+  /** Requests repeated after a transient failure (429, 5xx, lost connection, failed watch). */
+  retries = 0;
 
   private readonly kc: K8s.KubeConfig;
   private readonly api: ObjectApi;
   private readonly defaultNamespace: string;
+  private readonly retryEnv: RetryEnvironment;
 
   /** Wraps a loaded KubeConfig. Prefer the static factories. */
-  constructor(kc: K8s.KubeConfig) {
+  constructor(kc: K8s.KubeConfig, options: KubeOptions = {}) {
     const k8s = loadClientNode();
     const cluster = kc.getCurrentCluster();
     if (!cluster) {
       throw new Error(`kubeconfig context "${kc.getCurrentContext()}" names no cluster; fix the kubeconfig`);
     }
     this.kc = kc;
+    this.retryEnv = {
+      policy: { ...DEFAULT_RETRY_POLICY, ...options.retry },
+      onRetry: () => {
+        this.retries++;
+      },
+    };
     const counts = this.counts;
     const config = k8s.createConfiguration({
       baseServer: new k8s.ServerConfiguration(cluster.server, {}),
@@ -168,7 +209,7 @@ export class Kube {
    * Loads a kubeconfig given as YAML/JSON text or as a file path, optionally selecting a context.
    * Throws a clear error when the context does not exist.
    */
-  static fromKubeconfig(yamlOrPath: string, context?: string): Kube {
+  static fromKubeconfig(yamlOrPath: string, context?: string, options?: KubeOptions): Kube {
     const k8s = loadClientNode();
     const kc = new k8s.KubeConfig();
     if (looksLikeKubeconfigText(yamlOrPath)) {
@@ -183,11 +224,11 @@ export class Kube {
       kc.loadFromFile(file);
     }
     selectContext(kc, context);
-    return new Kube(kc);
+    return new Kube(kc, options);
   }
 
   /** Loads and merges several kubeconfig files (as `KUBECONFIG=a:b` does), optionally selecting a context. */
-  static fromKubeconfigFiles(files: string[], context?: string): Kube {
+  static fromKubeconfigFiles(files: string[], context?: string, options?: KubeOptions): Kube {
     const k8s = loadClientNode();
     const kc = new k8s.KubeConfig();
     const [first, ...rest] = files;
@@ -203,15 +244,15 @@ export class Kube {
       if (!kc.getCurrentContext()) kc.setCurrentContext(more.getCurrentContext());
     }
     selectContext(kc, context);
-    return new Kube(kc);
+    return new Kube(kc, options);
   }
 
   /** Uses the in-cluster service account (KUBERNETES_SERVICE_HOST and the mounted token). */
-  static inCluster(): Kube {
+  static inCluster(options?: KubeOptions): Kube {
     const k8s = loadClientNode();
     const kc = new k8s.KubeConfig();
     kc.loadFromCluster();
-    return new Kube(kc);
+    return new Kube(kc, options);
   }
 
   /** The API server URL (not secret), for messages. */
@@ -224,17 +265,19 @@ export class Kube {
   /** Reads an object; undefined when it does not exist. */
   async get(ref: ObjectRef): Promise<KubeObject | undefined> {
     const r = this.withNamespace(ref);
-    try {
-      const obj = await this.api.read<K8s.KubernetesObject>({
-        apiVersion: r.apiVersion,
-        kind: r.kind,
-        metadata: { name: r.name, namespace: r.namespace },
-      });
-      return obj as unknown as KubeObject;
-    } catch (err) {
-      if (isApiException(err) && err.code === 404) return undefined;
-      throw await this.fail(err, "get", r);
-    }
+    return this.request({ verb: "get", ref: r, method: "GET" }, async () => {
+      try {
+        const obj = await this.api.read<K8s.KubernetesObject>({
+          apiVersion: r.apiVersion,
+          kind: r.kind,
+          metadata: { name: r.name, namespace: r.namespace },
+        });
+        return obj as unknown as KubeObject;
+      } catch (err) {
+        if (isApiException(err) && err.code === 404) return undefined;
+        throw err;
+      }
+    });
   }
 
   /** Lists objects of a kind in a namespace (all namespaces when undefined), optionally by label selector. */
@@ -254,7 +297,8 @@ export class Kube {
     labelSelector?: string,
     fieldSelector?: string,
   ): Promise<{ items: KubeObject[]; resourceVersion: string | undefined }> {
-    try {
+    const ref = { apiVersion, kind, namespace, name: labelSelector ? `(${labelSelector})` : "*" };
+    return this.request({ verb: "list", ref, method: "GET" }, async () => {
       const res = await this.api.list<K8s.KubernetesObject>(
         apiVersion,
         kind,
@@ -268,31 +312,44 @@ export class Kube {
       // List items carry no apiVersion/kind; fill them in so items are usable as objects.
       const items = (res.items ?? []).map((i) => ({ ...(i as object), apiVersion, kind }) as KubeObject);
       return { items, resourceVersion: res.metadata?.resourceVersion };
-    } catch (err) {
-      throw await this.fail(err, "list", {
-        apiVersion,
-        kind,
-        namespace,
-        name: labelSelector ? `(${labelSelector})` : "*",
-      });
-    }
+    });
   }
 
   // ------------------------------------------------------------------ writes
 
-  /** Creates an object; throws KubeApiError (409 AlreadyExists, 404 namespace, 422 …) on failure. */
+  /**
+   * Creates an object; throws KubeApiError (409 AlreadyExists, 404 namespace, 422 …) on failure.
+   * When an attempt's answer was lost and the retry meets 409 AlreadyExists, the object is read back:
+   * if it carries everything we sent (our owner annotation included), it is the one our lost attempt
+   * created and is returned. A create with generateName is not repeated after a lost answer.
+   */
   async create(obj: KubeObject): Promise<KubeObject> {
     const body = this.withObjectNamespace(obj);
-    try {
-      return (await this.api.create(
-        body as K8s.KubernetesObject,
-        undefined,
-        undefined,
-        FIELD_MANAGER,
-      )) as unknown as KubeObject;
-    } catch (err) {
-      throw await this.fail(err, "create", refOf(body), body);
-    }
+    const generated = body.metadata.name ? undefined : `${body.metadata.generateName ?? ""}*`;
+    const ref = generated ? { ...refOf(body), name: generated } : refOf(body);
+    const call: Call = {
+      verb: "create",
+      ref,
+      method: "POST",
+      repeatable: Boolean(body.metadata.name),
+      obj: body,
+    };
+    return this.request(call, async (ctx) => {
+      try {
+        return (await this.api.create(
+          structuredClone(body) as K8s.KubernetesObject,
+          undefined,
+          undefined,
+          FIELD_MANAGER,
+        )) as unknown as KubeObject;
+      } catch (err) {
+        if (ctx.maybeApplied && isApiException(err) && err.code === 409) {
+          const live = parseStatus(err.body)?.reason === "AlreadyExists" ? await this.get(ref) : undefined;
+          if (live && differingFields(body, live).length === 0) return live;
+        }
+        throw err;
+      }
+    });
   }
 
   /**
@@ -339,21 +396,26 @@ export class Kube {
       const changedFields = differingFields(desired, live);
       if (changedFields.length === 0) return { action: "unchanged", object: live, changedFields };
       const patch = mergePatchOf(desired);
-      try {
-        const updated = (await this.api.patch(
-          patch as K8s.KubernetesObject,
-          undefined,
-          undefined,
-          FIELD_MANAGER,
-          undefined,
-          loadClientNode().PatchStrategy.MergePatch,
-        )) as unknown as KubeObject;
-        return { action: "updated", object: updated, changedFields };
-      } catch (err) {
-        // Deleted between our read and our patch: create it on the next round.
-        if (isApiException(err) && err.code === 404 && attempt < 3) continue;
-        throw await this.fail(err, "patch", ref, desired);
-      }
+      // A merge patch sets the same fields however often it is applied: repeatable.
+      const call: Call = { verb: "patch", ref, method: "PATCH", repeatable: true, obj: desired };
+      const updated = await this.request(call, async () => {
+        try {
+          return (await this.api.patch(
+            structuredClone(patch) as K8s.KubernetesObject,
+            undefined,
+            undefined,
+            FIELD_MANAGER,
+            undefined,
+            loadClientNode().PatchStrategy.MergePatch,
+          )) as unknown as KubeObject;
+        } catch (err) {
+          // Deleted between our read and our patch: create it on the next round.
+          if (isApiException(err) && err.code === 404 && attempt < 3) return GONE;
+          throw err;
+        }
+      });
+      if (updated === GONE) continue;
+      return { action: "updated", object: updated, changedFields };
     }
   }
 
@@ -367,20 +429,23 @@ export class Kube {
     options: { propagationPolicy?: "Foreground" | "Background" | "Orphan" } = {},
   ): Promise<boolean> {
     const r = this.withNamespace(ref);
-    try {
-      await this.api.delete(
-        { apiVersion: r.apiVersion, kind: r.kind, metadata: { name: r.name, namespace: r.namespace } },
-        undefined,
-        undefined,
-        undefined,
-        undefined,
-        options.propagationPolicy,
-      );
-      return true;
-    } catch (err) {
-      if (isApiException(err) && err.code === 404) return false;
-      throw await this.fail(err, "delete", r);
-    }
+    return this.request({ verb: "delete", ref: r, method: "DELETE", repeatable: true }, async (ctx) => {
+      try {
+        await this.api.delete(
+          { apiVersion: r.apiVersion, kind: r.kind, metadata: { name: r.name, namespace: r.namespace } },
+          undefined,
+          undefined,
+          undefined,
+          undefined,
+          options.propagationPolicy,
+        );
+        return true;
+      } catch (err) {
+        // After an attempt whose answer was lost, a 404 means that attempt deleted it.
+        if (isApiException(err) && err.code === 404) return ctx.maybeApplied;
+        throw err;
+      }
+    });
   }
 
   /**
@@ -422,34 +487,44 @@ export class Kube {
           resourceVersion: live.metadata.resourceVersion,
         },
       };
-      try {
-        const written = (await this.api.replace(
-          body as K8s.KubernetesObject,
-          undefined,
-          undefined,
-          FIELD_MANAGER,
-        )) as unknown as KubeObject;
-        return { object: written, changed: true, attempts: attempt };
-      } catch (err) {
-        if (isApiException(err) && err.code === 409 && attempt < maxAttempts) {
-          this.conflictRetries++;
-          // Jittered pause so that many writers racing on one object do not collide again in lockstep.
-          await delay(Math.random() * Math.min(200, 5 * 2 ** Math.min(attempt, 6)));
-          continue;
+      // The PUT carries the resourceVersion read, so repeating it cannot overwrite another writer.
+      const call: Call = { verb: "update", ref: r, method: "PUT", repeatable: true, obj: body };
+      const outcome = await this.request(call, async (ctx: AttemptContext) => {
+        try {
+          const written = (await this.api.replace(
+            structuredClone(body) as K8s.KubernetesObject,
+            undefined,
+            undefined,
+            FIELD_MANAGER,
+          )) as unknown as KubeObject;
+          return { written: true as const, object: written };
+        } catch (err) {
+          if (!(isApiException(err) && err.code === 409)) throw err;
+          if (ctx.maybeApplied) {
+            // Our lost attempt may have been the write that moved the resourceVersion on.
+            const now = await this.get(r);
+            if (now && sameContent(body, now)) return { written: true as const, object: now };
+          }
+          return { written: false as const, conflict: err };
         }
-        if (isApiException(err) && err.code === 409) {
-          const e = await this.fail(err, "update", r, body);
-          throw new KubeApiError({
-            code: e.code,
-            reason: e.reason,
-            verb: "update",
-            ref: r,
-            serverMessage: e.serverMessage,
-            hint: `gave up after ${attempt} attempts because other writers kept changing it; retry the operation`,
-          });
-        }
-        throw await this.fail(err, "update", r, body);
+      });
+      if (outcome.written) return { object: outcome.object, changed: true, attempts: attempt };
+      if (attempt < maxAttempts) {
+        this.conflictRetries++;
+        // Jittered pause so that many writers racing on one object do not collide again in lockstep.
+        await delay(Math.random() * Math.min(200, 5 * 2 ** Math.min(attempt, 6)));
+        continue;
       }
+      const e = await this.fail(outcome.conflict, "update", r, body);
+      throw new KubeApiError({
+        code: e.code,
+        reason: e.reason,
+        verb: "update",
+        ref: r,
+        serverMessage: e.serverMessage,
+        attempts: attempt,
+        hint: "other writers kept changing it between our read and our write; retry the operation",
+      });
     }
   }
 
@@ -506,6 +581,10 @@ export class Kube {
 
       let resourceVersion: string | undefined;
       let quickEnds = 0;
+      // Consecutive watch requests refused with a status (429, 5xx, ERROR events), paced and bounded
+      // by the retry policy like any other GET.
+      let refusals = 0;
+      let refusedSince = 0;
 
       const startFromRead = async () => {
         if (settled) return;
@@ -547,10 +626,13 @@ export class Kube {
             if (settled) return;
             events++;
             if (type === "ERROR") {
+              // 410 Expired/Gone: the version is compacted away; re-list, as informers do
+              // (`kubernetes/client-go@v0.36.3 tools/cache/reflector.go:1154-1160`).
               if (obj?.code === 410) gone = true;
               else watchError = obj;
               return;
             }
+            refusals = 0;
             const rv = obj?.metadata?.resourceVersion;
             if (rv) resourceVersion = rv;
             if (type === "BOOKMARK" || obj?.metadata?.name !== r.name) return;
@@ -574,11 +656,39 @@ export class Kube {
                 message: String((err as Error)?.message),
               };
               const code = status.code ?? statusCode ?? 0;
+              refusals++;
+              if (refusals === 1) refusedSince = Date.now();
+              // client-node's Watch keeps no response headers, so a Retry-After is not seen here:
+              // a refused watch is paced by the backoff.
+              const decision = decideRetry(
+                {
+                  status: code || undefined,
+                  method: "GET",
+                  repeatable: true,
+                  attempt: refusals,
+                  elapsedMs: Date.now() - refusedSince,
+                },
+                this.retryEnv.policy,
+              );
+              if (decision.retry) {
+                this.retries++;
+                watchProblem = `${code} ${status.message ?? ""}`.trim();
+                restartTimer = setTimeout(
+                  () => void startWatch().catch((e) => finish(() => reject(e))),
+                  decision.delayMs,
+                );
+                return;
+              }
               finish(() =>
                 reject(
                   toKubeApiError(
                     { code, body: JSON.stringify(status), message: status.message ?? "" },
-                    { verb: "watch", ref: r, server: this.server },
+                    {
+                      verb: "watch",
+                      ref: r,
+                      server: this.server,
+                      retry: { attempts: refusals, elapsedMs: Date.now() - refusedSince, why: decision.why },
+                    },
                   ),
                 ),
               );
@@ -602,7 +712,9 @@ export class Kube {
   /**
    * Runs a command in a Pod's container (`pods/exec`, over WebSocket) and returns what it printed
    * and its exit code. Used to ask a proxy's tailscaled for its certificate during `up`; needs the
-   * `create` verb on `pods/exec` in the proxy's namespace.
+   * `create` verb on `pods/exec` in the proxy's namespace. Retried (retry.ts) only when the
+   * WebSocket never opened, so the command cannot have started; once it runs, a dropped connection
+   * is an error, since the command may have acted.
    */
   async exec(
     namespace: string,
@@ -611,6 +723,45 @@ export class Kube {
     command: string[],
     timeoutMs: number,
   ): Promise<{ stdout: string; stderr: string; exitCode: number }> {
+    const started = Date.now();
+    const where = `Pod ${namespace}/${pod}`;
+    for (let attempt = 1; ; attempt++) {
+      const remaining = timeoutMs - (Date.now() - started);
+      const outcome = await this.execOnce(namespace, pod, container, command, Math.max(1, remaining));
+      if (!("notStarted" in outcome)) return outcome;
+      const { failure, message } = outcome.notStarted;
+      const elapsedMs = Date.now() - started;
+      // The upgrade failed before the command ran: safe to repeat, like a request never sent.
+      const decision = decideRetry(
+        { ...failure, method: "POST", repeatable: true, attempt, elapsedMs },
+        this.retryEnv.policy,
+      );
+      if (decision.retry && elapsedMs + decision.delayMs < timeoutMs) {
+        this.retries++;
+        await delay(decision.delayMs);
+        continue;
+      }
+      const tries = attempt > 1 ? ` (after ${attempt} attempts: ${decision.why})` : "";
+      throw new Error(
+        `cannot run a command in ${where}${tries}` +
+          (failure.status === 403
+            ? ": the kubeconfig's identity lacks `create` on `pods/exec` in this namespace (grant it, or set waitForCertificate: false)"
+            : `: ${message}`),
+      );
+    }
+  }
+
+  /** One exec attempt; `notStarted` when the WebSocket could not be opened. */
+  private async execOnce(
+    namespace: string,
+    pod: string,
+    container: string,
+    command: string[],
+    timeoutMs: number,
+  ): Promise<
+    | { stdout: string; stderr: string; exitCode: number }
+    | { notStarted: { failure: AttemptFailure; message: string } }
+  > {
     const k8s = loadClientNode();
     const { Writable } = await import("node:stream");
     let stdout = "";
@@ -623,13 +774,17 @@ export class Kube {
         },
       });
     this.counts.writes++;
+    const running = `\`${command.join(" ")}\` in Pod ${namespace}/${pod}`;
     return new Promise((resolve, reject) => {
+      let done = false;
+      const settle = (action: () => void) => {
+        if (done) return;
+        done = true;
+        clearTimeout(timer);
+        action();
+      };
       const timer = setTimeout(() => {
-        reject(
-          new Error(
-            `running \`${command.join(" ")}\` in Pod ${namespace}/${pod} did not finish within ${timeoutMs} ms`,
-          ),
-        );
+        settle(() => reject(new Error(`running ${running} did not finish within ${timeoutMs} ms`)));
       }, timeoutMs);
       new k8s.Exec(this.kc)
         .exec(
@@ -646,22 +801,26 @@ export class Kube {
           null,
           false,
           (status: K8s.V1Status) => {
-            clearTimeout(timer);
             const code = status.status === "Success" ? 0 : Number(status.details?.causes?.[0]?.message ?? 1);
-            resolve({ stdout, stderr, exitCode: Number.isFinite(code) ? code : 1 });
+            settle(() => resolve({ stdout, stderr, exitCode: Number.isFinite(code) ? code : 1 }));
           },
         )
-        .catch((err: unknown) => {
-          clearTimeout(timer);
-          const status = (err as { statusCode?: number }).statusCode;
-          reject(
-            new Error(
-              `cannot run a command in Pod ${namespace}/${pod}` +
-                (status === 403
-                  ? ": the kubeconfig's identity lacks `create` on `pods/exec` in this namespace (grant it, or set waitForCertificate: false)"
-                  : `: ${(err as Error).message ?? err}`),
+        .then((ws) => {
+          // The exit status arrives before the close; a close without it means the connection broke
+          // while the command ran.
+          ws.on("close", () =>
+            settle(() =>
+              reject(
+                new Error(
+                  `the connection closed while running ${running}, before its exit status arrived; ` +
+                    "not retried because the command may have run: run the deployment again",
+                ),
+              ),
             ),
           );
+        })
+        .catch((err: unknown) => {
+          settle(() => resolve({ notStarted: upgradeFailure(err) }));
         });
     });
   }
@@ -687,14 +846,45 @@ export class Kube {
   }
 
   private async collectionPathFor(ref: ObjectRef): Promise<string> {
+    // Discovery (a GET, cached by client-node after the first success).
+    return this.request({ verb: "watch", ref, method: "GET" }, () =>
+      this.api.collectionPath(ref.apiVersion, ref.kind, ref.namespace),
+    );
+  }
+
+  /**
+   * Sends one logical request through the retry policy (retry.ts) and turns its failure into a
+   * KubeApiError saying how many attempts were made. `send` handles the answers that are results
+   * (a 404 on get) and checks a 409/404 when `maybeApplied`; every Kube request goes through here.
+   */
+  private async request<T>(call: Call, send: (ctx: AttemptContext) => Promise<T>): Promise<T> {
     try {
-      return await this.api.collectionPath(ref.apiVersion, ref.kind, ref.namespace);
+      return await retrying(
+        { method: call.method, repeatable: call.repeatable ?? call.method === "GET" },
+        send,
+        this.retryEnv,
+      );
     } catch (err) {
-      throw await this.fail(err, "watch", ref);
+      if (err instanceof RetriesExhausted) {
+        throw await this.fail(err.lastError, call.verb, call.ref, call.obj, {
+          attempts: err.attempts,
+          elapsedMs: err.elapsedMs,
+          why: err.why,
+          ambiguous: err.ambiguous,
+        });
+      }
+      if (err instanceof KubeOwnershipError || err instanceof KubeWaitTimeoutError) throw err;
+      throw await this.fail(err, call.verb, call.ref, call.obj);
     }
   }
 
-  private async fail(err: unknown, verb: KubeVerb, ref: ObjectRef, obj?: KubeObject): Promise<KubeApiError> {
+  private async fail(
+    err: unknown,
+    verb: KubeVerb,
+    ref: ObjectRef,
+    obj?: KubeObject,
+    retry?: FailureContext["retry"],
+  ): Promise<KubeApiError> {
     let resource: string | undefined;
     let group: string | undefined;
     if (isApiException(err) && err.code === 403) {
@@ -712,8 +902,30 @@ export class Kube {
       group,
       server: this.server,
       secrets: secretValuesOf(obj),
+      retry,
     });
   }
+}
+
+/** Status or error code of a failed WebSocket upgrade (client-node rejects with ws's error event). */
+function upgradeFailure(err: unknown): { failure: AttemptFailure; message: string } {
+  const e = err as { message?: string; error?: { code?: unknown; message?: string }; code?: unknown };
+  const message = e?.error?.message ?? e?.message ?? String(err);
+  // ws: "Unexpected server response: 403" when the server answered without upgrading.
+  const status = /Unexpected server response: (\d{3})/.exec(message)?.[1];
+  if (status) return { failure: { status: Number(status) }, message };
+  const code = e?.error?.code ?? e?.code;
+  return { failure: typeof code === "string" ? { errorCode: code } : {}, message };
+}
+
+/** Whether the live object holds what we wrote, ignoring what the server changes on every write. */
+function sameContent(written: KubeObject, live: KubeObject): boolean {
+  const strip = (o: KubeObject) => {
+    const { resourceVersion: _rv, managedFields: _mf, generation: _g, ...metadata } = o.metadata;
+    const { status: _s, ...rest } = o;
+    return { ...rest, metadata };
+  };
+  return sameJson(strip(written), strip(live));
 }
 
 interface KubeStatusLike {

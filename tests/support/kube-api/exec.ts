@@ -5,10 +5,11 @@
  * 2 stderr, 3 the final Status). What the command does is up to the registered handler (the
  * cluster simulator's stand-in for the container's binaries).
  */
-import type { IncomingMessage } from "node:http";
+import { type IncomingMessage, STATUS_CODES } from "node:http";
 import type { Duplex } from "node:stream";
 import { WebSocketServer } from "ws";
-import { badRequest, notFound, type StatusError, unauthorized } from "./errors";
+import { badRequest, generic, notFound, type StatusError, unauthorized } from "./errors";
+import { TOO_MANY_REQUESTS_TEXT } from "./faults";
 import type { HttpState, KubeRequestRecord } from "./http";
 
 /** One exec request as the kubelet receives it. */
@@ -34,10 +35,22 @@ const EXEC_PATH = /^\/api\/v1\/namespaces\/([^/]+)\/pods\/([^/]+)\/exec$/;
 
 function refuse(record: KubeRequestRecord, socket: Duplex, err: StatusError): void {
   record.status = err.code;
-  const body = JSON.stringify(err.status);
+  rawAnswer(socket, err.code, JSON.stringify(err.status), "application/json", err.headers);
+}
+
+function rawAnswer(
+  socket: Duplex,
+  code: number,
+  body: string,
+  contentType: string,
+  headers: Record<string, string> = {},
+): void {
+  const extra = Object.entries(headers)
+    .map(([k, v]) => `${k}: ${v}\r\n`)
+    .join("");
   socket.end(
-    `HTTP/1.1 ${err.code} ${err.code === 404 ? "Not Found" : err.code === 401 ? "Unauthorized" : "Bad Request"}\r\n` +
-      `Content-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+    `HTTP/1.1 ${code} ${STATUS_CODES[code] ?? "Error"}\r\n` +
+      `Content-Type: ${contentType}\r\nContent-Length: ${Buffer.byteLength(body)}\r\n${extra}Connection: close\r\n\r\n${body}`,
   );
 }
 
@@ -73,7 +86,7 @@ export function attachExec(
     noServer: true,
     handleProtocols: (offered) => SUBPROTOCOLS.find((p) => offered.has(p)) ?? false,
   });
-  return (req: IncomingMessage, socket: Duplex, head: Buffer): void => {
+  return async (req: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> => {
     const url = new URL(req.url ?? "/", "http://localhost");
     const record: KubeRequestRecord = {
       method: (req.method ?? "GET").toUpperCase(),
@@ -86,6 +99,31 @@ export function attachExec(
     state.requests.push(record);
     if (record.user === undefined) {
       refuse(record, socket, unauthorized());
+      return;
+    }
+    // Seeded faults hit the upgrade as they hit any request (see faults.ts); `reset-after` lets the
+    // command run and drops the connection before its exit status is sent.
+    const fault = state.injector.draw({
+      method: record.method,
+      path: url.pathname,
+      user: record.user,
+      watch: false,
+    });
+    record.fault = fault?.kind;
+    if (fault?.kind === "slow") await new Promise((resolve) => setTimeout(resolve, fault.delayMs));
+    if (fault?.kind === "reset-before") {
+      socket.destroy();
+      return;
+    }
+    if (fault?.kind === "429") {
+      record.status = 429;
+      rawAnswer(socket, 429, TOO_MANY_REQUESTS_TEXT, "text/plain; charset=utf-8", {
+        "Retry-After": String(fault.retryAfterSeconds),
+      });
+      return;
+    }
+    if (fault?.kind === "5xx") {
+      refuse(record, socket, generic(fault.status, undefined, fault.retryAfterSeconds));
       return;
     }
     const m = EXEC_PATH.exec(url.pathname);
@@ -132,6 +170,10 @@ export function attachExec(
           : { stderr: `exec: "${command[0]}": cannot execute in this test cluster\n`, exitCode: 126 };
       } catch (err) {
         result = { stderr: `${(err as Error).message}\n`, exitCode: 1 };
+      }
+      if (fault?.kind === "reset-after") {
+        socket.destroy();
+        return;
       }
       if (result.stdout && url.searchParams.get("stdout") === "true") ws.send(frame(1, result.stdout));
       if (result.stderr && url.searchParams.get("stderr") === "true") ws.send(frame(2, result.stderr));

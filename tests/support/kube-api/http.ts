@@ -10,6 +10,7 @@ import {
   StatusError,
   unauthorized,
 } from "./errors";
+import { type FaultAction, type FaultInjector, type FaultKind, TOO_MANY_REQUESTS_TEXT } from "./faults";
 import { clone } from "./patch";
 import { type DeleteOptions, type Registry, stripTypeMeta, type WriteOptions } from "./registry";
 import { apiVersionOf, type ResourceType } from "./resources";
@@ -25,6 +26,8 @@ export interface KubeRequestRecord {
   class: "read" | "write" | "watch";
   /** The identity whose bearer token sent the request (as an audit log records it); undefined if none matched. */
   user?: string;
+  /** The seeded fault injected into this request, if any (see faults.ts). */
+  fault?: FaultKind;
 }
 
 /** A queued fault. */
@@ -44,6 +47,8 @@ export interface HttpState {
   users: Map<string, string>;
   latencyMs: number;
   faults: Fault[];
+  /** Seeded faults (see faults.ts). */
+  injector: FaultInjector;
   requests: KubeRequestRecord[];
   hostPort: string;
   bookmarkIntervalMs: number;
@@ -75,6 +80,31 @@ function send(
 
 function sendStatus(res: ServerResponse, err: StatusError): void {
   send(res, err.code, err.status, err.headers);
+}
+
+/**
+ * 429 exactly as API Priority and Fairness writes it, plain text through `http.Error` with `Retry-After`
+ * (`kubernetes/apiserver@v0.36.3 pkg/server/filters/priority-and-fairness.go:377-381`).
+ */
+function tooManyRequests(res: ServerResponse, retryAfterSeconds: number): void {
+  res.writeHead(429, {
+    "Content-Type": "text/plain; charset=utf-8",
+    "X-Content-Type-Options": "nosniff",
+    "Retry-After": String(retryAfterSeconds),
+  });
+  res.end(TOO_MANY_REQUESTS_TEXT);
+}
+
+/**
+ * `reset-after`: the request is served (a write is stored) but its answer never leaves; the socket is
+ * destroyed instead, as when a connection drops after the server acted.
+ */
+function swallowAnswer(req: IncomingMessage, res: ServerResponse): void {
+  res.writeHead = (() => res) as unknown as ServerResponse["writeHead"];
+  res.end = (() => {
+    req.socket.destroy();
+    return res;
+  }) as unknown as ServerResponse["end"];
 }
 
 function notFoundText(res: ServerResponse): void {
@@ -218,11 +248,39 @@ export function createHandler(registry: Registry, state: HttpState) {
         if (fault.times <= 0) state.faults.splice(state.faults.indexOf(fault), 1);
         throw generic(fault.status, fault.message, fault.retryAfterSeconds);
       }
+      const injected = state.injector.draw({
+        method,
+        path: url.pathname,
+        user: record.user,
+        watch: record.class === "watch",
+      });
+      let watchFault: FaultAction | undefined;
+      if (injected) {
+        record.fault = injected.kind;
+        switch (injected.kind) {
+          case "slow":
+            await new Promise((resolve) => setTimeout(resolve, injected.delayMs));
+            break;
+          case "429":
+            return tooManyRequests(res, injected.retryAfterSeconds);
+          case "5xx":
+            throw generic(injected.status, undefined, injected.retryAfterSeconds);
+          case "reset-before":
+            req.socket.destroy();
+            return;
+          case "reset-after":
+            if (record.class === "watch") watchFault = injected;
+            else swallowAnswer(req, res);
+            break;
+          default:
+            watchFault = injected;
+        }
+      }
       if (!r) {
         if (routed === "notfound-status") return send(res, 404, resourceNotFound);
         return discovery(segs, method, res, state);
       }
-      await serveResource(registry, state, r, method, query, bodyText, req, res);
+      await serveResource(registry, state, r, method, query, bodyText, req, res, watchFault);
     } catch (e) {
       record.status = e instanceof StatusError ? e.code : 500;
       if (e instanceof StatusError) return sendStatus(res, e);
@@ -346,6 +404,7 @@ async function serveResource(
   bodyText: string,
   req: IncomingMessage,
   res: ServerResponse,
+  watchFault?: FaultAction,
 ): Promise<void> {
   const t = r.type;
   const ns = t.namespaced ? r.namespace : undefined;
@@ -358,7 +417,7 @@ async function serveResource(
     if (method !== "GET") throw methodNotSupported(grr, method.toLowerCase());
     const q = { ...query };
     if (r.name) q.fieldSelector = [q.fieldSelector, `metadata.name=${r.name}`].filter(Boolean).join(",");
-    return watch(registry, state, { ...r, name: undefined }, q, req, res);
+    return watch(registry, state, { ...r, name: undefined }, q, req, res, watchFault);
   }
   if (!r.name) {
     switch (method) {
@@ -467,6 +526,7 @@ function watch(
   query: Record<string, string>,
   req: IncomingMessage,
   res: ServerResponse,
+  fault?: FaultAction,
 ): void {
   const matches = selectorsFor(r, query);
   const store = registry.store;
@@ -532,4 +592,13 @@ function watch(
   state.openWatches.add(res);
   req.on("close", finish);
   res.on("close", finish);
+  if (fault?.kind === "watch-close") timers.push(setTimeout(finish, fault.afterMs));
+  else if (fault?.kind === "reset-after") setImmediate(() => req.socket.destroy());
+  else if (fault?.kind === "watch-error") {
+    // What a real server sends when the watch cache no longer holds the version: an ERROR event with
+    // a 410 Expired Status, then the end of the stream.
+    const rv = store.currentRV();
+    write("ERROR", expired(`too old resource version: ${query.resourceVersion ?? rv} (${rv + 1})`).status);
+    finish();
+  }
 }

@@ -15,6 +15,7 @@ import { createServer, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { join } from "node:path";
 import { attachExec, type ExecHandler } from "./exec";
+import { FaultInjector, type FaultKind, type FaultSpec, type InjectedFault } from "./faults";
 import { GarbageCollector } from "./gc";
 import { createHandler, type Fault, type HttpState, type KubeRequestRecord } from "./http";
 import type { StrategyContext } from "./kinds/types";
@@ -25,6 +26,7 @@ import { loadValidators } from "./schema";
 import { Store } from "./store";
 
 export type { ExecHandler, ExecRequest, ExecResult } from "./exec";
+export type { FaultKind, FaultSpec, InjectedFault } from "./faults";
 export type { KubeRequestRecord } from "./http";
 
 /** The running server and its test hooks. */
@@ -58,6 +60,15 @@ export interface KubeApiServer {
     retryAfterSeconds?: number;
     message?: string;
   }): void;
+  /**
+   * Replaces the seeded fault rules (see faults.ts; undefined: none) and restarts their PRNGs and
+   * counts. By default a rule faults only the `admin` identity, never the simulator's.
+   */
+  setFaults(specs: FaultSpec | FaultSpec[] | undefined): void;
+  /** Seeded faults injected since the rules were set, by kind. */
+  faultCounts(): Record<FaultKind, number>;
+  /** Seeded faults injected since the rules were set, in order. */
+  injectedFaults(): InjectedFault[];
   /** Inject latency per request (for benchmarks). */
   setLatency(ms: number): void;
   /** Bumps an object's resourceVersion without changing it (simulates a concurrent writer). */
@@ -80,6 +91,8 @@ export interface KubeApiServerOptions {
   historyWindow?: number;
   /** Interval of watch BOOKMARK events when allowWatchBookmarks is set (default 1000 ms). */
   bookmarkIntervalMs?: number;
+  /** Seeded fault rules from the start (see faults.ts); `setFaults` changes them at run time. */
+  faults?: FaultSpec | FaultSpec[];
 }
 
 function ipam(store: Store): StrategyContext {
@@ -176,6 +189,7 @@ export async function startKubeApiServer(opts: KubeApiServerOptions = {}): Promi
     users: new Map([[token, "admin"]]),
     latencyMs: 0,
     faults: [],
+    injector: new FaultInjector(opts.faults),
     requests: [],
     hostPort: "",
     bookmarkIntervalMs: opts.bookmarkIntervalMs ?? 1000,
@@ -270,6 +284,15 @@ export async function startKubeApiServer(opts: KubeApiServerOptions = {}): Promi
     },
     injectFault(f: Fault) {
       state.faults.push({ ...f, times: f.times ?? 1 });
+    },
+    setFaults(specs) {
+      state.injector.set(specs);
+    },
+    faultCounts() {
+      return { ...state.injector.counts };
+    },
+    injectedFaults() {
+      return [...state.injector.log];
     },
     setLatency(ms: number) {
       state.latencyMs = ms;
