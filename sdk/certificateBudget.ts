@@ -27,8 +27,20 @@ export interface CertificateBudgetArgs {
    * per name per 168 hours; staging: 30,000), e.g. to keep a reserve. Lower only.
    */
   limits?: pulumi.Input<{
-    production?: { perDomain?: number; perHostname?: number };
-    staging?: { perDomain?: number; perHostname?: number };
+    /** Limits for Let's Encrypt production certificates (default 50 per tailnet, 5 per name). */
+    production?: {
+      /** New certificates per tailnet (its `<tailnet>.ts.net` domain) per 168 hours. */
+      perDomain?: number;
+      /** Certificates for one name per 168 hours. */
+      perHostname?: number;
+    };
+    /** Limits for Let's Encrypt staging certificates (default 30,000 each). */
+    staging?: {
+      /** New certificates per tailnet (its `<tailnet>.ts.net` domain) per 168 hours. */
+      perDomain?: number;
+      /** Certificates for one name per 168 hours. */
+      perHostname?: number;
+    };
   }>;
 }
 

@@ -12,6 +12,31 @@ export {
   type CertificateLedgerEntry,
   type CertificateLimitUsage,
 } from "./certificateBudget";
+export type {
+  Affinity,
+  AppArmorProfile,
+  Capabilities,
+  EnvVar,
+  LabelSelector,
+  LabelSelectorRequirement,
+  NodeAffinity,
+  NodeSelector,
+  NodeSelectorRequirement,
+  NodeSelectorTerm,
+  PodAffinity,
+  PodAffinityTerm,
+  PodAntiAffinity,
+  PodSecurityContext,
+  PreferredSchedulingTerm,
+  ResourceRequirements,
+  SELinuxOptions,
+  SeccompProfile,
+  SecurityContext,
+  Sysctl,
+  Toleration,
+  WeightedPodAffinityTerm,
+  WindowsSecurityContextOptions,
+} from "./kubernetes";
 export type { ProxyClass } from "./proxyClass";
 export { ProxyGroup, type ProxyGroupArgs, type ProxyGroupDevice } from "./proxyGroup";
 export {

@@ -1,4 +1,12 @@
 import type * as pulumi from "@pulumi/pulumi";
+import type {
+  Affinity,
+  EnvVar,
+  PodSecurityContext,
+  ResourceRequirements,
+  SecurityContext,
+  Toleration,
+} from "./kubernetes";
 
 /**
  * How proxy Pods are customised: the Tailscale operator's `ProxyClass`, as a plain typed object
@@ -15,22 +23,24 @@ export interface ProxyClass {
   imagePullPolicy?: pulumi.Input<"Always" | "IfNotPresent" | "Never">;
   /** Names of image pull Secrets in the proxy's namespace. (operator: `pod.imagePullSecrets`) */
   imagePullSecrets?: pulumi.Input<pulumi.Input<string>[]>;
-  /** Requests and limits of the `tailscale` container, e.g. `{ requests: { cpu: "10m", memory: "32Mi" } }`. */
-  resources?: pulumi.Input<{ requests?: Record<string, string>; limits?: Record<string, string> }>;
+  /**
+   * Requests and limits of the `tailscale` container, e.g. `{ requests: { cpu: "10m", memory: "32Mi" } }`.
+   * Non-empty `requests` replace the default ones (`1m` CPU, `1Mi` memory); there are no default
+   * limits. (operator: `tailscaleContainer.resources`)
+   */
+  resources?: pulumi.Input<ResourceRequirements>;
   /** Node selector of proxy Pods. (operator: `pod.nodeSelector`) */
   nodeSelector?: pulumi.Input<Record<string, pulumi.Input<string>>>;
-  /** Tolerations of proxy Pods, as in a Pod spec. (operator: `pod.tolerations`) */
-  tolerations?: pulumi.Input<
-    pulumi.Input<{
-      key?: string;
-      operator?: "Exists" | "Equal";
-      value?: string;
-      effect?: "NoSchedule" | "PreferNoSchedule" | "NoExecute";
-      tolerationSeconds?: number;
-    }>[]
-  >;
-  /** Affinity of proxy Pods, as in a Pod spec. (operator: `pod.affinity`) */
-  affinity?: pulumi.Input<Record<string, unknown>>;
+  /**
+   * Tolerations of proxy Pods, as in a Pod spec; a `k8s.types.input.core.v1.Toleration[]` fits.
+   * (operator: `pod.tolerations`)
+   */
+  tolerations?: pulumi.Input<pulumi.Input<Toleration>[]>;
+  /**
+   * Affinity of proxy Pods, as in a Pod spec; a `k8s.types.input.core.v1.Affinity` fits.
+   * (operator: `pod.affinity`)
+   */
+  affinity?: pulumi.Input<Affinity>;
   /** Priority class of proxy Pods. (operator: `pod.priorityClassName`) */
   priorityClassName?: pulumi.Input<string>;
   /** Extra labels on proxy Pods. Our own labels always win. (operator: `pod.labels`) */
@@ -41,12 +51,23 @@ export interface ProxyClass {
   statefulSetLabels?: pulumi.Input<Record<string, pulumi.Input<string>>>;
   /** Extra annotations on the proxy StatefulSet. (operator: `statefulSet.annotations`) */
   statefulSetAnnotations?: pulumi.Input<Record<string, pulumi.Input<string>>>;
-  /** Extra environment variables of the `tailscale` container, appended last. (operator: `tailscaleContainer.env`) */
-  env?: pulumi.Input<pulumi.Input<{ name: string; value: string }>[]>;
-  /** Container securityContext of the `tailscale` container. (operator: `tailscaleContainer.securityContext`) */
-  securityContext?: pulumi.Input<Record<string, unknown>>;
-  /** Pod securityContext of proxy Pods. (operator: `pod.securityContext`) */
-  podSecurityContext?: pulumi.Input<Record<string, unknown>>;
+  /**
+   * Extra environment variables of the `tailscale` container, appended last, with literal values.
+   * (operator: `tailscaleContainer.env`)
+   */
+  env?: pulumi.Input<pulumi.Input<EnvVar>[]>;
+  /**
+   * Container securityContext of the `tailscale` container; a `k8s.types.input.core.v1.SecurityContext`
+   * fits. It replaces the default, which for layer-3 and ProxyGroup proxies is `{ privileged: true }`
+   * (they use a TUN device and iptables or nftables in the Pod), so a replacement must still grant
+   * what those need. (operator: `tailscaleContainer.securityContext`)
+   */
+  securityContext?: pulumi.Input<SecurityContext>;
+  /**
+   * Pod securityContext of proxy Pods; a `k8s.types.input.core.v1.PodSecurityContext` fits.
+   * (operator: `pod.securityContext`)
+   */
+  podSecurityContext?: pulumi.Input<PodSecurityContext>;
   /** Firewall mode of layer-3 proxies (`TS_DEBUG_FIREWALL_MODE`). (operator: `PROXY_FIREWALL_MODE`) */
   firewallMode?: pulumi.Input<"auto" | "iptables" | "nftables">;
   /** Accept subnet routes advertised by other tailnet devices. (operator: `tailscale.acceptRoutes`) */

@@ -1,7 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { certificateWarnings } from "../provider/plan/budget";
 import type { IngressBackendInput, IngressRuleInput } from "../provider/plan/inputs";
-import type { CertificateState as ProviderCertificateState } from "../provider/resources/certificate";
+import type { CertificateState as ProviderCertificateState } from "../provider/plan/outputs";
 import type { ProxyClass } from "./proxyClass";
 import type { ProxyGroup } from "./proxyGroup";
 import { providerFor } from "./shim";

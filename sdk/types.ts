@@ -19,7 +19,12 @@ export interface ServiceRef {
  */
 export interface KubernetesServiceLike {
   /** The Service's metadata; only `name` and `namespace` are used. */
-  metadata: pulumi.Output<{ name?: string; namespace?: string }>;
+  metadata: pulumi.Output<{
+    /** Name of the Service. */
+    name?: string;
+    /** Namespace of the Service; `default` when absent. */
+    namespace?: string;
+  }>;
 }
 
 /** A backend Service: `{ namespace, name }` or a `@pulumi/kubernetes` `core.v1.Service`. */

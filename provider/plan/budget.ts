@@ -42,9 +42,11 @@ export interface LedgerEntry {
   stack: string;
   /** Pulumi resource (URN) that caused it. */
   resource: string;
+  /** Tailnet hostname the certificate is for (the first label of its MagicDNS name). */
   hostname: string;
+  /** Let's Encrypt environment that issued it; each has its own limits. */
   environment: LetsEncryptEnvironment;
-  /** RFC 3339. */
+  /** When it was issued (the certificate's `notBefore`), RFC 3339. */
   issuedAt: string;
 }
 
@@ -81,17 +83,21 @@ export interface BudgetInput {
 
 /** Usage of one limit. */
 export interface LimitUsage {
+  /** Let's Encrypt environment the limit is of. */
   environment: LetsEncryptEnvironment;
   /** `tailnet` for the per-domain limit, or the hostname. */
   scope: string;
+  /** Certificates allowed per window: Let's Encrypt's, or the lower one the budget was given. */
   limit: number;
   /** Issuances in the window, by stack. */
   usedByStack: Record<string, number>;
+  /** Issuances in the window, all stacks together. */
   used: number;
   /** What this `up` would add. */
   planned: number;
   /** Hostnames behind `planned`. */
   plannedHostnames: string[];
+  /** What is left after `used` and `planned`; negative when the `up` would exceed the limit. */
   remaining: number;
   /** When the oldest counted issuance leaves the window (the next slot frees), if any. */
   nextSlotAt?: string;
@@ -99,6 +105,7 @@ export interface LimitUsage {
 
 /** The evaluation. */
 export interface BudgetReport {
+  /** When the evaluation was made, RFC 3339. */
   evaluatedAt: string;
   /** The per-domain limits, then the per-hostname limits that have any usage. */
   usage: LimitUsage[];

@@ -4,29 +4,12 @@
  */
 import { createHash, X509Certificate } from "node:crypto";
 import type { Kube } from "../kube";
+import type { CertificateState } from "../plan/outputs";
 import { TAILSCALE_CONTAINER } from "../plan/proxyclass";
 
-/** State of an ingress's TLS certificate, read from the proxy. */
-export interface CertificateState {
-  /** `pending` until the proxy holds a certificate, `issued` then, `failed` if issuance failed. */
-  state: "pending" | "issued" | "failed";
-  /** The name the certificate is for. */
-  domain: string;
-  /** Issuer common name. */
-  issuer?: string;
-  /** True for a Let's Encrypt staging certificate (see ProxyClass `useLetsEncryptStagingEnvironment`). */
-  staging?: boolean;
-  /** Validity start, RFC 3339. */
-  notBefore?: string;
-  /** Validity end, RFC 3339. */
-  notAfter?: string;
-  /** Serial number, hex. */
-  serialNumber?: string;
-  /** SHA-256 fingerprint of the certificate, colon-separated hex. */
-  sha256Fingerprint?: string;
-  /** Why issuance failed, when `state` is `failed`. */
-  error?: string;
-}
+// Declared in plan/outputs.ts, which imports nothing, so that sdk/ can re-export it without pulling
+// this module's Kube (and so @kubernetes/client-node) into the published declarations.
+export type { CertificateState };
 
 function commonName(dn: string): string | undefined {
   return /(?:^|\n)CN=([^\n]*)/.exec(dn)?.[1];
