@@ -127,6 +127,14 @@ const JOINED =
 /** A cited Markdown file by a relative path with at least one folder, e.g. in a comment. */
 const MD_CITATION = /(?<![\w./\\:@-])(?:[\w.-]+[/])+[\w.-]+\.md\b/g;
 
+/** Whether column `col` of `line` lies in a comment: a comment line, or after `//` on the line. */
+function inComment(line: string, col: number): boolean {
+  const trimmed = line.trimStart();
+  if (/^(?:\/\/|\/?\*|#)/.test(trimmed)) return true;
+  const slashes = line.indexOf("//");
+  return slashes >= 0 && slashes < col && !/["'`]/.test(line.slice(slashes, col));
+}
+
 function scanSource(file: string, text: string): Finding[] {
   const findings: Finding[] = [];
   const starts = [0];
@@ -148,6 +156,10 @@ function scanSource(file: string, text: string): Finding[] {
     if (!cited(dir, m[0])) add(m.index, "names a shared/ folder that is not in the repository");
   }
   for (const m of text.matchAll(MD_CITATION)) {
+    // A citation is prose: only comments cite. A path in code (for example a tarball
+    // entry inside the package) names something else.
+    if (!inComment(lines[lineOf(starts, m.index) - 1]!, m.index - starts[lineOf(starts, m.index) - 1]!))
+      continue;
     if (!cited(dir, m[0])) add(m.index, "cites a Markdown file that is not in the repository");
   }
   // package-lock.json repeats each workspace's dependencies with paths relative to that workspace,
