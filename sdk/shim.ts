@@ -13,6 +13,21 @@ import type * as pulumi from "@pulumi/pulumi";
  * it with whichever TypeScript it finds, down to its vendored 3.8.
  */
 export function providerFor(kind: string): pulumi.dynamic.ResourceProvider {
+  // One object per kind: the SDK serialises a provider's code once per provider object (a WeakMap,
+  // pulumi/pulumi@a88168d8 sdk/nodejs/dynamic/index.ts:238-255), so a fresh object per resource
+  // re-serialised the same code for every resource of a program. The cache is outside the methods'
+  // closure, so the serialised code is the same.
+  let provider = providers.get(kind);
+  if (!provider) {
+    provider = newProvider(kind);
+    providers.set(kind, provider);
+  }
+  return provider;
+}
+
+const providers = new Map<string, pulumi.dynamic.ResourceProvider>();
+
+function newProvider(kind: string): pulumi.dynamic.ResourceProvider {
   // The subpath is public API from the first release on: state written by any version requires it.
   const IMPL = "pulumi-tailnet/provider";
   const KIND = kind;
