@@ -113,7 +113,7 @@ describe("engine harness: a toy program through the real dynamic-provider host",
     const cloud = readCloud(cloudFile);
     assert.ok(cloud.calls.some((c) => c.op === "check"));
     assert.equal(
-      cloud.calls.some((c) => c.op !== "check"),
+      cloud.calls.some((c) => c.op !== "check" && c.op !== "configure"),
       false,
     );
     assert.ok(r.logs.some((l) => l.severity === "warning" && l.message.includes("toy program warning")));
@@ -173,7 +173,7 @@ describe("engine harness: a toy program through the real dynamic-provider host",
     );
     assert.deepEqual(r.operations, []);
     const calls = readCloud(cloudFile).calls.slice(before);
-    assert.deepEqual([...new Set(calls.map((c) => c.op))].sort(), ["check", "diff"]);
+    assert.deepEqual([...new Set(calls.map((c) => c.op))].sort(), ["check", "configure", "diff"]);
   });
 
   it("a config change gives an update of the affected resources only", async () => {
@@ -237,7 +237,8 @@ describe("engine harness: a toy program through the real dynamic-provider host",
   });
 
   it("a StackReference reads another stack's outputs, secrets kept secret; builtins serve other types", async () => {
-    consumer.setConfig("refStack", "toy/dev");
+    // A one-part name is a stack of the current project (pkg/backend/diy/store.go:137-190).
+    consumer.setConfig("refStack", "dev");
     consumer.setConfig("withB", "false");
     consumer.setConfig("withD", "false");
     consumer.setConfig("withThing", "true");
@@ -275,14 +276,17 @@ describe("engine harness: a toy program through the real dynamic-provider host",
     assert.equal(stepOf(r, "c").op, "delete");
     assert.equal(dev.resource("c"), undefined);
     const a = stepOf(r, "a");
-    assert.equal(a.op, "refresh");
-    assert.deepEqual(a.diffs, ["size"]);
+    assert.equal(a.op, "update");
+    assert.equal(a.refresh, true);
+    // The toy's read returns inputs without `dbr`: the refreshed inputs lose it, and the step shows both.
+    assert.deepEqual(a.diffs, ["dbr", "size"]);
     assert.equal(dev.resource("a")?.outputs.size, 42);
     assert.equal(dev.resource("a")?.inputs.size, 42);
     assert.ok(
       isSecret(dev.resource("a")?.outputs.createdWithToken),
       "additionalSecretOutputs still apply after a read",
     );
+    assert.equal(stepOf(r, "b").op, "same");
     assert.deepEqual(stepOf(r, "b").diffs, []);
   });
 
@@ -318,7 +322,14 @@ describe("engine harness: a toy program through the real dynamic-provider host",
     assert.equal(failing.resource("a")?.protect, true);
     assert.equal(failing.resource("g"), undefined, "nothing waiting on the failed resource was created");
 
-    const d = await failing.destroy();
+    // destroy's preview already refuses the protected resource, so nothing is deleted (step.go:613-621).
+    const refused = await failing.destroy();
+    assert.equal(refused.failed, true);
+    assert.match(refused.error ?? "", /cannot be deleted\nbecause it is protected/);
+    assert.deepEqual(refused.operations, []);
+    assert.ok(failing.resource("f"));
+
+    const d = await failing.destroy({ skipPreview: true });
     assert.equal(d.failed, true);
     assert.match(d.error ?? "", /protected/);
     assert.equal(failing.resource("f"), undefined, "the unprotected dependent is deleted");

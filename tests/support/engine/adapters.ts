@@ -15,9 +15,9 @@ import type { BuiltinContext, BuiltinProvider } from "./types";
 
 /** Extra information for a provider call. */
 export interface CallInfo {
+  /** The request's `timeout` field, in seconds (0 = none). */
   timeoutSeconds: number;
   ignoreChanges: string[];
-  providerInputs?: PropertyMap;
 }
 
 /** A provider as the step executor sees it. */
@@ -40,7 +40,7 @@ export interface ProviderAdapter {
     urn: string,
     id: string,
     outputs: PropertyMap,
-    inputs: PropertyMap,
+    inputs: PropertyMap | undefined,
     info: CallInfo,
   ): Promise<{ id: string; properties: PropertyMap; inputs?: PropertyMap }>;
   update(
@@ -60,28 +60,34 @@ export interface ProviderAdapter {
   ): Promise<void>;
 }
 
-/** Adapts the dynamic-provider host. */
-export function dynamicAdapter(host: () => Promise<DynamicProviderHost>): ProviderAdapter {
+/** Adapts a configured dynamic-provider host. */
+export function dynamicAdapter(host: DynamicProviderHost): ProviderAdapter {
   return {
-    check: async (urn, olds, news) => (await host()).check(urn, olds, news),
-    diff: async (urn, id, oo, ni, oi, info) => (await host()).diff(urn, id, oo, ni, oi, info.ignoreChanges),
-    create: async (urn, inputs, info) => (await host()).create(urn, inputs, info.timeoutSeconds),
-    read: async (urn, id, outputs, inputs) => (await host()).read(urn, id, outputs, inputs),
-    update: async (urn, id, oo, ni, oi, info) =>
-      (await host()).update(urn, id, oo, ni, oi, info.timeoutSeconds, info.ignoreChanges),
-    delete: async (urn, id, outputs, oi, info) =>
-      (await host()).delete(urn, id, outputs, oi, info.timeoutSeconds),
+    check: (urn, olds, news) => host.check(urn, olds, news),
+    diff: (urn, id, oo, ni, oi, info) => host.diff(urn, id, oo, ni, oi, info.ignoreChanges),
+    create: (urn, inputs, info) => host.create(urn, inputs, info.timeoutSeconds),
+    read: (urn, id, outputs, inputs) => host.read(urn, id, outputs, inputs),
+    update: (urn, id, oo, ni, oi, info) =>
+      host.update(urn, id, oo, ni, oi, info.timeoutSeconds, info.ignoreChanges),
+    delete: (urn, id, outputs, oi, info) => host.delete(urn, id, outputs, oi, info.timeoutSeconds),
   };
 }
 
-/** Adapts an in-process builtin provider, giving it the same error and JSON conventions as the host. */
-export function builtinAdapter(p: BuiltinProvider, config: Record<string, string>): ProviderAdapter {
+/**
+ * Adapts an in-process builtin provider "configured" with its provider resource's inputs (secret-free), giving it the
+ * same error and JSON conventions as the host.
+ */
+export function builtinAdapter(
+  p: BuiltinProvider,
+  config: Record<string, string>,
+  providerInputs: PropertyMap | undefined,
+): ProviderAdapter {
   const ctx = (urn: string, info?: CallInfo, oldInputs?: PropertyMap): BuiltinContext => ({
     urn,
     type: urnType(urn),
     name: urnName(urn),
     config,
-    providerInputs: info?.providerInputs,
+    providerInputs,
     timeoutSeconds: info?.timeoutSeconds,
     oldInputs,
   });
@@ -125,7 +131,7 @@ export function builtinAdapter(p: BuiltinProvider, config: Record<string, string
       }
     },
     async read(urn, id, outputs, inputs, info) {
-      if (!p.read) return { id, properties: outputs };
+      if (!p.read) return { id, properties: outputs, inputs };
       const r = await p.read(id, outputs, ctx(urn, info, inputs));
       return {
         id: r.id ?? "",

@@ -1,7 +1,8 @@
 /**
  * The real `@pulumi/pulumi/cmd/dynamic-provider` host, started and called over gRPC the way the engine does
- * (`provider_plugin.go`): one process, GetPluginInfo, Configure with the whole stack config, then
- * Check/Diff/Create/Read/Update/Delete with secrets stripped.
+ * (`provider_plugin.go`): one process per provider the deployment loads, GetPluginInfo, Configure with the provider
+ * resource's inputs (for the default provider: the whole stack config), then Check/Diff/Create/Read/Update/Delete with
+ * secrets stripped.
  */
 import { type ChildProcess, spawn } from "node:child_process";
 import * as fs from "node:fs";
@@ -11,7 +12,7 @@ import * as provrpc from "@pulumi/pulumi/proto/provider_grpc_pb";
 import * as provproto from "@pulumi/pulumi/proto/provider_pb";
 import * as statusproto from "@pulumi/pulumi/proto/status_pb";
 import { Empty } from "google-protobuf/google/protobuf/empty_pb";
-import { fromStruct, type PropertyMap, toStruct } from "./marshal";
+import { fromStruct, type PropertyMap, stripSecrets, toStruct } from "./marshal";
 import { locateModule } from "./project";
 
 /** What a provider's Diff answered, in engine terms. */
@@ -129,7 +130,7 @@ export class DynamicProviderHost {
   private call<Req, Res>(method: string, req: Req): Promise<Res> {
     return new Promise<Res>((resolve, reject) => {
       const fn = (this.client as unknown as Record<string, (r: Req, cb: Callback<Res>) => void>)[method];
-      fn.call(this.client, req, (err, res) => (err ? reject(err) : resolve(res)));
+      fn.call(this.client, req, (err, res) => (err ? reject(asEngineSees(err)) : resolve(res)));
     });
   }
 
@@ -140,22 +141,32 @@ export class DynamicProviderHost {
   }
 
   /**
-   * Configure with the whole stack config, namespaces kept (`project:key`), secret values secret-wrapped, as the
-   * engine configures the default `pulumi-nodejs` provider.
+   * Configure with the provider resource's inputs, secret values secret-wrapped. For the default `pulumi-nodejs`
+   * provider those are the whole stack config, namespaces kept (`project:key`). As `provider_plugin.go:1022-1132`
+   * builds it: `variables` keyed `pulumi-nodejs:config:<key>` with secrets removed and non-strings as JSON, `args`
+   * the inputs, and the provider's URN, name, type and id.
    */
-  async configure(config: PropertyMap, providerUrn?: string): Promise<{ acceptSecrets: boolean }> {
+  async configure(
+    inputs: PropertyMap,
+    provider?: { urn: string; id: string },
+  ): Promise<{ acceptSecrets: boolean }> {
     const req = new provproto.ConfigureRequest();
-    req.setArgs(toStruct(config));
+    req.setArgs(toStruct(inputs));
     const vars = req.getVariablesMap();
-    for (const [k, v] of Object.entries(config)) {
-      if (typeof v === "string") vars.set(k, v);
+    for (const [k, v] of Object.entries(inputs)) {
+      if (k === "version") continue;
+      const plain = stripSecrets(v);
+      vars.set(`pulumi-nodejs:config:${k}`, typeof plain === "string" ? plain : JSON.stringify(plain));
     }
     req.setAcceptsecrets(true);
     req.setAcceptresources(true);
-    if (providerUrn) {
-      req.setUrn(providerUrn);
-      req.setName(providerUrn.split("::").pop() ?? "");
-      req.setType("pulumi:providers:pulumi-nodejs");
+    req.setSendsOldInputs(true);
+    req.setSendsOldInputsToDelete(true);
+    if (provider) {
+      req.setUrn(provider.urn);
+      req.setName(urnName(provider.urn));
+      req.setType(urnType(provider.urn));
+      req.setId(provider.id);
     }
     const res = await this.call<provproto.ConfigureRequest, provproto.ConfigureResponse>("configure", req);
     return { acceptSecrets: res.getAcceptsecrets() };
@@ -244,12 +255,15 @@ export class DynamicProviderHost {
     }
   }
 
-  /** Read(id, properties = outputs, inputs); an empty id in the answer means the object is gone. */
+  /**
+   * Read(id, properties = outputs, inputs); an empty id in the answer means the object is gone. An import sends no
+   * inputs and empty properties (`provider_plugin.go:1514-1528`, `step.go:1863-1871`).
+   */
   async read(
     urn: string,
     id: string,
     outputs: PropertyMap,
-    inputs: PropertyMap,
+    inputs: PropertyMap | undefined,
   ): Promise<{ id: string; properties: PropertyMap; inputs?: PropertyMap }> {
     const req = new provproto.ReadRequest();
     req.setId(id);
@@ -257,7 +271,7 @@ export class DynamicProviderHost {
     req.setName(urnName(urn));
     req.setType(urnType(urn));
     req.setProperties(toStruct(outputs));
-    req.setInputs(toStruct(inputs));
+    if (inputs) req.setInputs(toStruct(inputs));
     const res = await this.call<provproto.ReadRequest, provproto.ReadResponse>("read", req);
     return {
       id: res.getId(),
@@ -351,6 +365,30 @@ export function urnName(urn: string): string {
 /** The (unqualified) type part of a URN. */
 export function urnType(urn: string): string {
   return (urn.split("::")[2] ?? "").split("$").pop() ?? "";
+}
+
+/** The message of {@link asEngineSees} for a call that ended with status OK and no response. */
+export const NO_RESPONSE_MESSAGE =
+  "cardinality violation: received no response message from non-streaming RPC";
+
+/**
+ * The error as the Go engine gets it. The host hands raw errors of check, diff, read and delete to grpc-js
+ * (pulumi/pulumi@a88168d8 sdk/nodejs/cmd/dynamic-provider/index.ts:181, 233, 297, 343), which takes any integer
+ * `error.code` as the status (grpc/grpc-node@07ee52ac packages/grpc-js/src/server-call.ts `serverErrorToStatus`). An
+ * error whose `code` is 0 therefore ends the call with status OK and no response: the message is lost. grpc-js (this
+ * client) reports that as UNIMPLEMENTED "No message received"; grpc-go, which the engine uses, as INTERNAL with
+ * {@link NO_RESPONSE_MESSAGE} (grpc/grpc-go `stream.go` `csAttempt.recvMsg`; grpc v1.81 per pulumi/pulumi@a88168d8
+ * pkg/go.mod). The engine then reports that text instead of the provider's.
+ */
+function asEngineSees(err: grpc.ServiceError): grpc.ServiceError {
+  if (err.code === grpc.status.UNIMPLEMENTED && err.details === "No message received") {
+    return Object.assign(new Error(`13 INTERNAL: ${NO_RESPONSE_MESSAGE}`), {
+      code: grpc.status.INTERNAL,
+      details: NO_RESPONSE_MESSAGE,
+      metadata: err.metadata,
+    });
+  }
+  return err;
 }
 
 /** Turns a gRPC error carrying `ErrorResourceInitFailed` details into a {@link ResourceInitError}. */

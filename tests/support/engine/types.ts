@@ -22,17 +22,35 @@ export interface ResourceState {
   protect?: boolean;
   retainOnDelete?: boolean;
   additionalSecretOutputs?: string[];
-  customTimeouts?: { create?: string; update?: string; delete?: string };
+  /**
+   * `customTimeouts` in seconds, as the engine stores them (`resource.CustomTimeouts`, pulumi/pulumi@a88168d8
+   * sdk/go/common/resource/custom_timeouts.go:17-22; parsed in pkg/resource/deploy/source_eval.go:2634-2660).
+   */
+  customTimeouts?: { create?: number; update?: number; delete?: number };
+  /** `ignoreChanges` and `replaceOnChanges` of the registration, kept for the delete-before-replace probe. */
+  ignoreChanges?: string[];
+  replaceOnChanges?: string[];
+  /** The old URN this resource was found under through an alias (the engine records it in `Aliases`). */
+  aliases?: string[];
   /** Read with `.get`/ReadResource (e.g. StackReference): never deleted through the provider. */
   external?: boolean;
   /** Reasons from a partial failure (ErrorResourceInitFailed); the next `up` updates or replaces it. */
   initErrors?: string[];
   /** An old copy replaced create-before-delete whose delete has not happened yet. */
   pendingDelete?: boolean;
+  /**
+   * Deleted for a delete-before-replace whose re-creation has not happened yet: the cloud object is gone, the state
+   * is kept so the next `up` replaces it (`PendingReplacement`, pulumi/pulumi@a88168d8
+   * pkg/resource/deploy/step_generator.go:2016-2024).
+   */
+  pendingReplacement?: boolean;
 }
 
-/** What a step did to one resource. */
-export type StepOp = "create" | "update" | "replace" | "delete" | "same" | "read" | "refresh";
+/**
+ * What a step did to one resource. Refresh steps report their result (`same`, `update` or `delete`), as the CLI shows
+ * them (pulumi/pulumi@a88168d8 pkg/resource/deploy/step.go:1467-1495 `RefreshStep.ResultOp`).
+ */
+export type StepOp = "create" | "update" | "replace" | "delete" | "same" | "read" | "import";
 
 /** One step of a deployment, in the order the engine performed (or, in preview, planned) it. */
 export interface Step {
@@ -49,15 +67,24 @@ export interface Step {
   inputs?: PropertyMap;
   outputs?: PropertyMap;
   error?: string;
+  /** Set on a refresh step (whose `op` is its result). */
+  refresh?: boolean;
 }
 
 /** A provider operation the engine performed, in order; lets tests check create-before-delete and delete order. */
 export interface Operation {
-  kind: "create" | "update" | "delete" | "read";
+  kind: "create" | "update" | "delete" | "read" | "diff";
   urn: string;
   id?: string;
   /** Why a delete happened: the resource left the program, was replaced, or the stack was destroyed. */
   reason?: "removed" | "replace" | "destroy";
+  /**
+   * Why a diff was made outside step generation: the delete-before-replace probe of a dependent, or the diff after a
+   * refresh's read. Ordinary diffs of registrations are not recorded.
+   */
+  purpose?: "dependent-replace" | "refresh";
+  /** The `timeout` field (seconds) sent with Create, Update or Delete: the resource's `customTimeouts`, or 0. */
+  timeout?: number;
 }
 
 /** A diagnostic message. */
@@ -69,7 +96,7 @@ export interface LogEntry {
   source: "engine" | "stdout" | "stderr" | "provider";
 }
 
-/** The result of preview/up/refresh/destroy. */
+/** The result of one deployment: preview, or the update of up/refresh/destroy. */
 export interface StepResult {
   steps: Step[];
   operations: Operation[];
@@ -80,16 +107,28 @@ export interface StepResult {
   error?: string;
 }
 
+/**
+ * The result of `up`, `refresh` or `destroy`: the update deployment's, with the preview the CLI runs first (unless
+ * skipped). When the preview failed, no update ran and this is the preview's result.
+ */
+export interface CommandResult extends StepResult {
+  preview?: StepResult;
+}
+
 /** Context handed to an in-process builtin provider method. */
 export interface BuiltinContext {
   urn: string;
   type: string;
   name: string;
-  /** Stack config (secrets unwrapped), keys `namespace:key`. */
+  /** The current stack config (secrets unwrapped), keys `namespace:key`. */
   config: Record<string, string>;
-  /** Inputs of the explicit provider resource (`pulumi:providers:<pkg>`) this resource uses, if any. */
+  /**
+   * Inputs of the provider resource (`pulumi:providers:<pkg>`) this resource uses, as the engine configures the
+   * provider: an explicit provider's inputs, or for the default provider the package's config keys without their
+   * namespace (`kubernetes:kubeconfig` → `kubeconfig`), both as recorded in state for refresh and destroy.
+   */
   providerInputs?: PropertyMap;
-  /** Timeout from `customTimeouts`, in seconds (0 = none). */
+  /** The `timeout` the engine sends: `customTimeouts` in seconds (0 = none); delete uses the old state's. */
   timeoutSeconds?: number;
   /** Prior inputs (Diff/Update/Read/Delete). */
   oldInputs?: PropertyMap;
