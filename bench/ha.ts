@@ -109,7 +109,7 @@ async function run(latencyMs: number, count: number, parallel?: Parallel): Promi
     const start = process.hrtime.bigint();
     ok(await stack.up(), `up of ${count} ingresses`);
     const ms = Number((process.hrtime.bigint() - start) / 1_000_000n);
-    const own = world.kube.requests.filter((r) => r.user === "admin");
+    const own = world.kube.requests.filter((r) => r.user === world.deployer.user);
     const m = {
       ms,
       kubeRequests: own.length,

@@ -61,7 +61,7 @@ async function lifecycle(scenario: Scenario, latencyMs: number): Promise<Row[]> 
     const ms = Number((process.hrtime.bigint() - start) / 1_000_000n);
     if (result.failed) throw new Error(`${step} failed: ${result.error}`);
     // The provider's requests only: not the simulator's, not the stand-in kubernetes provider's.
-    const own = world.kube.requests.filter((r) => r.user === "admin");
+    const own = world.kube.requests.filter((r) => r.user === world.deployer.user);
     rows.push({
       step,
       kubeReads: own.filter((r) => r.class === "read").length,

@@ -3,6 +3,9 @@
  * offline: against a local Kubernetes API server, a local Tailscale API, and a cluster simulator
  * playing kubelet and tailscaled. The programs and the provider are the real ones; only the servers
  * are local. The last line proves that nothing was left behind.
+ *
+ * `npm run demo -- --keep`: the last example is not destroyed and the world keeps running until Ctrl-C,
+ * with the two lines to inspect it with kubectl (the cluster admin's kubeconfig of the local world).
  */
 import type { StackHarness, StepResult } from "../tests/support/engine";
 import { isSecret, SIG_KEY, UNKNOWN } from "../tests/support/engine/marshal";
@@ -99,11 +102,14 @@ interface Change {
   config: Record<string, string>;
 }
 
+const KEEP = process.argv.includes("--keep");
+
 async function runExample(
   world: LocalWorld,
   example: string,
   project: string,
   change?: Change,
+  keep = false,
 ): Promise<void> {
   const stack = programStack(world, { program: `examples/${example}`, project, stack: "demo" });
   try {
@@ -121,7 +127,8 @@ async function runExample(
       printSteps(`pulumi up (${change.title})`, updated, before);
       printOutputs(updated);
     }
-    printSteps("pulumi destroy", await stack.destroy());
+    if (keep) console.log("\n(--keep: not destroyed)");
+    else printSteps("pulumi destroy", await stack.destroy());
   } finally {
     await stack.close();
   }
@@ -147,10 +154,23 @@ async function main(): Promise<void> {
       title: "add an /api path",
       config: { withApi: "true" },
     });
-    await runExample(world, "ha", "tailnet-ha", {
-      title: "scale the ProxyGroup to 3 replicas",
-      config: { replicas: "3" },
-    });
+    await runExample(
+      world,
+      "ha",
+      "tailnet-ha",
+      { title: "scale the ProxyGroup to 3 replicas", config: { replicas: "3" } },
+      KEEP,
+    );
+    if (KEEP) {
+      console.log("\nThe local world keeps running (Ctrl-C stops it). Inspect it with kubectl:");
+      console.log(`  export KUBECONFIG=${world.adminKubeconfigPath}`);
+      console.log("  kubectl get all -A");
+      await new Promise<void>((resolve) => {
+        process.once("SIGINT", resolve);
+        process.once("SIGTERM", resolve);
+      });
+      return;
+    }
 
     const left = world.leftovers();
     const summary =

@@ -9,6 +9,7 @@ import {
   decode,
   NS,
   proxyGroupStatefulSet,
+  proxyRbac,
   standaloneSecret,
   standaloneStatefulSet,
   tailscaledConfig,
@@ -34,6 +35,8 @@ describe("cluster-sim", function () {
     core = kc.makeApiClient(k8s.CoreV1Api);
     apps = kc.makeApiClient(k8s.AppsV1Api);
     await core.createNamespace({ body: { metadata: { name: NS } } });
+    // The proxies act as their ServiceAccount: give it the operator's standalone proxy Role.
+    for (const o of proxyRbac("proxies")) kube.seed(o);
   });
 
   afterEach(async () => {
@@ -298,6 +301,11 @@ describe("cluster-sim", function () {
         data: { "tls.crt": "", "tls.key": "" },
       },
     });
+    // The operator creates the replicas' state Secrets and a Role naming them (and the cert Secret).
+    const names = [0, 1].flatMap((i) => [`${pg}-${i}`, `${pg}-${i}-config`]);
+    for (const o of proxyRbac(pg, [...names, fqdn])) kube.seed(o);
+    for (const i of [0, 1])
+      kube.seed({ apiVersion: "v1", kind: "Secret", metadata: { name: `${pg}-${i}`, namespace: NS } });
     await apps.createNamespacedStatefulSet({
       namespace: NS,
       body: proxyGroupStatefulSet(pg, 2, { staging: true }),

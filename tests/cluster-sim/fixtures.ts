@@ -106,7 +106,7 @@ export function standaloneStatefulSet(
   };
 }
 
-/** An ingress ProxyGroup StatefulSet with N replicas (operator-ha.md §1.4). */
+/** An ingress ProxyGroup StatefulSet with N replicas (docs/operator-parity.md, "ProxyGroup"). */
 export function proxyGroupStatefulSet(
   pg: string,
   replicas: number,
@@ -169,4 +169,48 @@ export function decode(secret: k8s.V1Secret): Record<string, string> {
   return Object.fromEntries(
     Object.entries(secret.data ?? {}).map(([k, v]) => [k, Buffer.from(v, "base64").toString("utf8")]),
   );
+}
+
+/**
+ * The ServiceAccount, Role and RoleBinding the operator gives proxies, so that the simulated
+ * containerboot (which acts as its Pod's ServiceAccount) has its permissions: the standalone `proxies`
+ * Role (`secrets` all verbs, `events` create/patch/get, docs/operator-parity.md) or a ProxyGroup's
+ * (list/watch on Secrets, get/patch/update on its replicas' Secrets and the certificate Secrets it
+ * serves, events; docs/operator-parity.md).
+ */
+export function proxyRbac(sa: string, secrets?: string[]): Json[] {
+  const rules: Json[] = secrets
+    ? [
+        { apiGroups: [""], resources: ["secrets"], verbs: ["list", "watch"] },
+        {
+          apiGroups: [""],
+          resources: ["secrets"],
+          verbs: ["get", "patch", "update"],
+          resourceNames: secrets,
+        },
+      ]
+    : [
+        {
+          apiGroups: [""],
+          resources: ["secrets"],
+          verbs: ["create", "delete", "deletecollection", "get", "list", "patch", "update", "watch"],
+        },
+      ];
+  rules.push({ apiGroups: [""], resources: ["events"], verbs: ["create", "patch", "get"] });
+  return [
+    { apiVersion: "v1", kind: "ServiceAccount", metadata: { name: sa, namespace: NS } },
+    {
+      apiVersion: "rbac.authorization.k8s.io/v1",
+      kind: "Role",
+      metadata: { name: sa, namespace: NS },
+      rules,
+    },
+    {
+      apiVersion: "rbac.authorization.k8s.io/v1",
+      kind: "RoleBinding",
+      metadata: { name: sa, namespace: NS },
+      roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "Role", name: sa },
+      subjects: [{ kind: "ServiceAccount", name: sa, namespace: NS }],
+    },
+  ];
 }

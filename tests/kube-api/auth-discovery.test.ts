@@ -48,7 +48,13 @@ describe("kube-api: authentication and discovery", () => {
     assert.equal(v.json.major, "1");
     assert.equal((await raw(h.server, "GET", "/api")).json.versions[0], "v1");
     const groups = (await raw(h.server, "GET", "/apis")).json.groups.map((g: any) => g.name);
-    assert.deepEqual(groups.sort(), ["apps", "discovery.k8s.io", "rbac.authorization.k8s.io"]);
+    assert.deepEqual(groups.sort(), [
+      "apps",
+      "authentication.k8s.io",
+      "authorization.k8s.io",
+      "discovery.k8s.io",
+      "rbac.authorization.k8s.io",
+    ]);
     const core = (await raw(h.server, "GET", "/api/v1")).json;
     assert.equal(core.kind, "APIResourceList");
     const svc = core.resources.find((r: any) => r.name === "services");

@@ -1,7 +1,7 @@
 // The seeded fault injector of the local API server (tests/support/kube-api/faults.ts), seen by a raw
 // HTTP client: what each kind puts on the wire, determinism for a seed, and the route and user filters.
 import assert from "node:assert/strict";
-import { request } from "node:http";
+import { request } from "node:https";
 import { type KubeApiServer, startKubeApiServer } from "../support/kube-api";
 import { mulberry32 } from "../support/kube-api/faults";
 
@@ -15,12 +15,16 @@ interface RawAnswer {
 
 const CM = "/api/v1/namespaces/default/configmaps";
 
-/** One request with node:http, so a destroyed socket is seen as such (fetch would wrap it). */
+/** One request with node:https, so a destroyed socket is seen as such (fetch would wrap it). */
 function send(server: KubeApiServer, method: string, path: string, body?: unknown, token = server.token) {
   return new Promise<RawAnswer>((resolve) => {
     const req = request(
       `${server.url}${path}`,
-      { method, headers: { authorization: `Bearer ${token}`, "content-type": "application/json" } },
+      {
+        method,
+        headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
+        ca: server.ca,
+      },
       (res) => {
         let text = "";
         res.setEncoding("utf8");

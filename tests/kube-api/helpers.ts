@@ -45,7 +45,7 @@ export const strategic = k8s.setHeaderOptions("Content-Type", k8s.PatchStrategy.
 /** Server-side apply content type. */
 export const apply = k8s.setHeaderOptions("Content-Type", k8s.PatchStrategy.ServerSideApply);
 
-/** A raw request with the server's token (for headers and bodies client-node would rewrite). */
+/** A raw request with the server's token (for headers and bodies client-node would rewrite), over TLS. */
 export async function raw(
   server: KubeApiServer,
   method: string,
@@ -53,10 +53,11 @@ export async function raw(
   body?: unknown,
   contentType = "application/json",
   token: string | null = server.token,
+  extraHeaders: Record<string, string> = {},
 ): Promise<{ status: number; headers: Headers; json: any; text: string }> {
-  const headers: Record<string, string> = { "Content-Type": contentType };
+  const headers: Record<string, string> = { "Content-Type": contentType, ...extraHeaders };
   if (token !== null) headers.Authorization = `Bearer ${token}`;
-  const res = await fetch(`${server.url}${path}`, {
+  const res = await server.fetch(path, {
     method,
     headers,
     body: body === undefined ? undefined : typeof body === "string" ? body : JSON.stringify(body),

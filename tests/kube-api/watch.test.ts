@@ -227,9 +227,12 @@ describe("kube-api: watch", () => {
 
   it("counts watch requests separately and accepts watch=1", async () => {
     h.server.resetCounts();
-    const r = await fetch(`${h.server.url}/api/v1/namespaces/default/secrets?watch=1&timeoutSeconds=1`, {
-      headers: { Authorization: `Bearer ${h.server.token}` },
-    });
+    const r = await h.server.fetch(
+      `${h.server.url}/api/v1/namespaces/default/secrets?watch=1&timeoutSeconds=1`,
+      {
+        headers: { Authorization: `Bearer ${h.server.token}` },
+      },
+    );
     const text = await r.text();
     assert.ok(text.split("\n").some((l) => l.includes('"ADDED"')));
     assert.equal(h.server.counts().watches, 1);

@@ -398,7 +398,7 @@ describe("Kube retry policy", () => {
           metadata: { namespace: NS, name: "proxy-0" },
           spec: { containers: [{ name: "tailscale", image: "tailscale/tailscale" }] },
         });
-        const res = await fetch(`${server.url}/api/v1/namespaces/${NS}/pods/proxy-0/status`, {
+        const res = await server.fetch(`${server.url}/api/v1/namespaces/${NS}/pods/proxy-0/status`, {
           method: "PATCH",
           headers: {
             authorization: `Bearer ${server.token}`,

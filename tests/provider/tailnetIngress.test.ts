@@ -93,7 +93,7 @@ describe("TailnetIngress (standalone) lifecycle", function () {
     world.kube.resetCounts();
     const updated = await provider.update("TailnetIngress", id, outs, withApi);
     const objectWrites = world.kube.requests.filter(
-      (r) => r.user === "admin" && r.class === "write" && !r.path.endsWith("/exec"),
+      (r) => r.user === world.deployer.user && r.class === "write" && !r.path.endsWith("/exec"),
     );
     assert.deepEqual(
       objectWrites.map((r) => `${r.method} ${r.path}`),

@@ -3,10 +3,17 @@
  * its control plane), and the cluster simulator playing kubelet + tailscaled, wired together the way
  * a real cluster and tailnet are. The product reaches them only through a kubeconfig and a Tailscale
  * base URL with OAuth client credentials, exactly as it reaches the real ones.
+ *
+ * Identities, as in a real cluster: the product runs as the deployer, a ServiceAccount bound by exactly
+ * `deploy/deployer-rbac.yaml` (applied by a cluster admin in every namespace of the world, as the
+ * manifest's comments ask a user to do for theirs); the simulator (kubelet, StatefulSet controller) has
+ * its own cluster-admin identity and makes each proxy's containerboot calls as the Pod's ServiceAccount;
+ * `@pulumi/kubernetes` builtins run as the user's admin identity `pulumi-kubernetes`.
  */
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
+import * as yaml from "js-yaml";
 import { type ClusterSim, type ClusterSimOptions, startClusterSim } from "./cluster-sim";
 import { type KubeApiServer, startKubeApiServer } from "./kube-api";
 import { startTailscaleApi } from "./tailscale-api";
@@ -21,9 +28,14 @@ export interface LocalWorld {
   kube: KubeApiServer;
   tailscale: TailscaleApiServer;
   sim: ClusterSim;
-  /** Kubeconfig YAML and a file holding it. */
+  /** The deployer's kubeconfig YAML and a file holding it (what the product uses). */
   kubeconfig: string;
   kubeconfigPath: string;
+  /** A cluster admin's kubeconfig (system:masters) and its file, to inspect the world (kubectl). */
+  adminKubeconfig: string;
+  adminKubeconfigPath: string;
+  /** The deployer identity: its user name as requests log it, and a kubeconfig with a fresh token. */
+  deployer: { user: string; namespace: string; serviceAccount: string; kubeconfig(): string };
   /** OAuth client of the deployer (scopes auth_keys, devices:core, services; tag tag:k8s-operator). */
   oauth: { clientId: string; clientSecret: string };
   /** Environment for a Pulumi run against this world (KUBECONFIG, TAILSCALE_*). */
@@ -58,6 +70,38 @@ export interface Leftovers {
 export interface LocalWorldOptions {
   tailnetDomain?: string;
   sim?: Partial<Omit<ClusterSimOptions, "kubeconfig" | "tailscaleUrl">>;
+  /** The deployer's RBAC manifest text (default: deploy/deployer-rbac.yaml), e.g. with a rule removed. */
+  deployerRbac?: string;
+  /**
+   * Which of the manifest's namespaced Roles the cluster admin grants in a namespace: `proxies`
+   * (pulumi-tailnet-proxies), `backends` (pulumi-tailnet-backends). Default: both, in every namespace.
+   */
+  grants?: (namespace: string) => ("proxies" | "backends")[];
+}
+
+/** The repository's deployer manifest. */
+export const DEPLOYER_RBAC_PATH = path.join(__dirname, "..", "..", "deploy", "deployer-rbac.yaml");
+
+/** Where the world's deployer ServiceAccount lives. */
+const DEPLOYER_NAMESPACE = "pulumi-tailnet";
+/** Namespaces that are the cluster's own, where the deployer gets nothing but the cluster identity. */
+const SYSTEM_NAMESPACES = new Set(["kube-system", "kube-public", "kube-node-lease", DEPLOYER_NAMESPACE]);
+
+/**
+ * The manifest's documents with the placeholders filled in for `namespace` (which holds both proxies
+ * and backends in the world) and split into what is applied once and what per namespace.
+ */
+export function deployerRbacDocuments(
+  manifest: string,
+  namespace: string,
+): { once: any[]; perNamespace: any[] } {
+  const text = manifest
+    .replaceAll("$(DEPLOYER_NAMESPACE)", DEPLOYER_NAMESPACE)
+    .replaceAll("$(PROXIES_NAMESPACE)", namespace)
+    .replaceAll("$(BACKENDS_NAMESPACE)", namespace);
+  const docs = (yaml.loadAll(text) as any[]).filter((d) => d && typeof d === "object");
+  const perNs = (d: any) => d.metadata?.namespace === namespace && d.kind !== "ServiceAccount";
+  return { once: docs.filter((d) => !perNs(d)), perNamespace: docs.filter(perNs) };
 }
 
 const KINDS: [string, string][] = [
@@ -91,7 +135,9 @@ export async function startLocalWorld(opts: LocalWorldOptions = {}): Promise<Loc
     started.push(tailscale);
     // The simulator (kubelet, containerboot) has its own identity, so request counts can tell it apart.
     sim = await startClusterSim({
-      kubeconfig: kube.kubeconfig({ user: "cluster-sim" }),
+      // kubelet and the StatefulSet controller: cluster admin here (no Node authorizer is served);
+      // the proxies' own calls go out as their Pods' ServiceAccounts (cluster-sim/sim.ts).
+      kubeconfig: kube.kubeconfig({ user: "cluster-sim", groups: ["system:masters"] }),
       tailscaleUrl: tailscale.url,
       // tailscaled fetches a standalone proxy's certificate on demand (first TLS handshake, or
       // `tailscale cert`), not when the serve config is applied.
@@ -103,8 +149,38 @@ export async function startLocalWorld(opts: LocalWorldOptions = {}): Promise<Loc
     await cleanUp();
     throw e;
   }
-  const kubeconfig = kube.kubeconfig();
-  const kubeconfigPath = kube.writeKubeconfig(dir);
+  const manifest = opts.deployerRbac ?? fs.readFileSync(DEPLOYER_RBAC_PATH, "utf8");
+  const grant = (namespace: string) => {
+    const roles = opts.grants?.(namespace) ?? ["proxies", "backends"];
+    for (const d of deployerRbacDocuments(manifest, namespace).perNamespace) {
+      const role = d.kind === "RoleBinding" ? d.roleRef?.name : d.metadata.name;
+      if (!roles.some((r) => role === `pulumi-tailnet-${r}`)) continue;
+      if (!kube.getObject(d.apiVersion, d.kind, d.metadata.namespace, d.metadata.name)) kube.seed(d);
+    }
+  };
+  kube.seed({ apiVersion: "v1", kind: "Namespace", metadata: { name: DEPLOYER_NAMESPACE } });
+  for (const d of deployerRbacDocuments(manifest, "default").once) kube.seed(d);
+  const deployerSa = "pulumi-tailnet-deployer";
+  // The cluster admin grants the deployer every namespace the world's stacks use, as they appear.
+  for (const n of kube.listObjects("v1", "Namespace")) {
+    if (!SYSTEM_NAMESPACES.has(n.metadata.name)) grant(n.metadata.name);
+  }
+  kube.onWrite((e) => {
+    if (e.type !== "ADDED" || e.obj.kind !== "Namespace" || SYSTEM_NAMESPACES.has(e.obj.metadata.name))
+      return;
+    try {
+      grant(e.obj.metadata.name);
+    } catch {
+      // The namespace went away again before the grant: nothing to grant.
+    }
+  });
+  const deployerKubeconfig = () =>
+    kube.kubeconfig({ serviceAccount: { namespace: DEPLOYER_NAMESPACE, name: deployerSa } });
+  const kubeconfig = deployerKubeconfig();
+  const kubeconfigPath = path.join(dir, "kubeconfig");
+  fs.writeFileSync(kubeconfigPath, kubeconfig, { mode: 0o600 });
+  const adminKubeconfig = kube.kubeconfig();
+  const adminKubeconfigPath = kube.writeKubeconfig(dir, { file: "admin.kubeconfig" });
   kube.setExecHandler(tailscaleCli(sim, kube));
   const oauth = tailscale.createOAuthClient({
     scopes: ["auth_keys", "devices:core", "services"],
@@ -122,6 +198,14 @@ export async function startLocalWorld(opts: LocalWorldOptions = {}): Promise<Loc
     sim,
     kubeconfig,
     kubeconfigPath,
+    adminKubeconfig,
+    adminKubeconfigPath,
+    deployer: {
+      user: `system:serviceaccount:${DEPLOYER_NAMESPACE}:${deployerSa}`,
+      namespace: DEPLOYER_NAMESPACE,
+      serviceAccount: deployerSa,
+      kubeconfig: deployerKubeconfig,
+    },
     oauth,
     env,
     credentials: {

@@ -1,6 +1,9 @@
 // Plays kubelet + the StatefulSet controller + containerboot/tailscaled for proxy pods.
 // It only talks to the Kubernetes API through @kubernetes/client-node (informers and typed calls)
 // and to the fake Tailscale control plane over HTTP (/_control/*), as the real components would.
+// kubelet and the controller act with the simulator's own identity; each proxy container acts as its
+// Pod's ServiceAccount with a token from a TokenRequest (containerboot.ts), so the proxies' Roles
+// are exercised as a real cluster exercises them.
 import { createHash } from "node:crypto";
 import * as k8s from "@kubernetes/client-node";
 import {
@@ -11,6 +14,8 @@ import {
   newAccountKeyPem,
   type RateLimits,
 } from "./acme";
+import { ApiClients } from "./clients";
+import { ContainerKube } from "./containerboot";
 import {
   listMountedKeys,
   type ObjectLookup,
@@ -84,6 +89,8 @@ export interface SimPod {
   /** HA cert sharing mode: `rw` on replica 0, `ro` elsewhere. */
   certShareMode?: "rw" | "ro";
   certError?: string;
+  /** What containerboot and tailscaled logged (non-fatal problems, e.g. a refused list). */
+  logs: string[];
 }
 
 /** A running simulator. */
@@ -135,6 +142,9 @@ interface PodMemory {
   certShareMode?: "rw" | "ro";
   certError?: string;
   ready: boolean;
+  /** The container's Kubernetes client (as the Pod's ServiceAccount), once it started. */
+  kube?: ContainerKube;
+  logs: string[];
 }
 
 const POD_CIDR_PREFIX = "10.244";
@@ -173,6 +183,7 @@ class Sim implements ObjectLookup {
   readonly acme: AcmeSim;
   readonly errors: string[] = [];
   private readonly kc = new k8s.KubeConfig();
+  private readonly clients: ApiClients;
   private readonly core: k8s.CoreV1Api;
   private readonly apps: k8s.AppsV1Api;
   private readonly informers: {
@@ -196,8 +207,9 @@ class Sim implements ObjectLookup {
 
   constructor(opts: ClusterSimOptions) {
     this.kc.loadFromString(opts.kubeconfig);
-    this.core = this.kc.makeApiClient(k8s.CoreV1Api);
-    this.apps = this.kc.makeApiClient(k8s.AppsV1Api);
+    this.clients = new ApiClients(this.kc);
+    this.core = this.clients.api(k8s.CoreV1Api);
+    this.apps = this.clients.api(k8s.AppsV1Api);
     this.tailscaleUrl = opts.tailscaleUrl.replace(/\/+$/, "");
     this.delays = { podStartMs: 0, loginMs: 0, certMs: 0, ...(opts.delays ?? {}) };
     this.faults = opts.faults ?? {};
@@ -256,6 +268,8 @@ class Sim implements ObjectLookup {
     this.stopped = true;
     await Promise.all(Object.values(this.informers).map((i) => i.stop()));
     await this.drain();
+    this.clients.close();
+    for (const m of this.memory.values()) m.kube?.close();
   }
 
   setFault(f: SimFaults): void {
@@ -570,35 +584,6 @@ class Sim implements ObjectLookup {
 
   // ------------------------------------------------------------------ state Secret (tailscaled kube store)
 
-  /** Applies key changes to a Secret (undefined deletes a key); creates it when absent. Counts real writes. */
-  private async patchSecret(namespace: string, name: string, changes: Record<string, string | undefined>) {
-    await this.retryConflicts(async () => {
-      let secret: k8s.V1Secret | undefined;
-      try {
-        secret = await this.core.readNamespacedSecret({ name, namespace });
-      } catch (err) {
-        if (apiCode(err) !== 404) throw err;
-      }
-      const data: Record<string, string> = { ...(secret?.data ?? {}) };
-      let changed = false;
-      for (const [k, v] of Object.entries(changes)) {
-        const enc = v === undefined ? undefined : Buffer.from(v, "utf8").toString("base64");
-        if (data[k] === enc) continue;
-        changed = true;
-        if (enc === undefined) delete data[k];
-        else data[k] = enc;
-      }
-      if (!changed) return;
-      if (!secret) {
-        await this.core.createNamespacedSecret({ namespace, body: { metadata: { name, namespace }, data } });
-      } else {
-        secret.data = data;
-        await this.core.replaceNamespacedSecret({ name, namespace, body: secret });
-      }
-      this.writes++;
-    });
-  }
-
   // ------------------------------------------------------------------ containerboot + tailscaled
 
   private podGone(pod: k8s.V1Pod): void {
@@ -606,6 +591,7 @@ class Sim implements ObjectLookup {
     if (!uid) return;
     const mem = this.memory.get(uid);
     this.memory.delete(uid);
+    mem?.kube?.close();
     if (mem?.device) {
       // containerboot unadvertises on SIGTERM and tailscaled goes offline.
       void this.control("POST", `/devices/${mem.device.nodeId}/disconnect`, {}).catch(() => undefined);
@@ -647,6 +633,7 @@ class Sim implements ObjectLookup {
         certDomains: [],
         certificates: new Set(),
         ready: false,
+        logs: [],
       };
       this.memory.set(uid, mem);
       if (this.delays.podStartMs > 0) await new Promise((r) => setTimeout(r, this.delays.podStartMs));
@@ -695,14 +682,104 @@ class Sim implements ObjectLookup {
     }
 
     if (!mem.started) {
-      await this.patchSecret(namespace, stateName, {
-        pod_uid: uid,
-        tailscale_capver: String(SIM_CAPVER),
-        https_endpoint: undefined,
-        "ingress-config.json": undefined,
+      const started = await ContainerKube.start({
+        admin: this.core,
+        base: this.kc,
+        pod,
+        env,
+        stateSecret: stateName,
       });
+      if (!(started instanceof ContainerKube)) {
+        mem.waitingReason = started.waitingReason;
+        mem.loginError = started.message;
+        return this.setPodStatus(namespace, name, {
+          ready: false,
+          waitingReason: started.waitingReason,
+          message: started.message,
+        });
+      }
+      mem.kube = started;
+      try {
+        // resetContainerbootState, then the state store's load.
+        if (this.secret(namespace, stateName)) {
+          await this.ownKeys(mem, {
+            pod_uid: uid,
+            tailscale_capver: String(SIM_CAPVER),
+            https_endpoint: undefined,
+            "ingress-config.json": undefined,
+          });
+        }
+        await started.loadState();
+        if (env["TS_EXPERIMENTAL_CERT_SHARE"] === "true" && !/-0$/.test(name)) {
+          const pg = name.slice(0, name.lastIndexOf("-"));
+          const listed = await started.listCertSecrets(
+            `tailscale.com/secret-type=certs,tailscale.com/managed=true,tailscale.com/proxy-group=${pg}`,
+          );
+          if (typeof listed === "string") mem.logs.push(`[unexpected] error loading TLS certs: ${listed}`);
+          else
+            for (const sec of listed)
+              if (secretValue(sec, "tls.crt")) mem.certificates.add(sec.metadata.name);
+        }
+      } catch (err) {
+        return this.containerExit(mem, err);
+      }
       mem.started = true;
     }
+    try {
+      await this.runContainer(pod, container, env, mem, stateName, config);
+    } catch (err) {
+      if ((err as { code?: number })?.code === 403) return this.containerExit(mem, err);
+      throw err;
+    }
+  }
+
+  /** containerboot exits when a Kubernetes call it cannot do without is refused: the Pod crash-loops. */
+  private async containerExit(mem: PodMemory, err: unknown): Promise<void> {
+    const body = (err as { body?: unknown })?.body;
+    let message = String((err as Error)?.message ?? err);
+    try {
+      message = JSON.parse(String(body)).message ?? message;
+    } catch {
+      // not a Status body
+    }
+    mem.waitingReason = "CrashLoopBackOff";
+    mem.loginError = message;
+    mem.ready = false;
+    await this.setPodStatus(mem.namespace, mem.name, {
+      ready: false,
+      waitingReason: "CrashLoopBackOff",
+      message,
+    });
+  }
+
+  /** containerboot's strategic merge patch of its own keys, skipped when the Secret already has them. */
+  private async ownKeys(mem: PodMemory, changes: Record<string, string | undefined>): Promise<void> {
+    const stateName = mem.kube!.stateSecret;
+    const current = this.secret(mem.namespace, stateName);
+    const same = Object.entries(changes).every(([k, v]) => secretValue(current, k) === v);
+    if (same && current) return;
+    await mem.kube!.patchOwnKeys(changes);
+    this.writes++;
+  }
+
+  /** The state store's write (tailscaled's kubestore), as the Pod's ServiceAccount. */
+  private async store(
+    mem: PodMemory,
+    secretName: string,
+    changes: Record<string, string | undefined>,
+  ): Promise<void> {
+    if (await mem.kube!.storeWrite(secretName, changes)) this.writes++;
+  }
+
+  private async runContainer(
+    pod: k8s.V1Pod,
+    container: k8s.V1Container,
+    env: Record<string, string>,
+    mem: PodMemory,
+    stateName: string,
+    config: Json,
+  ): Promise<void> {
+    const { namespace, name } = mem;
 
     if (mem.device) {
       // The netmap tells tailscaled when its node was deleted in control: it is logged out.
@@ -725,7 +802,7 @@ class Sim implements ObjectLookup {
       const r = await this.control("POST", `/devices/${device.nodeId}/advertise`, { services: advertise });
       if (r.status === 200) {
         mem.advertised = [...advertise];
-        await this.writeProfile(namespace, stateName, device, mem.advertised);
+        await this.writeProfile(mem, stateName, device, mem.advertised);
       } else if (r.status === 404) {
         return this.deviceDeleted(mem);
       } else {
@@ -754,7 +831,7 @@ class Sim implements ObjectLookup {
       const r = await this.control("POST", `/devices/${deviceId}/relogin`, { nodeKey });
       if (r.status === 200) {
         mem.device = { nodeId: r.body.nodeId, name: r.body.name, addresses: r.body.addresses, nodeKey };
-        await this.writeDevice(namespace, stateName, mem);
+        await this.writeDevice(stateName, mem);
         return true;
       }
     }
@@ -768,7 +845,7 @@ class Sim implements ObjectLookup {
     if (mem.failedKey === authKey) return false; // still waiting for the operator to reissue
     if (mem.failedKey) {
       // A new key arrived: containerboot clears the reissue request and the stale device keys.
-      await this.patchSecret(namespace, stateName, {
+      await this.ownKeys(mem, {
         reissue_authkey: undefined,
         device_id: undefined,
         device_fqdn: undefined,
@@ -782,7 +859,7 @@ class Sim implements ObjectLookup {
       mem.failedKey = authKey;
       mem.loginError = r.body?.message ?? `login failed with HTTP ${r.status}`;
       mem.waitingReason = "CrashLoopBackOff";
-      await this.patchSecret(namespace, stateName, { reissue_authkey: authKey });
+      await this.ownKeys(mem, { reissue_authkey: authKey });
       await this.setPodStatus(namespace, name, {
         ready: false,
         waitingReason: "CrashLoopBackOff",
@@ -799,24 +876,25 @@ class Sim implements ObjectLookup {
       nodeKey: r.body.nodeKey,
     };
     mem.advertised = [];
-    await this.writeDevice(namespace, stateName, mem);
+    await this.writeDevice(stateName, mem);
     return true;
   }
 
-  private async writeDevice(namespace: string, stateName: string, mem: PodMemory): Promise<void> {
+  private async writeDevice(stateName: string, mem: PodMemory): Promise<void> {
     const d = mem.device!;
-    await this.patchSecret(namespace, stateName, {
+    // tailscaled persists its key; containerboot then records the device (storeDeviceID/Endpoints).
+    await this.store(mem, stateName, { _machinekey: d.nodeKey });
+    await this.ownKeys(mem, {
       device_id: d.nodeId,
       device_fqdn: `${d.name}.`,
       device_ips: JSON.stringify(d.addresses),
-      _machinekey: d.nodeKey,
       reissue_authkey: undefined,
     });
-    await this.writeProfile(namespace, stateName, d, mem.advertised);
+    await this.writeProfile(mem, stateName, d, mem.advertised);
   }
 
   private async writeProfile(
-    namespace: string,
+    mem: PodMemory,
     stateName: string,
     d: NonNullable<PodMemory["device"]>,
     advertise: string[],
@@ -827,7 +905,7 @@ class Sim implements ObjectLookup {
       AdvertiseServices: advertise.length > 0 ? advertise : null,
     };
     const profileKey = `profile-${profileId}`;
-    await this.patchSecret(namespace, stateName, {
+    await this.store(mem, stateName, {
       "_current-profile": profileKey,
       _profiles: JSON.stringify({ [profileId]: { ID: profileId, Name: d.name, NodeID: d.nodeId } }),
       [profileKey]: JSON.stringify(prefs),
@@ -860,7 +938,11 @@ class Sim implements ObjectLookup {
     }
     mem.ingressConfigs = configs;
     const status: Json = { configs, podIPv4: pod.status?.podIP };
-    await this.patchSecret(mem.namespace, stateName, { "ingress-config.json": JSON.stringify(status) });
+    const statusText = JSON.stringify(status);
+    if (secretValue(this.secret(mem.namespace, stateName), "ingress-config.json") !== statusText) {
+      await mem.kube!.jsonPatchKey("ingress-config.json", statusText);
+      this.writes++;
+    }
   }
 
   private async applyServeConfig(
@@ -888,7 +970,7 @@ class Sim implements ObjectLookup {
       return;
     }
     mem.httpsEndpoint = certDomain;
-    await this.patchSecret(mem.namespace, stateName, { https_endpoint: certDomain });
+    await this.ownKeys(mem, { https_endpoint: certDomain });
 
     const environment = environmentFromEnv(env);
     if (serve?.Services && typeof serve.Services === "object") {
@@ -903,10 +985,11 @@ class Sim implements ObjectLookup {
         }
       }
       for (const domain of wanted) {
-        const certSecret = this.secret(mem.namespace, domain);
-        const crt = secretValue(certSecret, "tls.crt");
         if (mem.certShareMode === "ro") {
-          if (crt) mem.certificates.add(domain);
+          // A read replica's store misses: it gets the domain's Secret as itself (403: not issued here).
+          if (mem.certificates.has(domain)) continue;
+          const certSecret = await mem.kube!.readCertSecret(domain);
+          if (secretValue(certSecret, "tls.crt")) mem.certificates.add(domain);
           continue;
         }
         // The cert-share writer issues proactively for every service it serves (containerboot's
@@ -949,7 +1032,7 @@ class Sim implements ObjectLookup {
     const existing = secretValue(this.secret(mem.namespace, secretName), field);
     if (existing) return existing;
     const pem = newAccountKeyPem();
-    await this.patchSecret(mem.namespace, secretName, { [field]: pem });
+    await this.store(mem, secretName, { [field]: pem });
     return pem;
   }
 
@@ -1067,7 +1150,7 @@ class Sim implements ObjectLookup {
     mem.certError = undefined;
     mem.certificates.add(domain);
     this.written.set(`${this.secret(mem.namespace, store.secret)?.metadata?.uid}/${domain}`, cert.certPem);
-    await this.patchSecret(mem.namespace, store.secret, store.data(cert, accountKeyPem));
+    await this.store(mem, store.secret, store.data(cert, accountKeyPem));
   }
 
   /**
@@ -1133,6 +1216,7 @@ class Sim implements ObjectLookup {
         certificates: [...(mem?.certificates ?? [])],
         certShareMode: mem?.certShareMode,
         certError: mem?.certError,
+        logs: [...(mem?.logs ?? [])],
       });
     }
     return out.sort((a, b) => `${a.namespace}/${a.name}`.localeCompare(`${b.namespace}/${b.name}`));

@@ -1,16 +1,26 @@
 /**
  * `pods/exec` over WebSocket, as the API server (proxying to the kubelet) answers it: the client
  * opens `GET /api/v1/namespaces/<ns>/pods/<pod>/exec?command=…&container=…&stdout=true&stderr=true`
- * with the `v4.channel.k8s.io` subprotocol; every binary frame starts with a channel byte (1 stdout,
- * 2 stderr, 3 the final Status). What the command does is up to the registered handler (the
- * cluster simulator's stand-in for the container's binaries).
+ * offering `v5.channel.k8s.io` down to `channel.k8s.io`; the server picks the newest it speaks (v5, which
+ * adds the client's close signal: a message on channel 255 naming the stream it half-closes, KEP-4006
+ * https://github.com/kubernetes/enhancements/issues/4006), and every binary frame starts with a channel
+ * byte (0 stdin, 1 stdout, 2 stderr, 3 the final Status). What the command does is up to the registered
+ * handler (the cluster simulator's stand-in for the container's binaries).
+ *
+ * Authorization is that of a 1.35+ server: the upgrade is a GET, so `get` on `pods/exec`, and then the
+ * synthetic `create` check of the `AuthorizePodWebsocketUpgradeCreatePermission` gate (beta, on by default
+ * since 1.35: kubernetes/kubernetes#134577); each refusal is the standard 403 naming the verb
+ * (kubernetes/kubernetes#134577; the exact wording of the second check's message is the standard
+ * Forbidden form, which the sources read here do not show verbatim).
  */
 import { type IncomingMessage, STATUS_CODES } from "node:http";
 import type { Duplex } from "node:stream";
 import { WebSocketServer } from "ws";
-import { badRequest, generic, notFound, type StatusError, unauthorized } from "./errors";
+import { impersonate } from "./auth";
+import { badRequest, generic, notFound, StatusError, unauthorized } from "./errors";
 import { TOO_MANY_REQUESTS_TEXT } from "./faults";
-import type { HttpState, KubeRequestRecord } from "./http";
+import { authzRecord, type HttpState, type KubeRequestRecord } from "./http";
+import { requestAttributes } from "./rbac";
 
 /** One exec request as the kubelet receives it. */
 export interface ExecRequest {
@@ -30,7 +40,15 @@ export interface ExecResult {
 /** Runs a command "in" a container. */
 export type ExecHandler = (req: ExecRequest) => Promise<ExecResult>;
 
-const SUBPROTOCOLS = ["v4.channel.k8s.io", "v3.channel.k8s.io", "v2.channel.k8s.io", "channel.k8s.io"];
+const SUBPROTOCOLS = [
+  "v5.channel.k8s.io",
+  "v4.channel.k8s.io",
+  "v3.channel.k8s.io",
+  "v2.channel.k8s.io",
+  "channel.k8s.io",
+];
+/** v5's close signal: a message on this channel whose next byte is the stream being closed. */
+const CLOSE_CHANNEL = 255;
 const EXEC_PATH = /^\/api\/v1\/namespaces\/([^/]+)\/pods\/([^/]+)\/exec$/;
 
 function refuse(record: KubeRequestRecord, socket: Duplex, err: StatusError): void {
@@ -94,10 +112,11 @@ export function attachExec(
       query: Object.fromEntries(url.searchParams),
       status: 0,
       class: "write",
-      user: state.users.get((req.headers.authorization ?? "").replace(/^Bearer /, "")),
     };
+    const user = state.authn.authenticate(req);
+    record.user = user?.name;
     state.requests.push(record);
-    if (record.user === undefined) {
+    if (user === undefined) {
       refuse(record, socket, unauthorized());
       return;
     }
@@ -126,9 +145,29 @@ export function attachExec(
       refuse(record, socket, generic(fault.status, undefined, fault.retryAfterSeconds));
       return;
     }
+    const acting = impersonate(req, user, state.authz);
+    if (acting instanceof StatusError) {
+      refuse(record, socket, acting);
+      return;
+    }
+    if (acting !== user) record.impersonatedUser = acting.name;
+    const attrs = requestAttributes(acting, record.method, url.pathname, url.searchParams);
+    const get = state.authz.authorize(attrs);
+    record.authz = authzRecord(attrs, get.allowed);
+    if (!get.allowed) {
+      refuse(record, socket, state.authz.forbidden(attrs, get.reason));
+      return;
+    }
     const m = EXEC_PATH.exec(url.pathname);
     if (!m) {
       refuse(record, socket, badRequest(`upgrade is only supported for pods/exec, not ${url.pathname}`));
+      return;
+    }
+    const create = { ...attrs, verb: "create" };
+    const allowedCreate = state.authz.authorize(create);
+    record.execCreateAllowed = allowedCreate.allowed;
+    if (!allowedCreate.allowed) {
+      refuse(record, socket, state.authz.forbidden(create, allowedCreate.reason));
       return;
     }
     const [namespace, podName] = [decodeURIComponent(m[1]), decodeURIComponent(m[2])];
@@ -162,6 +201,12 @@ export function attachExec(
     }
     wss.handleUpgrade(req, socket, head, async (ws) => {
       record.status = 101;
+      record.subprotocol = ws.protocol;
+      // Stdin is not read by the commands served here; v5's close signal for it is accepted.
+      ws.on("message", (data: Buffer) => {
+        if (ws.protocol === "v5.channel.k8s.io" && data[0] === CLOSE_CHANNEL)
+          record.closedStreams = [...(record.closedStreams ?? []), data[1] ?? -1];
+      });
       const run = handler();
       let result: ExecResult;
       try {

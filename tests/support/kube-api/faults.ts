@@ -16,7 +16,8 @@
  * | `watch-error`  | a watch gets an `ERROR` event holding a 410 `Expired` Status, then closes (watches only)    |
  * | `slow`         | the answer is delayed by `slowMs`, then given normally                                      |
  *
- * Faults apply only to the identities listed in `users` (default: `admin`, the product's token), so the
+ * Faults apply only to the identities listed in `users` (default: `admin`; in the local world the product
+ * is the deployer, `world.deployer.user`, which a rule must name), so the
  * cluster simulator and other identities are left alone unless a test asks for them.
  */
 

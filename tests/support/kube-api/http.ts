@@ -1,20 +1,52 @@
-/** HTTP routing: authentication, faults, discovery, resource verbs, list and watch. */
+/**
+ * HTTP routing in the kube-apiserver's filter order: authentication (401), seeded faults, impersonation,
+ * authorization (403), then the handlers: discovery, OpenAPI, the review resources, and the resource
+ * verbs with list and watch. Bodies over 3 MiB get 413 (`kubernetes/apiserver@v0.36.3
+ * pkg/server/config.go:474`, `pkg/endpoints/handlers/rest.go:372-386`); Content-Type and Accept are
+ * negotiated as negotiation.ts says.
+ */
 import type { IncomingMessage, ServerResponse } from "node:http";
-import { apiGroup, apiGroupList, apiResourceList, apiVersions, versionInfo } from "./discovery";
+import { type Authenticator, impersonate } from "./auth";
+import {
+  AGGREGATED_DISCOVERY,
+  aggregatedDiscovery,
+  apiGroup,
+  apiGroupList,
+  apiResourceList,
+  apiVersions,
+  servesGroupVersion,
+  versionInfo,
+  wantsAggregated,
+} from "./discovery";
 import {
   badRequest,
   expired,
+  type FieldError,
   generic,
+  invalid,
   methodNotSupported,
   type StatusBody,
   StatusError,
   unauthorized,
 } from "./errors";
 import { type FaultAction, type FaultInjector, type FaultKind, TOO_MANY_REQUESTS_TEXT } from "./faults";
+import {
+  bodyEncoding,
+  duplicateFields,
+  encode,
+  negotiateOutput,
+  type OutputChoice,
+  parseYaml,
+} from "./negotiation";
+import type { OpenApi } from "./openapi";
 import { clone } from "./patch";
+import { decodeReviewProtobuf } from "./protobuf";
+import { type Attributes, type Authorizer, requestAttributes, type UserInfo } from "./rbac";
 import { type DeleteOptions, type Registry, stripTypeMeta, type WriteOptions } from "./registry";
 import { apiVersionOf, type ResourceType } from "./resources";
+import { answerReview, type ReviewResource, reviewResource } from "./reviews";
 import { matchFields, matchRequirements, parseFieldSelector, parseLabelSelector } from "./selectors";
+import { toTable } from "./tables";
 
 /** One logged request. */
 export interface KubeRequestRecord {
@@ -24,10 +56,29 @@ export interface KubeRequestRecord {
   contentType?: string;
   status: number;
   class: "read" | "write" | "watch";
-  /** The identity whose bearer token sent the request (as an audit log records it); undefined if none matched. */
+  /** The authenticated identity that sent the request (as an audit log records it); undefined if none. */
   user?: string;
+  /** The user it acted as through impersonation headers, if any. */
+  impersonatedUser?: string;
   /** The seeded fault injected into this request, if any (see faults.ts). */
   fault?: FaultKind;
+  /** The request's authorization attributes, as RBAC saw them (requestinfo.go), and whether they were allowed. */
+  authz?: {
+    verb: string;
+    apiGroup: string;
+    resource: string;
+    subresource: string;
+    namespace: string;
+    name: string;
+    path: string;
+    allowed: boolean;
+  };
+  /** `pods/exec`: whether the synthetic `create` check (1.35+) allowed the upgrade. */
+  execCreateAllowed?: boolean;
+  /** `pods/exec`: the WebSocket subprotocol negotiated. */
+  subprotocol?: string;
+  /** `pods/exec` over v5: the streams the client half-closed with the close signal. */
+  closedStreams?: number[];
 }
 
 /** A queued fault. */
@@ -42,9 +93,8 @@ export interface Fault {
 
 /** Mutable server settings the HTTP layer reads on each request. */
 export interface HttpState {
-  token: string;
-  /** Bearer token -> user name. The default token belongs to user `admin`. */
-  users: Map<string, string>;
+  authn: Authenticator;
+  authz: Authorizer;
   latencyMs: number;
   faults: Fault[];
   /** Seeded faults (see faults.ts). */
@@ -53,7 +103,27 @@ export interface HttpState {
   hostPort: string;
   bookmarkIntervalMs: number;
   openWatches: Set<ServerResponse>;
+  openapi: OpenApi;
+  /** TokenRequest for a ServiceAccount (`create serviceaccounts/token`). */
+  issueToken(namespace: string, name: string, body: any): any;
 }
+
+/** What the request log keeps of authorization attributes. */
+export function authzRecord(a: Attributes, allowed: boolean): NonNullable<KubeRequestRecord["authz"]> {
+  return {
+    verb: a.verb,
+    apiGroup: a.apiGroup,
+    resource: a.resource,
+    subresource: a.subresource,
+    namespace: a.namespace,
+    name: a.name,
+    path: a.resourceRequest ? "" : a.path,
+    allowed,
+  };
+}
+
+/** The limit on request bodies (MaxRequestBodyBytes). */
+export const MAX_REQUEST_BODY_BYTES = 3 * 1024 * 1024;
 
 interface Route {
   type: ResourceType;
@@ -68,10 +138,11 @@ function send(
   code: number,
   body: unknown,
   headers: Record<string, string | string[]> = {},
+  choice?: OutputChoice,
 ): void {
-  const text = JSON.stringify(body);
+  const text = choice ? encode(body, choice) : JSON.stringify(body);
   res.writeHead(code, {
-    "Content-Type": "application/json",
+    "Content-Type": choice?.contentType ?? "application/json",
     "Cache-Control": "no-cache, private",
     ...headers,
   });
@@ -123,13 +194,41 @@ const resourceNotFound: StatusBody = {
   code: 404,
 };
 
-function readBody(req: IncomingMessage): Promise<string> {
+function readBody(req: IncomingMessage): Promise<Buffer> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     req.on("data", (c: Buffer) => chunks.push(c));
-    req.on("end", () => resolve(Buffer.concat(chunks).toString("utf8")));
+    req.on("end", () => resolve(Buffer.concat(chunks)));
     req.on("error", reject);
   });
+}
+
+/**
+ * A review's body: JSON or YAML, or protobuf, which kubectl uses for them (protobuf.ts; the only
+ * protobuf this server decodes).
+ */
+function parseReviewBody(body: Buffer, req: IncomingMessage): unknown {
+  const mt = String(req.headers["content-type"] ?? "")
+    .split(";")[0]!
+    .trim()
+    .toLowerCase();
+  if (mt !== "application/vnd.kubernetes.protobuf") return parseBody(body.toString("utf8"), req);
+  let decoded: ReturnType<typeof decodeReviewProtobuf>;
+  try {
+    decoded = decodeReviewProtobuf(body);
+  } catch (e) {
+    throw badRequest(`error decoding protobuf body: ${(e as Error).message}`);
+  }
+  if (!decoded)
+    throw badRequest(
+      "provided data does not appear to be a protobuf message, expected prefix [107 56 115 0]",
+    );
+  return decoded.value ?? {};
+}
+
+/** Decodes a create or update body by its Content-Type (JSON or YAML; 415 otherwise). */
+function parseBody(text: string, req: IncomingMessage): unknown {
+  return bodyEncoding(req.headers["content-type"]) === "yaml" ? parseYaml(text) : parseJson(text);
 }
 
 function parseJson(text: string): unknown {
@@ -140,28 +239,35 @@ function parseJson(text: string): unknown {
   }
 }
 
+/** A review resource's path. */
+interface ReviewRoute {
+  review: ReviewResource;
+}
+
 /** Splits a path into a route, or a discovery/unknown marker. */
-function route(registry: Registry, segs: string[]): Route | "notfound-status" | undefined {
+function route(registry: Registry, segs: string[]): Route | ReviewRoute | "notfound-status" | undefined {
   let group: string;
   let version: string;
   let rest: string[];
   if (segs[0] === "api" && segs.length >= 2) {
     group = "";
-    version = segs[1];
+    version = segs[1]!;
     rest = segs.slice(2);
   } else if (segs[0] === "apis" && segs.length >= 3) {
-    group = segs[1];
-    version = segs[2];
+    group = segs[1]!;
+    version = segs[2]!;
     rest = segs.slice(3);
   } else return undefined;
-  if (!apiResourceList(group, version) || rest.length === 0) return undefined;
+  if (!servesGroupVersion(group, version) || rest.length === 0) return undefined;
+  const review = rest.length === 1 ? reviewResource(group, version, rest[0]!) : undefined;
+  if (review) return { review };
   let legacyWatch = false;
   if (rest[0] === "watch") {
     legacyWatch = true;
     rest = rest.slice(1);
   }
   let namespace: string | undefined;
-  if (rest[0] === "namespaces" && rest.length >= 3 && registry.typeFor(group, version, rest[2])) {
+  if (rest[0] === "namespaces" && rest.length >= 3 && registry.typeFor(group, version, rest[2]!)) {
     namespace = rest[1];
     rest = rest.slice(2);
   }
@@ -173,17 +279,25 @@ function route(registry: Registry, segs: string[]): Route | "notfound-status" | 
   return { type, namespace, name: rest[1], subresource: sub, legacyWatch };
 }
 
+function isWatch(query: Record<string, string>): boolean {
+  return query.watch === "true" || query.watch === "1";
+}
+
 function classify(
   method: string,
   query: Record<string, string>,
   r: Route | undefined,
 ): KubeRequestRecord["class"] {
-  if (method === "GET" && r && (r.legacyWatch || query.watch === "true" || query.watch === "1"))
-    return "watch";
+  if (method === "GET" && r && (r.legacyWatch || isWatch(query))) return "watch";
   return method === "GET" || method === "HEAD" ? "read" : "write";
 }
 
-function writeOptions(query: Record<string, string>, req: IncomingMessage): WriteOptions {
+function writeOptions(
+  query: Record<string, string>,
+  req: IncomingMessage,
+  user: UserInfo,
+  rawBody?: string,
+): WriteOptions {
   if (query.dryRun !== undefined && query.dryRun !== "All") {
     throw badRequest(`Invalid dryRun value: ${query.dryRun}; supported values: "All"`);
   }
@@ -192,6 +306,20 @@ function writeOptions(query: Record<string, string>, req: IncomingMessage): Writ
     throw badRequest(`fieldValidation ${fv} is not a valid value. Must be one of: Ignore, Warn, Strict`);
   }
   const ua = String(req.headers["user-agent"] ?? "");
+  // The strict JSON decoder reports duplicate keys as it reports unknown fields (sigs.k8s.io/json).
+  const mt = String(req.headers["content-type"] ?? "")
+    .split(";")[0]!
+    .trim()
+    .toLowerCase();
+  const jsonBody =
+    rawBody !== undefined &&
+    fv !== "Ignore" &&
+    [
+      "",
+      "application/json",
+      "application/merge-patch+json",
+      "application/strategic-merge-patch+json",
+    ].includes(mt);
   return {
     dryRun: query.dryRun === "All",
     fieldManager: query.fieldManager,
@@ -199,6 +327,8 @@ function writeOptions(query: Record<string, string>, req: IncomingMessage): Writ
     force: query.force === "true",
     defaultManager: ua.split("/")[0] || "unknown",
     warnings: [],
+    user,
+    duplicates: jsonBody ? duplicateFields(rawBody) : undefined,
   };
 }
 
@@ -209,16 +339,59 @@ function selectorsFor(r: Route, query: Record<string, string>) {
   return (obj: any) => !!obj && matchRequirements(labels, obj.metadata?.labels) && matchFields(fields, obj);
 }
 
+/** 413 RequestEntityTooLarge (apierrors.NewRequestEntityTooLargeError). */
+function tooLarge(): StatusError {
+  return new StatusError({
+    kind: "Status",
+    apiVersion: "v1",
+    metadata: {},
+    status: "Failure",
+    message: `Request entity too large: limit is ${MAX_REQUEST_BODY_BYTES}`,
+    reason: "RequestEntityTooLarge",
+    code: 413,
+  });
+}
+
+/**
+ * ValidateListOptions for lists (`kubernetes/apimachinery@v0.36.3
+ * pkg/apis/meta/internalversion/validation/validation.go:30-48`), answered as 422 on `ListOptions`.
+ */
+function validateListOptions(query: Record<string, string>): void {
+  const match = query.resourceVersionMatch;
+  if (!match) return;
+  const errs: FieldError[] = [];
+  const forbidden = (detail: string): FieldError => ({
+    type: "FieldValueForbidden",
+    field: "resourceVersionMatch",
+    body: `Forbidden: ${detail}`,
+  });
+  if (!query.resourceVersion)
+    errs.push(forbidden("resourceVersionMatch is forbidden unless resourceVersion is provided"));
+  if (query.continue) errs.push(forbidden("resourceVersionMatch is forbidden when continue is provided"));
+  if (match !== "Exact" && match !== "NotOlderThan") {
+    errs.push({
+      type: "FieldValueNotSupported",
+      field: "resourceVersionMatch",
+      body: `Unsupported value: ${JSON.stringify(match)}: supported values: "Exact", "NotOlderThan", ""`,
+    });
+  }
+  if (match === "Exact" && query.resourceVersion === "0") {
+    errs.push(forbidden('resourceVersionMatch "exact" is forbidden for resourceVersion "0"'));
+  }
+  if (errs.length > 0) throw invalid({ group: "meta.k8s.io", kind: "ListOptions" }, "", errs);
+}
+
 /** The request handler. */
 export function createHandler(registry: Registry, state: HttpState) {
   return async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
-    const url = new URL(req.url ?? "/", "http://localhost");
+    const url = new URL(req.url ?? "/", "https://localhost");
     const query: Record<string, string> = {};
     for (const [k, v] of url.searchParams) query[k] = v;
     const method = (req.method ?? "GET").toUpperCase();
     const segs = url.pathname.split("/").filter(Boolean);
     const routed = route(registry, segs);
-    const r = typeof routed === "object" ? routed : undefined;
+    const r = typeof routed === "object" && "type" in routed ? routed : undefined;
+    const user = state.authn.authenticate(req);
     const record: KubeRequestRecord = {
       method,
       path: url.pathname,
@@ -226,16 +399,16 @@ export function createHandler(registry: Registry, state: HttpState) {
       contentType: req.headers["content-type"],
       status: 0,
       class: classify(method, query, r),
-      user: state.users.get((req.headers.authorization ?? "").replace(/^Bearer /, "")),
+      user: user?.name,
     };
     state.requests.push(record);
     res.on("finish", () => {
       record.status = res.statusCode;
     });
     try {
-      const bodyText = await readBody(req);
+      const body = await readBody(req);
       if (state.latencyMs > 0) await new Promise((resolve) => setTimeout(resolve, state.latencyMs));
-      if (record.user === undefined) throw unauthorized();
+      if (user === undefined) throw unauthorized();
       const fault = state.faults.find(
         (f) =>
           (!f.method || f.method.toUpperCase() === method) &&
@@ -276,11 +449,30 @@ export function createHandler(registry: Registry, state: HttpState) {
             watchFault = injected;
         }
       }
+      const acting = impersonate(req, user, state.authz);
+      if (acting instanceof StatusError) throw acting;
+      if (acting !== user) record.impersonatedUser = acting.name;
+      const attrs = requestAttributes(acting, method, url.pathname, url.searchParams);
+      const decision = state.authz.authorize(attrs);
+      record.authz = authzRecord(attrs, decision.allowed);
+      if (!decision.allowed) throw state.authz.forbidden(attrs, decision.reason);
+      if (body.length > MAX_REQUEST_BODY_BYTES) throw tooLarge();
+      const bodyText = body.toString("utf8");
+      if (routed && typeof routed === "object" && "review" in routed) {
+        if (method !== "POST")
+          throw methodNotSupported(
+            { group: routed.review.group, resource: routed.review.plural },
+            attrs.verb,
+          );
+        const out = answerReview(routed.review, parseReviewBody(body, req), acting, state.authz);
+        if (out instanceof StatusError) throw out;
+        return send(res, 201, out);
+      }
       if (!r) {
         if (routed === "notfound-status") return send(res, 404, resourceNotFound);
-        return discovery(segs, method, res, state);
+        return await discovery(segs, method, req, res, state);
       }
-      await serveResource(registry, state, r, method, query, bodyText, req, res, watchFault);
+      await serveResource(registry, state, r, method, query, bodyText, req, res, acting, watchFault);
     } catch (e) {
       record.status = e instanceof StatusError ? e.code : 500;
       if (e instanceof StatusError) return sendStatus(res, e);
@@ -299,7 +491,13 @@ export function createHandler(registry: Registry, state: HttpState) {
   };
 }
 
-function discovery(segs: string[], method: string, res: ServerResponse, state: HttpState) {
+async function discovery(
+  segs: string[],
+  method: string,
+  req: IncomingMessage,
+  res: ServerResponse,
+  state: HttpState,
+): Promise<void> {
   const p = `/${segs.join("/")}`;
   if (method !== "GET") return notFoundText(res);
   if (p === "/version") return send(res, 200, versionInfo());
@@ -308,19 +506,48 @@ function discovery(segs: string[], method: string, res: ServerResponse, state: H
     res.end("ok");
     return;
   }
+  const accept = req.headers.accept;
+  if ((p === "/api" || p === "/apis") && wantsAggregated(accept)) {
+    return send(
+      res,
+      200,
+      aggregatedDiscovery(p === "/api"),
+      { Vary: "Accept" },
+      {
+        encoding: "json",
+        contentType: AGGREGATED_DISCOVERY,
+      },
+    );
+  }
   if (p === "/api") return send(res, 200, apiVersions(state.hostPort));
   if (p === "/apis") return send(res, 200, apiGroupList());
   if (segs[0] === "api" && segs.length === 2) {
-    const l = apiResourceList("", segs[1]);
+    const l = apiResourceList("", segs[1]!);
     return l ? send(res, 200, l) : notFoundText(res);
   }
   if (segs[0] === "apis" && segs.length === 2) {
-    const g = apiGroup(segs[1]);
+    const g = apiGroup(segs[1]!);
     return g ? send(res, 200, g) : notFoundText(res);
   }
   if (segs[0] === "apis" && segs.length === 3) {
-    const l = apiResourceList(segs[1], segs[2]);
+    const l = apiResourceList(segs[1]!, segs[2]!);
     return l ? send(res, 200, l) : notFoundText(res);
+  }
+  if (segs[0] === "openapi") {
+    const doc = await state.openapi.serve(
+      p,
+      new URL(req.url ?? "/", "https://localhost").searchParams,
+      accept,
+    );
+    if (doc === undefined) return notFoundText(res);
+    if (doc instanceof StatusError) return sendStatus(res, doc);
+    res.writeHead(doc.status ?? 200, {
+      "Content-Type": doc.contentType,
+      "Cache-Control": doc.cacheControl,
+      ...doc.headers,
+    });
+    res.end(doc.body);
+    return;
   }
   return notFoundText(res);
 }
@@ -404,6 +631,7 @@ async function serveResource(
   bodyText: string,
   req: IncomingMessage,
   res: ServerResponse,
+  user: UserInfo,
   watchFault?: FaultAction,
 ): Promise<void> {
   const t = r.type;
@@ -413,21 +641,34 @@ async function serveResource(
     opts.warnings && opts.warnings.length > 0
       ? { Warning: opts.warnings.map((w) => `299 - ${JSON.stringify(w)}`) }
       : {};
-  if (r.legacyWatch || (method === "GET" && (query.watch === "true" || query.watch === "1"))) {
+  if (r.legacyWatch || (method === "GET" && isWatch(query))) {
     if (method !== "GET") throw methodNotSupported(grr, method.toLowerCase());
+    negotiateOutput(req.headers.accept, ["Table", "PartialObjectMetadata"]);
     const q = { ...query };
     if (r.name) q.fieldSelector = [q.fieldSelector, `metadata.name=${r.name}`].filter(Boolean).join(",");
     return watch(registry, state, { ...r, name: undefined }, q, req, res, watchFault);
   }
   if (!r.name) {
     switch (method) {
-      case "GET":
-        return send(res, 200, listBody(r, registry, query));
+      case "GET": {
+        const choice = negotiateOutput(req.headers.accept, ["Table", "PartialObjectMetadataList"]);
+        validateListOptions(query);
+        const list = listBody(r, registry, query);
+        if (choice.as === "Table") {
+          const table = toTable(t, list.items, list.metadata, tableVersion(choice), query.includeObject);
+          return send(res, 200, table, {}, choice);
+        }
+        if (choice.as === "PartialObjectMetadataList") {
+          return send(res, 200, partialList(list, choice), {}, choice);
+        }
+        return send(res, 200, list, {}, choice);
+      }
       case "POST": {
         if (t.namespaced && ns === undefined) throw methodNotSupported(grr, "create");
-        const opts = writeOptions(query, req);
-        const out = registry.create(t, ns, parseJson(bodyText), opts);
-        return send(res, out.code, out.body, withWarnings(opts));
+        const choice = negotiateOutput(req.headers.accept);
+        const opts = writeOptions(query, req, user, bodyText);
+        const out = registry.create(t, ns, parseBody(bodyText, req), opts);
+        return send(res, out.code, out.body, withWarnings(opts), choice);
       }
       case "DELETE": {
         if (!t.verbs.includes("deletecollection")) throw methodNotSupported(grr, "deletecollection");
@@ -444,26 +685,61 @@ async function serveResource(
     }
   }
   const name = r.name;
-  if (r.subresource === "scale") return serveScale(registry, t, ns, name, method, query, bodyText, req, res);
+  if (r.subresource === "scale")
+    return serveScale(registry, t, ns, name, method, query, bodyText, req, res, user);
+  if (r.subresource === "token") {
+    if (method !== "POST")
+      throw methodNotSupported({ group: "", resource: "serviceaccounts/token" }, method.toLowerCase());
+    registry.get(t, ns, name);
+    return send(res, 201, state.issueToken(ns ?? "", name, parseBody(bodyText, req)));
+  }
   if (r.subresource === "finalize") {
     if (method !== "PUT") throw methodNotSupported(grr, method.toLowerCase());
-    const opts = writeOptions(query, req);
-    const body: any = parseJson(bodyText);
+    const opts = writeOptions(query, req, user);
+    const body: any = parseBody(bodyText, req);
     const cur = registry.get(t, ns, name);
     cur.spec = { ...(cur.spec ?? {}), finalizers: body?.spec?.finalizers ?? [] };
     registry.store.put(t, cur);
     return send(res, 200, registry.get(t, ns, name), withWarnings(opts));
   }
   switch (method) {
-    case "GET":
-      return send(res, 200, registry.get(t, ns, name));
+    case "GET": {
+      const choice = negotiateOutput(req.headers.accept, ["Table", "PartialObjectMetadata"]);
+      const obj = registry.get(t, ns, name);
+      if (choice.as === "Table") {
+        const table = toTable(
+          t,
+          [obj],
+          { resourceVersion: obj.metadata.resourceVersion },
+          tableVersion(choice),
+          query.includeObject,
+        );
+        return send(res, 200, table, {}, choice);
+      }
+      if (choice.as === "PartialObjectMetadata") {
+        return send(
+          res,
+          200,
+          {
+            kind: "PartialObjectMetadata",
+            apiVersion: `meta.k8s.io/${tableVersion(choice)}`,
+            metadata: obj.metadata,
+          },
+          {},
+          choice,
+        );
+      }
+      return send(res, 200, obj, {}, choice);
+    }
     case "PUT": {
-      const opts = writeOptions(query, req);
-      const out = registry.update(t, ns, name, parseJson(bodyText), opts, r.subresource);
-      return send(res, out.code, out.body, withWarnings(opts));
+      const choice = negotiateOutput(req.headers.accept);
+      const opts = writeOptions(query, req, user, bodyText);
+      const out = registry.update(t, ns, name, parseBody(bodyText, req), opts, r.subresource);
+      return send(res, out.code, out.body, withWarnings(opts), choice);
     }
     case "PATCH": {
-      const opts = writeOptions(query, req);
+      const choice = negotiateOutput(req.headers.accept);
+      const opts = writeOptions(query, req, user, bodyText);
       const out = registry.patch(
         t,
         ns,
@@ -473,7 +749,7 @@ async function serveResource(
         opts,
         r.subresource,
       );
-      return send(res, out.code, out.body, withWarnings(opts));
+      return send(res, out.code, out.body, withWarnings(opts), choice);
     }
     case "DELETE": {
       if (r.subresource) throw methodNotSupported(grr, "delete");
@@ -483,6 +759,23 @@ async function serveResource(
     default:
       throw methodNotSupported(grr, method.toLowerCase());
   }
+}
+
+function tableVersion(choice: OutputChoice): string {
+  return /;v=(v1beta1|v1)/.exec(choice.contentType)?.[1] ?? "v1";
+}
+
+function partialList(list: any, choice: OutputChoice): any {
+  return {
+    kind: "PartialObjectMetadataList",
+    apiVersion: `meta.k8s.io/${tableVersion(choice)}`,
+    metadata: list.metadata,
+    items: list.items.map((o: any) => ({
+      kind: "PartialObjectMetadata",
+      apiVersion: `meta.k8s.io/${tableVersion(choice)}`,
+      metadata: o.metadata,
+    })),
+  };
 }
 
 async function serveScale(
@@ -495,10 +788,11 @@ async function serveScale(
   bodyText: string,
   req: IncomingMessage,
   res: ServerResponse,
+  user: UserInfo,
 ): Promise<void> {
   const sts = registry.get(t, ns, name);
   if (method === "GET") return send(res, 200, scaleOf(sts));
-  const opts = writeOptions(query, req);
+  const opts = writeOptions(query, req, user);
   let replicas: unknown;
   if (method === "PUT") {
     const body: any = parseJson(bodyText);

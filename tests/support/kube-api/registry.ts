@@ -31,6 +31,7 @@ import {
   type PathStep,
   strategicMergePatch,
 } from "./patch";
+import type { UserInfo } from "./rbac";
 import { apiVersionOf, type ResourceType, typeByKind, typeByResource } from "./resources";
 import { decodeCheck, schemaCheck } from "./schema";
 import type { Entry, ManagerEntry, Store } from "./store";
@@ -46,7 +47,20 @@ export interface WriteOptions {
   defaultManager?: string;
   /** Collected `Warning` header values. */
   warnings?: string[];
+  /** Who writes: RBAC objects are checked against what this user holds (rbac.ts checkRbacWrite). */
+  user?: UserInfo;
+  /** Duplicate keys of the JSON body (reported like unknown fields by the strict decoder). */
+  duplicates?: string[];
 }
+
+/** A check run on API writes before validation, in the real server's place of the RBAC storages' checks. */
+export type WriteGuard = (
+  t: ResourceType,
+  namespace: string,
+  obj: any,
+  old: any | undefined,
+  user: UserInfo,
+) => StatusError | undefined;
 
 /** Options of a delete. */
 export interface DeleteOptions {
@@ -94,10 +108,19 @@ const SYSTEM_META = [
 
 /** The registry over one store. */
 export class Registry {
+  /** RBAC escalation checks (set by the server). */
+  guard?: WriteGuard;
+
   constructor(
     readonly store: Store,
     private readonly ctx: StrategyContext,
   ) {}
+
+  private runGuard(t: ResourceType, obj: any, old: any | undefined, opts: WriteOptions): void {
+    if (!this.guard || !opts.user) return;
+    const err = this.guard(t, t.namespaced ? (obj.metadata?.namespace ?? "") : "", obj, old, opts.user);
+    if (err) throw err;
+  }
 
   /** Decodes a request body into the kind's Go type: type errors are 400, unknown fields warn or fail. */
   decode(t: ResourceType, body: unknown, opts: WriteOptions): any {
@@ -113,10 +136,15 @@ export class Registry {
       );
     }
     const mode = opts.fieldValidation ?? "Warn";
-    if (res.unknown.length > 0 && mode === "Strict") {
-      throw badRequest(`strict decoding error: ${res.unknown.map((u) => `unknown field "${u}"`).join(", ")}`);
-    }
-    if (mode === "Warn") for (const u of res.unknown) opts.warnings?.push(`unknown field "${u}"`);
+    // Duplicate keys of the request body are reported once, with the first decode of it.
+    const strict = [
+      ...(opts.duplicates ?? []).map((d) => `duplicate field "${d}"`),
+      ...res.unknown.map((u) => `unknown field "${u}"`),
+    ];
+    opts.duplicates = undefined;
+    if (strict.length > 0 && mode === "Strict")
+      throw badRequest(`strict decoding error: ${strict.join(", ")}`);
+    if (mode === "Warn") for (const w of strict) opts.warnings?.push(w);
     const obj = clone(body);
     // Unknown fields are dropped by decoding into the Go struct.
     for (const u of res.unknown) deleteDotted(obj, u);
@@ -262,9 +290,12 @@ export class Registry {
     meta.creationTimestamp = now();
     if (t.strategy.generation) meta.generation = 1;
     else delete meta.generation;
+    this.runGuard(t, obj, undefined, opts);
     const generated = !meta.name && !!meta.generateName;
     if (generated) meta.name = this.generateName(meta.generateName);
     this.validate(t, obj, undefined, undefined);
+    const admitErrs = t.strategy.admitCreate?.(obj, this.ctx) ?? [];
+    if (admitErrs.length > 0) throw invalid(gk(t), meta.name, admitErrs);
     if (presetRV) throw internalNoReason("resourceVersion should not be set on objects to be created");
     for (let attempt = 0; this.store.entry(t, meta.namespace, meta.name); attempt++) {
       if (!generated || attempt >= 8) throw alreadyExists(gr(t), meta.name);
@@ -380,6 +411,7 @@ export class Registry {
         ]);
       }
     }
+    if (subresource !== "status") this.runGuard(t, next, old, opts);
     this.validate(t, next, old, subresource);
     next = orderObject(next);
     const managers = managersAfterApply ?? cloneManagers(entry.managers);

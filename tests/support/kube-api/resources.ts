@@ -8,7 +8,12 @@ import {
   podStrategy,
   serviceAccountStrategy,
 } from "./kinds/core";
-import { roleBindingStrategy, roleStrategy } from "./kinds/rbac";
+import {
+  clusterRoleBindingStrategy,
+  clusterRoleStrategy,
+  roleBindingStrategy,
+  roleStrategy,
+} from "./kinds/rbac";
 import { serviceStrategy } from "./kinds/service";
 import type { KindStrategy } from "./kinds/types";
 
@@ -30,6 +35,8 @@ export interface ResourceType {
   model: string;
   /** Field selectors besides metadata.name/metadata.namespace. */
   extraFields?: string[];
+  /** Discovery categories (`all` is what `kubectl get all` expands). */
+  categories?: string[];
   strategy: KindStrategy;
 }
 
@@ -89,6 +96,7 @@ export const RESOURCE_TYPES: ResourceType[] = [
     singular: "service",
     namespaced: true,
     shortNames: ["svc"],
+    categories: ["all"],
     verbs: ALL,
     subresources: { status: STATUS },
     schema: "IoK8sApiCoreV1Service",
@@ -104,7 +112,8 @@ export const RESOURCE_TYPES: ResourceType[] = [
     namespaced: true,
     shortNames: ["sa"],
     verbs: ALL,
-    subresources: {},
+    // TokenRequest: what the kubelet asks for a Pod's projected token (authentication.k8s.io/v1).
+    subresources: { token: ["create"] },
     schema: "IoK8sApiCoreV1ServiceAccount",
     model: "V1ServiceAccount",
     strategy: serviceAccountStrategy,
@@ -117,6 +126,7 @@ export const RESOURCE_TYPES: ResourceType[] = [
     singular: "pod",
     namespaced: true,
     shortNames: ["po"],
+    categories: ["all"],
     verbs: ALL,
     subresources: { status: STATUS },
     schema: "IoK8sApiCoreV1Pod",
@@ -154,6 +164,7 @@ export const RESOURCE_TYPES: ResourceType[] = [
     singular: "statefulset",
     namespaced: true,
     shortNames: ["sts"],
+    categories: ["all"],
     verbs: ALL,
     subresources: { status: STATUS, scale: STATUS },
     schema: "IoK8sApiAppsV1StatefulSet",
@@ -185,6 +196,32 @@ export const RESOURCE_TYPES: ResourceType[] = [
     schema: "IoK8sApiRbacV1RoleBinding",
     model: "V1RoleBinding",
     strategy: roleBindingStrategy,
+  },
+  {
+    group: "rbac.authorization.k8s.io",
+    version: "v1",
+    kind: "ClusterRole",
+    plural: "clusterroles",
+    singular: "clusterrole",
+    namespaced: false,
+    verbs: ALL,
+    subresources: {},
+    schema: "IoK8sApiRbacV1ClusterRole",
+    model: "V1ClusterRole",
+    strategy: clusterRoleStrategy,
+  },
+  {
+    group: "rbac.authorization.k8s.io",
+    version: "v1",
+    kind: "ClusterRoleBinding",
+    plural: "clusterrolebindings",
+    singular: "clusterrolebinding",
+    namespaced: false,
+    verbs: ALL,
+    subresources: {},
+    schema: "IoK8sApiRbacV1ClusterRoleBinding",
+    model: "V1ClusterRoleBinding",
+    strategy: clusterRoleBindingStrategy,
   },
   {
     group: "discovery.k8s.io",

@@ -33,6 +33,8 @@ export interface StoreEvent {
 export class Store {
   private rv = 1;
   private readonly entries = new Map<string, Entry>();
+  /** The same entries by type, so that listing one type (RBAC bindings on every request) is cheap. */
+  private readonly byType = new Map<ResourceType, Map<string, Entry>>();
   private readonly history: StoreEvent[] = [];
   /** Highest resourceVersion whose event was dropped from the history. */
   compactedRV = 0;
@@ -62,8 +64,7 @@ export class Store {
   /** Live entries of a type, optionally in one namespace, in etcd key order. */
   entriesOf(t: ResourceType, ns?: string): Entry[] {
     const out: Entry[] = [];
-    for (const e of this.entries.values()) {
-      if (e.type !== t) continue;
+    for (const e of this.byType.get(t)?.values() ?? []) {
       if (ns !== undefined && t.namespaced && e.obj.metadata.namespace !== ns) continue;
       out.push(e);
     }
@@ -86,7 +87,14 @@ export class Store {
     const rv = ++this.rv;
     const stored = clone(obj);
     stored.metadata.resourceVersion = String(rv);
-    this.entries.set(k, { type: t, obj: stored, managers: managers ?? prev?.managers ?? new Map() });
+    const entry = { type: t, obj: stored, managers: managers ?? prev?.managers ?? new Map() };
+    this.entries.set(k, entry);
+    let typed = this.byType.get(t);
+    if (!typed) {
+      typed = new Map();
+      this.byType.set(t, typed);
+    }
+    typed.set(k, entry);
     this.emit({
       type: prev ? "MODIFIED" : "ADDED",
       rv,
@@ -103,6 +111,7 @@ export class Store {
     const prev = this.entries.get(k);
     if (!prev) return undefined;
     this.entries.delete(k);
+    this.byType.get(t)?.delete(k);
     const rv = ++this.rv;
     const gone = clone(prev.obj);
     gone.metadata.resourceVersion = String(rv);

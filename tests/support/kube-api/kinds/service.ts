@@ -51,7 +51,10 @@ export const serviceStrategy: KindStrategy = {
     }
   },
   prepareForUpdate(obj, old) {
-    // The Service REST layer copies allocated values the client left out (patchAllocatedValues).
+    // The Service REST layer copies allocated values the client left out (patchAllocatedValues),
+    // then syncs clusterIPs with a changed clusterIP (normalizeClusterIPs), so that validation sees
+    // an old client's change of clusterIP alone as the change of clusterIPs[0] it is
+    // (`kubernetes/kubernetes pkg/registry/core/service/storage/storage.go` beginUpdate).
     const spec = obj.spec;
     if (!spec || !old.spec) return;
     if (needsClusterIP(old) && needsClusterIP(obj)) {
@@ -59,6 +62,16 @@ export const serviceStrategy: KindStrategy = {
       if (!spec.clusterIPs || spec.clusterIPs.length === 0) spec.clusterIPs = old.spec.clusterIPs;
       spec.ipFamilies ??= old.spec.ipFamilies;
       spec.ipFamilyPolicy ??= old.spec.ipFamilyPolicy;
+    }
+    const oldIPs: string[] = old.spec.clusterIPs ?? [];
+    const sameIPs = () => JSON.stringify(spec.clusterIPs ?? []) === JSON.stringify(oldIPs);
+    if (oldIPs.length > 0 && (spec.clusterIPs ?? []).length === 0 && old.spec.clusterIP === spec.clusterIP) {
+      spec.clusterIPs = oldIPs;
+    }
+    if ((old.spec.clusterIP ?? "") !== (spec.clusterIP ?? "")) {
+      if (old.spec.clusterIP && !spec.clusterIP) {
+        if (sameIPs()) delete spec.clusterIPs;
+      } else if (sameIPs()) spec.clusterIPs = [spec.clusterIP];
     }
     if (needsNodePort(old) && needsNodePort(obj)) {
       for (const p of spec.ports ?? []) {
@@ -103,17 +116,54 @@ export const serviceStrategy: KindStrategy = {
         errs.push(invalidField(`${pp}.targetPort`, p.targetPort, "must be between 1 and 65535, inclusive"));
       }
     });
-    if (spec.clusterIP && spec.clusterIP !== "None" && !isIP(spec.clusterIP)) {
-      errs.push(
-        invalidField(
-          "spec.clusterIPs[0]",
-          spec.clusterIP,
-          "must be a valid IP address, (e.g. 10.9.8.7 or 2001:db8::ffff)",
-        ),
-      );
+    if (spec.type !== "ExternalName") {
+      // validateServiceClusterIPsRelatedFields: clusterIP and clusterIPs[0] are one field.
+      const ips: string[] = Array.isArray(spec.clusterIPs) ? spec.clusterIPs : [];
+      if (spec.clusterIP) {
+        if (ips.length === 0) errs.push(requiredField("spec.clusterIPs"));
+        else if (ips[0] !== spec.clusterIP) {
+          errs.push(invalidField("spec.clusterIPs", ips, "first value must match `clusterIP`"));
+        }
+      } else if (ips.length > 0) {
+        errs.push(invalidField("spec.clusterIPs", ips, "must be empty when `clusterIP` is not specified"));
+      }
+      ips.forEach((ip, i) => {
+        if (i === 0 && ip === "None") {
+          if (ips.length > 1) {
+            errs.push(invalidField("spec.clusterIPs", ips, "'None' must be the first and only value"));
+          }
+          return;
+        }
+        if (!isIP(ip)) {
+          errs.push(
+            invalidField(
+              `spec.clusterIPs[${i}]`,
+              ip,
+              "must be a valid IP address, (e.g. 10.9.8.7 or 2001:db8::ffff)",
+            ),
+          );
+        }
+      });
     }
     errs.push(...validateLoadBalancerStatus(obj.status));
     return errs;
+  },
+  admitCreate(obj, ctx) {
+    // The ClusterIP allocator of BeginCreate: an IP the client chose must be in the service CIDR and
+    // free (`pkg/registry/core/service/storage/alloc.go` allocIPs; ipallocator's ErrNotInRange and
+    // ErrAllocated texts).
+    const spec = obj.spec ?? {};
+    if (!needsClusterIP(obj)) return [];
+    const ips: string[] = (spec.clusterIPs ?? []).filter((ip: string) => ip && ip !== "None");
+    for (const ip of ips) {
+      let why: string | undefined;
+      if (!inServiceRange(ip, ctx.serviceCIDR)) {
+        why = `provided IP is not in the valid range. The range of valid IPs is ${ctx.serviceCIDR}`;
+      } else if (ctx.clusterIPInUse(ip)) why = "provided IP is already allocated";
+      if (why)
+        return [invalidField("spec.clusterIPs", spec.clusterIPs, `failed to allocate IP ${ip}: ${why}`)];
+    }
+    return [];
   },
   validateUpdate(obj, old) {
     const errs: FieldError[] = [];
@@ -165,4 +215,22 @@ export function validateLoadBalancerStatus(status: any): FieldError[] {
     }
   });
   return errs;
+}
+
+function ipv4ToInt(ip: string): number | undefined {
+  const m = /^(\d+)\.(\d+)\.(\d+)\.(\d+)$/.exec(ip);
+  if (!m) return undefined;
+  const parts = m.slice(1).map(Number);
+  if (parts.some((p) => p > 255)) return undefined;
+  return ((parts[0]! << 24) >>> 0) + (parts[1]! << 16) + (parts[2]! << 8) + parts[3]!;
+}
+
+/** Whether an IPv4 address is allocatable in the CIDR (the network and broadcast addresses are not). */
+function inServiceRange(ip: string, cidr: string): boolean {
+  const [base, bits] = cidr.split("/");
+  const b = ipv4ToInt(base ?? "");
+  const n = ipv4ToInt(ip);
+  if (b === undefined || n === undefined) return false;
+  const size = 2 ** (32 - Number(bits));
+  return n > b && n < b + size - 1;
 }

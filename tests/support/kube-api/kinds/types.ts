@@ -6,6 +6,10 @@ import type { NameValidator } from "../validation";
 export interface StrategyContext {
   allocateClusterIP(): string;
   allocateNodePort(): number;
+  /** The service CIDR cluster IPs are allocated from (kube-apiserver --service-cluster-ip-range). */
+  serviceCIDR: string;
+  /** Whether another Service already holds this cluster IP. */
+  clusterIPInUse(ip: string): boolean;
 }
 
 /** What the generic registry needs to know about one kind. */
@@ -26,6 +30,8 @@ export interface KindStrategy {
   initialStatus?(obj: any): any;
   /** Validate (create and update). */
   validate(obj: any): FieldError[];
+  /** Allocation checks a create passes after validation (BeginCreate's allocators), as field errors. */
+  admitCreate?(obj: any, ctx: StrategyContext): FieldError[];
   /** ValidateUpdate: immutability. */
   validateUpdate?(obj: any, old: any): FieldError[];
   /** ValidateStatusUpdate. */
