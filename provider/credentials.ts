@@ -1,6 +1,6 @@
 /**
  * Where the provider's Kubernetes and Tailscale credentials come from, at run time, in this order
- * (DESIGN.md, "The provider shim"):
+ * (README.md, "Where credentials come from"; sdk/shim.ts says why nothing may be captured):
  *   1. the resource's own `credentials` input;
  *   2. provider configuration stored by `configure()` (the official providers' keys:
  *      `kubernetes:kubeconfig`, `kubernetes:context`, `tailscale:oauthClientId`,

@@ -1,7 +1,10 @@
 /**
  * The implementation behind the SDK's provider shim: `require("pulumi-tailnet/provider")` inside
  * Pulumi's dynamic-provider host. Every call names the resource kind and is delegated to that
- * kind's lifecycle in `resources/`.
+ * kind's lifecycle in `resources/`, whose inputs are declared in `plan/schema/`.
+ *
+ * docs/architecture.md describes the layers and how to add an input; docs/GLOSSARY.md defines the
+ * names used throughout (kind, mode, standalone, HA, proxy type, effect, …).
  *
  * This module path is public API: state written by every released version requires it by name.
  */

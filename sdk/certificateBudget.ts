@@ -1,8 +1,9 @@
 import * as pulumi from "@pulumi/pulumi";
 import type { BudgetReport, LedgerEntry, LimitUsage } from "../provider/plan/budget";
+import { CERTIFICATE_BUDGET_OUTPUTS } from "../provider/plan/outputs";
 import { providerFor } from "./shim";
 import type { TailnetIngress } from "./tailnetIngress";
-import { ownerIdFor } from "./types";
+import { outputPlaceholders, ownerIdFor } from "./types";
 
 // The shapes the provider computes, re-exported under the names a program reads them by.
 /** One certificate issuance recorded by a budget. */
@@ -90,13 +91,11 @@ export class CertificateBudget extends pulumi.dynamic.Resource {
       providerFor("CertificateBudget"),
       name,
       {
+        ...outputPlaceholders(CERTIFICATE_BUDGET_OUTPUTS),
         ownerId: ownerIdFor(name),
         ingresses,
         peers: args.peers ?? {},
         limits: args.limits,
-        ledger: undefined,
-        report: undefined,
-        schemaVersion: undefined,
       },
       opts,
       "tailnet",

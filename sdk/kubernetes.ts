@@ -15,9 +15,9 @@
  * `Affinity` or a `SecurityContext` written for a Deployment can be passed as they are.
  * tests/package/types.test.ts compiles such a program against the packed package.
  *
- * Enumerations are typed `string` (as in `@pulumi/kubernetes`), with the accepted values listed:
- * the provider checks a toleration's during preview (provider/plan/validate.ts), the Kubernetes API
- * server the others at `up`. Two types are narrower than Kubernetes', because the provider copies only
+ * Enumerations are typed `string` (as in `@pulumi/kubernetes`), with the accepted values listed: the
+ * provider checks a toleration's during preview (provider/plan/schema/proxyClass.ts), the Kubernetes
+ * API server the others at `up`. Two types are narrower than Kubernetes', because the provider copies only
  * part of them (provider/plan/proxyclass.ts): {@link ResourceRequirements} has no `claims` and
  * {@link EnvVar} has no `valueFrom`.
  */

@@ -1,7 +1,8 @@
 import * as pulumi from "@pulumi/pulumi";
+import { PROXY_GROUP_OUTPUTS } from "../provider/plan/outputs";
 import type { ProxyClass } from "./proxyClass";
 import { providerFor } from "./shim";
-import { type Credentials, credentialsInput, ownerIdFor, timeoutSeconds } from "./types";
+import { type Credentials, credentialsInput, outputPlaceholders, ownerIdFor, timeoutSeconds } from "./types";
 
 /** Arguments of a {@link ProxyGroup}. */
 export interface ProxyGroupArgs {
@@ -21,9 +22,9 @@ export interface ProxyGroupArgs {
    */
   replicas?: pulumi.Input<number>;
   /**
-   * ACL tags of the replicas' devices. Default `["tag:k8s"]`. The credentials must own them (tag
-   * owners in the tailnet policy). New tags reach new replicas only, as in the operator; replace the
-   * ProxyGroup to retag existing devices.
+   * ACL tags of the replicas' devices. Default `["tag:k8s"]`; an empty list is refused, as for every
+   * resource. The credentials must own them (tag owners in the tailnet policy). New tags reach new
+   * replicas only, as in the operator; replace the ProxyGroup to retag existing devices.
    */
   tags?: pulumi.Input<pulumi.Input<string>[]>;
   /** Device hostname prefix: replicas are `<prefix>-<i>`. Default: the ProxyGroup name. */
@@ -77,6 +78,7 @@ export class ProxyGroup extends pulumi.dynamic.Resource {
       providerFor("ProxyGroup"),
       name,
       {
+        ...outputPlaceholders(PROXY_GROUP_OUTPUTS),
         ownerId: ownerIdFor(name),
         name: args.name ?? name,
         namespace: args.namespace ?? "tailscale",
@@ -87,10 +89,6 @@ export class ProxyGroup extends pulumi.dynamic.Resource {
         proxyClass: args.proxyClass,
         timeoutSeconds: timeoutSeconds(opts),
         credentials: credentialsInput(args.credentials),
-        devices: undefined,
-        statefulSetName: undefined,
-        configMapName: undefined,
-        schemaVersion: undefined,
       },
       opts,
       "tailnet",

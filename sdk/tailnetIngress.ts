@@ -1,7 +1,10 @@
 import * as pulumi from "@pulumi/pulumi";
 import { certificateWarnings } from "../provider/plan/budget";
 import type { IngressBackendInput, IngressRuleInput } from "../provider/plan/inputs";
-import type { CertificateState as ProviderCertificateState } from "../provider/plan/outputs";
+import {
+  type CertificateState as ProviderCertificateState,
+  TAILNET_INGRESS_OUTPUTS,
+} from "../provider/plan/outputs";
 import type { ProxyClass } from "./proxyClass";
 import type { ProxyGroup } from "./proxyGroup";
 import { providerFor } from "./shim";
@@ -9,6 +12,7 @@ import {
   type BackendService,
   type Credentials,
   credentialsInput,
+  outputPlaceholders,
   ownerIdFor,
   serviceRefInput,
   timeoutSeconds,
@@ -61,7 +65,10 @@ export interface TailnetIngressArgs {
    * resource name. Changing it replaces the ingress.
    */
   hostname?: pulumi.Input<string>;
-  /** ACL tags of the proxy device or Tailscale Service. Default `["tag:k8s"]`. Changing tags replaces it. */
+  /**
+   * ACL tags of the proxy device or Tailscale Service. Default `["tag:k8s"]`; an empty list is refused.
+   * Changing tags replaces the device (with `proxyGroup`: updates the Tailscale Service in place).
+   */
   tags?: pulumi.Input<pulumi.Input<string>[]>;
   /** Namespace of the standalone proxy's objects. Default: the first backend Service's namespace. */
   namespace?: pulumi.Input<string>;
@@ -158,6 +165,7 @@ export class TailnetIngress extends pulumi.dynamic.Resource {
       providerFor("TailnetIngress"),
       name,
       {
+        ...outputPlaceholders(TAILNET_INGRESS_OUTPUTS),
         ownerId: ownerIdFor(name),
         defaultBackend: args.defaultBackend ? backend(args.defaultBackend, "defaultBackend") : undefined,
         rules,
@@ -175,16 +183,6 @@ export class TailnetIngress extends pulumi.dynamic.Resource {
         waitForCertificate: args.waitForCertificate,
         timeoutSeconds: timeoutSeconds(opts),
         credentials: credentialsInput(args.credentials),
-        fqdn: undefined,
-        url: undefined,
-        tailnetIPs: undefined,
-        deviceId: undefined,
-        serviceName: undefined,
-        addresses: undefined,
-        certificate: undefined,
-        certificateIssuances: undefined,
-        kubernetesObjects: undefined,
-        schemaVersion: undefined,
       },
       pulumi.mergeOptions(opts, { additionalSecretOutputs: ["joinToken"] }),
       "tailnet",

@@ -1,4 +1,5 @@
 import * as pulumi from "@pulumi/pulumi";
+import { TAILNET_SERVICE_OUTPUTS } from "../provider/plan/outputs";
 import type { ProxyClass } from "./proxyClass";
 import type { ProxyGroup } from "./proxyGroup";
 import { providerFor } from "./shim";
@@ -6,6 +7,7 @@ import {
   type BackendService,
   type Credentials,
   credentialsInput,
+  outputPlaceholders,
   ownerIdFor,
   serviceRefInput,
   timeoutSeconds,
@@ -28,7 +30,8 @@ export interface TailnetServiceArgs {
   hostname?: pulumi.Input<string>;
   /**
    * ACL tags of the proxy device (standalone) or of the Tailscale Service (with `proxyGroup`).
-   * Default `["tag:k8s"]`. The credentials must own them. Changing tags replaces the device.
+   * Default `["tag:k8s"]`; an empty list is refused. The credentials must own them. Changing tags
+   * replaces the device (with `proxyGroup`: updates the Tailscale Service in place).
    */
   tags?: pulumi.Input<pulumi.Input<string>[]>;
   /**
@@ -94,6 +97,7 @@ export class TailnetService extends pulumi.dynamic.Resource {
       providerFor("TailnetService"),
       name,
       {
+        ...outputPlaceholders(TAILNET_SERVICE_OUTPUTS),
         ownerId: ownerIdFor(name),
         service: serviceRefInput(args.service as pulumi.Input<BackendService>, "service"),
         hostname: args.hostname,
@@ -106,13 +110,6 @@ export class TailnetService extends pulumi.dynamic.Resource {
         joinToken: args.joinToken,
         timeoutSeconds: timeoutSeconds(opts),
         credentials: credentialsInput(args.credentials),
-        fqdn: undefined,
-        tailnetIPs: undefined,
-        deviceId: undefined,
-        serviceName: undefined,
-        addresses: undefined,
-        kubernetesObjects: undefined,
-        schemaVersion: undefined,
       },
       pulumi.mergeOptions(opts, { additionalSecretOutputs: ["joinToken"] }),
       "tailnet",

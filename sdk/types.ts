@@ -111,3 +111,11 @@ export function timeoutSeconds(opts: pulumi.CustomResourceOptions | undefined): 
 export function credentialsInput(credentials: pulumi.Input<Credentials> | undefined) {
   return credentials === undefined ? undefined : pulumi.secret(pulumi.output(credentials));
 }
+
+/**
+ * Every output of a kind (provider/plan/outputs.ts), unset: a dynamic resource has the outputs its
+ * arguments name, so the outputs that are not also inputs are passed as `undefined`.
+ */
+export function outputPlaceholders(keys: readonly string[]): Record<string, undefined> {
+  return Object.fromEntries(keys.map((k) => [k, undefined]));
+}

@@ -256,6 +256,13 @@ function hintFor(
     case 403: {
       const res = group ? `${resource}.${group}` : resource;
       const where = ns ? ` in namespace "${ns}"` : "";
+      if (/attempting to grant RBAC permissions not currently held/.test(status?.message ?? "")) {
+        // The RBAC escalation check: the permission is held, but not the ones the object grants.
+        return (
+          `Kubernetes lets an identity write a ${ctx.ref.kind} only if it already holds every permission the ${ctx.ref.kind} grants; ` +
+          `grant the kubeconfig's identity the permissions listed above${where} (deploy/deployer-rbac.yaml lists what pulumi-tailnet needs)`
+        );
+      }
       return (
         `the kubeconfig's identity lacks the "${ctx.verb}" permission on ${res}${where}: grant it through a ` +
         `Role/ClusterRole binding (check with: kubectl auth can-i ${ctx.verb} ${res}${ns ? ` -n ${ns}` : ""})`

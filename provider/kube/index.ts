@@ -3,4 +3,5 @@ export { differingFields, parseQuantity } from "./compare";
 export * from "./errors";
 export * from "./kube";
 export { DEFAULT_RETRY_POLICY, type RetryPolicy } from "./retry";
+export { sharedEdit } from "./sharedEdit";
 export * from "./types";

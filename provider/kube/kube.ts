@@ -118,6 +118,11 @@ export interface ApplyOptions {
   ownerId: string;
   /** Take over an existing object that has no owner annotation. Default false. */
   adoptUnowned?: boolean;
+  /**
+   * The resource's previous identity, when its `ownerId` changes in place: an object owned by it is
+   * taken over (it is the same resource's). Default: none.
+   */
+  formerOwnerId?: string;
   /** How long to wait for a terminating object with the same name to go. Default 60 000 ms. */
   terminatingWaitMs?: number;
 }
@@ -390,7 +395,11 @@ export class Kube {
         }
       }
       const owner = ownerOf(live);
-      if (owner !== options.ownerId && !(owner === undefined && options.adoptUnowned)) {
+      const ours =
+        owner === options.ownerId ||
+        (owner === undefined && options.adoptUnowned) ||
+        (owner !== undefined && owner === options.formerOwnerId);
+      if (!ours) {
         throw new KubeOwnershipError(ref, owner, options.ownerId, OWNER_ID_KEY);
       }
       const changedFields = differingFields(desired, live);
@@ -712,7 +721,9 @@ export class Kube {
   /**
    * Runs a command in a Pod's container (`pods/exec`, over WebSocket) and returns what it printed
    * and its exit code. Used to ask a proxy's tailscaled for its certificate during `up`; needs the
-   * `create` verb on `pods/exec` in the proxy's namespace. Retried (retry.ts) only when the
+   * `get` and `create` verbs on `pods/exec` in the proxy's namespace (the WebSocket upgrade is a GET,
+   * and from Kubernetes 1.35 the API server also checks `create`, kubernetes/kubernetes#134577;
+   * kubernetes/kubernetes#134577, #78741). Retried (retry.ts) only when the
    * WebSocket never opened, so the command cannot have started; once it runs, a dropped connection
    * is an error, since the command may have acted.
    */
@@ -745,7 +756,7 @@ export class Kube {
       throw new Error(
         `cannot run a command in ${where}${tries}` +
           (failure.status === 403
-            ? ": the kubeconfig's identity lacks `create` on `pods/exec` in this namespace (grant it, or set waitForCertificate: false)"
+            ? `: the kubeconfig's identity lacks \`get\` or \`create\` on \`pods/exec\` in this namespace (${message}); grant both (deploy/deployer-rbac.yaml), or set waitForCertificate: false`
             : `: ${message}`),
       );
     }

@@ -59,3 +59,10 @@ export function refOf(obj: KubeObject): ObjectRef {
     name: obj.metadata.name ?? "",
   };
 }
+
+/** The label selector `k=v,k=v` matching every label of `labels`. */
+export function selectorOf(labels: Record<string, string>): string {
+  return Object.entries(labels)
+    .map(([k, v]) => `${k}=${v}`)
+    .join(",");
+}

@@ -3,8 +3,13 @@
  * and the rules that turn an ingress backend into a proxy target.
  */
 import { PlanError, type PlanErrorCode } from "./errors";
-import type { IngressBackendInput, ServiceRefInput } from "./inputs";
-import { goQuote, normalizePort } from "./validate";
+import { goQuote } from "./gojson";
+import {
+  type IngressBackendInput,
+  isUnknown,
+  type ServiceRefInput,
+  type TailnetIngressInput,
+} from "./inputs";
 
 /** One port of a backend Service (`spec.ports[]`). */
 export interface BackendServicePort {
@@ -26,6 +31,67 @@ export interface BackendServiceFacts {
   /** `spec.externalName` of an ExternalName Service. */
   externalName?: string;
   ports: BackendServicePort[];
+}
+
+/**
+ * Normalises a backend port as given (`8080`, `"8080"`, `"http"`): a number, a port name, or unknown.
+ * A string of digits is taken as a number, since YAML and config values often arrive as strings.
+ */
+export function normalizePort(port: unknown): { number: number } | { name: string } | "unknown" | undefined {
+  if (isUnknown(port)) return "unknown";
+  if (typeof port === "number") return { number: port };
+  if (typeof port === "string") return /^[0-9]+$/.test(port) ? { number: Number(port) } : { name: port };
+  return undefined;
+}
+
+/** One backend of a TailnetIngress, where it is mounted, and the input it came from. */
+export interface IngressBackendEntry {
+  /** The mount point (`/` for the default backend and for an empty path). */
+  path: string;
+  backend: IngressBackendInput;
+  /** The input it came from: `defaultBackend` or `rules[i].paths[j]`. */
+  source: string;
+  /** The input path of the backend itself: `defaultBackend` or `rules[i].paths[j].backend`. */
+  at: string;
+}
+
+/** Every backend of an ingress: the default backend first, then each rule's paths, in input order. */
+export function ingressBackends(
+  input: Pick<TailnetIngressInput, "defaultBackend" | "rules">,
+): IngressBackendEntry[] {
+  const out: IngressBackendEntry[] = [];
+  if (input.defaultBackend) {
+    out.push({ path: "/", backend: input.defaultBackend, source: "defaultBackend", at: "defaultBackend" });
+  }
+  (input.rules ?? []).forEach((rule, i) => {
+    (rule.paths ?? []).forEach((p, j) => {
+      const source = `rules[${i}].paths[${j}]`;
+      out.push({ path: p.path === "" ? "/" : p.path, backend: p.backend, source, at: `${source}.backend` });
+    });
+  });
+  return out;
+}
+
+/**
+ * Facts for a plan made without reading the cluster (a preview): every backend Service exists with the
+ * placeholder address `0.0.0.0` and has every port the inputs name, so the planned objects follow the
+ * inputs; the real addresses and ports are read at `up`.
+ */
+export function placeholderBackends(refs: readonly IngressBackendInput[]): Map<string, BackendServiceFacts> {
+  const facts = new Map<string, BackendServiceFacts>();
+  for (const { service, port } of refs) {
+    const key = backendKey(service);
+    const f = facts.get(key) ?? placeholderService(service);
+    if (typeof port === "string") f.ports.push({ name: port, port: 1 });
+    else f.ports.push({ port });
+    facts.set(key, f);
+  }
+  return facts;
+}
+
+/** A ClusterIP Service at the placeholder address `0.0.0.0`, with no ports (see {@link placeholderBackends}). */
+export function placeholderService(ref: ServiceRefInput): BackendServiceFacts {
+  return { namespace: ref.namespace, name: ref.name, type: "ClusterIP", clusterIP: "0.0.0.0", ports: [] };
 }
 
 /** Map key of a Service: `<namespace>/<name>`. */

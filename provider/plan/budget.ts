@@ -67,6 +67,19 @@ export interface BudgetIngress {
   certificate?: { state?: string; notAfter?: string; domain?: string; error?: string };
 }
 
+/** The provider inputs of a CertificateBudget: what the SDK sends, and what check adds. */
+export interface CertificateBudgetInput {
+  /** `<project>/<stack>/<resource name>`, set by the SDK; its stack part is the ledger's `stack`. */
+  ownerId: string;
+  ingresses: BudgetIngress[] | typeof UNKNOWN;
+  peers?: Record<string, LedgerEntry[] | typeof UNKNOWN> | typeof UNKNOWN;
+  limits?: Partial<Record<LetsEncryptEnvironment, Partial<BudgetLimits>>>;
+  /** Set by check: this stack's ledger. */
+  ledger?: LedgerEntry[];
+  /** Set by check: the evaluation. */
+  report?: BudgetReport;
+}
+
 /** Everything the evaluation needs. */
 export interface BudgetInput {
   /** `<project>/<stack>` of this stack. */

@@ -68,3 +68,10 @@ export function summarizePlan(plan: { objects: readonly object[] }): ObjectSumma
     };
   });
 }
+
+/** `Kind/namespace/name` → fingerprint of every object a plan writes: the `plannedObjects` a preview shows. */
+export function fingerprintedObjects(plan: { objects: readonly object[] }): Record<string, string> {
+  return Object.fromEntries(
+    summarizePlan(plan).map((o) => [`${o.kind}/${o.namespace}/${o.name}`, o.fingerprint]),
+  );
+}

@@ -1,8 +1,10 @@
 /**
- * Helpers that reproduce Go `encoding/json` output byte for byte, plus canonical hashing.
+ * Helpers that reproduce Go output byte for byte (`encoding/json`, and `fmt`'s `%q` in error texts),
+ * plus canonical hashing and the JSON value checks the planners share.
  *
  * The operator writes its config files with Go's encoder; our files must be byte-identical for the parity
  * cases so that a proxy migrated between the operator and this package sees no config change (no reload).
+ * Its error texts quote values with `%q`; ours quote them the same way, so users can search for them.
  */
 import { createHash } from "node:crypto";
 
@@ -18,6 +20,41 @@ export function goJsonString(s: string): string {
     .replace(/&/g, "\\u0026")
     .replace(/\u2028/g, "\\u2028")
     .replace(/\u2029/g, "\\u2029");
+}
+
+/**
+ * Quotes a string as Go's `%q` does for printable input: double quotes, with `"` and `\` escaped and
+ * control characters written as escapes. Used so error texts match the operator's.
+ */
+export function goQuote(s: string): string {
+  let out = '"';
+  for (const ch of s) {
+    const c = ch.codePointAt(0)!;
+    if (ch === '"' || ch === "\\") out += `\\${ch}`;
+    else if (c === 7) out += "\\a";
+    else if (c === 8) out += "\\b";
+    else if (c === 12) out += "\\f";
+    else if (c === 10) out += "\\n";
+    else if (c === 13) out += "\\r";
+    else if (c === 9) out += "\\t";
+    else if (c === 11) out += "\\v";
+    else if (c < 0x20 || c === 0x7f) out += `\\x${c.toString(16).padStart(2, "0")}`;
+    else out += ch;
+  }
+  return `${out}"`;
+}
+
+/** Go's `%q` of a single byte (a rune literal), as in dnsname's "contains invalid character" message. */
+export function goQuoteByte(b: number): string {
+  if (b === 0x27) return "'\\''";
+  if (b === 0x5c) return "'\\\\'";
+  if (b < 0x20 || b === 0x7f) return `'\\x${b.toString(16).padStart(2, "0")}'`;
+  return `'${String.fromCodePoint(b)}'`;
+}
+
+/** True for a JSON object (not null, not an array). */
+export function isPlainObject(v: unknown): v is Record<string, unknown> {
+  return v !== null && typeof v === "object" && !Array.isArray(v);
 }
 
 /**

@@ -12,6 +12,19 @@ export const SCHEMA_VERSION = 1;
 /** The Pulumi preview sentinel for a value not known yet. Any field may hold it during preview. */
 export const UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9";
 
+/** True when `v` is the Pulumi preview sentinel for a value not known yet. */
+export function isUnknown(v: unknown): boolean {
+  return v === UNKNOWN;
+}
+
+/** True when `v` is, or contains at any depth, the preview unknown sentinel. */
+export function containsUnknown(v: unknown): boolean {
+  if (v === UNKNOWN) return true;
+  if (Array.isArray(v)) return v.some(containsUnknown);
+  if (v !== null && typeof v === "object") return Object.values(v).some(containsUnknown);
+  return false;
+}
+
 /** A Kubernetes Service, by namespace and name. */
 export interface ServiceRefInput {
   namespace: string;
@@ -74,6 +87,12 @@ export interface CredentialsInput {
   tailscaleBaseUrl?: string;
 }
 
+/** A ProxyGroup by name and namespace: the `proxyGroup` input of HA resources. */
+export interface ProxyGroupRef {
+  name: string;
+  namespace: string;
+}
+
 /** What every proxy-backed resource shares. */
 export interface ProxyCommonInput {
   /**
@@ -85,11 +104,11 @@ export interface ProxyCommonInput {
   namespace?: string;
   /** Tailnet hostname (a DNS label, or an FQDN whose first label is used). */
   hostname?: string;
-  /** ACL tags of the proxy device (standalone) or the Tailscale Service (HA). Default `["tag:k8s"]`. */
+  /** ACL tags of the proxy device (standalone) or the Tailscale Service (HA). Default `["tag:k8s"]`; never empty. */
   tags?: string[];
   proxyClass?: ProxyClassInput;
-  /** Name and namespace of the ProxyGroup that serves this resource (HA mode). */
-  proxyGroup?: { name: string; namespace: string };
+  /** Name and namespace of the ProxyGroup that serves this resource (HA). */
+  proxyGroup?: ProxyGroupRef;
   /**
    * HA only: join a Tailscale Service that another stack created, with the `joinToken` that stack
    * exports. Without it, an existing Tailscale Service that is not this resource's own is an error.
@@ -144,9 +163,28 @@ export interface ProxyGroupInput {
   namespace: string;
   type: "ingress";
   replicas?: number;
+  /** ACL tags of the replicas' devices. Default `["tag:k8s"]`; never empty. */
   tags?: string[];
   hostnamePrefix?: string;
   proxyClass?: ProxyClassInput;
   timeoutSeconds?: number;
   credentials?: CredentialsInput;
+}
+
+/**
+ * Inputs that reach the provider without coming from the SDK: `__provider`, the serialised provider
+ * the dynamic-provider host adds to every resource's inputs.
+ */
+export interface HostInputs {
+  __provider?: string;
+}
+
+/**
+ * What `check` adds to the inputs of the kinds that write Kubernetes objects: `Kind/namespace/name`
+ * of every object an `up` would write, with a fingerprint of its content (plan/fingerprint.ts), or
+ * the unknown sentinel while an input is unknown. A preview shows it, so a changed fingerprint names
+ * the object that will change.
+ */
+export interface PlannedInputs {
+  plannedObjects?: Record<string, string> | typeof UNKNOWN;
 }

@@ -1,5 +1,6 @@
 /**
- * Plain output shapes that `sdk/` re-exports under its own names, declared once here.
+ * Plain output shapes that `sdk/` re-exports under its own names, and the output keys of every kind,
+ * declared once here (the SDK sends them as placeholders, the provider fills them in).
  *
  * Keep this file free of imports: the published `dist/sdk/*.d.ts` reference it, so whatever it
  * imports is type-checked in every user's program. An import of `@kubernetes/client-node` here would
@@ -29,3 +30,49 @@ export interface CertificateState {
   /** Why issuance failed, when `state` is `failed`. */
   error?: string;
 }
+
+/** Every output a TailnetService declares (sdk/tailnetService.ts); `null` where the mode has none. */
+export const TAILNET_SERVICE_OUTPUTS = [
+  "hostname",
+  "fqdn",
+  "tailnetIPs",
+  "deviceId",
+  "serviceName",
+  "addresses",
+  "joinToken",
+  "namespace",
+  "kubernetesObjects",
+  "schemaVersion",
+] as const;
+
+/** Every output a TailnetIngress declares (sdk/tailnetIngress.ts); `null` where the mode has none. */
+export const TAILNET_INGRESS_OUTPUTS = [
+  "hostname",
+  "fqdn",
+  "url",
+  "tailnetIPs",
+  "deviceId",
+  "serviceName",
+  "addresses",
+  "joinToken",
+  "certificate",
+  "certificateIssuances",
+  "proxyClass",
+  "namespace",
+  "kubernetesObjects",
+  "schemaVersion",
+] as const;
+
+/** Every output a ProxyGroup declares (sdk/proxyGroup.ts). */
+export const PROXY_GROUP_OUTPUTS = [
+  "name",
+  "namespace",
+  "replicas",
+  "devices",
+  "statefulSetName",
+  "configMapName",
+  "schemaVersion",
+] as const;
+
+/** Every output a CertificateBudget declares (sdk/certificateBudget.ts). */
+export const CERTIFICATE_BUDGET_OUTPUTS = ["ledger", "report", "schemaVersion"] as const;

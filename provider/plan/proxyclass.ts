@@ -1,13 +1,18 @@
 /**
  * Applies a ProxyClass to a proxy StatefulSet, following the operator's applyProxyClassToStatefulSet
- * (operator-standalone.md §3.5), adapted to our flattened ProxyClassInput. Shared by the standalone and the
- * ProxyGroup (HA) builders: keep the signature stable.
+ * (tailscale/tailscale@de9ec7ee cmd/k8s-operator/sts.go; docs/operator-parity.md, "ProxyClass"),
+ * adapted to our flattened ProxyClassInput, whose fields are declared in schema/proxyClass.ts. Shared
+ * by the standalone and the ProxyGroup builders.
  */
 import type { V1Container, V1EnvVar, V1StatefulSet } from "@kubernetes/client-node";
 import type { ProxyClassInput } from "./inputs";
 import { MANAGED_ANNOTATION_KEYS, MANAGED_LABEL_KEYS, mergeLabelsOrAnnotations } from "./labels";
 
-/** The operator's proxyType strings, of the kinds this package builds. */
+/**
+ * The operator's proxy types, of the proxies this package builds: `ingress_service` (a standalone
+ * proxy of a TailnetService), `ingress_resource` (a standalone proxy of a TailnetIngress) and
+ * `proxygroup_ingress` (a ProxyGroup's replicas). The operator writes them into the metrics labels.
+ */
 export type ProxyType = "ingress_resource" | "ingress_service" | "proxygroup_ingress";
 
 /** Options of {@link applyProxyClass}. */
@@ -40,6 +45,10 @@ export const TAILSCALE_CONTAINER = "tailscale";
 /** Name of the privileged init container of the non-userspace templates. */
 export const SYSCTLER_CONTAINER = "sysctler";
 
+/** What the `sysctler` init container runs: IP forwarding on, for the DNAT of kernel-networking proxies. */
+export const SYSCTL_SCRIPT =
+  "echo 1 > /proc/sys/net/ipv4/ip_forward && if [ -e /proc/sys/net/ipv6/conf/all/forwarding ]; then echo 1 > /proc/sys/net/ipv6/conf/all/forwarding; fi";
+
 /** Proxy types that serve HTTPS and so may use the Let's Encrypt staging directory (not layer 3). */
 const ACME_PROXY_TYPES: readonly ProxyType[] = ["ingress_resource", "proxygroup_ingress"];
 
@@ -66,12 +75,12 @@ function nonEmpty(m: Record<string, string> | undefined): m is Record<string, st
  * pod field does not clear the others. `image` and `imagePullPolicy` apply to the `sysctler` init
  * container too, since the flattened ProxyClass has one proxy image.
  */
-export function applyProxyClass(
-  statefulSet: V1StatefulSet,
+export function applyProxyClass<S extends V1StatefulSet>(
+  statefulSet: S,
   proxyClass: ProxyClassInput | undefined,
   opts: ApplyProxyClassOptions,
-): V1StatefulSet {
-  const sts = JSON.parse(JSON.stringify(statefulSet)) as V1StatefulSet;
+): S {
+  const sts = JSON.parse(JSON.stringify(statefulSet)) as S;
   const pc = proxyClass;
   if (!pc) return sts;
   sts.metadata ??= {};

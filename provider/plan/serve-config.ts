@@ -3,16 +3,17 @@
  * byte-for-byte what Go's `encoding/json` writes, and the handlers of a TailnetIngress.
  */
 
-import type { BackendProblem } from "./backends";
 import {
+  type BackendProblem,
   type BackendServiceFacts,
   backendScheme,
+  ingressBackends,
   joinHostPort,
   resolveIngressBackend,
   throwProblems,
 } from "./backends";
 import { goJsonMap, goJsonString } from "./gojson";
-import type { IngressBackendInput, TailnetIngressInput } from "./inputs";
+import type { TailnetIngressInput } from "./inputs";
 
 /** The magic host containerboot replaces with the proxy's certificate domain (its MagicDNS name). */
 // biome-ignore lint/suspicious/noTemplateCurlyInString: a literal placeholder that containerboot expands
@@ -152,21 +153,9 @@ export function resolveIngressHandlers(
   input: Pick<TailnetIngressInput, "defaultBackend" | "rules" | "backendProtocol">,
   backends: ReadonlyMap<string, BackendServiceFacts>,
 ): ResolvedHandler[] {
-  const entries: { path: string; backend: IngressBackendInput; source: string }[] = [];
-  if (input.defaultBackend)
-    entries.push({ path: "/", backend: input.defaultBackend, source: "defaultBackend" });
-  (input.rules ?? []).forEach((rule, i) => {
-    (rule.paths ?? []).forEach((p, j) => {
-      entries.push({
-        path: p.path === "" ? "/" : p.path,
-        backend: p.backend,
-        source: `rules[${i}].paths[${j}]`,
-      });
-    });
-  });
   const problems: BackendProblem[] = [];
   const handlers: ResolvedHandler[] = [];
-  for (const e of entries) {
+  for (const e of ingressBackends(input)) {
     const r = resolveIngressBackend(e.backend, backends, e.source);
     if ("code" in r) {
       problems.push(r);
@@ -191,27 +180,32 @@ export function resolveIngressHandlers(
   return handlers;
 }
 
+/** Port-80 handlers that redirect each mount point to HTTPS (`httpRedirect`). */
+export function httpsRedirects(paths: readonly string[]): Record<string, HTTPHandler> {
+  const redirects: Record<string, HTTPHandler> = {};
+  for (const path of paths) redirects[path] = { Redirect: HTTPS_REDIRECT };
+  return redirects;
+}
+
 /** Options of {@link buildIngressServeConfig}. */
 export interface IngressServeOptions {
   /** Mount point → handler. Later entries with the same path win, as in the operator's map. */
   handlers: readonly Pick<ResolvedHandler, "path" | "proxy">[];
   funnel?: boolean;
   httpRedirect?: boolean;
-  /** The host part of the Web keys; default `${TS_CERT_DOMAIN}` (standalone). */
-  host?: string;
 }
 
 /**
- * The serve config of a standalone layer-7 proxy (operator §1.4–§1.5): HTTPS on 443 with the handlers,
- * `AllowFunnel` for 443 when `funnel`, and with `httpRedirect` an HTTP listener on 80 that redirects every
- * mount point to HTTPS.
+ * The serve config of a standalone layer-7 proxy (docs/operator-parity.md, "Standalone proxies"):
+ * HTTPS on 443 with the handlers, `AllowFunnel` for 443 when `funnel`, and with `httpRedirect` an HTTP
+ * listener on 80 that redirects every mount point to HTTPS.
  *
  * Deliberate difference: with funnel and httpRedirect the operator also sets `AllowFunnel` for port 80.
  * Funnel only carries ports 443, 8443 and 10000, so that entry cannot work; we leave it out and the
  * redirect stays tailnet-only.
  */
 export function buildIngressServeConfig(opts: IngressServeOptions): ServeConfig {
-  const host = opts.host ?? CERT_DOMAIN_PLACEHOLDER;
+  const host = CERT_DOMAIN_PLACEHOLDER;
   const handlers: Record<string, HTTPHandler> = {};
   for (const h of opts.handlers) handlers[h.path] = { Proxy: h.proxy };
   const sc: ServeConfig = {
@@ -219,10 +213,8 @@ export function buildIngressServeConfig(opts: IngressServeOptions): ServeConfig 
     Web: { [`${host}:443`]: { Handlers: handlers } },
   };
   if (opts.httpRedirect) {
-    const redirects: Record<string, HTTPHandler> = {};
-    for (const path of Object.keys(handlers)) redirects[path] = { Redirect: HTTPS_REDIRECT };
     sc.TCP!["80"] = { HTTP: true };
-    sc.Web![`${host}:80`] = { Handlers: redirects };
+    sc.Web![`${host}:80`] = { Handlers: httpsRedirects(Object.keys(handlers)) };
   }
   if (opts.funnel) sc.AllowFunnel = { [`${host}:443`]: true };
   return sc;

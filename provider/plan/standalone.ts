@@ -1,7 +1,8 @@
 /**
  * Desired state of a standalone proxy (one replica, its own device): what the operator's
  * tailscaleSTSReconciler provisions for an exposed Service (layer 3) or a tailscale Ingress (layer 7),
- * plus the RBAC that the operator gets from its install manifests.
+ * plus the RBAC that the operator gets from its install manifests (docs/operator-parity.md,
+ * "Standalone proxies").
  *
  * Differences from the operator, all deliberate:
  * - Objects live in `namespace` (default: the backend Service's namespace), not an operator namespace:
@@ -15,19 +16,10 @@
  * - TS_DEBUG_FIREWALL_MODE is set only on kernel-networking (layer-3) proxies: a userspace proxy has no
  *   firewall (the operator sets its global PROXY_FIREWALL_MODE on every proxy).
  */
-import type {
-  V1EnvVar,
-  V1Role,
-  V1RoleBinding,
-  V1Secret,
-  V1Service,
-  V1ServiceAccount,
-  V1StatefulSet,
-  V1Volume,
-  V1VolumeMount,
-} from "@kubernetes/client-node";
+import type { V1EnvVar, V1Volume, V1VolumeMount } from "@kubernetes/client-node";
 import { type BackendServiceFacts, backendKey } from "./backends";
 import { PlanError } from "./errors";
+import { type DerivedHostname, ingressHostname, resourceNameOf, serviceHostname } from "./hostnames";
 import type { ProxyClassInput, TailnetIngressInput, TailnetServiceInput } from "./inputs";
 import {
   ANNOTATION_LAST_SET_CLUSTER_DNS_NAME,
@@ -38,12 +30,22 @@ import {
   toLabelValue,
 } from "./labels";
 import { type ProxyNames, proxyNames } from "./names";
+import type {
+  PlannedObject,
+  PlannedRole,
+  PlannedRoleBinding,
+  PlannedSecret,
+  PlannedService,
+  PlannedServiceAccount,
+  PlannedStatefulSet,
+} from "./objects";
 import {
   applyProxyClass,
   DEFAULT_IMAGE_PULL_POLICY,
   DEFAULT_PROXY_IMAGE,
   firewallModeEnv,
   type ProxyType,
+  SYSCTL_SCRIPT,
   SYSCTLER_CONTAINER,
   TAILSCALE_CONTAINER,
 } from "./proxyclass";
@@ -53,17 +55,12 @@ import {
   resolveIngressHandlers,
   serializeServeConfig,
 } from "./serve-config";
+import { validLabel } from "./syntax";
+import { effectiveTags } from "./tags";
 import { renderTailscaledConfigFiles } from "./tailscaled-config";
-import {
-  DEFAULT_TAGS,
-  type DerivedHostname,
-  ingressHostname,
-  resourceNameOf,
-  serviceHostname,
-  validLabel,
-} from "./validate";
 
 export type { BackendServiceFacts } from "./backends";
+export type { PlannedObject } from "./objects";
 
 /** What the lifecycle knows at plan time besides the inputs and the backend facts. */
 export interface PlanContext {
@@ -74,8 +71,6 @@ export interface PlanContext {
   authKey?: string;
   /** Control server URL, written as the config's `ServerURL`; omitted when not given. */
   controlUrl?: string;
-  /** Proxy image unless the ProxyClass names one; default {@link DEFAULT_PROXY_IMAGE}. */
-  image?: string;
 }
 
 /** The auth key to mint for a standalone proxy: single-use, not ephemeral, pre-authorised, tagged. */
@@ -85,9 +80,6 @@ export interface AuthKeyRequest {
   ephemeral: false;
   preauthorized: true;
 }
-
-/** Any object a standalone plan contains. */
-export type PlannedObject = V1ServiceAccount | V1Role | V1RoleBinding | V1Secret | V1Service | V1StatefulSet;
 
 /** The layer-3 DNAT target of a TailnetService proxy. */
 export type L3Target = { kind: "clusterIP"; ip: string } | { kind: "dnsName"; name: string };
@@ -108,15 +100,15 @@ export interface StandaloneProxyPlan {
   selector: Record<string, string>;
   /** Annotations on every object. */
   annotations: Record<string, string>;
-  serviceAccount: V1ServiceAccount;
-  role: V1Role;
-  roleBinding: V1RoleBinding;
+  serviceAccount: PlannedServiceAccount;
+  role: PlannedRole;
+  roleBinding: PlannedRoleBinding;
   /** Config-and-state Secret; the config files are in `stringData`. */
-  secret: V1Secret;
-  headlessService: V1Service;
-  statefulSet: V1StatefulSet;
+  secret: PlannedSecret;
+  headlessService: PlannedService;
+  statefulSet: PlannedStatefulSet;
   /** With ProxyClass `enableMetrics`: the metrics Service (port 9002), applied after the StatefulSet. */
-  metricsService?: V1Service;
+  metricsService?: PlannedService;
   /** The same objects in apply order: ServiceAccount, Role, RoleBinding, Secret, headless Service, StatefulSet. */
   objects: PlannedObject[];
   /** The tailscaled config files (`cap-95.hujson`, `cap-107.hujson`) as written to the Secret. */
@@ -130,16 +122,17 @@ export interface StandaloneProxyPlan {
   authKeyRequest: AuthKeyRequest;
 }
 
-/** Secret key of the serve config (mounted as a single file at /etc/tailscaled/<secret>/serve-config). */
-export const SERVE_CONFIG_KEY = "serve-config";
+/**
+ * Key of the serve config in a standalone proxy's Secret, mounted as the single file
+ * `/etc/tailscaled/<secret>/serve-config` (TS_SERVE_CONFIG). Not the ProxyGroup's key, which is
+ * `PROXY_GROUP_SERVE_CONFIG_KEY` (plan/ha/common.ts): the operator names the two differently.
+ */
+export const STANDALONE_SERVE_CONFIG_KEY = "serve-config";
 
 /** Hostinfo app of a layer-7 proxy (TS_INTERNAL_APP); the operator's value, kept so control sees the same kind. */
 export const APP_INGRESS_RESOURCE = "k8s-operator-ingress-resource";
 /** Hostinfo app of a layer-3 proxy (TS_INTERNAL_APP). */
 export const APP_INGRESS_PROXY = "k8s-operator-ingress-proxy";
-
-const SYSCTL_SCRIPT =
-  "echo 1 > /proc/sys/net/ipv4/ip_forward && if [ -e /proc/sys/net/ipv6/conf/all/forwarding ]; then echo 1 > /proc/sys/net/ipv6/conf/all/forwarding; fi";
 
 function checkedHostname(h: DerivedHostname | undefined, what: string): string {
   if (!h)
@@ -180,7 +173,7 @@ function buildObjects(o: TemplateOptions) {
     labels: { ...o.labels },
     annotations: { ...o.annotations },
   });
-  const serviceAccount: V1ServiceAccount = {
+  const serviceAccount: PlannedServiceAccount = {
     apiVersion: "v1",
     kind: "ServiceAccount",
     metadata: meta(o.names.serviceAccount),
@@ -188,7 +181,7 @@ function buildObjects(o: TemplateOptions) {
   // Least privilege: the proxy reads and writes its own config-and-state Secret (tailscaled's kube state
   // store and containerboot's device_* keys) and records events. The operator's shared `proxies` Role
   // allows every verb on every Secret of the operator namespace.
-  const role: V1Role = {
+  const role: PlannedRole = {
     apiVersion: "rbac.authorization.k8s.io/v1",
     kind: "Role",
     metadata: meta(o.names.role),
@@ -202,27 +195,27 @@ function buildObjects(o: TemplateOptions) {
       { apiGroups: [""], resources: ["events"], verbs: ["create", "patch", "get"] },
     ],
   };
-  const roleBinding: V1RoleBinding = {
+  const roleBinding: PlannedRoleBinding = {
     apiVersion: "rbac.authorization.k8s.io/v1",
     kind: "RoleBinding",
     metadata: meta(o.names.roleBinding),
     roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "Role", name: o.names.role },
     subjects: [{ kind: "ServiceAccount", name: o.names.serviceAccount, namespace: o.namespace }],
   };
-  const secret: V1Secret = {
+  const secret: PlannedSecret = {
     apiVersion: "v1",
     kind: "Secret",
     metadata: meta(o.names.secret),
     stringData: o.stringData,
   };
-  const headlessService: V1Service = {
+  const headlessService: PlannedService = {
     apiVersion: "v1",
     kind: "Service",
     metadata: meta(o.names.headlessService),
     spec: { clusterIP: "None", selector: { ...o.selector }, ipFamilyPolicy: "PreferDualStack" },
   };
 
-  const image = o.ctx.image ?? DEFAULT_PROXY_IMAGE;
+  const image = DEFAULT_PROXY_IMAGE;
   const env: V1EnvVar[] = [
     { name: "TS_USERSPACE", value: String(o.userspace) },
     { name: "POD_IP", valueFrom: { fieldRef: { fieldPath: "status.podIP" } } },
@@ -241,7 +234,10 @@ function buildObjects(o: TemplateOptions) {
   if (o.userspace) {
     volumes.push({
       name: "serve-config-0",
-      secret: { secretName: o.names.secret, items: [{ key: SERVE_CONFIG_KEY, path: SERVE_CONFIG_KEY }] },
+      secret: {
+        secretName: o.names.secret,
+        items: [{ key: STANDALONE_SERVE_CONFIG_KEY, path: STANDALONE_SERVE_CONFIG_KEY }],
+      },
     });
     volumeMounts.push({
       name: "serve-config-0",
@@ -251,7 +247,7 @@ function buildObjects(o: TemplateOptions) {
   }
   const podLabels = { ...o.labels, ...o.selector };
   const podAnnotations = { ...o.annotations, ...o.podAnnotations };
-  let statefulSet: V1StatefulSet = {
+  let statefulSet: PlannedStatefulSet = {
     apiVersion: "apps/v1",
     kind: "StatefulSet",
     metadata: meta(o.names.statefulSet),
@@ -310,11 +306,11 @@ export function metricsServiceName(names: ProxyNames): string {
 }
 
 /**
- * The operator's metrics Service for ProxyClass `metrics.enable` (reference §3.6): port 9002 of the
- * proxy Pod, labelled so a Prometheus scrape config or ServiceMonitor can select it (`ts_prom_job`,
- * `ts_proxy_*`). Label values are truncated as label values must be.
+ * The operator's metrics Service for ProxyClass `metrics.enable` (docs/operator-parity.md, "ProxyClass"):
+ * port 9002 of the proxy Pod, labelled so a Prometheus scrape config or ServiceMonitor can select it
+ * (`ts_prom_job`, `ts_proxy_*`). Label values are truncated as label values must be.
  */
-function buildMetricsService(o: TemplateOptions): V1Service {
+function buildMetricsService(o: TemplateOptions): PlannedService {
   const parent = o.labels["tailscale.com/parent-resource"] ?? o.names.base;
   const parentNs = o.labels["tailscale.com/parent-resource-ns"] ?? o.namespace;
   return {
@@ -416,7 +412,7 @@ export function planStandaloneService(
   });
   const selector = proxySelector(input.ownerId);
   const annotations = ownerAnnotations(input.ownerId);
-  const tags = [...(input.tags ?? DEFAULT_TAGS)];
+  const tags = effectiveTags(input.tags);
   const tailscaledConfig = configFiles(hostname, input.proxyClass, ctx);
   const tailEnv: V1EnvVar[] = [
     ...firewallModeEnv(input.proxyClass),
@@ -509,7 +505,7 @@ export function planStandaloneIngress(
   });
   const selector = proxySelector(input.ownerId);
   const annotations = ownerAnnotations(input.ownerId);
-  const tags = [...(input.tags ?? DEFAULT_TAGS)];
+  const tags = effectiveTags(input.tags);
   const tailscaledConfig = configFiles(hostname, input.proxyClass, ctx);
   const objs = buildObjects({
     namespace,
@@ -521,11 +517,11 @@ export function planStandaloneIngress(
     proxyType: "ingress_resource",
     userspace: true,
     tailEnv: [
-      { name: "TS_SERVE_CONFIG", value: `/etc/tailscaled/$(POD_NAME)/${SERVE_CONFIG_KEY}` },
+      { name: "TS_SERVE_CONFIG", value: `/etc/tailscaled/$(POD_NAME)/${STANDALONE_SERVE_CONFIG_KEY}` },
       { name: "TS_INTERNAL_APP", value: APP_INGRESS_RESOURCE },
     ],
     podAnnotations: {},
-    stringData: { ...tailscaledConfig, [SERVE_CONFIG_KEY]: serveConfig },
+    stringData: { ...tailscaledConfig, [STANDALONE_SERVE_CONFIG_KEY]: serveConfig },
     ctx,
   });
   return {

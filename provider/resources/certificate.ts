@@ -129,3 +129,32 @@ export async function obtainCertificate(
       "Set waitForCertificate: false to deploy without waiting for it.",
   );
 }
+
+/**
+ * The ACME account identity of a ProxyGroup's certificate: replica 0 records `acme-account-fingerprint`,
+ * the SHA-256 (hex) of its account key; its first 16 digits equal {@link acmeAccountId} of the same key.
+ */
+export function acmeAccountIdFromFingerprint(fingerprint: string | undefined): string | undefined {
+  return fingerprint && /^[0-9a-f]{16,}$/i.test(fingerprint)
+    ? fingerprint.slice(0, 16).toLowerCase()
+    : undefined;
+}
+
+/**
+ * `certificate`, `certificateIssuances` and `certificateAccount` of an HA ingress, as the standalone
+ * ingress reports them, from the certificate Secret replica 0 writes (`tls.crt`, and
+ * `acme-account-fingerprint` naming its ACME account). Never the private key.
+ */
+export function certificateOutputs(
+  certData: Record<string, string>,
+  dnsName: string,
+  previous: any,
+): Record<string, unknown> {
+  const certificate = certificateState(certData["tls.crt"] || undefined, dnsName);
+  const account = acmeAccountIdFromFingerprint(certData["acme-account-fingerprint"]);
+  return {
+    certificate,
+    certificateIssuances: nextIssuances(previous, certificate, account),
+    ...(account ? { certificateAccount: account } : {}),
+  };
+}

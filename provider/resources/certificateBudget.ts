@@ -1,22 +1,17 @@
 /**
  * CertificateBudget: evaluated at `check`, so every preview (and the preview `pulumi up` runs first)
  * reports the Let's Encrypt budget and fails when the update would exceed it, before any change. It
- * makes no API calls; its state is its ledger of this stack's issuances, which other stacks read.
+ * makes no API calls; its state is its ledger of this stack's issuances, which other stacks read. Its
+ * inputs are declared in plan/schema/certificateBudget.ts.
  */
-import { type BudgetIngress, evaluateBudget, type LedgerEntry } from "../plan/budget";
-import { canonicalJson } from "../plan/gojson";
+import { type CertificateBudgetInput, evaluateBudget, type LedgerEntry } from "../plan/budget";
+import { diffCertificateBudget } from "../plan/diff";
 import { SCHEMA_VERSION, UNKNOWN } from "../plan/inputs";
+import { CERTIFICATE_BUDGET } from "../plan/schema/certificateBudget";
+import { checkInputs } from "../plan/schema/field";
 import { cleanOutputs, type Lifecycle } from "./lifecycle";
 
-/** The provider inputs of a CertificateBudget. */
-export interface CertificateBudgetInput {
-  ownerId: string;
-  ingresses: BudgetIngress[] | typeof UNKNOWN;
-  peers?: Record<string, LedgerEntry[] | typeof UNKNOWN> | typeof UNKNOWN;
-  limits?: Record<string, { perDomain?: number; perHostname?: number }>;
-  ledger?: LedgerEntry[];
-  report?: unknown;
-}
+export type { CertificateBudgetInput } from "../plan/budget";
 
 /** `<project>/<stack>` from an owner id `<project>/<stack>/<name>`. */
 function stackOf(ownerId: string): string {
@@ -39,21 +34,10 @@ function evaluate(olds: Partial<CertificateBudgetInput>, news: CertificateBudget
   });
 }
 
-/** What decides whether the budget changed: not the time it was evaluated at. */
-function comparable(v: any): string {
-  const { evaluatedAt: _at, ...report } = v?.report ?? {};
-  // Canonical: state comes back from the engine with its keys in another order than `check` wrote them.
-  return canonicalJson([
-    v?.ingresses ?? null,
-    v?.peers ?? null,
-    v?.limits ?? null,
-    v?.ledger ?? null,
-    report,
-  ]);
-}
-
 export const certificateBudget: Lifecycle = {
   async check(olds, news) {
+    const failures = checkInputs(CERTIFICATE_BUDGET, news);
+    if (failures.length > 0) return { inputs: news, failures };
     const { ledger, report } = evaluate(olds, news);
     return {
       inputs: { ...news, ledger, report },
@@ -61,7 +45,8 @@ export const certificateBudget: Lifecycle = {
     };
   },
   async diff(_id, olds, news) {
-    return { changes: comparable(olds) !== comparable(news) };
+    // No detailedDiff: the engine then shows its own comparison of the inputs.
+    return { changes: diffCertificateBudget(olds, news).changes };
   },
   async create(inputs) {
     return {

@@ -2,8 +2,8 @@
  * Reading what only the cluster knows, for the pure planners: backend Services and proxy state.
  */
 import type { Kube, KubeObject, ObjectRef } from "../kube";
-import type { BackendServiceFacts } from "../plan/backends";
-import type { ServiceRefInput } from "../plan/inputs";
+import { type BackendServiceFacts, backendKey, ingressBackends } from "../plan/backends";
+import type { ServiceRefInput, TailnetIngressInput } from "../plan/inputs";
 
 /** Reference of a core/v1 object. */
 export function coreRef(kind: string, namespace: string | undefined, name: string): ObjectRef {
@@ -88,4 +88,17 @@ export function deviceStateOf(data: Record<string, string>): ProxyDeviceState | 
 /** `Kind/namespace/name` of an object, for outputs and messages. */
 export function objectPath(obj: { kind?: string; metadata?: { namespace?: string; name?: string } }): string {
   return `${obj.kind}/${obj.metadata?.namespace}/${obj.metadata?.name}`;
+}
+
+/** The facts of every backend Service of an ingress, by `<namespace>/<name>`; each read once. */
+export async function readIngressBackends(
+  kube: Kube,
+  input: Pick<TailnetIngressInput, "defaultBackend" | "rules">,
+): Promise<Map<string, BackendServiceFacts>> {
+  const facts = new Map<string, BackendServiceFacts>();
+  for (const { backend, at } of ingressBackends(input)) {
+    const key = backendKey(backend.service);
+    if (!facts.has(key)) facts.set(key, await readBackendService(kube, backend.service, `${at}.service`));
+  }
+  return facts;
 }

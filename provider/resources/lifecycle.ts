@@ -1,17 +1,46 @@
 import type * as pulumi from "@pulumi/pulumi";
+import type { DiffClassification } from "../plan/diff";
+import { checkInputs, type KindSchema, withDefaults } from "../plan/schema/field";
 
-/** What each resource kind implements; the shape of Pulumi's dynamic ResourceProvider. */
-export interface Lifecycle {
-  check(olds: any, news: any): Promise<pulumi.dynamic.CheckResult>;
-  diff(id: string, olds: any, news: any): Promise<pulumi.dynamic.DiffResult & { detailedDiff?: unknown }>;
+/**
+ * The steps that touch the world, for one resource kind or one mode of a kind: create, read (refresh),
+ * update and delete. The standalone and the HA modes of TailnetService and TailnetIngress each
+ * implement these; check and diff are pure and belong to the kind (its declaration), not to a mode.
+ */
+export interface Steps {
   create(inputs: any): Promise<pulumi.dynamic.CreateResult>;
   read(id: string, props: any): Promise<pulumi.dynamic.ReadResult>;
   update(id: string, olds: any, news: any): Promise<pulumi.dynamic.UpdateResult>;
   delete(id: string, props: any): Promise<void>;
 }
 
+/** What each resource kind implements; the shape of Pulumi's dynamic ResourceProvider. */
+export interface Lifecycle extends Steps {
+  check(olds: any, news: any): Promise<pulumi.dynamic.CheckResult>;
+  diff(id: string, olds: any, news: any): Promise<pulumi.dynamic.DiffResult & { detailedDiff?: unknown }>;
+}
+
 /** Default wait budget when the resource has no customTimeouts. */
 export const DEFAULT_TIMEOUT_SECONDS = 600;
+
+/**
+ * `check` from a kind's declaration: the failures, or the inputs with their defaults filled in (and
+ * whatever check derives, such as `plannedObjects`) when there are none.
+ */
+export function checkAgainst(schema: KindSchema<any, any>, news: any): pulumi.dynamic.CheckResult {
+  const failures = checkInputs(schema, news);
+  return { inputs: failures.length ? news : withDefaults(schema, news), failures };
+}
+
+/** A classification as the host forwards it: changes, replaces and deleteBeforeReplace; detailedDiff documents why. */
+export function diffResult(d: DiffClassification): pulumi.dynamic.DiffResult & { detailedDiff?: unknown } {
+  return {
+    changes: d.changes,
+    replaces: d.replaces,
+    deleteBeforeReplace: d.deleteBeforeReplace,
+    detailedDiff: d.detailedDiff,
+  };
+}
 
 /**
  * Outputs as Pulumi can carry them: JSON only (an `undefined` anywhere fails the whole response with
@@ -24,9 +53,24 @@ export function cleanOutputs<T extends object>(outs: T): T {
 }
 
 /**
+ * Outputs with every declared key present (`null` where the mode has no value: `deviceId` in HA mode,
+ * `serviceName` standalone, …). During a preview the Pulumi SDK reads a missing output as unknown,
+ * so a missing key would make every preview of an unchanged resource show unknowns downstream.
+ */
+export function withEveryOutput<T extends object | undefined>(keys: readonly string[], outs: T): T {
+  if (!outs) return outs;
+  const filled: Record<string, unknown> = { ...outs };
+  for (const key of keys) if (filled[key] === undefined) filled[key] = null;
+  return filled as T;
+}
+
+/**
  * The error a create throws after it made something: Pulumi records the partial state (so a later
  * `up` or `destroy` can finish the job) and shows `reasons`. The host does not add `__provider` to
  * partial state; without it, later calls could not find the code.
+ *
+ * Not used yet: kept for a planned crash-safety fix, after which a create that fails half-way returns
+ * its partial state instead of removing what it made.
  */
 export function partialCreateError(
   message: string,

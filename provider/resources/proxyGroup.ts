@@ -1,6 +1,7 @@
 /**
  * ProxyGroup lifecycle: N proxy replicas (one StatefulSet) that advertise the Tailscale Services of the
- * HA TailnetIngress and TailnetService resources on it (operator-ha.md §1).
+ * HA TailnetIngress and TailnetService resources on it (docs/operator-parity.md, "ProxyGroup"). Its
+ * inputs are declared in plan/schema/proxyGroup.ts.
  *
  * create: refuse device names that are taken -> mint one single-use key per replica -> config and state
  *   Secrets, ServiceAccount, Role, RoleBinding, ConfigMap, StatefulSet -> wait, by watch, until every
@@ -13,19 +14,18 @@
  * delete: refused while HA resources still have entries in the ConfigMap; then StatefulSet (waiting for
  *   the Pods), devices, Secrets, ConfigMap, RBAC.
  */
-import { kubeFor, tailscaleClientFor } from "../credentials";
-import type { Kube, KubeObject, ObjectRef } from "../kube";
+import { kubeFor } from "../credentials";
+import { type Kube, type KubeObject, type ObjectRef, sharedEdit } from "../kube";
+import { diffProxyGroup } from "../plan/diff";
 import {
   advertisedServicesFromConfig,
   authKeyFromConfig,
   CONFIG_KEY,
-  checkProxyGroup,
   decideAuthKey,
-  diffProxyGroup,
   effectiveReplicas,
-  firstLabel,
   INGRESS_CONFIG_KEY,
   ingressConfigServiceNames,
+  PROXY_GROUP_SERVE_CONFIG_KEY,
   type ProxyGroupPlan,
   parseOwners,
   planProxyGroup,
@@ -34,30 +34,27 @@ import {
   proxyGroupObjects,
   proxyGroupTeardown,
   renderReplicaConfig,
+  replicaRefs,
   replicaReportsRules,
-  SERVE_CONFIG_KEY,
   serveConfigServiceNames,
 } from "../plan/ha";
+import { firstLabel } from "../plan/hostnames";
 import { type ProxyGroupInput, SCHEMA_VERSION } from "../plan/inputs";
-import { containsUnknown } from "../plan/validate";
-import type { TailscaleClient } from "../tailscale";
+import { refreshedInputs } from "../plan/schema/field";
+import { PROXY_GROUP } from "../plan/schema/proxyGroup";
+import { controlUrlFor, mintAuthKey, refuseTakenHostnames, waitForDevice } from "./devices";
+import { configMapRef, configMapText, serviceOwnersOf } from "./ha/configMap";
 import {
-  configMapRef,
-  configMapText,
-  type HARuntime,
   type ReplicaFacts,
   readReplicas,
   replicaDeviceId,
-  runTeardown,
-  serviceOwnersOf,
   setAdvertised,
-  sharedEdit,
   waitAdvertised,
-} from "./ha/runtime";
+} from "./ha/replicas";
+import { type HARuntime, runtimeFor } from "./ha/runtime";
+import { runTeardown } from "./ha/teardown";
 import { coreRef, deviceStateOf, objectPath, requireNamespace, secretData } from "./kubeFacts";
-import { cleanOutputs, deadline, type Lifecycle } from "./lifecycle";
-import { plannedObjectsOf } from "./proxyLifecycle";
-import { controlUrlFor } from "./standalone";
+import { checkAgainst, cleanOutputs, diffResult, type Lifecycle } from "./lifecycle";
 
 /** One replica's device, as output. */
 export interface ProxyGroupDeviceOutput {
@@ -70,51 +67,30 @@ export interface ProxyGroupDeviceOutput {
 
 type PGInputs = ProxyGroupInput & { __provider?: string };
 
-function runtimeFor(input: {
-  credentials?: ProxyGroupInput["credentials"];
-  timeoutSeconds?: number;
-}): HARuntime {
-  return {
-    kube: kubeFor(input.credentials),
-    tailscale: tailscaleClientFor(input.credentials),
-    remainingMs: deadline(input.timeoutSeconds),
-  };
-}
-
-function keyDescription(name: string): string {
-  // The API allows at most 50 characters: letters, digits, spaces and hyphens.
-  return `pulumi-tailnet ${name}`.replace(/[^A-Za-z0-9 -]/g, "-").slice(0, 50);
-}
-
 function stsRef(input: { name: string; namespace: string }): ObjectRef {
   return { apiVersion: "apps/v1", kind: "StatefulSet", namespace: input.namespace, name: input.name };
 }
 
-/**
- * Control names a second device with a taken name `<name>-1`. A replica hostname held by a device that
- * is not one of this ProxyGroup's own fails the `up` before anything is written, naming the device.
- */
-async function refuseTakenHostnames(
-  tailscale: TailscaleClient,
+/** Refuses device names of new replicas that other devices hold (see devices.ts). */
+function refuseTakenReplicaNames(
+  rt: HARuntime,
   hostnames: string[],
-  ownDeviceIds: Set<string>,
+  own: ReadonlySet<string>,
 ): Promise<void> {
-  if (hostnames.length === 0) return;
-  const devices = await tailscale.listDevices();
-  for (const h of hostnames) {
-    const clash = devices.find(
-      (d) =>
-        !ownDeviceIds.has(d.nodeId ?? d.id) &&
-        !ownDeviceIds.has(d.id) &&
-        firstLabel(d.name ?? d.hostname ?? "").toLowerCase() === h.toLowerCase(),
-    );
-    if (clash) {
-      throw new Error(
-        `hostname "${h}" is already used by tailnet device ${clash.name ?? clash.hostname} (id ${clash.nodeId ?? clash.id}); ` +
-          `the replica would be registered as "${h}-1". Remove that device from the tailnet, or set hostnamePrefix.`,
-      );
-    }
+  return refuseTakenHostnames(rt.tailscale, hostnames, own, {
+    what: "the replica",
+    fix: "set hostnamePrefix",
+  });
+}
+
+/** The device IDs this ProxyGroup's replicas registered (a retried create adopts them). */
+async function ownDeviceIds(kube: Kube, pg: { name: string; namespace: string }): Promise<Set<string>> {
+  const own = new Set<string>();
+  for (const r of await readReplicas(kube, pg)) {
+    const id = replicaDeviceId(r.state);
+    if (id) own.add(id);
   }
+  return own;
 }
 
 /** Writes a replica's config Secret: created fresh, or rewritten keeping its `AdvertiseServices`. */
@@ -127,7 +103,7 @@ async function writeConfigSecret(
   controlUrl: string | undefined,
 ): Promise<void> {
   const desired = plan.configSecrets[ordinal]!;
-  const ref = coreRef("Secret", input.namespace, desired.metadata!.name!);
+  const ref = coreRef("Secret", input.namespace, desired.metadata.name);
   if (!(await kube.get(ref))) {
     await kube.apply(
       {
@@ -140,7 +116,7 @@ async function writeConfigSecret(
             acceptRoutes: input.proxyClass?.acceptRoutes,
           }),
         },
-      } as never,
+      },
       { ownerId: input.ownerId },
     );
     return;
@@ -155,8 +131,8 @@ async function writeConfigSecret(
       // Never dropped: the HA ingresses and services own this list.
       advertiseServices: advertisedServicesFromConfig(data[CONFIG_KEY]),
     });
-    const labels = { ...(secret.metadata.labels ?? {}), ...(desired.metadata!.labels ?? {}) };
-    const annotations = { ...(secret.metadata.annotations ?? {}), ...(desired.metadata!.annotations ?? {}) };
+    const labels = { ...(secret.metadata.labels ?? {}), ...(desired.metadata.labels ?? {}) };
+    const annotations = { ...(secret.metadata.annotations ?? {}), ...(desired.metadata.annotations ?? {}) };
     if (
       text === data[CONFIG_KEY] &&
       JSON.stringify(labels) === JSON.stringify(secret.metadata.labels ?? {}) &&
@@ -174,26 +150,15 @@ async function writeConfigSecret(
 }
 
 /** Waits until replica `i` has registered its device; a rejected key fails at once with the reason. */
-async function waitForDevice(rt: HARuntime, input: PGInputs, i: number): Promise<void> {
-  const name = proxyGroupNames.stateSecret(input.name, i);
-  await rt.kube.waitFor(
-    coreRef("Secret", input.namespace, name),
-    (obj) => {
-      const data = secretData(obj);
-      if (data.reissue_authkey) {
-        throw new Error(
-          `ProxyGroup replica ${input.namespace}/${name} could not log in to the tailnet with its auth key ` +
-            "(rejected by the control server: expired, already used, or revoked). Run `pulumi up` again to mint a new key; " +
-            "if it fails again, check the tailnet policy's tagOwners for the ProxyGroup's tags.",
-        );
-      }
-      return deviceStateOf(data) !== undefined;
-    },
-    {
-      timeoutMs: rt.remainingMs(),
-      description: `ProxyGroup replica ${input.namespace}/${name} to register its tailnet device (state Secret keys device_id, device_fqdn, device_ips)`,
-    },
-  );
+async function waitForReplicaDevice(rt: HARuntime, input: PGInputs, i: number): Promise<void> {
+  const ref = replicaRefs(input.name, input.namespace, i).stateSecret;
+  await waitForDevice(rt.kube, ref, {
+    who: `ProxyGroup replica ${input.namespace}/${ref.name}`,
+    fix:
+      "Run `pulumi up` again to mint a new key; if it fails again, check the tailnet policy's tagOwners " +
+      "for the ProxyGroup's tags.",
+    timeoutMs: rt.remainingMs(),
+  });
 }
 
 /** Waits until the StatefulSet runs `replicas` ready Pods of its current template. */
@@ -225,9 +190,7 @@ async function waitForRollout(rt: HARuntime, input: PGInputs, replicas: number):
 async function devicesOf(kube: Kube, input: PGInputs, replicas: number): Promise<ProxyGroupDeviceOutput[]> {
   const out: ProxyGroupDeviceOutput[] = [];
   for (let i = 0; i < replicas; i++) {
-    const data = secretData(
-      await kube.get(coreRef("Secret", input.namespace, proxyGroupNames.stateSecret(input.name, i))),
-    );
+    const data = secretData(await kube.get(replicaRefs(input.name, input.namespace, i).stateSecret));
     const d = deviceStateOf(data);
     if (!d) continue;
     out.push({
@@ -263,9 +226,10 @@ async function keysFor(
 ): Promise<Record<number, string | undefined>> {
   const keys: Record<number, string | undefined> = {};
   for (let i = 0; i < plan.replicas; i++) {
+    const refs = replicaRefs(input.name, input.namespace, i);
     const [config, state] = await Promise.all([
-      rt.kube.get(coreRef("Secret", input.namespace, proxyGroupNames.configSecret(input.name, i))),
-      rt.kube.get(coreRef("Secret", input.namespace, proxyGroupNames.stateSecret(input.name, i))),
+      rt.kube.get(refs.configSecret),
+      rt.kube.get(refs.stateSecret),
     ]);
     const sd = secretData(state);
     const decision = decideAuthKey({
@@ -278,38 +242,36 @@ async function keysFor(
     if (decision.action === "keep") keys[i] = decision.authKey;
     if (decision.action !== "mint") continue;
     if (decision.deleteDeviceId) await rt.tailscale.deleteDevice(decision.deleteDeviceId);
-    const key = await rt.tailscale.createAuthKey({
-      tags: plan.tags,
-      reusable: false,
-      ephemeral: false,
-      preauthorized: true,
-      description: keyDescription(plan.hostnames[i]!),
-      // Used within this step or never: a short life limits what a leaked key could do.
-      expirySeconds: Math.ceil(rt.remainingMs() / 1000) + 300,
-    });
+    const key = await mintAuthKey(rt.tailscale, plan.tags, plan.hostnames[i]!, rt.remainingMs());
     minted.push(key);
     keys[i] = key.key;
   }
   return keys;
 }
 
-/** Applies every object; config Secrets with the given keys, keeping what the ingresses advertise. */
+/**
+ * Applies every object; config Secrets with the given keys, keeping what the ingresses advertise.
+ * `formerOwnerId` is the ProxyGroup's previous `ownerId` when an update changes it (in place: the
+ * objects are relabelled).
+ */
 async function applyAll(
   rt: HARuntime,
   input: PGInputs,
   plan: ProxyGroupPlan,
   keys: Record<number, string | undefined>,
   controlUrl: string | undefined,
+  formerOwnerId?: string,
 ): Promise<{ templateChanged: boolean }> {
+  const own = { ownerId: input.ownerId, formerOwnerId };
   for (let i = 0; i < plan.replicas; i++)
     await writeConfigSecret(rt.kube, input, plan, i, keys[i], controlUrl);
-  for (const s of plan.stateSecrets) await rt.kube.apply(s as never, { ownerId: input.ownerId });
-  await rt.kube.apply(plan.serviceAccount as never, { ownerId: input.ownerId });
-  await rt.kube.apply(plan.role as never, { ownerId: input.ownerId });
-  await rt.kube.apply(plan.roleBinding as never, { ownerId: input.ownerId });
+  for (const s of plan.stateSecrets) await rt.kube.apply(s, own);
+  await rt.kube.apply(plan.serviceAccount, own);
+  await rt.kube.apply(plan.role, own);
+  await rt.kube.apply(plan.roleBinding, own);
   // Labels and annotations only: the data keys belong to the HA ingresses and services.
-  await rt.kube.apply(plan.configMap as never, { ownerId: input.ownerId });
-  const sts = await rt.kube.apply(plan.statefulSet as never, { ownerId: input.ownerId });
+  await rt.kube.apply(plan.configMap, own);
+  const sts = await rt.kube.apply(plan.statefulSet, own);
   return { templateChanged: sts.action !== "unchanged" };
 }
 
@@ -330,7 +292,7 @@ async function retireKeys(
 /**
  * New replicas serve what the group serves: every service some other replica advertises is added to
  * them, layer-7 at once (the certificate Secret already exists), layer-3 only once the replica reports
- * the DNAT rules for it (operator-ha.md §3.4).
+ * the DNAT rules for it (`replicaReportsRules`).
  */
 async function advertiseOnNewReplicas(rt: HARuntime, input: PGInputs, newOrdinals: number[]): Promise<void> {
   if (newOrdinals.length === 0) return;
@@ -372,7 +334,7 @@ async function liveEntries(rt: HARuntime, input: PGInputs): Promise<string[]> {
   const cm = await rt.kube.get(configMapRef(input));
   if (!cm) return [];
   const names = new Set([
-    ...serveConfigServiceNames(configMapText(cm, SERVE_CONFIG_KEY)),
+    ...serveConfigServiceNames(configMapText(cm, PROXY_GROUP_SERVE_CONFIG_KEY)),
     ...ingressConfigServiceNames(configMapText(cm, INGRESS_CONFIG_KEY)),
   ]);
   const owners = serviceOwnersOf(cm);
@@ -390,28 +352,11 @@ async function liveEntries(rt: HARuntime, input: PGInputs): Promise<string[]> {
 
 export const proxyGroup: Lifecycle = {
   async check(_olds, news) {
-    const failures = checkProxyGroup(news);
-    if (
-      failures.length > 0 ||
-      containsUnknown({ ...news, credentials: undefined, timeoutSeconds: undefined })
-    ) {
-      return { inputs: news, failures };
-    }
-    // What an `up` will write, object by object with a content fingerprint (no keys, no services yet:
-    // those are only known at `up`), so a preview of a scale or ProxyClass change names the objects.
-    const plan = planProxyGroup(news, { authKeys: {}, existingAdvertiseServices: {} });
-    const plannedObjects = plannedObjectsOf({ objects: proxyGroupObjects(plan) });
-    return { inputs: { ...news, plannedObjects }, failures };
+    return checkAgainst(PROXY_GROUP, news);
   },
 
   async diff(_id, olds, news) {
-    const d = diffProxyGroup(olds, news);
-    return {
-      changes: d.changes,
-      replaces: d.replaces,
-      deleteBeforeReplace: d.deleteBeforeReplace,
-      detailedDiff: d.detailedDiff,
-    };
+    return diffResult(diffProxyGroup(olds, news));
   },
 
   async create(input: PGInputs) {
@@ -420,12 +365,7 @@ export const proxyGroup: Lifecycle = {
     await requireNamespace(rt.kube, input.namespace, "namespace");
     const skeleton = planProxyGroup(input, { authKeys: {}, controlUrl, existingAdvertiseServices: {} });
     // A retried create adopts the devices a failed one registered.
-    const own = new Set<string>();
-    for (const r of await readReplicas(rt.kube, input)) {
-      const id = replicaDeviceId(r.state);
-      if (id) own.add(id);
-    }
-    await refuseTakenHostnames(rt.tailscale, skeleton.hostnames, own);
+    await refuseTakenReplicaNames(rt, skeleton.hostnames, await ownDeviceIds(rt.kube, input));
     const id = `${input.namespace}/${input.name}`;
     const minted: { id: string; key: string }[] = [];
     let wrote = false;
@@ -433,7 +373,7 @@ export const proxyGroup: Lifecycle = {
       const keys = await keysFor(rt, input, skeleton, minted);
       wrote = true;
       await applyAll(rt, input, skeleton, keys, controlUrl);
-      await Promise.all(skeleton.hostnames.map((_, i) => waitForDevice(rt, input, i)));
+      await Promise.all(skeleton.hostnames.map((_, i) => waitForReplicaDevice(rt, input, i)));
       await retireKeys(rt, input, skeleton, minted, controlUrl);
       return { id, outs: outputsOf(input, skeleton, await devicesOf(rt.kube, input, skeleton.replicas)) };
     } catch (err) {
@@ -454,28 +394,23 @@ export const proxyGroup: Lifecycle = {
     }
   },
 
-  async update(id, olds, news: PGInputs) {
+  async update(_id, olds, news: PGInputs) {
     const rt = runtimeFor(news);
     const controlUrl = controlUrlFor(rt.tailscale);
     const oldReplicas = effectiveReplicas(olds);
     const plan = planProxyGroup(news, { authKeys: {}, controlUrl, existingAdvertiseServices: {} });
     const scale = planProxyGroupScale(oldReplicas, plan.replicas);
-    const own = new Set<string>();
-    for (const r of await readReplicas(rt.kube, news)) {
-      const deviceId = replicaDeviceId(r.state);
-      if (deviceId) own.add(deviceId);
-    }
-    await refuseTakenHostnames(
-      rt.tailscale,
+    await refuseTakenReplicaNames(
+      rt,
       scale.create.map((i) => plan.hostnames[i]!),
-      own,
+      await ownDeviceIds(rt.kube, news),
     );
     const minted: { id: string; key: string }[] = [];
     try {
       const keys = await keysFor(rt, news, plan, minted);
-      await applyAll(rt, news, plan, keys, controlUrl);
+      await applyAll(rt, news, plan, keys, controlUrl, olds.ownerId);
       await waitForRollout(rt, news, plan.replicas);
-      await Promise.all(plan.hostnames.map((_, i) => waitForDevice(rt, news, i)));
+      await Promise.all(plan.hostnames.map((_, i) => waitForReplicaDevice(rt, news, i)));
       await retireKeys(rt, news, plan, minted, controlUrl);
     } catch (err) {
       for (const k of minted) await rt.tailscale.deleteKey(k.id).catch(() => false);
@@ -484,15 +419,13 @@ export const proxyGroup: Lifecycle = {
     await advertiseOnNewReplicas(rt, news, scale.create);
     // Scale-down: the StatefulSet already shrank (rollout above); now the removed replicas' devices and Secrets.
     for (const i of scale.delete) {
-      const pod = coreRef("Pod", news.namespace, proxyGroupNames.stateSecret(news.name, i));
-      await rt.kube.waitForDeletion(pod, rt.remainingMs());
-      const stateRef = coreRef("Secret", news.namespace, proxyGroupNames.stateSecret(news.name, i));
-      const deviceId = replicaDeviceId(secretData(await rt.kube.get(stateRef)));
+      const refs = replicaRefs(news.name, news.namespace, i);
+      await rt.kube.waitForDeletion(coreRef("Pod", news.namespace, refs.pod), rt.remainingMs());
+      const deviceId = replicaDeviceId(secretData(await rt.kube.get(refs.stateSecret)));
       if (deviceId) await rt.tailscale.deleteDevice(deviceId);
-      await rt.kube.delete(stateRef);
-      await rt.kube.delete(coreRef("Secret", news.namespace, proxyGroupNames.configSecret(news.name, i)));
+      await rt.kube.delete(refs.stateSecret);
+      await rt.kube.delete(refs.configSecret);
     }
-    void id;
     return { outs: outputsOf(news, plan, await devicesOf(rt.kube, news, plan.replicas)) };
   },
 
@@ -504,25 +437,10 @@ export const proxyGroup: Lifecycle = {
     const replicas = ((sts.spec as { replicas?: number } | undefined)?.replicas ??
       effectiveReplicas(props)) as number;
     const devices = await devicesOf(kube, props, replicas);
-    const inputs: Record<string, unknown> = {};
-    for (const key of [
-      "ownerId",
-      "name",
-      "namespace",
-      "type",
-      "replicas",
-      "tags",
-      "hostnamePrefix",
-      "proxyClass",
-      "timeoutSeconds",
-      "credentials",
-    ]) {
-      if (props[key] !== undefined) inputs[key] = props[key];
-    }
     return {
       id,
       props: cleanOutputs({ ...props, replicas, devices, schemaVersion: SCHEMA_VERSION }),
-      inputs,
+      inputs: refreshedInputs(PROXY_GROUP, props),
     };
   },
 

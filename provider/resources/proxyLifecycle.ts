@@ -1,29 +1,15 @@
 /**
- * What TailnetService and TailnetIngress share: check (validation, then defaults and the planned
- * objects a preview shows), a pure diff, and the split between the standalone proxy (standalone.ts)
- * and HA mode (ha.ts), decided by `proxyGroup`.
+ * What TailnetService and TailnetIngress share: check and diff from the kind's declaration (pure), and
+ * the split between the two modes, decided by `proxyGroup`: the standalone proxy (standalone.ts) or a
+ * ProxyGroup (ha/).
  */
-import type { DiffClassification } from "../plan/diff";
-import type { CheckFailure } from "../plan/errors";
-import { summarizePlan } from "../plan/fingerprint";
+import type { Diff } from "../plan/diff";
+import { refreshedInputs } from "../plan/schema/field";
+import type { ProxySchema } from "../plan/schema/proxy";
 import { TailscaleApiError } from "../tailscale";
-import { haCheckFailures, prepareStandaloneTakeover } from "./ha";
-import type { Lifecycle } from "./lifecycle";
-import {
-  createStandalone,
-  deleteStandalone,
-  readStandalone,
-  type StandaloneInputBase,
-  type StandaloneSpec,
-  updateStandalone,
-} from "./standalone";
-
-/** `Kind/namespace/name` → content fingerprint of every object a plan writes. */
-export function plannedObjectsOf(plan: { objects: readonly object[] }): Record<string, string> {
-  return Object.fromEntries(
-    summarizePlan(plan).map((o) => [`${o.kind}/${o.namespace}/${o.name}`, o.fingerprint]),
-  );
-}
+import { releaseForStandalone } from "./ha/migration";
+import { runtimeFor } from "./ha/runtime";
+import { checkAgainst, diffResult, type Lifecycle, type Steps, withEveryOutput } from "./lifecycle";
 
 /**
  * Moving from a ProxyGroup back to a standalone proxy is a replacement whose new side is created
@@ -31,89 +17,59 @@ export function plannedObjectsOf(plan: { objects: readonly object[] }): Record<s
  * name, or the new device would be registered as `<hostname>-1`. Credentials without the `services`
  * scope cannot have made a Tailscale Service, so a 403 means there is nothing to free.
  */
-async function freeNameFromProxyGroup(kind: "TailnetService" | "TailnetIngress", inputs: any): Promise<void> {
+async function freeNameFromProxyGroup(schema: ProxySchema<any>, inputs: any): Promise<void> {
+  const h = schema.hostnameOf(inputs);
+  if (!h) return;
   try {
-    await prepareStandaloneTakeover(kind, inputs);
+    await releaseForStandalone(runtimeFor(inputs), h.hostname.toLowerCase(), inputs.ownerId);
   } catch (err) {
     if (err instanceof TailscaleApiError && err.status === 403) return;
     throw err;
   }
 }
 
-/** The per-kind parts of a proxy-backed resource's lifecycle. */
-export interface ProxyKind<I> {
-  kind: "TailnetService" | "TailnetIngress";
-  check(news: I): CheckFailure[];
-  /** Defaults a preview should show, and `plannedObjects` when everything is known. Pure. */
-  withDefaults(news: I): I;
-  diff(olds: any, news: any): DiffClassification;
-  standalone: StandaloneSpec<I>;
-  ha: Lifecycle;
-  /** The inputs a refresh reports back. */
-  inputKeys: readonly string[];
-  /** Every output the SDK class declares. */
-  outputKeys: readonly string[];
-}
-
-/**
- * Outputs with every declared key present (`null` where the mode has no value: `deviceId` in HA mode,
- * `serviceName` standalone, …). During a preview the Pulumi SDK reads a missing output as unknown,
- * so a missing key would make every preview of an unchanged resource show unknowns downstream.
- */
-function complete<T extends object | undefined>(keys: readonly string[], outs: T): T {
-  if (!outs) return outs;
-  const filled: Record<string, unknown> = { ...outs };
-  for (const key of keys) if (filled[key] === undefined) filled[key] = null;
-  return filled as T;
+/** The parts of a TailnetService's or TailnetIngress's lifecycle. */
+export interface ProxyKind {
+  schema: ProxySchema<any>;
+  diff: Diff;
+  /** The steps of a standalone proxy. */
+  standalone: Steps;
+  /** The steps on a ProxyGroup. */
+  ha: Steps;
 }
 
 /** The lifecycle of a TailnetService or TailnetIngress. */
-export function proxyLifecycle<I extends StandaloneInputBase & { proxyGroup?: unknown }>(
-  k: ProxyKind<I>,
-): Lifecycle {
+export function proxyLifecycle(k: ProxyKind): Lifecycle {
+  const outputs = k.schema.outputs;
+  const mode = (props: { proxyGroup?: unknown }): Steps => (props.proxyGroup ? k.ha : k.standalone);
   return {
     async check(_olds, news) {
-      const failures = k.check(news);
-      if (news.proxyGroup !== undefined) failures.push(...haCheckFailures(k.kind, news));
-      return { inputs: failures.length ? news : k.withDefaults(news), failures };
+      return checkAgainst(k.schema, news);
     },
     async diff(_id, olds, news) {
-      const d = k.diff(olds, news);
-      // The host forwards only changes, replaces and deleteBeforeReplace; detailedDiff documents why.
-      return {
-        changes: d.changes,
-        replaces: d.replaces,
-        deleteBeforeReplace: d.deleteBeforeReplace,
-        detailedDiff: d.detailedDiff,
-      };
+      return diffResult(k.diff(olds, news));
     },
     async create(inputs) {
-      let result: { id: string; outs?: object };
-      if (inputs.proxyGroup) result = await k.ha.create(inputs);
-      else {
-        await freeNameFromProxyGroup(k.kind, inputs);
-        result = await createStandalone(k.standalone, inputs);
-      }
-      return { ...result, outs: complete(k.outputKeys, result.outs) };
+      if (!inputs.proxyGroup) await freeNameFromProxyGroup(k.schema, inputs);
+      const result = await mode(inputs).create(inputs);
+      return { ...result, outs: withEveryOutput(outputs, result.outs) };
     },
     async read(id, props) {
-      const result = props.proxyGroup
-        ? await k.ha.read(id, props)
-        : await readStandalone(k.standalone, id, props);
+      const result = await mode(props).read(id, props);
       if (!result.id) return { id: "" };
       // Refresh reports the inputs too, or later diffs would compare against stale ones (pulumi#13839).
-      const inputs: Record<string, unknown> = {};
-      for (const key of k.inputKeys) if (props[key] !== undefined) inputs[key] = props[key];
-      return { id: result.id, props: complete(k.outputKeys, result.props), inputs };
+      return {
+        id: result.id,
+        props: withEveryOutput(outputs, result.props),
+        inputs: refreshedInputs(k.schema, props),
+      };
     },
     async update(id, olds, news) {
-      const result = news.proxyGroup
-        ? await k.ha.update(id, olds, news)
-        : await updateStandalone(k.standalone, id, olds, news);
-      return { ...result, outs: complete(k.outputKeys, result.outs) };
+      const result = await mode(news).update(id, olds, news);
+      return { ...result, outs: withEveryOutput(outputs, result.outs) };
     },
     async delete(id, props) {
-      return props.proxyGroup ? k.ha.delete(id, props) : deleteStandalone(props);
+      return mode(props).delete(id, props);
     },
   };
 }

@@ -16,6 +16,7 @@ import { type CredentialsInput, SCHEMA_VERSION } from "../plan/inputs";
 import type { ProxyNames } from "../plan/names";
 import { metricsServiceName, type PlanContext, type StandaloneProxyPlan } from "../plan/standalone";
 import type { TailscaleClient } from "../tailscale";
+import { controlUrlFor, mintAuthKey, refuseTakenHostnames, waitForDevice } from "./devices";
 import {
   coreRef,
   deviceStateOf,
@@ -24,7 +25,7 @@ import {
   requireNamespace,
   secretData,
 } from "./kubeFacts";
-import { cleanOutputs, deadline } from "./lifecycle";
+import { cleanOutputs, deadline, type Steps } from "./lifecycle";
 
 /** What differs between the layer-3 and layer-7 standalone proxies. */
 export interface StandaloneSpec<I> {
@@ -72,16 +73,6 @@ export interface StandaloneOutputs {
   [key: string]: unknown;
 }
 
-/**
- * The control server tailscaled logs in to. Omitted for Tailscale's own API (tailscaled's built-in
- * default is the right control server); for any other API base URL (a self-hosted control server, or
- * the local test server), that same URL serves control too.
- */
-export function controlUrlFor(tailscale: TailscaleClient): string | undefined {
-  const base = (tailscale as unknown as { baseUrl: string }).baseUrl.replace(/\/+$/, "");
-  return base === "https://api.tailscale.com" ? undefined : base;
-}
-
 /** The refs of a recorded proxy, in delete order (StatefulSet first, ServiceAccount last). */
 function deleteOrder(namespace: string, names: ProxyNames): ObjectRef[] {
   return [
@@ -95,63 +86,16 @@ function deleteOrder(namespace: string, names: ProxyNames): ObjectRef[] {
   ];
 }
 
-function firstLabel(name: string | undefined): string {
-  return (name ?? "").split(".")[0].toLowerCase();
-}
-
-/**
- * Control gives a second device with a taken name the suffix `-1`, and everything that knew the name
- * breaks (operator users' pain). So a name held by a device that is not this resource's own fails the
- * `up` before anything is created, naming the device.
- */
-async function refuseTakenHostname(tailscale: TailscaleClient, hostname: string, ownDeviceId?: string) {
-  const wanted = hostname.toLowerCase();
-  const clash = (await tailscale.listDevices()).find(
-    (d) =>
-      (d.nodeId ?? d.id) !== ownDeviceId &&
-      d.id !== ownDeviceId &&
-      firstLabel(d.name ?? d.hostname) === wanted,
-  );
-  if (clash) {
-    throw new Error(
-      `hostname "${hostname}" is already used by tailnet device ${clash.name ?? clash.hostname} (id ${clash.nodeId ?? clash.id}); ` +
-        `a new proxy would be registered as "${hostname}-1". Remove that device from the tailnet, or choose another hostname.`,
-    );
-  }
-}
-
-function keyDescription(hostname: string): string {
-  // The API allows at most 50 characters: letters, digits, spaces and hyphens.
-  return `pulumi-tailnet ${hostname}`.replace(/[^A-Za-z0-9 -]/g, "-").slice(0, 50);
-}
-
-async function waitForDevice(
-  kube: Kube,
-  plan: StandaloneProxyPlan,
-  timeoutMs: number,
-): Promise<{ device: ProxyDeviceState; data: Record<string, string> }> {
-  const ref = coreRef("Secret", plan.namespace, plan.names.secret);
-  const secret = await kube.waitFor(
-    ref,
-    (obj) => {
-      const data = secretData(obj);
-      if (data.reissue_authkey) {
-        throw new Error(
-          `proxy Pod ${plan.namespace}/${plan.names.pod} could not log in to the tailnet with its auth key ` +
-            "(rejected by the control server: expired, already used, or revoked). If its device was deleted from the " +
-            "tailnet, run `pulumi refresh` then `pulumi up` to register a new one; otherwise run `pulumi up` again to mint " +
-            "a new key, and if that fails too, check the tailnet policy's tagOwners for the proxy's tags.",
-        );
-      }
-      return deviceStateOf(data) !== undefined;
-    },
-    {
-      timeoutMs,
-      description: `proxy Pod ${plan.namespace}/${plan.names.pod} to register its tailnet device (state Secret keys device_id, device_fqdn, device_ips)`,
-    },
-  );
-  const data = secretData(secret);
-  return { device: deviceStateOf(data)!, data };
+/** Waits until the standalone proxy of `plan` has registered its device. */
+function waitForProxyDevice(kube: Kube, plan: StandaloneProxyPlan, timeoutMs: number) {
+  return waitForDevice(kube, coreRef("Secret", plan.namespace, plan.names.secret), {
+    who: `proxy Pod ${plan.namespace}/${plan.names.pod}`,
+    fix:
+      "If its device was deleted from the tailnet, run `pulumi refresh` then `pulumi up` to register a new one; " +
+      "otherwise run `pulumi up` again to mint a new key, and if that fails too, check the tailnet policy's " +
+      "tagOwners for the proxy's tags.",
+    timeoutMs,
+  });
 }
 
 /** Removes a proxy's objects, device and key; everything already gone counts as done. */
@@ -215,7 +159,12 @@ export async function createStandalone<I extends StandaloneInputBase>(
   const leftOver = secretData(existing).device_id;
   // A retried create adopts the device a failed one registered, if it still exists.
   const adoptedDevice = leftOver ? await tailscale.getDevice(leftOver) : undefined;
-  if (!adoptedDevice) await refuseTakenHostname(tailscale, plan.hostname);
+  if (!adoptedDevice) {
+    await refuseTakenHostnames(tailscale, [plan.hostname], new Set(), {
+      what: "a new proxy",
+      fix: "choose another hostname",
+    });
+  }
   const id = `${plan.namespace}/${plan.names.statefulSet}`;
 
   let authKey: { id: string; key: string } | undefined;
@@ -226,22 +175,17 @@ export async function createStandalone<I extends StandaloneInputBase>(
       await kube.delete(secretRef);
     }
     if (!adoptedDevice) {
-      authKey = await tailscale.createAuthKey({
-        ...plan.authKeyRequest,
-        description: keyDescription(plan.hostname),
-        // Used within this step or never: a short life limits what a leaked key could do.
-        expirySeconds: Math.ceil(remainingMs() / 1000) + 300,
-      });
+      authKey = await mintAuthKey(tailscale, plan.authKeyRequest.tags, plan.hostname, remainingMs());
       plan = spec.plan(input, backends, { controlUrl, authKey: authKey.key });
     }
     for (const obj of plan.objects) {
       wrote = true;
-      await kube.apply(obj as never, { ownerId: input.ownerId });
+      await kube.apply(obj, { ownerId: input.ownerId });
     }
-    const { device } = await waitForDevice(kube, plan, remainingMs());
+    const { device } = await waitForProxyDevice(kube, plan, remainingMs());
     // The key is spent by the login; drop it from the config and revoke it, so no valid key is left.
     plan = spec.plan(input, backends, { controlUrl });
-    await kube.apply(plan.secret as never, { ownerId: input.ownerId });
+    await kube.apply(plan.secret, { ownerId: input.ownerId });
     if (authKey) await tailscale.deleteKey(authKey.id);
     authKey = undefined;
     await spec.afterDeviceUp?.({ input, kube, tailscale, remainingMs }, plan);
@@ -290,7 +234,7 @@ export async function updateStandalone<I extends StandaloneInputBase>(
   }
   let templateChanged = false;
   for (const obj of plan.objects) {
-    const result = await kube.apply(obj as never, { ownerId: news.ownerId });
+    const result = await kube.apply(obj, { ownerId: news.ownerId });
     if (obj.kind === "StatefulSet" && result.action === "updated") templateChanged = true;
   }
   const hadMetrics =
@@ -323,7 +267,7 @@ export async function updateStandalone<I extends StandaloneInputBase>(
       { timeoutMs: remainingMs(), description: `StatefulSet ${id} to roll out the new proxy Pod` },
     );
   }
-  const { device, data } = await waitForDevice(kube, plan, remainingMs());
+  const { device, data } = await waitForProxyDevice(kube, plan, remainingMs());
   await spec.afterDeviceUp?.({ input: news, kube, tailscale, remainingMs }, plan);
   const fresh = secretData(await kube.get(coreRef("Secret", plan.namespace, plan.names.secret)));
   return { outs: baseOutputs(spec, news, plan, device, { ...data, ...fresh }, olds) };
@@ -388,4 +332,14 @@ export async function deleteStandalone(props: StandaloneOutputs & StandaloneInpu
     { deviceId: props.deviceId, authKeyId: (props as { authKeyId?: string }).authKeyId },
     deadline(props.timeoutSeconds)(),
   );
+}
+
+/** The steps of a standalone proxy, for the kind `spec` describes. */
+export function standaloneSteps<I extends StandaloneInputBase>(spec: StandaloneSpec<I>): Steps {
+  return {
+    create: (inputs) => createStandalone(spec, inputs),
+    read: (id, props) => readStandalone(spec, id, props),
+    update: (id, olds, news) => updateStandalone(spec, id, olds, news),
+    delete: (_id, props) => deleteStandalone(props),
+  };
 }

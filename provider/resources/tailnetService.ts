@@ -1,32 +1,18 @@
 /**
  * TailnetService: layer-3 exposure of a cluster Service. Standalone: its own proxy and device
- * (standalone.ts). With `proxyGroup`: a Tailscale Service served by the group (ha.ts).
+ * (standalone.ts). With `proxyGroup`: a Tailscale Service served by the group (ha/service.ts). Its
+ * inputs are declared in plan/schema/tailnetService.ts.
  */
 import { backendKey } from "../plan/backends";
 import { diffTailnetService } from "../plan/diff";
-import { type TailnetServiceInput, UNKNOWN } from "../plan/inputs";
+import type { TailnetServiceInput } from "../plan/inputs";
+import { TAILNET_SERVICE } from "../plan/schema/tailnetService";
 import { planStandaloneService } from "../plan/standalone";
-import { checkTailnetService, containsUnknown, DEFAULT_TAGS, serviceHostname } from "../plan/validate";
-import { haService } from "./ha";
+import { haService } from "./ha/service";
 import { readBackendService } from "./kubeFacts";
 import type { Lifecycle } from "./lifecycle";
-import { plannedObjectsOf, proxyLifecycle } from "./proxyLifecycle";
-import type { StandaloneSpec } from "./standalone";
-
-/** The inputs a refresh reports back (everything the SDK sends). */
-const INPUT_KEYS = [
-  "ownerId",
-  "service",
-  "hostname",
-  "tags",
-  "namespace",
-  "proxyClass",
-  "proxyGroup",
-  "joinToken",
-  "timeoutSeconds",
-  "credentials",
-  "plannedObjects",
-] as const;
+import { proxyLifecycle } from "./proxyLifecycle";
+import { type StandaloneSpec, standaloneSteps } from "./standalone";
 
 const standaloneSpec: StandaloneSpec<TailnetServiceInput> = {
   kind: "TailnetService",
@@ -42,69 +28,9 @@ const standaloneSpec: StandaloneSpec<TailnetServiceInput> = {
   },
 };
 
-/**
- * Fills in the defaults a preview should show (hostname, tags, namespace) and, when every input is
- * known, the objects an `up` would write, each with a fingerprint of its content: Pulumi shows input
- * changes in a preview, so a changed fingerprint names the Kubernetes object that will change.
- */
-function withDefaults(
-  news: TailnetServiceInput,
-): TailnetServiceInput & { plannedObjects?: Record<string, string> } {
-  const out: TailnetServiceInput & { plannedObjects?: Record<string, string> } = { ...news };
-  const derived = serviceHostname(news);
-  if (derived && out.hostname === undefined) out.hostname = derived.hostname;
-  if (out.tags === undefined) out.tags = [...DEFAULT_TAGS];
-  if (
-    !out.proxyGroup &&
-    out.namespace === undefined &&
-    news.service &&
-    typeof news.service.namespace === "string"
-  ) {
-    out.namespace = news.service.namespace;
-  }
-  if (!out.proxyGroup && !containsUnknown({ ...out, credentials: undefined, timeoutSeconds: undefined })) {
-    try {
-      // Cluster facts are unknown at check (no I/O in preview): plan against a placeholder address so
-      // the fingerprints follow the inputs; the real cluster IP is read at `up`.
-      const plan = planStandaloneService(
-        out,
-        {
-          namespace: out.service.namespace,
-          name: out.service.name,
-          type: "ClusterIP",
-          clusterIP: "0.0.0.0",
-          ports: [],
-        },
-        {},
-      );
-      out.plannedObjects = plannedObjectsOf(plan);
-    } catch {
-      // A plan that cannot be rendered yet is reported by `up`, with its reason.
-    }
-  } else if (!out.proxyGroup) {
-    out.plannedObjects = UNKNOWN as never;
-  }
-  return out;
-}
-
-export const tailnetService: Lifecycle = proxyLifecycle<TailnetServiceInput>({
-  kind: "TailnetService",
-  check: checkTailnetService,
-  withDefaults,
+export const tailnetService: Lifecycle = proxyLifecycle({
+  schema: TAILNET_SERVICE,
   diff: diffTailnetService,
-  standalone: standaloneSpec,
+  standalone: standaloneSteps(standaloneSpec),
   ha: haService,
-  inputKeys: INPUT_KEYS,
-  outputKeys: [
-    "hostname",
-    "fqdn",
-    "tailnetIPs",
-    "deviceId",
-    "serviceName",
-    "addresses",
-    "joinToken",
-    "namespace",
-    "kubernetesObjects",
-    "schemaVersion",
-  ],
 });

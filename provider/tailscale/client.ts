@@ -26,8 +26,7 @@ import type {
   Device,
   Key,
   TailnetSettings,
-  VipService,
-  VipServicePut,
+  TailscaleService,
 } from "./types";
 
 /** Default API endpoint. */
@@ -149,6 +148,11 @@ export class TailscaleClient {
     return this.stats.requests;
   }
 
+  /** The API base URL in use, without a trailing slash. */
+  get apiBaseUrl(): string {
+    return this.baseUrl;
+  }
+
   /** The tailnet path parameter in use (`-` by default). */
   get tailnetName(): string {
     return this.tailnet;
@@ -268,7 +272,7 @@ export class TailscaleClient {
   // ---------------------------------------------------------------- Tailscale Services
 
   /** Reads a Tailscale Service (`svc:<name>`). Undefined when it does not exist. */
-  async getService(name: string): Promise<VipService | undefined> {
+  async getService(name: string): Promise<TailscaleService | undefined> {
     const res = await this.call({
       operation: "getService",
       method: "GET",
@@ -277,7 +281,7 @@ export class TailscaleClient {
       passStatuses: [404],
       subject: `Tailscale Service ${name}`,
     });
-    return res.status === 404 ? undefined : (res.json as VipService);
+    return res.status === 404 ? undefined : (res.json as TailscaleService);
   }
 
   /**
@@ -285,7 +289,7 @@ export class TailscaleClient {
    * service with its addresses: the PUT response when it has them, else a follow-up GET. Updating
    * an existing service requires `body.addrs` to carry its current addresses.
    */
-  async putService(body: VipServicePut): Promise<VipService> {
+  async putService(body: TailscaleService): Promise<TailscaleService> {
     if (!body.name?.startsWith("svc:")) {
       throw new Error(`putService: Tailscale Service name "${body.name}" must have the form svc:<dns-label>`);
     }
@@ -297,7 +301,7 @@ export class TailscaleClient {
       idempotent: true,
       subject: `Tailscale Service ${body.name}`,
     });
-    const returned = res.json as VipService | undefined;
+    const returned = res.json as TailscaleService | undefined;
     if (returned && Array.isArray(returned.addrs) && returned.addrs.length > 0) return returned;
     const read = await this.getService(body.name);
     if (!read) {
@@ -322,7 +326,7 @@ export class TailscaleClient {
   }
 
   /** Lists the tailnet's Tailscale Services. */
-  async listServices(): Promise<VipService[]> {
+  async listServices(): Promise<TailscaleService[]> {
     const res = await this.call({
       operation: "listServices",
       method: "GET",
@@ -330,7 +334,7 @@ export class TailscaleClient {
       idempotent: true,
       subject: `Tailscale Services of tailnet ${this.tailnet}`,
     });
-    return (res.json as { vipServices?: VipService[] } | undefined)?.vipServices ?? [];
+    return (res.json as { vipServices?: TailscaleService[] } | undefined)?.vipServices ?? [];
   }
 
   // ---------------------------------------------------------------- settings

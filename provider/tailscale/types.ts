@@ -1,6 +1,6 @@
 /**
  * The Tailscale API v2 shapes this package reads and writes, a subset of the OpenAPI document's
- * schemas (`Key`, `Device`, `VIPServiceInfo`, `VIPServiceInfoPut`, `TailnetSettings`). Fields we do
+ * schemas (`Key`, `Device`, `VIPServiceInfo` and `VIPServiceInfoPut` as TailscaleService, `TailnetSettings`). Fields we do
  * not use are kept on the objects as returned (index signatures), so nothing is lost on a round trip.
  */
 
@@ -62,8 +62,12 @@ export interface Device {
   [field: string]: unknown;
 }
 
-/** A Tailscale Service ("VIP service"), as read. */
-export interface VipService {
+/**
+ * A Tailscale Service (the API's "VIP service", `/vip-services/{name}`), as read, and as written by a
+ * PUT (create or update). When updating an existing service, `addrs` must carry its current
+ * addresses: the API rejects an update without them if they were auto-allocated.
+ */
+export interface TailscaleService {
   /** `svc:<dns-label>`. */
   name: string;
   /** The IPv4 followed by the IPv6; allocated by control when not requested. */
@@ -72,16 +76,10 @@ export interface VipService {
   /** `tcp:<port>` entries, or `do-not-validate`. */
   ports?: string[];
   tags?: string[];
-  /** Not in the OpenAPI document but sent and returned by Tailscale's own clients. */
+  /** Not in the OpenAPI document but sent and returned by Tailscale's own clients (the operator's Go client). */
   annotations?: Record<string, string>;
   [field: string]: unknown;
 }
-
-/**
- * The body of a PUT (create or update). When updating an existing service, `addrs` must carry its
- * current addresses: the API rejects an update without them if they were auto-allocated.
- */
-export type VipServicePut = VipService;
 
 /** The tailnet settings this package looks at. */
 export interface TailnetSettings {

@@ -25,10 +25,17 @@ import type {
   TailnetServiceInput,
   TolerationInput,
 } from "../../provider/plan/inputs";
+import type {
+  CERTIFICATE_BUDGET_OUTPUTS,
+  PROXY_GROUP_OUTPUTS,
+  TAILNET_INGRESS_OUTPUTS,
+  TAILNET_SERVICE_OUTPUTS,
+} from "../../provider/plan/outputs";
 import type { CertificateState as ProviderCertificateState } from "../../provider/resources/certificate";
 import type { CertificateBudgetInput } from "../../provider/resources/certificateBudget";
 import type { ProxyGroupDeviceOutput } from "../../provider/resources/proxyGroup";
 import type {
+  CertificateBudget,
   CertificateBudgetArgs,
   CertificateBudgetReport,
   CertificateLedgerEntry,
@@ -40,11 +47,14 @@ import type {
   IngressPath,
   IngressRule,
   ProxyClass,
+  ProxyGroup,
   ProxyGroupArgs,
   ProxyGroupDevice,
   ResourceRequirements,
   ServiceRef,
+  TailnetIngress,
   TailnetIngressArgs,
+  TailnetService,
   TailnetServiceArgs,
   Toleration,
 } from "../../sdk";
@@ -60,6 +70,13 @@ type Sends<A, B> = [pulumi.Unwrap<A>] extends [B] ? true : false;
 
 /** Fields the SDK sets itself, never from arguments. */
 type SetBySdk = "ownerId" | "timeoutSeconds";
+/** The outputs an SDK class declares: its `Output` properties, besides every resource's `urn` and `id`. */
+type DeclaredOutputs<C> = Exclude<
+  { [K in keyof C]: C[K] extends pulumi.Output<unknown> ? K : never }[keyof C],
+  "urn" | "id"
+>;
+/** The output keys the provider fills in (provider/plan/outputs.ts). */
+type Outputs<L extends readonly string[]> = L[number];
 
 export type Checks = [
   // Shared declarations: the SDK's names are the provider's types.
@@ -74,6 +91,11 @@ export type Checks = [
   Assert<Mutual<keyof TailnetServiceArgs | SetBySdk, keyof TailnetServiceInput>>,
   Assert<Mutual<keyof ProxyGroupArgs | SetBySdk, keyof ProxyGroupInput>>,
   Assert<Mutual<keyof CertificateBudgetArgs | "ownerId" | "ledger" | "report", keyof CertificateBudgetInput>>,
+  // Every output an SDK class declares is one the provider fills in, and the other way round.
+  Assert<Mutual<DeclaredOutputs<TailnetIngress>, Outputs<typeof TAILNET_INGRESS_OUTPUTS>>>,
+  Assert<Mutual<DeclaredOutputs<TailnetService>, Outputs<typeof TAILNET_SERVICE_OUTPUTS>>>,
+  Assert<Mutual<DeclaredOutputs<ProxyGroup>, Outputs<typeof PROXY_GROUP_OUTPUTS>>>,
+  Assert<Mutual<DeclaredOutputs<CertificateBudget>, Outputs<typeof CERTIFICATE_BUDGET_OUTPUTS>>>,
   Assert<SameKeys<Credentials, CredentialsInput>>,
   Assert<Sends<Credentials, CredentialsInput>>,
   Assert<SameKeys<ProxyClass, ProxyClassInput>>,

@@ -10,6 +10,8 @@ describe("standalone ⇄ ProxyGroup migration", function () {
   this.timeout(60_000);
   let world: LocalWorld;
   let pg: Record<string, any>;
+  /** The ProxyGroup's checked inputs (its outputs are not inputs: check refuses keys it does not know). */
+  let pgInputs: Record<string, any>;
 
   before(async () => {
     world = await startLocalWorld();
@@ -19,7 +21,7 @@ describe("standalone ⇄ ProxyGroup migration", function () {
       selector: { app: "postgres" },
       ports: [{ name: "postgres", port: 5432 }],
     });
-    const pgIn = (
+    pgInputs = (
       await provider.check(
         "ProxyGroup",
         {},
@@ -32,8 +34,8 @@ describe("standalone ⇄ ProxyGroup migration", function () {
           timeoutSeconds: 30,
         },
       )
-    ).inputs;
-    pg = (await provider.create("ProxyGroup", pgIn)).outs;
+    ).inputs as Record<string, any>;
+    pg = (await provider.create("ProxyGroup", pgInputs)).outs;
   });
   after(async () => {
     await world?.stop();
@@ -144,7 +146,7 @@ describe("standalone ⇄ ProxyGroup migration", function () {
       headers: { "Content-Type": "application/json" },
       body: JSON.stringify({ authKey: key.key, hostname: "laptop" }),
     });
-    const pgIn = await checked("ProxyGroup", { ...pg, replicas: 1 });
+    const pgIn = await checked("ProxyGroup", { ...pgInputs, replicas: 1 });
     pg = (await provider.create("ProxyGroup", pgIn)).outs;
     await assert.rejects(
       provider.create(

@@ -260,11 +260,17 @@ describe("planStandaloneService (layer 3)", () => {
     );
   });
 
-  it("namespace input, control URL, custom tags, ctx image", () => {
-    const p = planStandaloneService({ ...input, namespace: "tailscale", tags: ["tag:db"] }, testSvc, {
-      controlUrl: "https://controlplane.tailscale.com",
-      image: "tailscale/tailscale:v1.84.0",
-    });
+  it("namespace input, control URL, custom tags, ProxyClass image", () => {
+    const p = planStandaloneService(
+      {
+        ...input,
+        namespace: "tailscale",
+        tags: ["tag:db"],
+        proxyClass: { image: "tailscale/tailscale:v1.84.0" },
+      },
+      testSvc,
+      { controlUrl: "https://controlplane.tailscale.com" },
+    );
     assert.ok(p.objects.every((o) => o.metadata!.namespace === "tailscale"));
     assert.deepEqual(p.roleBinding.subjects, [
       { kind: "ServiceAccount", name: "ts-default-test", namespace: "tailscale" },

@@ -1,18 +1,11 @@
 import assert from "node:assert/strict";
+import { ingressHostname, serviceHostname } from "../../provider/plan/hostnames";
 import type { TailnetIngressInput, TailnetServiceInput } from "../../provider/plan/inputs";
-import { UNKNOWN } from "../../provider/plan/inputs";
-import {
-  checkProxyClass,
-  checkTag,
-  checkTailnetIngress,
-  checkTailnetService,
-  containsUnknown,
-  imageReferenceError,
-  ingressHostname,
-  portNameErrors,
-  serviceHostname,
-  validLabel,
-} from "../../provider/plan/validate";
+import { containsUnknown, UNKNOWN } from "../../provider/plan/inputs";
+import { checkProxyClass } from "../../provider/plan/schema/proxyClass";
+import { checkTailnetIngress } from "../../provider/plan/schema/tailnetIngress";
+import { checkTailnetService } from "../../provider/plan/schema/tailnetService";
+import { checkTag, imageReferenceError, portNameErrors, validLabel } from "../../provider/plan/syntax";
 
 const K8S_DNS1123 =
   "a lowercase RFC 1123 label must consist of lower case alphanumeric characters or '-', and must start and end with an alphanumeric character (e.g. 'my-name',  or '123-abc', regex used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?')";

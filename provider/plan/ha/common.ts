@@ -1,6 +1,7 @@
 /**
  * Names, labels and constants shared by the HA planners (ProxyGroup, HA TailnetIngress, HA
- * TailnetService). Values that must match the operator cite operator-ha.md §0.
+ * TailnetService). The values that must match the operator's are listed, with their upstream sources,
+ * in docs/operator-parity.md ("ProxyGroups and Tailscale Services").
  */
 import { LABEL_MANAGED_BY, LABEL_OWNER, MANAGED_BY, ownerAnnotations, ownerHash } from "../labels";
 
@@ -14,7 +15,6 @@ export {
   MANAGED_BY,
 } from "../labels";
 export { DEFAULT_IMAGE_PULL_POLICY, DEFAULT_PROXY_IMAGE } from "../proxyclass";
-export { containsUnknown, DEFAULT_TAGS, firstLabel, isUnknown } from "../validate";
 
 /** Secret role: `config`, `state` or `certs`. */
 export const LABEL_SECRET_TYPE = "tailscale.com/secret-type";
@@ -25,8 +25,12 @@ export const LABEL_DOMAIN = "tailscale.com/domain";
 
 /** The tailscaled config file name in config Secrets (`cap-<pgMinCapabilityVersion>.hujson`). */
 export const CONFIG_KEY = "cap-106.hujson";
-/** ConfigMap key of the L7 serve config, written to `binaryData`. */
-export const SERVE_CONFIG_KEY = "serve-config.json";
+/**
+ * Key of the serve config of every HA TailnetIngress in a ProxyGroup's ConfigMap (`binaryData`),
+ * mounted at `/etc/proxies` (TS_SERVE_CONFIG). Not the standalone proxy's key, which is
+ * `STANDALONE_SERVE_CONFIG_KEY` (plan/standalone.ts): the operator names the two differently.
+ */
+export const PROXY_GROUP_SERVE_CONFIG_KEY = "serve-config.json";
 /** ConfigMap key of the L3 DNAT config (`binaryData`); same key in state Secrets for the applied status. */
 export const INGRESS_CONFIG_KEY = "ingress-config.json";
 
@@ -34,7 +38,7 @@ export const INGRESS_CONFIG_KEY = "ingress-config.json";
 export const DEFAULT_REPLICAS = 2;
 
 /** Comment we put on Tailscale Services we manage (shown in the admin console). */
-export const VIP_SERVICE_COMMENT = "Managed by pulumi-tailnet; do not modify";
+export const TAILSCALE_SERVICE_COMMENT = "Managed by pulumi-tailnet; do not modify";
 
 /**
  * The labels and annotations every object we create carries besides the operator-compatible ones:
@@ -54,17 +58,4 @@ export function ownershipMetadata(ownerId: string): {
 /** `svc:<hostname>`: the Tailscale Service name for an HA hostname. */
 export function serviceNameFor(hostname: string): string {
   return `svc:${hostname}`;
-}
-
-/** The hostname part of a Tailscale Service name (`svc:web` → `web`). */
-export function hostnameOfService(serviceName: string): string {
-  return serviceName.startsWith("svc:") ? serviceName.slice(4) : serviceName;
-}
-
-/** Namespaced object reference used by the step lists and plans. */
-export interface ObjectRef {
-  apiVersion: string;
-  kind: string;
-  namespace: string;
-  name: string;
 }

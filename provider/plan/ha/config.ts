@@ -1,7 +1,7 @@
 /**
  * The ProxyGroup replicas' tailscaled config (`cap-106.hujson` in `<pg>-<i>-config`) and what the
  * replicas write back into their state Secrets (`<pg>-<i>`): the pure readers and editors the
- * lifecycle's read-modify-write loops call. operator-ha.md §1.5-§1.7.
+ * lifecycle's read-modify-write loops call (docs/operator-parity.md, "ProxyGroup").
  *
  * Config text may hold an auth key: no function here ever puts config content into an error.
  */
@@ -92,8 +92,6 @@ export interface AuthKeyFacts {
   deviceId?: string;
   /** State Secret `reissue_authkey`, if the key is present (even empty). */
   reissueAuthKey?: string;
-  /** A reissue for this replica was started earlier and containerboot has not cleared it yet. */
-  reissueInFlight?: boolean;
 }
 
 /** What to put in a replica's config: a fresh key, the existing key, or none. */
@@ -103,22 +101,23 @@ export type AuthKeyDecision =
   | { action: "omit" };
 
 /**
- * The operator's per-replica auth key decision (operator-ha.md §1.7, TestProxyGroupGetAuthKey):
+ * The operator's per-replica auth key decision (docs/operator-parity.md, "ProxyGroup"; its test
+ * `TestProxyGroupGetAuthKey`):
  * - no config Secret → mint;
  * - containerboot asked for a reissue (`reissue_authkey` present) and the config holds no key or the
  *   broken one → mint, after deleting the stale device (`deleteDeviceId`, only if there is one; the
  *   operator also calls Delete with an empty ID, which we skip);
- * - otherwise keep the existing key while the device has not authed (no `device_id`) or a reissue is
- *   in flight; once authed the key is dropped from the config.
- * Rate limiting of reissues is the lifecycle's (it has the clock).
+ * - otherwise keep the existing key while the device has not authed (no `device_id`); once authed the
+ *   key is dropped from the config.
+ * The operator also rate-limits reissues and keeps a key while a reissue it started is in flight; a
+ * lifecycle here mints, waits for the login and retires the key within one `up`, so it has neither.
  */
 export function decideAuthKey(f: AuthKeyFacts): AuthKeyDecision {
   if (!f.configExists) return { action: "mint" };
   const wantsReissue =
     f.reissueAuthKey !== undefined && (!f.configAuthKey || f.configAuthKey === f.reissueAuthKey);
   if (wantsReissue) return f.deviceId ? { action: "mint", deleteDeviceId: f.deviceId } : { action: "mint" };
-  if (f.configAuthKey && (!f.deviceId || f.reissueInFlight))
-    return { action: "keep", authKey: f.configAuthKey };
+  if (f.configAuthKey && !f.deviceId) return { action: "keep", authKey: f.configAuthKey };
   return { action: "omit" };
 }
 

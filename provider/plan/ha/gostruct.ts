@@ -15,7 +15,7 @@
  * String quoting and key order come from the shared `../gojson` helpers; this file adds the struct
  * layouts (field order, `omitempty`) of the types the HA paths read back, modify and rewrite.
  */
-import { goJsonString as goQuote, goStringCompare } from "../gojson";
+import { goJsonString, goStringCompare, isPlainObject } from "../gojson";
 
 /** How one JSON value is laid out, enough to reproduce Go's output for the types we write. */
 export type GoSchema =
@@ -48,10 +48,6 @@ export function field(name: string, schema: GoSchema = ANY, omitempty = true, ze
   return zero === undefined ? { name, schema, omitempty } : { name, schema, omitempty, zero };
 }
 
-function isPlainObject(v: unknown): v is Record<string, unknown> {
-  return typeof v === "object" && v !== null && !Array.isArray(v);
-}
-
 /** Go's `omitempty` test: false, 0, "", nil, and empty slices/maps are omitted. */
 export function isEmptyValue(v: unknown): boolean {
   if (v === undefined || v === null || v === false || v === 0 || v === "") return true;
@@ -79,10 +75,10 @@ export function goMarshal(value: unknown, schema: GoSchema = ANY): string {
         const empty =
           f.schema.kind === "optbool" ? v === undefined || v === null || v === "" : isEmptyValue(v);
         if (f.omitempty && empty) continue;
-        parts.push(goQuote(f.name) + ":" + goMarshal(v, f.schema));
+        parts.push(goJsonString(f.name) + ":" + goMarshal(v, f.schema));
       }
       for (const k of sortedKeys(value)) {
-        if (!used.has(k)) parts.push(goQuote(k) + ":" + goMarshal(value[k], ANY));
+        if (!used.has(k)) parts.push(goJsonString(k) + ":" + goMarshal(value[k], ANY));
       }
       return "{" + parts.join(",") + "}";
     }
@@ -91,7 +87,7 @@ export function goMarshal(value: unknown, schema: GoSchema = ANY): string {
       return (
         "{" +
         sortedKeys(value)
-          .map((k) => goQuote(k) + ":" + goMarshal(value[k], schema.value))
+          .map((k) => goJsonString(k) + ":" + goMarshal(value[k], schema.value))
           .join(",") +
         "}"
       );
@@ -105,14 +101,14 @@ export function goMarshal(value: unknown, schema: GoSchema = ANY): string {
       if (value === "false") return "false";
       return goMarshal(value, ANY);
     case "any": {
-      if (typeof value === "string") return goQuote(value);
+      if (typeof value === "string") return goJsonString(value);
       if (typeof value === "number" || typeof value === "boolean") return JSON.stringify(value);
       if (Array.isArray(value)) return "[" + value.map((v) => goMarshal(v, ANY)).join(",") + "]";
       if (isPlainObject(value)) {
         return (
           "{" +
           Object.keys(value)
-            .map((k) => goQuote(k) + ":" + goMarshal(value[k], ANY))
+            .map((k) => goJsonString(k) + ":" + goMarshal(value[k], ANY))
             .join(",") +
           "}"
         );
@@ -213,9 +209,3 @@ export const INGRESS_SERVICE_CONFIG: GoSchema = {
 
 /** `ingressservices.Configs`: the whole `ingress-config.json`. */
 export const INGRESS_CONFIGS: GoSchema = { kind: "map", value: INGRESS_SERVICE_CONFIG };
-
-/** `ingressservices.Status`: what a replica writes under `ingress-config.json` in its state Secret. */
-export const INGRESS_STATUS: GoSchema = {
-  kind: "struct",
-  fields: [field("configs", INGRESS_CONFIGS), field("podIPv4"), field("podIPv6")],
-};

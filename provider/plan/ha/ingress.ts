@@ -1,67 +1,63 @@
 /**
- * HA TailnetIngress: a Tailscale Service `svc:<hostname>` served by a ProxyGroup (operator-ha.md §2).
+ * HA TailnetIngress: a Tailscale Service `svc:<hostname>` served by a ProxyGroup (docs/operator-parity.md,
+ * "HA TailnetIngress").
  *
  * What the lifecycle writes, in the operator's provision order: the cert Secret + Role + RoleBinding,
- * the serve config entry (shared ConfigMap), the Tailscale Service, then `AdvertiseServices` in every
- * replica's config once {@link shouldAdvertiseIngress} says so.
+ * the serve config entry (shared ConfigMap), the Tailscale Service, then `AdvertiseServices` in the
+ * replicas' configs, all at once or replica 0 first as {@link shouldAdvertiseIngress} says.
  *
  * Differences on purpose: ownership is ours (ownership.ts), not the operator's owner-references; cert
  * objects carry our owner labels instead of the Ingress parent labels (there is no Ingress object);
  * funnel is refused (the operator ignores it on HA Ingresses).
  */
-import type { V1Role, V1RoleBinding, V1Secret } from "@kubernetes/client-node";
 import type { BackendServiceFacts } from "../backends";
 import { PlanError } from "../errors";
-import type { TailnetIngressInput } from "../inputs";
+import { ingressHostname } from "../hostnames";
+import type { ProxyGroupRef, TailnetIngressInput } from "../inputs";
 import { toLabelValue } from "../labels";
+import type { PlannedRole, PlannedRoleBinding, PlannedSecret } from "../objects";
 import {
   type HTTPHandler,
-  HTTPS_REDIRECT,
+  httpsRedirects,
   resolveIngressHandlers,
   type ServeConfig,
   type ServiceConfig,
   serializeServeConfig,
 } from "../serve-config";
-import { ingressHostname } from "../validate";
+import { effectiveTags } from "../tags";
 import {
-  DEFAULT_TAGS,
   LABEL_DOMAIN,
   LABEL_MANAGED,
   LABEL_PROXY_GROUP,
   LABEL_SECRET_TYPE,
   ownershipMetadata,
-  SERVE_CONFIG_KEY,
+  PROXY_GROUP_SERVE_CONFIG_KEY,
   serviceNameFor,
 } from "./common";
 import { jsonEqual, parseJsonObject } from "./gostruct";
 import {
-  buildVipService,
+  buildTailscaleService,
   checkOwnership,
   joinTokenFor,
   OwnershipConflictError,
   type ServiceOwner,
-  type VipServiceInfo,
+  type TailscaleService,
 } from "./ownership";
 
 /** Facts and identity an HA ingress plan needs beyond its inputs. */
 export interface HAIngressContext {
-  /** ProxyGroup name; defaults to `input.proxyGroup.name`. */
-  proxyGroupName?: string;
-  /** ProxyGroup namespace (where cert objects live); defaults to `input.proxyGroup.namespace`. */
-  proxyGroupNamespace?: string;
   /** MagicDNS suffix (`tailxyz.ts.net`), from the replicas' state (`tailnetDomainFromStates`). */
   tailnetDomain?: string;
-  /** Defaults to `input.ownerId`. */
-  ownerId?: string;
   /** Identity of this cluster, recorded with our ownership. */
   clusterId?: string;
   /** The Tailscale Service as it exists now; undefined when it does not exist. */
-  existingService?: VipServiceInfo;
+  existingService?: TailscaleService;
   /** Join token exported by an owner of an existing service; defaults to `input.joinToken`. */
   joinToken?: string;
   /**
-   * Serve plain HTTP on port 80 with the same handlers (operator `tailscale.com/http-endpoint: enabled`).
-   * Wins over `httpRedirect`. Not an input field yet: see the report.
+   * Serve plain HTTP on port 80 with the same handlers (the operator's annotation
+   * `tailscale.com/http-endpoint: enabled`). Wins over `httpRedirect`. Kept for a planned plain-HTTP
+   * option of HA ingresses: no input sets it yet.
    */
   httpEndpoint?: boolean;
 }
@@ -74,7 +70,7 @@ export interface HAIngressPlan {
   /** `<hostname>.<tailnetDomain>`, when the domain is known. */
   dnsName?: string;
   /** PUT body of the Tailscale Service (existing addrs and foreign annotations kept). */
-  vipService: VipServiceInfo;
+  tailscaleService: TailscaleService;
   /** Owners written to the service, this resource included. */
   owners: ServiceOwner[];
   /** The join token this resource exports for other stacks. */
@@ -84,16 +80,15 @@ export interface HAIngressPlan {
   /** `Services["svc:<hostname>"]` of `serve-config.json`; undefined until the tailnet domain is known. */
   serveConfigEntry?: ServiceConfig;
   /** `<dnsName>` TLS Secret (empty; replica 0 fills it). On update only its labels may be rewritten. */
-  certSecret?: V1Secret;
+  certSecret?: PlannedSecret;
   /** Role granting the ProxyGroup read/write on the cert Secret only. */
-  certRole?: V1Role;
-  certRoleBinding?: V1RoleBinding;
+  certRole?: PlannedRole;
+  certRoleBinding?: PlannedRoleBinding;
 }
 
-/** Where the serve config and cert objects of an ingress on ProxyGroup `pg` live. */
-function pgOf(input: TailnetIngressInput, ctx: HAIngressContext): { name: string; namespace: string } {
-  const name = ctx.proxyGroupName ?? input.proxyGroup?.name;
-  const namespace = ctx.proxyGroupNamespace ?? input.proxyGroup?.namespace;
+/** Where the serve config and cert objects of an ingress live: its ProxyGroup. */
+function pgOf(input: TailnetIngressInput): ProxyGroupRef {
+  const { name, namespace } = input.proxyGroup ?? {};
   if (!name || !namespace) {
     throw new PlanError(
       "InvalidInput",
@@ -140,10 +135,7 @@ export function buildHAIngressServiceConfig(
     sc.TCP!["80"] = { HTTP: true };
     let port80: Record<string, HTTPHandler> | null = null;
     if (opts.httpEndpoint) port80 = has ? { ...proxies } : null;
-    else if (has) {
-      port80 = {};
-      for (const p of Object.keys(proxies)) port80[p] = { Redirect: HTTPS_REDIRECT };
-    }
+    else if (has) port80 = httpsRedirects(Object.keys(proxies));
     sc.Web![`${dnsName}:80`] = { Handlers: port80 };
   }
   return sc;
@@ -175,8 +167,8 @@ export function planHAIngress(
       "funnel is not supported with proxyGroup: Tailscale Services cannot be funnelled; remove funnel or proxyGroup",
     );
   }
-  const pg = pgOf(input, ctx);
-  const ownerId = ctx.ownerId ?? input.ownerId;
+  const pg = pgOf(input);
+  const ownerId = input.ownerId;
   const hostname = haIngressHostname(input);
   const serviceName = serviceNameFor(hostname);
   const check = checkOwnership(
@@ -188,20 +180,19 @@ export function planHAIngress(
   if (!check.ok) throw new OwnershipConflictError(check.reason);
 
   const http = ctx.httpEndpoint === true || input.httpRedirect === true;
-  const tags = input.tags && input.tags.length > 0 ? input.tags : DEFAULT_TAGS;
-  const vipService = buildVipService(
+  const tailscaleService = buildTailscaleService(
     serviceName,
     ctx.existingService,
     check.owners,
     haIngressPorts(http),
-    tags,
+    effectiveTags(input.tags),
   );
   const handlers = resolveIngressHandlers(input, backends);
 
   const plan: HAIngressPlan = {
     hostname,
     serviceName,
-    vipService,
+    tailscaleService,
     owners: check.owners,
     joinToken: joinTokenFor(serviceName, ownerId),
     http,
@@ -263,7 +254,7 @@ export function planHAIngress(
 
 function parseServeConfig(json: string | undefined): ServeConfig {
   if (json === undefined || json === "") return {};
-  return parseJsonObject(json, `ConfigMap key ${SERVE_CONFIG_KEY}`) as ServeConfig;
+  return parseJsonObject(json, `ConfigMap key ${PROXY_GROUP_SERVE_CONFIG_KEY}`) as ServeConfig;
 }
 
 /**
@@ -304,26 +295,14 @@ export function certIssued(certSecretData: Record<string, string> | undefined): 
 }
 
 /**
- * The operator's L7 advertise gate (§2.7): serve HTTP → advertise at once; HTTPS only → only after the
- * cert exists, or clients would reach replicas that have no certificate to present.
+ * Whether every replica advertises an HA ingress at once; otherwise replica 0 alone advertises first,
+ * obtains the certificate, and the others follow once it exists. At once when port 80 is served (the
+ * operator's gate: HTTP needs no certificate), when the certificate is already issued, or when the
+ * `up` does not wait for it (`waitForCertificate: false`: replicas then obtain it on first use).
+ * HTTPS only, waiting, and no certificate yet: replica 0 first, so no client reaches a replica that
+ * has no certificate and cannot get one. The operator instead waits for the certificate before
+ * advertising anywhere (docs/operator-parity.md, "HA TailnetIngress").
  */
-export function shouldAdvertiseIngress(http: boolean, hasCert: boolean): boolean {
-  return http || hasCert;
-}
-
-/**
- * The endpoint an HA ingress exports once `advertisingReplicas > 0` (§2.8): ports 443 (with a cert) and
- * 80 (when served); the hostname only when some port is up. Undefined while no replica advertises.
- */
-export function haIngressEndpoint(
-  dnsName: string,
-  advertisingReplicas: number,
-  hasCert: boolean,
-  http: boolean,
-): { hostname: string; ports: { port: number; protocol: "TCP" }[] } | undefined {
-  if (advertisingReplicas === 0) return undefined;
-  const ports: { port: number; protocol: "TCP" }[] = [];
-  if (hasCert) ports.push({ port: 443, protocol: "TCP" });
-  if (http) ports.push({ port: 80, protocol: "TCP" });
-  return { hostname: ports.length > 0 ? dnsName : "", ports };
+export function shouldAdvertiseIngress(http: boolean, hasCert: boolean, waitForCertificate = true): boolean {
+  return http || hasCert || !waitForCertificate;
 }

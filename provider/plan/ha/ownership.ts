@@ -16,24 +16,17 @@
  *   replace to a new cluster or a retried create does;
  * - a release removes only this owner's entry; the last owner deletes the service.
  */
+import type { TailscaleService } from "../../tailscale/types";
 import { sha256Hex } from "../gojson";
-import { VIP_SERVICE_COMMENT } from "./common";
+import { TAILSCALE_SERVICE_COMMENT } from "./common";
 import { findKey } from "./gostruct";
+
+export type { TailscaleService } from "../../tailscale/types";
 
 /** Annotation key of our ownership marker on a Tailscale Service. */
 export const OWNERS_ANNOTATION = "tailnet.pulumi.com/owners";
 /** The operator's marker; recognised only to give a better error. */
 export const OPERATOR_OWNER_ANNOTATION = "tailscale.com/owner-references";
-
-/** A Tailscale Service as the API returns it (`/vip-services/{name}`); `annotations` is a Go-client extra. */
-export interface VipServiceInfo {
-  name: string;
-  addrs?: string[];
-  comment?: string;
-  annotations?: Record<string, string>;
-  ports?: string[];
-  tags?: string[];
-}
 
 /** Thrown when a Tailscale Service may not be used by this resource; `message` says why and what to do. */
 export class OwnershipConflictError extends Error {
@@ -103,6 +96,19 @@ export function joinTokenFor(serviceName: string, ownerId: string): string {
   return sha256Hex(`${serviceName}\n${ownerId}`).slice(0, 32);
 }
 
+/**
+ * The join token to check ownership with: the input's, unless it is this resource's own token (which
+ * check fills in as the default, so that the `joinToken` output equals the input and a preview shows no
+ * change); our own token is no request to join anyone.
+ */
+export function effectiveJoinToken(
+  serviceName: string,
+  input: { joinToken?: string; ownerId: string },
+): string | undefined {
+  if (!input.joinToken || input.joinToken === joinTokenFor(serviceName, input.ownerId)) return undefined;
+  return input.joinToken;
+}
+
 /** Outcome of {@link checkOwnership}. */
 export type OwnershipCheck =
   | {
@@ -137,7 +143,7 @@ function describeOwners(owners: readonly ServiceOwner[]): string {
  */
 export function checkOwnership(
   serviceName: string,
-  existing: VipServiceInfo | undefined,
+  existing: TailscaleService | undefined,
   me: OwnerIdentity,
   joinToken?: string,
 ): OwnershipCheck {
@@ -198,14 +204,14 @@ export function checkOwnership(
 export type ReleaseDecision =
   | { action: "none"; reason: string }
   | { action: "delete" }
-  | { action: "put"; service: VipServiceInfo; remainingOwners: ServiceOwner[] };
+  | { action: "put"; service: TailscaleService; remainingOwners: ServiceOwner[] };
 
 /**
  * Release `me`'s claim on `existing` (undefined = already gone): delete the service when we are the
  * last owner, otherwise PUT it back without our entry (addresses and other annotations kept). A
  * service we do not own is left alone. With no `clusterId`, every entry of `ownerId` is removed.
  */
-export function releaseOwnership(existing: VipServiceInfo | undefined, me: OwnerIdentity): ReleaseDecision {
+export function releaseOwnership(existing: TailscaleService | undefined, me: OwnerIdentity): ReleaseDecision {
   if (existing === undefined) return { action: "none", reason: "the Tailscale Service is already gone" };
   const parsed = parseOwners(existing.annotations);
   if (parsed.kind !== "owners") {
@@ -234,18 +240,18 @@ export function releaseOwnership(existing: VipServiceInfo | undefined, me: Owner
 /**
  * The PUT body for a service we own: the desired ports and tags, our comment and owners annotation,
  * the existing service's other annotations, and its `addrs` (a PUT without them fails or loses the
- * allocated addresses, tailscale-api.md §2.5).
+ * allocated addresses: docs/tailscale-api.md, "Tailscale Services").
  */
-export function buildVipService(
+export function buildTailscaleService(
   serviceName: string,
-  existing: VipServiceInfo | undefined,
+  existing: TailscaleService | undefined,
   owners: readonly ServiceOwner[],
   ports: readonly string[],
   tags: readonly string[],
-): VipServiceInfo {
-  const body: VipServiceInfo = { name: serviceName };
+): TailscaleService {
+  const body: TailscaleService = { name: serviceName };
   if (existing?.addrs && existing.addrs.length > 0) body.addrs = [...existing.addrs];
-  body.comment = VIP_SERVICE_COMMENT;
+  body.comment = TAILSCALE_SERVICE_COMMENT;
   body.annotations = { ...existing?.annotations, [OWNERS_ANNOTATION]: serializeOwners(owners) };
   body.ports = [...ports];
   body.tags = [...tags];
@@ -256,7 +262,10 @@ export function buildVipService(
  * Whether `existing` must be PUT to become `desired`: absent, or tags, ports (ordered), owners or
  * comment differ. Addresses are not compared (they come from the existing service).
  */
-export function vipServiceNeedsPut(existing: VipServiceInfo | undefined, desired: VipServiceInfo): boolean {
+export function tailscaleServiceNeedsPut(
+  existing: TailscaleService | undefined,
+  desired: TailscaleService,
+): boolean {
   if (existing === undefined) return true;
   const eq = (a?: readonly string[], b?: readonly string[]) =>
     (a ?? []).length === (b ?? []).length && (a ?? []).every((v, i) => v === (b ?? [])[i]);
@@ -269,7 +278,7 @@ export function vipServiceNeedsPut(existing: VipServiceInfo | undefined, desired
 }
 
 /** The last IPv4 and last IPv6 of a service's `addrs` (the operator keeps the last of each family). */
-export function vipAddresses(addrs: readonly string[] | undefined): { ipv4?: string; ipv6?: string } {
+export function serviceAddresses(addrs: readonly string[] | undefined): { ipv4?: string; ipv6?: string } {
   let ipv4: string | undefined;
   let ipv6: string | undefined;
   for (const a of addrs ?? []) {

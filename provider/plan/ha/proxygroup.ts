@@ -1,5 +1,5 @@
 /**
- * The Kubernetes objects of a ProxyGroup of type `ingress` (operator-ha.md §1.3-§1.5, §1.9).
+ * The Kubernetes objects of a ProxyGroup of type `ingress` (docs/operator-parity.md, "ProxyGroup").
  *
  * Same names, keys, env order, volumes and RBAC as the operator, so proxies behave identically. On
  * purpose we differ in:
@@ -7,38 +7,44 @@
  *   `tailnet.pulumi.com/owner-id` annotation, and set no ownerReferences (there is no ProxyGroup CR;
  *   the provider deletes explicitly, see teardown.ts);
  * - the Role never has an empty `resourceNames` list: with 0 replicas (and no shared ACME account)
- *   the operator's rule would grant get/patch/update on every Secret of the namespace (§7.12), so we
- *   leave that rule out instead;
+ *   the operator's rule would grant get/patch/update on every Secret of the namespace, so we leave
+ *   that rule out instead;
  * - the pod template carries no `name` or `deletionGracePeriodSeconds` (meaningless on a template).
  */
+import type { V1Container, V1EnvVar, V1Role, V1Volume, V1VolumeMount } from "@kubernetes/client-node";
+import type { ProxyGroupInput, ProxyGroupRef } from "../inputs";
+import { LABEL_MANAGED_BY, MANAGED_BY } from "../labels";
 import type {
-  V1ConfigMap,
-  V1Container,
-  V1EnvVar,
-  V1Role,
-  V1RoleBinding,
-  V1Secret,
-  V1ServiceAccount,
-  V1StatefulSet,
-  V1Volume,
-  V1VolumeMount,
-} from "@kubernetes/client-node";
-import type { ProxyGroupInput } from "../inputs";
-import { firewallModeEnv } from "../proxyclass";
+  ObjectRef,
+  PlannedConfigMap,
+  PlannedObject,
+  PlannedRole,
+  PlannedRoleBinding,
+  PlannedSecret,
+  PlannedServiceAccount,
+  PlannedStatefulSet,
+  Selection,
+} from "../objects";
+import {
+  applyProxyClass,
+  DEFAULT_IMAGE_PULL_POLICY,
+  DEFAULT_PROXY_IMAGE,
+  firewallModeEnv,
+  SYSCTL_SCRIPT,
+  SYSCTLER_CONTAINER,
+  TAILSCALE_CONTAINER,
+} from "../proxyclass";
+import { effectiveTags } from "../tags";
 import {
   CONFIG_KEY,
-  DEFAULT_IMAGE_PULL_POLICY,
   DEFAULT_REPLICAS,
-  DEFAULT_TAGS,
   LABEL_MANAGED,
   LABEL_PARENT_NAME,
   LABEL_PARENT_TYPE,
   LABEL_SECRET_TYPE,
-  type ObjectRef,
   ownershipMetadata,
 } from "./common";
 import { renderReplicaConfig } from "./config";
-import { applyProxyClassToProxyGroup, proxyImage } from "./proxyclass";
 
 /** Name of the Secret holding a shared ACME account key (operator's `tailscale-acme-accounts`). */
 export const SHARED_ACME_SECRET = "tailscale-acme-accounts";
@@ -56,7 +62,8 @@ export interface ProxyGroupContext {
   existingAdvertiseServices: Record<number, string[]>;
   /**
    * Share one ACME account between replicas through the Secret `tailscale-acme-accounts` (the
-   * operator's `tailscale.com/share-acme-account`). Default false. Not an input yet: see the report.
+   * operator's annotation `tailscale.com/share-acme-account`). Default false. Kept for a planned
+   * ProxyGroup option for a shared ACME account: no input sets it yet.
    */
   shareAcmeAccount?: boolean;
 }
@@ -69,17 +76,17 @@ export interface ProxyGroupPlan {
   tags: string[];
   /** Device hostname per ordinal (`<prefix|name>-<i>`). */
   hostnames: string[];
-  configSecrets: V1Secret[];
-  stateSecrets: V1Secret[];
-  serviceAccount: V1ServiceAccount;
-  role: V1Role;
-  roleBinding: V1RoleBinding;
+  configSecrets: PlannedSecret[];
+  stateSecrets: PlannedSecret[];
+  serviceAccount: PlannedServiceAccount;
+  role: PlannedRole;
+  roleBinding: PlannedRoleBinding;
   /**
    * `<pg>-ingress-config`, created with no data. The HA ingresses and services own its `binaryData`
    * keys: an update of the ProxyGroup must only rewrite labels and annotations.
    */
-  configMap: V1ConfigMap;
-  statefulSet: V1StatefulSet;
+  configMap: PlannedConfigMap;
+  statefulSet: PlannedStatefulSet;
 }
 
 /** Names of a ProxyGroup's objects. */
@@ -104,9 +111,14 @@ export function effectiveReplicas(input: Pick<ProxyGroupInput, "replicas">): num
   return input.replicas ?? DEFAULT_REPLICAS;
 }
 
-/** The tags after defaults (an empty list means the default, as in the operator). */
-export function effectiveTags(input: Pick<ProxyGroupInput, "tags">): string[] {
-  return input.tags && input.tags.length > 0 ? [...input.tags] : [...DEFAULT_TAGS];
+/** The config or state Secrets of a ProxyGroup that pulumi-tailnet made, by label. */
+export function proxyGroupSecrets(pg: ProxyGroupRef, type: "config" | "state"): Selection {
+  return {
+    apiVersion: "v1",
+    kind: "Secret",
+    namespace: pg.namespace,
+    labels: { ...pgLabels(pg.name), [LABEL_SECRET_TYPE]: type, [LABEL_MANAGED_BY]: MANAGED_BY },
+  };
 }
 
 /** Device hostname of replica `i`: `<hostnamePrefix>-<i>`, else `<name>-<i>`. */
@@ -132,7 +144,7 @@ function fieldEnv(name: string, fieldPath: string): V1EnvVar {
   return { name, valueFrom: { fieldRef: { fieldPath } } };
 }
 
-/** The env of the `tailscale` container before ProxyClass additions, in the operator's order (§1.4). */
+/** The env of the `tailscale` container before ProxyClass additions, in the operator's order. */
 export function proxyGroupEnv(input: ProxyGroupInput, shareAcmeAccount: boolean): V1EnvVar[] {
   const out: V1EnvVar[] = [
     env("TS_USERSPACE", "false"),
@@ -188,7 +200,7 @@ export function proxyGroupVolumeMounts(pg: string, replicas: number): V1VolumeMo
   return out;
 }
 
-/** The Role's rules, exactly as the operator's (§1.3) except that an empty resourceNames rule is dropped. */
+/** The Role's rules, exactly as the operator's except that an empty resourceNames rule is dropped. */
 export function proxyGroupRoleRules(
   pg: string,
   replicas: number,
@@ -225,7 +237,7 @@ export function planProxyGroup(input: ProxyGroupInput, ctx: ProxyGroupContext): 
   const share = ctx.shareAcmeAccount === true;
   const hostnames = Array.from({ length: replicas }, (_, i) => replicaHostname(input, i));
 
-  const configSecrets: V1Secret[] = hostnames.map((hostname, i) => ({
+  const configSecrets: PlannedSecret[] = hostnames.map((hostname, i) => ({
     apiVersion: "v1",
     kind: "Secret",
     metadata: meta(input, proxyGroupNames.configSecret(pg, i), { [LABEL_SECRET_TYPE]: "config" }),
@@ -241,7 +253,7 @@ export function planProxyGroup(input: ProxyGroupInput, ctx: ProxyGroupContext): 
     },
   }));
 
-  const stateSecrets: V1Secret[] = hostnames.map((_, i) => ({
+  const stateSecrets: PlannedSecret[] = hostnames.map((_, i) => ({
     apiVersion: "v1",
     kind: "Secret",
     metadata: meta(input, proxyGroupNames.stateSecret(pg, i), { [LABEL_SECRET_TYPE]: "state" }),
@@ -249,8 +261,8 @@ export function planProxyGroup(input: ProxyGroupInput, ctx: ProxyGroupContext): 
   }));
 
   const container: V1Container = {
-    name: "tailscale",
-    image: proxyImage(input.proxyClass),
+    name: TAILSCALE_CONTAINER,
+    image: DEFAULT_PROXY_IMAGE,
     imagePullPolicy: DEFAULT_IMAGE_PULL_POLICY,
     securityContext: { privileged: true },
     resources: { requests: { cpu: "1m", memory: "1Mi" } },
@@ -258,7 +270,7 @@ export function planProxyGroup(input: ProxyGroupInput, ctx: ProxyGroupContext): 
     volumeMounts: proxyGroupVolumeMounts(pg, replicas),
   };
   const own = ownershipMetadata(input.ownerId);
-  const baseSts: V1StatefulSet = {
+  const baseSts: PlannedStatefulSet = {
     apiVersion: "apps/v1",
     kind: "StatefulSet",
     metadata: meta(input, proxyGroupNames.statefulSet(pg)),
@@ -271,13 +283,11 @@ export function planProxyGroup(input: ProxyGroupInput, ctx: ProxyGroupContext): 
           serviceAccountName: proxyGroupNames.serviceAccount(pg),
           initContainers: [
             {
-              name: "sysctler",
-              image: proxyImage(input.proxyClass),
+              name: SYSCTLER_CONTAINER,
+              image: DEFAULT_PROXY_IMAGE,
               securityContext: { privileged: true },
               command: ["/bin/sh", "-c"],
-              args: [
-                "echo 1 > /proc/sys/net/ipv4/ip_forward && if [ -e /proc/sys/net/ipv6/conf/all/forwarding ]; then echo 1 > /proc/sys/net/ipv6/conf/all/forwarding; fi",
-              ],
+              args: [SYSCTL_SCRIPT],
             },
           ],
           containers: [container],
@@ -291,7 +301,7 @@ export function planProxyGroup(input: ProxyGroupInput, ctx: ProxyGroupContext): 
     name: pg,
     namespace: input.namespace,
     replicas,
-    tags: effectiveTags(input),
+    tags: effectiveTags(input.tags),
     hostnames,
     configSecrets,
     stateSecrets,
@@ -316,14 +326,16 @@ export function planProxyGroup(input: ProxyGroupInput, ctx: ProxyGroupContext): 
       roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "Role", name: proxyGroupNames.role(pg) },
     },
     configMap: { apiVersion: "v1", kind: "ConfigMap", metadata: meta(input, proxyGroupNames.configMap(pg)) },
-    statefulSet: applyProxyClassToProxyGroup(baseSts, input.proxyClass),
+    // Kernel networking: the `sysctler` init container gets the ProxyClass image too.
+    statefulSet: applyProxyClass(baseSts, input.proxyClass, {
+      proxyType: "proxygroup_ingress",
+      userspace: false,
+    }),
   };
 }
 
 /** The plan's objects in the operator's create order: config Secrets, state Secrets, SA, Role, RoleBinding, ConfigMap, StatefulSet. */
-export function proxyGroupObjects(
-  plan: ProxyGroupPlan,
-): (V1Secret | V1ServiceAccount | V1Role | V1RoleBinding | V1ConfigMap | V1StatefulSet)[] {
+export function proxyGroupObjects(plan: ProxyGroupPlan): PlannedObject[] {
   return [
     ...plan.configSecrets,
     ...plan.stateSecrets,

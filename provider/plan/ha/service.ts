@@ -1,32 +1,32 @@
 /**
  * HA TailnetService: a Tailscale Service `svc:<hostname>` whose traffic every ProxyGroup replica DNATs
- * to the backend Service's cluster IP (operator-ha.md §3).
+ * to the backend Service's cluster IP (docs/operator-parity.md, "HA TailnetService").
  *
  * Provision order the lifecycle follows: Tailscale Service (PUT) → its addresses → the entry in the
- * ConfigMap's `ingress-config.json` → per replica, once {@link replicaReportsRules} holds and the backend
- * has a ready endpoint, `AdvertiseServices` in that replica's config.
+ * ConfigMap's `ingress-config.json` → per replica, once {@link replicaReportsRules} holds,
+ * `AdvertiseServices` in that replica's config.
  *
- * Ports decision: the Tailscale Service gets `["do-not-validate"]` by default, as the operator always
- * sends. The DNAT forwards every port and protocol of the VIP, the API can only express `tcp:<n>` (UDP
+ * Ports: the Tailscale Service gets `["do-not-validate"]`, as the operator always sends. The DNAT
+ * forwards every port and protocol of the service's addresses, the API can only express `tcp:<n>` (UDP
  * ports would be unlisted), and the hosts have no serve config for the service that control could
- * validate the ports against. `vipPorts: "service-ports"` lists `tcp:<port>` of the Service instead,
- * falling back to `do-not-validate` when ports are unknown or any is not TCP.
+ * validate the ports against.
  */
 import type { BackendServiceFacts } from "../backends";
 import { PlanError } from "../errors";
 import { goJsonString } from "../gojson";
+import { serviceHostname } from "../hostnames";
 import type { TailnetServiceInput } from "../inputs";
-import { serviceHostname } from "../validate";
-import { DEFAULT_TAGS, INGRESS_CONFIG_KEY, serviceNameFor } from "./common";
+import { effectiveTags } from "../tags";
+import { INGRESS_CONFIG_KEY, serviceNameFor } from "./common";
 import { goMarshal, INGRESS_CONFIGS, INGRESS_SERVICE_CONFIG, jsonEqual, parseJsonObject } from "./gostruct";
 import {
-  buildVipService,
+  buildTailscaleService,
   checkOwnership,
   joinTokenFor,
   OwnershipConflictError,
   type ServiceOwner,
-  type VipServiceInfo,
-  vipAddresses,
+  serviceAddresses,
+  type TailscaleService,
 } from "./ownership";
 
 /** One address family of an L3 entry: VIP → cluster IP. */
@@ -43,17 +43,13 @@ export interface IngressServiceConfig {
 
 /** Facts and identity an HA service plan needs beyond its inputs. */
 export interface HAServiceContext {
-  /** Defaults to `input.ownerId`. */
-  ownerId?: string;
   clusterId?: string;
   /** The Tailscale Service as it exists now; undefined when it does not exist. */
-  existingService?: VipServiceInfo;
+  existingService?: TailscaleService;
   /** Join token exported by an owner of an existing service; defaults to `input.joinToken`. */
   joinToken?: string;
   /** MagicDNS suffix, to report `<hostname>.<domain>`. */
   tailnetDomain?: string;
-  /** See the module comment. Default `do-not-validate`. */
-  vipPorts?: "do-not-validate" | "service-ports";
 }
 
 /** Everything the lifecycle writes for one HA service. */
@@ -61,7 +57,7 @@ export interface HAServicePlan {
   hostname: string;
   serviceName: string;
   dnsName?: string;
-  vipService: VipServiceInfo;
+  tailscaleService: TailscaleService;
   owners: ServiceOwner[];
   joinToken: string;
   /**
@@ -71,13 +67,8 @@ export interface HAServicePlan {
   ingressConfigEntry?: IngressServiceConfig;
 }
 
-/** The Tailscale Service ports for an L3 service (see the module comment). */
-export function haServicePorts(backend: BackendServiceFacts, mode: HAServiceContext["vipPorts"]): string[] {
-  if (mode !== "service-ports") return ["do-not-validate"];
-  const ports = backend.ports ?? [];
-  if (ports.length === 0 || ports.some((p) => (p.protocol ?? "TCP") !== "TCP")) return ["do-not-validate"];
-  return [...new Set(ports.map((p) => p.port))].map((p) => `tcp:${p}`);
-}
+/** The Tailscale Service ports of an HA TailnetService (see the module comment). */
+export const HA_SERVICE_PORTS: readonly string[] = ["do-not-validate"];
 
 /**
  * The DNAT entry for `backend` given the Tailscale Service's addresses: one mapping per cluster IP
@@ -88,7 +79,7 @@ export function ingressConfigEntryFor(
   backend: BackendServiceFacts,
   vipAddrs: readonly string[] | undefined,
 ): IngressServiceConfig | undefined {
-  const vip = vipAddresses(vipAddrs);
+  const vip = serviceAddresses(vipAddrs);
   const clusterIPs =
     backend.clusterIPs && backend.clusterIPs.length > 0 ? backend.clusterIPs : [backend.clusterIP ?? ""];
   const entry: IngressServiceConfig = {};
@@ -132,7 +123,7 @@ export function planHAService(
     );
   const hostname = h.hostname.toLowerCase();
   const serviceName = serviceNameFor(hostname);
-  const ownerId = ctx.ownerId ?? input.ownerId;
+  const ownerId = input.ownerId;
   const check = checkOwnership(
     serviceName,
     ctx.existingService,
@@ -140,19 +131,18 @@ export function planHAService(
     ctx.joinToken ?? input.joinToken,
   );
   if (!check.ok) throw new OwnershipConflictError(check.reason);
-  const tags = input.tags && input.tags.length > 0 ? input.tags : DEFAULT_TAGS;
-  const vipService = buildVipService(
+  const tailscaleService = buildTailscaleService(
     serviceName,
     ctx.existingService,
     check.owners,
-    haServicePorts(backend, ctx.vipPorts),
-    tags,
+    HA_SERVICE_PORTS,
+    effectiveTags(input.tags),
   );
   return {
     hostname,
     serviceName,
     dnsName: ctx.tailnetDomain ? `${hostname}.${ctx.tailnetDomain}` : undefined,
-    vipService,
+    tailscaleService,
     owners: check.owners,
     joinToken: joinTokenFor(serviceName, ownerId),
     ingressConfigEntry: ingressConfigEntryFor(backend, ctx.existingService?.addrs),
@@ -162,11 +152,6 @@ export function planHAService(
 function parseConfigs(json: string | undefined, what: string): Record<string, unknown> {
   if (json === undefined || json === "") return {};
   return parseJsonObject(json, what);
-}
-
-/** Serialise an `ingress-config.json` map as Go does (keys sorted, mapping fields in struct order). */
-export function serializeIngressConfigs(configs: Record<string, IngressServiceConfig>): string {
-  return goMarshal(configs, INGRESS_CONFIGS);
 }
 
 /**
@@ -232,10 +217,11 @@ function statusIsCurrent(s: ReplicaIngressStatus, podIPs: readonly string[]): bo
 }
 
 /**
- * The L3 advertise gate per replica (§3.4): the replica's own status (state Secret
- * `ingress-config.json`) was written by the running pod (IPs equal `podIPs`) and holds exactly
- * `expectedEntry` for `serviceName`, i.e. its DNAT rules are in place. The lifecycle also requires the
- * pod to exist and the backend to have a ready endpoint ({@link anyReadyEndpoint}).
+ * The layer-3 advertise gate per replica (docs/operator-parity.md, "HA TailnetService"): the replica's
+ * own status (state Secret `ingress-config.json`) was written by the running pod (IPs equal `podIPs`)
+ * and holds exactly `expectedEntry` for `serviceName`, i.e. its DNAT rules are in place. The lifecycle
+ * also requires the pod to exist; unlike the operator it does not wait for the backend to have a ready
+ * endpoint (resources/ha/service.ts says why).
  */
 export function replicaReportsRules(
   stateSecretIngressConfigJson: string | undefined,
@@ -260,14 +246,4 @@ export function replicaRulesRemoved(
   const s = parseStatus(stateSecretIngressConfigJson);
   if (!s || !statusIsCurrent(s, podIPs)) return true;
   return !(serviceName in s.configs);
-}
-
-/** An EndpointSlice, reduced to what readiness needs. */
-export interface EndpointSliceFacts {
-  endpoints?: { conditions?: { ready?: boolean | null } }[] | null;
-}
-
-/** Whether any endpoint of the backend's EndpointSlices is ready (`conditions.ready == true`). */
-export function anyReadyEndpoint(slices: readonly EndpointSliceFacts[]): boolean {
-  return slices.some((s) => (s.endpoints ?? []).some((e) => e.conditions?.ready === true));
 }

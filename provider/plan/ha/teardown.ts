@@ -3,30 +3,20 @@
  *
  * Every step is idempotent (NotFound is success) so an interrupted delete can simply run again.
  * The orders fix two operator defects:
- * - L7 (tailscale/tailscale#15439): the cert Secret and its RBAC go last, after every replica has
+ * - layer 7 (tailscale/tailscale#15439): the cert Secret and its RBAC go last, after every replica has
  *   *reported* that it stopped advertising, so no client reaches a replica without a certificate;
- * - L3: the operator deletes the Tailscale Service first and never waits. We stop advertising, wait,
+ * - layer 3: the operator deletes the Tailscale Service first and never waits. We stop advertising, wait,
  *   remove the DNAT entry, wait until every replica reports its rules gone, and only then release the
  *   service: its address may be reallocated once it is deleted, and a stale DNAT rule would capture
  *   the new owner's traffic.
  */
-import { LABEL_MANAGED_BY, LABEL_OWNER, MANAGED_BY, ownerHash } from "../labels";
-import {
-  CONFIG_KEY,
-  INGRESS_CONFIG_KEY,
-  LABEL_SECRET_TYPE,
-  type ObjectRef,
-  SERVE_CONFIG_KEY,
-} from "./common";
-import { pgLabels, proxyGroupNames } from "./proxygroup";
+import type { ProxyGroupRef } from "../inputs";
+import { LABEL_OWNER, ownerHash } from "../labels";
+import type { ObjectRef, Selection } from "../objects";
+import { CONFIG_KEY, INGRESS_CONFIG_KEY, PROXY_GROUP_SERVE_CONFIG_KEY } from "./common";
+import { pgLabels, proxyGroupNames, proxyGroupSecrets } from "./proxygroup";
 
-/** Objects of one kind in one namespace matching all labels. */
-export interface Selection {
-  apiVersion: string;
-  kind: string;
-  namespace: string;
-  labels: Record<string, string>;
-}
+export type { Selection } from "../objects";
 
 /** One step of a teardown. `description` is for progress logs and error context. */
 export type TeardownStep =
@@ -34,7 +24,7 @@ export type TeardownStep =
       step: "removeServeConfigEntry";
       description: string;
       configMap: ObjectRef;
-      key: typeof SERVE_CONFIG_KEY;
+      key: typeof PROXY_GROUP_SERVE_CONFIG_KEY;
       serviceName: string;
     }
   | {
@@ -99,21 +89,6 @@ export type TeardownStep =
       stateSecrets: Selection;
     };
 
-/** The ProxyGroup an HA resource runs on. */
-export interface ProxyGroupRef {
-  name: string;
-  namespace: string;
-}
-
-function secretsOfType(pg: ProxyGroupRef, type: "config" | "state"): Selection {
-  return {
-    apiVersion: "v1",
-    kind: "Secret",
-    namespace: pg.namespace,
-    labels: { ...pgLabels(pg.name), [LABEL_SECRET_TYPE]: type, [LABEL_MANAGED_BY]: MANAGED_BY },
-  };
-}
-
 function configMapRef(pg: ProxyGroupRef): ObjectRef {
   return {
     apiVersion: "v1",
@@ -123,20 +98,20 @@ function configMapRef(pg: ProxyGroupRef): ObjectRef {
   };
 }
 
-/** Stop advertising on every replica, then wait until every replica reports it (both L7 and L3). */
+/** Stop advertising on every replica, then wait until every replica reports it (both layers). */
 function unadvertiseSteps(pg: ProxyGroupRef, serviceName: string): TeardownStep[] {
   return [
     {
       step: "unadvertise",
       description: `stop advertising ${serviceName} on every replica of ProxyGroup ${pg.namespace}/${pg.name}`,
-      configSecrets: secretsOfType(pg, "config"),
+      configSecrets: proxyGroupSecrets(pg, "config"),
       key: CONFIG_KEY,
       serviceName,
     },
     {
       step: "waitUnadvertised",
       description: `wait until every replica of ProxyGroup ${pg.namespace}/${pg.name} reports ${serviceName} unadvertised`,
-      stateSecrets: secretsOfType(pg, "state"),
+      stateSecrets: proxyGroupSecrets(pg, "state"),
       serviceName,
     },
   ];
@@ -169,7 +144,7 @@ export interface HAIngressTeardownInput {
 }
 
 /**
- * L7: remove the serve config entry → unadvertise on every replica → wait until every replica reports
+ * Layer 7: remove the serve config entry → unadvertise on every replica → wait until every replica reports
  * it gone → release (delete or leave) the Tailscale Service → delete RoleBinding, Role, cert Secret
  * by name. Never by owner label: during a create-before-delete replacement (hostname change) the new
  * resource has the same owner and its cert objects must survive the old one's delete.
@@ -179,9 +154,9 @@ export function haIngressTeardown(t: HAIngressTeardownInput): TeardownStep[] {
   const steps: TeardownStep[] = [
     {
       step: "removeServeConfigEntry",
-      description: `remove ${t.serviceName} from ${pg.namespace}/${proxyGroupNames.configMap(pg.name)} ${SERVE_CONFIG_KEY}`,
+      description: `remove ${t.serviceName} from ${pg.namespace}/${proxyGroupNames.configMap(pg.name)} ${PROXY_GROUP_SERVE_CONFIG_KEY}`,
       configMap: configMapRef(pg),
-      key: SERVE_CONFIG_KEY,
+      key: PROXY_GROUP_SERVE_CONFIG_KEY,
       serviceName: t.serviceName,
     },
     ...unadvertiseSteps(pg, t.serviceName),
@@ -219,7 +194,7 @@ export interface HAServiceTeardownInput {
 }
 
 /**
- * L3: unadvertise on every replica → wait until every replica reports it gone → remove the
+ * Layer 3: unadvertise on every replica → wait until every replica reports it gone → remove the
  * `ingress-config.json` entry → wait until every running replica reports its DNAT rules gone →
  * release the Tailscale Service (see the module comment for why the service goes last).
  */
@@ -237,7 +212,7 @@ export function haServiceTeardown(t: HAServiceTeardownInput): TeardownStep[] {
     {
       step: "waitRulesRemoved",
       description: `wait until every replica of ProxyGroup ${pg.namespace}/${pg.name} removed its DNAT rules for ${t.serviceName}`,
-      stateSecrets: secretsOfType(pg, "state"),
+      stateSecrets: proxyGroupSecrets(pg, "state"),
       serviceName: t.serviceName,
     },
   ];
@@ -278,12 +253,12 @@ export function proxyGroupTeardown(pg: ProxyGroupRef, ownerId: string): Teardown
     {
       step: "deleteDevices",
       description: `delete the tailnet devices of ProxyGroup ${pg.namespace}/${pg.name}`,
-      stateSecrets: secretsOfType(pg, "state"),
+      stateSecrets: proxyGroupSecrets(pg, "state"),
     },
     {
       step: "deleteSelected",
       description: `delete the config and state Secrets of ProxyGroup ${pg.namespace}/${pg.name}`,
-      selections: [mine(secretsOfType(pg, "state")), mine(secretsOfType(pg, "config"))],
+      selections: [mine(proxyGroupSecrets(pg, "state")), mine(proxyGroupSecrets(pg, "config"))],
     },
     {
       step: "deleteObjects",

@@ -1,86 +1,57 @@
 /**
  * HA TailnetIngress: a Tailscale Service `svc:<hostname>` served over HTTPS by every replica of a
- * ProxyGroup (operator-ha.md §2).
+ * ProxyGroup (docs/operator-parity.md, "HA TailnetIngress").
  *
  * create/update, after every check that can refuse (ProxyGroup present, backends, Tailscale Service
  * ownership, the name not held by a machine):
  *   certificate Secret + Role + RoleBinding -> serve config entry in the shared ConfigMap -> Tailscale
  *   Service (PUT) -> advertise -> wait until the certificate is issued and every replica advertises.
  *
- * Advertising, better than the operator: an HTTPS-only service is advertised first by replica 0 alone
- * (the one replica that can obtain the certificate; it issues on the first handshake), and by the
- * others once the certificate exists, so no client ever reaches a replica that has no certificate and
- * cannot get one. The operator waits for the certificate before advertising anywhere, which only works
- * when control offers the service's certificate domain to hosts that do not advertise it yet.
+ * Advertising, better than the operator (`shouldAdvertiseIngress`): an HTTPS-only service is advertised
+ * first by replica 0 alone (the one replica that can obtain the certificate; it issues on the first
+ * handshake), and by the others once the certificate exists, so no client ever reaches a replica that
+ * has no certificate and cannot get one. The operator waits for the certificate before advertising
+ * anywhere, which only works when control offers the service's certificate domain to hosts that do not
+ * advertise it yet.
  *
  * delete (tailscale/tailscale#15439 fixed): serve config entry -> stop advertising -> wait until every
  * replica reports it stopped -> Tailscale Service (deleted, or this stack removed from its owners) ->
  * RoleBinding, Role, certificate Secret.
  */
 import type { KubeObject } from "../../kube";
-import { type BackendServiceFacts, backendKey } from "../../plan/backends";
 import { PlanError } from "../../plan/errors";
 import {
   certIssued,
   checkOwnership,
+  effectiveJoinToken,
   type HAIngressPlan,
   haIngressHostname,
   haIngressTeardown,
   joinTokenFor,
   OwnershipConflictError,
+  PROXY_GROUP_SERVE_CONFIG_KEY,
   planHAIngress,
   releaseOwnership,
-  SERVE_CONFIG_KEY,
   serviceNameFor,
+  shouldAdvertiseIngress,
+  type TailscaleService,
   tailnetDomainFromStates,
+  tailscaleServiceNeedsPut,
   upsertServeConfigService,
-  vipServiceNeedsPut,
 } from "../../plan/ha";
-import { type IngressBackendInput, SCHEMA_VERSION, type TailnetIngressInput } from "../../plan/inputs";
-import { obtainCertificate } from "../certificate";
-import { coreRef, objectPath, readBackendService, secretData } from "../kubeFacts";
-import { cleanOutputs, type Lifecycle } from "../lifecycle";
+import { type ProxyGroupRef, SCHEMA_VERSION, type TailnetIngressInput } from "../../plan/inputs";
+import { certificateOutputs, obtainCertificate } from "../certificate";
+import { coreRef, objectPath, readIngressBackends, secretData } from "../kubeFacts";
+import { cleanOutputs, type Steps } from "../lifecycle";
+import { editConfigMapKey, refuseForeignEntry } from "./configMap";
 import { copyStandaloneCertificate, nameHolder, retireStandalone } from "./migration";
-import {
-  clusterIdOf,
-  editConfigMapKey,
-  type HARuntime,
-  type PGRef,
-  readReplicas,
-  refuseForeignEntry,
-  requireProxyGroup,
-  runTeardown,
-  setAdvertised,
-  waitAdvertised,
-} from "./runtime";
-import { certificateOutputs, effectiveJoinToken, runtimeFor } from "./shared";
+import { readReplicas, setAdvertised, waitAdvertised } from "./replicas";
+import { clusterIdOf, type HARuntime, requireProxyGroup, runtimeFor } from "./runtime";
+import { runTeardown } from "./teardown";
 
 type IngressInputs = TailnetIngressInput & { __provider?: string };
 
-function backendsOf(input: TailnetIngressInput): { backend: IngressBackendInput; at: string }[] {
-  const out: { backend: IngressBackendInput; at: string }[] = [];
-  if (input.defaultBackend) out.push({ backend: input.defaultBackend, at: "defaultBackend" });
-  (input.rules ?? []).forEach((rule, r) => {
-    (rule.paths ?? []).forEach((p, i) => {
-      out.push({ backend: p.backend, at: `rules[${r}].paths[${i}].backend` });
-    });
-  });
-  return out;
-}
-
-async function readBackends(
-  rt: HARuntime,
-  input: TailnetIngressInput,
-): Promise<Map<string, BackendServiceFacts>> {
-  const facts = new Map<string, BackendServiceFacts>();
-  for (const { backend, at } of backendsOf(input)) {
-    const key = backendKey(backend.service);
-    if (!facts.has(key)) facts.set(key, await readBackendService(rt.kube, backend.service, `${at}.service`));
-  }
-  return facts;
-}
-
-function certRefs(pg: PGRef, dnsName: string) {
+function certRefs(pg: ProxyGroupRef, dnsName: string) {
   return {
     secret: coreRef("Secret", pg.namespace, dnsName),
     role: {
@@ -99,23 +70,28 @@ function certRefs(pg: PGRef, dnsName: string) {
 }
 
 /** Cert Secret (created empty; replica 0 fills it; on update only labels change), Role, RoleBinding. */
-async function ensureCertObjects(rt: HARuntime, input: IngressInputs, pg: PGRef, plan: HAIngressPlan) {
+async function ensureCertObjects(
+  rt: HARuntime,
+  input: IngressInputs,
+  pg: ProxyGroupRef,
+  plan: HAIngressPlan,
+) {
   const refs = certRefs(pg, plan.dnsName!);
   const existing = await rt.kube.get(refs.secret);
   const secret = existing
     ? { apiVersion: "v1", kind: "Secret", metadata: plan.certSecret!.metadata }
     : plan.certSecret!;
-  await rt.kube.apply(secret as never, { ownerId: input.ownerId });
-  await rt.kube.apply(plan.certRole as never, { ownerId: input.ownerId });
-  await rt.kube.apply(plan.certRoleBinding as never, { ownerId: input.ownerId });
+  await rt.kube.apply(secret, { ownerId: input.ownerId });
+  await rt.kube.apply(plan.certRole!, { ownerId: input.ownerId });
+  await rt.kube.apply(plan.certRoleBinding!, { ownerId: input.ownerId });
 }
 
 interface Prepared {
   rt: HARuntime;
-  pg: PGRef;
+  pg: ProxyGroupRef;
   plan: HAIngressPlan;
   clusterId?: string;
-  existing?: Awaited<ReturnType<HARuntime["tailscale"]["getService"]>>;
+  existing?: TailscaleService;
   /** Whether this create adds us to the service's owners (so a failed create releases it). */
   added: boolean;
 }
@@ -125,7 +101,7 @@ async function prepare(input: IngressInputs): Promise<Prepared> {
   const rt = runtimeFor(input);
   const pg = input.proxyGroup!;
   const cm = await requireAndRead(rt, pg);
-  const backends = await readBackends(rt, input);
+  const backends = await readIngressBackends(rt.kube, input);
   const replicas = await readReplicas(rt.kube, pg);
   const tailnetDomain = tailnetDomainFromStates(replicas.map((r) => r.state));
   if (!tailnetDomain) {
@@ -159,7 +135,7 @@ async function prepare(input: IngressInputs): Promise<Prepared> {
   return { rt, pg, plan, clusterId, existing, added: check.ok && check.added };
 }
 
-function requireAndRead(rt: HARuntime, pg: PGRef): Promise<KubeObject> {
+function requireAndRead(rt: HARuntime, pg: ProxyGroupRef): Promise<KubeObject> {
   return requireProxyGroup(rt.kube, pg, "TailnetIngress");
 }
 
@@ -170,19 +146,21 @@ async function provision(input: IngressInputs, p: Prepared, migrate: boolean, pr
     migrate && !p.existing ? await nameHolder(rt, plan.hostname, input.ownerId, "TailnetIngress") : undefined;
   await ensureCertObjects(rt, input, pg, plan);
   if (holder) await copyStandaloneCertificate(rt, holder, pg.namespace, plan.dnsName!);
-  await editConfigMapKey(rt.kube, pg, SERVE_CONFIG_KEY, plan.serviceName, input.ownerId, (t) =>
+  await editConfigMapKey(rt.kube, pg, PROXY_GROUP_SERVE_CONFIG_KEY, plan.serviceName, input.ownerId, (t) =>
     upsertServeConfigService(t, plan.serviceName, plan.serveConfigEntry!),
   );
   if (holder) await retireStandalone(rt, holder);
-  const service = vipServiceNeedsPut(p.existing, plan.vipService)
-    ? await rt.tailscale.putService(plan.vipService as never)
+  const service = tailscaleServiceNeedsPut(p.existing, plan.tailscaleService)
+    ? await rt.tailscale.putService(plan.tailscaleService)
     : p.existing!;
 
   const replicas = (await readReplicas(rt.kube, pg)).filter((r) => r.pod);
   const certRef = certRefs(pg, plan.dnsName!).secret;
   const wait = input.waitForCertificate !== false;
   const issued = certIssued(secretData(await rt.kube.get(certRef)));
-  const first = plan.http || issued || !wait ? replicas : replicas.filter((r) => r.ordinal === 0);
+  const first = shouldAdvertiseIngress(plan.http, issued, wait)
+    ? replicas
+    : replicas.filter((r) => r.ordinal === 0);
   await Promise.all(first.map((r) => setAdvertised(rt.kube, r.configRef, plan.serviceName, true)));
   if (wait) {
     // Ask replica 0 (the one that issues) for the certificate, so a failure to issue is this `up`'s
@@ -225,7 +203,7 @@ async function provision(input: IngressInputs, p: Prepared, migrate: boolean, pr
       objectPath(plan.certSecret!),
       objectPath(plan.certRole!),
       objectPath(plan.certRoleBinding!),
-      `${refs.secret.kind}/${pg.namespace}/${pg.name}-ingress-config#${SERVE_CONFIG_KEY}`,
+      `${refs.secret.kind}/${pg.namespace}/${pg.name}-ingress-config#${PROXY_GROUP_SERVE_CONFIG_KEY}`,
     ],
     schemaVersion: SCHEMA_VERSION,
   });
@@ -242,14 +220,8 @@ function teardownOf(props: any, release = true) {
   });
 }
 
-/** The HA TailnetIngress lifecycle (check and diff are the shared ones in tailnetIngress.ts). */
-export const haIngress: Lifecycle = {
-  async check(_olds, news) {
-    return { inputs: news, failures: [] };
-  },
-  async diff() {
-    return { changes: false };
-  },
+/** The steps of an HA TailnetIngress (check and diff are the kind's: resources/tailnetIngress.ts). */
+export const haIngress: Steps = {
   async create(input: IngressInputs) {
     const p = await prepare(input);
     const id = `${p.pg.namespace}/${p.pg.name}/${p.plan.serviceName}`;

@@ -23,20 +23,24 @@
  * advertising and deletes the Tailscale Service when this resource is its only owner, so that the new
  * device gets the plain name.
  */
-import type { KubeObject } from "../../kube";
+import { type KubeObject, selectorOf } from "../../kube";
 import {
   haIngressTeardown,
   haServiceTeardown,
   INGRESS_CONFIG_KEY,
   LABEL_OWNER,
+  LABEL_PARENT_TYPE,
+  PROXY_GROUP_SERVE_CONFIG_KEY,
   parseOwners,
-  SERVE_CONFIG_KEY,
   serviceNameFor,
 } from "../../plan/ha";
+import { tailnetNameOf } from "../../plan/hostnames";
 import { ownerHash } from "../../plan/labels";
 import { proxyNames } from "../../plan/names";
 import { coreRef, secretData } from "../kubeFacts";
-import { configMapText, type HARuntime, runTeardown, SERVICE_OWNERS_ANNOTATION, selectorOf } from "./runtime";
+import { configMapText, proxyGroupOfConfigMap, serviceOwnersOf } from "./configMap";
+import type { HARuntime } from "./runtime";
+import { runTeardown } from "./teardown";
 
 /** The standalone proxy of this same Pulumi resource that holds the tailnet name. */
 export interface StandaloneHolder {
@@ -44,10 +48,6 @@ export interface StandaloneHolder {
   statefulSet: string;
   stateSecret: string;
   deviceId: string;
-}
-
-function label(name: string | undefined): string {
-  return (name ?? "").split(".")[0]!.toLowerCase();
 }
 
 /**
@@ -60,7 +60,7 @@ export async function nameHolder(
   ownerId: string,
   kind: string,
 ): Promise<StandaloneHolder | undefined> {
-  const device = (await rt.tailscale.listDevices()).find((d) => label(d.name ?? d.hostname) === hostname);
+  const device = (await rt.tailscale.listDevices()).find((d) => tailnetNameOf(d) === hostname);
   if (!device) return undefined;
   const deviceId = device.nodeId ?? device.id;
   const names = proxyNames(hostname);
@@ -143,21 +143,12 @@ export async function releaseForStandalone(
     "v1",
     "ConfigMap",
     undefined,
-    selectorOf({ "tailscale.com/parent-resource-type": "proxygroup" }),
+    selectorOf({ [LABEL_PARENT_TYPE]: "proxygroup" }),
   );
   for (const cm of cms) {
-    let map: Record<string, string> = {};
-    try {
-      map = JSON.parse(cm.metadata.annotations?.[SERVICE_OWNERS_ANNOTATION] ?? "{}");
-    } catch {
-      continue;
-    }
-    if (map[serviceName] !== ownerId) continue;
-    const pg = {
-      namespace: cm.metadata.namespace ?? "",
-      name: (cm.metadata.name ?? "").replace(/-ingress-config$/, ""),
-    };
-    const l7 = configMapText(cm, SERVE_CONFIG_KEY)?.includes(`"${serviceName}"`) ?? false;
+    if (serviceOwnersOf(cm)[serviceName] !== ownerId) continue;
+    const pg = proxyGroupOfConfigMap(cm.metadata);
+    const l7 = configMapText(cm, PROXY_GROUP_SERVE_CONFIG_KEY)?.includes(`"${serviceName}"`) ?? false;
     const l3 = configMapText(cm, INGRESS_CONFIG_KEY)?.includes(`"${serviceName}"`) ?? false;
     const teardown = l7
       ? haIngressTeardown({ proxyGroup: pg, serviceName, ownerId })

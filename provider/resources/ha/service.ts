@@ -1,6 +1,6 @@
 /**
  * HA TailnetService: a Tailscale Service `svc:<hostname>` whose traffic every ProxyGroup replica DNATs
- * to the backend Service's cluster IP (operator-ha.md §3).
+ * to the backend Service's cluster IP (docs/operator-parity.md, "HA TailnetService").
  *
  * create/update, after every check that can refuse (ProxyGroup present, backend with a cluster IP,
  * Tailscale Service ownership, the name not held by a machine):
@@ -21,6 +21,7 @@
 import { PlanError } from "../../plan/errors";
 import {
   checkOwnership,
+  effectiveJoinToken,
   type HAServicePlan,
   haServiceTeardown,
   INGRESS_CONFIG_KEY,
@@ -31,26 +32,18 @@ import {
   replicaReportsRules,
   serviceNameFor,
   tailnetDomainFromStates,
+  tailscaleServiceNeedsPut,
   upsertIngressConfig,
-  vipServiceNeedsPut,
 } from "../../plan/ha";
+import { serviceHostname } from "../../plan/hostnames";
 import { SCHEMA_VERSION, type TailnetServiceInput } from "../../plan/inputs";
-import { serviceHostname } from "../../plan/validate";
 import { readBackendService, secretData } from "../kubeFacts";
-import type { Lifecycle } from "../lifecycle";
-import { cleanOutputs } from "../lifecycle";
+import { cleanOutputs, type Steps } from "../lifecycle";
+import { editConfigMapKey, refuseForeignEntry } from "./configMap";
 import { nameHolder, retireStandalone } from "./migration";
-import {
-  clusterIdOf,
-  editConfigMapKey,
-  readReplicas,
-  refuseForeignEntry,
-  requireProxyGroup,
-  runTeardown,
-  setAdvertised,
-  waitAdvertised,
-} from "./runtime";
-import { effectiveJoinToken, runtimeFor } from "./shared";
+import { readReplicas, setAdvertised, waitAdvertised } from "./replicas";
+import { clusterIdOf, requireProxyGroup, runtimeFor } from "./runtime";
+import { runTeardown } from "./teardown";
 
 type ServiceInputs = TailnetServiceInput & { __provider?: string };
 
@@ -89,8 +82,8 @@ async function provision(input: ServiceInputs, migrate: boolean) {
 
   try {
     if (holder) await retireStandalone(rt, holder);
-    const service = vipServiceNeedsPut(existing, plan.vipService)
-      ? await rt.tailscale.putService(plan.vipService as never)
+    const service = tailscaleServiceNeedsPut(existing, plan.tailscaleService)
+      ? await rt.tailscale.putService(plan.tailscaleService)
       : existing!;
     // The DNAT entry needs the service's addresses, known once it exists.
     const withAddrs = planHAService({ ...input, joinToken }, backend, { ...ctx, existingService: service });
@@ -151,14 +144,8 @@ async function provision(input: ServiceInputs, migrate: boolean) {
   }
 }
 
-/** The HA TailnetService lifecycle (check and diff are the shared ones in tailnetService.ts). */
-export const haService: Lifecycle = {
-  async check(_olds, news) {
-    return { inputs: news, failures: [] };
-  },
-  async diff() {
-    return { changes: false };
-  },
+/** The steps of an HA TailnetService (check and diff are the kind's: resources/tailnetService.ts). */
+export const haService: Steps = {
   async create(input: ServiceInputs) {
     try {
       const { id, outs } = await provision(input, true);

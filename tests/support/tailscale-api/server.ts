@@ -1195,7 +1195,7 @@ class FakeTailscale {
       const i = decoded.indexOf(":");
       if (i >= 0) secret = decodeURIComponent(decoded.slice(i + 1).replace(/\+/g, " "));
     }
-    // The secret alone identifies the client; tailscaled sends a dummy client_id (reference §2.1).
+    // The secret alone identifies the client; tailscaled sends a dummy client_id.
     const client = [...this.keyStore.values()].find((k) => k.keyType === "client" && k.secret === secret);
     if (!secret || !client || client.revoked) throw new ApiError(401, "invalid client credentials");
     const requested = (form.get("scope") ?? "").split(/\s+/).filter(Boolean);

@@ -10,7 +10,7 @@ import {
 } from "../../../provider/plan/ha";
 
 describe("ha/config: cap-106.hujson", () => {
-  it("renders the operator's bytes for a fresh replica (derived example of §1.5)", () => {
+  it("renders the operator's bytes for a fresh replica (derived example of docs/operator-parity.md, section ProxyGroup)", () => {
     assert.equal(
       renderReplicaConfig({
         hostname: "ingress-pg-0",

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { diffProxyGroup } from "../../../provider/plan/ha";
+import { diffProxyGroup } from "../../../provider/plan/diff";
 import { UNKNOWN } from "../../../provider/plan/inputs";
 
 const base = { ownerId: "p/s/pg", name: "pg", namespace: "tailscale", type: "ingress" };

@@ -3,7 +3,6 @@ import type { BackendServiceFacts } from "../../../provider/plan/backends";
 import { PlanError } from "../../../provider/plan/errors";
 import {
   certIssued,
-  haIngressEndpoint,
   haIngressTeardown,
   joinTokenFor,
   OwnershipConflictError,
@@ -12,9 +11,9 @@ import {
   removeServeConfigService,
   serveConfigServiceNames,
   shouldAdvertiseIngress,
+  type TailscaleService,
+  tailscaleServiceNeedsPut,
   upsertServeConfigService,
-  type VipServiceInfo,
-  vipServiceNeedsPut,
   withAdvertisedService,
 } from "../../../provider/plan/ha";
 import type { TailnetIngressInput } from "../../../provider/plan/inputs";
@@ -57,7 +56,7 @@ describe("ha/ingress: TestIngressPGReconciler, step by step through the pure hel
       serveConfig,
       '{"Services":{"svc:my-svc":{"TCP":{"443":{"HTTPS":true}},"Web":{"my-svc.ts.net:443":{"Handlers":{"/":{"Proxy":"http://10.0.0.1:8080/"}}}}}}}',
     );
-    assert.deepEqual(plan.vipService, {
+    assert.deepEqual(plan.tailscaleService, {
       name: "svc:my-svc",
       comment: COMMENT,
       annotations: {
@@ -121,19 +120,19 @@ describe("ha/ingress: TestIngressPGReconciler, step by step through the pure hel
   });
 
   it("3: custom tags become exactly the VIP tags, and the existing service is PUT again", () => {
-    const first = planHAIngress(ingress(), backends, ctx).vipService;
-    const existing: VipServiceInfo = { ...first, addrs: ["5.6.7.8"] };
+    const first = planHAIngress(ingress(), backends, ctx).tailscaleService;
+    const existing: TailscaleService = { ...first, addrs: ["5.6.7.8"] };
     const plan = planHAIngress(ingress({ tags: ["tag:custom", "tag:test"] }), backends, {
       ...ctx,
       existingService: existing,
     });
-    assert.deepEqual(plan.vipService.tags, ["tag:custom", "tag:test"]);
-    assert.deepEqual(plan.vipService.addrs, ["5.6.7.8"], "existing addrs are carried in the PUT");
-    assert.equal(vipServiceNeedsPut(existing, plan.vipService), true);
+    assert.deepEqual(plan.tailscaleService.tags, ["tag:custom", "tag:test"]);
+    assert.deepEqual(plan.tailscaleService.addrs, ["5.6.7.8"], "existing addrs are carried in the PUT");
+    assert.equal(tailscaleServiceNeedsPut(existing, plan.tailscaleService), true);
     assert.equal(
-      vipServiceNeedsPut(
+      tailscaleServiceNeedsPut(
         existing,
-        planHAIngress(ingress(), backends, { ...ctx, existingService: existing }).vipService,
+        planHAIngress(ingress(), backends, { ...ctx, existingService: existing }).tailscaleService,
       ),
       false,
     );
@@ -147,7 +146,7 @@ describe("ha/ingress: TestIngressPGReconciler, step by step through the pure hel
     );
     assert.equal(plan.serviceName, "svc:my-other-svc");
     assert.equal(plan.dnsName, "my-other-svc.ts.net");
-    assert.deepEqual(plan.vipService.ports, ["tcp:443"]);
+    assert.deepEqual(plan.tailscaleService.ports, ["tcp:443"]);
     assert.equal(plan.certRole!.metadata!.name, "my-other-svc.ts.net");
     serveConfig = upsertServeConfigService(serveConfig, plan.serviceName, plan.serveConfigEntry!);
     assert.deepEqual(serveConfigServiceNames(serveConfig), ["svc:my-other-svc", "svc:my-svc"]);
@@ -239,27 +238,15 @@ describe("ha/ingress: ports, HTTP and redirect", () => {
       tailnetDomain: "tailxyz.ts.net",
       httpEndpoint: true,
     });
-    assert.deepEqual(plan.vipService.ports, ["tcp:443", "tcp:80"]);
+    assert.deepEqual(plan.tailscaleService.ports, ["tcp:443", "tcp:80"]);
     assert.equal(
       upsertServeConfigService(undefined, plan.serviceName, plan.serveConfigEntry!),
       '{"Services":{"svc:my-svc":{"TCP":{"443":{"HTTPS":true},"80":{"HTTP":true}},"Web":{"my-svc.tailxyz.ts.net:443":{"Handlers":{"/":{"Proxy":"http://10.0.0.1:8080/"}}},"my-svc.tailxyz.ts.net:80":{"Handlers":{"/":{"Proxy":"http://10.0.0.1:8080/"}}}}}}}',
     );
     // HTTP is served, so it is advertised without waiting for the certificate.
     assert.equal(shouldAdvertiseIngress(plan.http, false), true);
-    assert.deepEqual(haIngressEndpoint(plan.dnsName!, 0, true, true), undefined);
-    assert.deepEqual(haIngressEndpoint(plan.dnsName!, 1, true, true), {
-      hostname: "my-svc.tailxyz.ts.net",
-      ports: [
-        { port: 443, protocol: "TCP" },
-        { port: 80, protocol: "TCP" },
-      ],
-    });
     const off = planHAIngress(ingress(), backends, { ...ctx, tailnetDomain: "tailxyz.ts.net" });
-    assert.deepEqual(off.vipService.ports, ["tcp:443"]);
-    assert.deepEqual(haIngressEndpoint(off.dnsName!, 1, true, false), {
-      hostname: "my-svc.tailxyz.ts.net",
-      ports: [{ port: 443, protocol: "TCP" }],
-    });
+    assert.deepEqual(off.tailscaleService.ports, ["tcp:443"]);
   });
 
   it("HTTPRedirect: port 80 redirects every mount point", () => {
@@ -267,7 +254,7 @@ describe("ha/ingress: ports, HTTP and redirect", () => {
       ...ctx,
       tailnetDomain: "tailxyz.ts.net",
     });
-    assert.deepEqual(plan.vipService.ports, ["tcp:443", "tcp:80"]);
+    assert.deepEqual(plan.tailscaleService.ports, ["tcp:443", "tcp:80"]);
     assert.equal(
       upsertServeConfigService(undefined, plan.serviceName, plan.serveConfigEntry!),
       '{"Services":{"svc:my-svc":{"TCP":{"443":{"HTTPS":true},"80":{"HTTP":true}},"Web":{"my-svc.tailxyz.ts.net:443":{"Handlers":{"/":{"Proxy":"http://10.0.0.1:8080/"}}},"my-svc.tailxyz.ts.net:80":{"Handlers":{"/":{"Redirect":"301:https://$' +
@@ -278,7 +265,7 @@ describe("ha/ingress: ports, HTTP and redirect", () => {
 
   it("HTTPEndpointAndRedirectConflict: the HTTP endpoint wins, port 80 proxies", () => {
     const plan = planHAIngress(ingress({ httpRedirect: true }), backends, { ...ctx, httpEndpoint: true });
-    assert.deepEqual(plan.vipService.ports, ["tcp:443", "tcp:80"]);
+    assert.deepEqual(plan.tailscaleService.ports, ["tcp:443", "tcp:80"]);
     assert.deepEqual(plan.serveConfigEntry!.Web!["my-svc.ts.net:80"], {
       Handlers: { "/": { Proxy: "http://10.0.0.1:8080/" } },
     });
@@ -289,7 +276,7 @@ describe("ha/ingress: ports, HTTP and redirect", () => {
     assert.equal(plan.dnsName, undefined);
     assert.equal(plan.serveConfigEntry, undefined);
     assert.equal(plan.certSecret, undefined);
-    assert.equal(plan.vipService.name, "svc:my-svc");
+    assert.equal(plan.tailscaleService.name, "svc:my-svc");
     assert.equal(plan.joinToken, joinTokenFor("svc:my-svc", OWNER));
   });
 
@@ -356,7 +343,7 @@ describe("ha/ingress: errors", () => {
   });
 
   it("an existing service without our marker is never taken over", () => {
-    const existing: VipServiceInfo = {
+    const existing: TailscaleService = {
       name: "svc:my-svc",
       addrs: ["100.100.1.1"],
       annotations: { "tailscale.com/owner-references": '{"ownerRefs":[{"operatorID":"op-1"}]}' },

@@ -1,21 +1,21 @@
 import assert from "node:assert/strict";
 import {
-  buildVipService,
+  buildTailscaleService,
   checkOwnership,
   joinTokenFor,
   parseOwners,
   releaseOwnership,
   serializeOwners,
-  type VipServiceInfo,
-  vipAddresses,
-  vipServiceNeedsPut,
+  serviceAddresses,
+  type TailscaleService,
+  tailscaleServiceNeedsPut,
 } from "../../../provider/plan/ha";
 
 const KEY = "tailnet.pulumi.com/owners";
 const A = { ownerId: "proj/prod/web", clusterId: "cluster-a" };
 const B = { ownerId: "proj/prod-eu/web", clusterId: "cluster-b" };
 
-function svc(owners: string | undefined, extra: Record<string, string> = {}): VipServiceInfo {
+function svc(owners: string | undefined, extra: Record<string, string> = {}): TailscaleService {
   return {
     name: "svc:my-svc",
     addrs: ["100.100.1.1", "fd7a:115c:a1e0::1"],
@@ -83,7 +83,7 @@ describe("ha/ownership: TestOwnerAnnotations equivalents (ours: tailnet.pulumi.c
       { id: "proj/prod-eu/web", cluster: "cluster-b" },
       { id: "proj/prod/web", cluster: "cluster-a" },
     ]);
-    assert.deepEqual(buildVipService("svc:my-svc", existing, owners, ["tcp:443"], ["tag:k8s"]), {
+    assert.deepEqual(buildTailscaleService("svc:my-svc", existing, owners, ["tcp:443"], ["tag:k8s"]), {
       name: "svc:my-svc",
       addrs: ["100.100.1.1", "fd7a:115c:a1e0::1"],
       comment: "Managed by pulumi-tailnet; do not modify",
@@ -110,7 +110,7 @@ describe("ha/ownership: TestOwnerAnnotations equivalents (ours: tailnet.pulumi.c
         annotations: { [KEY]: '{"owners":[{"id":"proj/prod-eu/web","cluster":"cluster-b"}]}' },
       },
     });
-    const last = (r as { service: VipServiceInfo }).service;
+    const last = (r as { service: TailscaleService }).service;
     assert.deepEqual(releaseOwnership(last, B), { action: "delete" });
   });
 
@@ -202,38 +202,41 @@ describe("ha/ownership: TestOwnerAnnotations equivalents (ours: tailnet.pulumi.c
 });
 
 describe("ha/ownership: PUT decisions and addresses", () => {
-  it("vipServiceNeedsPut compares tags, ports (ordered), comment and owners, not addrs", () => {
+  it("tailscaleServiceNeedsPut compares tags, ports (ordered), comment and owners, not addrs", () => {
     const base = svc('{"owners":[{"id":"proj/prod/web","cluster":"cluster-a"}]}');
-    assert.equal(vipServiceNeedsPut(undefined, base), true);
-    assert.equal(vipServiceNeedsPut(base, { ...base, addrs: [] }), false);
-    assert.equal(vipServiceNeedsPut(base, { ...base, tags: ["tag:other"] }), true);
-    assert.equal(vipServiceNeedsPut(base, { ...base, ports: ["tcp:443", "tcp:80"] }), true);
+    assert.equal(tailscaleServiceNeedsPut(undefined, base), true);
+    assert.equal(tailscaleServiceNeedsPut(base, { ...base, addrs: [] }), false);
+    assert.equal(tailscaleServiceNeedsPut(base, { ...base, tags: ["tag:other"] }), true);
+    assert.equal(tailscaleServiceNeedsPut(base, { ...base, ports: ["tcp:443", "tcp:80"] }), true);
     assert.equal(
-      vipServiceNeedsPut(
+      tailscaleServiceNeedsPut(
         { ...base, ports: ["tcp:80", "tcp:443"] },
         { ...base, ports: ["tcp:443", "tcp:80"] },
       ),
       true,
     );
-    assert.equal(vipServiceNeedsPut(base, { ...base, comment: "x" }), true);
-    assert.equal(vipServiceNeedsPut(base, { ...base, annotations: { [KEY]: '{"owners":[]}' } }), true);
+    assert.equal(tailscaleServiceNeedsPut(base, { ...base, comment: "x" }), true);
+    assert.equal(tailscaleServiceNeedsPut(base, { ...base, annotations: { [KEY]: '{"owners":[]}' } }), true);
   });
 
-  it("vipAddresses keeps the last IPv4 and the last IPv6", () => {
-    assert.deepEqual(vipAddresses(["100.1.1.1", "fd7a::1", "100.2.2.2", "fd7a::2"]), {
+  it("serviceAddresses keeps the last IPv4 and the last IPv6", () => {
+    assert.deepEqual(serviceAddresses(["100.1.1.1", "fd7a::1", "100.2.2.2", "fd7a::2"]), {
       ipv4: "100.2.2.2",
       ipv6: "fd7a::2",
     });
-    assert.deepEqual(vipAddresses(undefined), { ipv4: undefined, ipv6: undefined });
+    assert.deepEqual(serviceAddresses(undefined), { ipv4: undefined, ipv6: undefined });
   });
 
   it("a new service's PUT body has no addrs (control allocates them)", () => {
-    assert.deepEqual(buildVipService("svc:x", undefined, [{ id: "o" }], ["do-not-validate"], ["tag:k8s"]), {
-      name: "svc:x",
-      comment: "Managed by pulumi-tailnet; do not modify",
-      annotations: { [KEY]: '{"owners":[{"id":"o"}]}' },
-      ports: ["do-not-validate"],
-      tags: ["tag:k8s"],
-    });
+    assert.deepEqual(
+      buildTailscaleService("svc:x", undefined, [{ id: "o" }], ["do-not-validate"], ["tag:k8s"]),
+      {
+        name: "svc:x",
+        comment: "Managed by pulumi-tailnet; do not modify",
+        annotations: { [KEY]: '{"owners":[{"id":"o"}]}' },
+        ports: ["do-not-validate"],
+        tags: ["tag:k8s"],
+      },
+    );
   });
 });

@@ -470,11 +470,6 @@ describe("ha/proxygroup: TestProxyGroupGetAuthKey decisions", () => {
       { action: "keep", authKey: "existing-auth-key" },
     ],
     [
-      "reissue in flight keeps the new key although the device id is still the old one",
-      { configExists: true, configAuthKey: "new-key", deviceId: "nodeid-0", reissueInFlight: true },
-      { action: "keep", authKey: "new-key" },
-    ],
-    [
       "reissue requested before any device exists: mint without deleting a device (ours: no Delete with an empty ID)",
       { configExists: true, reissueAuthKey: "" },
       { action: "mint" },

@@ -2,8 +2,7 @@ import assert from "node:assert/strict";
 import type { BackendServiceFacts } from "../../../provider/plan/backends";
 import { PlanError } from "../../../provider/plan/errors";
 import {
-  anyReadyEndpoint,
-  haServicePorts,
+  HA_SERVICE_PORTS,
   ingressConfigEntryFor,
   ingressConfigServiceNames,
   joinTokenFor,
@@ -12,8 +11,8 @@ import {
   removeIngressConfig,
   replicaReportsRules,
   replicaRulesRemoved,
+  type TailscaleService,
   upsertIngressConfig,
-  type VipServiceInfo,
   withAdvertisedService,
 } from "../../../provider/plan/ha";
 import type { TailnetServiceInput } from "../../../provider/plan/inputs";
@@ -63,10 +62,10 @@ describe("ha/service: TestServicePGReconciler through the pure helpers", () => {
       // Before the VIP exists there are no addresses, so no DNAT entry yet.
       const first = planHAService(input(name), be, { clusterId: "c1" });
       assert.equal(first.serviceName, `svc:default-${name}`);
-      assert.deepEqual(first.vipService.ports, ["do-not-validate"]);
+      assert.deepEqual(first.tailscaleService.ports, ["do-not-validate"]);
       assert.equal(first.ingressConfigEntry, undefined);
       // The fake API assigns 5.6.7.8; the re-plan with the created service yields the entry.
-      const existing: VipServiceInfo = { ...first.vipService, addrs: ["5.6.7.8"] };
+      const existing: TailscaleService = { ...first.tailscaleService, addrs: ["5.6.7.8"] };
       const plan = planHAService(input(name), be, { clusterId: "c1", existingService: existing });
       assert.deepEqual(plan.ingressConfigEntry, {
         IPv4Mapping: { TailscaleServiceIP: "5.6.7.8", ClusterIP: `1.2.3.${i}` },
@@ -108,11 +107,11 @@ describe("ha/service: TestServicePGReconciler through the pure helpers", () => {
       {},
     );
     assert.equal(plan.serviceName, "svc:foobarbaz");
-    assert.deepEqual(plan.vipService.ports, ["do-not-validate"]);
+    assert.deepEqual(plan.tailscaleService.ports, ["do-not-validate"]);
   });
 
   it("the whole plan for an existing service (ours: owners annotation and comment)", () => {
-    const existing: VipServiceInfo = {
+    const existing: TailscaleService = {
       name: "svc:db",
       addrs: ["100.80.0.1", "fd7a:115c:a1e0::9"],
       annotations: { "tailnet.pulumi.com/owners": '{"owners":[{"id":"proj/dev/db","cluster":"c1"}]}' },
@@ -126,7 +125,7 @@ describe("ha/service: TestServicePGReconciler through the pure helpers", () => {
       hostname: "db",
       serviceName: "svc:db",
       dnsName: "db.tailxyz.ts.net",
-      vipService: {
+      tailscaleService: {
         name: "svc:db",
         addrs: ["100.80.0.1", "fd7a:115c:a1e0::9"],
         comment: "Managed by pulumi-tailnet; do not modify",
@@ -148,7 +147,7 @@ describe("ha/service: TestServicePGReconciler through the pure helpers", () => {
   });
 
   it("MultiCluster: another stack's service with the same name is refused (ours; the operator merges them)", () => {
-    const existing: VipServiceInfo = {
+    const existing: TailscaleService = {
       name: "svc:default-web",
       addrs: ["5.6.7.8"],
       annotations: { "tailnet.pulumi.com/owners": '{"owners":[{"id":"other/prod/web","cluster":"c2"}]}' },
@@ -178,17 +177,8 @@ describe("ha/service: TestServicePGReconciler through the pure helpers", () => {
 });
 
 describe("ha/service: ports, entries and gates", () => {
-  it("ports: do-not-validate by default; service-ports lists TCP ports and falls back for UDP or none", () => {
-    const be = backend("a", "10.0.0.1", { ports: [{ port: 80 }, { port: 443, protocol: "TCP" }] });
-    assert.deepEqual(haServicePorts(be, undefined), ["do-not-validate"]);
-    assert.deepEqual(haServicePorts(be, "service-ports"), ["tcp:80", "tcp:443"]);
-    assert.deepEqual(
-      haServicePorts(backend("a", "10.0.0.1", { ports: [{ port: 53, protocol: "UDP" }] }), "service-ports"),
-      ["do-not-validate"],
-    );
-    assert.deepEqual(haServicePorts(backend("a", "10.0.0.1", { ports: [] }), "service-ports"), [
-      "do-not-validate",
-    ]);
+  it("ports: do-not-validate, as the operator sends", () => {
+    assert.deepEqual(HA_SERVICE_PORTS, ["do-not-validate"]);
   });
 
   it("entries map only the families the VIP has", () => {
@@ -234,23 +224,11 @@ describe("ha/service: ports, entries and gates", () => {
     assert.equal(replicaRulesRemoved(status({ "svc:a": "1.2.3.0" }), ["9.9.9.9"], "svc:a"), true);
     assert.equal(replicaRulesRemoved(undefined, ["4.3.2.1"], "svc:a"), true);
   });
-
-  it("anyReadyEndpoint: one ready endpoint in any slice", () => {
-    assert.equal(anyReadyEndpoint([]), false);
-    assert.equal(
-      anyReadyEndpoint([{ endpoints: [{ conditions: { ready: false } }] }, { endpoints: null }]),
-      false,
-    );
-    assert.equal(
-      anyReadyEndpoint([{ endpoints: [{ conditions: { ready: false } }, { conditions: { ready: true } }] }]),
-      true,
-    );
-  });
 });
 
 describe("ha/service: joining through the joinToken input", () => {
   it("input.joinToken joins another stack's service (multi-cluster HA made explicit)", () => {
-    const existing: VipServiceInfo = {
+    const existing: TailscaleService = {
       name: "svc:db",
       addrs: ["100.80.0.1"],
       annotations: { "tailnet.pulumi.com/owners": '{"owners":[{"id":"other/prod/db","cluster":"c2"}]}' },

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
-import { checkProxyGroup } from "../../../provider/plan/ha";
 import { type ProxyGroupInput, UNKNOWN } from "../../../provider/plan/inputs";
+import { checkProxyGroup } from "../../../provider/plan/schema/proxyGroup";
 
 const ok: ProxyGroupInput = {
   ownerId: "p/s/pg",

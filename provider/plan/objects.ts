@@ -1,0 +1,63 @@
+/**
+ * Kubernetes objects as the planners write them, and the references the step lists carry.
+ *
+ * The bodies are client-node's types (their fields are the API's), with what a planned object always
+ * has made required: `apiVersion`, a literal `kind`, and metadata with a name and a namespace. Planned
+ * objects are therefore `KubeObject`s (kube/types.ts) as they are: the lifecycles hand them to
+ * `Kube.apply` unchanged. The types of kube/types.ts are plain shapes (no I/O), imported as types only.
+ */
+import type {
+  V1ConfigMap,
+  V1Role,
+  V1RoleBinding,
+  V1Secret,
+  V1Service,
+  V1ServiceAccount,
+  V1StatefulSet,
+} from "@kubernetes/client-node";
+
+export type { ObjectRef } from "../kube/types";
+
+/**
+ * What a planner sets in an object's metadata. A type rather than an interface, so that it is a
+ * `KubeObjectMeta` (whose index signature an interface would not satisfy).
+ */
+export type PlannedMetadata = {
+  name: string;
+  namespace: string;
+  labels?: Record<string, string>;
+  annotations?: Record<string, string>;
+};
+
+/** A client-node object type with `apiVersion`, `kind` and metadata as a planned object has them. */
+type Planned<T, Kind extends string> = Omit<T, "apiVersion" | "kind" | "metadata"> & {
+  apiVersion: string;
+  kind: Kind;
+  metadata: PlannedMetadata;
+};
+
+export type PlannedSecret = Planned<V1Secret, "Secret">;
+export type PlannedService = Planned<V1Service, "Service">;
+export type PlannedServiceAccount = Planned<V1ServiceAccount, "ServiceAccount">;
+export type PlannedRole = Planned<V1Role, "Role">;
+export type PlannedRoleBinding = Planned<V1RoleBinding, "RoleBinding">;
+export type PlannedConfigMap = Planned<V1ConfigMap, "ConfigMap">;
+export type PlannedStatefulSet = Planned<V1StatefulSet, "StatefulSet">;
+
+/** Any object a plan writes. */
+export type PlannedObject =
+  | PlannedSecret
+  | PlannedService
+  | PlannedServiceAccount
+  | PlannedRole
+  | PlannedRoleBinding
+  | PlannedConfigMap
+  | PlannedStatefulSet;
+
+/** Objects of one kind in one namespace matching all labels. */
+export interface Selection {
+  apiVersion: string;
+  kind: string;
+  namespace: string;
+  labels: Record<string, string>;
+}

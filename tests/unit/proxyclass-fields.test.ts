@@ -1,0 +1,105 @@
+// Every ProxyClass field declared in provider/plan/schema/proxyClass.ts changes what its declaration
+// says (the Pod template, the StatefulSet's own metadata, or the tailscaled config), on every proxy type
+// it is declared for, and nothing on the others. The sample table is typed over every ProxyClass
+// field: a field added to ProxyClassInput without a sample here does not compile.
+import assert from "node:assert/strict";
+import type { BackendServiceFacts } from "../../provider/plan/backends";
+import { planProxyGroup } from "../../provider/plan/ha";
+import type { ProxyClassInput } from "../../provider/plan/inputs";
+import type { ProxyType } from "../../provider/plan/proxyclass";
+import { checkProxyClass, PROXY_CLASS, type ProxyClassTarget } from "../../provider/plan/schema/proxyClass";
+import { planStandaloneIngress, planStandaloneService } from "../../provider/plan/standalone";
+
+const samples: { [K in keyof Required<ProxyClassInput>]: ProxyClassInput[K] } = {
+  image: "tailscale/tailscale:v1.84.0",
+  imagePullPolicy: "IfNotPresent",
+  firewallMode: "nftables",
+  acceptRoutes: true,
+  enableMetrics: true,
+  useLetsEncryptStagingEnvironment: true,
+  imagePullSecrets: ["registry"],
+  priorityClassName: "high",
+  nodeSelector: { zone: "a" },
+  podLabels: { team: "net" },
+  statefulSetLabels: { team: "net" },
+  podAnnotations: { "example.com/a": "b" },
+  statefulSetAnnotations: { "example.com/a": "b" },
+  env: [{ name: "EXTRA", value: "1" }],
+  tolerations: [{ key: "dedicated", operator: "Exists", effect: "NoSchedule" }],
+  resources: { limits: { memory: "128Mi" } },
+  affinity: { podAntiAffinity: {} },
+  securityContext: { privileged: false },
+  podSecurityContext: { runAsNonRoot: false },
+};
+
+const db: BackendServiceFacts = {
+  namespace: "data",
+  name: "db",
+  type: "ClusterIP",
+  clusterIP: "10.0.0.1",
+  ports: [{ name: "http", port: 80 }],
+};
+
+/** The parts of each proxy type's plan a ProxyClass target names. */
+function planned(
+  type: ProxyType,
+  proxyClass: ProxyClassInput | undefined,
+): Record<ProxyClassTarget, unknown> {
+  if (type === "proxygroup_ingress") {
+    const plan = planProxyGroup(
+      { ownerId: "p/s/pg", name: "pg", namespace: "tailscale", type: "ingress", replicas: 1, proxyClass },
+      { authKeys: {}, existingAdvertiseServices: {} },
+    );
+    return {
+      podTemplate: plan.statefulSet.spec?.template,
+      statefulSetMetadata: plan.statefulSet.metadata,
+      tailscaledConfig: plan.configSecrets.map((s) => s.stringData),
+    };
+  }
+  const plan =
+    type === "ingress_service"
+      ? planStandaloneService({ ownerId: "p/s/db", service: db, proxyClass }, db, {})
+      : planStandaloneIngress(
+          { ownerId: "p/s/web", defaultBackend: { service: db, port: "http" }, proxyClass },
+          new Map([["data/db", db]]),
+          {},
+        );
+  return {
+    podTemplate: plan.statefulSet.spec?.template,
+    statefulSetMetadata: plan.statefulSet.metadata,
+    tailscaledConfig: plan.tailscaledConfig,
+  };
+}
+
+const TYPES: ProxyType[] = ["ingress_service", "ingress_resource", "proxygroup_ingress"];
+
+describe("ProxyClass fields: each changes what its declaration says", () => {
+  it("every sample is valid", () => {
+    assert.deepEqual(checkProxyClass(samples), []);
+  });
+
+  for (const [key, field] of Object.entries(PROXY_CLASS)) {
+    it(`${key}: ${field.appliesTo}${"only" in field ? ` (${field.only.join(", ")} only)` : ""}`, () => {
+      const only: readonly ProxyType[] = "only" in field ? field.only : TYPES;
+      for (const type of TYPES) {
+        const without = planned(type, undefined);
+        const withField = planned(type, { [key]: samples[key as keyof ProxyClassInput] });
+        for (const target of ["podTemplate", "statefulSetMetadata", "tailscaledConfig"] as const) {
+          if (only.includes(type) && target === field.appliesTo) {
+            assert.notDeepEqual(
+              withField[target],
+              without[target],
+              `${key} changes the ${target} of ${type}`,
+            );
+          } else {
+            assert.deepEqual(
+              withField[target],
+              without[target],
+              `${key} leaves the ${target} of ${type} alone`,
+            );
+          }
+        }
+      }
+    });
+  }
+});
