@@ -10,6 +10,8 @@
  * never fails when the package is unavailable.
  */
 import * as fs from "node:fs";
+import * as http from "node:http";
+import * as https from "node:https";
 import * as os from "node:os";
 import * as path from "node:path";
 import type * as K8s from "@kubernetes/client-node";
@@ -193,7 +195,7 @@ export class Kube {
     const counts = this.counts;
     const config = k8s.createConfiguration({
       baseServer: new k8s.ServerConfiguration(cluster.server, {}),
-      authMethods: { default: kc },
+      authMethods: { default: keepAliveAuthentication(kc) },
       promiseMiddleware: [
         {
           pre: async (ctx: K8s.RequestContext) => {
@@ -965,6 +967,35 @@ function expandHome(p: string): string {
   return p === "~" || p.startsWith(`~${path.sep}`) || p.startsWith("~/")
     ? path.join(os.homedir(), p.slice(1))
     : p;
+}
+
+/**
+ * The kubeconfig's authentication, with one keep-alive agent per Kube instead of the fresh agent
+ * client-node 1.4 makes for every request (`kubernetes-client/javascript@1.4.0 src/config.ts:231-270`):
+ * a fresh agent has its own socket pool, so every request paid a TCP connection and a full TLS
+ * handshake (about three round trips instead of one). The agent is built from the first fresh agent's
+ * own options (CA, client certificate, server name, verification), which are the same for every
+ * request of one kubeconfig; credentials that change per request (tokens, exec plugins) travel in
+ * headers, which client-node still sets each time. Proxy agents (`proxy-url`) are left as they come.
+ * Idle sockets do not keep the process alive (Node unrefs a kept-alive free socket).
+ */
+function keepAliveAuthentication(kc: K8s.KubeConfig): K8s.SecurityAuthentication {
+  let shared: http.Agent | undefined;
+  const proxied = Boolean(kc.getCurrentCluster()?.proxyUrl);
+  return {
+    getName: () => kc.getName(),
+    async applySecurityAuthentication(ctx: K8s.RequestContext) {
+      await kc.applySecurityAuthentication(ctx);
+      const fresh = ctx.getAgent();
+      if (proxied || !fresh) return;
+      if (!shared) {
+        const options = { ...(fresh as http.Agent & { options: object }).options, keepAlive: true };
+        shared = fresh instanceof https.Agent ? new https.Agent(options) : new http.Agent(options);
+      }
+      ctx.setAgent(shared);
+      fresh.destroy();
+    },
+  };
 }
 
 function selectContext(kc: K8s.KubeConfig, context: string | undefined): void {

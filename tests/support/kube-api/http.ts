@@ -62,6 +62,11 @@ export interface KubeRequestRecord {
   impersonatedUser?: string;
   /** The seeded fault injected into this request, if any (see faults.ts). */
   fault?: FaultKind;
+  /**
+   * The TLS connection the request came on (numbered in the order the server accepted them), so tests and the
+   * bench can count connections, and with them full handshakes, per identity.
+   */
+  connection?: number;
   /** The request's authorization attributes, as RBAC saw them (requestinfo.go), and whether they were allowed. */
   authz?: {
     verb: string;
@@ -382,6 +387,9 @@ function validateListOptions(query: Record<string, string>): void {
 }
 
 /** The request handler. */
+/** Number of each accepted TLS connection; see {@link KubeRequestRecord.connection}. */
+export const connectionIds = new WeakMap<object, number>();
+
 export function createHandler(registry: Registry, state: HttpState) {
   return async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const url = new URL(req.url ?? "/", "https://localhost");
@@ -400,6 +408,7 @@ export function createHandler(registry: Registry, state: HttpState) {
       status: 0,
       class: classify(method, query, r),
       user: user?.name,
+      connection: connectionIds.get(req.socket),
     };
     state.requests.push(record);
     res.on("finish", () => {

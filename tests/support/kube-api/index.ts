@@ -22,7 +22,7 @@ import { notFound as notFoundStatus } from "./errors";
 import { attachExec, type ExecHandler } from "./exec";
 import { FaultInjector, type FaultKind, type FaultSpec, type InjectedFault } from "./faults";
 import { GarbageCollector } from "./gc";
-import { createHandler, type Fault, type HttpState, type KubeRequestRecord } from "./http";
+import { connectionIds, createHandler, type Fault, type HttpState, type KubeRequestRecord } from "./http";
 import type { StrategyContext } from "./kinds/types";
 import { createOpenApi } from "./openapi";
 import { clone } from "./patch";
@@ -380,6 +380,10 @@ export async function startKubeApiServer(opts: KubeApiServerOptions = {}): Promi
     },
     createHandler(registry, state),
   );
+  let connections = 0;
+  server.on("secureConnection", (socket) => {
+    connectionIds.set(socket, ++connections);
+  });
   let execHandler: ExecHandler | undefined;
   server.on(
     "upgrade",
