@@ -1,6 +1,6 @@
 import type * as pulumi from "@pulumi/pulumi";
 import type { DiffClassification } from "../plan/diff";
-import { checkInputs, type KindSchema, withDefaults } from "../plan/schema/field";
+import { checkInputs, type KindSchema, keepRecorded, withDefaults } from "../plan/schema/field";
 
 /**
  * The steps that touch the world, for one resource kind or one mode of a kind: create, read (refresh),
@@ -27,7 +27,12 @@ export const DEFAULT_TIMEOUT_SECONDS = 600;
  * `check` from a kind's declaration: the failures, or the inputs with their defaults filled in (and
  * whatever check derives, such as `plannedObjects`) when there are none.
  */
-export function checkAgainst(schema: KindSchema<any, any>, news: any): pulumi.dynamic.CheckResult {
+export function checkAgainst(
+  schema: KindSchema<any, any>,
+  olds: any,
+  given: any,
+): pulumi.dynamic.CheckResult {
+  const news = keepRecorded(schema, olds, given);
   const failures = checkInputs(schema, news);
   return { inputs: failures.length ? news : withDefaults(schema, news), failures };
 }

@@ -351,8 +351,8 @@ async function liveEntries(rt: HARuntime, input: PGInputs): Promise<string[]> {
 }
 
 export const proxyGroup: Lifecycle = {
-  async check(_olds, news) {
-    return checkAgainst(PROXY_GROUP, news);
+  async check(olds, news) {
+    return checkAgainst(PROXY_GROUP, olds, news);
   },
 
   async diff(_id, olds, news) {

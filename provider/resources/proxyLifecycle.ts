@@ -43,8 +43,8 @@ export function proxyLifecycle(k: ProxyKind): Lifecycle {
   const outputs = k.schema.outputs;
   const mode = (props: { proxyGroup?: unknown }): Steps => (props.proxyGroup ? k.ha : k.standalone);
   return {
-    async check(_olds, news) {
-      return checkAgainst(k.schema, news);
+    async check(olds, news) {
+      return checkAgainst(k.schema, olds, news);
     },
     async diff(_id, olds, news) {
       return diffResult(k.diff(olds, news));

@@ -88,6 +88,13 @@ export interface FieldSpec<V, I, E = Effect> {
    * unknown sentinel.
    */
   check?: (value: unknown, c: CheckContext<I>) => void;
+  /**
+   * Kept as recorded: once the resource exists, check keeps the value of its recorded inputs and ignores
+   * a new one. For identities derived from the Pulumi resource's name (`ownerId`), which a rename, an
+   * `aliases` option or `pulumi stack rename` would otherwise change, replacing the resource for nothing.
+   * A replacement's second Check has no recorded inputs, so the new resource takes the new value.
+   */
+  recorded?: true;
   /** How a change is applied. */
   change: Change<E>;
 }
@@ -131,6 +138,22 @@ export function checkInputs(schema: AnySchema, news: unknown): CheckFailure[] {
     spec.check(news[key], { at: key, input: news, push });
   }
   return failures;
+}
+
+/**
+ * `news` with every `recorded` field (see {@link FieldSpec.recorded}) set to the value in `olds`, the
+ * resource's recorded inputs, when it has one.
+ */
+export function keepRecorded<I extends object>(schema: AnySchema, olds: unknown, news: I): I {
+  if (!isPlainObject(olds) || !isPlainObject(news)) return news;
+  let out: Record<string, unknown> | undefined;
+  for (const [key, spec] of Object.entries(schema.fields)) {
+    const recorded = olds[key];
+    if (!spec.recorded || recorded === undefined || recorded === null || isUnknown(recorded)) continue;
+    out ??= { ...(news as Record<string, unknown>) };
+    out[key] = recorded;
+  }
+  return (out ?? news) as I;
 }
 
 /** `news` with every field's fill applied (see {@link FieldSpec.fill}); `news` itself is not changed. */

@@ -56,6 +56,7 @@ type Common = ProxyCommonInput & HostInputs & PlannedInputs;
 
 export const ownerIdField = {
   origin: "sdk",
+  recorded: true,
   check: (v, c) => checkOwnerId(v, c.at, c.push),
   change: { kind: "replace", reason: "the owner identity is in the proxy's labels and immutable selector" },
 } satisfies FieldSpec<string, Common, ProxyEffect>;

@@ -80,6 +80,7 @@ const replace = (reason: string) => ({ kind: "replace", reason }) as const;
 const fields: Fields<Input> = {
   ownerId: {
     origin: "sdk",
+    recorded: true,
     check: (v, c) => checkOwnerId(v, c.at, c.push),
     change: { kind: "inPlace", target: "metadata", reason: "labels and annotations are rewritten in place" },
   },
