@@ -264,6 +264,7 @@ export function tailscaleClientFor(
       apiKey: creds.apiKey,
       tailnet: creds.tailnet,
       baseUrl: creds.baseUrl,
+      credentialSource: creds.source,
     });
     tailscaleClients.set(key, client);
   }

@@ -43,6 +43,11 @@ export interface TailscaleClientOptions {
   /** Scopes to request for the OAuth token; default: all scopes of the OAuth client. */
   oauthScopes?: string[];
   apiKey?: string;
+  /**
+   * Where the credentials were found (provider/credentials.ts), so a rejected credential's error says how
+   * to rotate it: stack config is the copy recorded at the last `pulumi up`.
+   */
+  credentialSource?: "resource credentials" | "provider config" | "environment";
   /** Route of Tailscale Services: `vip-services` (what Tailscale's Go clients use, default) or `services` (documented). */
   servicesPath?: "vip-services" | "services";
   userAgent?: string;
@@ -515,6 +520,7 @@ export class TailscaleClient {
       tailnet: this.tailnet,
       tags: c.tags,
       oauth: this.usesOAuth,
+      credentialSource: this.opts.credentialSource,
       attempts: attempts && attempts > 1 ? attempts : undefined,
     };
     const message =

@@ -277,6 +277,12 @@ class FakeTailscale {
       tailnetId: this.tailnetId,
       tailnetDomain: this.tailnetDomain,
       createOAuthClient: (o) => this.createOAuthClient(o.scopes, o.tags),
+      deleteOAuthClient: (clientId) => {
+        const client = this.keyStore.get(clientId);
+        if (!client || client.keyType !== "client") throw new Error(`no OAuth client ${clientId}`);
+        client.revoked = this.iso();
+        client.valid = false;
+      },
       createApiKey: () => this.createApiKey(),
       createAuthKey: (o = {}) => {
         const k = this.mintAuthKey({

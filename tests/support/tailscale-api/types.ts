@@ -114,6 +114,11 @@ export interface TailscaleApiServer {
   tailnetDomain: string;
   /** Registers an OAuth client (trust credential) with these scopes and tags. */
   createOAuthClient(o: { scopes: string[]; tags: string[] }): { clientId: string; clientSecret: string };
+  /**
+   * Deletes an OAuth client as an admin does in the console (no API request logged): its secret no longer
+   * gets tokens, and the tokens it got stop working.
+   */
+  deleteOAuthClient(clientId: string): void;
   /** Creates a user-owned API access token for the tailnet admin user (all permissions). */
   createApiKey(): string;
   /** Mints an auth key directly (test setup shortcut; same rules as login expects). */
