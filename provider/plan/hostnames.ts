@@ -63,9 +63,11 @@ export function ingressHostname(
     return { hostname: firstLabel(input.hostname), source: "hostname" };
   }
   if (isUnknown(input.rules)) return undefined;
-  for (const rule of input.rules ?? []) {
-    if (isUnknown(rule) || isUnknown(rule.host)) return undefined;
-    if (rule.host) return { hostname: firstLabel(rule.host), source: "rule-host" };
+  // Malformed rules are reported by their own validator; here they name no host.
+  for (const rule of Array.isArray(input.rules) ? input.rules : []) {
+    if (isUnknown(rule) || isUnknown(rule?.host)) return undefined;
+    if (typeof rule?.host === "string" && rule.host)
+      return { hostname: firstLabel(rule.host), source: "rule-host" };
   }
   if (isUnknown(input.ownerId) || typeof input.ownerId !== "string") return undefined;
   return { hostname: resourceNameOf(input.ownerId), source: "resource-name" };

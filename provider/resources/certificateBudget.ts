@@ -18,6 +18,16 @@ function stackOf(ownerId: string): string {
   return ownerId.split("/").slice(0, 2).join("/");
 }
 
+/** An entry of a recorded ledger as this code writes it; anything else in old state is not counted. */
+function isLedgerEntry(e: unknown): e is LedgerEntry {
+  const x = e as Record<string, unknown> | null;
+  return (
+    typeof x === "object" &&
+    x !== null &&
+    ["stack", "resource", "hostname", "environment", "issuedAt"].every((k) => typeof x[k] === "string")
+  );
+}
+
 function evaluate(olds: Partial<CertificateBudgetInput>, news: CertificateBudgetInput) {
   const peers: Record<string, LedgerEntry[] | undefined> = {};
   if (news.peers && news.peers !== UNKNOWN) {
@@ -28,7 +38,7 @@ function evaluate(olds: Partial<CertificateBudgetInput>, news: CertificateBudget
     stack: stackOf(news.ownerId),
     ingresses: news.ingresses === UNKNOWN ? [] : (news.ingresses ?? []),
     peers,
-    previousLedger: Array.isArray(olds.ledger) ? olds.ledger : [],
+    previousLedger: Array.isArray(olds.ledger) ? olds.ledger.filter(isLedgerEntry) : [],
     limits: news.limits,
     now: new Date().toISOString(),
   });

@@ -82,6 +82,13 @@ function checkEnv(v: unknown, at: string, push: Push): void {
 
 function checkTolerations(v: unknown, at: string, push: Push): void {
   checkList(v, at, push, "must be a list of tolerations", (t, item) => {
+    if (!isPlainObject(t)) {
+      push(
+        item,
+        `must be a toleration {key, operator, value, effect, tolerationSeconds}, got ${JSON.stringify(t)}`,
+      );
+      return;
+    }
     checkEnum(t.operator, ["Exists", "Equal"], `${item}.operator`, push);
     checkEnum(t.effect, ["NoSchedule", "PreferNoSchedule", "NoExecute"], `${item}.effect`, push);
     if (t.operator === "Exists" && typeof t.value === "string" && t.value !== "") {
@@ -94,7 +101,14 @@ function checkTolerations(v: unknown, at: string, push: Push): void {
 }
 
 function checkResources(v: unknown, at: string, push: Push): void {
-  const resources = v as Record<string, unknown>;
+  if (!isPlainObject(v)) {
+    push(
+      at,
+      'must be {requests, limits}, maps of resource name to quantity (e.g. { requests: { memory: "64Mi" } })',
+    );
+    return;
+  }
+  const resources = v;
   for (const kind of ["requests", "limits"] as const) {
     const m = resources[kind];
     if (m === undefined || isUnknown(m)) continue;

@@ -216,7 +216,8 @@ const fields: Fields<Input, ProxyEffect> = {
 function firstBackendNamespace(i: Partial<Input>): string | "unknown" | undefined {
   if (containsUnknown(i.defaultBackend) || containsUnknown(i.rules)) return "unknown";
   if (i.defaultBackend) return i.defaultBackend.service?.namespace;
-  for (const r of i.rules ?? []) for (const p of r.paths ?? []) return p.backend?.service?.namespace;
+  for (const r of Array.isArray(i.rules) ? i.rules : [])
+    for (const p of Array.isArray(r?.paths) ? r.paths : []) return p?.backend?.service?.namespace;
   return undefined;
 }
 
