@@ -145,3 +145,28 @@ describe("fuzzed check and diff never throw", function () {
     });
   }
 });
+
+describe("check bounds what would break later", () => {
+  it("refuses more replicas than a ProxyGroup may have, quickly", async () => {
+    const r = await provider.check(
+      "ProxyGroup",
+      {},
+      { ownerId: "p/s/n", name: "edge", namespace: "tailscale", type: "ingress", replicas: 100_000 },
+    );
+    assert.deepEqual(
+      r.failures?.map((f) => f.property),
+      ["replicas"],
+    );
+  });
+  it("refuses a timeout Node's timers cannot wait for", async () => {
+    const r = await provider.check(
+      "TailnetService",
+      {},
+      { ownerId: "p/s/n", service: { namespace: "a", name: "db" }, timeoutSeconds: 30 * 24 * 3600 },
+    );
+    assert.deepEqual(
+      r.failures?.map((f) => f.property),
+      ["timeoutSeconds"],
+    );
+  });
+});

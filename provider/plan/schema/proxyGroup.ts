@@ -38,11 +38,17 @@ function nameErrors(name: string): string[] {
 }
 
 /** Why a replica count is invalid, or undefined. */
+/** Most replicas one ProxyGroup may have. */
+export const MAX_REPLICAS = 100;
+
 function replicasError(v: unknown): string | undefined {
   if (typeof v !== "number" || !Number.isInteger(v))
     return `must be a whole number, got ${JSON.stringify(v)}`;
   if (v < 0) return `should be greater than or equal to 0, got ${v}`;
-  if (v > 2147483647) return "must fit in an int32";
+  // Each replica is a device, a Pod and two Secrets planned at check: a bound keeps a typo (100000) from
+  // taking seconds and hundreds of MB in every preview. The operator's CRD has no bound; ours is generous.
+  if (v > MAX_REPLICAS)
+    return `must be at most ${MAX_REPLICAS} (each replica is a tailnet device and a Pod), got ${v}`;
   return undefined;
 }
 
