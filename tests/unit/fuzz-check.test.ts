@@ -10,22 +10,11 @@ import { PROXY_CLASS } from "../../provider/plan/schema/proxyClass";
 import { PROXY_GROUP } from "../../provider/plan/schema/proxyGroup";
 import { TAILNET_INGRESS } from "../../provider/plan/schema/tailnetIngress";
 import { TAILNET_SERVICE } from "../../provider/plan/schema/tailnetService";
+import { mulberry32 } from "../support/kube-api/faults";
 
 // 20,000 per kind keeps this under 5 s of the suite (CI runs it twice, on two Node versions, in a
 // 15-minute budget); 100,000 per kind pass too (measured once, 25 s).
 const INPUTS_PER_KIND = 20_000;
-
-/** mulberry32: small, seeded, good enough to spread inputs. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const SCALARS: unknown[] = [
   null,
@@ -81,7 +70,7 @@ const KEYS = [
 ];
 
 function generator(seed: number) {
-  const rnd = prng(seed);
+  const rnd = mulberry32(seed);
   const pick = <T>(a: readonly T[]): T => a[Math.floor(rnd() * a.length)]!;
   const value = (depth = 0): unknown => {
     const r = rnd();
