@@ -5,9 +5,9 @@ import assert from "node:assert/strict";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { StackHarness } from "../support/engine";
+import { kubernetesBuiltins, StackHarness } from "../support/engine";
 import { readProject } from "../support/engine/project";
-import { programStack, ROOT } from "../support/examples";
+import { ROOT } from "../support/examples";
 import { type LocalWorld, startLocalWorld } from "../support/world";
 
 const FIXTURES = path.join(__dirname, "fixtures");
@@ -117,7 +117,13 @@ describe("engine harness: the CLI's launch of programs and of the dynamic-provid
     });
 
     it("previews the quickstart's resources (main: examples/quickstart/)", async () => {
-      const stack = programStack(world, { program: ".", project: "pulumi-tailnet-quickstart" });
+      // As the CLI runs it by default: ts-node type-checks the program.
+      const stack = new StackHarness({
+        stack: "dev",
+        projectDir: ROOT,
+        env: world.env,
+        builtins: kubernetesBuiltins(world.kube.kubeconfig({ user: "pulumi-kubernetes" })),
+      });
       try {
         const r = await stack.preview();
         assert.equal(r.failed, false, r.error);

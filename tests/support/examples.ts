@@ -28,7 +28,11 @@ export function programStack(world: LocalWorld, o: ProgramStackOptions): StackHa
     project: o.project,
     stack: o.stack ?? "dev",
     projectDir: path.join(ROOT, o.program),
-    env: world.env,
+    // ts-node type-checks every program launch by default; these runs skip it as `pulumi` does with
+    // PULUMI_NODEJS_TRANSPILE_ONLY=true (run.ts:285-299), because every `up` launches the program twice and
+    // the suite runs twice in CI. The programs are still type-checked by ts-node in
+    // tests/engine-harness/launch.test.ts (the root project) and tests/engine/user-project.test.ts.
+    env: { ...world.env, PULUMI_NODEJS_TRANSPILE_ONLY: "true" },
     config: o.config,
     builtins: kubernetesBuiltins(world.kube.kubeconfig({ user: "pulumi-kubernetes" })),
   });
