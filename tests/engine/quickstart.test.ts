@@ -51,6 +51,10 @@ describe("examples/quickstart through the engine", function () {
     const state = JSON.stringify(stack.state);
     assert.ok(!state.includes(world.oauth.clientSecret));
     assert.ok(!state.includes(world.kube.token));
+    // The product runs as the deployer: its token must not be in state either.
+    const deployerToken = /token: (\S+)/.exec(world.kubeconfig)?.[1];
+    assert.ok(deployerToken, "the deployer's kubeconfig carries a token");
+    assert.ok(!state.includes(deployerToken));
     assert.ok(!state.includes("PRIVATE KEY"));
     assert.ok(!/tskey-auth-/.test(state), "no auth key in state");
 

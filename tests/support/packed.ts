@@ -100,39 +100,29 @@ export async function installPacked(projectDir: string): Promise<void> {
  * (pulumi/templates@a3029400caaa160d1c45b8e6d5caba594d369735 typescript/tsconfig.json). Neither sets
  * `skipLibCheck`, so every declaration file a program loads is checked.
  */
+/** The template's tsconfig.json, in its key order; the two versions differ only in module resolution. */
+function templateTsconfig<M extends string, R extends string>(module: M, moduleResolution: R) {
+  return {
+    compilerOptions: {
+      strict: true,
+      outDir: "bin",
+      target: "es2020",
+      module,
+      moduleResolution,
+      sourceMap: true,
+      experimentalDecorators: true,
+      pretty: true,
+      noFallthroughCasesInSwitch: true,
+      noImplicitReturns: true,
+      forceConsistentCasingInFileNames: true,
+    },
+    files: ["index.ts"],
+  } as const;
+}
+
 export const PULUMI_TSCONFIGS = {
-  current: {
-    compilerOptions: {
-      strict: true,
-      outDir: "bin",
-      target: "es2020",
-      module: "nodenext",
-      moduleResolution: "nodenext",
-      sourceMap: true,
-      experimentalDecorators: true,
-      pretty: true,
-      noFallthroughCasesInSwitch: true,
-      noImplicitReturns: true,
-      forceConsistentCasingInFileNames: true,
-    },
-    files: ["index.ts"],
-  },
-  commonjs: {
-    compilerOptions: {
-      strict: true,
-      outDir: "bin",
-      target: "es2020",
-      module: "commonjs",
-      moduleResolution: "node",
-      sourceMap: true,
-      experimentalDecorators: true,
-      pretty: true,
-      noFallthroughCasesInSwitch: true,
-      noImplicitReturns: true,
-      forceConsistentCasingInFileNames: true,
-    },
-    files: ["index.ts"],
-  },
+  current: templateTsconfig("nodenext", "nodenext"),
+  commonjs: templateTsconfig("commonjs", "node"),
 } as const;
 
 /** Options of {@link freshUserProject}. */

@@ -88,25 +88,29 @@ function signatureAlgorithm(key: KeyObject): Der {
   throw new Error(`unsupported signing key type ${key.asymmetricKeyType}`);
 }
 
-function extension(id: string, critical: boolean, value: Der): Der {
+/** An X.509 extension (id, critical flag, DER value). */
+export function extension(id: string, critical: boolean, value: Der): Der {
   return critical
     ? sequence(oid(id), boolean(true), octetString(value))
     : sequence(oid(id), octetString(value));
 }
 
-function keyId(pub: KeyObject): Buffer {
+/** A key identifier: SHA-1 of the public key's SPKI DER. */
+export function keyId(pub: KeyObject): Buffer {
   return createHash("sha1")
     .update(pub.export({ type: "spki", format: "der" }))
     .digest();
 }
 
-function serialBytes(): Buffer {
+/** A random positive 16-byte certificate serial number. */
+export function serialBytes(): Buffer {
   const b = randomBytes(16);
   b[0] = (b[0]! & 0x7f) | 0x01; // positive and no leading zero byte
   return b;
 }
 
-function toPem(label: string, der: Buffer): string {
+/** DER as PEM with the given label. */
+export function toPem(label: string, der: Buffer): string {
   const b64 = der.toString("base64").replace(/(.{64})/g, "$1\n");
   return `-----BEGIN ${label}-----\n${b64}${b64.endsWith("\n") ? "" : "\n"}-----END ${label}-----\n`;
 }

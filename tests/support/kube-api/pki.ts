@@ -6,9 +6,9 @@
  * ECDSA P-256 keys keep the per-request TLS handshakes cheap: client-node makes a new agent, so a new
  * TLS session, for every request (kubernetes-client/javascript@1.4.0 src/config.ts:231-270).
  */
-import { createHash, createPublicKey, generateKeyPairSync, type KeyObject, randomBytes } from "node:crypto";
+import { createPublicKey, generateKeyPairSync } from "node:crypto";
 import { isIP } from "node:net";
-import { buildCertificate } from "../ca";
+import { buildCertificate, extension, keyId, serialBytes, toPem } from "../ca";
 import {
   boolean,
   type Der,
@@ -55,29 +55,6 @@ function distinguishedName(cn: string, organizations: string[] = []): Der {
   return sequence(...rdns);
 }
 
-function extension(id: string, critical: boolean, value: Der): Der {
-  return critical
-    ? sequence(oid(id), boolean(true), octetString(value))
-    : sequence(oid(id), octetString(value));
-}
-
-function keyId(pub: KeyObject): Buffer {
-  return createHash("sha1")
-    .update(pub.export({ type: "spki", format: "der" }))
-    .digest();
-}
-
-function serial(): Buffer {
-  const b = randomBytes(16);
-  b[0] = (b[0]! & 0x7f) | 0x01;
-  return b;
-}
-
-function pem(label: string, der: Buffer): string {
-  const b64 = der.toString("base64").replace(/(.{64})/g, "$1\n");
-  return `-----BEGIN ${label}-----\n${b64}${b64.endsWith("\n") ? "" : "\n"}-----END ${label}-----\n`;
-}
-
 function ipBytes(ip: string): Buffer {
   if (isIP(ip) === 4) return Buffer.from(ip.split(".").map(Number));
   throw new Error(`only IPv4 SANs are supported, not ${ip}`);
@@ -102,7 +79,7 @@ export function createClusterPki(serverNames: string[]): { ca: ClusterCa; servin
   const notBefore = new Date(now - DAY_MS);
   const notAfter = new Date(now + 3650 * DAY_MS);
   const caDer = buildCertificate({
-    serial: serial(),
+    serial: serialBytes(),
     issuer: caSubject,
     subject: caSubject,
     notBefore,
@@ -126,7 +103,7 @@ export function createClusterPki(serverNames: string[]): { ca: ClusterCa; servin
     ];
     if (sans) extensions.push(extension(OID.subjectAltName, false, altNames(sans)));
     const der = buildCertificate({
-      serial: serial(),
+      serial: serialBytes(),
       issuer: caSubject,
       subject,
       notBefore,
@@ -136,12 +113,12 @@ export function createClusterPki(serverNames: string[]): { ca: ClusterCa; servin
       extensions,
     });
     return {
-      certPem: pem("CERTIFICATE", der),
+      certPem: toPem("CERTIFICATE", der),
       keyPem: privateKey.export({ type: "pkcs8", format: "pem" }).toString(),
     };
   };
   const ca: ClusterCa = {
-    certPem: pem("CERTIFICATE", caDer),
+    certPem: toPem("CERTIFICATE", caDer),
     keyPem: caKeys.privateKey.export({ type: "pkcs8", format: "pem" }).toString(),
     issueClient: (user, groups) => leaf(distinguishedName(user, groups), OID.clientAuth),
   };
