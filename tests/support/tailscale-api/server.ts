@@ -279,7 +279,7 @@ class FakeTailscale {
       createOAuthClient: (o) => this.createOAuthClient(o.scopes, o.tags),
       deleteOAuthClient: (clientId) => {
         const client = this.keyStore.get(clientId);
-        if (!client || client.keyType !== "client") throw new Error(`no OAuth client ${clientId}`);
+        if (client?.keyType !== "client") throw new Error(`no OAuth client ${clientId}`);
         client.revoked = this.iso();
         client.valid = false;
       },
