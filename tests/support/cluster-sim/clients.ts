@@ -8,6 +8,29 @@
 import * as https from "node:https";
 import * as k8s from "@kubernetes/client-node";
 
+/**
+ * Sends a request again, once, when its connection broke before any answer came, if the method is
+ * replayable. Go's http.Transport does this for a reused keep-alive connection (golang/go@go1.22.0
+ * src/net/http/transport.go `shouldRetryRequest`: a reused connection, a replayable request, an error
+ * from reading the server's first byte), and every component the simulator stands for is a Go
+ * client. Without it the simulator records a test failure whenever the server closes an idle
+ * connection just as a component reuses it, which a real component never shows.
+ */
+class ReplayOnBrokenConnection implements k8s.PromiseHttpLibrary {
+  private readonly fetch = new k8s.IsomorphicFetchHttpLibrary();
+
+  async send(request: k8s.RequestContext): Promise<k8s.ResponseContext> {
+    try {
+      return await this.fetch.send(request).toPromise();
+    } catch (err) {
+      const code = (err as { code?: string }).code;
+      const replayable = ["GET", "HEAD", "OPTIONS", "PUT", "DELETE"].includes(request.getHttpMethod().toString());
+      if (!replayable || (code !== "ECONNRESET" && code !== "EPIPE")) throw err;
+      return await this.fetch.send(request).toPromise();
+    }
+  }
+}
+
 /** Keep-alive clients for one identity (one kubeconfig). */
 export class ApiClients {
   private readonly agent: https.Agent;
@@ -25,6 +48,7 @@ export class ApiClients {
     this.config = k8s.createConfiguration({
       baseServer: new k8s.ServerConfiguration(cluster.server, {}),
       authMethods: { default: kc },
+      httpApi: k8s.wrapHttpLibrary(new ReplayOnBrokenConnection()),
       promiseMiddleware: [
         {
           pre: async (ctx: k8s.RequestContext) => {
