@@ -24,7 +24,9 @@ class ReplayOnBrokenConnection implements k8s.PromiseHttpLibrary {
       return await this.fetch.send(request).toPromise();
     } catch (err) {
       const code = (err as { code?: string }).code;
-      const replayable = ["GET", "HEAD", "OPTIONS", "PUT", "DELETE"].includes(request.getHttpMethod().toString());
+      const replayable = ["GET", "HEAD", "OPTIONS", "PUT", "DELETE"].includes(
+        request.getHttpMethod().toString(),
+      );
       if (!replayable || (code !== "ECONNRESET" && code !== "EPIPE")) throw err;
       return await this.fetch.send(request).toPromise();
     }
