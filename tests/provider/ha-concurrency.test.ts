@@ -51,9 +51,10 @@ describe("HA ingresses: many writers on one ProxyGroup", function () {
     ).inputs;
     const { outs: pg } = await provider.create("ProxyGroup", pgIn);
 
-    // Half the ingresses write through a second client (another identity and connection pool), as a
-    // second process would: their edits of the shared objects really race, and lose with 409 Conflict.
-    const second = { ...world.credentials, kubeconfig: world.kube.kubeconfig({ user: "second-writer" }) };
+    // Half the ingresses write through a second client (the deployer again, with a second token, so
+    // another client and connection pool), as a second process would: their edits of the shared
+    // objects really race, and lose with 409 Conflict.
+    const second = { ...world.credentials, kubeconfig: world.deployer.kubeconfig() };
     const names = Array.from({ length: N }, (_, i) => `app-${String(i).padStart(2, "0")}`);
     const inputs = await Promise.all(
       names.map(
