@@ -95,10 +95,7 @@ describe("credential rotation, through the engine", function () {
       assert.equal(refresh.failed, false, refresh.error);
       const destroy = await after.destroy();
       assert.equal(destroy.failed, false, destroy.error);
-      const left = world.leftovers();
-      assert.deepEqual(left.devices, []);
-      assert.deepEqual(left.kubernetesObjects, []);
-      assert.deepEqual(left.validAuthKeys, []);
+      world.assertNothingLeft();
     } finally {
       await after.close();
     }

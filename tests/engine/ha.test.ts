@@ -84,11 +84,6 @@ describe("examples/ha through the engine", function () {
 
     const destroy = await stack.destroy();
     assert.equal(destroy.failed, false, destroy.error);
-    const left = world.leftovers();
-    assert.deepEqual(left.kubernetesObjects, []);
-    assert.deepEqual(left.devices, []);
-    assert.deepEqual(left.validAuthKeys, []);
-    assert.deepEqual(left.services, []);
-    assert.deepEqual(world.sim.errors, []);
+    world.assertNothingLeft();
   });
 });

@@ -76,10 +76,6 @@ describe("identity across renames, through the engine", function () {
 
     const destroy = await stack.destroy();
     assert.equal(destroy.failed, false, destroy.error);
-    const left = world.leftovers();
-    assert.deepEqual(left.kubernetesObjects, []);
-    assert.deepEqual(left.devices, []);
-    assert.deepEqual(left.services, []);
-    assert.deepEqual(left.validAuthKeys, []);
+    world.assertNothingLeft();
   });
 });

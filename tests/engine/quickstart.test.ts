@@ -79,9 +79,6 @@ describe("examples/quickstart through the engine", function () {
 
     const destroy = await stack.destroy();
     assert.equal(destroy.failed, false, destroy.error);
-    const left = world.leftovers();
-    assert.deepEqual(left.kubernetesObjects, []);
-    assert.deepEqual(left.devices, []);
-    assert.deepEqual(left.validAuthKeys, []);
+    world.assertNothingLeft();
   });
 });

@@ -86,9 +86,6 @@ describe("a user's project with the packed package, through the engine", functio
 
     const destroy = await stack.destroy();
     assert.equal(destroy.failed, false, destroy.error);
-    const left = world.leftovers();
-    assert.deepEqual(left.kubernetesObjects, []);
-    assert.deepEqual(left.devices, []);
-    assert.deepEqual(left.validAuthKeys, []);
+    world.assertNothingLeft();
   });
 });

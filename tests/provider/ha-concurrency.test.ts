@@ -128,11 +128,6 @@ describe("HA ingresses: many writers on one ProxyGroup", function () {
       created.filter((_, i) => i % 2 === 1).map((c) => provider.remove("TailnetIngress", c.id, c.outs)),
     );
     await provider.remove("ProxyGroup", "x", pg);
-    const left = world.leftovers();
-    assert.deepEqual(left.kubernetesObjects, []);
-    assert.deepEqual(left.devices, []);
-    assert.deepEqual(left.services, []);
-    assert.deepEqual(left.validAuthKeys, []);
-    assert.deepEqual(world.sim.errors, []);
+    world.assertNothingLeft();
   });
 });

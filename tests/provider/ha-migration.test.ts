@@ -130,12 +130,7 @@ describe("standalone ⇄ ProxyGroup migration", function () {
     await provider.remove("TailnetService", old.id, old.outs);
     await provider.remove("TailnetService", ha.id, ha.outs);
     await provider.remove("ProxyGroup", "x", pg);
-    const left = world.leftovers();
-    assert.deepEqual(left.kubernetesObjects, []);
-    assert.deepEqual(left.devices, []);
-    assert.deepEqual(left.services, []);
-    assert.deepEqual(left.validAuthKeys, []);
-    assert.deepEqual(world.sim.errors, []);
+    world.assertNothingLeft();
   });
 
   it("refuses a name held by a device that is not this resource's, before any change", async () => {

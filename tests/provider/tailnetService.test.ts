@@ -116,10 +116,7 @@ describe("TailnetService (standalone) lifecycle", function () {
     );
 
     await provider.remove("TailnetService", id, updated.outs);
-    const left = world.leftovers();
-    assert.deepEqual(left.kubernetesObjects, []);
-    assert.deepEqual(left.devices, []);
-    assert.deepEqual(left.validAuthKeys, []);
+    world.assertNothingLeft();
     // Deleting again is success.
     await provider.remove("TailnetService", id, updated.outs);
   });

@@ -10,6 +10,8 @@
  * its own cluster-admin identity and makes each proxy's containerboot calls as the Pod's ServiceAccount;
  * `@pulumi/kubernetes` builtins run as the user's admin identity `pulumi-kubernetes`.
  */
+
+import assert from "node:assert/strict";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
@@ -55,6 +57,11 @@ export interface LocalWorld {
   ): Promise<{ clusterIP?: string; [key: string]: unknown }>;
   /** What is left: our Kubernetes objects, tailnet devices, valid auth keys, Tailscale Services. */
   leftovers(): Leftovers;
+  /**
+   * Fails unless nothing is left (no object of ours, device, valid auth key or Tailscale Service) and
+   * the simulator recorded no error: what every destroy must end in.
+   */
+  assertNothingLeft(): void;
   stop(): Promise<void>;
 }
 
@@ -226,25 +233,34 @@ export async function startLocalWorld(opts: LocalWorldOptions = {}): Promise<Loc
       });
       return svc.spec;
     },
-    leftovers() {
-      const objects: string[] = [];
-      for (const [apiVersion, kind] of KINDS) {
-        for (const o of kube.listObjects(apiVersion, kind)) {
-          if (
-            o.metadata?.labels?.[MANAGED_BY] === "pulumi-tailnet" ||
-            (kind === "Pod" && o.metadata?.labels?.[MANAGED_BY])
-          ) {
-            objects.push(`${kind}/${o.metadata.namespace}/${o.metadata.name}`);
-          }
-        }
-      }
-      return {
-        kubernetesObjects: objects,
-        devices: tailscale.devices(),
-        validAuthKeys: tailscale.validAuthKeys(),
-        services: tailscale.services(),
-      };
+    leftovers,
+    assertNothingLeft() {
+      assert.deepEqual(
+        { ...leftovers(), simulatorErrors: sim.errors },
+        { kubernetesObjects: [], devices: [], validAuthKeys: [], services: [], simulatorErrors: [] },
+        "something is left after the destroy",
+      );
     },
     stop: cleanUp,
   };
+
+  function leftovers(): Leftovers {
+    const objects: string[] = [];
+    for (const [apiVersion, kind] of KINDS) {
+      for (const o of kube.listObjects(apiVersion, kind)) {
+        if (
+          o.metadata?.labels?.[MANAGED_BY] === "pulumi-tailnet" ||
+          (kind === "Pod" && o.metadata?.labels?.[MANAGED_BY])
+        ) {
+          objects.push(`${kind}/${o.metadata.namespace}/${o.metadata.name}`);
+        }
+      }
+    }
+    return {
+      kubernetesObjects: objects,
+      devices: tailscale.devices(),
+      validAuthKeys: tailscale.validAuthKeys(),
+      services: tailscale.services(),
+    };
+  }
 }
