@@ -122,6 +122,8 @@ export class TailscaleClient {
   private readonly requestTimeoutMs: number;
   private readonly initialBackoffMs: number;
   private token: CachedToken | undefined;
+  /** The OAuth client's own tags from its last token response, for error hints. */
+  private clientTags: string[] | undefined;
   private tokenInFlight: Promise<CachedToken> | undefined;
 
   constructor(options: TailscaleClientOptions) {
@@ -408,7 +410,7 @@ export class TailscaleClient {
       form.toString(),
       true,
     );
-    const body = res.json as { access_token?: string; expires_in?: number } | undefined;
+    const body = res.json as { access_token?: string; expires_in?: number; tags?: unknown } | undefined;
     if (!body?.access_token) {
       throw new Error("Tailscale OAuth token response had no access_token; check tailscale:baseUrl");
     }
@@ -417,6 +419,8 @@ export class TailscaleClient {
     // Refresh ahead of expiry (5 min for the usual 1 h token, a tenth of shorter lifetimes).
     const margin = Math.min(5 * 60_000, lifetimeMs / 10);
     this.token = { token: body.access_token, refreshAt: this.now() + lifetimeMs - margin };
+    // The response lists the client's tags (real-world-behaviour.md §3.3), used to explain a tag refusal.
+    if (Array.isArray(body.tags)) this.clientTags = body.tags.filter((t) => typeof t === "string");
     return this.token;
   }
 
@@ -519,6 +523,7 @@ export class TailscaleClient {
       operation: c.operation,
       tailnet: this.tailnet,
       tags: c.tags,
+      clientTags: this.clientTags,
       oauth: this.usesOAuth,
       credentialSource: this.opts.credentialSource,
       attempts: attempts && attempts > 1 ? attempts : undefined,

@@ -132,7 +132,11 @@ describe("TailscaleClient against the fake Tailscale API", () => {
         retryAfterSeconds: 7,
       });
       const devices = await c.listDevices();
-      assert.deepEqual(devices, []);
+      assert.deepEqual(
+        devices.map((d) => d.name),
+        ["hello.ts.net"],
+        "only the shared-in hello device",
+      );
       assert.deepEqual(clock.waits, [7000, 7000]);
       assert.equal(routeCount("GET /api/v2/tailnet/{tailnet}/devices"), 3);
       assert.equal(c.stats.retries, 2);
@@ -250,20 +254,55 @@ describe("TailscaleClient against the fake Tailscale API", () => {
   });
 
   describe("errors", () => {
-    it("explains a 403 on createAuthKey with the tags and tagOwners, without secrets", async () => {
+    // The real API refuses tags with 400 "requested tags [...] are invalid or not permitted" and a missing
+    // scope with 403 (real-world-behaviour.md §3.2); the fake used to answer 403 for tags, and this test with it.
+    it("explains the API's 400 tag refusal with the client's tags and tagOwners, without secrets", async () => {
       const c = client();
       const err = await c.createAuthKey({ tags: ["tag:other"] }).then(
         () => assert.fail("expected an error"),
         (e: unknown) => e,
       );
       assert.ok(err instanceof TailscaleApiError);
-      assert.equal(err.status, 403);
+      assert.equal(err.status, 400);
       assert.equal(err.method, "POST");
       assert.equal(err.path, "/api/v2/tailnet/-/keys");
-      assert.match(err.message, /cannot create auth keys tagged \[tag:other\]/);
+      assert.equal(err.apiMessage, "requested tags [tag:other] are invalid or not permitted");
+      assert.match(
+        err.message,
+        /OAuth client \(its tags: \[tag:k8s-operator\]\) cannot create auth keys tagged \[tag:other\]/,
+      );
+      assert.match(err.message, /exactly its own tags/);
       assert.match(err.message, /tagOwners/);
       assert.ok(!err.message.includes(oauth.clientSecret));
       assert.doesNotMatch(err.message, /tskey-(api|client|auth)-[A-Za-z0-9]{6,}/);
+    });
+
+    it("refuses a subset of a multi-tag client's own tags with the tag hint", async () => {
+      const two = api.createOAuthClient({ scopes: ["auth_keys"], tags: ["tag:a", "tag:b"] });
+      api.setPolicy({ tagOwners: { "tag:a": [], "tag:b": [], "tag:k8s": ["tag:a"] } });
+      const c = client({ oauthClientId: two.clientId, oauthClientSecret: two.clientSecret });
+      const err = await c.createAuthKey({ tags: ["tag:a"] }).then(
+        () => assert.fail("expected an error"),
+        (e: unknown) => e,
+      );
+      assert.ok(err instanceof TailscaleApiError);
+      assert.equal(err.status, 400);
+      assert.match(err.message, /exactly its own tags/);
+      assert.ok(await c.createAuthKey({ tags: ["tag:b", "tag:a"] }), "the exact set is accepted");
+      assert.ok(await c.createAuthKey({ tags: ["tag:k8s"] }), "a tag the client's tags own is accepted");
+    });
+
+    it("gives the scope hint, not the tag hint, on a 403 from createAuthKey", async () => {
+      const noKeys = api.createOAuthClient({ scopes: ["devices:core"], tags: ["tag:k8s-operator"] });
+      const c = client({ oauthClientId: noKeys.clientId, oauthClientSecret: noKeys.clientSecret });
+      const err = await c.createAuthKey({ tags: ["tag:k8s"] }).then(
+        () => assert.fail("expected an error"),
+        (e: unknown) => e,
+      );
+      assert.ok(err instanceof TailscaleApiError);
+      assert.equal(err.status, 403);
+      assert.match(err.message, /lacks the "auth_keys" scope/);
+      assert.doesNotMatch(err.message, /tagOwners/);
     });
 
     it("names the missing scope on a 403", async () => {
