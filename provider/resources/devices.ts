@@ -48,7 +48,11 @@ export async function refuseTakenHostnames(
   o: { what: string; fix: string },
 ): Promise<void> {
   if (hostnames.length === 0) return;
-  const devices = await tailscale.listDevices();
+  // One list shared by the checks of this step (TailscaleClient.sharedDeviceList). The API's `hostname=`
+  // filter is not used: it matches the OS hostname, while the clash is on the MagicDNS name, which differs
+  // after a rename in the console or a `-1` suffix (KB https://tailscale.com/kb/1098/machine-names; SPEC
+  // Device.name vs Device.hostname), so a filtered list could miss the holder.
+  const devices = await tailscale.sharedDeviceList();
   for (const h of hostnames) {
     const clash = devices.find(
       (d) =>
@@ -134,6 +138,7 @@ export function mintAuthKey(
  */
 export async function waitForDevice(
   kube: Kube,
+  tailscale: TailscaleClient,
   stateSecret: ObjectRef,
   o: { who: string; fix: string; timeoutMs: number },
 ): Promise<{ device: ProxyDeviceState; data: Record<string, string> }> {
@@ -155,5 +160,7 @@ export async function waitForDevice(
     },
   );
   const data = secretData(secret);
+  // The new device now holds its name: later checks of this step must see it.
+  tailscale.forgetDeviceList();
   return { device: deviceStateOf(data)!, data };
 }

@@ -1,5 +1,12 @@
 import assert from "node:assert/strict";
-import { parseRetryAfter, pathEscape, TailscaleApiError, TailscaleClient } from "../../provider/tailscale";
+import { refuseTakenHostnames } from "../../provider/resources/devices";
+import {
+  DEVICE_LIST_MAX_AGE_MS,
+  parseRetryAfter,
+  pathEscape,
+  TailscaleApiError,
+  TailscaleClient,
+} from "../../provider/tailscale";
 import { startTailscaleApi, type TailscaleApiServer } from "../support/tailscale-api";
 
 const SCOPES = ["auth_keys", "devices:core", "services", "feature_settings:read"];
@@ -336,6 +343,52 @@ describe("TailscaleClient against the fake Tailscale API", () => {
       assert.ok(err instanceof TailscaleApiError);
       assert.equal(err.status, 404);
       assert.match(err.message, /tailscale:tailnet/);
+    });
+  });
+
+  describe("shared device list (hostname checks)", () => {
+    const LIST_ROUTE = "GET /api/v2/tailnet/{tailnet}/devices";
+    const check = (c: TailscaleClient, h: string) =>
+      refuseTakenHostnames(c, [h], new Set(), { what: "a new proxy", fix: "choose another hostname" });
+
+    it("serves 10 parallel hostname checks from one device list", async () => {
+      const c = client();
+      await Promise.all(Array.from({ length: 10 }, (_, i) => check(c, `web-${i}`)));
+      assert.equal(routeCount(LIST_ROUTE), 1);
+    });
+
+    it("lists again after our own device delete, after a registration, and once the list is old", async () => {
+      const clock = controls();
+      const c = client({ now: clock.now });
+      const k = api.createAuthKey({ tags: ["tag:k8s"] });
+      const login = await fetch(`${api.url}/_control/login`, {
+        method: "POST",
+        headers: { "Content-Type": "application/json" },
+        body: JSON.stringify({ authKey: k.key, hostname: "db" }),
+      });
+      const device = (await login.json()) as { nodeId: string };
+      await assert.rejects(check(c, "db"), /already used by tailnet device db\./);
+      await assert.rejects(check(c, "db"), /already used/);
+      assert.equal(routeCount(LIST_ROUTE), 1, "the second check reused the list");
+      await c.deleteDevice(device.nodeId);
+      await check(c, "db");
+      assert.equal(routeCount(LIST_ROUTE), 2, "our delete dropped the list");
+      await check(c, "db");
+      assert.equal(routeCount(LIST_ROUTE), 2);
+      clock.advance(DEVICE_LIST_MAX_AGE_MS);
+      await check(c, "db");
+      assert.equal(routeCount(LIST_ROUTE), 3, "an old list is not reused");
+      c.forgetDeviceList();
+      await check(c, "db");
+      assert.equal(routeCount(LIST_ROUTE), 4, "a registration of ours drops the list");
+    });
+
+    it("does not keep a failed list", async () => {
+      const c = client({ maxAttempts: 1 });
+      api.injectFault({ method: "GET", path: "/api/v2/tailnet/{tailnet}/devices", status: 500 });
+      await assert.rejects(check(c, "web"), /returned 500/);
+      await check(c, "web");
+      assert.equal(routeCount(LIST_ROUTE), 2);
     });
   });
 

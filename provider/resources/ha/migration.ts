@@ -61,7 +61,7 @@ export async function nameHolder(
   ownerId: string,
   kind: string,
 ): Promise<StandaloneHolder | undefined> {
-  const device = (await rt.tailscale.listDevices()).find(
+  const device = (await rt.tailscale.sharedDeviceList()).find(
     (d) => !isSharedIn(d) && tailnetNameOf(d) === hostname,
   );
   if (!device) return undefined;
