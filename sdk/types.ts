@@ -87,6 +87,41 @@ export function ownerIdFor(name: string): string {
   return `${pulumi.getProject()}/${pulumi.getStack()}/${name}`;
 }
 
+/**
+ * Refuses the `provider` and `providers` resource options. These resources are dynamic resources: the
+ * engine runs them with Pulumi's Node.js dynamic provider (package `pulumi-nodejs`), and the SDK uses an
+ * explicit provider only for resources of that provider's own package (pulumi/pulumi@a88168d8
+ * sdk/nodejs/resource.ts: a `provider` of another package is taken as one for children), so a
+ * `@pulumi/kubernetes` (or `@pulumi/tailscale`) provider would be dropped without a word and the proxies
+ * would go to the ambient kubeconfig's cluster (issue 13, point 9). A `k8s.Provider`
+ * exposes no kubeconfig output to take the cluster from (its `kubeconfig` is an input only), so the
+ * cluster must be named in `credentials` instead. Thrown at construction, so `preview` fails too.
+ */
+export function refuseProviderOptions(
+  kind: string,
+  name: string,
+  opts: pulumi.CustomResourceOptions | undefined,
+): void {
+  // `providers` is typed for components only, but plain JavaScript (or a spread of component options) can
+  // pass it to any resource.
+  const providers = (opts as pulumi.ComponentResourceOptions | undefined)?.providers;
+  const given = opts?.provider ? "provider" : hasProviders(providers) ? "providers" : undefined;
+  if (!given) return;
+  throw new Error(
+    `${kind} "${name}": the \`${given}\` resource option is not used by pulumi-tailnet resources (they run in ` +
+      "Pulumi's dynamic provider, which would ignore it and fall back to the ambient kubeconfig and Tailscale " +
+      `settings). Remove \`${given}\` and name the cluster in \`credentials\`: ` +
+      "`credentials: { kubeconfig: <the kubeconfig YAML you give the k8s.Provider>, kubeContext: <its context> }` " +
+      "(Tailscale: tailscaleOauthClientId / tailscaleOauthClientSecret), or set the stack config " +
+      "`kubernetes:kubeconfig` / `kubernetes:context` for every resource of the stack.",
+  );
+}
+
+function hasProviders(providers: pulumi.ComponentResourceOptions["providers"]): boolean {
+  if (!providers) return false;
+  return Array.isArray(providers) ? providers.length > 0 : Object.keys(providers).length > 0;
+}
+
 const DURATION = /^(\d+(?:\.\d+)?)(ms|s|m|h)$/;
 
 /**
