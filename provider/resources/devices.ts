@@ -22,7 +22,7 @@ export function controlUrlFor(tailscale: TailscaleClient): string | undefined {
 /**
  * Who holds a tailnet name: a device, or a Tailscale Service, which holds `<name>.<tailnet>` for its VIP
  * (the API refuses a service named after a machine, and whether control then suffixes a registering device
- * is unconfirmed: real-world-behaviour.md §3.6, so we refuse, stricter).
+ * is undocumented, so we refuse, stricter).
  *
  * Shared-in devices (`isExternal`, e.g. Tailscale's `hello.ts.net`) hold no name here: they are not members
  * of the tailnet (SPEC `Device.isExternal`), their MagicDNS name lives under their own tailnet's domain, and

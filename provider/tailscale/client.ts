@@ -34,7 +34,7 @@ export const DEFAULT_TAILSCALE_BASE_URL = "https://api.tailscale.com";
 
 /**
  * How long one device list serves every hostname check of a client (see `sharedDeviceList`). The engine
- * starts the creates of an `up` together (up to 4 × CPUs at a time, reference/pulumi-dynamic-providers.md),
+ * starts the creates of an `up` together (up to 4 × CPUs at a time, pulumi/pulumi@a88168d8 pkg/cmd/pulumi/operations/up.go:69-90),
  * so their checks fall within seconds of each other; a device registered by someone else is seen after at
  * most this long, well under one proxy's start-up.
  */
@@ -460,7 +460,8 @@ export class TailscaleClient {
     // Refresh ahead of expiry (5 min for the usual 1 h token, a tenth of shorter lifetimes).
     const margin = Math.min(5 * 60_000, lifetimeMs / 10);
     this.token = { token: body.access_token, refreshAt: this.now() + lifetimeMs - margin };
-    // The response lists the client's tags (real-world-behaviour.md §3.3), used to explain a tag refusal.
+    // The response lists the client's tags (the response pasted in tailscale/tailscale#15456), used to explain a
+    // tag refusal.
     if (Array.isArray(body.tags)) this.clientTags = body.tags.filter((t) => typeof t === "string");
     return this.token;
   }

@@ -131,7 +131,7 @@ export function hintFor(status: number, ctx: ErrorContext): string {
     return rejectedCredential(ctx);
   }
   if (status === 403) {
-    // A missing scope is the API's 403; a refused tag is a 400 (real-world-behaviour.md §3.2).
+    // A missing scope is the API's 403 (tailscale/github-action#301); a refused tag is a 400 (tailscale/tailscale#8299).
     if (op === "createAuthKey") {
       return ctx.oauth
         ? 'the OAuth client lacks the "auth_keys" scope: create an OAuth client with the scopes "auth_keys", ' +

@@ -262,7 +262,7 @@ describe("TailscaleClient against the fake Tailscale API", () => {
 
   describe("errors", () => {
     // The real API refuses tags with 400 "requested tags [...] are invalid or not permitted" and a missing
-    // scope with 403 (real-world-behaviour.md §3.2); the fake used to answer 403 for tags, and this test with it.
+    // scope with 403 (tailscale/tailscale#8299, tailscale/github-action#301); the fake used to answer 403 for tags, and this test with it.
     it("explains the API's 400 tag refusal with the client's tags and tagOwners, without secrets", async () => {
       const c = client();
       const err = await c.createAuthKey({ tags: ["tag:other"] }).then(

@@ -108,7 +108,7 @@ describe("tailscale-api fake", () => {
       );
     });
 
-    // The fake answered 400 for a scope the client lacks; the real API answers 403 (real-world-behaviour.md §3.3).
+    // The fake answered 400 for a scope the client lacks; the real API answers 403 (adinhodovic/tailscale-exporter#34).
     it("rejects a bad client secret with 401 and a scope the client lacks with 403", async () => {
       const c = ts.createOAuthClient({ scopes: ["devices:core:read"], tags: ["tag:k8s-operator"] });
       const bad = await token(ts, c.clientId, "tskey-client-wrong");
@@ -168,7 +168,7 @@ describe("tailscale-api fake", () => {
 
   describe("auth keys", () => {
     // The fake used to answer 403 for a refused tag and accept any subset of the client's tags; the real API
-    // answers 400 and wants exactly the client's tags or tags they own (real-world-behaviour.md §3.2).
+    // answers 400 and wants exactly the client's tags or tags they own (tailscale/tailscale#8299, KB 1215).
     it("lets an OAuth client mint only exactly its own tags or tags they own, and requires tags", async () => {
       const t = await oauthToken(ts, ["auth_keys", "devices:core"], ["tag:k8s-operator"]);
       const owned = await call(ts, "POST", "/api/v2/tailnet/-/keys", {
@@ -262,7 +262,7 @@ describe("tailscale-api fake", () => {
       assert.notEqual(user.body.userId, "");
     });
 
-    // A spent single-use key may vanish (404) on the real API (real-world-behaviour.md §3.4); the fake used to
+    // A spent single-use key may vanish (404) on the real API (terraform-provider-tailscale resource_tailnet_key.go:209-213); the fake used to
     // keep answering 200 `invalid: true` for it, which the product can no longer rely on.
     it("spends single-use keys on first login (then 404); revoked and expired keys fail login but stay readable", async () => {
       const t = await oauthToken(ts, ["auth_keys"], ["tag:k8s-operator"]);

@@ -176,7 +176,7 @@ function deviceLabel(d: { name: string }): string {
 
 /**
  * The API's refusal of tags a caller may not use: 400 with the message users report, Go's `%v` of the tag
- * list (real-world-behaviour.md §3.2: tailscale/tailscale#8299, frankbria/auto-author#490).
+ * list (tailscale/tailscale#8299, frankbria/auto-author#490).
  */
 function tagsRefused(tags: string[]): ApiError {
   return new ApiError(400, `requested tags [${tags.join(" ")}] are invalid or not permitted`);
@@ -585,8 +585,8 @@ class FakeTailscale {
   /**
    * Whether `caller` may mint an auth key with `tags`. For an OAuth client the set must be exactly the
    * client's tags, or consist of tags owned by the client's tags (SPEC `KeyCapabilities.devices.create.tags`,
-   * KB 1215); a subset of a multi-tag client's own tags is refused (3p reports in real-world-behaviour.md
-   * §3.2). A mix of own and owned tags is unconfirmed and refused here, stricter. Users: every tag must be in
+   * KB 1215); a subset of a multi-tag client's own tags is refused (3p reports: frankbria/auto-author#490,
+   * tailscale/github-action#114). A mix of own and owned tags is unconfirmed and refused here, stricter. Users: every tag must be in
    * `tagOwners`. The refusal is the real 400 `requested tags [...] are invalid or not permitted`.
    */
   private checkKeyTags(caller: Caller, tags: string[]): void {
@@ -675,7 +675,8 @@ class FakeTailscale {
   /**
    * The key `id` as `GET`/`DELETE /keys/{id}` see it: revoked and expired keys answer with `invalid: true`
    * (SPEC `getKey`), but a spent single-use key may be gone, 404 (Terraform's provider ignores that 404
-   * because "Single-use keys may no longer be here", real-world-behaviour.md §3.4). The fake always answers
+   * because "Single-use keys may no longer be here", `tailscale/terraform-provider-tailscale@0a85227d
+   * tailscale/resource_tailnet_key.go:209-213`). The fake always answers
    * 404 for it, the stricter of the two.
    */
   private presentKey(id: string): KeyState {
@@ -777,8 +778,8 @@ class FakeTailscale {
    * Whether a machine name is held in this tailnet. Shared-in devices do not hold one: they are not members
    * (SPEC `Device.isExternal`), their MagicDNS name lives under their own tailnet's domain, and clients key
    * MagicDNS records by the full name (`tailscale/tailscale@de9ec7ee ipn/ipnlocal/node_backend.go:1509-1523`),
-   * so `hello.ts.net` and `hello.<this tailnet>` do not collide. Control's own rule is unpublished
-   * (real-world-behaviour.md §5, point 11). A Tailscale Service name does hold one here (unconfirmed, stricter).
+   * so `hello.ts.net` and `hello.<this tailnet>` do not collide. Control's own rule is
+   * unpublished. A Tailscale Service name does hold one here (unconfirmed, stricter).
    */
   private machineNameTaken(label: string, exceptNodeId?: string): boolean {
     for (const d of this.deviceStore.values())
@@ -1306,7 +1307,7 @@ class FakeTailscale {
     const client = [...this.keyStore.values()].find((k) => k.keyType === "client" && k.secret === secret);
     if (!secret || !client || client.revoked) throw new ApiError(401, "invalid client credentials");
     const requested = (form.get("scope") ?? "").split(/\s+/).filter(Boolean);
-    // A scope the client lacks is a 403 (3p: adinhodovic/tailscale-exporter#34, real-world-behaviour.md §3.3).
+    // A scope the client lacks is a 403 (3p: adinhodovic/tailscale-exporter#34).
     const lacking = requested.filter((s) => !client.scopes.some((g) => scopeGrants(g, s)));
     if (lacking.length > 0) {
       throw new ApiError(403, `OAuth client cannot grant scopes "${lacking.join(" ")}"`);
