@@ -45,7 +45,7 @@ export interface Credentials {
   kubeconfig?: pulumi.Input<string>;
   /** Context to use from the kubeconfig. Defaults to its current context. */
   kubeContext?: pulumi.Input<string>;
-  /** Tailscale OAuth client ID (scopes `auth_keys`, `devices:core`, and `services` for HA). */
+  /** Tailscale OAuth client ID (scopes `auth_keys`, `devices:core`, `services:read`; `services` for HA). */
   tailscaleOauthClientId?: pulumi.Input<string>;
   /** Tailscale OAuth client secret (`tskey-client-…`). */
   tailscaleOauthClientSecret?: pulumi.Input<string>;
