@@ -312,6 +312,24 @@ describe("TailscaleClient against the fake Tailscale API", () => {
       assert.doesNotMatch(err.message, /tagOwners/);
     });
 
+    it("explains a token request for a scope the client lacks (403)", async () => {
+      const readOnly = api.createOAuthClient({ scopes: ["devices:core:read"], tags: ["tag:k8s-operator"] });
+      const c = client({
+        oauthClientId: readOnly.clientId,
+        oauthClientSecret: readOnly.clientSecret,
+        oauthScopes: ["auth_keys"],
+      });
+      const err = await c.listDevices().then(
+        () => assert.fail("expected an error"),
+        (e: unknown) => e,
+      );
+      assert.ok(err instanceof TailscaleApiError);
+      assert.equal(err.status, 403);
+      assert.equal(err.apiMessage, 'OAuth client cannot grant scopes "auth_keys"');
+      assert.match(err.message, /asked for a scope it does not have/);
+      assert.ok(!err.message.includes(readOnly.clientSecret));
+    });
+
     it("names the missing scope on a 403", async () => {
       const readOnly = api.createOAuthClient({ scopes: ["devices:core:read"], tags: ["tag:k8s-operator"] });
       const c = client({ oauthClientId: readOnly.clientId, oauthClientSecret: readOnly.clientSecret });
