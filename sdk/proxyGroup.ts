@@ -81,7 +81,7 @@ export class ProxyGroup extends pulumi.dynamic.Resource {
   declare public readonly schemaVersion: pulumi.Output<number>;
 
   constructor(name: string, args: ProxyGroupArgs = {}, opts?: pulumi.CustomResourceOptions) {
-    refuseProviderOptions("ProxyGroup", name, opts);
+    refuseProviderOptions("ProxyGroup", name, opts, { credentials: args?.credentials });
     super(
       providerFor("ProxyGroup"),
       name,

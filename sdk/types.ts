@@ -101,21 +101,41 @@ export function refuseProviderOptions(
   kind: string,
   name: string,
   opts: pulumi.CustomResourceOptions | undefined,
+  cluster?: { credentials: unknown },
 ): void {
+  const fix =
+    "`credentials: { kubeconfig: <the kubeconfig YAML you give the " +
+    "k8s.Provider>, kubeContext: <its context> }` (Tailscale: tailscaleOauthClientId / " +
+    "tailscaleOauthClientSecret), or set the stack config `kubernetes:kubeconfig` / `kubernetes:context` for " +
+    "every resource of the stack.";
   // `providers` is typed for components only, but plain JavaScript (or a spread of component options) can
   // pass it to any resource.
   const providers = (opts as pulumi.ComponentResourceOptions | undefined)?.providers;
   const given = opts?.provider ? "provider" : hasProviders(providers) ? "providers" : undefined;
-  if (!given) return;
+  if (given) {
+    throw new Error(
+      `${kind} "${name}": the \`${given}\` resource option is not used by pulumi-tailnet resources (they run in ` +
+        "Pulumi's dynamic provider, which would ignore it and fall back to the ambient kubeconfig and Tailscale " +
+        `settings). Remove \`${given}\` and name the cluster in \`credentials\`: ${fix}`,
+    );
+  }
+  // A parent's `providers` reach its children the same way, and are dropped the same way. Resources that
+  // reach a cluster refuse them unless `credentials` name one; `Resource.getProvider` is the SDK's public
+  // lookup of what a resource hands its children (pulumi/pulumi@a88168d8 sdk/nodejs/resource.ts).
+  const parent = opts?.parent;
+  if (!cluster || cluster.credentials !== undefined || !parent) return;
+  const inherited = INHERITED_PACKAGES.filter((pkg) => parent.getProvider(`${pkg}:index:Provider`));
+  if (inherited.length === 0) return;
   throw new Error(
-    `${kind} "${name}": the \`${given}\` resource option is not used by pulumi-tailnet resources (they run in ` +
-      "Pulumi's dynamic provider, which would ignore it and fall back to the ambient kubeconfig and Tailscale " +
-      `settings). Remove \`${given}\` and name the cluster in \`credentials\`: ` +
-      "`credentials: { kubeconfig: <the kubeconfig YAML you give the k8s.Provider>, kubeContext: <its context> }` " +
-      "(Tailscale: tailscaleOauthClientId / tailscaleOauthClientSecret), or set the stack config " +
-      "`kubernetes:kubeconfig` / `kubernetes:context` for every resource of the stack.",
+    `${kind} "${name}": its parent passes a ${inherited.join(" and a ")} provider to its children, which ` +
+      "pulumi-tailnet resources cannot use (they run in Pulumi's dynamic provider, which would ignore it and " +
+      `fall back to the ambient kubeconfig and Tailscale settings). Name the cluster in this resource's ` +
+      `\`credentials\`: ${fix}`,
   );
 }
+
+/** Packages whose providers would decide where these resources act, were they used. */
+const INHERITED_PACKAGES = ["kubernetes", "tailscale"];
 
 function hasProviders(providers: pulumi.ComponentResourceOptions["providers"]): boolean {
   if (!providers) return false;

@@ -25,17 +25,12 @@ describe("an explicit Kubernetes provider on a pulumi-tailnet resource", functio
     await world?.stop();
   });
 
-  for (const option of ["provider", "providers"]) {
-    it(`fails the up when given \`${option}\`, naming credentials.kubeconfig, and makes no proxy`, async () => {
+  const failsNamingCredentials = (option: string, what: string, said: RegExp) =>
+    it(`fails the up when given ${what}, naming credentials.kubeconfig, and makes no proxy`, async () => {
       stack.setConfig("option", option);
       const up = await stack.up();
       assert.equal(up.failed, true);
-      assert.match(
-        up.error ?? "",
-        new RegExp(
-          `TailnetService "db": the \`${option}\` resource option is not used by pulumi-tailnet resources`,
-        ),
-      );
+      assert.match(up.error ?? "", said);
       assert.match(up.error ?? "", /credentials: \{ kubeconfig: /);
       assert.ok(!(up.error ?? "").includes(world.kubeconfig), "the kubeconfig is not in the error");
       assert.equal(
@@ -46,5 +41,27 @@ describe("an explicit Kubernetes provider on a pulumi-tailnet resource", functio
       assert.deepEqual(world.tailscale.devices(), []);
       assert.deepEqual(world.tailscale.validAuthKeys(), []);
     });
-  }
+
+  failsNamingCredentials(
+    "provider",
+    "`provider`",
+    /TailnetService "db": the `provider` resource option is not used/,
+  );
+  failsNamingCredentials(
+    "providers",
+    "`providers`",
+    /TailnetService "db": the `providers` resource option is not used/,
+  );
+  failsNamingCredentials(
+    "parent",
+    "a parent with `providers`",
+    /TailnetService "db": its parent passes a kubernetes provider to its children, which pulumi-tailnet resources cannot use/,
+  );
+
+  it("accepts a parent with `providers` when the resource names its cluster in credentials", async () => {
+    stack.setConfig("option", "parent+credentials");
+    const preview = await stack.preview();
+    assert.equal(preview.failed, false, preview.error);
+    assert.ok(preview.steps.some((s) => s.op === "create" && s.type.endsWith(":TailnetService")));
+  });
 });
