@@ -561,6 +561,8 @@ export class TailscaleClient {
     attempts?: number,
     cause?: unknown,
   ): TailscaleApiError {
+    const message =
+      apiMessage === undefined ? undefined : redactSecrets(apiMessage, this.secrets()).slice(0, 500);
     const ctx: ErrorContext = {
       operation: c.operation,
       tailnet: this.tailnet,
@@ -568,10 +570,9 @@ export class TailscaleClient {
       clientTags: this.clientTags,
       oauth: this.usesOAuth,
       credentialSource: this.opts.credentialSource,
+      apiMessage: message,
       attempts: attempts && attempts > 1 ? attempts : undefined,
     };
-    const message =
-      apiMessage === undefined ? undefined : redactSecrets(apiMessage, this.secrets()).slice(0, 500);
     return new TailscaleApiError({
       status,
       method: c.method,

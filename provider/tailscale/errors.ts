@@ -58,6 +58,8 @@ export interface ErrorContext {
   oauth: boolean;
   /** Where the credentials came from (see TailscaleClientOptions.credentialSource). */
   credentialSource?: "resource credentials" | "provider config" | "environment";
+  /** What the API said (redacted), to tell refusals that share a status apart. */
+  apiMessage?: string;
   /** Set when the request was retried; included in the message. */
   attempts?: number;
 }
@@ -162,7 +164,9 @@ export function hintFor(status: number, ctx: ErrorContext): string {
     return "the Tailscale Service body was rejected: when updating an existing service send its current addrs, and check name (svc:<dns-label>), ports (tcp:<port>) and tags";
   }
   if (status === 400 && op === "createAuthKey") {
-    return tagRefusalHint(ctx);
+    // The tag refusal's message, as users report it (tailscale/tailscale#8299, frankbria/auto-author#490).
+    if (/are invalid or not permitted/.test(ctx.apiMessage ?? "")) return tagRefusalHint(ctx);
+    return "the auth key request was rejected: check the tags (tag:<name>) and the description (max 50 letters, digits, hyphens and spaces)";
   }
   if (status === 409) return "the object was changed concurrently; retry the operation";
   if (status === 429) {

@@ -299,6 +299,18 @@ describe("TailscaleClient against the fake Tailscale API", () => {
       assert.ok(await c.createAuthKey({ tags: ["tag:k8s"] }), "a tag the client's tags own is accepted");
     });
 
+    it("keeps the tag hint for the tag refusal: another 400 on a key gets the general one", async () => {
+      const c = client();
+      const err = await c.createAuthKey({ tags: ["tag:k8s"], expirySeconds: 91 * 86400 }).then(
+        () => assert.fail("expected an error"),
+        (e: unknown) => e,
+      );
+      assert.ok(err instanceof TailscaleApiError);
+      assert.equal(err.status, 400);
+      assert.match(err.message, /the auth key request was rejected/);
+      assert.doesNotMatch(err.message, /exactly its own tags/);
+    });
+
     it("gives the scope hint, not the tag hint, on a 403 from createAuthKey", async () => {
       const noKeys = api.createOAuthClient({ scopes: ["devices:core"], tags: ["tag:k8s-operator"] });
       const c = client({ oauthClientId: noKeys.clientId, oauthClientSecret: noKeys.clientSecret });
