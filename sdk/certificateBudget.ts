@@ -3,7 +3,7 @@ import type { BudgetReport, LedgerEntry, LimitUsage } from "../provider/plan/bud
 import { CERTIFICATE_BUDGET_OUTPUTS } from "../provider/plan/outputs";
 import { providerFor } from "./shim";
 import type { TailnetIngress } from "./tailnetIngress";
-import { outputPlaceholders, ownerIdFor } from "./types";
+import { outputPlaceholders, ownerIdFor, refuseProviderOptions } from "./types";
 
 // The shapes the provider computes, re-exported under the names a program reads them by.
 /** One certificate issuance recorded by a budget. */
@@ -76,6 +76,7 @@ export class CertificateBudget extends pulumi.dynamic.Resource {
   }
 
   constructor(name: string, args: CertificateBudgetArgs, opts?: pulumi.CustomResourceOptions) {
+    refuseProviderOptions("CertificateBudget", name, opts);
     // Each field is its own Output so that, during preview, what is unknown (a new ingress's id and
     // certificate) stays distinguishable from what is known (its hostname and ProxyClass).
     const ingresses = args.ingresses.map((ingress) => ({

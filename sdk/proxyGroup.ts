@@ -2,7 +2,14 @@ import * as pulumi from "@pulumi/pulumi";
 import { PROXY_GROUP_OUTPUTS } from "../provider/plan/outputs";
 import type { ProxyClass } from "./proxyClass";
 import { providerFor } from "./shim";
-import { type Credentials, credentialsInput, outputPlaceholders, ownerIdFor, timeoutSeconds } from "./types";
+import {
+  type Credentials,
+  credentialsInput,
+  outputPlaceholders,
+  ownerIdFor,
+  refuseProviderOptions,
+  timeoutSeconds,
+} from "./types";
 
 /** Arguments of a {@link ProxyGroup}. */
 export interface ProxyGroupArgs {
@@ -74,6 +81,7 @@ export class ProxyGroup extends pulumi.dynamic.Resource {
   declare public readonly schemaVersion: pulumi.Output<number>;
 
   constructor(name: string, args: ProxyGroupArgs = {}, opts?: pulumi.CustomResourceOptions) {
+    refuseProviderOptions("ProxyGroup", name, opts, { credentials: args?.credentials });
     super(
       providerFor("ProxyGroup"),
       name,

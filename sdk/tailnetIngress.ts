@@ -14,6 +14,7 @@ import {
   credentialsInput,
   outputPlaceholders,
   ownerIdFor,
+  refuseProviderOptions,
   serviceRefInput,
   timeoutSeconds,
 } from "./types";
@@ -135,6 +136,7 @@ export class TailnetIngress extends pulumi.dynamic.Resource {
   declare public readonly schemaVersion: pulumi.Output<number>;
 
   constructor(name: string, args: TailnetIngressArgs, opts?: pulumi.CustomResourceOptions) {
+    refuseProviderOptions("TailnetIngress", name, opts, { credentials: args?.credentials });
     const backend = (b: IngressBackend, at: string): pulumi.Output<IngressBackendInput> =>
       pulumi
         .all([serviceRefInput(b.service as pulumi.Input<BackendService>, `${at}.service`), b.port])

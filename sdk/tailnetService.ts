@@ -9,6 +9,7 @@ import {
   credentialsInput,
   outputPlaceholders,
   ownerIdFor,
+  refuseProviderOptions,
   serviceRefInput,
   timeoutSeconds,
 } from "./types";
@@ -88,6 +89,7 @@ export class TailnetService extends pulumi.dynamic.Resource {
   declare public readonly schemaVersion: pulumi.Output<number>;
 
   constructor(name: string, args: TailnetServiceArgs, opts?: pulumi.CustomResourceOptions) {
+    refuseProviderOptions("TailnetService", name, opts, { credentials: args?.credentials });
     if (!args || args.service === undefined) {
       throw new Error(
         `TailnetService "${name}": args.service is required (a { namespace, name } or a core.v1.Service)`,

@@ -45,7 +45,7 @@ export interface Credentials {
   kubeconfig?: pulumi.Input<string>;
   /** Context to use from the kubeconfig. Defaults to its current context. */
   kubeContext?: pulumi.Input<string>;
-  /** Tailscale OAuth client ID (scopes `auth_keys`, `devices:core`, and `services` for HA). */
+  /** Tailscale OAuth client ID (scopes `auth_keys`, `devices:core`, `services:read`; `services` for HA). */
   tailscaleOauthClientId?: pulumi.Input<string>;
   /** Tailscale OAuth client secret (`tskey-client-…`). */
   tailscaleOauthClientSecret?: pulumi.Input<string>;
@@ -85,6 +85,61 @@ export function serviceRefInput(
 /** `<project>/<stack>/<resource name>`: the identity written to every object the resource makes. */
 export function ownerIdFor(name: string): string {
   return `${pulumi.getProject()}/${pulumi.getStack()}/${name}`;
+}
+
+/**
+ * Refuses the `provider` and `providers` resource options. These resources are dynamic resources: the
+ * engine runs them with Pulumi's Node.js dynamic provider (package `pulumi-nodejs`), and the SDK uses an
+ * explicit provider only for resources of that provider's own package (pulumi/pulumi@a88168d8
+ * sdk/nodejs/resource.ts: a `provider` of another package is taken as one for children), so a
+ * `@pulumi/kubernetes` (or `@pulumi/tailscale`) provider would be dropped without a word and the proxies
+ * would go to the ambient kubeconfig's cluster (issue 13, point 9). A `k8s.Provider`
+ * exposes no kubeconfig output to take the cluster from (its `kubeconfig` is an input only), so the
+ * cluster must be named in `credentials` instead. Thrown at construction, so `preview` fails too.
+ */
+export function refuseProviderOptions(
+  kind: string,
+  name: string,
+  opts: pulumi.CustomResourceOptions | undefined,
+  cluster?: { credentials: unknown },
+): void {
+  const fix =
+    "`credentials: { kubeconfig: <the kubeconfig YAML you give the " +
+    "k8s.Provider>, kubeContext: <its context> }` (Tailscale: tailscaleOauthClientId / " +
+    "tailscaleOauthClientSecret), or set the stack config `kubernetes:kubeconfig` / `kubernetes:context` for " +
+    "every resource of the stack.";
+  // `providers` is typed for components only, but plain JavaScript (or a spread of component options) can
+  // pass it to any resource.
+  const providers = (opts as pulumi.ComponentResourceOptions | undefined)?.providers;
+  const given = opts?.provider ? "provider" : hasProviders(providers) ? "providers" : undefined;
+  if (given) {
+    throw new Error(
+      `${kind} "${name}": the \`${given}\` resource option is not used by pulumi-tailnet resources (they run in ` +
+        "Pulumi's dynamic provider, which would ignore it and fall back to the ambient kubeconfig and Tailscale " +
+        `settings). Remove \`${given}\` and name the cluster in \`credentials\`: ${fix}`,
+    );
+  }
+  // A parent's `providers` reach its children the same way, and are dropped the same way. Resources that
+  // reach a cluster refuse them unless `credentials` name one; `Resource.getProvider` is the SDK's public
+  // lookup of what a resource hands its children (pulumi/pulumi@a88168d8 sdk/nodejs/resource.ts).
+  const parent = opts?.parent;
+  if (!cluster || cluster.credentials !== undefined || !parent) return;
+  const inherited = INHERITED_PACKAGES.filter((pkg) => parent.getProvider(`${pkg}:index:Provider`));
+  if (inherited.length === 0) return;
+  throw new Error(
+    `${kind} "${name}": its parent passes a ${inherited.join(" and a ")} provider to its children, which ` +
+      "pulumi-tailnet resources cannot use (they run in Pulumi's dynamic provider, which would ignore it and " +
+      `fall back to the ambient kubeconfig and Tailscale settings). Name the cluster in this resource's ` +
+      `\`credentials\`: ${fix}`,
+  );
+}
+
+/** Packages whose providers would decide where these resources act, were they used. */
+const INHERITED_PACKAGES = ["kubernetes", "tailscale"];
+
+function hasProviders(providers: pulumi.ComponentResourceOptions["providers"]): boolean {
+  if (!providers) return false;
+  return Array.isArray(providers) ? providers.length > 0 : Object.keys(providers).length > 0;
 }
 
 const DURATION = /^(\d+(?:\.\d+)?)(ms|s|m|h)$/;

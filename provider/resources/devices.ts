@@ -4,8 +4,9 @@
  * by watch, until the proxy has registered its device.
  */
 import type { Kube, ObjectRef } from "../kube";
+import { parseOwners, serviceNameFor } from "../plan/ha";
 import { tailnetNameOf } from "../plan/hostnames";
-import type { TailscaleClient } from "../tailscale";
+import { type Device, TailscaleApiError, type TailscaleClient, type TailscaleService } from "../tailscale";
 import { deviceStateOf, type ProxyDeviceState, secretData } from "./kubeFacts";
 
 /**
@@ -19,10 +20,26 @@ export function controlUrlFor(tailscale: TailscaleClient): string | undefined {
 }
 
 /**
+ * Who holds a tailnet name: a device, or a Tailscale Service, which holds `<name>.<tailnet>` for its VIP
+ * (the API refuses a service named after a machine, and whether control then suffixes a registering device
+ * is undocumented, so we refuse, stricter).
+ *
+ * Shared-in devices (`isExternal`, e.g. Tailscale's `hello.ts.net`) hold no name here: they are not members
+ * of the tailnet (SPEC `Device.isExternal`), their MagicDNS name lives under their own tailnet's domain, and
+ * clients key MagicDNS records by the full name (`tailscale/tailscale@de9ec7ee
+ * ipn/ipnlocal/node_backend.go:1509-1523`), so `hello.ts.net` and `hello.<tailnet>.ts.net` do not collide.
+ * KB https://tailscale.com/kb/1098/machine-names enforces unique names "across a Tailscale network".
+ */
+export function isSharedIn(device: Device): boolean {
+  return device.isExternal === true;
+}
+
+/**
  * Control gives a second device with a taken name the suffix `-1`, and everything that knew the name
- * breaks (operator users' pain). So a name held by a device that is not one of `ownDeviceIds` fails the
- * `up` before anything is written, naming the device. `what` is what would register (`a new proxy`,
- * `the replica`), `fix` the other way out than removing the device.
+ * breaks (operator users' pain). So a name held by a device that is not one of `ownDeviceIds`, or by any
+ * Tailscale Service (ours or not: a standalone create first frees its own, proxyLifecycle.ts), fails the
+ * `up` before anything is written, naming the holder. `what` is what would register (`a new proxy`, `the
+ * replica`), `fix` the other way out than removing the holder.
  */
 export async function refuseTakenHostnames(
   tailscale: TailscaleClient,
@@ -31,10 +48,15 @@ export async function refuseTakenHostnames(
   o: { what: string; fix: string },
 ): Promise<void> {
   if (hostnames.length === 0) return;
-  const devices = await tailscale.listDevices();
+  // One list shared by the checks of this step (TailscaleClient.sharedDeviceList). The API's `hostname=`
+  // filter is not used: it matches the OS hostname, while the clash is on the MagicDNS name, which differs
+  // after a rename in the console or a `-1` suffix (KB https://tailscale.com/kb/1098/machine-names; SPEC
+  // Device.name vs Device.hostname), so a filtered list could miss the holder.
+  const devices = await tailscale.sharedDeviceList();
   for (const h of hostnames) {
     const clash = devices.find(
       (d) =>
+        !isSharedIn(d) &&
         !ownDeviceIds.has(d.nodeId ?? d.id) &&
         !ownDeviceIds.has(d.id) &&
         tailnetNameOf(d) === h.toLowerCase(),
@@ -46,6 +68,44 @@ export async function refuseTakenHostnames(
       );
     }
   }
+  for (const h of hostnames) {
+    const service = await serviceHolding(tailscale, h.toLowerCase(), o.what);
+    if (service) {
+      throw new Error(
+        `hostname "${h}" is already used by Tailscale Service ${service.name}${serviceOwnersText(service)}; ` +
+          `${o.what} would be registered as "${h}-1". Delete that Tailscale Service (or the Pulumi resource ` +
+          `that owns it), or ${o.fix}.`,
+      );
+    }
+  }
+}
+
+/** The Tailscale Service `svc:<hostname>`, if one exists; a 403 says which scope the check needs. */
+async function serviceHolding(
+  tailscale: TailscaleClient,
+  hostname: string,
+  what: string,
+): Promise<TailscaleService | undefined> {
+  try {
+    return await tailscale.getService(serviceNameFor(hostname));
+  } catch (err) {
+    if (err instanceof TailscaleApiError && err.status === 403) {
+      throw new Error(
+        `cannot check whether Tailscale Service ${serviceNameFor(hostname)} holds the hostname "${hostname}" ` +
+          `before ${what} registers: the Tailscale credentials may not read Tailscale Services (403). Give the ` +
+          'OAuth client the "services:read" scope (or "services"), or use an API key.',
+        { cause: err },
+      );
+    }
+    throw err;
+  }
+}
+
+/** ` (owned by pulumi-tailnet resource(s) a, b)` from the service's owners annotation, or ``. */
+function serviceOwnersText(service: TailscaleService): string {
+  const owners = parseOwners(service.annotations);
+  if (owners.kind !== "owners" || owners.owners.length === 0) return "";
+  return ` (owned by pulumi-tailnet resource ${owners.owners.map((x) => x.id).join(", ")})`;
 }
 
 /**
@@ -78,6 +138,7 @@ export function mintAuthKey(
  */
 export async function waitForDevice(
   kube: Kube,
+  tailscale: TailscaleClient,
   stateSecret: ObjectRef,
   o: { who: string; fix: string; timeoutMs: number },
 ): Promise<{ device: ProxyDeviceState; data: Record<string, string> }> {
@@ -99,5 +160,7 @@ export async function waitForDevice(
     },
   );
   const data = secretData(secret);
+  // The new device now holds its name: later checks of this step must see it.
+  tailscale.forgetDeviceList();
   return { device: deviceStateOf(data)!, data };
 }

@@ -152,7 +152,7 @@ async function writeConfigSecret(
 /** Waits until replica `i` has registered its device; a rejected key fails at once with the reason. */
 async function waitForReplicaDevice(rt: HARuntime, input: PGInputs, i: number): Promise<void> {
   const ref = replicaRefs(input.name, input.namespace, i).stateSecret;
-  await waitForDevice(rt.kube, ref, {
+  await waitForDevice(rt.kube, rt.tailscale, ref, {
     who: `ProxyGroup replica ${input.namespace}/${ref.name}`,
     fix:
       "Run `pulumi up` again to mint a new key; if it fails again, check the tailnet policy's tagOwners " +

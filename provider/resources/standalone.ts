@@ -87,8 +87,13 @@ function deleteOrder(namespace: string, names: ProxyNames): ObjectRef[] {
 }
 
 /** Waits until the standalone proxy of `plan` has registered its device. */
-function waitForProxyDevice(kube: Kube, plan: StandaloneProxyPlan, timeoutMs: number) {
-  return waitForDevice(kube, coreRef("Secret", plan.namespace, plan.names.secret), {
+function waitForProxyDevice(
+  kube: Kube,
+  tailscale: TailscaleClient,
+  plan: StandaloneProxyPlan,
+  timeoutMs: number,
+) {
+  return waitForDevice(kube, tailscale, coreRef("Secret", plan.namespace, plan.names.secret), {
     who: `proxy Pod ${plan.namespace}/${plan.names.pod}`,
     fix:
       "If its device was deleted from the tailnet, run `pulumi refresh` then `pulumi up` to register a new one; " +
@@ -182,7 +187,7 @@ export async function createStandalone<I extends StandaloneInputBase>(
       wrote = true;
       await kube.apply(obj, { ownerId: input.ownerId });
     }
-    const { device } = await waitForProxyDevice(kube, plan, remainingMs());
+    const { device } = await waitForProxyDevice(kube, tailscale, plan, remainingMs());
     // The key is spent by the login; drop it from the config and revoke it, so no valid key is left.
     plan = spec.plan(input, backends, { controlUrl });
     await kube.apply(plan.secret, { ownerId: input.ownerId });
@@ -267,7 +272,7 @@ export async function updateStandalone<I extends StandaloneInputBase>(
       { timeoutMs: remainingMs(), description: `StatefulSet ${id} to roll out the new proxy Pod` },
     );
   }
-  const { device, data } = await waitForProxyDevice(kube, plan, remainingMs());
+  const { device, data } = await waitForProxyDevice(kube, tailscale, plan, remainingMs());
   await spec.afterDeviceUp?.({ input: news, kube, tailscale, remainingMs }, plan);
   const fresh = secretData(await kube.get(coreRef("Secret", plan.namespace, plan.names.secret)));
   return { outs: baseOutputs(spec, news, plan, device, { ...data, ...fresh }, olds) };

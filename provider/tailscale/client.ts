@@ -32,6 +32,14 @@ import type {
 /** Default API endpoint. */
 export const DEFAULT_TAILSCALE_BASE_URL = "https://api.tailscale.com";
 
+/**
+ * How long one device list serves every hostname check of a client (see `sharedDeviceList`). The engine
+ * starts the creates of an `up` together (up to 4 × CPUs at a time, pulumi/pulumi@a88168d8 pkg/cmd/pulumi/operations/up.go:69-90),
+ * so their checks fall within seconds of each other; a device registered by someone else is seen after at
+ * most this long, well under one proxy's start-up.
+ */
+export const DEVICE_LIST_MAX_AGE_MS = 15_000;
+
 /** Options of {@link TailscaleClient}. Give either an OAuth client (id + secret) or an API key. */
 export interface TailscaleClientOptions {
   /** API origin, without `/api/v2`. Default `https://api.tailscale.com`. */
@@ -122,6 +130,10 @@ export class TailscaleClient {
   private readonly requestTimeoutMs: number;
   private readonly initialBackoffMs: number;
   private token: CachedToken | undefined;
+  /** The device list shared by hostname checks, with the time its request started. */
+  private deviceList: { at: number; devices: Promise<readonly Device[]> } | undefined;
+  /** The OAuth client's own tags from its last token response, for error hints. */
+  private clientTags: string[] | undefined;
   private tokenInFlight: Promise<CachedToken> | undefined;
 
   constructor(options: TailscaleClientOptions) {
@@ -261,17 +273,48 @@ export class TailscaleClient {
     return devices.filter((d) => tags.every((t) => (d.tags ?? []).includes(t)));
   }
 
+  /**
+   * Every device of the tailnet, from one list shared by all callers of this client for
+   * DEVICE_LIST_MAX_AGE_MS: the API cannot page (SPEC `info.description`) and its filters match the OS
+   * `hostname`, not the MagicDNS name a clash is about (devices.ts), so each hostname check would otherwise
+   * download the whole tailnet. One client serves one credential set in a provider host
+   * (provider/credentials.ts), so the creates of one `up` share one list. Our own writes make it stale:
+   * `deleteDevice` and `forgetDeviceList` (called once a proxy of ours registered) drop it. A failed list is
+   * not kept. Callers must not modify the array.
+   */
+  sharedDeviceList(): Promise<readonly Device[]> {
+    const now = this.now();
+    if (!this.deviceList || now - this.deviceList.at >= DEVICE_LIST_MAX_AGE_MS) {
+      const entry = { at: now, devices: this.listDevices() as Promise<readonly Device[]> };
+      this.deviceList = entry;
+      entry.devices.catch(() => {
+        if (this.deviceList === entry) this.deviceList = undefined;
+      });
+    }
+    return this.deviceList.devices;
+  }
+
+  /** Drops the shared device list: a device of ours registered or went away. */
+  forgetDeviceList(): void {
+    this.deviceList = undefined;
+  }
+
   /** Deletes a device. False when it was already gone (404). */
   async deleteDevice(id: string): Promise<boolean> {
-    const res = await this.call({
-      operation: "deleteDevice",
-      method: "DELETE",
-      path: `/device/${pathEscape(id)}`,
-      idempotent: true,
-      passStatuses: [404],
-      subject: `device ${id}`,
-    });
-    return res.status !== 404;
+    try {
+      const res = await this.call({
+        operation: "deleteDevice",
+        method: "DELETE",
+        path: `/device/${pathEscape(id)}`,
+        idempotent: true,
+        passStatuses: [404],
+        subject: `device ${id}`,
+      });
+      return res.status !== 404;
+    } finally {
+      // Even a failed DELETE may have removed it.
+      this.forgetDeviceList();
+    }
   }
 
   // ---------------------------------------------------------------- Tailscale Services
@@ -408,7 +451,7 @@ export class TailscaleClient {
       form.toString(),
       true,
     );
-    const body = res.json as { access_token?: string; expires_in?: number } | undefined;
+    const body = res.json as { access_token?: string; expires_in?: number; tags?: unknown } | undefined;
     if (!body?.access_token) {
       throw new Error("Tailscale OAuth token response had no access_token; check tailscale:baseUrl");
     }
@@ -417,6 +460,9 @@ export class TailscaleClient {
     // Refresh ahead of expiry (5 min for the usual 1 h token, a tenth of shorter lifetimes).
     const margin = Math.min(5 * 60_000, lifetimeMs / 10);
     this.token = { token: body.access_token, refreshAt: this.now() + lifetimeMs - margin };
+    // The response lists the client's tags (the response pasted in tailscale/tailscale#15456), used to explain a
+    // tag refusal.
+    if (Array.isArray(body.tags)) this.clientTags = body.tags.filter((t) => typeof t === "string");
     return this.token;
   }
 
@@ -515,16 +561,18 @@ export class TailscaleClient {
     attempts?: number,
     cause?: unknown,
   ): TailscaleApiError {
+    const message =
+      apiMessage === undefined ? undefined : redactSecrets(apiMessage, this.secrets()).slice(0, 500);
     const ctx: ErrorContext = {
       operation: c.operation,
       tailnet: this.tailnet,
       tags: c.tags,
+      clientTags: this.clientTags,
       oauth: this.usesOAuth,
       credentialSource: this.opts.credentialSource,
+      apiMessage: message,
       attempts: attempts && attempts > 1 ? attempts : undefined,
     };
-    const message =
-      apiMessage === undefined ? undefined : redactSecrets(apiMessage, this.secrets()).slice(0, 500);
     return new TailscaleApiError({
       status,
       method: c.method,

@@ -52,10 +52,14 @@ export interface ErrorContext {
   tailnet: string;
   /** Tags of the auth key being created (createAuthKey only). */
   tags?: string[];
+  /** The OAuth client's own tags, as its token response listed them (unknown before the first token). */
+  clientTags?: string[];
   /** Whether the client authenticates with an OAuth client (else an API key). */
   oauth: boolean;
   /** Where the credentials came from (see TailscaleClientOptions.credentialSource). */
   credentialSource?: "resource credentials" | "provider config" | "environment";
+  /** What the API said (redacted), to tell refusals that share a status apart. */
+  apiMessage?: string;
   /** Set when the request was retried; included in the message. */
   attempts?: number;
 }
@@ -92,6 +96,27 @@ function rejectedCredential(ctx: ErrorContext): string {
   }
 }
 
+/**
+ * The hint for the API's 400 on an auth key: it refuses tags the credential may not use, and for an OAuth
+ * client the key's tags must be exactly the client's own tags or tags they own, not a subset of them
+ * (SPEC `KeyCapabilities.devices.create.tags`, KB https://tailscale.com/kb/1215/oauth-clients).
+ */
+function tagRefusalHint(ctx: ErrorContext): string {
+  const tags = `[${(ctx.tags ?? []).join(", ")}]`;
+  if (!ctx.oauth) {
+    return (
+      `the API key cannot create auth keys tagged ${tags}: list each tag in the tailnet policy's tagOwners, ` +
+      "and check the description (max 50 letters, digits, hyphens and spaces)"
+    );
+  }
+  const own = ctx.clientTags ? ` (its tags: [${ctx.clientTags.join(", ")}])` : "";
+  return (
+    `the OAuth client${own} cannot create auth keys tagged ${tags}: an OAuth client mints keys only with exactly ` +
+    "its own tags, or with tags its tags own in the tailnet policy. Make the proxies' tags owned by the client's " +
+    'tag in tagOwners (e.g. "tag:k8s": ["tag:k8s-operator"]), or set the tags to exactly the client\'s tags'
+  );
+}
+
 /** Builds the "what to do" part of an error message from the status and the operation. */
 export function hintFor(status: number, ctx: ErrorContext): string {
   const op = ctx.operation;
@@ -108,13 +133,17 @@ export function hintFor(status: number, ctx: ErrorContext): string {
     return rejectedCredential(ctx);
   }
   if (status === 403) {
+    // A missing scope is the API's 403 (tailscale/github-action#301); a refused tag is a 400 (tailscale/tailscale#8299).
     if (op === "createAuthKey") {
-      const tags = `[${(ctx.tags ?? []).join(", ")}]`;
-      return (
-        `the ${ctx.oauth ? "OAuth client" : "API key"} cannot create auth keys tagged ${tags}: make the tags owned ` +
-        "by the client's tags in the tailnet policy (tagOwners) or use tags the client has, and make sure it has the " +
-        "auth_keys scope"
-      );
+      return ctx.oauth
+        ? 'the OAuth client lacks the "auth_keys" scope: create an OAuth client with the scopes "auth_keys", ' +
+            '"devices:core" and "services"'
+        : "the API key's user may not create auth keys: use an admin's key or an OAuth client with the " +
+            '"auth_keys" scope; an OAuth client secret (tskey-client-…) used as tailscale:apiKey gets this ' +
+            "answer too (tailscale/tailscale#15969): set it as tailscale:oauthClientSecret instead";
+    }
+    if (op === "oauthToken") {
+      return "the OAuth client was asked for a scope it does not have: create it with the scopes it needs";
     }
     return ctx.oauth
       ? `the OAuth client lacks the "${REQUIRED_SCOPE[op]}" scope (or the tags) needed for ${op}: create an OAuth ` +
@@ -135,6 +164,8 @@ export function hintFor(status: number, ctx: ErrorContext): string {
     return "the Tailscale Service body was rejected: when updating an existing service send its current addrs, and check name (svc:<dns-label>), ports (tcp:<port>) and tags";
   }
   if (status === 400 && op === "createAuthKey") {
+    // The tag refusal's message, as users report it (tailscale/tailscale#8299, frankbria/auto-author#490).
+    if (/are invalid or not permitted/.test(ctx.apiMessage ?? "")) return tagRefusalHint(ctx);
     return "the auth key request was rejected: check the tags (tag:<name>) and the description (max 50 letters, digits, hyphens and spaces)";
   }
   if (status === 409) return "the object was changed concurrently; retry the operation";

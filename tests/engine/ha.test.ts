@@ -69,6 +69,25 @@ describe("examples/ha through the engine", function () {
     assert.equal(again.failed, false, again.error);
     assert.deepEqual(changed(again), [], "a second preview shows no change");
 
+    // examples/database beside it wants the hostname svc:postgres holds: its `up` fails naming the service
+    // and its owner, instead of registering the device as postgres-1 (issue 13, point 3).
+    const database = programStack(world, { program: "examples/database", project: "tailnet-database" });
+    try {
+      const clash = await database.up();
+      assert.equal(clash.failed, true);
+      assert.match(
+        clash.error ?? "",
+        /hostname "postgres" is already used by Tailscale Service svc:postgres \(owned by pulumi-tailnet resource tailnet-ha\/dev\/postgres\)/,
+      );
+      assert.ok(
+        !world.tailscale.devices().some((d) => d.name.startsWith("postgres")),
+        "no device took the name, suffixed or not",
+      );
+      assert.equal((await database.destroy()).failed, false);
+    } finally {
+      await database.close();
+    }
+
     stack.setConfig("replicas", "3");
     const scaled = await stack.up();
     assert.equal(scaled.failed, false, scaled.error);

@@ -244,7 +244,11 @@ describe("credentials wired to the local servers", () => {
     const ns = await kube.get({ apiVersion: "v1", kind: "Namespace", name: "default" });
     assert.equal(ns?.metadata.name, "default");
     const ts = tailscaleClientFor(undefined, {}, {});
-    assert.deepEqual(await ts.listDevices(), []);
+    assert.deepEqual(
+      (await ts.listDevices()).map((d) => d.name),
+      ["hello.ts.net"],
+      "a new tailnet lists only the shared-in hello device",
+    );
     assert.equal(tailscaleClientFor(undefined, {}, {}), ts);
     assert.equal(kubeFor(undefined, {}), kube);
   });

@@ -1,5 +1,12 @@
 import assert from "node:assert/strict";
-import { parseRetryAfter, pathEscape, TailscaleApiError, TailscaleClient } from "../../provider/tailscale";
+import { refuseTakenHostnames } from "../../provider/resources/devices";
+import {
+  DEVICE_LIST_MAX_AGE_MS,
+  parseRetryAfter,
+  pathEscape,
+  TailscaleApiError,
+  TailscaleClient,
+} from "../../provider/tailscale";
 import { startTailscaleApi, type TailscaleApiServer } from "../support/tailscale-api";
 
 const SCOPES = ["auth_keys", "devices:core", "services", "feature_settings:read"];
@@ -132,7 +139,11 @@ describe("TailscaleClient against the fake Tailscale API", () => {
         retryAfterSeconds: 7,
       });
       const devices = await c.listDevices();
-      assert.deepEqual(devices, []);
+      assert.deepEqual(
+        devices.map((d) => d.name),
+        ["hello.ts.net"],
+        "only the shared-in hello device",
+      );
       assert.deepEqual(clock.waits, [7000, 7000]);
       assert.equal(routeCount("GET /api/v2/tailnet/{tailnet}/devices"), 3);
       assert.equal(c.stats.retries, 2);
@@ -250,20 +261,85 @@ describe("TailscaleClient against the fake Tailscale API", () => {
   });
 
   describe("errors", () => {
-    it("explains a 403 on createAuthKey with the tags and tagOwners, without secrets", async () => {
+    // The real API refuses tags with 400 "requested tags [...] are invalid or not permitted" and a missing
+    // scope with 403 (tailscale/tailscale#8299, tailscale/github-action#301); the fake used to answer 403 for tags, and this test with it.
+    it("explains the API's 400 tag refusal with the client's tags and tagOwners, without secrets", async () => {
       const c = client();
       const err = await c.createAuthKey({ tags: ["tag:other"] }).then(
         () => assert.fail("expected an error"),
         (e: unknown) => e,
       );
       assert.ok(err instanceof TailscaleApiError);
-      assert.equal(err.status, 403);
+      assert.equal(err.status, 400);
       assert.equal(err.method, "POST");
       assert.equal(err.path, "/api/v2/tailnet/-/keys");
-      assert.match(err.message, /cannot create auth keys tagged \[tag:other\]/);
+      assert.equal(err.apiMessage, "requested tags [tag:other] are invalid or not permitted");
+      assert.match(
+        err.message,
+        /OAuth client \(its tags: \[tag:k8s-operator\]\) cannot create auth keys tagged \[tag:other\]/,
+      );
+      assert.match(err.message, /exactly its own tags/);
       assert.match(err.message, /tagOwners/);
       assert.ok(!err.message.includes(oauth.clientSecret));
       assert.doesNotMatch(err.message, /tskey-(api|client|auth)-[A-Za-z0-9]{6,}/);
+    });
+
+    it("refuses a subset of a multi-tag client's own tags with the tag hint", async () => {
+      const two = api.createOAuthClient({ scopes: ["auth_keys"], tags: ["tag:a", "tag:b"] });
+      api.setPolicy({ tagOwners: { "tag:a": [], "tag:b": [], "tag:k8s": ["tag:a"] } });
+      const c = client({ oauthClientId: two.clientId, oauthClientSecret: two.clientSecret });
+      const err = await c.createAuthKey({ tags: ["tag:a"] }).then(
+        () => assert.fail("expected an error"),
+        (e: unknown) => e,
+      );
+      assert.ok(err instanceof TailscaleApiError);
+      assert.equal(err.status, 400);
+      assert.match(err.message, /exactly its own tags/);
+      assert.ok(await c.createAuthKey({ tags: ["tag:b", "tag:a"] }), "the exact set is accepted");
+      assert.ok(await c.createAuthKey({ tags: ["tag:k8s"] }), "a tag the client's tags own is accepted");
+    });
+
+    it("keeps the tag hint for the tag refusal: another 400 on a key gets the general one", async () => {
+      const c = client();
+      const err = await c.createAuthKey({ tags: ["tag:k8s"], expirySeconds: 91 * 86400 }).then(
+        () => assert.fail("expected an error"),
+        (e: unknown) => e,
+      );
+      assert.ok(err instanceof TailscaleApiError);
+      assert.equal(err.status, 400);
+      assert.match(err.message, /the auth key request was rejected/);
+      assert.doesNotMatch(err.message, /exactly its own tags/);
+    });
+
+    it("gives the scope hint, not the tag hint, on a 403 from createAuthKey", async () => {
+      const noKeys = api.createOAuthClient({ scopes: ["devices:core"], tags: ["tag:k8s-operator"] });
+      const c = client({ oauthClientId: noKeys.clientId, oauthClientSecret: noKeys.clientSecret });
+      const err = await c.createAuthKey({ tags: ["tag:k8s"] }).then(
+        () => assert.fail("expected an error"),
+        (e: unknown) => e,
+      );
+      assert.ok(err instanceof TailscaleApiError);
+      assert.equal(err.status, 403);
+      assert.match(err.message, /lacks the "auth_keys" scope/);
+      assert.doesNotMatch(err.message, /tagOwners/);
+    });
+
+    it("explains a token request for a scope the client lacks (403)", async () => {
+      const readOnly = api.createOAuthClient({ scopes: ["devices:core:read"], tags: ["tag:k8s-operator"] });
+      const c = client({
+        oauthClientId: readOnly.clientId,
+        oauthClientSecret: readOnly.clientSecret,
+        oauthScopes: ["auth_keys"],
+      });
+      const err = await c.listDevices().then(
+        () => assert.fail("expected an error"),
+        (e: unknown) => e,
+      );
+      assert.ok(err instanceof TailscaleApiError);
+      assert.equal(err.status, 403);
+      assert.equal(err.apiMessage, 'OAuth client cannot grant scopes "auth_keys"');
+      assert.match(err.message, /asked for a scope it does not have/);
+      assert.ok(!err.message.includes(readOnly.clientSecret));
     });
 
     it("names the missing scope on a 403", async () => {
@@ -297,6 +373,52 @@ describe("TailscaleClient against the fake Tailscale API", () => {
       assert.ok(err instanceof TailscaleApiError);
       assert.equal(err.status, 404);
       assert.match(err.message, /tailscale:tailnet/);
+    });
+  });
+
+  describe("shared device list (hostname checks)", () => {
+    const LIST_ROUTE = "GET /api/v2/tailnet/{tailnet}/devices";
+    const check = (c: TailscaleClient, h: string) =>
+      refuseTakenHostnames(c, [h], new Set(), { what: "a new proxy", fix: "choose another hostname" });
+
+    it("serves 10 parallel hostname checks from one device list", async () => {
+      const c = client();
+      await Promise.all(Array.from({ length: 10 }, (_, i) => check(c, `web-${i}`)));
+      assert.equal(routeCount(LIST_ROUTE), 1);
+    });
+
+    it("lists again after our own device delete, after a registration, and once the list is old", async () => {
+      const clock = controls();
+      const c = client({ now: clock.now });
+      const k = api.createAuthKey({ tags: ["tag:k8s"] });
+      const login = await fetch(`${api.url}/_control/login`, {
+        method: "POST",
+        headers: { "Content-Type": "application/json" },
+        body: JSON.stringify({ authKey: k.key, hostname: "db" }),
+      });
+      const device = (await login.json()) as { nodeId: string };
+      await assert.rejects(check(c, "db"), /already used by tailnet device db\./);
+      await assert.rejects(check(c, "db"), /already used/);
+      assert.equal(routeCount(LIST_ROUTE), 1, "the second check reused the list");
+      await c.deleteDevice(device.nodeId);
+      await check(c, "db");
+      assert.equal(routeCount(LIST_ROUTE), 2, "our delete dropped the list");
+      await check(c, "db");
+      assert.equal(routeCount(LIST_ROUTE), 2);
+      clock.advance(DEVICE_LIST_MAX_AGE_MS);
+      await check(c, "db");
+      assert.equal(routeCount(LIST_ROUTE), 3, "an old list is not reused");
+      c.forgetDeviceList();
+      await check(c, "db");
+      assert.equal(routeCount(LIST_ROUTE), 4, "a registration of ours drops the list");
+    });
+
+    it("does not keep a failed list", async () => {
+      const c = client({ maxAttempts: 1 });
+      api.injectFault({ method: "GET", path: "/api/v2/tailnet/{tailnet}/devices", status: 500 });
+      await assert.rejects(check(c, "web"), /returned 500/);
+      await check(c, "web");
+      assert.equal(routeCount(LIST_ROUTE), 2);
     });
   });
 

@@ -53,6 +53,11 @@ describe("TailnetIngress (standalone) lifecycle", function () {
     const news = await checked(inputs());
     assert.equal(news.namespace, "web");
     const { id, outs } = await provider.create("TailnetIngress", news);
+    // Tailscale's shared-in hello.ts.net holds no name in this tailnet (provider/resources/devices.ts).
+    assert.deepEqual(
+      world.tailscale.sharedInDevices().map((d) => d.name),
+      ["hello.ts.net"],
+    );
     const fqdn = `hello.${world.tailscale.tailnetDomain}`;
     assert.equal(id, "web/ts-hello");
     assert.equal(outs.fqdn, fqdn);

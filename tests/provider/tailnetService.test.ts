@@ -2,7 +2,9 @@
 // against the local Kubernetes API, Tailscale API and cluster simulator.
 import assert from "node:assert/strict";
 import * as provider from "../../provider";
+import { OWNERS_ANNOTATION, serializeOwners } from "../../provider/plan/ha";
 import { UNKNOWN } from "../../provider/plan/inputs";
+import { TailscaleClient } from "../../provider/tailscale";
 import { type LocalWorld, startLocalWorld } from "../support/world";
 
 describe("TailnetService (standalone) lifecycle", function () {
@@ -205,6 +207,44 @@ describe("TailnetService (standalone) lifecycle", function () {
       /already used by tailnet device queue\..*-1/,
     );
     await provider.remove("TailnetService", first.id, first.outs);
+  });
+
+  // examples/database beside examples/ha (which owns svc:postgres) used to come up as `postgres-1` (issue 13).
+  it("refuses a hostname a Tailscale Service holds, naming the service and its owner, before writing", async () => {
+    await world.addService("data", "store", { selector: { app: "store" }, ports: [{ port: 5432 }] });
+    const admin = new TailscaleClient({
+      baseUrl: world.tailscale.url,
+      apiKey: world.tailscale.createApiKey(),
+    });
+    await admin.putService({
+      name: "svc:store",
+      ports: ["tcp:5432"],
+      tags: ["tag:k8s"],
+      annotations: { [OWNERS_ANNOTATION]: serializeOwners([{ id: "proj/ha/store" }]) },
+    });
+    const keysBefore = world.tailscale.keys().length;
+    await assert.rejects(
+      provider.create(
+        "TailnetService",
+        await checked(
+          inputs({
+            ownerId: "proj/dev/store",
+            service: { namespace: "data", name: "store" },
+            hostname: "store",
+          }),
+        ),
+      ),
+      (err: Error) => {
+        assert.match(
+          err.message,
+          /hostname "store" is already used by Tailscale Service svc:store \(owned by pulumi-tailnet resource proj\/ha\/store\); a new proxy would be registered as "store-1"\. Delete that Tailscale Service/,
+        );
+        return true;
+      },
+    );
+    assert.deepEqual(world.leftovers().kubernetesObjects, []);
+    assert.equal(world.tailscale.keys().length, keysBefore, "no key was minted");
+    assert.equal(await admin.deleteService("svc:store"), true);
   });
 
   it("reports a device deleted out of band as gone on refresh, and a new up recreates it cleanly", async () => {

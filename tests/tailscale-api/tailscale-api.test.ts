@@ -95,22 +95,28 @@ describe("tailscale-api fake", () => {
       assert.equal(basic.body.token_type, "Bearer");
       assert.equal(basic.body.expires_in, 3600);
       assert.equal(basic.body.scope, "devices:core:read");
+      assert.deepEqual(basic.body.tags, ["tag:k8s-operator"], "the response carries the client's tags");
       assert.match(basic.body.access_token, /^tskey-api-/);
       const form = await token(ts, "ignored-client-id", c.clientSecret, { viaForm: true });
       assert.equal(form.status, 200);
       const list = await call(ts, "GET", "/api/v2/tailnet/-/devices", { token: form.body.access_token });
       assert.equal(list.status, 200);
-      assert.deepEqual(list.body, { devices: [] });
+      assert.deepEqual(
+        list.body.devices.map((d: any) => [d.name, d.isExternal]),
+        [["hello.ts.net", true]],
+        "a new tailnet lists only Tailscale's shared-in hello device",
+      );
     });
 
-    it("rejects a bad client secret with 401 and a scope the client lacks with 400", async () => {
+    // The fake answered 400 for a scope the client lacks; the real API answers 403 (adinhodovic/tailscale-exporter#34).
+    it("rejects a bad client secret with 401 and a scope the client lacks with 403", async () => {
       const c = ts.createOAuthClient({ scopes: ["devices:core:read"], tags: ["tag:k8s-operator"] });
       const bad = await token(ts, c.clientId, "tskey-client-wrong");
       assert.equal(bad.status, 401);
       assert.equal(typeof bad.body.message, "string");
       const scope = await token(ts, c.clientId, c.clientSecret, { scope: "auth_keys" });
-      assert.equal(scope.status, 400);
-      assert.match(scope.body.message, /auth_keys/);
+      assert.equal(scope.status, 403);
+      assert.equal(scope.body.message, 'OAuth client cannot grant scopes "auth_keys"');
     });
 
     it("requires a bearer token, accepts HTTP Basic with an API key, and expires OAuth tokens after an hour", async () => {
@@ -161,7 +167,9 @@ describe("tailscale-api fake", () => {
   });
 
   describe("auth keys", () => {
-    it("lets an OAuth client mint only its own tags or tags they own, and requires tags", async () => {
+    // The fake used to answer 403 for a refused tag and accept any subset of the client's tags; the real API
+    // answers 400 and wants exactly the client's tags or tags they own (tailscale/tailscale#8299, KB 1215).
+    it("lets an OAuth client mint only exactly its own tags or tags they own, and requires tags", async () => {
       const t = await oauthToken(ts, ["auth_keys", "devices:core"], ["tag:k8s-operator"]);
       const owned = await call(ts, "POST", "/api/v2/tailnet/-/keys", {
         token: t,
@@ -181,8 +189,8 @@ describe("tailscale-api fake", () => {
         token: t,
         body: authKeyBody(["tag:prod"]),
       });
-      assert.equal(foreign.status, 403);
-      assert.match(foreign.body.message, /tag:prod/);
+      assert.equal(foreign.status, 400);
+      assert.equal(foreign.body.message, "requested tags [tag:prod] are invalid or not permitted");
       const untagged = await call(ts, "POST", "/api/v2/tailnet/-/keys", { token: t, body: authKeyBody([]) });
       assert.equal(untagged.status, 400);
       ts.setPolicy({ tagOwners: { "tag:k8s-operator": [], "tag:prod": ["tag:k8s-operator"] } });
@@ -191,6 +199,31 @@ describe("tailscale-api fake", () => {
         body: authKeyBody(["tag:prod"]),
       });
       assert.equal(nowOwned.status, 200);
+    });
+
+    it("refuses a subset of a multi-tag client's own tags and a mix of own and owned tags", async () => {
+      ts.setPolicy({ tagOwners: { "tag:a": [], "tag:b": [], "tag:child": ["tag:a"] } });
+      const t = await oauthToken(ts, ["auth_keys"], ["tag:a", "tag:b"]);
+      const mint = (tags: string[]) =>
+        call(ts, "POST", "/api/v2/tailnet/-/keys", { token: t, body: authKeyBody(tags) });
+      const subset = await mint(["tag:a"]);
+      assert.equal(subset.status, 400);
+      assert.equal(subset.body.message, "requested tags [tag:a] are invalid or not permitted");
+      assert.equal((await mint(["tag:b", "tag:a"])).status, 200, "the exact set, in any order");
+      assert.equal((await mint(["tag:child"])).status, 200, "a tag owned by one of the client's tags");
+      const mix = await mint(["tag:a", "tag:child"]);
+      assert.equal(mix.status, 400, "own and owned tags mixed: unconfirmed, refused");
+      assert.equal(mix.body.message, "requested tags [tag:a] are invalid or not permitted");
+    });
+
+    it("refuses a user key's tags missing from tagOwners with the same 400", async () => {
+      const apiKey = ts.createApiKey();
+      const r = await call(ts, "POST", "/api/v2/tailnet/-/keys", {
+        token: apiKey,
+        body: authKeyBody(["tag:nobody", "tag:k8s"]),
+      });
+      assert.equal(r.status, 400);
+      assert.equal(r.body.message, "requested tags [tag:nobody] are invalid or not permitted");
     });
 
     it("validates key bodies: schema types, description charset, expiry range, tag syntax", async () => {
@@ -229,7 +262,9 @@ describe("tailscale-api fake", () => {
       assert.notEqual(user.body.userId, "");
     });
 
-    it("spends single-use keys on first login; revoked and expired keys fail login but stay readable", async () => {
+    // A spent single-use key may vanish (404) on the real API (terraform-provider-tailscale resource_tailnet_key.go:209-213); the fake used to
+    // keep answering 200 `invalid: true` for it, which the product can no longer rely on.
+    it("spends single-use keys on first login (then 404); revoked and expired keys fail login but stay readable", async () => {
       const t = await oauthToken(ts, ["auth_keys"], ["tag:k8s-operator"]);
       const k = (
         await call(ts, "POST", "/api/v2/tailnet/-/keys", { token: t, body: authKeyBody(["tag:k8s"]) })
@@ -239,9 +274,9 @@ describe("tailscale-api fake", () => {
       assert.equal(again.status, 401);
       assert.match(again.body.message, /already been used/);
       const spent = await call(ts, "GET", `/api/v2/tailnet/-/keys/${k.id}`, { token: t });
-      assert.equal(spent.status, 200);
-      assert.equal(spent.body.invalid, true);
-      assert.equal(spent.body.key, undefined, "the secret is only returned at creation");
+      assert.equal(spent.status, 404);
+      assert.equal(typeof spent.body.message, "string");
+      assert.equal((await call(ts, "DELETE", `/api/v2/tailnet/-/keys/${k.id}`, { token: t })).status, 404);
       assert.equal(ts.validAuthKeys().length, 0);
 
       const r = (
@@ -313,6 +348,26 @@ describe("tailscale-api fake", () => {
       const relogin = await call(ts, "POST", `/_control/devices/${first.body.nodeId}/relogin`, { body: {} });
       assert.equal(relogin.body.nodeId, first.body.nodeId);
       assert.equal(ts.devices().length, 2);
+    });
+
+    it("lists shared-in devices, which hold no machine name here and cannot be deleted (501)", async () => {
+      const apiKey = ts.createApiKey();
+      const hello = ts.sharedInDevices()[0]!;
+      assert.equal(hello.name, "hello.ts.net");
+      const mine = await login(ts, ts.createAuthKey({ tags: ["tag:k8s"] }).key, "hello");
+      assert.equal(mine.body.name, `hello.${ts.tailnetDomain}`, "a shared-in hello does not suffix hello");
+      const list = await call(ts, "GET", "/api/v2/tailnet/-/devices", { token: apiKey });
+      assert.deepEqual(
+        list.body.devices.map((d: any) => [d.name, d.isExternal]),
+        [
+          ["hello.ts.net", true],
+          [`hello.${ts.tailnetDomain}`, false],
+        ],
+      );
+      assert.equal(ts.devices().length, 1, "devices() holds the tailnet's own devices");
+      const del = await call(ts, "DELETE", `/api/v2/device/${hello.nodeId}`, { token: apiKey });
+      assert.equal(del.status, 501);
+      assert.equal(typeof del.body.message, "string");
     });
 
     it("filters the device list by top-level fields and rejects complex ones", async () => {

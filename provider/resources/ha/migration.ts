@@ -37,6 +37,7 @@ import {
 import { tailnetNameOf } from "../../plan/hostnames";
 import { ownerHash } from "../../plan/labels";
 import { proxyNames } from "../../plan/names";
+import { isSharedIn } from "../devices";
 import { coreRef, secretData } from "../kubeFacts";
 import { configMapText, proxyGroupOfConfigMap, serviceOwnersOf } from "./configMap";
 import type { HARuntime } from "./runtime";
@@ -60,7 +61,9 @@ export async function nameHolder(
   ownerId: string,
   kind: string,
 ): Promise<StandaloneHolder | undefined> {
-  const device = (await rt.tailscale.listDevices()).find((d) => tailnetNameOf(d) === hostname);
+  const device = (await rt.tailscale.sharedDeviceList()).find(
+    (d) => !isSharedIn(d) && tailnetNameOf(d) === hostname,
+  );
   if (!device) return undefined;
   const deviceId = device.nodeId ?? device.id;
   const names = proxyNames(hostname);

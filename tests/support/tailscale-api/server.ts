@@ -18,6 +18,7 @@ import type {
   KeyRecord,
   RequestLogEntry,
   ServiceRecord,
+  SharedInDevice,
   TailnetPolicy,
   TailscaleApiServer,
 } from "./types";
@@ -173,6 +174,14 @@ function deviceLabel(d: { name: string }): string {
   return d.name.split(".")[0]!;
 }
 
+/**
+ * The API's refusal of tags a caller may not use: 400 with the message users report, Go's `%v` of the tag
+ * list (tailscale/tailscale#8299, frankbria/auto-author#490).
+ */
+function tagsRefused(tags: string[]): ApiError {
+  return new ApiError(400, `requested tags [${tags.join(" ")}] are invalid or not permitted`);
+}
+
 /** Options of {@link startTailscaleApi}. */
 export interface StartTailscaleApiOptions {
   /** Tailnet ID accepted in paths besides `-` (default `T1234CNTRL`). */
@@ -183,7 +192,20 @@ export interface StartTailscaleApiOptions {
   httpsEnabled?: boolean;
   /** Initial policy; the default makes `tag:k8s` owned by `tag:k8s-operator` and auto-approves its services. */
   policy?: TailnetPolicy;
+  /**
+   * Devices shared into the tailnet at start. Default: Tailscale's demo device `hello.ts.net`, which new tailnets
+   * has shared in (`tailscale/tailscale@de9ec7ee cmd/hello/hello.go:4`); `[]` for none.
+   */
+  sharedInDevices?: SharedInDevice[];
 }
+
+/** Tailscale's demo device, shared into new tailnets; 100.101.102.103 is its address (`tailscale/tailscale@de9ec7ee cmd/tailscale/jsonoutput/jsonoutput.go:35`). */
+export const HELLO_DEVICE: SharedInDevice = {
+  hostname: "hello",
+  name: "hello.ts.net",
+  addresses: ["100.101.102.103", "fd7a:115c:a1e0::1:6565"],
+  user: "hello@tailscale.com",
+};
 
 let sharedSpec: TailscaleSpec | undefined;
 
@@ -236,6 +258,34 @@ class FakeTailscale {
     };
     this.tokenResponseValidator = spec.compileSupplement(OAUTH_TOKEN_RESPONSE_SCHEMA);
     this.routes = this.buildRoutes();
+    for (const d of opts.sharedInDevices ?? [HELLO_DEVICE]) this.shareIn(d);
+  }
+
+  /** Adds a shared-in device (see SharedInDevice). */
+  shareIn(o: SharedInDevice): DeviceRecord {
+    const nodeId = `n${rand(10)}CNTRL`;
+    const d: DeviceRecord = {
+      id: String(this.nextLegacyId++),
+      nodeId,
+      hostname: o.hostname,
+      name: o.name,
+      addresses: [...o.addresses],
+      tags: [],
+      user: o.user,
+      authorized: true,
+      isEphemeral: false,
+      // The real API may send "" for shared-in devices (GO2 testdata/devices.json), which the document's own
+      // date-time format forbids; the fake sends a date so its responses stay valid.
+      created: this.iso(),
+      nodeKey: `nodekey:${hex(32)}`,
+      machineKey: `mkey:${hex(32)}`,
+      keyId: "",
+      connectedToControl: true,
+      advertisedServices: [],
+      isExternal: true,
+    };
+    this.deviceStore.set(nodeId, d);
+    return structuredClone(d);
   }
 
   now(): number {
@@ -303,7 +353,11 @@ class FakeTailscale {
       setHttpsEnabled: (v) => {
         this.httpsEnabled = v;
       },
-      devices: () => [...this.deviceStore.values()].map((d) => structuredClone(d)),
+      devices: () =>
+        [...this.deviceStore.values()].filter((d) => !d.isExternal).map((d) => structuredClone(d)),
+      sharedInDevices: () =>
+        [...this.deviceStore.values()].filter((d) => d.isExternal).map((d) => structuredClone(d)),
+      shareIn: (d) => this.shareIn(d),
       keys: () => [...this.keyStore.values()].map((k) => this.keyRecord(k)),
       services: () => [...this.serviceStore.values()].map((s) => this.serviceRecord(s)),
       validAuthKeys: () =>
@@ -506,30 +560,58 @@ class FakeTailscale {
     return out;
   }
 
-  /** Whether `caller` may put `tag` on a key or device. Throws the API's error otherwise. */
+  /**
+   * Whether `caller` may put `tags` on a device (`POST /device/{id}/tags`, which the product never calls):
+   * each tag one of an OAuth client's own tags or owned by them in `tagOwners`, else 403 (the status of this
+   * refusal is unconfirmed; key minting's is 400, see checkKeyTags); for a user, a tag listed in `tagOwners`,
+   * else the API's 400.
+   */
   private checkTagAllowed(caller: Caller, tags: string[]): void {
+    this.checkTagSyntax(tags);
+    for (const t of tags) {
+      if (caller.kind === "oauth") {
+        if (caller.tags.includes(t) || this.ownedByClient(caller, t)) continue;
+        throw new ApiError(
+          403,
+          `requested tag "${t}" is not permitted: it is neither one of the OAuth client's tags ` +
+            `(${caller.tags.join(", ") || "none"}) nor owned by them in the policy's tagOwners`,
+        );
+      }
+    }
+    const refused = caller.kind === "oauth" ? [] : tags.filter((t) => !(t in this.policy.tagOwners));
+    if (refused.length > 0) throw tagsRefused(refused);
+  }
+
+  /**
+   * Whether `caller` may mint an auth key with `tags`. For an OAuth client the set must be exactly the
+   * client's tags, or consist of tags owned by the client's tags (SPEC `KeyCapabilities.devices.create.tags`,
+   * KB 1215); a subset of a multi-tag client's own tags is refused (3p reports: frankbria/auto-author#490,
+   * tailscale/github-action#114). A mix of own and owned tags is unconfirmed and refused here, stricter. Users: every tag must be in
+   * `tagOwners`. The refusal is the real 400 `requested tags [...] are invalid or not permitted`.
+   */
+  private checkKeyTags(caller: Caller, tags: string[]): void {
+    if (caller.kind !== "oauth") {
+      this.checkTagAllowed(caller, tags);
+      return;
+    }
+    this.checkTagSyntax(tags);
+    const wanted = new Set(tags);
+    const exact = wanted.size === caller.tags.length && caller.tags.every((t) => wanted.has(t));
+    if (exact) return;
+    const refused = tags.filter((t) => !this.ownedByClient(caller, t));
+    if (refused.length > 0) throw tagsRefused(refused);
+  }
+
+  private checkTagSyntax(tags: string[]): void {
     for (const t of tags) {
       const problem = tagProblem(t);
       if (problem) throw new ApiError(400, `invalid tag "${t}": ${problem}`);
     }
-    for (const t of tags) {
-      if (caller.kind === "oauth") {
-        if (caller.tags.includes(t)) continue;
-        const owners = this.policy.tagOwners[t] ?? [];
-        if (!owners.some((o) => caller.tags.includes(o))) {
-          throw new ApiError(
-            403,
-            `requested tag "${t}" is not permitted: it is neither one of the OAuth client's tags ` +
-              `(${caller.tags.join(", ") || "none"}) nor owned by them in the policy's tagOwners`,
-          );
-        }
-      } else if (!(t in this.policy.tagOwners)) {
-        throw new ApiError(
-          400,
-          `requested tags [${t}] are invalid or not permitted: "${t}" is not in tagOwners`,
-        );
-      }
-    }
+  }
+
+  /** Whether `tag` is owned, in `tagOwners`, by one of the OAuth client's tags. */
+  private ownedByClient(caller: Caller & { kind: "oauth" }, tag: string): boolean {
+    return (this.policy.tagOwners[tag] ?? []).some((o) => caller.tags.includes(o));
   }
 
   private createKey(ctx: Ctx): Handled {
@@ -577,7 +659,7 @@ class FakeTailscale {
     if (caller.kind === "oauth" && tags.length === 0) {
       throw new ApiError(400, "auth keys created by an OAuth client must have tags");
     }
-    this.checkTagAllowed(caller, tags);
+    this.checkKeyTags(caller, tags);
     const k = this.mintAuthKey({
       reusable: Boolean(create?.reusable),
       ephemeral: Boolean(create?.ephemeral),
@@ -588,6 +670,19 @@ class FakeTailscale {
       userId: caller.kind === "user" ? caller.userId : "",
     });
     return { status: 200, body: this.renderKey(k, true) };
+  }
+
+  /**
+   * The key `id` as `GET`/`DELETE /keys/{id}` see it: revoked and expired keys answer with `invalid: true`
+   * (SPEC `getKey`), but a spent single-use key may be gone, 404 (Terraform's provider ignores that 404
+   * because "Single-use keys may no longer be here", `tailscale/terraform-provider-tailscale@0a85227d
+   * tailscale/resource_tailnet_key.go:209-213`). The fake always answers
+   * 404 for it, the stricter of the two.
+   */
+  private presentKey(id: string): KeyState {
+    const k = this.keyStore.get(id);
+    if (!k || this.keyRecord(k).invalidReason === "spent") throw new ApiError(404, "key not found");
+    return k;
   }
 
   private visibleKey(caller: Caller, k: KeyState): boolean {
@@ -624,7 +719,7 @@ class FakeTailscale {
       keyExpiryDisabled: tagged,
       expires: tagged ? "0001-01-01T00:00:00Z" : this.iso(Date.parse(d.created) + 180 * DAY_S * 1000),
       authorized: d.authorized,
-      isExternal: false,
+      isExternal: d.isExternal ?? false,
       machineKey: d.machineKey,
       nodeKey: d.nodeKey,
       blocksIncomingConnections: false,
@@ -679,9 +774,16 @@ class FakeTailscale {
     return { status: 200, body: { devices: devices.map((d) => this.renderDevice(d, fields)) } };
   }
 
+  /**
+   * Whether a machine name is held in this tailnet. Shared-in devices do not hold one: they are not members
+   * (SPEC `Device.isExternal`), their MagicDNS name lives under their own tailnet's domain, and clients key
+   * MagicDNS records by the full name (`tailscale/tailscale@de9ec7ee ipn/ipnlocal/node_backend.go:1509-1523`),
+   * so `hello.ts.net` and `hello.<this tailnet>` do not collide. Control's own rule is
+   * unpublished. A Tailscale Service name does hold one here (unconfirmed, stricter).
+   */
   private machineNameTaken(label: string, exceptNodeId?: string): boolean {
     for (const d of this.deviceStore.values())
-      if (d.nodeId !== exceptNodeId && deviceLabel(d) === label) return true;
+      if (!d.isExternal && d.nodeId !== exceptNodeId && deviceLabel(d) === label) return true;
     for (const s of this.serviceStore.values()) if (s.name.slice(4) === label) return true;
     return false;
   }
@@ -996,8 +1098,7 @@ class FakeTailscale {
     });
     api("POST", "/tailnet/{tailnet}/keys", [], (ctx) => this.createKey(ctx));
     api("GET", "/tailnet/{tailnet}/keys/{keyId}", [], (ctx) => {
-      const k = this.keyStore.get(ctx.params["keyId"]!);
-      if (!k) throw new ApiError(404, "key not found");
+      const k = this.presentKey(ctx.params["keyId"]!);
       if (!this.visibleKey(ctx.caller!, k)) {
         this.requireScopes(
           ctx.caller!,
@@ -1008,8 +1109,7 @@ class FakeTailscale {
       return { status: 200, body: this.renderKey(k, false) };
     });
     api("DELETE", "/tailnet/{tailnet}/keys/{keyId}", [], (ctx) => {
-      const k = this.keyStore.get(ctx.params["keyId"]!);
-      if (!k) throw new ApiError(404, "key not found");
+      const k = this.presentKey(ctx.params["keyId"]!);
       this.requireScopes(ctx.caller!, [k.keyType === "auth" ? "auth_keys" : "oauth_keys"], "deleting keys");
       k.revoked ??= this.iso();
       return { status: 200 };
@@ -1024,6 +1124,8 @@ class FakeTailscale {
     api("DELETE", "/device/{deviceId}", ["devices:core"], (ctx) => {
       const d = this.findDevice(ctx.params["deviceId"]!);
       if (!d) throw new ApiError(404, "device not found");
+      // SPEC deleteDevice: 501 "Device not owned by tailnet."
+      if (d.isExternal) throw new ApiError(501, "device not owned by tailnet: it is shared in");
       this.deviceStore.delete(d.nodeId);
       return { status: 200 };
     });
@@ -1205,10 +1307,10 @@ class FakeTailscale {
     const client = [...this.keyStore.values()].find((k) => k.keyType === "client" && k.secret === secret);
     if (!secret || !client || client.revoked) throw new ApiError(401, "invalid client credentials");
     const requested = (form.get("scope") ?? "").split(/\s+/).filter(Boolean);
-    for (const s of requested) {
-      if (!client.scopes.some((g) => scopeGrants(g, s))) {
-        throw new ApiError(400, `invalid scope "${s}": the OAuth client does not have it`);
-      }
+    // A scope the client lacks is a 403 (3p: adinhodovic/tailscale-exporter#34).
+    const lacking = requested.filter((s) => !client.scopes.some((g) => scopeGrants(g, s)));
+    if (lacking.length > 0) {
+      throw new ApiError(403, `OAuth client cannot grant scopes "${lacking.join(" ")}"`);
     }
     const scopes = requested.length > 0 ? requested : client.scopes;
     const tokenId = `k${rand(10)}CNTRL`;
@@ -1224,6 +1326,8 @@ class FakeTailscale {
         token_type: "Bearer",
         expires_in: TOKEN_LIFETIME_S,
         scope: scopes.join(" "),
+        // The real response carries the client's tags (3p: the response pasted in tailscale/tailscale#15456).
+        tags: [...client.tags],
       },
     };
   }

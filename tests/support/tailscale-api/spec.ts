@@ -186,11 +186,12 @@ export const SPEC_METHODS: readonly string[] = METHODS;
 /** G1 supplement: the hand-written schema of the OAuth token response (not in the document). */
 export const OAUTH_TOKEN_RESPONSE_SCHEMA = {
   type: "object",
-  required: ["access_token", "token_type", "expires_in"],
+  required: ["access_token", "token_type", "expires_in", "tags"],
   properties: {
     access_token: { type: "string", pattern: "^tskey-api-" },
     token_type: { const: "Bearer" },
     expires_in: { type: "integer", minimum: 1 },
     scope: { type: "string" },
+    tags: { type: "array", items: { type: "string", pattern: "^tag:" } },
   },
 } as const;

@@ -26,6 +26,23 @@ export interface DeviceRecord {
   lastSeen?: string;
   /** Tailscale Services this host currently advertises (`svc:<name>`). */
   advertisedServices: string[];
+  /**
+   * A device of another tailnet shared into this one (SPEC `Device.isExternal`): listed, named under its own
+   * tailnet's domain, holding no machine name here, and not deletable (501).
+   */
+  isExternal?: boolean;
+}
+
+/** A device of another tailnet to share into the fake tailnet. */
+export interface SharedInDevice {
+  /** OS hostname, e.g. `hello`. */
+  hostname: string;
+  /** MagicDNS FQDN in its own tailnet, e.g. `hello.ts.net`. */
+  name: string;
+  /** `[IPv4, IPv6]`. */
+  addresses: string[];
+  /** Login name of its owner in its own tailnet. */
+  user: string;
 }
 
 /** An auth key or OAuth client as the fake holds it, never with its secret. */
@@ -131,7 +148,12 @@ export interface TailscaleApiServer {
   }): { id: string; key: string };
   setPolicy(p: TailnetPolicy): void;
   setHttpsEnabled(v: boolean): void;
+  /** The tailnet's own devices (shared-in devices excluded; see `sharedInDevices`). */
   devices(): DeviceRecord[];
+  /** Devices of other tailnets shared into this one (by default Tailscale's `hello.ts.net`). */
+  sharedInDevices(): DeviceRecord[];
+  /** Shares a device of another tailnet into this one, as its owner does with a share invite. */
+  shareIn(d: SharedInDevice): DeviceRecord;
   keys(): KeyRecord[];
   services(): ServiceRecord[];
   validAuthKeys(): KeyRecord[];
