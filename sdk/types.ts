@@ -93,7 +93,7 @@ export function ownerIdFor(name: string): string {
  * explicit provider only for resources of that provider's own package (pulumi/pulumi@a88168d8
  * sdk/nodejs/resource.ts: a `provider` of another package is taken as one for children), so a
  * `@pulumi/kubernetes` (or `@pulumi/tailscale`) provider would be dropped without a word and the proxies
- * would go to the ambient kubeconfig's cluster (issue 13, point 9). A `k8s.Provider`
+ * would go to the ambient kubeconfig's cluster. A `k8s.Provider`
  * exposes no kubeconfig output to take the cluster from (its `kubeconfig` is an input only), so the
  * cluster must be named in `credentials` instead. Thrown at construction, so `preview` fails too.
  */
