@@ -34,6 +34,7 @@ import {
   proxyGroupObjects,
   proxyGroupTeardown,
   renderReplicaConfig,
+  replicaHostname,
   replicaRefs,
   replicaReportsRules,
   serveConfigServiceNames,
@@ -42,7 +43,7 @@ import { firstLabel } from "../plan/hostnames";
 import { type ProxyGroupInput, SCHEMA_VERSION } from "../plan/inputs";
 import { refreshedInputs } from "../plan/schema/field";
 import { PROXY_GROUP } from "../plan/schema/proxyGroup";
-import { controlUrlFor, mintAuthKey, refuseTakenHostnames, waitForDevice } from "./devices";
+import { controlUrlFor, mintAuthKey, refuseTakenHostnames, revokeMintedKeys, waitForDevice } from "./devices";
 import { configMapRef, configMapText, serviceOwnersOf } from "./ha/configMap";
 import {
   type ReplicaFacts,
@@ -242,7 +243,12 @@ async function keysFor(
     if (decision.action === "keep") keys[i] = decision.authKey;
     if (decision.action !== "mint") continue;
     if (decision.deleteDeviceId) await rt.tailscale.deleteDevice(decision.deleteDeviceId);
-    const key = await mintAuthKey(rt.tailscale, plan.tags, plan.hostnames[i]!, rt.remainingMs());
+    const key = await mintAuthKey(
+      rt.tailscale,
+      { ownerId: input.ownerId, hostname: plan.hostnames[i]! },
+      plan.tags,
+      rt.remainingMs(),
+    );
     minted.push(key);
     keys[i] = key.key;
   }
@@ -285,7 +291,8 @@ async function retireKeys(
 ): Promise<void> {
   for (let i = 0; i < plan.replicas; i++)
     await writeConfigSecret(rt.kube, input, plan, i, undefined, controlUrl);
-  for (const k of minted) await rt.tailscale.deleteKey(k.id);
+  // Ours, and any a killed earlier run minted for these replicas: every replica is registered.
+  await revokeMintedKeys(rt.tailscale, input.ownerId, plan.hostnames);
   minted.length = 0;
 }
 
@@ -456,5 +463,8 @@ export const proxyGroup: Lifecycle = {
       );
     }
     await runTeardown(rt, proxyGroupTeardown(props, props.ownerId));
+    // Keys of runs killed between a mint and its revocation: the replicas are gone, none is needed.
+    const hostnames = Array.from({ length: effectiveReplicas(props) }, (_, i) => replicaHostname(props, i));
+    await revokeMintedKeys(rt.tailscale, props.ownerId, hostnames);
   },
 };

@@ -16,7 +16,7 @@ import { type CredentialsInput, SCHEMA_VERSION } from "../plan/inputs";
 import type { ProxyNames } from "../plan/names";
 import { metricsServiceName, type PlanContext, type StandaloneProxyPlan } from "../plan/standalone";
 import type { TailscaleClient } from "../tailscale";
-import { controlUrlFor, mintAuthKey, refuseTakenHostnames, waitForDevice } from "./devices";
+import { controlUrlFor, mintAuthKey, refuseTakenHostnames, revokeMintedKeys, waitForDevice } from "./devices";
 import {
   coreRef,
   deviceStateOf,
@@ -104,7 +104,7 @@ export async function teardownStandalone(
   tailscale: TailscaleClient,
   namespace: string,
   names: ProxyNames,
-  known: { deviceId?: string; authKeyId?: string },
+  known: { deviceId?: string; authKeyId?: string; owner?: { ownerId: string; hostname: string } },
   timeoutMs: number,
 ): Promise<void> {
   const secret = await kube.get(coreRef("Secret", namespace, names.secret));
@@ -115,6 +115,9 @@ export async function teardownStandalone(
   if (await kube.delete(sts, { propagationPolicy: "Foreground" })) await kube.waitForDeletion(sts, timeoutMs);
   if (deviceId) await tailscale.deleteDevice(deviceId);
   if (known.authKeyId) await tailscale.deleteKey(known.authKeyId);
+  // Keys of runs that were killed between their mint and its revocation: the Pod is gone, none is needed.
+  if (known.owner) await revokeMintedKeys(tailscale, known.owner.ownerId, [known.owner.hostname]);
+  // The state Secret (which names the device) goes only after the device.
   for (const ref of rest) await kube.delete(ref);
 }
 
@@ -166,6 +169,7 @@ export async function createStandalone<I extends StandaloneInputBase>(
     });
   }
   const id = `${plan.namespace}/${plan.names.statefulSet}`;
+  const owner = { ownerId: input.ownerId, hostname: plan.hostname };
 
   let authKey: { id: string; key: string } | undefined;
   let wrote = false;
@@ -175,7 +179,7 @@ export async function createStandalone<I extends StandaloneInputBase>(
       await kube.delete(secretRef);
     }
     if (!adoptedDevice) {
-      authKey = await mintAuthKey(tailscale, plan.authKeyRequest.tags, plan.hostname, remainingMs());
+      authKey = await mintAuthKey(tailscale, owner, plan.authKeyRequest.tags, remainingMs());
       plan = spec.plan(input, backends, { controlUrl, authKey: authKey.key });
     }
     for (const obj of plan.objects) {
@@ -186,7 +190,8 @@ export async function createStandalone<I extends StandaloneInputBase>(
     // The key is spent by the login; drop it from the config and revoke it, so no valid key is left.
     plan = spec.plan(input, backends, { controlUrl });
     await kube.apply(plan.secret, { ownerId: input.ownerId });
-    if (authKey) await tailscale.deleteKey(authKey.id);
+    // Ours, and any an earlier run minted and was killed before revoking: the device is registered.
+    await revokeMintedKeys(tailscale, owner.ownerId, [owner.hostname]);
     authKey = undefined;
     await spec.afterDeviceUp?.({ input, kube, tailscale, remainingMs }, plan);
     const data = secretData(await kube.get(secretRef));
@@ -199,7 +204,7 @@ export async function createStandalone<I extends StandaloneInputBase>(
           tailscale,
           plan.namespace,
           plan.names,
-          { authKeyId: authKey?.id },
+          { authKeyId: authKey?.id, owner },
           60_000,
         );
       } catch (cleanupErr) {
@@ -329,7 +334,12 @@ export async function deleteStandalone(props: StandaloneOutputs & StandaloneInpu
     tailscale,
     props.namespace,
     props.names,
-    { deviceId: props.deviceId, authKeyId: (props as { authKeyId?: string }).authKeyId },
+    {
+      deviceId: props.deviceId,
+      authKeyId: (props as { authKeyId?: string }).authKeyId,
+      owner:
+        props.ownerId && props.hostname ? { ownerId: props.ownerId, hostname: props.hostname } : undefined,
+    },
     deadline(props.timeoutSeconds)(),
   );
 }

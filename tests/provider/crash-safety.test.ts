@@ -1,0 +1,190 @@
+// A provider host killed between any two external writes of a standalone TailnetService's create or
+// delete: the next `up` (create again: a host killed during create leaves no state, so the engine
+// creates again) or `destroy` (delete again: the resource is still in state) must finish the job, and
+// nothing may be left behind: no Kubernetes object, no device, no valid auth key.
+//
+// How the kill is simulated: the engine harness cannot kill its provider host at an exact request,
+// so the host runs in this process and the test stops it at the I/O layer. Kube's and the Tailscale
+// client's request functions are wrapped; at the chosen write the request is sent and answered, and
+// then the step never resumes (a promise that never settles), exactly what a SIGKILL at that point
+// leaves: the write happened, nothing after it did, no rollback ran. Only writes are boundaries: between
+// two writes a step only reads, so "killed before write n" is the same world as "killed after write
+// n-1". The next run gets fresh clients (resetCredentials), as a new host process would.
+import assert from "node:assert/strict";
+import * as provider from "../../provider";
+import { resetCredentials } from "../../provider/credentials";
+import { Kube } from "../../provider/kube";
+import { TailscaleClient } from "../../provider/tailscale";
+import { type LocalWorld, startLocalWorld } from "../support/world";
+
+type AnyFn = (this: unknown, ...args: any[]) => Promise<unknown>;
+
+/** Counts the writes of both clients and, once armed, stops the step after the n-th. */
+class HostKiller {
+  writes: string[] = [];
+  private killAt: number | undefined;
+  private killed: (() => void) | undefined;
+  private readonly restore: (() => void)[] = [];
+
+  constructor() {
+    this.wrap(Kube.prototype as any, "request", (call: { method: string; verb: string; ref: any }) =>
+      call.method === "GET" ? undefined : `kube ${call.verb} ${call.ref?.kind}/${call.ref?.name ?? ""}`,
+    );
+    this.wrap(TailscaleClient.prototype as any, "exchange", (c: { method: string; operation: string }) =>
+      c.method === "GET" || c.operation === "oauthToken" ? undefined : `tailscale ${c.operation}`,
+    );
+  }
+
+  private wrap(target: Record<string, AnyFn>, name: string, describe: (arg: any) => string | undefined) {
+    const original = target[name]!;
+    const self = this;
+    target[name] = async function (this: unknown, ...args: any[]) {
+      const write = describe(args[0]);
+      const result = await original.apply(this, args);
+      if (write !== undefined) {
+        self.writes.push(write);
+        if (self.killAt !== undefined && self.writes.length === self.killAt) {
+          self.killAt = undefined;
+          self.killed?.();
+          return new Promise(() => undefined);
+        }
+      }
+      return result;
+    };
+    this.restore.push(() => {
+      target[name] = original;
+    });
+  }
+
+  /** Starts counting afresh; `n`: stop the step right after its n-th write (resolves `dead`). */
+  arm(n?: number): { dead: Promise<void> } {
+    this.writes = [];
+    this.killAt = n;
+    const dead = new Promise<void>((resolve) => {
+      this.killed = resolve;
+    });
+    return { dead };
+  }
+
+  uninstall(): void {
+    for (const r of this.restore) r();
+  }
+}
+
+describe("crash safety: a provider host killed at any write of a standalone proxy", function () {
+  this.timeout(120_000);
+  let world: LocalWorld;
+  let killer: HostKiller;
+
+  before(async () => {
+    world = await startLocalWorld();
+    await world.addService("crash", "db", {
+      selector: { app: "db" },
+      ports: [{ name: "pg", port: 5432 }],
+    });
+    killer = new HostKiller();
+  });
+  after(async () => {
+    killer?.uninstall();
+    resetCredentials();
+    await world?.stop();
+  });
+
+  async function inputs(hostname: string) {
+    const result = await provider.check(
+      "TailnetService",
+      {},
+      {
+        ownerId: `proj/dev/${hostname}`,
+        service: { namespace: "crash", name: "db" },
+        hostname,
+        credentials: world.credentials,
+        timeoutSeconds: 30,
+      },
+    );
+    assert.deepEqual(result.failures ?? [], []);
+    return result.inputs as Record<string, any>;
+  }
+
+  function assertNothingLeft(when: string) {
+    const left = world.leftovers();
+    assert.deepEqual(left.kubernetesObjects, [], `${when}: Kubernetes objects left`);
+    assert.deepEqual(
+      left.devices.map((d) => d.name),
+      [],
+      `${when}: devices left`,
+    );
+    assert.deepEqual(
+      left.validAuthKeys.map((k) => k.description),
+      [],
+      `${when}: valid auth keys left`,
+    );
+  }
+
+  /** Runs `step` in a host killed after its n-th write; the step must not finish first. */
+  async function killedAfter(n: number, step: () => Promise<unknown>): Promise<void> {
+    resetCredentials();
+    const { dead } = killer.arm(n);
+    const outcome = step().then(
+      () => "finished",
+      (e: Error) => `failed: ${e.message}`,
+    );
+    const first = await Promise.race([dead.then(() => "killed"), outcome]);
+    assert.equal(first, "killed", `the step ran fewer than ${n} writes (${killer.writes.join(", ")})`);
+    killer.arm();
+    resetCredentials();
+  }
+
+  it("create: the next up adopts what the killed one made, and destroy leaves nothing", async () => {
+    const probe = await inputs("crash-probe");
+    killer.arm();
+    const clean = await provider.create("TailnetService", probe);
+    const createWrites = [...killer.writes];
+    killer.arm();
+    await provider.remove("TailnetService", clean.id, clean.outs);
+    assertNothingLeft("after a clean create and delete");
+    assert.ok(createWrites.length >= 5, `create writes: ${createWrites.join(", ")}`);
+
+    for (let n = 1; n <= createWrites.length; n++) {
+      const news = await inputs(`crash-c${n}`);
+      await killedAfter(n, () => provider.create("TailnetService", news));
+      const at = `killed after create write ${n} (${createWrites[n - 1]})`;
+      const again = await provider.create("TailnetService", news).catch((e: Error) => {
+        assert.fail(`${at}: the next up failed: ${e.message}`);
+      });
+      assert.equal(
+        world.tailscale.devices().filter((d) => d.hostname === `crash-c${n}`).length,
+        1,
+        `${at}: one device`,
+      );
+      assert.equal(
+        (again.outs as any).fqdn,
+        `crash-c${n}.${world.tailscale.tailnetDomain}`,
+        `${at}: the name has no -1 suffix`,
+      );
+      assert.deepEqual(world.tailscale.validAuthKeys(), [], `${at}: no valid key after the up`);
+      await provider.remove("TailnetService", again.id, again.outs);
+      assertNothingLeft(at);
+    }
+  });
+
+  it("delete: the next destroy finishes what the killed one started", async () => {
+    const probe = await inputs("crash-dprobe");
+    const made = await provider.create("TailnetService", probe);
+    killer.arm();
+    await provider.remove("TailnetService", made.id, made.outs);
+    const deleteWrites = [...killer.writes];
+    assertNothingLeft("after a clean delete");
+
+    for (let m = 1; m <= deleteWrites.length; m++) {
+      const news = await inputs(`crash-d${m}`);
+      const { id, outs } = await provider.create("TailnetService", news);
+      await killedAfter(m, () => provider.remove("TailnetService", id, outs));
+      const at = `killed after delete write ${m} (${deleteWrites[m - 1]})`;
+      await provider.remove("TailnetService", id, outs).catch((e: Error) => {
+        assert.fail(`${at}: the next destroy failed: ${e.message}`);
+      });
+      assertNothingLeft(at);
+    }
+  });
+});
