@@ -108,7 +108,7 @@ export async function revokeMintedKeys(
 export async function waitForDevice(
   kube: Kube,
   stateSecret: ObjectRef,
-  o: { who: string; fix: string; timeoutMs: number },
+  o: { who: string; fix: string; timeoutMs: number; replacing?: string },
 ): Promise<{ device: ProxyDeviceState; data: Record<string, string> }> {
   const secret = await kube.waitFor(
     stateSecret,
@@ -120,7 +120,10 @@ export async function waitForDevice(
             `(rejected by the control server: expired, already used, or revoked). ${o.fix}`,
         );
       }
-      return deviceStateOf(data) !== undefined;
+      // `replacing`: the device the Secret still names was deleted; only a new one counts.
+      return (
+        deviceStateOf(data) !== undefined && (o.replacing === undefined || data.device_id !== o.replacing)
+      );
     },
     {
       timeoutMs: o.timeoutMs,

@@ -14,7 +14,7 @@
  * delete: refused while HA resources still have entries in the ConfigMap; then StatefulSet (waiting for
  *   the Pods), devices, Secrets, ConfigMap, RBAC.
  */
-import { kubeFor } from "../credentials";
+import { kubeFor, tailscaleClientFor } from "../credentials";
 import { type Kube, type KubeObject, type ObjectRef, sharedEdit } from "../kube";
 import { diffProxyGroup } from "../plan/diff";
 import {
@@ -151,9 +151,15 @@ async function writeConfigSecret(
 }
 
 /** Waits until replica `i` has registered its device; a rejected key fails at once with the reason. */
-async function waitForReplicaDevice(rt: HARuntime, input: PGInputs, i: number): Promise<void> {
+async function waitForReplicaDevice(
+  rt: HARuntime,
+  input: PGInputs,
+  i: number,
+  gone?: ReadonlyMap<number, string>,
+): Promise<void> {
   const ref = replicaRefs(input.name, input.namespace, i).stateSecret;
   await waitForDevice(rt.kube, ref, {
+    replacing: gone?.get(i),
     who: `ProxyGroup replica ${input.namespace}/${ref.name}`,
     fix:
       "Run `pulumi up` again to mint a new key; if it fails again, check the tailnet policy's tagOwners " +
@@ -224,6 +230,7 @@ async function keysFor(
   input: PGInputs,
   plan: ProxyGroupPlan,
   minted: { id: string; key: string }[],
+  gone: Map<number, string>,
 ): Promise<Record<number, string | undefined>> {
   const keys: Record<number, string | undefined> = {};
   for (let i = 0; i < plan.replicas; i++) {
@@ -233,10 +240,14 @@ async function keysFor(
       rt.kube.get(refs.stateSecret),
     ]);
     const sd = secretData(state);
+    // A device deleted out of band leaves its id in the state Secret and the replica logged out.
+    const deviceGone = sd.device_id ? !(await rt.tailscale.getDevice(sd.device_id)) : false;
+    if (deviceGone) gone.set(i, sd.device_id!);
     const decision = decideAuthKey({
       configExists: !!config,
       configAuthKey: authKeyFromConfig(secretData(config)[CONFIG_KEY]),
       deviceId: sd.device_id || undefined,
+      deviceGone,
       reissueAuthKey:
         state && "reissue_authkey" in ((state.data as object) ?? {}) ? sd.reissue_authkey : undefined,
     });
@@ -377,10 +388,11 @@ export const proxyGroup: Lifecycle = {
     const minted: { id: string; key: string }[] = [];
     let wrote = false;
     try {
-      const keys = await keysFor(rt, input, skeleton, minted);
+      const gone = new Map<number, string>();
+      const keys = await keysFor(rt, input, skeleton, minted, gone);
       wrote = true;
       await applyAll(rt, input, skeleton, keys, controlUrl);
-      await Promise.all(skeleton.hostnames.map((_, i) => waitForReplicaDevice(rt, input, i)));
+      await Promise.all(skeleton.hostnames.map((_, i) => waitForReplicaDevice(rt, input, i, gone)));
       await retireKeys(rt, input, skeleton, minted, controlUrl);
       return { id, outs: outputsOf(input, skeleton, await devicesOf(rt.kube, input, skeleton.replicas)) };
     } catch (err) {
@@ -414,10 +426,11 @@ export const proxyGroup: Lifecycle = {
     );
     const minted: { id: string; key: string }[] = [];
     try {
-      const keys = await keysFor(rt, news, plan, minted);
+      const gone = new Map<number, string>();
+      const keys = await keysFor(rt, news, plan, minted, gone);
       await applyAll(rt, news, plan, keys, controlUrl, olds.ownerId);
       await waitForRollout(rt, news, plan.replicas);
-      await Promise.all(plan.hostnames.map((_, i) => waitForReplicaDevice(rt, news, i)));
+      await Promise.all(plan.hostnames.map((_, i) => waitForReplicaDevice(rt, news, i, gone)));
       await retireKeys(rt, news, plan, minted, controlUrl);
     } catch (err) {
       for (const k of minted) await rt.tailscale.deleteKey(k.id).catch(() => false);
@@ -443,7 +456,13 @@ export const proxyGroup: Lifecycle = {
     if (!sts) return { id: "" };
     const replicas = ((sts.spec as { replicas?: number } | undefined)?.replicas ??
       effectiveReplicas(props)) as number;
-    const devices = await devicesOf(kube, props, replicas);
+    // A replica whose device was deleted out of band is reported without one, so the next diff asks
+    // for an update that logs it in again (diffProxyGroup).
+    const tailscale = tailscaleClientFor(props.credentials);
+    const devices: ProxyGroupDeviceOutput[] = [];
+    for (const d of await devicesOf(kube, props, replicas)) {
+      if (await tailscale.getDevice(d.deviceId)) devices.push(d);
+    }
     return {
       id,
       props: cleanOutputs({ ...props, replicas, devices, schemaVersion: SCHEMA_VERSION }),
