@@ -25,7 +25,7 @@ import {
   requireNamespace,
   secretData,
 } from "./kubeFacts";
-import { cleanOutputs, deadline, type Steps } from "./lifecycle";
+import { cleanOutputs, deadline, partialCreateError, type Steps } from "./lifecycle";
 
 /** What differs between the layer-3 and layer-7 standalone proxies. */
 export interface StandaloneSpec<I> {
@@ -143,6 +143,22 @@ function baseOutputs<I extends StandaloneInputBase>(
   }) as unknown as StandaloneOutputs;
 }
 
+/**
+ * What a create that failed half-way records: enough for `delete` to find everything (`names`,
+ * `namespace`, `ownerId`, `hostname`) and no device, which tells `update` to finish the create.
+ */
+function partialOutputs<I extends StandaloneInputBase>(input: I, plan: StandaloneProxyPlan): object {
+  return {
+    ...input,
+    hostname: plan.hostname,
+    namespace: plan.namespace,
+    names: plan.names,
+    kubernetesObjects: plan.objects.map(objectPath),
+    deviceId: null,
+    schemaVersion: SCHEMA_VERSION,
+  };
+}
+
 /** `create` of a standalone proxy. */
 export async function createStandalone<I extends StandaloneInputBase>(
   spec: StandaloneSpec<I>,
@@ -208,10 +224,15 @@ export async function createStandalone<I extends StandaloneInputBase>(
           60_000,
         );
       } catch (cleanupErr) {
-        throw new Error(
+        // Recorded by Pulumi as a resource that failed to initialise: `destroy` can then remove it, and
+        // the next `up` updates it, which finishes the create (updateStandalone).
+        throw partialCreateError(
           `${spec.kind} create failed: ${(err as Error).message}. Removing what it made failed too ` +
             `(${(cleanupErr as Error).message}); objects labelled tailnet.pulumi.com/owner-id=${input.ownerId} ` +
-            `in namespace ${plan.namespace} may remain and will be adopted by the next pulumi up.`,
+            `in namespace ${plan.namespace} remain: the next pulumi up finishes the create, pulumi destroy removes them.`,
+          id,
+          partialOutputs(input, plan),
+          input as { __provider?: string },
         );
       }
     }
@@ -226,6 +247,8 @@ export async function updateStandalone<I extends StandaloneInputBase>(
   olds: StandaloneOutputs,
   news: I,
 ): Promise<{ outs: StandaloneOutputs }> {
+  // A create that failed half-way (partialOutputs): finishing it is a create, which adopts what exists.
+  if (!olds.deviceId) return { outs: (await createStandalone(spec, news)).outs };
   const remainingMs = deadline(news.timeoutSeconds);
   const kube = kubeFor(news.credentials);
   const tailscale = tailscaleClientFor(news.credentials);

@@ -168,6 +168,61 @@ describe("crash safety: a provider host killed at any write of a standalone prox
     }
   });
 
+  it("a create whose rollback fails too returns partial state; the next up finishes it, destroy removes it", async () => {
+    killer.arm();
+    resetCredentials();
+    const news = await inputs("crash-partial");
+    // The create fails after its first writes (403 on creating the StatefulSet), and so does its
+    // rollback (403 on deleting the ServiceAccount, its last step). Only the product makes these calls.
+    const failBoth = () => {
+      world.kube.injectFault({
+        method: "POST",
+        path: "/apis/apps/v1/namespaces/crash/statefulsets",
+        status: 403,
+        message: "injected",
+      });
+      world.kube.injectFault({
+        method: "DELETE",
+        path: "/api/v1/namespaces/crash/serviceaccounts/ts-crash-partial",
+        status: 403,
+        message: "injected",
+      });
+    };
+    failBoth();
+    const err = (await provider.create("TailnetService", news).then(
+      () => assert.fail("expected the create to fail"),
+      (e: unknown) => e,
+    )) as Error & { id?: string; properties?: Record<string, any>; reasons?: string[] };
+    assert.equal(err.id, "crash/ts-crash-partial", "a partial-create error: the host records the resource");
+    assert.equal(err.properties?.names?.statefulSet, "ts-crash-partial");
+    assert.equal(err.properties?.deviceId, null);
+    assert.match(
+      String(err.reasons?.[0]),
+      /the next pulumi up finishes the create, pulumi destroy removes them/,
+    );
+    assert.doesNotMatch(JSON.stringify(err.properties), /tskey-auth-/, "no auth key in the recorded state");
+
+    // The engine's next up updates a resource with init errors even without a diff.
+    resetCredentials();
+    const { outs } = await provider.update("TailnetService", err.id!, err.properties, news);
+    assert.match(String((outs as any).deviceId), /^n\w+CNTRL$/);
+    assert.equal((outs as any).fqdn, `crash-partial.${world.tailscale.tailnetDomain}`);
+    assert.deepEqual(world.tailscale.validAuthKeys(), []);
+    await provider.remove("TailnetService", err.id!, outs);
+    assertNothingLeft("after the partial create was finished and destroyed");
+
+    // Or destroy right away: it removes what the partial create recorded.
+    failBoth();
+    const again = (await provider.create("TailnetService", news).catch((e: unknown) => e)) as Error & {
+      id?: string;
+      properties?: Record<string, any>;
+    };
+    assert.ok(again.id);
+    resetCredentials();
+    await provider.remove("TailnetService", again.id!, again.properties);
+    assertNothingLeft("after the partial create was destroyed");
+  });
+
   it("delete: the next destroy finishes what the killed one started", async () => {
     const probe = await inputs("crash-dprobe");
     const made = await provider.create("TailnetService", probe);
