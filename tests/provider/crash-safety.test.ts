@@ -1,5 +1,5 @@
-// A provider host killed between any two external writes of a standalone TailnetService's create or
-// delete: the next `up` (create again: a host killed during create leaves no state, so the engine
+// A provider host killed between any two external writes of the create or delete of a standalone
+// TailnetService (layer 3), a standalone TailnetIngress (layer 7) or a ProxyGroup: the next `up` (create again: a host killed during create leaves no state, so the engine
 // creates again) or `destroy` (delete again: the resource is still in state) must finish the job, and
 // nothing may be left behind: no Kubernetes object, no device, no valid auth key.
 //
@@ -71,7 +71,7 @@ class HostKiller {
   }
 }
 
-describe("crash safety: a provider host killed at any write of a standalone proxy", function () {
+describe("crash safety: a provider host killed at any write", function () {
   this.timeout(120_000);
   let world: LocalWorld;
   let killer: HostKiller;
@@ -82,6 +82,7 @@ describe("crash safety: a provider host killed at any write of a standalone prox
       selector: { app: "db" },
       ports: [{ name: "pg", port: 5432 }],
     });
+    await world.addService("crash", "web");
     killer = new HostKiller();
   });
   after(async () => {
@@ -90,14 +91,23 @@ describe("crash safety: a provider host killed at any write of a standalone prox
     await world?.stop();
   });
 
-  async function inputs(hostname: string) {
+  /** The inputs of each kind under test, for a name unique to one run. */
+  const KINDS: Record<string, (name: string) => Record<string, unknown>> = {
+    TailnetService: (name) => ({ hostname: name, service: { namespace: "crash", name: "db" } }),
+    TailnetIngress: (name) => ({
+      hostname: name,
+      defaultBackend: { service: { namespace: "crash", name: "web" }, port: "http" },
+    }),
+    ProxyGroup: (name) => ({ name, namespace: "crash", type: "ingress", replicas: 2 }),
+  };
+
+  async function inputs(name: string, kind = "TailnetService") {
     const result = await provider.check(
-      "TailnetService",
+      kind,
       {},
       {
-        ownerId: `proj/dev/${hostname}`,
-        service: { namespace: "crash", name: "db" },
-        hostname,
+        ownerId: `proj/dev/${name}`,
+        ...KINDS[kind]!(name),
         credentials: world.credentials,
         timeoutSeconds: 30,
       },
@@ -134,39 +144,6 @@ describe("crash safety: a provider host killed at any write of a standalone prox
     killer.arm();
     resetCredentials();
   }
-
-  it("create: the next up adopts what the killed one made, and destroy leaves nothing", async () => {
-    const probe = await inputs("crash-probe");
-    killer.arm();
-    const clean = await provider.create("TailnetService", probe);
-    const createWrites = [...killer.writes];
-    killer.arm();
-    await provider.remove("TailnetService", clean.id, clean.outs);
-    assertNothingLeft("after a clean create and delete");
-    assert.ok(createWrites.length >= 5, `create writes: ${createWrites.join(", ")}`);
-
-    for (let n = 1; n <= createWrites.length; n++) {
-      const news = await inputs(`crash-c${n}`);
-      await killedAfter(n, () => provider.create("TailnetService", news));
-      const at = `killed after create write ${n} (${createWrites[n - 1]})`;
-      const again = await provider.create("TailnetService", news).catch((e: Error) => {
-        assert.fail(`${at}: the next up failed: ${e.message}`);
-      });
-      assert.equal(
-        world.tailscale.devices().filter((d) => d.hostname === `crash-c${n}`).length,
-        1,
-        `${at}: one device`,
-      );
-      assert.equal(
-        (again.outs as any).fqdn,
-        `crash-c${n}.${world.tailscale.tailnetDomain}`,
-        `${at}: the name has no -1 suffix`,
-      );
-      assert.deepEqual(world.tailscale.validAuthKeys(), [], `${at}: no valid key after the up`);
-      await provider.remove("TailnetService", again.id, again.outs);
-      assertNothingLeft(at);
-    }
-  });
 
   it("a create whose rollback fails too returns partial state; the next up finishes it, destroy removes it", async () => {
     killer.arm();
@@ -223,23 +200,65 @@ describe("crash safety: a provider host killed at any write of a standalone prox
     assertNothingLeft("after the partial create was destroyed");
   });
 
-  it("delete: the next destroy finishes what the killed one started", async () => {
-    const probe = await inputs("crash-dprobe");
-    const made = await provider.create("TailnetService", probe);
-    killer.arm();
-    await provider.remove("TailnetService", made.id, made.outs);
-    const deleteWrites = [...killer.writes];
-    assertNothingLeft("after a clean delete");
+  /** The name a kind's device(s) get from `name`. */
+  const deviceNames = (kind: string, name: string) =>
+    kind === "ProxyGroup" ? [`${name}-0`, `${name}-1`] : [name];
 
-    for (let m = 1; m <= deleteWrites.length; m++) {
-      const news = await inputs(`crash-d${m}`);
-      const { id, outs } = await provider.create("TailnetService", news);
-      await killedAfter(m, () => provider.remove("TailnetService", id, outs));
-      const at = `killed after delete write ${m} (${deleteWrites[m - 1]})`;
-      await provider.remove("TailnetService", id, outs).catch((e: Error) => {
-        assert.fail(`${at}: the next destroy failed: ${e.message}`);
-      });
-      assertNothingLeft(at);
-    }
-  });
+  for (const [kind, short] of [
+    ["TailnetService", "l3"],
+    ["TailnetIngress", "l7"],
+    ["ProxyGroup", "pg"],
+  ] as const) {
+    it(`${kind} create: the next up adopts what the killed one made, and destroy leaves nothing`, async () => {
+      const probe = await inputs(`c${short}-probe`, kind);
+      killer.arm();
+      const clean = await provider.create(kind, probe);
+      const createWrites = [...killer.writes];
+      killer.arm();
+      await provider.remove(kind, clean.id, clean.outs);
+      assertNothingLeft("after a clean create and delete");
+      assert.ok(createWrites.length >= 5, `create writes: ${createWrites.join(", ")}`);
+
+      for (let n = 1; n <= createWrites.length; n++) {
+        const name = `c${short}-${n}`;
+        const news = await inputs(name, kind);
+        await killedAfter(n, () => provider.create(kind, news));
+        const at = `${kind} killed after create write ${n} (${createWrites[n - 1]})`;
+        const again = await provider.create(kind, news).catch((e: Error) => {
+          assert.fail(`${at}: the next up failed: ${e.message}`);
+        });
+        assert.deepEqual(
+          world.tailscale
+            .devices()
+            .map((d) => d.name.split(".")[0])
+            .sort(),
+          deviceNames(kind, name),
+          `${at}: its devices, with no -1 suffix`,
+        );
+        assert.deepEqual(world.tailscale.validAuthKeys(), [], `${at}: no valid key after the up`);
+        await provider.remove(kind, again.id, again.outs);
+        assertNothingLeft(at);
+      }
+    });
+
+    it(`${kind} delete: the next destroy finishes what the killed one started`, async () => {
+      const probe = await inputs(`d${short}-probe`, kind);
+      const made = await provider.create(kind, probe);
+      killer.arm();
+      await provider.remove(kind, made.id, made.outs);
+      const deleteWrites = [...killer.writes];
+      assertNothingLeft("after a clean delete");
+
+      for (let m = 1; m <= deleteWrites.length; m++) {
+        const news = await inputs(`d${short}-${m}`, kind);
+        const { id, outs } = await provider.create(kind, news);
+        await killedAfter(m, () => provider.remove(kind, id, outs));
+        const at = `${kind} killed after delete write ${m} (${deleteWrites[m - 1]})`;
+        await provider.remove(kind, id, outs).catch((e: Error) => {
+          assert.fail(`${at}: the next destroy failed: ${e.message}`);
+        });
+        assertNothingLeft(at);
+      }
+    });
+  }
 });
