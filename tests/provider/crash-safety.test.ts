@@ -1,6 +1,7 @@
 // A provider host killed between any two external writes of the create or delete of a standalone
-// TailnetService (layer 3), a standalone TailnetIngress (layer 7) or a ProxyGroup: the next `up` (create again: a host killed during create leaves no state, so the engine
-// creates again) or `destroy` (delete again: the resource is still in state) must finish the job, and
+// TailnetService (layer 3), a standalone TailnetIngress (layer 7), a ProxyGroup or an HA TailnetIngress:
+// the next `up` (create again: a host killed during create leaves no state, so the engine creates
+// again) or `destroy` (delete again: the resource is still in state) must finish the job, and
 // nothing may be left behind: no Kubernetes object, no device, no valid auth key.
 //
 // How the kill is simulated: the engine harness cannot kill its provider host at an exact request,
@@ -261,4 +262,81 @@ describe("crash safety: a provider host killed at any write", function () {
       }
     });
   }
+
+  it("HA TailnetIngress create and delete: the next up or destroy finishes, leaving only the ProxyGroup", async () => {
+    const pg = await provider.create("ProxyGroup", await inputs("hapg", "ProxyGroup"));
+    const pgDevices = world.tailscale.devices().map((d) => d.nodeId);
+    const ha = async (name: string) => {
+      const r = await provider.check(
+        "TailnetIngress",
+        {},
+        {
+          ownerId: `proj/dev/${name}`,
+          hostname: name,
+          defaultBackend: { service: { namespace: "crash", name: "web" }, port: "http" },
+          proxyGroup: { name: "hapg", namespace: "crash" },
+          credentials: world.credentials,
+          timeoutSeconds: 30,
+        },
+      );
+      assert.deepEqual(r.failures ?? [], []);
+      return r.inputs as Record<string, any>;
+    };
+    const onlyTheGroupLeft = (when: string) => {
+      const left = world.leftovers();
+      assert.deepEqual(
+        left.kubernetesObjects.filter((o) => !o.split("/")[2]!.startsWith("hapg")),
+        [],
+        `${when}: Kubernetes objects left besides the ProxyGroup's`,
+      );
+      assert.deepEqual(
+        left.devices.map((d) => d.nodeId).sort(),
+        [...pgDevices].sort(),
+        `${when}: only the ProxyGroup's devices`,
+      );
+      assert.deepEqual(
+        left.services.map((x) => x.name),
+        [],
+        `${when}: Tailscale Services left`,
+      );
+      assert.deepEqual(
+        left.validAuthKeys.map((k) => k.description),
+        [],
+        `${when}: valid auth keys left`,
+      );
+    };
+
+    killer.arm();
+    const clean = await provider.create("TailnetIngress", await ha("hachk"));
+    const createWrites = [...killer.writes];
+    killer.arm();
+    await provider.remove("TailnetIngress", clean.id, clean.outs);
+    const deleteWrites = [...killer.writes];
+    onlyTheGroupLeft("after a clean create and delete");
+    assert.ok(createWrites.includes("tailscale putService"), `create writes: ${createWrites.join(", ")}`);
+    assert.ok(deleteWrites.includes("tailscale deleteService"), `delete writes: ${deleteWrites.join(", ")}`);
+
+    for (let n = 1; n <= createWrites.length; n++) {
+      const news = await ha(`hac${n}`);
+      await killedAfter(n, () => provider.create("TailnetIngress", news));
+      const at = `HA TailnetIngress killed after create write ${n} (${createWrites[n - 1]})`;
+      const again = await provider.create("TailnetIngress", news).catch((e: Error) => {
+        assert.fail(`${at}: the next up failed: ${e.message}`);
+      });
+      assert.equal((again.outs as any).certificate?.state, "issued", `${at}: certificate`);
+      await provider.remove("TailnetIngress", again.id, again.outs);
+      onlyTheGroupLeft(at);
+    }
+    for (let m = 1; m <= deleteWrites.length; m++) {
+      const { id, outs } = await provider.create("TailnetIngress", await ha(`had${m}`));
+      await killedAfter(m, () => provider.remove("TailnetIngress", id, outs));
+      const at = `HA TailnetIngress killed after delete write ${m} (${deleteWrites[m - 1]})`;
+      await provider.remove("TailnetIngress", id, outs).catch((e: Error) => {
+        assert.fail(`${at}: the next destroy failed: ${e.message}`);
+      });
+      onlyTheGroupLeft(at);
+    }
+    await provider.remove("ProxyGroup", pg.id, pg.outs);
+    assertNothingLeft("after the ProxyGroup was deleted");
+  });
 });
