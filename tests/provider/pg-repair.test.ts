@@ -14,6 +14,7 @@ describe("ProxyGroup replica repair after its device was deleted out of band", f
   before(async () => {
     world = await startLocalWorld();
     world.kube.seed({ apiVersion: "v1", kind: "Namespace", metadata: { name: NS } });
+    await world.addService(NS, "web");
   });
   after(async () => {
     await world?.stop();
@@ -67,5 +68,55 @@ describe("ProxyGroup replica repair after its device was deleted out of band", f
     assert.deepEqual(left.devices, []);
     assert.deepEqual(left.validAuthKeys, []);
     assert.deepEqual(world.sim.errors, []);
+  });
+
+  it("destroying an HA ingress does not wait on a replica whose device is gone", async () => {
+    const pgIn = (
+      await provider.check(
+        "ProxyGroup",
+        {},
+        {
+          ownerId: "proj/dev/gate",
+          name: "gate",
+          namespace: NS,
+          type: "ingress",
+          credentials: world.credentials,
+          timeoutSeconds: 30,
+        },
+      )
+    ).inputs as Record<string, any>;
+    const pg = await provider.create("ProxyGroup", pgIn);
+    const ingIn = (
+      await provider.check(
+        "TailnetIngress",
+        {},
+        {
+          ownerId: "proj/dev/portal",
+          hostname: "portal",
+          defaultBackend: { service: { namespace: NS, name: "web" }, port: "http" },
+          proxyGroup: { name: "gate", namespace: NS },
+          credentials: world.credentials,
+          timeoutSeconds: 30,
+        },
+      )
+    ).inputs as Record<string, any>;
+    const ing = await provider.create("TailnetIngress", ingIn);
+    world.tailscale.deleteDeviceOutOfBand(pg.outs.devices.find((d: any) => d.ordinal === 1).deviceId);
+
+    await provider.remove("TailnetIngress", ing.id, ing.outs);
+    assert.deepEqual(
+      world.tailscale.services().map((x) => x.name),
+      [],
+      "the Tailscale Service is gone",
+    );
+
+    const refreshed = (await provider.read("ProxyGroup", pg.id, pg.outs)).props as Record<string, any>;
+    const { outs } = await provider.update("ProxyGroup", pg.id, refreshed, pgIn);
+    assert.equal(outs.devices.length, 2);
+    await provider.remove("ProxyGroup", pg.id, outs);
+    const left = world.leftovers();
+    assert.deepEqual(left.kubernetesObjects, []);
+    assert.deepEqual(left.devices, []);
+    assert.deepEqual(left.validAuthKeys, []);
   });
 });
