@@ -55,7 +55,7 @@ import {
 import { type HARuntime, runtimeFor } from "./ha/runtime";
 import { runTeardown } from "./ha/teardown";
 import { coreRef, deviceStateOf, objectPath, requireNamespace, secretData } from "./kubeFacts";
-import { checkAgainst, cleanOutputs, diffResult, type Lifecycle } from "./lifecycle";
+import { checkAgainst, cleanOutputs, diffResult, type Lifecycle, partialCreateError } from "./lifecycle";
 
 /** One replica's device, as output. */
 export interface ProxyGroupDeviceOutput {
@@ -402,10 +402,15 @@ export const proxyGroup: Lifecycle = {
           await runTeardown(cleanup, proxyGroupTeardown(input, input.ownerId));
           for (const k of minted) await rt.tailscale.deleteKey(k.id);
         } catch (cleanupErr) {
-          throw new Error(
+          // Recorded by Pulumi as a resource that failed to initialise (no devices): `destroy` removes it,
+          // and the next `up` updates it, which mints for the replicas without a device and waits for them.
+          throw partialCreateError(
             `ProxyGroup create failed: ${(err as Error).message}. Removing what it made failed too ` +
               `(${(cleanupErr as Error).message}); objects labelled tailscale.com/parent-resource=${input.name} ` +
-              `in namespace ${input.namespace} may remain and will be adopted by the next pulumi up.`,
+              `in namespace ${input.namespace} remain: the next pulumi up finishes the create, pulumi destroy removes them.`,
+            id,
+            outputsOf(input, skeleton, []),
+            input as { __provider?: string },
           );
         }
       }

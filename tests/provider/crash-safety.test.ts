@@ -201,6 +201,53 @@ describe("crash safety: a provider host killed at any write", function () {
     assertNothingLeft("after the partial create was destroyed");
   });
 
+  it("a ProxyGroup create whose rollback fails too returns partial state; the next up finishes it", async () => {
+    killer.arm();
+    resetCredentials();
+    const news = await inputs("pgpartial", "ProxyGroup");
+    const failBoth = () => {
+      world.kube.injectFault({
+        method: "POST",
+        path: "/apis/apps/v1/namespaces/crash/statefulsets",
+        status: 403,
+        message: "injected",
+      });
+      world.kube.injectFault({
+        method: "DELETE",
+        path: "/api/v1/namespaces/crash/serviceaccounts/pgpartial",
+        status: 403,
+        message: "injected",
+      });
+    };
+    failBoth();
+    const err = (await provider.create("ProxyGroup", news).then(
+      () => assert.fail("expected the create to fail"),
+      (e: unknown) => e,
+    )) as Error & { id?: string; properties?: Record<string, any>; reasons?: string[] };
+    assert.equal(err.id, "crash/pgpartial");
+    assert.deepEqual(err.properties?.devices, []);
+    assert.doesNotMatch(JSON.stringify(err.properties), /tskey-auth-/, "no auth key in the recorded state");
+    resetCredentials();
+    const { outs } = await provider.update("ProxyGroup", err.id!, err.properties, news);
+    assert.deepEqual(
+      (outs as any).devices.map((d: any) => d.hostname),
+      ["pgpartial-0", "pgpartial-1"],
+    );
+    assert.deepEqual(world.tailscale.validAuthKeys(), []);
+    await provider.remove("ProxyGroup", err.id!, outs);
+    assertNothingLeft("after the partial ProxyGroup was finished and destroyed");
+
+    failBoth();
+    const again = (await provider.create("ProxyGroup", news).catch((e: unknown) => e)) as Error & {
+      id?: string;
+      properties?: Record<string, any>;
+    };
+    assert.ok(again.id);
+    resetCredentials();
+    await provider.remove("ProxyGroup", again.id!, again.properties);
+    assertNothingLeft("after the partial ProxyGroup was destroyed");
+  });
+
   /** The name a kind's device(s) get from `name`. */
   const deviceNames = (kind: string, name: string) =>
     kind === "ProxyGroup" ? [`${name}-0`, `${name}-1`] : [name];
