@@ -2,8 +2,8 @@
  * Device-list bench: N standalone TailnetService creates in parallel (provider lifecycle called as the
  * dynamic-provider host calls it, in one process as one host runs them) on a tailnet that already has
  * `devices` other devices. Reported: device-list requests, the bytes one list weighs, the Tailscale API
- * requests of the whole batch, and wall time. Every hostname check used to download the whole tailnet
- * (issue 13, point 8); the checks of one host now share one list (TailscaleClient.sharedDeviceList).
+ * requests of the whole batch, and wall time. Every hostname check used to download the whole tailnet;
+ * the checks of one host now share one list (TailscaleClient.sharedDeviceList).
  *
  * Run: `node --import tsx bench/devices.ts [devices] [creates]` (default 5000 and 10). Not a test: nothing
  * here asserts a time.

@@ -17,10 +17,12 @@ import * as os from "node:os";
 import * as path from "node:path";
 import * as provider from "../provider";
 import { kubernetesBuiltins, StackHarness, type StepResult } from "../tests/support/engine";
-import { startLocalWorld } from "../tests/support/world";
+import { faultsFromArgv, startLocalWorld } from "../tests/support/world";
 
 const ROOT = path.resolve(__dirname, "..");
-const COUNT = Number(process.argv[2] ?? 100);
+const COUNT = Number(process.argv.slice(2).find((a) => /^\d+$/.test(a)) ?? 100);
+/** `--faults <rate>[:seed]`: seeded faults on both APIs (tests/support/world.ts); a failed up runs once more. */
+const FAULTS = faultsFromArgv(process.argv);
 
 const PROGRAM = `
 import * as k8s from "@pulumi/kubernetes";
@@ -83,7 +85,7 @@ type Parallel = number | undefined;
 const DEFAULT_PARALLEL = 4 * os.availableParallelism();
 
 async function run(latencyMs: number, count: number, parallel?: Parallel): Promise<Measure> {
-  const world = await startLocalWorld();
+  const world = await startLocalWorld({ faults: FAULTS });
   const dir = projectDir();
   const stack = new StackHarness({
     stack: "bench",
@@ -96,9 +98,14 @@ async function run(latencyMs: number, count: number, parallel?: Parallel): Promi
   const ok = (r: StepResult, what: string) => {
     if (r.failed) throw new Error(`${what} failed: ${r.error}`);
   };
+  // Under --faults a user would run a failed up or destroy once more.
+  const twice = async (cmd: () => Promise<StepResult>) => {
+    const r = await cmd();
+    return FAULTS && r.failed ? cmd() : r;
+  };
   try {
     // The ProxyGroup first, without latency: the bench is about the ingresses.
-    ok(await stack.up(), "ProxyGroup up");
+    ok(await twice(() => stack.up()), "ProxyGroup up");
     stack.setConfig("count", String(count));
     // The host restarts for the config change; start it before the clock does.
     ok(await stack.preview(), "preview");
@@ -107,7 +114,7 @@ async function run(latencyMs: number, count: number, parallel?: Parallel): Promi
     world.kube.setLatency(latencyMs);
     world.tailscale.setLatency(latencyMs);
     const start = process.hrtime.bigint();
-    ok(await stack.up(), `up of ${count} ingresses`);
+    ok(await twice(() => stack.up()), `up of ${count} ingresses`);
     const ms = Number((process.hrtime.bigint() - start) / 1_000_000n);
     const own = world.kube.requests.filter((r) => r.user === world.deployer.user);
     const m = {
@@ -118,7 +125,7 @@ async function run(latencyMs: number, count: number, parallel?: Parallel): Promi
     };
     world.kube.setLatency(0);
     world.tailscale.setLatency(0);
-    ok(await stack.destroy(), "destroy");
+    ok(await twice(() => stack.destroy()), "destroy");
     const left = world.leftovers();
     if (
       left.kubernetesObjects.length ||

@@ -4,11 +4,20 @@
  * them (the product's own identity only, not the cluster simulator's), wall time with 0 ms and with
  * 20 ms injected per request, and the provider host's peak RSS. Prints Markdown tables.
  *
+ * `npm run bench -- --faults <rate>[:seed]`: the same with seeded faults on both APIs
+ * (tests/support/world.ts); a step that still fails is run once more and counted as one step. The
+ * options are passed on to bench/ha.ts, which runs next; bench/devices.ts runs last.
+ *
  * Not a test: nothing here asserts a time.
  */
+
+import { spawnSync } from "node:child_process";
+import * as path from "node:path";
 import type { StepResult } from "../tests/support/engine";
 import { programStack } from "../tests/support/examples";
-import { startLocalWorld } from "../tests/support/world";
+import { faultsFromArgv, startLocalWorld } from "../tests/support/world";
+
+const FAULTS = faultsFromArgv(process.argv);
 
 interface Row {
   step: string;
@@ -44,7 +53,7 @@ const SCENARIOS: Scenario[] = [
 ];
 
 async function lifecycle(scenario: Scenario, latencyMs: number): Promise<Row[]> {
-  const world = await startLocalWorld();
+  const world = await startLocalWorld({ faults: FAULTS });
   world.kube.setLatency(latencyMs);
   world.tailscale.setLatency(latencyMs);
   const stack = programStack(world, {
@@ -57,7 +66,9 @@ async function lifecycle(scenario: Scenario, latencyMs: number): Promise<Row[]> 
     world.kube.resetCounts();
     world.tailscale.resetCounts();
     const start = process.hrtime.bigint();
-    const result = await run();
+    let result = await run();
+    // Under --faults a user would run a failed command once more.
+    if (FAULTS && result.failed) result = await run();
     const ms = Number((process.hrtime.bigint() - start) / 1_000_000n);
     if (result.failed) throw new Error(`${step} failed: ${result.error}`);
     // The provider's requests only: not the simulator's, not the stand-in kubernetes provider's.
@@ -111,6 +122,24 @@ async function main(): Promise<void> {
     "\nRequests are the provider's own (its kubeconfig identity), counted by the local servers; wall time includes" +
       " running the Pulumi program (language host, tsx) and, for create, waiting for the simulated proxy to log in.",
   );
+  if (FAULTS)
+    console.log(
+      `\nWith --faults: ${FAULTS.rate * 100}% of requests to each API faulted, seed ${FAULTS.seed}.`,
+    );
+  // bench/ha.ts next, with the same options (npm passes them to the last command only).
+  const ha = spawnSync(
+    process.execPath,
+    ["--import", "tsx", path.join(__dirname, "ha.ts"), "100", ...process.argv.slice(2)],
+    { stdio: "inherit" },
+  );
+  if (ha.status !== 0) process.exit(ha.status ?? 1);
+  // bench/devices.ts last: hostname checks on a 5,000-device tailnet.
+  const devices = spawnSync(
+    process.execPath,
+    ["--import", "tsx", path.join(__dirname, "devices.ts"), "5000", "10"],
+    { stdio: "inherit" },
+  );
+  if (devices.status !== 0) process.exit(devices.status ?? 1);
 }
 
 main().catch((err) => {

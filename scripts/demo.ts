@@ -6,11 +6,15 @@
  *
  * `npm run demo -- --keep`: the last example is not destroyed and the world keeps running until Ctrl-C,
  * with the two lines to inspect it with kubectl (the cluster admin's kubeconfig of the local world).
+ *
+ * `npm run demo -- --faults <rate>[:seed]` (e.g. `0.1:7`): both APIs fail that share of the product's
+ * requests, seeded (tests/support/world.ts). An `up` or `destroy` that still fails is run once more,
+ * as a user would, and the faults injected are printed per command.
  */
 import type { StackHarness, StepResult } from "../tests/support/engine";
 import { isSecret, SIG_KEY, UNKNOWN } from "../tests/support/engine/marshal";
 import { programStack } from "../tests/support/examples";
-import { type LocalWorld, startLocalWorld } from "../tests/support/world";
+import { faultsFromArgv, type LocalWorld, startLocalWorld } from "../tests/support/world";
 
 const SYMBOL: Record<string, string> = {
   create: "+",
@@ -103,6 +107,37 @@ interface Change {
 }
 
 const KEEP = process.argv.includes("--keep");
+const FAULTS = faultsFromArgv(process.argv);
+
+/**
+ * Runs an `up` or `destroy`; under `--faults`, prints what was injected and runs a failed one once more
+ * (the product retries transient failures itself; a second run is what the issue's "converges within
+ * one re-run" allows).
+ */
+async function converging(
+  world: LocalWorld,
+  title: string,
+  run: () => Promise<StepResult>,
+): Promise<StepResult> {
+  world.setFaults(FAULTS);
+  let result = await run();
+  if (FAULTS && result.failed) {
+    printSteps(`${title} (failed under faults: ${result.error ?? "no message"}; running it again)`, result);
+    result = await run();
+  }
+  if (FAULTS) {
+    const counts = world.faultCounts();
+    const line = (c: Record<string, number>) =>
+      Object.entries(c)
+        .filter(([, n]) => n > 0)
+        .map(([k, n]) => `${k} ${n}`)
+        .join(", ") || "none";
+    console.log(
+      `  faults injected: Kubernetes ${line(counts.kubernetes)}; Tailscale ${line(counts.tailscale)}`,
+    );
+  }
+  return result;
+}
 
 async function runExample(
   world: LocalWorld,
@@ -115,7 +150,7 @@ async function runExample(
   try {
     console.log(`\n████ examples/${example}`);
     printSteps("pulumi preview", await stack.preview());
-    const up = await stack.up();
+    const up = await converging(world, "pulumi up", () => stack.up());
     printSteps("pulumi up", up);
     printOutputs(up);
     printSteps("pulumi preview (again)", await stack.preview());
@@ -123,12 +158,12 @@ async function runExample(
       for (const [key, value] of Object.entries(change.config)) stack.setConfig(key, value);
       const before = plannedOf(stack);
       printSteps(`pulumi preview (${change.title})`, await stack.preview(), before);
-      const updated = await stack.up();
+      const updated = await converging(world, `pulumi up (${change.title})`, () => stack.up());
       printSteps(`pulumi up (${change.title})`, updated, before);
       printOutputs(updated);
     }
     if (keep) console.log("\n(--keep: not destroyed)");
-    else printSteps("pulumi destroy", await stack.destroy());
+    else printSteps("pulumi destroy", await converging(world, "pulumi destroy", () => stack.destroy()));
   } finally {
     await stack.close();
   }
@@ -137,6 +172,11 @@ async function runExample(
 async function main(): Promise<void> {
   const world = await startLocalWorld();
   let exitCode = 0;
+  if (FAULTS) {
+    console.log(
+      `--faults: ${FAULTS.rate * 100}% of the product's requests to each API fail (seed ${FAULTS.seed}); previews run without faults.`,
+    );
+  }
   try {
     console.log("pulumi-tailnet demo: everything below runs against LOCAL servers on this machine:");
     console.log(`  Kubernetes API server  ${world.kube.url}  (a faithful fake; see tests/support/kube-api)`);

@@ -725,9 +725,9 @@ export class Kube {
    * and its exit code. Used to ask a proxy's tailscaled for its certificate during `up`; needs the
    * `get` and `create` verbs on `pods/exec` in the proxy's namespace (the WebSocket upgrade is a GET,
    * and from Kubernetes 1.35 the API server also checks `create`, kubernetes/kubernetes#134577;
-   * kubernetes/kubernetes#134577, #78741). Retried (retry.ts) only when the
-   * WebSocket never opened, so the command cannot have started; once it runs, a dropped connection
-   * is an error, since the command may have acted.
+   * kubernetes/kubernetes#134577, #78741). Retried (retry.ts) when the WebSocket never opened, so the
+   * command cannot have started; once it runs, a dropped connection is an error, since the command may
+   * have acted, unless `o.idempotent` says running it again is harmless.
    */
   async exec(
     namespace: string,
@@ -735,16 +735,25 @@ export class Kube {
     container: string,
     command: string[],
     timeoutMs: number,
+    o: { idempotent?: boolean } = {},
   ): Promise<{ stdout: string; stderr: string; exitCode: number }> {
     const started = Date.now();
     const where = `Pod ${namespace}/${pod}`;
     for (let attempt = 1; ; attempt++) {
       const remaining = timeoutMs - (Date.now() - started);
       const outcome = await this.execOnce(namespace, pod, container, command, Math.max(1, remaining));
-      if (!("notStarted" in outcome)) return outcome;
-      const { failure, message } = outcome.notStarted;
+      if ("broken" in outcome && !o.idempotent) {
+        throw new Error(
+          `${outcome.broken}; not retried because the command may have run: run the deployment again`,
+        );
+      }
+      if (!("notStarted" in outcome) && !("broken" in outcome)) return outcome;
+      const { failure, message } =
+        "notStarted" in outcome
+          ? outcome.notStarted
+          : { failure: { errorCode: "ECONNRESET" }, message: outcome.broken };
       const elapsedMs = Date.now() - started;
-      // The upgrade failed before the command ran: safe to repeat, like a request never sent.
+      // The upgrade failed before the command ran, or the command may run again: like a request never sent.
       const decision = decideRetry(
         { ...failure, method: "POST", repeatable: true, attempt, elapsedMs },
         this.retryEnv.policy,
@@ -774,6 +783,7 @@ export class Kube {
   ): Promise<
     | { stdout: string; stderr: string; exitCode: number }
     | { notStarted: { failure: AttemptFailure; message: string } }
+    | { broken: string }
   > {
     const k8s = loadClientNode();
     const { Writable } = await import("node:stream");
@@ -823,12 +833,9 @@ export class Kube {
           // while the command ran.
           ws.on("close", () =>
             settle(() =>
-              reject(
-                new Error(
-                  `the connection closed while running ${running}, before its exit status arrived; ` +
-                    "not retried because the command may have run: run the deployment again",
-                ),
-              ),
+              resolve({
+                broken: `the connection closed while running ${running}, before its exit status arrived`,
+              }),
             ),
           );
         })

@@ -230,6 +230,15 @@ function classifyFields(
  */
 export const diffProxyGroup: Diff = (olds, news) => {
   const out = classifyFields(PROXY_GROUP, olds, news);
+  const missing = replicasWithoutDevice(olds);
+  if (missing.length > 0 && !out.detailedDiff.devices) {
+    out.detailedDiff.devices = {
+      kind: "update",
+      reason:
+        `replica${missing.length > 1 ? "s" : ""} ${missing.join(", ")} of the last refresh ha${missing.length > 1 ? "ve" : "s"} ` +
+        "no tailnet device (deleted out of band?): the update logs them in again under the same hostname",
+    };
+  }
   if (out.replaces.length === 0) return out.result(false);
   const prefix = PROXY_GROUP.fields.hostnamePrefix;
   const oldPrefix = normalizedValue(prefix, olds.hostnamePrefix) || olds.name;
@@ -242,6 +251,20 @@ export const diffProxyGroup: Diff = (olds, news) => {
       : "; the device hostnames change, so the new ProxyGroup is created before the old one is deleted",
   );
 };
+
+/**
+ * Ordinals of the recorded replicas that the recorded `devices` output lacks: a refresh found their
+ * devices gone. Empty for anything that is not a recorded ProxyGroup's outputs.
+ */
+function replicasWithoutDevice(olds: Record<string, unknown>): number[] {
+  const { devices, replicas } = olds;
+  if (!Array.isArray(devices) || typeof replicas !== "number" || !Number.isSafeInteger(replicas)) return [];
+  if (replicas < 0 || replicas > 1000) return [];
+  const present = new Set(
+    devices.map((d) => (d && typeof d === "object" ? (d as { ordinal?: unknown }).ordinal : undefined)),
+  );
+  return Array.from({ length: replicas }, (_, i) => i).filter((i) => !present.has(i));
+}
 
 /** Classifies a CertificateBudget's change: it has no replacements, and its evaluation time is no change. */
 export const diffCertificateBudget: Diff = (olds, news) =>

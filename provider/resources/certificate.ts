@@ -106,6 +106,8 @@ export async function obtainCertificate(
     TAILSCALE_CONTAINER,
     ["tailscale", "--socket=/tmp/tailscaled.sock", "cert", "--cert-file=-", o.domain],
     o.timeoutMs,
+    // Running it again returns the certificate the first run got (see above): safe after a broken connection.
+    { idempotent: true },
   );
   if (result.exitCode === 0) return;
   const why = result.stderr.trim() || `exit code ${result.exitCode}`;

@@ -3,6 +3,7 @@
  * refusing a name another device holds, minting the single-use key a proxy logs in with, and waiting,
  * by watch, until the proxy has registered its device.
  */
+import { createHash } from "node:crypto";
 import type { Kube, ObjectRef } from "../kube";
 import { parseOwners, serviceNameFor } from "../plan/ha";
 import { tailnetNameOf } from "../plan/hostnames";
@@ -109,25 +110,53 @@ function serviceOwnersText(service: TailscaleService): string {
 }
 
 /**
+ * What every key minted for one proxy device (`hostname` of the resource `ownerId`) starts its
+ * description with: the owner's and hostname's digest, then the hostname for people reading the key list.
+ * The digest is what tells this device's keys from any other's, however long the hostname (the API allows
+ * 50 characters, the client adds a per-attempt marker).
+ */
+function keyDescriptionPrefix(ownerId: string, hostname: string): string {
+  const digest = createHash("sha256").update(`${ownerId}\n${hostname}`).digest("hex").slice(0, 8);
+  return `pulumi-tailnet ${digest} `;
+}
+
+/**
  * Mints the key a proxy device logs in with: single-use, not ephemeral, pre-authorised, tagged, and
  * short-lived, since it is used within this step or never (a short life limits what a leaked key
  * could do).
  */
 export function mintAuthKey(
   tailscale: TailscaleClient,
+  owner: { ownerId: string; hostname: string },
   tags: string[],
-  hostname: string,
   remainingMs: number,
 ): Promise<{ id: string; key: string }> {
+  const readable = owner.hostname.replace(/[^A-Za-z0-9 -]/g, "-");
   return tailscale.createAuthKey({
     tags,
     reusable: false,
     ephemeral: false,
     preauthorized: true,
     // The API allows at most 50 characters: letters, digits, spaces and hyphens.
-    description: `pulumi-tailnet ${hostname}`.replace(/[^A-Za-z0-9 -]/g, "-").slice(0, 50),
+    description: `${keyDescriptionPrefix(owner.ownerId, owner.hostname)}${readable}`.slice(0, 50),
     expirySeconds: Math.ceil(remainingMs / 1000) + 300,
   });
+}
+
+/**
+ * Revokes every valid key minted for these devices (`hostnames` of the resource `ownerId`), whichever
+ * run minted it: a run killed after its mint left one nobody holds. Call it only when no proxy still
+ * needs to log in with such a key (its device is registered, or its Pod is gone). One list request.
+ */
+export async function revokeMintedKeys(
+  tailscale: TailscaleClient,
+  ownerId: string,
+  hostnames: readonly string[],
+): Promise<void> {
+  const prefixes = hostnames.map((h) => keyDescriptionPrefix(ownerId, h));
+  for (const k of await tailscale.listAuthKeys()) {
+    if (!k.invalid && prefixes.some((p) => k.description?.startsWith(p))) await tailscale.deleteKey(k.id);
+  }
 }
 
 /**
@@ -140,7 +169,7 @@ export async function waitForDevice(
   kube: Kube,
   tailscale: TailscaleClient,
   stateSecret: ObjectRef,
-  o: { who: string; fix: string; timeoutMs: number },
+  o: { who: string; fix: string; timeoutMs: number; replacing?: string },
 ): Promise<{ device: ProxyDeviceState; data: Record<string, string> }> {
   const secret = await kube.waitFor(
     stateSecret,
@@ -152,7 +181,10 @@ export async function waitForDevice(
             `(rejected by the control server: expired, already used, or revoked). ${o.fix}`,
         );
       }
-      return deviceStateOf(data) !== undefined;
+      // `replacing`: the device the Secret still names was deleted; only a new one counts.
+      return (
+        deviceStateOf(data) !== undefined && (o.replacing === undefined || data.device_id !== o.replacing)
+      );
     },
     {
       timeoutMs: o.timeoutMs,

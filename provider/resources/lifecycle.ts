@@ -73,9 +73,8 @@ export function withEveryOutput<T extends object | undefined>(keys: readonly str
  * The error a create throws after it made something: Pulumi records the partial state (so a later
  * `up` or `destroy` can finish the job) and shows `reasons`. The host does not add `__provider` to
  * partial state; without it, later calls could not find the code.
- *
- * Not used yet: kept for a planned crash-safety fix, after which a create that fails half-way returns
- * its partial state instead of removing what it made.
+ * Used when a create that failed half-way could not remove what it made (provider/resources/standalone.ts,
+ * provider/resources/proxyGroup.ts).
  */
 export function partialCreateError(
   message: string,

@@ -14,7 +14,7 @@
  * delete: refused while HA resources still have entries in the ConfigMap; then StatefulSet (waiting for
  *   the Pods), devices, Secrets, ConfigMap, RBAC.
  */
-import { kubeFor } from "../credentials";
+import { kubeFor, tailscaleClientFor } from "../credentials";
 import { type Kube, type KubeObject, type ObjectRef, sharedEdit } from "../kube";
 import { diffProxyGroup } from "../plan/diff";
 import {
@@ -34,6 +34,7 @@ import {
   proxyGroupObjects,
   proxyGroupTeardown,
   renderReplicaConfig,
+  replicaHostname,
   replicaRefs,
   replicaReportsRules,
   serveConfigServiceNames,
@@ -42,7 +43,7 @@ import { firstLabel } from "../plan/hostnames";
 import { type ProxyGroupInput, SCHEMA_VERSION } from "../plan/inputs";
 import { refreshedInputs } from "../plan/schema/field";
 import { PROXY_GROUP } from "../plan/schema/proxyGroup";
-import { controlUrlFor, mintAuthKey, refuseTakenHostnames, waitForDevice } from "./devices";
+import { controlUrlFor, mintAuthKey, refuseTakenHostnames, revokeMintedKeys, waitForDevice } from "./devices";
 import { configMapRef, configMapText, serviceOwnersOf } from "./ha/configMap";
 import {
   type ReplicaFacts,
@@ -54,7 +55,7 @@ import {
 import { type HARuntime, runtimeFor } from "./ha/runtime";
 import { runTeardown } from "./ha/teardown";
 import { coreRef, deviceStateOf, objectPath, requireNamespace, secretData } from "./kubeFacts";
-import { checkAgainst, cleanOutputs, diffResult, type Lifecycle } from "./lifecycle";
+import { checkAgainst, cleanOutputs, diffResult, type Lifecycle, partialCreateError } from "./lifecycle";
 
 /** One replica's device, as output. */
 export interface ProxyGroupDeviceOutput {
@@ -150,9 +151,15 @@ async function writeConfigSecret(
 }
 
 /** Waits until replica `i` has registered its device; a rejected key fails at once with the reason. */
-async function waitForReplicaDevice(rt: HARuntime, input: PGInputs, i: number): Promise<void> {
+async function waitForReplicaDevice(
+  rt: HARuntime,
+  input: PGInputs,
+  i: number,
+  gone?: ReadonlyMap<number, string>,
+): Promise<void> {
   const ref = replicaRefs(input.name, input.namespace, i).stateSecret;
   await waitForDevice(rt.kube, rt.tailscale, ref, {
+    replacing: gone?.get(i),
     who: `ProxyGroup replica ${input.namespace}/${ref.name}`,
     fix:
       "Run `pulumi up` again to mint a new key; if it fails again, check the tailnet policy's tagOwners " +
@@ -223,6 +230,7 @@ async function keysFor(
   input: PGInputs,
   plan: ProxyGroupPlan,
   minted: { id: string; key: string }[],
+  gone: Map<number, string>,
 ): Promise<Record<number, string | undefined>> {
   const keys: Record<number, string | undefined> = {};
   for (let i = 0; i < plan.replicas; i++) {
@@ -232,17 +240,26 @@ async function keysFor(
       rt.kube.get(refs.stateSecret),
     ]);
     const sd = secretData(state);
+    // A device deleted out of band leaves its id in the state Secret and the replica logged out.
+    const deviceGone = sd.device_id ? !(await rt.tailscale.getDevice(sd.device_id)) : false;
+    if (deviceGone) gone.set(i, sd.device_id!);
     const decision = decideAuthKey({
       configExists: !!config,
       configAuthKey: authKeyFromConfig(secretData(config)[CONFIG_KEY]),
       deviceId: sd.device_id || undefined,
+      deviceGone,
       reissueAuthKey:
         state && "reissue_authkey" in ((state.data as object) ?? {}) ? sd.reissue_authkey : undefined,
     });
     if (decision.action === "keep") keys[i] = decision.authKey;
     if (decision.action !== "mint") continue;
     if (decision.deleteDeviceId) await rt.tailscale.deleteDevice(decision.deleteDeviceId);
-    const key = await mintAuthKey(rt.tailscale, plan.tags, plan.hostnames[i]!, rt.remainingMs());
+    const key = await mintAuthKey(
+      rt.tailscale,
+      { ownerId: input.ownerId, hostname: plan.hostnames[i]! },
+      plan.tags,
+      rt.remainingMs(),
+    );
     minted.push(key);
     keys[i] = key.key;
   }
@@ -285,7 +302,8 @@ async function retireKeys(
 ): Promise<void> {
   for (let i = 0; i < plan.replicas; i++)
     await writeConfigSecret(rt.kube, input, plan, i, undefined, controlUrl);
-  for (const k of minted) await rt.tailscale.deleteKey(k.id);
+  // Ours, and any a killed earlier run minted for these replicas: every replica is registered.
+  await revokeMintedKeys(rt.tailscale, input.ownerId, plan.hostnames);
   minted.length = 0;
 }
 
@@ -370,10 +388,11 @@ export const proxyGroup: Lifecycle = {
     const minted: { id: string; key: string }[] = [];
     let wrote = false;
     try {
-      const keys = await keysFor(rt, input, skeleton, minted);
+      const gone = new Map<number, string>();
+      const keys = await keysFor(rt, input, skeleton, minted, gone);
       wrote = true;
       await applyAll(rt, input, skeleton, keys, controlUrl);
-      await Promise.all(skeleton.hostnames.map((_, i) => waitForReplicaDevice(rt, input, i)));
+      await Promise.all(skeleton.hostnames.map((_, i) => waitForReplicaDevice(rt, input, i, gone)));
       await retireKeys(rt, input, skeleton, minted, controlUrl);
       return { id, outs: outputsOf(input, skeleton, await devicesOf(rt.kube, input, skeleton.replicas)) };
     } catch (err) {
@@ -383,10 +402,15 @@ export const proxyGroup: Lifecycle = {
           await runTeardown(cleanup, proxyGroupTeardown(input, input.ownerId));
           for (const k of minted) await rt.tailscale.deleteKey(k.id);
         } catch (cleanupErr) {
-          throw new Error(
+          // Recorded by Pulumi as a resource that failed to initialise (no devices): `destroy` removes it,
+          // and the next `up` updates it, which mints for the replicas without a device and waits for them.
+          throw partialCreateError(
             `ProxyGroup create failed: ${(err as Error).message}. Removing what it made failed too ` +
               `(${(cleanupErr as Error).message}); objects labelled tailscale.com/parent-resource=${input.name} ` +
-              `in namespace ${input.namespace} may remain and will be adopted by the next pulumi up.`,
+              `in namespace ${input.namespace} remain: the next pulumi up finishes the create, pulumi destroy removes them.`,
+            id,
+            outputsOf(input, skeleton, []),
+            input as { __provider?: string },
           );
         }
       }
@@ -407,10 +431,11 @@ export const proxyGroup: Lifecycle = {
     );
     const minted: { id: string; key: string }[] = [];
     try {
-      const keys = await keysFor(rt, news, plan, minted);
+      const gone = new Map<number, string>();
+      const keys = await keysFor(rt, news, plan, minted, gone);
       await applyAll(rt, news, plan, keys, controlUrl, olds.ownerId);
       await waitForRollout(rt, news, plan.replicas);
-      await Promise.all(plan.hostnames.map((_, i) => waitForReplicaDevice(rt, news, i)));
+      await Promise.all(plan.hostnames.map((_, i) => waitForReplicaDevice(rt, news, i, gone)));
       await retireKeys(rt, news, plan, minted, controlUrl);
     } catch (err) {
       for (const k of minted) await rt.tailscale.deleteKey(k.id).catch(() => false);
@@ -436,7 +461,13 @@ export const proxyGroup: Lifecycle = {
     if (!sts) return { id: "" };
     const replicas = ((sts.spec as { replicas?: number } | undefined)?.replicas ??
       effectiveReplicas(props)) as number;
-    const devices = await devicesOf(kube, props, replicas);
+    // A replica whose device was deleted out of band is reported without one, so the next diff asks
+    // for an update that logs it in again (diffProxyGroup).
+    const tailscale = tailscaleClientFor(props.credentials);
+    const devices: ProxyGroupDeviceOutput[] = [];
+    for (const d of await devicesOf(kube, props, replicas)) {
+      if (await tailscale.getDevice(d.deviceId)) devices.push(d);
+    }
     return {
       id,
       props: cleanOutputs({ ...props, replicas, devices, schemaVersion: SCHEMA_VERSION }),
@@ -456,5 +487,8 @@ export const proxyGroup: Lifecycle = {
       );
     }
     await runTeardown(rt, proxyGroupTeardown(props, props.ownerId));
+    // Keys of runs killed between a mint and its revocation: the replicas are gone, none is needed.
+    const hostnames = Array.from({ length: effectiveReplicas(props) }, (_, i) => replicaHostname(props, i));
+    await revokeMintedKeys(rt.tailscale, props.ownerId, hostnames);
   },
 };

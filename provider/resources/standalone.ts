@@ -16,7 +16,7 @@ import { type CredentialsInput, SCHEMA_VERSION } from "../plan/inputs";
 import type { ProxyNames } from "../plan/names";
 import { metricsServiceName, type PlanContext, type StandaloneProxyPlan } from "../plan/standalone";
 import type { TailscaleClient } from "../tailscale";
-import { controlUrlFor, mintAuthKey, refuseTakenHostnames, waitForDevice } from "./devices";
+import { controlUrlFor, mintAuthKey, refuseTakenHostnames, revokeMintedKeys, waitForDevice } from "./devices";
 import {
   coreRef,
   deviceStateOf,
@@ -25,7 +25,7 @@ import {
   requireNamespace,
   secretData,
 } from "./kubeFacts";
-import { cleanOutputs, deadline, type Steps } from "./lifecycle";
+import { cleanOutputs, deadline, partialCreateError, type Steps } from "./lifecycle";
 
 /** What differs between the layer-3 and layer-7 standalone proxies. */
 export interface StandaloneSpec<I> {
@@ -109,7 +109,7 @@ export async function teardownStandalone(
   tailscale: TailscaleClient,
   namespace: string,
   names: ProxyNames,
-  known: { deviceId?: string; authKeyId?: string },
+  known: { deviceId?: string; authKeyId?: string; owner?: { ownerId: string; hostname: string } },
   timeoutMs: number,
 ): Promise<void> {
   const secret = await kube.get(coreRef("Secret", namespace, names.secret));
@@ -120,6 +120,9 @@ export async function teardownStandalone(
   if (await kube.delete(sts, { propagationPolicy: "Foreground" })) await kube.waitForDeletion(sts, timeoutMs);
   if (deviceId) await tailscale.deleteDevice(deviceId);
   if (known.authKeyId) await tailscale.deleteKey(known.authKeyId);
+  // Keys of runs that were killed between their mint and its revocation: the Pod is gone, none is needed.
+  if (known.owner) await revokeMintedKeys(tailscale, known.owner.ownerId, [known.owner.hostname]);
+  // The state Secret (which names the device) goes only after the device.
   for (const ref of rest) await kube.delete(ref);
 }
 
@@ -143,6 +146,22 @@ function baseOutputs<I extends StandaloneInputBase>(
     ...spec.outputs(plan, device, data, previous),
     schemaVersion: SCHEMA_VERSION,
   }) as unknown as StandaloneOutputs;
+}
+
+/**
+ * What a create that failed half-way records: enough for `delete` to find everything (`names`,
+ * `namespace`, `ownerId`, `hostname`) and no device, which tells `update` to finish the create.
+ */
+function partialOutputs<I extends StandaloneInputBase>(input: I, plan: StandaloneProxyPlan): object {
+  return {
+    ...input,
+    hostname: plan.hostname,
+    namespace: plan.namespace,
+    names: plan.names,
+    kubernetesObjects: plan.objects.map(objectPath),
+    deviceId: null,
+    schemaVersion: SCHEMA_VERSION,
+  };
 }
 
 /** `create` of a standalone proxy. */
@@ -171,6 +190,7 @@ export async function createStandalone<I extends StandaloneInputBase>(
     });
   }
   const id = `${plan.namespace}/${plan.names.statefulSet}`;
+  const owner = { ownerId: input.ownerId, hostname: plan.hostname };
 
   let authKey: { id: string; key: string } | undefined;
   let wrote = false;
@@ -180,7 +200,7 @@ export async function createStandalone<I extends StandaloneInputBase>(
       await kube.delete(secretRef);
     }
     if (!adoptedDevice) {
-      authKey = await mintAuthKey(tailscale, plan.authKeyRequest.tags, plan.hostname, remainingMs());
+      authKey = await mintAuthKey(tailscale, owner, plan.authKeyRequest.tags, remainingMs());
       plan = spec.plan(input, backends, { controlUrl, authKey: authKey.key });
     }
     for (const obj of plan.objects) {
@@ -191,7 +211,8 @@ export async function createStandalone<I extends StandaloneInputBase>(
     // The key is spent by the login; drop it from the config and revoke it, so no valid key is left.
     plan = spec.plan(input, backends, { controlUrl });
     await kube.apply(plan.secret, { ownerId: input.ownerId });
-    if (authKey) await tailscale.deleteKey(authKey.id);
+    // Ours, and any an earlier run minted and was killed before revoking: the device is registered.
+    await revokeMintedKeys(tailscale, owner.ownerId, [owner.hostname]);
     authKey = undefined;
     await spec.afterDeviceUp?.({ input, kube, tailscale, remainingMs }, plan);
     const data = secretData(await kube.get(secretRef));
@@ -204,14 +225,19 @@ export async function createStandalone<I extends StandaloneInputBase>(
           tailscale,
           plan.namespace,
           plan.names,
-          { authKeyId: authKey?.id },
+          { authKeyId: authKey?.id, owner },
           60_000,
         );
       } catch (cleanupErr) {
-        throw new Error(
+        // Recorded by Pulumi as a resource that failed to initialise: `destroy` can then remove it, and
+        // the next `up` updates it, which finishes the create (updateStandalone).
+        throw partialCreateError(
           `${spec.kind} create failed: ${(err as Error).message}. Removing what it made failed too ` +
             `(${(cleanupErr as Error).message}); objects labelled tailnet.pulumi.com/owner-id=${input.ownerId} ` +
-            `in namespace ${plan.namespace} may remain and will be adopted by the next pulumi up.`,
+            `in namespace ${plan.namespace} remain: the next pulumi up finishes the create, pulumi destroy removes them.`,
+          id,
+          partialOutputs(input, plan),
+          input as { __provider?: string },
         );
       }
     }
@@ -226,6 +252,8 @@ export async function updateStandalone<I extends StandaloneInputBase>(
   olds: StandaloneOutputs,
   news: I,
 ): Promise<{ outs: StandaloneOutputs }> {
+  // A create that failed half-way (partialOutputs): finishing it is a create, which adopts what exists.
+  if (!olds.deviceId) return { outs: (await createStandalone(spec, news)).outs };
   const remainingMs = deadline(news.timeoutSeconds);
   const kube = kubeFor(news.credentials);
   const tailscale = tailscaleClientFor(news.credentials);
@@ -334,7 +362,12 @@ export async function deleteStandalone(props: StandaloneOutputs & StandaloneInpu
     tailscale,
     props.namespace,
     props.names,
-    { deviceId: props.deviceId, authKeyId: (props as { authKeyId?: string }).authKeyId },
+    {
+      deviceId: props.deviceId,
+      authKeyId: (props as { authKeyId?: string }).authKeyId,
+      owner:
+        props.ownerId && props.hostname ? { ownerId: props.ownerId, hostname: props.hostname } : undefined,
+    },
     deadline(props.timeoutSeconds)(),
   );
 }

@@ -6,12 +6,21 @@
  * Retry policy (Tailscale publishes no rate limits, tailscale/tailscale#14328, and its Go client does
  * not retry, tailscale/tailscale-client-go-v2@4f50555a client.go:321-374, so the policy is ours):
  * - 429 is retried on every call, honouring Retry-After (seconds or HTTP-date), else with backoff;
- * - 502/503/504 and network errors are retried only for idempotent calls (GET/PUT/DELETE);
- * - `createAuthKey` mints a new secret on every attempt, so after an ambiguous failure (network
- *   error, timeout, 5xx) it is never retried. Only 429, or 503 carrying Retry-After, where the
- *   server certainly did not act, are retried;
+ * - 500/502/503/504 and network errors (resets, timeouts) are retried for calls whose repeat is
+ *   harmless: reads, deletes (a repeat of a delete whose answer was lost gets 404: already gone, which
+ *   the delete methods report as success), and PUTs that carry the whole object;
+ * - `createAuthKey` mints a new secret on every attempt, so a blind repeat would leave a valid,
+ *   pre-authorised key nobody holds. Each attempt carries a unique marker in its description; after
+ *   an ambiguous failure (no answer, 5xx) the client lists the tailnet's keys, revokes the one that
+ *   attempt may have minted, and only then mints again. 429, and 503 carrying Retry-After, mean the
+ *   server did not act and are repeated directly;
+ * - `putService` without `addrs` (a create) cannot be repeated blindly after a lost answer: the
+ *   repeat is an update without addresses, which the API refuses
+ *   (tailscale/tailscale@de9ec7ee internal/client/tailscale/vip_service.go:90-93). It reads the service
+ *   and repeats with the addresses it got, so they never change;
  * - the total time spent waiting is capped by `maxRetryWaitMs`.
  */
+import { randomBytes } from "node:crypto";
 import {
   type ErrorContext,
   hintFor,
@@ -178,8 +187,8 @@ export class TailscaleClient {
   // ---------------------------------------------------------------- auth keys
 
   /**
-   * Mints an auth key. Never retried after an ambiguous failure, because each attempt creates a
-   * new secret; see the module comment.
+   * Mints an auth key. After an ambiguous failure, revokes what that attempt may have minted before
+   * the next one; see the module comment.
    */
   async createAuthKey(options: CreateAuthKeyOptions): Promise<CreatedAuthKey> {
     validateDescription(options.description);
@@ -187,25 +196,72 @@ export class TailscaleClient {
     if (options.reusable !== undefined) create["reusable"] = options.reusable;
     if (options.ephemeral !== undefined) create["ephemeral"] = options.ephemeral;
     if (options.preauthorized !== undefined) create["preauthorized"] = options.preauthorized;
-    const body: Record<string, unknown> = { capabilities: { devices: { create } } };
-    if (options.expirySeconds) body["expirySeconds"] = options.expirySeconds;
-    if (options.description) body["description"] = options.description;
-    const res = await this.call({
-      operation: "createAuthKey",
-      method: "POST",
-      path: `/tailnet/${pathEscape(this.tailnet)}/keys`,
-      body,
-      idempotent: false,
-      subject: `an auth key tagged [${options.tags.join(", ")}]`,
-      tags: options.tags,
-    });
-    const key = res.json as Key & { key?: string };
-    if (!key || typeof key.id !== "string" || typeof key.key !== "string") {
+    for (let attempt = 1; ; attempt++) {
+      const description = markedDescription(options.description);
+      const body: Record<string, unknown> = { capabilities: { devices: { create } }, description };
+      if (options.expirySeconds) body["expirySeconds"] = options.expirySeconds;
+      let res: CallResult;
+      try {
+        res = await this.call({
+          operation: "createAuthKey",
+          method: "POST",
+          path: `/tailnet/${pathEscape(this.tailnet)}/keys`,
+          body,
+          idempotent: false,
+          subject: `an auth key tagged [${options.tags.join(", ")}]`,
+          tags: options.tags,
+        });
+      } catch (err) {
+        if (!isAmbiguous(err)) throw err;
+        await this.revokeUnanswered(description, err);
+        if (attempt >= this.maxAttempts) throw err;
+        this.stats.retries++;
+        await this.sleep(backoffMs(attempt, this.initialBackoffMs, 10_000, this.random));
+        continue;
+      }
+      const key = res.json as Key & { key?: string };
+      if (!key || typeof key.id !== "string" || typeof key.key !== "string") {
+        throw new Error(
+          "Tailscale API createAuthKey returned no key id or secret; the API response was malformed",
+        );
+      }
+      return { id: key.id, key: key.key, expires: key.expires };
+    }
+  }
+
+  /**
+   * Revokes the valid auth keys whose description is `description`: what one unanswered mint made.
+   * If they cannot be looked up, the error says which key to revoke by hand.
+   */
+  private async revokeUnanswered(description: string, cause: TailscaleApiError): Promise<void> {
+    try {
+      for (const k of await this.listAuthKeys()) {
+        if (k.description === description && !k.invalid) await this.deleteKey(k.id);
+      }
+    } catch (err) {
+      const why = err instanceof Error ? err.message : String(err);
       throw new Error(
-        "Tailscale API createAuthKey returned no key id or secret; the API response was malformed",
+        `Tailscale API createAuthKey got no usable answer (${cause.message}), and the key it may have minted ` +
+          `could not be looked up to revoke it (${why}). Revoke the auth key described "${description}" ` +
+          "(GET /api/v2/tailnet/-/keys?all=true lists it; keys minted by an OAuth client are not shown on the " +
+          "admin console's Keys page), then retry the operation.",
+        { cause: err },
       );
     }
-    return { id: key.id, key: key.key, expires: key.expires };
+  }
+
+  /** Lists the tailnet's valid auth keys (without secrets); `all=true`, else an OAuth token lists only OAuth clients (SPEC listTailnetKeys). */
+  async listAuthKeys(): Promise<Key[]> {
+    const res = await this.call({
+      operation: "listKeys",
+      method: "GET",
+      path: `/tailnet/${pathEscape(this.tailnet)}/keys`,
+      query: [["all", "true"]],
+      idempotent: true,
+      subject: `keys of tailnet ${this.tailnet}`,
+    });
+    const keys = (res.json as { keys?: Key[] } | undefined)?.keys ?? [];
+    return keys.filter((k) => k.keyType === undefined || k.keyType === "auth");
   }
 
   /** Reads an auth key (without its secret). Undefined when it does not exist. */
@@ -341,20 +397,36 @@ export class TailscaleClient {
     if (!body.name?.startsWith("svc:")) {
       throw new Error(`putService: Tailscale Service name "${body.name}" must have the form svc:<dns-label>`);
     }
-    const res = await this.call({
-      operation: "putService",
-      method: "PUT",
-      path: this.servicePath(body.name),
-      body,
-      idempotent: true,
-      subject: `Tailscale Service ${body.name}`,
-    });
+    let put = body;
+    let res: CallResult;
+    for (let attempt = 1; ; attempt++) {
+      const hasAddrs = (put.addrs ?? []).length > 0;
+      try {
+        res = await this.call({
+          operation: "putService",
+          method: "PUT",
+          path: this.servicePath(put.name),
+          body: put,
+          // With its addresses the PUT carries the whole service and can be repeated as it is.
+          idempotent: hasAddrs,
+          subject: `Tailscale Service ${put.name}`,
+        });
+        break;
+      } catch (err) {
+        if (hasAddrs || !isAmbiguous(err) || attempt >= this.maxAttempts) throw err;
+        // The create may have happened: repeat it as the update of what exists, with its addresses.
+        const existing = await this.getService(put.name);
+        if (existing?.addrs?.length) put = { ...put, addrs: existing.addrs };
+        this.stats.retries++;
+        if (!existing) await this.sleep(backoffMs(attempt, this.initialBackoffMs, 10_000, this.random));
+      }
+    }
     const returned = res.json as TailscaleService | undefined;
     if (returned && Array.isArray(returned.addrs) && returned.addrs.length > 0) return returned;
-    const read = await this.getService(body.name);
+    const read = await this.getService(put.name);
     if (!read) {
       throw new Error(
-        `Tailscale Service ${body.name} was written but cannot be read back (404); check tailscale:tailnet and the services path`,
+        `Tailscale Service ${put.name} was written but cannot be read back (404); check tailscale:tailnet and the services path`,
       );
     }
     return read;
@@ -536,7 +608,7 @@ export class TailscaleClient {
       const status = response.status;
       const retryable =
         status === 429 ||
-        (c.idempotent && (status === 502 || status === 503 || status === 504)) ||
+        (c.idempotent && (status === 500 || status === 502 || status === 503 || status === 504)) ||
         (!c.idempotent && status === 503 && retryAfter !== undefined);
       if (retryable && attempt < this.maxAttempts) {
         const wait = retryAfter ?? backoffMs(attempt, this.initialBackoffMs, 10_000, this.random);
@@ -584,6 +656,29 @@ export class TailscaleClient {
       cause,
     });
   }
+}
+
+/** No answer, or a 5xx: the server may or may not have acted. */
+function isAmbiguous(err: unknown): err is TailscaleApiError {
+  return err instanceof TailscaleApiError && (err.status === 0 || err.status >= 500);
+}
+
+/** Length of the marker that makes each mint attempt's description unique. */
+const MARKER_LENGTH = 8;
+
+/**
+ * The caller's description with a random marker, within the API's 50 characters, so the key one
+ * unanswered attempt minted can be told from every other key. Random, not from the jitter source, which
+ * tests fix.
+ */
+function markedDescription(description: string | undefined): string {
+  const marker = `m${randomBytes(5)
+    .readUIntBE(0, 5)
+    .toString(36)
+    .padStart(MARKER_LENGTH - 1, "0")
+    .slice(0, MARKER_LENGTH - 1)}`;
+  const base = (description ?? "").slice(0, 50 - MARKER_LENGTH - 1).trimEnd();
+  return base === "" ? marker : `${base} ${marker}`;
 }
 
 function parseBody(text: string): unknown {

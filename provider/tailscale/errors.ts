@@ -9,6 +9,7 @@ export type TailscaleOperation =
   | "oauthToken"
   | "createAuthKey"
   | "getKey"
+  | "listKeys"
   | "deleteKey"
   | "getDevice"
   | "listDevices"
@@ -24,6 +25,7 @@ const REQUIRED_SCOPE: Record<TailscaleOperation, string> = {
   oauthToken: "(any)",
   createAuthKey: "auth_keys",
   getKey: "auth_keys:read",
+  listKeys: "auth_keys:read",
   deleteKey: "auth_keys",
   getDevice: "devices:core:read",
   listDevices: "devices:core:read",
@@ -123,8 +125,8 @@ export function hintFor(status: number, ctx: ErrorContext): string {
   if (status === 0) {
     if (op === "createAuthKey") {
       return (
-        "the request may or may not have created a key; it is not retried automatically because every attempt " +
-        "mints a new key. Check connectivity to the Tailscale API and retry the operation"
+        "every key an unanswered attempt may have minted was looked up and revoked; check connectivity to the " +
+        "Tailscale API (tailscale:baseUrl / TAILSCALE_BASE_URL) and retry the operation"
       );
     }
     return "check network connectivity to the Tailscale API (tailscale:baseUrl / TAILSCALE_BASE_URL) and retry";

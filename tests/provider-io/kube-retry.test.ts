@@ -431,6 +431,20 @@ describe("Kube retry policy", () => {
         assert.match(String((err as Error).message), /not retried because the command may have run/);
         assert.equal(runs, 1);
       });
+
+      it("is run again after the connection broke when the command is idempotent", async () => {
+        let runs = 0;
+        server.setExecHandler(async () => {
+          runs++;
+          return { stdout: "cert\n", exitCode: 0 };
+        });
+        once("reset-after", "GET", /\/pods\/proxy-0\/exec$/);
+        const r = await kube.exec(NS, "proxy-0", "tailscale", ["tailscale", "cert"], 10_000, {
+          idempotent: true,
+        });
+        assert.equal(r.stdout, "cert\n");
+        assert.equal(runs, 2, "the first run's answer was lost; the second one's arrived");
+      });
     });
 
     describe("what remains an error", () => {

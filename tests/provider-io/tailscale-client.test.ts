@@ -181,40 +181,66 @@ describe("TailscaleClient against the fake Tailscale API", () => {
       assert.deepEqual(clock.waits, [500, 1000], "exponential backoff when no Retry-After is sent");
     });
 
-    it("does not retry createAuthKey on a 500", async () => {
+    it("repeats createAuthKey after a 500, revoking what the unanswered attempt may have minted", async () => {
       const clock = controls();
       const c = client({ sleep: clock.sleep });
       await c.listDevices();
-      api.injectFault({ method: "POST", path: "/api/v2/tailnet/{tailnet}/keys", status: 500 });
-      const err = await c.createAuthKey({ tags: ["tag:k8s"] }).then(
-        () => assert.fail("expected an error"),
-        (e: unknown) => e,
+      api.resetCounts();
+      api.injectFault({ method: "POST", path: "/api/v2/tailnet/{tailnet}/keys", status: 500, after: true });
+      const key = await c.createAuthKey({ tags: ["tag:k8s"], description: "pulumi-tailnet web" });
+      assert.equal(routeCount(KEYS_ROUTE), 2);
+      assert.equal(routeCount("GET /api/v2/tailnet/{tailnet}/keys"), 1, "listed once, to find the orphan");
+      const auth = api.keys().filter((k) => k.keyType === "auth");
+      assert.equal(auth.length, 2, "the unanswered attempt did mint a key");
+      assert.deepEqual(
+        api.validAuthKeys().map((k) => k.id),
+        [key.id],
+        "the orphan is revoked, only the key handed back is valid",
       );
-      assert.ok(err instanceof TailscaleApiError);
-      assert.equal(err.status, 500);
-      assert.equal(routeCount(KEYS_ROUTE), 1);
-      assert.deepEqual(clock.waits, []);
+      const [orphan, kept] = auth;
+      assert.match(orphan!.description, /^pulumi-tailnet web m[0-9a-z]{7}$/);
+      assert.notEqual(orphan!.description, kept!.description, "each attempt is marked apart");
     });
 
-    it("does not retry createAuthKey when the response was lost after the key was minted", async () => {
+    it("repeats createAuthKey after the connection dropped before or after the mint, leaking no valid key", async () => {
       const c = client({ sleep: controls().sleep });
       await c.listDevices();
-      api.injectFault({
+      // One rule (the first matching rule decides): three lost mints, before or after the key was made.
+      api.setFaults({
+        seed: 3,
+        kinds: ["reset-after", "reset-before"],
+        route: "/api/v2/tailnet/{tailnet}/keys",
         method: "POST",
-        path: "/api/v2/tailnet/{tailnet}/keys",
-        status: 500,
-        after: true,
-        reset: true,
+        times: 3,
       });
-      const err = await c.createAuthKey({ tags: ["tag:k8s"] }).then(
-        () => assert.fail("expected an error"),
-        (e: unknown) => e,
+      const key = await c.createAuthKey({ tags: ["tag:k8s"], description: "pulumi-tailnet db" });
+      const counts = api.faultCounts();
+      assert.equal(counts["reset-after"] + counts["reset-before"], 3);
+      assert.ok(counts["reset-after"] > 0, "the seed drops at least one answer after the mint");
+      assert.equal(
+        api.keys().filter((k) => k.keyType === "auth").length,
+        counts["reset-after"] + 1,
+        "one orphan per lost answer, and the key",
       );
-      assert.ok(err instanceof TailscaleApiError);
-      assert.equal(err.status, 0);
-      assert.match(err.message, /not retried automatically because every attempt mints a new key/);
-      assert.equal(routeCount(KEYS_ROUTE), 1);
-      assert.equal(api.keys().filter((k) => k.keyType === "auth").length, 1, "one key, minted once");
+      assert.deepEqual(
+        api.validAuthKeys().map((k) => k.id),
+        [key.id],
+      );
+    });
+
+    it("fails createAuthKey naming the key to revoke when the orphan cannot be looked up", async () => {
+      const c = client({ sleep: controls().sleep, maxAttempts: 2 });
+      await c.listDevices();
+      api.injectFault({ method: "POST", path: "/api/v2/tailnet/{tailnet}/keys", status: 502, after: true });
+      api.setFaults({ kinds: ["5xx"], route: "/api/v2/tailnet/{tailnet}/keys", method: "GET" });
+      const err = await c.createAuthKey({ tags: ["tag:k8s"], description: "pulumi-tailnet web" }).then(
+        () => assert.fail("expected an error"),
+        (e: unknown) => e as Error,
+      );
+      const orphan = api.keys().find((k) => k.keyType === "auth")!;
+      assert.ok(err.message.includes(`Revoke the auth key described "${orphan.description}"`), err.message);
+      assert.match(err.message, /keys\?all=true/);
+      assert.doesNotMatch(err.message, /tskey-auth-[A-Za-z0-9]{4}/, "no secret in the message");
     });
 
     it("retries createAuthKey on 429 and on 503 with Retry-After, where the server did not act", async () => {
@@ -239,14 +265,83 @@ describe("TailscaleClient against the fake Tailscale API", () => {
       assert.equal(api.keys().filter((k) => k.keyType === "auth").length, 1);
     });
 
-    it("does not retry createAuthKey on a 503 without Retry-After", async () => {
+    it("repeats createAuthKey on a 503 without Retry-After once it knows nothing was minted", async () => {
       const c = client({ sleep: controls().sleep });
       await c.listDevices();
+      api.resetCounts();
       api.injectFault({ method: "POST", path: "/api/v2/tailnet/{tailnet}/keys", status: 503 });
-      await assert.rejects(c.createAuthKey({ tags: ["tag:k8s"] }), (e: unknown) => {
-        return e instanceof TailscaleApiError && e.status === 503;
+      const key = await c.createAuthKey({ tags: ["tag:k8s"] });
+      assert.equal(routeCount(KEYS_ROUTE), 2);
+      assert.equal(routeCount("GET /api/v2/tailnet/{tailnet}/keys"), 1);
+      assert.deepEqual(
+        api.validAuthKeys().map((k) => k.id),
+        [key.id],
+      );
+    });
+
+    it("retries reads on 500 and on resets", async () => {
+      const c = client({ sleep: controls().sleep });
+      await c.listDevices();
+      api.resetCounts();
+      api.setFaults({
+        kinds: ["5xx", "reset-before", "reset-after"],
+        status: 500,
+        retryAfterSeconds: null,
+        times: 3,
+        method: "GET",
       });
-      assert.equal(routeCount(KEYS_ROUTE), 1);
+      // The list is the tailnet's only device, Tailscale's shared-in hello.ts.net.
+      assert.deepEqual(
+        (await c.listDevices()).map((d) => d.name),
+        ["hello.ts.net"],
+      );
+      assert.equal(api.counts().total, 4);
+      assert.equal(api.injectedFaults().length, 3);
+    });
+
+    it("deletes after a lost answer: the repeat's 404 is success, and the object is gone", async () => {
+      const c = client({ sleep: controls().sleep });
+      const key = api.createAuthKey({ tags: ["tag:k8s"] });
+      const login = await fetch(`${api.url}/_control/login`, {
+        method: "POST",
+        headers: { "Content-Type": "application/json" },
+        body: JSON.stringify({ authKey: key.key, hostname: "lost-delete" }),
+      });
+      assert.equal(login.status, 200);
+      const device = api.devices()[0]!;
+      api.setFaults({ kinds: ["reset-after"], method: "DELETE", times: 2 });
+      await c.deleteDevice(device.nodeId);
+      assert.deepEqual(api.devices(), []);
+      const svc = await c.putService({ name: "svc:lost", ports: ["tcp:443"], tags: ["tag:k8s"] });
+      assert.ok(svc.addrs?.length);
+      await c.deleteService("svc:lost");
+      assert.deepEqual(api.services(), []);
+      assert.equal(api.faultCounts()["reset-after"], 2);
+    });
+
+    it("repeats a create-PUT of a Tailscale Service whose answer was lost with the addresses it got", async () => {
+      const c = client({ sleep: controls().sleep });
+      await c.listServices();
+      api.setFaults({ kinds: ["reset-after"], method: "PUT", times: 1 });
+      const svc = await c.putService({ name: "svc:web", ports: ["tcp:443"], tags: ["tag:k8s"] });
+      assert.equal(api.faultCounts()["reset-after"], 1);
+      const stored = api.services();
+      assert.equal(stored.length, 1);
+      assert.deepEqual(svc.addrs, stored[0]!.addrs, "the addresses of the first, unanswered PUT");
+      const puts = api.requests.filter((r) => r.method === "PUT");
+      assert.deepEqual(
+        puts.map((r) => r.status),
+        [0, 200],
+      );
+    });
+
+    it("repeats a create-PUT after a 5xx that did not act, as a create", async () => {
+      const c = client({ sleep: controls().sleep });
+      await c.listServices();
+      api.setFaults({ kinds: ["5xx"], method: "PUT", status: 502, times: 2 });
+      const svc = await c.putService({ name: "svc:api", ports: ["tcp:443"], tags: ["tag:k8s"] });
+      assert.ok(svc.addrs?.length);
+      assert.equal(api.services().length, 1);
     });
 
     it("parses Retry-After as seconds or an HTTP-date", () => {

@@ -18,6 +18,7 @@ import * as path from "node:path";
 import * as yaml from "js-yaml";
 import { type ClusterSim, type ClusterSimOptions, startClusterSim } from "./cluster-sim";
 import { type KubeApiServer, startKubeApiServer } from "./kube-api";
+import { FAULT_KINDS } from "./kube-api/faults";
 import { startTailscaleApi } from "./tailscale-api";
 import type { DeviceRecord, KeyRecord, ServiceRecord, TailscaleApiServer } from "./tailscale-api/types";
 import { tailscaleCli } from "./tailscale-cli";
@@ -62,7 +63,46 @@ export interface LocalWorld {
    * the simulator recorded no error: what every destroy must end in.
    */
   assertNothingLeft(): void;
+  /**
+   * Seeded faults on both APIs for the product's own requests (see {@link WorldFaults}); undefined: none.
+   * Restarts the PRNGs and counts.
+   */
+  setFaults(faults: WorldFaults | undefined): void;
+  /** Faults injected since they were last set, per API and kind. */
+  faultCounts(): { kubernetes: Record<string, number>; tailscale: Record<string, number> };
   stop(): Promise<void>;
+}
+
+/**
+ * Seeded faults on both APIs at `rate` (0..1): every kind each server injects (5xx with or without
+ * Retry-After, 429, resets before and after acting, slow answers; on Kubernetes also closed and
+ * expired watches), for the deployer's requests only. The cluster simulator (kubelet, containerboot)
+ * is never faulted: its retries are not the product's.
+ */
+export interface WorldFaults {
+  rate: number;
+  seed: number;
+}
+
+/** Parses `<rate>[:seed]` (`0.1`, `0.1:7`, `10%:7`), as `--faults` of the demo and the bench take it. */
+export function parseFaults(text: string): WorldFaults {
+  const m = /^(\d+(?:\.\d+)?)(%?)(?::(\d+))?$/.exec(text.trim());
+  const rate = m ? Number(m[1]) / (m[2] ? 100 : 1) : Number.NaN;
+  if (!m || !(rate >= 0 && rate <= 1)) {
+    throw new Error(
+      `--faults takes <rate>[:seed] with a rate within 0..1 (or 0..100%), e.g. 0.1:7; got "${text}"`,
+    );
+  }
+  return { rate, seed: m[3] === undefined ? 1 : Number(m[3]) };
+}
+
+/** The value of `--faults <rate>[:seed]` (or `--faults=…`) in `argv`, if given. */
+export function faultsFromArgv(argv: readonly string[]): WorldFaults | undefined {
+  const i = argv.findIndex((a) => a === "--faults" || a.startsWith("--faults="));
+  if (i < 0) return undefined;
+  const value = argv[i]!.includes("=") ? argv[i]!.slice("--faults=".length) : argv[i + 1];
+  if (value === undefined) throw new Error("--faults needs a value: <rate>[:seed], e.g. 0.1:7");
+  return parseFaults(value);
 }
 
 /** Everything that should be gone after a destroy. */
@@ -84,6 +124,8 @@ export interface LocalWorldOptions {
    * (pulumi-tailnet-proxies), `backends` (pulumi-tailnet-backends). Default: both, in every namespace.
    */
   grants?: (namespace: string) => ("proxies" | "backends")[];
+  /** Seeded faults from the start (see {@link WorldFaults}). */
+  faults?: WorldFaults;
 }
 
 /** The repository's deployer manifest. */
@@ -199,7 +241,23 @@ export async function startLocalWorld(opts: LocalWorldOptions = {}): Promise<Loc
     TAILSCALE_OAUTH_CLIENT_SECRET: oauth.clientSecret,
     TAILSCALE_BASE_URL: tailscale.url,
   };
+  const deployerUser = `system:serviceaccount:${DEPLOYER_NAMESPACE}:${deployerSa}`;
+  const setFaults = (f: WorldFaults | undefined) => {
+    if (f && !(f.rate >= 0 && f.rate <= 1)) throw new Error(`fault rate must be within 0..1, got ${f.rate}`);
+    kube.setFaults(f && { seed: f.seed, rate: f.rate, kinds: FAULT_KINDS, users: [deployerUser] });
+    // Another seed for the other API, so the two do not fault in lockstep.
+    tailscale.setFaults(
+      f && {
+        seed: f.seed + 0x5eed,
+        rate: f.rate,
+        kinds: ["5xx", "429", "reset-before", "reset-after", "slow"],
+      },
+    );
+  };
+  setFaults(opts.faults);
   return {
+    setFaults,
+    faultCounts: () => ({ kubernetes: kube.faultCounts(), tailscale: tailscale.faultCounts() }),
     kube,
     tailscale,
     sim,
@@ -208,7 +266,7 @@ export async function startLocalWorld(opts: LocalWorldOptions = {}): Promise<Loc
     adminKubeconfig,
     adminKubeconfigPath,
     deployer: {
-      user: `system:serviceaccount:${DEPLOYER_NAMESPACE}:${deployerSa}`,
+      user: deployerUser,
       namespace: DEPLOYER_NAMESPACE,
       serviceAccount: deployerSa,
       kubeconfig: deployerKubeconfig,

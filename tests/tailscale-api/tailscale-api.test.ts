@@ -588,6 +588,105 @@ describe("tailscale-api fake", () => {
       );
     });
 
+    it("seeded faults: each kind, counted, logged, the control plane untouched", async () => {
+      const apiKey = ts.createApiKey();
+      const KEYS = "/api/v2/tailnet/{tailnet}/keys";
+      const authKeys = () => ts.keys().filter((k) => k.keyType === "auth").length;
+      const mint = () =>
+        call(ts, "POST", "/api/v2/tailnet/-/keys", { token: apiKey, body: authKeyBody(["tag:k8s"]) });
+
+      ts.setFaults({ kinds: ["429"], route: KEYS, method: "POST", times: 1 });
+      const limited = await mint();
+      assert.equal(limited.status, 429);
+      assert.equal(limited.headers.get("retry-after"), "1");
+      assert.equal(typeof limited.body.message, "string");
+      assert.equal(authKeys(), 0, "a 429 does not act");
+
+      ts.setFaults({ kinds: ["5xx"], route: KEYS, status: 504, retryAfterSeconds: null, times: 1 });
+      const timeout = await mint();
+      assert.equal(timeout.status, 504);
+      assert.equal(timeout.headers.get("retry-after"), null);
+      ts.setFaults({ kinds: ["5xx"], route: KEYS, status: 503, retryAfterSeconds: 3, times: 1 });
+      assert.equal((await mint()).headers.get("retry-after"), "3");
+      assert.equal(authKeys(), 0, "a 5xx does not act");
+
+      ts.setFaults({ kinds: ["reset-before"], route: KEYS, times: 1 });
+      await assert.rejects(mint());
+      assert.equal(authKeys(), 0, "reset before acting: nothing minted");
+      assert.deepEqual(ts.faultCounts(), {
+        "5xx": 0,
+        "429": 0,
+        "reset-before": 1,
+        "reset-after": 0,
+        slow: 0,
+      });
+
+      ts.setFaults({ kinds: ["reset-after"], route: KEYS, times: 1 });
+      await assert.rejects(mint());
+      assert.equal(authKeys(), 1, "reset after acting: the key was minted, its answer lost");
+      assert.equal(ts.requests.at(-1)?.status, 0);
+      assert.equal(ts.requests.at(-1)?.fault, "reset-after");
+
+      ts.setFaults({ kinds: ["slow"], slowMs: 1, times: 1 });
+      assert.equal((await mint()).status, 200, "a slow answer is still the answer");
+      assert.deepEqual(ts.faultCounts(), {
+        "5xx": 0,
+        "429": 0,
+        "reset-before": 0,
+        "reset-after": 0,
+        slow: 1,
+      });
+      assert.deepEqual(
+        ts.injectedFaults().map((f) => [f.kind, f.route]),
+        [["slow", KEYS]],
+      );
+
+      ts.setFaults({ kinds: ["5xx", "429", "reset-before", "reset-after"] });
+      await login(ts, ts.createAuthKey({ tags: ["tag:k8s"] }).key, "control-not-faulted");
+      assert.equal(ts.injectedFaults().length, 0, "tailscaled's control traffic is never faulted");
+      assert.throws(() => ts.setFaults({ kinds: ["watch-close" as never] }), /unknown Tailscale fault kind/);
+      ts.setFaults(undefined);
+    });
+
+    it("seeded faults: the same seed draws the same faults, at about the rate, only where filtered", async () => {
+      const apiKey = ts.createApiKey();
+      const run = async (seed: number) => {
+        ts.setFaults({ seed, rate: 0.3, kinds: ["5xx", "429"], method: "GET", path: /\/devices$/ });
+        const statuses: number[] = [];
+        for (let i = 0; i < 60; i++) {
+          statuses.push((await call(ts, "GET", "/api/v2/tailnet/-/devices", { token: apiKey })).status);
+          assert.equal(
+            (await call(ts, "GET", "/api/v2/tailnet/-/vip-services", { token: apiKey })).status,
+            200,
+          );
+        }
+        return { statuses, counts: ts.faultCounts() };
+      };
+      const a = await run(7);
+      const b = await run(7);
+      const c = await run(8);
+      assert.deepEqual(a, b);
+      assert.notDeepEqual(a.statuses, c.statuses);
+      const faulted = a.statuses.filter((s) => s !== 200).length;
+      assert.equal(faulted, a.counts["5xx"] + a.counts["429"]);
+      assert.ok(faulted > 5 && faulted < 35, `about 30% of 60 requests faulted, got ${faulted}`);
+      ts.setFaults(undefined);
+    });
+
+    it("an OAuth token lists auth keys only with all=true (SPEC listTailnetKeys)", async () => {
+      const t = await oauthToken(ts, ["auth_keys"], ["tag:k8s"]);
+      const minted = await call(ts, "POST", "/api/v2/tailnet/-/keys", {
+        token: t,
+        body: authKeyBody(["tag:k8s"]),
+      });
+      assert.equal(minted.status, 200);
+      const plain = await call(ts, "GET", "/api/v2/tailnet/-/keys", { token: t });
+      assert.equal(plain.status, 200);
+      assert.ok(!plain.body.keys.some((k: any) => k.id === minted.body.id));
+      const all = await call(ts, "GET", "/api/v2/tailnet/-/keys?all=true", { token: t });
+      assert.ok(all.body.keys.some((k: any) => k.id === minted.body.id));
+    });
+
     it("answers with injected latency and logs and counts requests by route", async () => {
       const apiKey = ts.createApiKey();
       ts.setLatency(5);

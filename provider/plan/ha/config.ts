@@ -92,6 +92,11 @@ export interface AuthKeyFacts {
   deviceId?: string;
   /** State Secret `reissue_authkey`, if the key is present (even empty). */
   reissueAuthKey?: string;
+  /**
+   * The device `deviceId` names is not in the tailnet (deleted out of band): the replica is logged out
+   * and waits for a key (containerboot asks for none, it just cannot log in).
+   */
+  deviceGone?: boolean;
 }
 
 /** What to put in a replica's config: a fresh key, the existing key, or none. */
@@ -107,6 +112,7 @@ export type AuthKeyDecision =
  * - containerboot asked for a reissue (`reissue_authkey` present) and the config holds no key or the
  *   broken one → mint, after deleting the stale device (`deleteDeviceId`, only if there is one; the
  *   operator also calls Delete with an empty ID, which we skip);
+ * - the device the state Secret names is gone from the tailnet → mint (ours; see below);
  * - otherwise keep the existing key while the device has not authed (no `device_id`); once authed the
  *   key is dropped from the config.
  * The operator also rate-limits reissues and keeps a key while a reissue it started is in flight; a
@@ -117,6 +123,9 @@ export function decideAuthKey(f: AuthKeyFacts): AuthKeyDecision {
   const wantsReissue =
     f.reissueAuthKey !== undefined && (!f.configAuthKey || f.configAuthKey === f.reissueAuthKey);
   if (wantsReissue) return f.deviceId ? { action: "mint", deleteDeviceId: f.deviceId } : { action: "mint" };
+  // Our repair, beyond the operator's decision: a replica whose device is gone gets a key and logs in
+  // again under the same hostname (free again, so without a -1 suffix).
+  if (f.deviceId && f.deviceGone) return { action: "mint" };
   if (f.configAuthKey && !f.deviceId) return { action: "keep", authKey: f.configAuthKey };
   return { action: "omit" };
 }

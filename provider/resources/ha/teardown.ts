@@ -70,8 +70,13 @@ async function runStep(rt: HARuntime, step: TeardownStep): Promise<void> {
     case "waitUnadvertised":
     case "waitRulesRemoved": {
       const replicas = await readReplicas(kube, pgOfSelection(step.stateSecrets));
-      // A replica without a running Pod advertises nothing and has no rules (they live in its network namespace).
-      const running = replicas.filter((r) => r.pod);
+      // A replica without a running Pod advertises nothing and has no rules (they live in its network
+      // namespace). Nor does one whose device is not in the tailnet (never logged in, or deleted out of
+      // band): no tailnet traffic reaches it, and a logged-out replica would never report the change.
+      const running: typeof replicas = [];
+      for (const r of replicas) {
+        if (r.pod && r.state.device_id && (await rt.tailscale.getDevice(r.state.device_id))) running.push(r);
+      }
       await Promise.all(
         running.map((r) =>
           step.step === "waitUnadvertised"

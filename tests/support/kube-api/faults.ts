@@ -19,6 +19,9 @@
  * Faults apply only to the identities listed in `users` (default: `admin`; in the local world the product
  * is the deployer, `world.deployer.user`, which a rule must name), so the
  * cluster simulator and other identities are left alone unless a test asks for them.
+ *
+ * The fake Tailscale API draws its faults from the same injector (tests/support/tailscale-api/server.ts):
+ * it has no watches, and it faults only the public API, never tailscaled's control traffic.
  */
 
 /** A kind of injected failure. */
@@ -57,6 +60,11 @@ export interface FaultSpec {
   method?: string | string[];
   /** Path to match: a RegExp, or a string matched exactly or as a prefix. Any path when absent. */
   path?: RegExp | string;
+  /**
+   * Route template to match exactly, for servers that route by template (the fake Tailscale API's
+   * `/api/v2/tailnet/{tailnet}/keys`); a request without a route never matches. Any route when absent.
+   */
+  route?: string;
   /** Only watch requests (true), only other requests (false), or both (absent). */
   watch?: boolean;
   /** Identities (the user of the bearer token) to fault, or "all". Default ["admin"]. */
@@ -87,6 +95,8 @@ export type FaultAction =
 export interface FaultRequest {
   method: string;
   path: string;
+  /** The route template the server matched, when it routes by template. */
+  route?: string;
   user: string | undefined;
   watch: boolean;
 }
@@ -201,6 +211,7 @@ function matches(s: FaultSpec, req: FaultRequest): boolean {
     if (!methods.includes(req.method)) return false;
   }
   if (s.watch !== undefined && s.watch !== req.watch) return false;
+  if (s.route !== undefined && s.route !== req.route) return false;
   if (s.path !== undefined) {
     const ok =
       typeof s.path === "string" ? req.path === s.path || req.path.startsWith(s.path) : s.path.test(req.path);

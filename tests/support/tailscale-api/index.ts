@@ -4,9 +4,12 @@ export { OPENAPI_PATH, SPEC_SUPPLEMENTS } from "./spec";
 export type {
   DeviceRecord,
   FaultSpec,
+  InjectedTailscaleFault,
   KeyRecord,
   RequestLogEntry,
+  SeededFaultSpec,
   ServiceRecord,
   TailnetPolicy,
   TailscaleApiServer,
+  TailscaleFaultKind,
 } from "./types";

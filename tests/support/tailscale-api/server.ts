@@ -5,6 +5,7 @@
 import { createHash, randomBytes, randomInt } from "node:crypto";
 import * as http from "node:http";
 import type { AddressInfo, Socket } from "node:net";
+import { type FaultAction, FaultInjector, type FaultSpec as InjectorFaultSpec } from "../kube-api/faults";
 import {
   formatAjvErrors,
   OAUTH_TOKEN_RESPONSE_SCHEMA,
@@ -15,12 +16,15 @@ import {
 import type {
   DeviceRecord,
   FaultSpec,
+  InjectedTailscaleFault,
   KeyRecord,
   RequestLogEntry,
+  SeededFaultSpec,
   ServiceRecord,
   SharedInDevice,
   TailnetPolicy,
   TailscaleApiServer,
+  TailscaleFaultKind,
 } from "./types";
 
 type Json = any;
@@ -197,6 +201,32 @@ export interface StartTailscaleApiOptions {
    * has shared in (`tailscale/tailscale@de9ec7ee cmd/hello/hello.go:4`); `[]` for none.
    */
   sharedInDevices?: SharedInDevice[];
+  /** Seeded fault rules from the start (see `setFaults`). */
+  faults?: SeededFaultSpec | SeededFaultSpec[];
+}
+
+const TAILSCALE_FAULT_KINDS: readonly TailscaleFaultKind[] = [
+  "5xx",
+  "429",
+  "reset-before",
+  "reset-after",
+  "slow",
+];
+
+/**
+ * The injector's rules for the fake's seeded faults: every caller (the API has no identity the
+ * injector knows), no watches. A watch kind is refused rather than silently never drawn.
+ */
+function injectorSpecs(specs: SeededFaultSpec | SeededFaultSpec[] | undefined): InjectorFaultSpec[] {
+  const list = specs === undefined ? [] : Array.isArray(specs) ? specs : [specs];
+  return list.map((s) => {
+    for (const k of s.kinds) {
+      if (!TAILSCALE_FAULT_KINDS.includes(k)) {
+        throw new Error(`unknown Tailscale fault kind "${k}"; use one of ${TAILSCALE_FAULT_KINDS}`);
+      }
+    }
+    return { ...s, users: "all", watch: false };
+  });
 }
 
 /** Tailscale's demo device, shared into new tailnets; 100.101.102.103 is its address (`tailscale/tailscale@de9ec7ee cmd/tailscale/jsonoutput/jsonoutput.go:35`). */
@@ -230,6 +260,7 @@ class FakeTailscale {
   private readonly deviceStore = new Map<string, DeviceRecord>();
   private readonly serviceStore = new Map<string, ServiceState>();
   private readonly faults: Array<FaultSpec & { remaining: number }> = [];
+  private readonly injector: FaultInjector;
   private readonly sockets = new Set<Socket>();
   private readonly routes: Route[];
   private readonly tokenResponseValidator;
@@ -257,6 +288,7 @@ class FakeTailscale {
       autoApproverServices: opts.policy?.autoApproverServices ?? { "tag:k8s": ["tag:k8s"] },
     };
     this.tokenResponseValidator = spec.compileSupplement(OAUTH_TOKEN_RESPONSE_SCHEMA);
+    this.injector = new FaultInjector(injectorSpecs(opts.faults));
     this.routes = this.buildRoutes();
     for (const d of opts.sharedInDevices ?? [HELLO_DEVICE]) this.shareIn(d);
   }
@@ -395,6 +427,26 @@ class FakeTailscale {
       clearFaults: () => {
         this.faults.length = 0;
       },
+      setFaults: (specs) => {
+        this.injector.set(injectorSpecs(specs));
+      },
+      faultCounts: () => {
+        const c = this.injector.counts;
+        return Object.fromEntries(TAILSCALE_FAULT_KINDS.map((k) => [k, c[k]])) as Record<
+          TailscaleFaultKind,
+          number
+        >;
+      },
+      injectedFaults: () =>
+        this.injector.log.map(
+          (f): InjectedTailscaleFault => ({
+            method: f.method,
+            path: f.path,
+            route: f.route ?? "<unmatched>",
+            kind: f.kind as TailscaleFaultKind,
+            status: f.status,
+          }),
+        ),
       setLatency: (ms) => {
         this.latencyMs = ms;
       },
@@ -1092,6 +1144,9 @@ class FakeTailscale {
       const keys = [...this.keyStore.values()].filter((k) => {
         if (!this.keyRecord(k).valid) return false;
         if (caller.kind === "user") return all || k.userId === caller.userId;
+        // Without `all`, an OAuth token lists "all OAuth clients for the tailnet" and nothing else
+        // (SPEC listTailnetKeys); auth keys it minted are listed only with `all=true`.
+        if (!all && k.keyType !== "client") return false;
         return this.visibleKey(caller, k);
       });
       return { status: 200, body: { keys: keys.map((k) => this.renderKey(k, false)) } };
@@ -1415,6 +1470,36 @@ class FakeTailscale {
       this.sendFault(res, fault);
       return;
     }
+    // Seeded faults hit the public API only: tailscaled's control traffic is the simulator's.
+    const seeded: FaultAction | undefined =
+      fault || !path.startsWith("/api/v2/")
+        ? undefined
+        : this.injector.draw({ method, path, route: route?.template, user: undefined, watch: false });
+    const logFault = (status: number) =>
+      this.requests.push({
+        method,
+        path,
+        status,
+        route: routeName,
+        fault: seeded!.kind as TailscaleFaultKind,
+      });
+    switch (seeded?.kind) {
+      case "slow":
+        await new Promise((r) => setTimeout(r, seeded.delayMs));
+        break;
+      case "429":
+        logFault(429);
+        this.sendFault(res, { path, status: 429, retryAfterSeconds: seeded.retryAfterSeconds });
+        return;
+      case "5xx":
+        logFault(seeded.status);
+        this.sendFault(res, { path, status: seeded.status, retryAfterSeconds: seeded.retryAfterSeconds });
+        return;
+      case "reset-before":
+        logFault(0);
+        res.socket?.destroy();
+        return;
+    }
 
     let result: Handled;
     if (!route) {
@@ -1464,6 +1549,12 @@ class FakeTailscale {
     if (fault?.after) {
       log(fault.reset ? 0 : fault.status);
       this.sendFault(res, fault);
+      return;
+    }
+    if (seeded?.kind === "reset-after") {
+      // The request was acted on (a key minted, a service written); the answer is lost.
+      logFault(0);
+      res.socket?.destroy();
       return;
     }
     this.checkResponse(method, route, op, result);

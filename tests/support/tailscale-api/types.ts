@@ -1,4 +1,5 @@
 // Public shapes of the fake Tailscale API (what tests and the cluster simulator see).
+import type { FaultKind, FaultSpec as InjectorFaultSpec } from "../kube-api/faults";
 
 /** A Tailscale device as the fake control plane holds it. */
 export interface DeviceRecord {
@@ -113,6 +114,28 @@ export interface FaultSpec {
   reset?: boolean;
 }
 
+/** Seeded fault kinds of the Tailscale fake: the kube-api's (faults.ts) without the watch kinds. */
+export type TailscaleFaultKind = Exclude<FaultKind, "watch-close" | "watch-error">;
+
+/**
+ * A seeded fault rule (tests/support/kube-api/faults.ts): `rate`, `seed`, `kinds`, and filters by
+ * `method`, `path` (exact, prefix or RegExp) or `route` (the template, e.g.
+ * `/api/v2/tailnet/{tailnet}/keys`). Applies to every caller of the public API (`/api/v2`), never to
+ * the control plane (`/_control`, tailscaled's traffic).
+ */
+export type SeededFaultSpec = Omit<InjectorFaultSpec, "kinds" | "users" | "watch" | "watchCloseAfterMs"> & {
+  kinds: readonly TailscaleFaultKind[];
+};
+
+/** One seeded fault the fake injected. */
+export interface InjectedTailscaleFault {
+  method: string;
+  path: string;
+  route: string;
+  kind: TailscaleFaultKind;
+  status?: number;
+}
+
 /** One request the fake answered. */
 export interface RequestLogEntry {
   method: string;
@@ -121,6 +144,8 @@ export interface RequestLogEntry {
   status: number;
   /** Route template, e.g. `/api/v2/tailnet/{tailnet}/keys`, or `<unmatched>`. */
   route: string;
+  /** The seeded fault injected into this request, if any (status 0 for resets). */
+  fault?: TailscaleFaultKind;
 }
 
 /** A running fake Tailscale API + control plane. */
@@ -172,6 +197,17 @@ export interface TailscaleApiServer {
   schemaViolations: string[];
   injectFault(f: FaultSpec): void;
   clearFaults(): void;
+  /**
+   * Replaces the seeded fault rules (undefined: none), restarting their PRNGs and counts. Kinds:
+   * `5xx` (500/503 unless `status` is fixed, with or without `Retry-After`), `429` (`Retry-After: 1`),
+   * `reset-before` (connection dropped before the request is acted on), `reset-after` (acted on, then
+   * dropped without an answer), `slow` (answered after `slowMs`).
+   */
+  setFaults(specs: SeededFaultSpec | SeededFaultSpec[] | undefined): void;
+  /** Seeded faults injected since the rules were set, by kind. */
+  faultCounts(): Record<TailscaleFaultKind, number>;
+  /** Seeded faults injected since the rules were set, in order. */
+  injectedFaults(): InjectedTailscaleFault[];
   setLatency(ms: number): void;
   stop(): Promise<void>;
 }

@@ -26,6 +26,24 @@ describe("ha/diff: diffProxyGroup", () => {
     assert.equal(diffProxyGroup({ ...base, tags: [] }, base).changes, false);
   });
 
+  it("a refreshed replica without a device asks for an in-place update that repairs it", () => {
+    const device = (ordinal: number) => ({
+      ordinal,
+      deviceId: `n${ordinal}`,
+      fqdn: `pg-${ordinal}.t.ts.net`,
+    });
+    const olds = { ...base, replicas: 3, devices: [device(0), device(2)] };
+    const d = diffProxyGroup(olds, { ...base, replicas: 3 });
+    assert.equal(d.changes, true);
+    assert.deepEqual(d.replaces, []);
+    assert.match(d.detailedDiff.devices!.reason, /^replica 1 of the last refresh has no tailnet device/);
+    const whole = { ...olds, devices: [device(0), device(1), device(2)] };
+    assert.equal(diffProxyGroup(whole, { ...base, replicas: 3 }).changes, false);
+    for (const devices of [undefined, "x", [null, 5]]) {
+      assert.doesNotThrow(() => diffProxyGroup({ ...base, replicas: 1, devices }, base));
+    }
+  });
+
   it("replicas scale in place, with the removed ordinals in the reason", () => {
     assert.deepEqual(diffProxyGroup({ ...base, replicas: 3 }, { ...base, replicas: 1 }), {
       changes: true,

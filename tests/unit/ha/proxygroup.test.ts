@@ -474,6 +474,11 @@ describe("ha/proxygroup: TestProxyGroupGetAuthKey decisions", () => {
       { configExists: true, reissueAuthKey: "" },
       { action: "mint" },
     ],
+    [
+      "device deleted out of band, config without key: mint, nothing to delete (ours: replica repair)",
+      { configExists: true, deviceId: "nodeid-0", deviceGone: true },
+      { action: "mint" },
+    ],
   ];
   for (const [name, facts, want] of cases) {
     it(name, () => assert.deepEqual(decideAuthKey(facts), want));
