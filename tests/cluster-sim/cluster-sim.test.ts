@@ -103,6 +103,37 @@ describe("cluster-sim", function () {
     assert.equal(sts.status?.observedGeneration, sts.metadata?.generation);
   });
 
+  it("a Pod Security refusal of the controller's Pod create becomes a FailedCreate event on the StatefulSet", async () => {
+    await core.patchNamespace(
+      { name: NS, body: { metadata: { labels: { "pod-security.kubernetes.io/enforce": "restricted" } } } },
+      k8s.setHeaderOptions("Content-Type", k8s.PatchStrategy.MergePatch),
+    );
+    await start();
+    const key = ts.createAuthKey({ tags: ["tag:k8s"] });
+    await createStandalone("ts-db", { authKey: key.key, hostname: "db", destIP: "10.96.0.42" });
+    await sim.waitIdle();
+    await sim.waitIdle();
+
+    assert.equal((await core.listNamespacedPod({ namespace: NS })).items.length, 0);
+    const events = (await core.listNamespacedEvent({ namespace: NS })).items.filter(
+      (e) => e.involvedObject.kind === "StatefulSet" && e.involvedObject.name === "ts-db",
+    );
+    assert.equal(events.length, 1, "repeats are one Event whose count grows");
+    const [ev] = events;
+    assert.equal(ev!.type, "Warning");
+    assert.equal(ev!.reason, "FailedCreate");
+    assert.equal(ev!.source?.component, "statefulset-controller");
+    // The fixture is the operator's unprivileged template, which restricted refuses.
+    assert.ok(
+      ev!.message?.startsWith(
+        'create Pod ts-db-0 in StatefulSet ts-db failed error: pods "ts-db-0" is forbidden: violates PodSecurity "restricted:latest": allowPrivilegeEscalation != false (container "tailscale" must set securityContext.allowPrivilegeEscalation=false), ',
+      ),
+      ev!.message,
+    );
+    const sts = await apps.readNamespacedStatefulSet({ name: "ts-db", namespace: NS });
+    assert.equal(sts.status?.readyReplicas ?? 0, 0);
+  });
+
   it("writes reissue_authkey and crash-loops on a spent key, then logs in once the config has a new key", async () => {
     await start();
     const spent = ts.createAuthKey({ tags: ["tag:k8s"] });

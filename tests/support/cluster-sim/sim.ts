@@ -157,6 +157,18 @@ function apiCode(err: unknown): number | undefined {
   return e?.code ?? e?.statusCode;
 }
 
+/** The message of an API error's Status body (what a Go client's error prints), else the error's own. */
+function apiMessage(err: unknown): string {
+  const body = (err as { body?: unknown })?.body;
+  try {
+    const parsed = typeof body === "string" ? JSON.parse(body) : body;
+    if (parsed && typeof parsed.message === "string") return parsed.message;
+  } catch {
+    // not JSON: fall through
+  }
+  return (err as Error)?.message ?? String(err);
+}
+
 function sameList(a: string[], b: string[]): boolean {
   return a.length === b.length && [...a].sort().join("\n") === [...b].sort().join("\n");
 }
@@ -447,7 +459,73 @@ class Sim implements ObjectLookup {
       this.writes++;
     } catch (err) {
       if (apiCode(err) === 409) return; // created by an earlier pass whose event is still on the way
+      const status = apiCode(err);
+      if (status === 403 || status === 422) {
+        // The StatefulSet controller records a refused Pod create as a Warning event on the StatefulSet,
+        // reason FailedCreate, message "create Pod <pod> in StatefulSet <sts> failed error: <API error>",
+        // and retries later (kubernetes/kubernetes@00bdb3fa pkg/controller/statefulset/stateful_pod_control.go,
+        // CreateStatefulPod and recordPodEvent). The StatefulSet's status gets no condition for it.
+        await this.recordStatefulSetEvent(
+          sts,
+          "Warning",
+          "FailedCreate",
+          `create Pod ${name} in StatefulSet ${sts.metadata!.name} failed error: ${apiMessage(err)}`,
+        );
+        return;
+      }
       throw err;
+    }
+  }
+
+  /** Repeats of one event are one Event whose count grows, as client-go's event recorder aggregates them. */
+  private readonly recordedEvents = new Map<string, string>();
+
+  /** Writes (or bumps) an Event about a StatefulSet as `statefulset-controller`. */
+  private async recordStatefulSetEvent(
+    sts: k8s.V1StatefulSet,
+    type: string,
+    reason: string,
+    message: string,
+  ): Promise<void> {
+    const ns = sts.metadata!.namespace!;
+    const key = `${ns}/${sts.metadata!.uid}/${reason}/${message}`;
+    const now = new Date();
+    const existing = this.recordedEvents.get(key);
+    try {
+      if (existing) {
+        const ev = await this.core.readNamespacedEvent({ name: existing, namespace: ns });
+        ev.count = (ev.count ?? 1) + 1;
+        ev.lastTimestamp = now;
+        await this.core.replaceNamespacedEvent({ name: existing, namespace: ns, body: ev });
+        return;
+      }
+      const name = `${sts.metadata!.name}.${(now.getTime() * 1e6 + Math.floor(Math.random() * 1e6)).toString(16)}`;
+      await this.core.createNamespacedEvent({
+        namespace: ns,
+        body: {
+          metadata: { name, namespace: ns },
+          involvedObject: {
+            apiVersion: "apps/v1",
+            kind: "StatefulSet",
+            name: sts.metadata!.name,
+            namespace: ns,
+            uid: sts.metadata!.uid,
+            resourceVersion: sts.metadata!.resourceVersion,
+          },
+          type,
+          reason,
+          message,
+          source: { component: "statefulset-controller" },
+          reportingComponent: "statefulset-controller",
+          firstTimestamp: now,
+          lastTimestamp: now,
+          count: 1,
+        },
+      });
+      this.recordedEvents.set(key, name);
+    } catch (err) {
+      // An event that cannot be written is dropped, as the recorder drops it; the controller goes on.
+      if (apiCode(err) === 404) this.recordedEvents.delete(key);
     }
   }
 
