@@ -59,7 +59,7 @@ export interface ClusterSimOptions {
   kubelet?: KubeletTiming;
   /**
    * Multiplies every simulated duration (the kubelet's sync period, `delays`): 1 (the default) is real
-   * time; tests compress it (e.g. 0.005: a 60 s sync period becomes 300 ms). Only durations shrink: the
+   * time; tests compress it (e.g. 0.002: a 60 s sync period becomes 120 ms). Only durations shrink: the
    * order of events and their relative timing stay as in a real cluster.
    */
   timeScale?: number;
@@ -96,10 +96,10 @@ export interface KubeletTiming {
 }
 
 /**
- * The `timeScale` the tests run the simulator at: a 60 s kubelet sync becomes 300-450 ms, a Pod start
- * 10 ms. The demo and the bench run at 1 (real time).
+ * The `timeScale` the tests run the simulator at: a 60 s kubelet sync becomes 120-180 ms, a Pod start
+ * 4 ms. The demo and the bench run at 1 (real time).
  */
-export const TEST_TIME_SCALE = 0.005;
+export const TEST_TIME_SCALE = 0.002;
 
 /** What the simulator knows about one pod. */
 export interface SimPod {
