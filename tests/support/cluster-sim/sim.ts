@@ -51,8 +51,8 @@ export interface ClusterSimOptions {
   /**
    * How long a Pod takes to start (image pull with pullPolicy Always, container start), tailscaled to log
    * in, and a certificate to be issued, in real milliseconds before `timeScale`. Defaults: 2000, 1000 and
-   * 5000 (figures of the order real proxies show; unconfirmed as exact numbers, see
-   * ../shared/reference/real-world-behaviour.md §4).
+   * 5000: estimates, not measured figures (a certificate is an ACME order with a DNS-01 or TLS-ALPN-01
+   * challenge, tailscale/tailscale@de9ec7ee feature/acme/cert.go:40-43, 253-273).
    */
   delays?: { podStartMs?: number; loginMs?: number; certMs?: number };
   /** The kubelet's periodic Pod sync, which is when mounted Secret and ConfigMap contents change. */
