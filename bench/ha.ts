@@ -85,7 +85,8 @@ type Parallel = number | undefined;
 const DEFAULT_PARALLEL = 4 * os.availableParallelism();
 
 async function run(latencyMs: number, count: number, parallel?: Parallel): Promise<Measure> {
-  const world = await startLocalWorld({ faults: FAULTS });
+  // Real kubelet, start, login and issuance times (tests/support/cluster-sim/sim.ts KubeletTiming).
+  const world = await startLocalWorld({ faults: FAULTS, sim: { timeScale: 1 } });
   const dir = projectDir();
   const stack = new StackHarness({
     stack: "bench",
@@ -145,7 +146,8 @@ async function run(latencyMs: number, count: number, parallel?: Parallel): Promi
 
 /** Dependent requests on one HA ingress create's critical path, from its time at 0 and 100 ms per request. */
 async function chainLength(): Promise<number> {
-  const world = await startLocalWorld();
+  // Real kubelet, start, login and issuance times (tests/support/cluster-sim/sim.ts KubeletTiming).
+  const world = await startLocalWorld({ sim: { timeScale: 1 } });
   try {
     world.kube.seed({ apiVersion: "v1", kind: "Namespace", metadata: { name: "tailscale" } });
     await world.addService("apps", "web");

@@ -53,7 +53,8 @@ const SCENARIOS: Scenario[] = [
 ];
 
 async function lifecycle(scenario: Scenario, latencyMs: number): Promise<Row[]> {
-  const world = await startLocalWorld({ faults: FAULTS });
+  // Real kubelet, start, login and issuance times (tests/support/cluster-sim/sim.ts KubeletTiming).
+  const world = await startLocalWorld({ faults: FAULTS, sim: { timeScale: 1 } });
   world.kube.setLatency(latencyMs);
   world.tailscale.setLatency(latencyMs);
   const stack = programStack(world, {

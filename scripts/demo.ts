@@ -170,7 +170,8 @@ async function runExample(
 }
 
 async function main(): Promise<void> {
-  const world = await startLocalWorld();
+  // Real kubelet, start, login and issuance times (tests/support/cluster-sim/sim.ts KubeletTiming).
+  const world = await startLocalWorld({ sim: { timeScale: 1 } });
   let exitCode = 0;
   if (FAULTS) {
     console.log(

@@ -60,7 +60,10 @@ export interface ProxyClass {
    * Container securityContext of the `tailscale` container; a `k8s.types.input.core.v1.SecurityContext`
    * fits. It replaces the default, which for layer-3 and ProxyGroup proxies is `{ privileged: true }`
    * (they use a TUN device and iptables or nftables in the Pod), so a replacement must still grant
-   * what those need. (operator: `tailscaleContainer.securityContext`)
+   * what those need; for a standalone TailnetIngress proxy (userspace networking) the default meets the
+   * Pod Security `restricted` level (non-root UID 1000, no privilege escalation, all capabilities
+   * dropped, RuntimeDefault seccomp), and a replacement that breaks the namespace's enforced level is
+   * refused by `up` before anything is created. (operator: `tailscaleContainer.securityContext`)
    */
   securityContext?: pulumi.Input<SecurityContext>;
   /**

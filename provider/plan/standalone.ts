@@ -166,6 +166,25 @@ interface TemplateOptions {
   ctx: PlanContext;
 }
 
+/**
+ * The securityContext of a userspace (layer-7) proxy container, which meets the Pod Security `restricted`
+ * level (https://kubernetes.io/docs/concepts/security/pod-security-standards/#restricted): in userspace
+ * networking containerboot and tailscaled need no capability, and Tailscale's own userspace example runs them
+ * as UID/GID 1000 (tailscale/tailscale@11f7f7d4 docs/k8s/userspace-sidecar.yaml). Without it the container
+ * runs as the image's user (root) and only a `baseline` namespace admits it. A ProxyClass `securityContext`
+ * replaces this one.
+ */
+function userspaceSecurityContext() {
+  return {
+    allowPrivilegeEscalation: false,
+    capabilities: { drop: ["ALL"] },
+    runAsNonRoot: true,
+    runAsUser: 1000,
+    runAsGroup: 1000,
+    seccompProfile: { type: "RuntimeDefault" },
+  };
+}
+
 function buildObjects(o: TemplateOptions) {
   const meta = (name: string) => ({
     name,
@@ -280,7 +299,7 @@ function buildObjects(o: TemplateOptions) {
               image,
               imagePullPolicy: DEFAULT_IMAGE_PULL_POLICY,
               resources: { requests: { cpu: "1m", memory: "1Mi" } },
-              ...(o.userspace ? {} : { securityContext: { privileged: true } }),
+              securityContext: o.userspace ? userspaceSecurityContext() : { privileged: true },
               env,
               volumeMounts,
             },

@@ -1,9 +1,11 @@
 /**
  * Reading what only the cluster knows, for the pure planners: backend Services and proxy state.
  */
+import type { V1PodTemplateSpec } from "@kubernetes/client-node";
 import type { Kube, KubeObject, ObjectRef } from "../kube";
 import { type BackendServiceFacts, backendKey, ingressBackends } from "../plan/backends";
 import type { ServiceRefInput, TailnetIngressInput } from "../plan/inputs";
+import { podSecurityRefusal } from "../plan/podSecurity";
 
 /** Reference of a core/v1 object. */
 export function coreRef(kind: string, namespace: string | undefined, name: string): ObjectRef {
@@ -41,13 +43,47 @@ export async function readBackendService(
   };
 }
 
-/** A namespace the proxy's objects go to must exist: we never create or delete namespaces. */
-export async function requireNamespace(kube: Kube, namespace: string, argument: string): Promise<void> {
-  if (!(await kube.get(coreRef("Namespace", undefined, namespace)))) {
+/**
+ * A namespace the proxy's objects go to must exist: we never create or delete namespaces. Returns its
+ * labels (they carry its Pod Security levels).
+ */
+export async function requireNamespace(
+  kube: Kube,
+  namespace: string,
+  argument: string,
+): Promise<Record<string, string>> {
+  const ns = await kube.get(coreRef("Namespace", undefined, namespace));
+  if (!ns) {
     throw new Error(
       `namespace "${namespace}" does not exist in the cluster: create it (e.g. a @pulumi/kubernetes Namespace) or set ${argument}`,
     );
   }
+  return ((ns.metadata as { labels?: Record<string, string> } | undefined)?.labels ?? {}) as Record<
+    string,
+    string
+  >;
+}
+
+/**
+ * Refuses, before anything is written, a proxy whose Pod the namespace's enforced Pod Security level would
+ * refuse: the StatefulSet would be accepted and its Pod never created, so `up` would wait until its timeout
+ * (provider/plan/podSecurity.ts).
+ */
+export function requireAdmittedProxyPod(o: {
+  namespace: string;
+  labels: Record<string, string>;
+  statefulSet: { spec?: { template?: V1PodTemplateSpec } };
+  what: string;
+  fix: string;
+}): void {
+  const refusal = podSecurityRefusal({
+    namespace: o.namespace,
+    labels: o.labels,
+    template: o.statefulSet.spec?.template ?? {},
+    what: o.what,
+    fix: o.fix,
+  });
+  if (refusal) throw new Error(refusal);
 }
 
 /** The string values of a Secret's `data` (base64-decoded). */

@@ -54,7 +54,14 @@ import {
 } from "./ha/replicas";
 import { type HARuntime, runtimeFor } from "./ha/runtime";
 import { runTeardown } from "./ha/teardown";
-import { coreRef, deviceStateOf, objectPath, requireNamespace, secretData } from "./kubeFacts";
+import {
+  coreRef,
+  deviceStateOf,
+  objectPath,
+  requireAdmittedProxyPod,
+  requireNamespace,
+  secretData,
+} from "./kubeFacts";
 import { checkAgainst, cleanOutputs, diffResult, type Lifecycle, partialCreateError } from "./lifecycle";
 
 /** One replica's device, as output. */
@@ -368,6 +375,13 @@ async function liveEntries(rt: HARuntime, input: PGInputs): Promise<string[]> {
   return live;
 }
 
+/** What to do when a ProxyGroup's namespace would refuse its Pods (provider/plan/podSecurity.ts). */
+const PROXY_GROUP_POD_SECURITY_FIX =
+  "ProxyGroup replicas need the privileged level (kernel networking: a privileged sysctler init container and " +
+  "tailscale container). Set `namespace` to a namespace labelled pod-security.kubernetes.io/enforce=privileged " +
+  "(e.g. a dedicated one for the proxies), or, if that is acceptable for this namespace, label it so " +
+  "(kubectl label namespace <namespace> pod-security.kubernetes.io/enforce=privileged --overwrite).";
+
 export const proxyGroup: Lifecycle = {
   async check(olds, news) {
     return checkAgainst(PROXY_GROUP, olds, news);
@@ -380,8 +394,15 @@ export const proxyGroup: Lifecycle = {
   async create(input: PGInputs) {
     const rt = runtimeFor(input);
     const controlUrl = controlUrlFor(rt.tailscale);
-    await requireNamespace(rt.kube, input.namespace, "namespace");
+    const labels = await requireNamespace(rt.kube, input.namespace, "namespace");
     const skeleton = planProxyGroup(input, { authKeys: {}, controlUrl, existingAdvertiseServices: {} });
+    requireAdmittedProxyPod({
+      namespace: input.namespace,
+      labels,
+      statefulSet: skeleton.statefulSet,
+      what: `ProxyGroup StatefulSet ${input.namespace}/${input.name}`,
+      fix: PROXY_GROUP_POD_SECURITY_FIX,
+    });
     // A retried create adopts the devices a failed one registered.
     await refuseTakenReplicaNames(rt, skeleton.hostnames, await ownDeviceIds(rt.kube, input));
     const id = `${input.namespace}/${input.name}`;
@@ -423,6 +444,14 @@ export const proxyGroup: Lifecycle = {
     const controlUrl = controlUrlFor(rt.tailscale);
     const oldReplicas = effectiveReplicas(olds);
     const plan = planProxyGroup(news, { authKeys: {}, controlUrl, existingAdvertiseServices: {} });
+    // The namespace may have been relabelled, or the ProxyClass changed, since the create.
+    requireAdmittedProxyPod({
+      namespace: news.namespace,
+      labels: await requireNamespace(rt.kube, news.namespace, "namespace"),
+      statefulSet: plan.statefulSet,
+      what: `ProxyGroup StatefulSet ${news.namespace}/${news.name}`,
+      fix: PROXY_GROUP_POD_SECURITY_FIX,
+    });
     const scale = planProxyGroupScale(oldReplicas, plan.replicas);
     await refuseTakenReplicaNames(
       rt,

@@ -22,6 +22,7 @@ import {
   deviceStateOf,
   objectPath,
   type ProxyDeviceState,
+  requireAdmittedProxyPod,
   requireNamespace,
   secretData,
 } from "./kubeFacts";
@@ -41,6 +42,11 @@ export interface StandaloneSpec<I> {
     data: Record<string, string>,
     previous?: any,
   ): object;
+  /**
+   * What to do when the namespace's enforced Pod Security level would refuse the proxy's Pod (the level
+   * this kind needs, and how to get there).
+   */
+  podSecurityFix: string;
   /** Waits after the device is up (layer 7: the certificate, when asked to). */
   afterDeviceUp?(ctx: StandaloneRuntime<I>, plan: StandaloneProxyPlan): Promise<void>;
 }
@@ -177,7 +183,14 @@ export async function createStandalone<I extends StandaloneInputBase>(
   // Everything that can refuse the input runs before the first write.
   const backends = await spec.readBackends(kube, input);
   let plan = spec.plan(input, backends, { controlUrl });
-  await requireNamespace(kube, plan.namespace, "namespace");
+  const labels = await requireNamespace(kube, plan.namespace, "namespace");
+  requireAdmittedProxyPod({
+    namespace: plan.namespace,
+    labels,
+    statefulSet: plan.statefulSet,
+    what: `${spec.kind} proxy StatefulSet ${plan.namespace}/${plan.names.statefulSet}`,
+    fix: spec.podSecurityFix,
+  });
   const secretRef = coreRef("Secret", plan.namespace, plan.names.secret);
   const existing = await kube.get(secretRef);
   const leftOver = secretData(existing).device_id;
@@ -265,6 +278,14 @@ export async function updateStandalone<I extends StandaloneInputBase>(
         "this needs a replacement, which pulumi-tailnet's diff should have asked for. Please report this.",
     );
   }
+  // The namespace may have been relabelled, or the ProxyClass changed, since the create.
+  requireAdmittedProxyPod({
+    namespace: plan.namespace,
+    labels: await requireNamespace(kube, plan.namespace, "namespace"),
+    statefulSet: plan.statefulSet,
+    what: `${spec.kind} proxy StatefulSet ${plan.namespace}/${plan.names.statefulSet}`,
+    fix: spec.podSecurityFix,
+  });
   let templateChanged = false;
   for (const obj of plan.objects) {
     const result = await kube.apply(obj, { ownerId: news.ownerId });

@@ -23,6 +23,10 @@ import { type StandaloneSpec, standaloneSteps } from "./standalone";
 const standaloneSpec: StandaloneSpec<TailnetIngressInput> = {
   kind: "TailnetIngress",
   readBackends: readIngressBackends,
+  podSecurityFix:
+    "A standalone TailnetIngress proxy runs under the restricted level by default (userspace networking, non-root, " +
+    "no capabilities); what breaks it comes from the ProxyClass: remove or fix its securityContext or " +
+    "podSecurityContext, or set `namespace` to a namespace whose enforced level admits it.",
   plan(input, backends, ctx) {
     return planStandaloneIngress(input, backends, ctx);
   },

@@ -26,6 +26,11 @@ const standaloneSpec: StandaloneSpec<TailnetServiceInput> = {
   outputs() {
     return {};
   },
+  podSecurityFix:
+    "A layer-3 proxy needs the privileged level (kernel networking for its DNAT: a privileged sysctler init " +
+    "container and tailscale container). Set `namespace` to a namespace labelled pod-security.kubernetes.io/enforce=privileged " +
+    "(standalone TailnetService proxies otherwise go to the backend Service's namespace), or, if that is acceptable " +
+    "for this namespace, label it so (kubectl label namespace <namespace> pod-security.kubernetes.io/enforce=privileged --overwrite).",
 };
 
 export const tailnetService: Lifecycle = proxyLifecycle({

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { X509Certificate } from "node:crypto";
 import * as k8s from "@kubernetes/client-node";
 import { getCa } from "../support/ca";
-import { type ClusterSim, startClusterSim } from "../support/cluster-sim";
+import { type ClusterSim, startClusterSim, TEST_TIME_SCALE } from "../support/cluster-sim";
 import { type KubeApiServer, startKubeApiServer } from "../support/kube-api";
 import { startTailscaleApi, type TailscaleApiServer } from "../support/tailscale-api";
 import {
@@ -24,7 +24,12 @@ describe("cluster-sim", function () {
   let apps: k8s.AppsV1Api;
 
   async function start(opts: Partial<Parameters<typeof startClusterSim>[0]> = {}): Promise<void> {
-    sim = await startClusterSim({ kubeconfig: kube.kubeconfig(), tailscaleUrl: ts.url, ...opts });
+    sim = await startClusterSim({
+      kubeconfig: kube.kubeconfig(),
+      tailscaleUrl: ts.url,
+      timeScale: TEST_TIME_SCALE,
+      ...opts,
+    });
   }
 
   beforeEach(async () => {
@@ -101,6 +106,37 @@ describe("cluster-sim", function () {
     assert.equal(sts.status?.readyReplicas, 1);
     assert.equal(sts.status?.replicas, 1);
     assert.equal(sts.status?.observedGeneration, sts.metadata?.generation);
+  });
+
+  it("a Pod Security refusal of the controller's Pod create becomes a FailedCreate event on the StatefulSet", async () => {
+    await core.patchNamespace(
+      { name: NS, body: { metadata: { labels: { "pod-security.kubernetes.io/enforce": "restricted" } } } },
+      k8s.setHeaderOptions("Content-Type", k8s.PatchStrategy.MergePatch),
+    );
+    await start();
+    const key = ts.createAuthKey({ tags: ["tag:k8s"] });
+    await createStandalone("ts-db", { authKey: key.key, hostname: "db", destIP: "10.96.0.42" });
+    await sim.waitIdle();
+    await sim.waitIdle();
+
+    assert.equal((await core.listNamespacedPod({ namespace: NS })).items.length, 0);
+    const events = (await core.listNamespacedEvent({ namespace: NS })).items.filter(
+      (e) => e.involvedObject.kind === "StatefulSet" && e.involvedObject.name === "ts-db",
+    );
+    assert.equal(events.length, 1, "repeats are one Event whose count grows");
+    const [ev] = events;
+    assert.equal(ev!.type, "Warning");
+    assert.equal(ev!.reason, "FailedCreate");
+    assert.equal(ev!.source?.component, "statefulset-controller");
+    // The fixture is the operator's unprivileged template, which restricted refuses.
+    assert.ok(
+      ev!.message?.startsWith(
+        'create Pod ts-db-0 in StatefulSet ts-db failed error: pods "ts-db-0" is forbidden: violates PodSecurity "restricted:latest": allowPrivilegeEscalation != false (container "tailscale" must set securityContext.allowPrivilegeEscalation=false), ',
+      ),
+      ev!.message,
+    );
+    const sts = await apps.readNamespacedStatefulSet({ name: "ts-db", namespace: NS });
+    assert.equal(sts.status?.readyReplicas ?? 0, 0);
   });
 
   it("writes reissue_authkey and crash-loops on a spent key, then logs in once the config has a new key", async () => {
@@ -240,6 +276,63 @@ describe("cluster-sim", function () {
     await apps.deleteNamespacedStatefulSet({ name: "ts-s", namespace: NS });
     await sim.waitIdle();
     assert.deepEqual((await core.listNamespacedPod({ namespace: NS })).items, []);
+  });
+
+  it("a changed mounted Secret reaches the container only at a kubelet sync (a Pod update syncs it)", async () => {
+    // Real time: the periodic sync is 60-90 s away, so only the Pod update below can sync the Pod.
+    await start({ timeScale: 1, delays: { podStartMs: 0, loginMs: 0, certMs: 0 } });
+    const pg = "sync-pg";
+    const apiKey = ts.createApiKey();
+    await fetch(`${ts.url}/api/v2/tailnet/-/vip-services/svc:web`, {
+      method: "PUT",
+      headers: { Authorization: `Bearer ${apiKey}`, "Content-Type": "application/json" },
+      body: JSON.stringify({ name: "svc:web", ports: ["tcp:443"], tags: ["tag:k8s"] }),
+    });
+    const config = (advertise?: string[]) =>
+      tailscaledConfig({
+        authKey: ts.createAuthKey({ tags: ["tag:k8s"] }).key,
+        hostname: `${pg}-0`,
+        advertiseServices: advertise,
+      });
+    await core.createNamespacedSecret({
+      namespace: NS,
+      body: {
+        metadata: { name: `${pg}-0-config`, namespace: NS },
+        stringData: { "cap-106.hujson": config() },
+      },
+    });
+    await core.createNamespacedConfigMap({
+      namespace: NS,
+      body: { metadata: { name: `${pg}-ingress-config`, namespace: NS } },
+    });
+    for (const o of proxyRbac(pg, [`${pg}-0`, `${pg}-0-config`])) kube.seed(o);
+    kube.seed({ apiVersion: "v1", kind: "Secret", metadata: { name: `${pg}-0`, namespace: NS } });
+    await apps.createNamespacedStatefulSet({ namespace: NS, body: proxyGroupStatefulSet(pg, 1) });
+    await sim.waitIdle();
+    assert.deepEqual(sim.pods()[0]!.advertisedServices, []);
+
+    const updated = await core.replaceNamespacedSecret({
+      name: `${pg}-0-config`,
+      namespace: NS,
+      body: {
+        metadata: { name: `${pg}-0-config`, namespace: NS },
+        stringData: { "cap-106.hujson": config(["svc:web"]) },
+      },
+    });
+    await sim.watchesSynced();
+    const before = sim.pods()[0]!;
+    assert.notEqual(before.mounted[`secret:${pg}-0-config`], updated.metadata?.resourceVersion);
+    assert.deepEqual(before.advertisedServices, [], "nothing is visible before the Pod's next sync");
+
+    // A Pod update (here an annotation) makes the kubelet sync the Pod, and with it its volumes.
+    await core.patchNamespacedPod(
+      { name: `${pg}-0`, namespace: NS, body: { metadata: { annotations: { touched: "1" } } } },
+      k8s.setHeaderOptions("Content-Type", k8s.PatchStrategy.MergePatch),
+    );
+    await sim.waitIdle();
+    const after = sim.pods()[0]!;
+    assert.equal(after.mounted[`secret:${pg}-0-config`], updated.metadata?.resourceVersion);
+    assert.deepEqual(after.advertisedServices, ["svc:web"]);
   });
 
   it("runs an HA ProxyGroup: advertises configured services, applies L3 config, replica 0 issues the cert", async () => {

@@ -5,7 +5,7 @@ import assert from "node:assert/strict";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { type ClusterSim, startClusterSim } from "../support/cluster-sim";
+import { type ClusterSim, startClusterSim, TEST_TIME_SCALE } from "../support/cluster-sim";
 import { createBackend, kubernetesBuiltins, StackHarness } from "../support/engine";
 import { type KubeApiServer, startKubeApiServer } from "../support/kube-api";
 import { startTailscaleApi } from "../support/tailscale-api";
@@ -39,6 +39,7 @@ describe("examples/multi-cluster through the engine (two stacks, two clusters)",
       const sim = await startClusterSim({
         kubeconfig: kube.kubeconfig({ user: "cluster-sim" }),
         tailscaleUrl: tailscale.url,
+        timeScale: TEST_TIME_SCALE,
       });
       kube.setExecHandler(tailscaleCli(sim, kube));
       fs.mkdirSync(path.join(dir, name));

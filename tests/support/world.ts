@@ -16,7 +16,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import * as yaml from "js-yaml";
-import { type ClusterSim, type ClusterSimOptions, startClusterSim } from "./cluster-sim";
+import { type ClusterSim, type ClusterSimOptions, startClusterSim, TEST_TIME_SCALE } from "./cluster-sim";
 import { type KubeApiServer, startKubeApiServer } from "./kube-api";
 import { FAULT_KINDS } from "./kube-api/faults";
 import { startTailscaleApi } from "./tailscale-api";
@@ -116,6 +116,10 @@ export interface Leftovers {
 /** Options of {@link startLocalWorld}. */
 export interface LocalWorldOptions {
   tailnetDomain?: string;
+  /**
+   * Options of the cluster simulator. Its `timeScale` defaults to TEST_TIME_SCALE (compressed kubelet,
+   * Pod start, login and issuance times, in the real order); the demo and the bench pass 1.
+   */
   sim?: Partial<Omit<ClusterSimOptions, "kubeconfig" | "tailscaleUrl">>;
   /** The deployer's RBAC manifest text (default: deploy/deployer-rbac.yaml), e.g. with a rule removed. */
   deployerRbac?: string;
@@ -191,6 +195,7 @@ export async function startLocalWorld(opts: LocalWorldOptions = {}): Promise<Loc
       // tailscaled fetches a standalone proxy's certificate on demand (first TLS handshake, or
       // `tailscale cert`), not when the serve config is applied.
       certIssuance: "on-demand",
+      timeScale: TEST_TIME_SCALE,
       ...opts.sim,
     });
     started.push(sim);

@@ -363,6 +363,15 @@ describe("planStandaloneIngress (layer 7)", () => {
                 image: "tailscale/tailscale:stable",
                 imagePullPolicy: "Always",
                 resources: { requests: { cpu: "1m", memory: "1Mi" } },
+                // Unlike the operator's (none): the Pod Security restricted level's fields.
+                securityContext: {
+                  allowPrivilegeEscalation: false,
+                  capabilities: { drop: ["ALL"] },
+                  runAsNonRoot: true,
+                  runAsUser: 1000,
+                  runAsGroup: 1000,
+                  seccompProfile: { type: "RuntimeDefault" },
+                },
                 env: [
                   ...BASE_ENV(true),
                   { name: "TS_SERVE_CONFIG", value: "/etc/tailscaled/$(POD_NAME)/serve-config" },

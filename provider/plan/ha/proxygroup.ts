@@ -200,7 +200,12 @@ export function proxyGroupVolumeMounts(pg: string, replicas: number): V1VolumeMo
   return out;
 }
 
-/** The Role's rules, exactly as the operator's except that an empty resourceNames rule is dropped. */
+/**
+ * The Role's rules, as the operator's except that an empty resourceNames rule is dropped and `list` on
+ * Secrets comes without `watch`: a read replica lists the certificate Secrets at start, and containerboot's
+ * Kubernetes client has no watch at all (tailscale/tailscale@de9ec7ee kube/kubeclient/client.go: get, list,
+ * create, update and patch of Secrets, events, access reviews), so the operator's `watch` grants nothing used.
+ */
 export function proxyGroupRoleRules(
   pg: string,
   replicas: number,
@@ -211,9 +216,7 @@ export function proxyGroupRoleRules(
     names.push(proxyGroupNames.configSecret(pg, i), proxyGroupNames.stateSecret(pg, i));
   }
   if (shareAcmeAccount) names.push(SHARED_ACME_SECRET);
-  const rules: NonNullable<V1Role["rules"]> = [
-    { apiGroups: [""], resources: ["secrets"], verbs: ["list", "watch"] },
-  ];
+  const rules: NonNullable<V1Role["rules"]> = [{ apiGroups: [""], resources: ["secrets"], verbs: ["list"] }];
   if (names.length > 0) {
     rules.push({
       apiGroups: [""],

@@ -11,7 +11,9 @@ export {
   type CertIssuance,
   type ClusterSim,
   type ClusterSimOptions,
+  type KubeletTiming,
   type SimFaults,
   type SimPod,
   startClusterSim,
+  TEST_TIME_SCALE,
 } from "./sim";

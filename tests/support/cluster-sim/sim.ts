@@ -6,6 +6,7 @@
 // are exercised as a real cluster exercises them.
 import { createHash } from "node:crypto";
 import * as k8s from "@kubernetes/client-node";
+import { mulberry32 } from "../kube-api/faults";
 import {
   AcmeSim,
   certStillGood,
@@ -47,7 +48,21 @@ export interface ClusterSimOptions {
   kubeconfig: string;
   /** Base URL of the fake Tailscale server (its /_control endpoints). */
   tailscaleUrl: string;
+  /**
+   * How long a Pod takes to start (image pull with pullPolicy Always, container start), tailscaled to log
+   * in, and a certificate to be issued, in real milliseconds before `timeScale`. Defaults: 2000, 1000 and
+   * 5000: estimates, not measured figures (a certificate is an ACME order with a DNS-01 or TLS-ALPN-01
+   * challenge, tailscale/tailscale@de9ec7ee feature/acme/cert.go:40-43, 253-273).
+   */
   delays?: { podStartMs?: number; loginMs?: number; certMs?: number };
+  /** The kubelet's periodic Pod sync, which is when mounted Secret and ConfigMap contents change. */
+  kubelet?: KubeletTiming;
+  /**
+   * Multiplies every simulated duration (the kubelet's sync period, `delays`): 1 (the default) is real
+   * time; tests compress it (e.g. 0.002: a 60 s sync period becomes 120 ms). Only durations shrink: the
+   * order of events and their relative timing stay as in a real cluster.
+   */
+  timeScale?: number;
   faults?: SimFaults;
   /**
    * Standalone proxies: `on-demand` (what tailscaled does: a certificate is fetched on the first TLS
@@ -60,6 +75,31 @@ export interface ClusterSimOptions {
   /** Clock for certificate validity and issuance history (default: real time). */
   now?: () => Date;
 }
+
+/**
+ * The kubelet's sync timing. A running Pod is synced every `syncFrequency` plus a jitter of up to half of
+ * it (`wait.Jitter(resyncInterval, workerResyncIntervalJitterFactor = 0.5)`,
+ * kubernetes/kubernetes pkg/kubelet/pod_workers.go wrapUp), and when its spec or metadata changes (a Pod
+ * update from the API source dispatches a sync). Each sync re-mounts its Secret and ConfigMap volumes
+ * (the volume manager's ReprocessPod marks them for remount; the reconciler rewrites them through the
+ * `..data` symlink), so a changed Secret or ConfigMap reaches a running container only then: 60-90 s after
+ * the change at worst with the defaults, as observed on real clusters
+ * (https://kubernetes.io/docs/concepts/configuration/secret/#mounted-secrets-are-updated-automatically).
+ * The change detection strategy `Watch` (the default) keeps the kubelet's copy current, so no cache TTL
+ * adds to that (`kubernetes/kubelet@v0.36.3 config/v1beta1/types.go:139-142, 705-708`).
+ */
+export interface KubeletTiming {
+  /** `syncFrequency` in real milliseconds before `timeScale` (default 60 000, the kubelet's `1m`). */
+  syncPeriodMs?: number;
+  /** Seed of the jitter (mulberry32; default 1), so a run is reproducible. */
+  seed?: number;
+}
+
+/**
+ * The `timeScale` the tests run the simulator at: a 60 s kubelet sync becomes 120-180 ms, a Pod start
+ * 4 ms. The demo and the bench run at 1 (real time).
+ */
+export const TEST_TIME_SCALE = 0.002;
 
 /** What the simulator knows about one pod. */
 export interface SimPod {
@@ -91,6 +131,11 @@ export interface SimPod {
   certError?: string;
   /** What containerboot and tailscaled logged (non-fatal problems, e.g. a refused list). */
   logs: string[];
+  /**
+   * The resourceVersion of each Secret and ConfigMap the Pod has mounted (`secret:<name>`,
+   * `configMap:<name>`), as of the kubelet's last sync of the Pod: what its containers read.
+   */
+  mounted: Record<string, string>;
 }
 
 /** A running simulator. */
@@ -100,6 +145,11 @@ export interface ClusterSim {
   setFault(f: SimFaults): void;
   /** Resolves when every watch event has been processed and nothing changes any more. */
   waitIdle(): Promise<void>;
+  /**
+   * Resolves once the simulator's watch caches hold every Secret and ConfigMap at the version the API
+   * serves now (client-go's WaitForCacheSync, for a test that must not wait for a kubelet sync).
+   */
+  watchesSynced(): Promise<void>;
   /** Certificate orders so far (successful and failed), oldest first. */
   issuances(): Issuance[];
   /** Asks the pod's tailscaled for its certificate now (the on-demand path: a TLS handshake / `tailscale cert`). */
@@ -117,6 +167,7 @@ export async function startClusterSim(opts: ClusterSimOptions): Promise<ClusterS
     pods: () => sim.podViews(),
     setFault: (f) => sim.setFault(f),
     waitIdle: () => sim.waitIdle(),
+    watchesSynced: () => sim.watchesSynced(),
     issuances: () => sim.acme.history.map((i) => ({ ...i, domains: [...i.domains] })),
     requestCertificate: (podName, namespace, domain) => sim.requestCertificate(podName, namespace, domain),
     errors: sim.errors,
@@ -145,6 +196,15 @@ interface PodMemory {
   /** The container's Kubernetes client (as the Pod's ServiceAccount), once it started. */
   kube?: ContainerKube;
   logs: string[];
+  /**
+   * What the Pod's Secret and ConfigMap volumes hold (`secret:<name>` / `configMap:<name>`), as of the
+   * kubelet's last sync of the Pod: containers read their files from here, not from the API.
+   */
+  mounted: Map<string, Json>;
+  /** The next periodic sync. */
+  syncTimer?: NodeJS.Timeout;
+  /** Spec and metadata as last synced (a change triggers a sync). */
+  syncedShape?: string;
 }
 
 const POD_CIDR_PREFIX = "10.244";
@@ -155,6 +215,23 @@ const CONFLICT_RETRIES = 8;
 function apiCode(err: unknown): number | undefined {
   const e = err as { code?: number; statusCode?: number };
   return e?.code ?? e?.statusCode;
+}
+
+/** The message of an API error's Status body (what a Go client's error prints), else the error's own. */
+function apiMessage(err: unknown): string {
+  const body = (err as { body?: unknown })?.body;
+  try {
+    const parsed = typeof body === "string" ? JSON.parse(body) : body;
+    if (parsed && typeof parsed.message === "string") return parsed.message;
+  } catch {
+    // not JSON: fall through
+  }
+  return (err as Error)?.message ?? String(err);
+}
+
+/** What of a Pod the kubelet's config source compares to decide that the Pod was updated. */
+function podShape(pod: k8s.V1Pod): string {
+  return JSON.stringify([pod.metadata?.labels, pod.metadata?.annotations, pod.spec]);
 }
 
 function sameList(a: string[], b: string[]): boolean {
@@ -201,6 +278,11 @@ class Sim implements ObjectLookup {
   private nextPodIp = 10;
   private writes = 0;
   private readonly delays: Required<NonNullable<ClusterSimOptions["delays"]>>;
+  private readonly timeScale: number;
+  private readonly syncPeriodMs: number;
+  private readonly jitter: () => number;
+  /** Resolvers waiting for the next kubelet sync of any Pod (waitIdle). */
+  private syncWaiters: Array<() => void> = [];
   private readonly certIssuance: CertIssuance;
   private readonly now: () => Date;
   private readonly tailscaleUrl: string;
@@ -211,7 +293,15 @@ class Sim implements ObjectLookup {
     this.core = this.clients.api(k8s.CoreV1Api);
     this.apps = this.clients.api(k8s.AppsV1Api);
     this.tailscaleUrl = opts.tailscaleUrl.replace(/\/+$/, "");
-    this.delays = { podStartMs: 0, loginMs: 0, certMs: 0, ...(opts.delays ?? {}) };
+    this.timeScale = opts.timeScale ?? 1;
+    const d = { podStartMs: 2000, loginMs: 1000, certMs: 5000, ...(opts.delays ?? {}) };
+    this.delays = {
+      podStartMs: d.podStartMs * this.timeScale,
+      loginMs: d.loginMs * this.timeScale,
+      certMs: d.certMs * this.timeScale,
+    };
+    this.syncPeriodMs = (opts.kubelet?.syncPeriodMs ?? 60_000) * this.timeScale;
+    this.jitter = mulberry32(opts.kubelet?.seed ?? 1);
     this.faults = opts.faults ?? {};
     this.certIssuance = opts.certIssuance ?? "on-serve-config";
     this.now = opts.now ?? (() => new Date());
@@ -269,7 +359,12 @@ class Sim implements ObjectLookup {
     await Promise.all(Object.values(this.informers).map((i) => i.stop()));
     await this.drain();
     this.clients.close();
-    for (const m of this.memory.values()) m.kube?.close();
+    for (const m of this.memory.values()) {
+      clearTimeout(m.syncTimer);
+      m.kube?.close();
+    }
+    for (const w of this.syncWaiters) w();
+    this.syncWaiters = [];
   }
 
   setFault(f: SimFaults): void {
@@ -313,6 +408,12 @@ class Sim implements ObjectLookup {
   async waitIdle(): Promise<void> {
     for (let pass = 0; pass < 20; pass++) {
       await this.drain();
+      // Changes still on their way to a mounted volume land at a kubelet sync: wait for it, as a test
+      // waiting for the effect in a real cluster would.
+      while (!this.stopped && (await this.staleMounts())) {
+        await new Promise<void>((resolve) => this.syncWaiters.push(resolve));
+        await this.drain();
+      }
       const before = this.writes;
       const [stsList, podList] = await Promise.all([
         this.apps.listStatefulSetForAllNamespaces(),
@@ -336,7 +437,12 @@ class Sim implements ObjectLookup {
           ? vols.some((v) => v.secret?.secretName === name)
           : vols.some((v) => v.configMap?.name === name);
       const isState = kind === "secret" && pod.metadata?.name === name;
-      if (mounts || isState || isCertSecret) this.enqueue(`pod:${namespace}/${pod.metadata!.name}`);
+      // A mounted copy changes only at the Pod's next kubelet sync (KubeletTiming), but a volume still
+      // waiting for its object is mounted as soon as it exists (the volume manager retries), and what
+      // the containers read through the API (their state Secret, the HA certificate Secrets) is current.
+      const mem = this.memory.get(pod.metadata!.uid!);
+      const unmounted = mounts && !mem?.mounted.has(`${kind}:${name}`);
+      if (unmounted || isState || isCertSecret) this.enqueue(`pod:${namespace}/${pod.metadata!.name}`);
     }
   }
 
@@ -348,6 +454,105 @@ class Sim implements ObjectLookup {
   }
 
   // ------------------------------------------------------------------ lookups
+
+  /**
+   * What a Pod's containers see under their Secret and ConfigMap mounts: the copy of its last kubelet
+   * sync. An object read for the first time is mounted as it is now (a missing one stays unmounted, so the
+   * container waits in ContainerCreating until it exists, as the volume manager retries).
+   */
+  private mountedView(mem: PodMemory): ObjectLookup {
+    const view = (kind: "secret" | "configMap", namespace: string, name: string): Json | undefined => {
+      const key = `${kind}:${name}`;
+      if (mem.mounted.has(key)) return mem.mounted.get(key);
+      const live = kind === "secret" ? this.secret(namespace, name) : this.configMap(namespace, name);
+      if (live) mem.mounted.set(key, live);
+      return live;
+    };
+    return {
+      secret: (namespace, name) => view("secret", namespace, name),
+      configMap: (namespace, name) => view("configMap", namespace, name),
+    };
+  }
+
+  /** The kubelet syncs a Pod: its mounted copies become current; a changed one wakes its containers. */
+  private kubeletSync(mem: PodMemory): void {
+    let changed = false;
+    for (const [key, old] of mem.mounted) {
+      const [kind, name] = key.split(/:(.*)/s) as ["secret" | "configMap", string];
+      const live = kind === "secret" ? this.secret(mem.namespace, name) : this.configMap(mem.namespace, name);
+      if (!live) continue; // a deleted object stays mounted as it was
+      if (live.metadata?.resourceVersion !== old?.metadata?.resourceVersion) {
+        mem.mounted.set(key, live);
+        changed = true;
+      }
+    }
+    // containerboot reacts to the `..data` rotation (cmd/containerboot/tailscaled.go:200-265).
+    if (changed) this.enqueue(`pod:${mem.namespace}/${mem.name}`);
+    const waiters = this.syncWaiters;
+    this.syncWaiters = [];
+    for (const w of waiters) w();
+  }
+
+  /** Schedules the Pod's next periodic sync: `syncFrequency` plus up to half of it again. */
+  private schedulePeriodicSync(mem: PodMemory): void {
+    if (this.stopped) return;
+    clearTimeout(mem.syncTimer);
+    const delay = this.syncPeriodMs * (1 + 0.5 * this.jitter());
+    mem.syncTimer = setTimeout(() => {
+      if (this.stopped || this.memory.get(mem.uid) !== mem) return;
+      this.kubeletSync(mem);
+      this.schedulePeriodicSync(mem);
+    }, delay);
+  }
+
+  /** Until the watch caches have caught up with the API (ClusterSim.watchesSynced). */
+  async watchesSynced(): Promise<void> {
+    for (;;) {
+      const [secrets, configMaps] = await Promise.all([
+        this.core.listSecretForAllNamespaces(),
+        this.core.listConfigMapForAllNamespaces(),
+      ]);
+      const behind =
+        secrets.items.some(
+          (o) =>
+            this.secret(o.metadata!.namespace!, o.metadata!.name!)?.metadata?.resourceVersion !==
+            o.metadata!.resourceVersion,
+        ) ||
+        configMaps.items.some(
+          (o) =>
+            this.configMap(o.metadata!.namespace!, o.metadata!.name!)?.metadata?.resourceVersion !==
+            o.metadata!.resourceVersion,
+        );
+      if (!behind || this.stopped) return;
+      await new Promise((r) => setTimeout(r, 5));
+    }
+  }
+
+  /**
+   * Whether some Pod's mounted copy is older than the object the API serves now (its next sync will change
+   * it). Asks the API, not the watch caches, which may not have seen the latest write yet.
+   */
+  private async staleMounts(): Promise<boolean> {
+    if (![...this.memory.values()].some((m) => m.mounted.size > 0)) return false;
+    const [secrets, configMaps] = await Promise.all([
+      this.core.listSecretForAllNamespaces(),
+      this.core.listConfigMapForAllNamespaces(),
+    ]);
+    const current = new Map<string, string | undefined>();
+    for (const o of secrets.items) {
+      current.set(`${o.metadata!.namespace}/secret:${o.metadata!.name}`, o.metadata!.resourceVersion);
+    }
+    for (const o of configMaps.items) {
+      current.set(`${o.metadata!.namespace}/configMap:${o.metadata!.name}`, o.metadata!.resourceVersion);
+    }
+    for (const mem of this.memory.values()) {
+      for (const [key, old] of mem.mounted) {
+        const rv = current.get(`${mem.namespace}/${key}`);
+        if (rv !== undefined && rv !== old?.metadata?.resourceVersion) return true;
+      }
+    }
+    return false;
+  }
 
   secret(namespace: string, name: string): Json | undefined {
     return this.informers.secrets.get(name, namespace);
@@ -447,7 +652,73 @@ class Sim implements ObjectLookup {
       this.writes++;
     } catch (err) {
       if (apiCode(err) === 409) return; // created by an earlier pass whose event is still on the way
+      const status = apiCode(err);
+      if (status === 403 || status === 422) {
+        // The StatefulSet controller records a refused Pod create as a Warning event on the StatefulSet,
+        // reason FailedCreate, message "create Pod <pod> in StatefulSet <sts> failed error: <API error>",
+        // and retries later (kubernetes/kubernetes@00bdb3fa pkg/controller/statefulset/stateful_pod_control.go,
+        // CreateStatefulPod and recordPodEvent). The StatefulSet's status gets no condition for it.
+        await this.recordStatefulSetEvent(
+          sts,
+          "Warning",
+          "FailedCreate",
+          `create Pod ${name} in StatefulSet ${sts.metadata!.name} failed error: ${apiMessage(err)}`,
+        );
+        return;
+      }
       throw err;
+    }
+  }
+
+  /** Repeats of one event are one Event whose count grows, as client-go's event recorder aggregates them. */
+  private readonly recordedEvents = new Map<string, string>();
+
+  /** Writes (or bumps) an Event about a StatefulSet as `statefulset-controller`. */
+  private async recordStatefulSetEvent(
+    sts: k8s.V1StatefulSet,
+    type: string,
+    reason: string,
+    message: string,
+  ): Promise<void> {
+    const ns = sts.metadata!.namespace!;
+    const key = `${ns}/${sts.metadata!.uid}/${reason}/${message}`;
+    const now = new Date();
+    const existing = this.recordedEvents.get(key);
+    try {
+      if (existing) {
+        const ev = await this.core.readNamespacedEvent({ name: existing, namespace: ns });
+        ev.count = (ev.count ?? 1) + 1;
+        ev.lastTimestamp = now;
+        await this.core.replaceNamespacedEvent({ name: existing, namespace: ns, body: ev });
+        return;
+      }
+      const name = `${sts.metadata!.name}.${(now.getTime() * 1e6 + Math.floor(Math.random() * 1e6)).toString(16)}`;
+      await this.core.createNamespacedEvent({
+        namespace: ns,
+        body: {
+          metadata: { name, namespace: ns },
+          involvedObject: {
+            apiVersion: "apps/v1",
+            kind: "StatefulSet",
+            name: sts.metadata!.name,
+            namespace: ns,
+            uid: sts.metadata!.uid,
+            resourceVersion: sts.metadata!.resourceVersion,
+          },
+          type,
+          reason,
+          message,
+          source: { component: "statefulset-controller" },
+          reportingComponent: "statefulset-controller",
+          firstTimestamp: now,
+          lastTimestamp: now,
+          count: 1,
+        },
+      });
+      this.recordedEvents.set(key, name);
+    } catch (err) {
+      // An event that cannot be written is dropped, as the recorder drops it; the controller goes on.
+      if (apiCode(err) === 404) this.recordedEvents.delete(key);
     }
   }
 
@@ -591,6 +862,7 @@ class Sim implements ObjectLookup {
     if (!uid) return;
     const mem = this.memory.get(uid);
     this.memory.delete(uid);
+    clearTimeout(mem?.syncTimer);
     mem?.kube?.close();
     if (mem?.device) {
       // containerboot unadvertises on SIGTERM and tailscaled goes offline.
@@ -634,9 +906,17 @@ class Sim implements ObjectLookup {
         certificates: new Set(),
         ready: false,
         logs: [],
+        mounted: new Map(),
+        syncedShape: podShape(pod),
       };
       this.memory.set(uid, mem);
+      this.schedulePeriodicSync(mem);
       if (this.delays.podStartMs > 0) await new Promise((r) => setTimeout(r, this.delays.podStartMs));
+    } else if (mem.syncedShape !== podShape(pod)) {
+      // A Pod update from the API source (labels, annotations, spec) makes the kubelet sync it now.
+      mem.syncedShape = podShape(pod);
+      this.kubeletSync(mem);
+      this.schedulePeriodicSync(mem);
     }
     const startFault = this.faults.podStart;
     if (
@@ -666,7 +946,8 @@ class Sim implements ObjectLookup {
       return;
     }
     const configSource = resolveMount(pod, container, configDir);
-    const configKey = pickConfigKey(listMountedKeys(pod, container, configDir, this));
+    const mounted = this.mountedView(mem);
+    const configKey = pickConfigKey(listMountedKeys(pod, container, configDir, mounted));
     if (!configSource || !configKey) {
       // kubelet cannot mount a missing Secret volume: the container never starts.
       mem.waitingReason = "ContainerCreating";
@@ -674,7 +955,7 @@ class Sim implements ObjectLookup {
     }
     let config: Json;
     try {
-      config = parseHuJson(readMountedFile(pod, container, `${configDir}/${configKey}`, this) ?? "{}");
+      config = parseHuJson(readMountedFile(pod, container, `${configDir}/${configKey}`, mounted) ?? "{}");
     } catch (err) {
       mem.waitingReason = "CrashLoopBackOff";
       mem.loginError = `cannot parse ${configKey}: ${(err as Error).message}`;
@@ -926,7 +1207,7 @@ class Sim implements ObjectLookup {
     stateName: string,
     mem: PodMemory,
   ): Promise<void> {
-    const text = readMountedFile(pod, container, path, this);
+    const text = readMountedFile(pod, container, path, this.mountedView(mem));
     let configs: Record<string, Json> = {};
     if (text?.trim()) {
       try {
@@ -953,7 +1234,7 @@ class Sim implements ObjectLookup {
     stateName: string,
     mem: PodMemory,
   ): Promise<void> {
-    const raw = readMountedFile(pod, container, path, this);
+    const raw = readMountedFile(pod, container, path, this.mountedView(mem));
     if (raw === undefined || raw.trim() === "") return;
     const r = await this.control("GET", `/devices/${mem.device!.nodeId}/cert-domains`);
     if (r.status === 404) return this.deviceDeleted(mem);
@@ -1179,7 +1460,17 @@ class Sim implements ObjectLookup {
         `requestCertificate: invalid domain "${domain}"; must be one of ${JSON.stringify(domains)}`,
       );
     }
-    if (mem.certShareMode) {
+    // The cert store is chosen at start from the environment (cert sharing: replica 0 writes, the others
+    // read), not from the serve config, which may not be mounted yet.
+    const share = env["TS_EXPERIMENTAL_CERT_SHARE"] === "true";
+    if (share) mem.certShareMode = /-0$/.test(mem.name) ? "rw" : "ro";
+    if (mem.certShareMode === "ro") {
+      for (const d of domain ? [domain] : domains.slice(1)) {
+        const certSecret = await mem.kube!.readCertSecret(d);
+        if (secretValue(certSecret, "tls.crt")) mem.certificates.add(d);
+        else mem.certError = `no certificate for ${d} yet: only replica 0 issues`;
+      }
+    } else if (mem.certShareMode) {
       for (const d of domain ? [domain] : domains.slice(1))
         await this.ensureHaCert(mem, stateName, environment, d);
     } else {
@@ -1217,6 +1508,9 @@ class Sim implements ObjectLookup {
         certShareMode: mem?.certShareMode,
         certError: mem?.certError,
         logs: [...(mem?.logs ?? [])],
+        mounted: Object.fromEntries(
+          [...(mem?.mounted ?? [])].map(([k, o]) => [k, String(o?.metadata?.resourceVersion ?? "")]),
+        ),
       });
     }
     return out.sort((a, b) => `${a.namespace}/${a.name}`.localeCompare(`${b.namespace}/${b.name}`));

@@ -78,6 +78,8 @@ export interface KubeRequestRecord {
     path: string;
     allowed: boolean;
   };
+  /** Audit annotations admission added (Pod Security's `pod-security.kubernetes.io/*`), as the audit log has them. */
+  audit?: Record<string, string>;
   /** `pods/exec`: whether the synthetic `create` check (1.35+) allowed the upgrade. */
   execCreateAllowed?: boolean;
   /** `pods/exec`: the WebSocket subprotocol negotiated. */
@@ -297,6 +299,18 @@ function classify(
   return method === "GET" || method === "HEAD" ? "read" : "write";
 }
 
+/** Each request's audit annotations, copied to its log entry when it finishes (only when there are any). */
+const auditAnnotations = new WeakMap<IncomingMessage, Record<string, string>>();
+
+function auditOf(req: IncomingMessage): Record<string, string> {
+  let a = auditAnnotations.get(req);
+  if (!a) {
+    a = {};
+    auditAnnotations.set(req, a);
+  }
+  return a;
+}
+
 function writeOptions(
   query: Record<string, string>,
   req: IncomingMessage,
@@ -334,6 +348,7 @@ function writeOptions(
     warnings: [],
     user,
     duplicates: jsonBody ? duplicateFields(rawBody) : undefined,
+    audit: auditOf(req),
   };
 }
 
@@ -412,6 +427,8 @@ export function createHandler(registry: Registry, state: HttpState) {
     };
     state.requests.push(record);
     res.on("finish", () => {
+      const audit = auditAnnotations.get(req);
+      if (audit && Object.keys(audit).length > 0) record.audit = audit;
       record.status = res.statusCode;
     });
     try {

@@ -31,6 +31,7 @@ import {
   type PathStep,
   strategicMergePatch,
 } from "./patch";
+import { admitPodSecurity } from "./podsecurity";
 import type { UserInfo } from "./rbac";
 import { apiVersionOf, type ResourceType, typeByKind, typeByResource } from "./resources";
 import { decodeCheck, schemaCheck } from "./schema";
@@ -51,6 +52,11 @@ export interface WriteOptions {
   user?: UserInfo;
   /** Duplicate keys of the JSON body (reported like unknown fields by the strict decoder). */
   duplicates?: string[];
+  /**
+   * Audit annotations admission adds (Pod Security's `pod-security.kubernetes.io/*`), as the audit log
+   * records them, also for a refused request.
+   */
+  audit?: Record<string, string>;
 }
 
 /** A check run on API writes before validation, in the real server's place of the RBAC storages' checks. */
@@ -176,6 +182,42 @@ export class Registry {
     }
   }
 
+  /**
+   * Validating admission, after validation and before storage as the generic store calls it
+   * (createValidation/updateValidation): Pod Security (podsecurity.ts). `name` is the name the request
+   * carried (empty for generateName), as the plugin's attributes hold it. Subresource writes (status,
+   * scale) are not evaluated.
+   */
+  private validatingAdmission(
+    t: ResourceType,
+    operation: "create" | "update",
+    obj: any,
+    old: any | undefined,
+    opts: WriteOptions,
+    name: string,
+  ): void {
+    if (t.group !== "" && t.group !== "apps") return;
+    const nsType = typeByKind("v1", "Namespace")!;
+    const podType = typeByKind("v1", "Pod")!;
+    const out = { warnings: [] as string[], audit: {} as Record<string, string> };
+    try {
+      admitPodSecurity(
+        t.kind,
+        operation,
+        { ...obj, metadata: { ...obj.metadata, name } },
+        old,
+        (ns) => this.store.entry(nsType, undefined, ns)?.obj.metadata.labels,
+        (ns) => this.store.entriesOf(podType, ns).map((e) => e.obj),
+        out,
+      );
+    } finally {
+      for (const [k, v] of Object.entries(out.audit)) {
+        if (opts.audit) opts.audit[`pod-security.kubernetes.io/${k}`] = v;
+      }
+      opts.warnings?.push(...out.warnings);
+    }
+  }
+
   /** NamespaceLifecycle admission for creates. */
   private admitNamespace(t: ResourceType, ns: string | undefined, name: string): void {
     if (!t.namespaced || !ns) return;
@@ -297,6 +339,7 @@ export class Registry {
     const admitErrs = t.strategy.admitCreate?.(obj, this.ctx) ?? [];
     if (admitErrs.length > 0) throw invalid(gk(t), meta.name, admitErrs);
     if (presetRV) throw internalNoReason("resourceVersion should not be set on objects to be created");
+    this.validatingAdmission(t, "create", obj, undefined, opts, generated ? "" : meta.name);
     for (let attempt = 0; this.store.entry(t, meta.namespace, meta.name); attempt++) {
       if (!generated || attempt >= 8) throw alreadyExists(gr(t), meta.name);
       meta.name = this.generateName(meta.generateName);
@@ -413,6 +456,7 @@ export class Registry {
     }
     if (subresource !== "status") this.runGuard(t, next, old, opts);
     this.validate(t, next, old, subresource);
+    if (!subresource) this.validatingAdmission(t, "update", next, old, opts, name);
     next = orderObject(next);
     const managers = managersAfterApply ?? cloneManagers(entry.managers);
     if (operation === "Update") this.trackUpdate(t, managers, old, next, this.manager(opts));

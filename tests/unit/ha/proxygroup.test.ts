@@ -122,7 +122,7 @@ describe("ha/proxygroup: planProxyGroup", () => {
       kind: "Role",
       metadata: { name: "ingress-pg", namespace: "tailscale", labels: labels("ingress-pg"), annotations },
       rules: [
-        { apiGroups: [""], resources: ["secrets"], verbs: ["list", "watch"] },
+        { apiGroups: [""], resources: ["secrets"], verbs: ["list"] },
         {
           apiGroups: [""],
           resources: ["secrets"],
@@ -304,7 +304,7 @@ describe("ha/proxygroup: planProxyGroup", () => {
   it("replicas 0 without ACME sharing: no empty-resourceNames rule (ours: the operator's grants every Secret)", () => {
     const plan = planProxyGroup(pgInput({ replicas: 0 }), noCtx);
     assert.deepEqual(plan.role.rules, [
-      { apiGroups: [""], resources: ["secrets"], verbs: ["list", "watch"] },
+      { apiGroups: [""], resources: ["secrets"], verbs: ["list"] },
       { apiGroups: [""], resources: ["events"], verbs: ["create", "patch", "get"] },
     ]);
   });
