@@ -12,19 +12,9 @@ describe("examples/ha through the engine", function () {
 
   before(async () => {
     world = await startLocalWorld();
-    // The example leaves out the applications' Deployments; the EndpointSlice the controller would write
-    // for postgres's ready Pods, once the program creates the Service, stands in for them (an HA
-    // TailnetService is advertised only while its backend has a ready endpoint).
-    world.kube.onWrite((e) => {
-      const m = e.obj?.metadata;
-      if (
-        e.type === "ADDED" &&
-        e.obj?.kind === "Service" &&
-        m?.namespace === "apps" &&
-        m?.name === "postgres"
-      )
-        world.setEndpointsReady("apps", "postgres", true);
-    });
+    // The example leaves out the applications' Deployments; an HA TailnetService is advertised only
+    // while its backend has a ready endpoint, so postgres's ready Pods are stood in for.
+    world.readyPodsOnCreate("apps", "postgres");
     stack = programStack(world, {
       program: "examples/ha",
       project: "tailnet-ha",

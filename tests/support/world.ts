@@ -65,6 +65,12 @@ export interface LocalWorld {
    * for the first time (e.g. once a Pulumi program created the Service).
    */
   setEndpointsReady(namespace: string, name: string, ready: boolean): void;
+  /**
+   * For a Service a Pulumi program creates without the Deployment behind it (as the examples do):
+   * once the Service is created, writes the EndpointSlice its ready Pods would get
+   * ({@link setEndpointsReady}), standing in for the application left out.
+   */
+  readyPodsOnCreate(namespace: string, name: string): void;
   /** What is left: our Kubernetes objects, tailnet devices, valid auth keys, Tailscale Services. */
   leftovers(): Leftovers;
   /**
@@ -245,6 +251,13 @@ export async function startLocalWorld(opts: LocalWorldOptions = {}): Promise<Loc
       return svc.spec;
     },
     setEndpointsReady,
+    readyPodsOnCreate(namespace, name) {
+      kube.onWrite((e) => {
+        const m = e.obj?.metadata;
+        if (e.type === "ADDED" && e.obj?.kind === "Service" && m?.namespace === namespace && m?.name === name)
+          setEndpointsReady(namespace, name, true);
+      });
+    },
     leftovers,
     assertNothingLeft() {
       assert.deepEqual(
