@@ -195,6 +195,9 @@ async function main(): Promise<void> {
       title: "add an /api path",
       config: { withApi: "true" },
     });
+    // examples/ha leaves out the applications' Deployments; its HA TailnetService is advertised only
+    // while postgres has a ready endpoint, so its ready Pods are stood in for.
+    world.readyPodsOnCreate("apps", "postgres");
     await runExample(
       world,
       "ha",

@@ -89,8 +89,10 @@ export interface TailnetIngressArgs {
    */
   backendProtocol?: pulumi.Input<"http" | "https" | "https+insecure">;
   /**
-   * Obtain the Let's Encrypt certificate during `pulumi up` (default true), so the first visitor does
-   * not wait for issuance and a failure to issue fails the `up` with its reason.
+   * Obtain the Let's Encrypt certificate during `pulumi up` (default true, through `pods/exec`), so the
+   * first visitor does not wait for issuance and a failure to issue fails the `up` with its reason.
+   * With `proxyGroup`, `up` waits for the certificate either way (watching its Secret when false)
+   * before the replicas other than 0 advertise the service, since they can only serve a stored one.
    */
   waitForCertificate?: pulumi.Input<boolean>;
   /** Credentials for this resource; see {@link Credentials} for the lookup order. */

@@ -44,8 +44,10 @@ export interface TailnetServiceArgs {
   proxyClass?: pulumi.Input<ProxyClass>;
   /**
    * Serve through this ProxyGroup as a Tailscale Service (`svc:<hostname>`) advertised by every
-   * replica (high availability). Moving between standalone and a ProxyGroup brings the new path up
-   * before the old one is removed.
+   * replica (high availability), only while the Service has a ready endpoint: checked when `up`
+   * creates or updates this resource, which fails (after withdrawing the service, on an update) when it
+   * has none. Moving between standalone and a ProxyGroup brings the new path up before the old one is
+   * removed.
    */
   proxyGroup?: ProxyGroup;
   /**

@@ -23,7 +23,9 @@ const group = new ProxyGroup("ingress", {
   proxyClass: { useLetsEncryptStagingEnvironment: config.getBoolean("staging") ?? false },
 });
 
-// The applications' Services (their Deployments are left out of this example).
+// The applications' Services (their Deployments are left out of this example). The database's
+// TailnetService is advertised only while postgres has a ready Pod: until then its `up` fails, naming
+// the Service.
 const webApps = ["grafana", "docs", "api"].map(
   (name) =>
     new k8s.core.v1.Service(name, {

@@ -12,6 +12,9 @@ describe("examples/ha through the engine", function () {
 
   before(async () => {
     world = await startLocalWorld();
+    // The example leaves out the applications' Deployments; an HA TailnetService is advertised only
+    // while its backend has a ready endpoint, so postgres's ready Pods are stood in for.
+    world.readyPodsOnCreate("apps", "postgres");
     stack = programStack(world, {
       program: "examples/ha",
       project: "tailnet-ha",

@@ -158,6 +158,17 @@ const LIFECYCLES: Record<string, Lifecycle> = {
           ...common(world),
         }),
       );
+      // Layer 3 on the group: its backend's EndpointSlices are read before it is advertised.
+      const db = await provider.create(
+        "TailnetService",
+        await checked("TailnetService", {
+          ownerId: "p/s/db",
+          service: { namespace: "web", name: "frontend" },
+          proxyGroup: { name: "edge", namespace: NS },
+          ...common(world),
+        }),
+      );
+      await provider.remove("TailnetService", db.id, db.outs);
       drift(world, [["v1", "ConfigMap", NS, "edge-ingress-config"]]);
       const two = await checked("ProxyGroup", pgIn(2), one);
       const up = await provider.update("ProxyGroup", pg.id, pg.outs, two);

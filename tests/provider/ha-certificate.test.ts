@@ -60,6 +60,33 @@ describe("HA TailnetIngress certificate during up", function () {
     await provider.remove("TailnetIngress", id, outs);
   });
 
+  it("waitForCertificate: false: replica 1 advertises only once replica 0 stored the certificate", async () => {
+    world.kube.resetCounts();
+    const { id, outs } = await provider.create(
+      "TailnetIngress",
+      await checked("TailnetIngress", { ...ingress("lazy"), waitForCertificate: false }),
+    );
+    const domain = `lazy.${world.tailscale.tailnetDomain}`;
+    const writes = world.kube.requests.filter((r) => r.class === "write");
+    // The certificate as the writer replica (its ServiceAccount, not the deployer) stores it, and the
+    // deployer adding the service to replica 1's config.
+    const stored = writes.findIndex(
+      (r) => r.user !== world.deployer.user && r.path === `/api/v1/namespaces/${NS}/secrets/${domain}`,
+    );
+    const advertised1 = writes.findIndex(
+      (r) => r.user === world.deployer.user && r.path === `/api/v1/namespaces/${NS}/secrets/edge-1-config`,
+    );
+    assert.ok(stored >= 0, "replica 0 stored the certificate");
+    assert.ok(advertised1 >= 0, "replica 1 was told to advertise the service");
+    assert.ok(stored < advertised1, "replica 1 advertised before the certificate it serves existed");
+    assert.equal(outs.certificate.state, "issued");
+    assert.ok(
+      !world.kube.requests.some((r) => r.path.endsWith("/exec")),
+      "waitForCertificate: false asks nothing through pods/exec",
+    );
+    await provider.remove("TailnetIngress", id, outs);
+  });
+
   it("fails with the rate limit as the reason, and removes the service", async () => {
     // A rate limit lasts (unlike a one-off fault): the writer's own attempt and the one `up` asks for
     // both fail, whichever comes first.

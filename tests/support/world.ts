@@ -50,12 +50,28 @@ export interface LocalWorld {
     tailscaleOauthClientSecret: string;
     tailscaleBaseUrl: string;
   };
-  /** Creates a namespace and a ClusterIP Service in it (as a user's cluster would have). */
+  /**
+   * Creates a namespace and a ClusterIP Service in it (as a user's cluster would have). A Service with a
+   * selector stands for an application whose Pods run and are ready: it also gets the EndpointSlice the
+   * EndpointSlice controller writes for them (one ready endpoint), since the world runs no such Pods.
+   */
   addService(
     namespace: string,
     name: string,
     spec?: Record<string, unknown>,
   ): Promise<{ clusterIP?: string; [key: string]: unknown }>;
+  /**
+   * Sets the application Pods of a Service made by {@link addService} ready or not ready, as the
+   * EndpointSlice controller reports it (`conditions.ready`, `serving`), or writes the EndpointSlice
+   * for the first time (e.g. once a Pulumi program created the Service).
+   */
+  setEndpointsReady(namespace: string, name: string, ready: boolean): void;
+  /**
+   * For a Service a Pulumi program creates without the Deployment behind it (as the examples do):
+   * once the Service is created, writes the EndpointSlice its ready Pods would get
+   * ({@link setEndpointsReady}), standing in for the application left out.
+   */
+  readyPodsOnCreate(namespace: string, name: string): void;
   /** What is left: our Kubernetes objects, tailnet devices, valid auth keys, Tailscale Services. */
   leftovers(): Leftovers;
   /**
@@ -294,7 +310,16 @@ export async function startLocalWorld(opts: LocalWorldOptions = {}): Promise<Loc
         metadata: { namespace, name },
         spec: spec ?? { selector: { app: name }, ports: [{ name: "http", port: 80, targetPort: 8080 }] },
       });
+      if (svc.spec?.selector) setEndpointsReady(namespace, name, true);
       return svc.spec;
+    },
+    setEndpointsReady,
+    readyPodsOnCreate(namespace, name) {
+      kube.onWrite((e) => {
+        const m = e.obj?.metadata;
+        if (e.type === "ADDED" && e.obj?.kind === "Service" && m?.namespace === namespace && m?.name === name)
+          setEndpointsReady(namespace, name, true);
+      });
     },
     leftovers,
     assertNothingLeft() {
@@ -306,6 +331,41 @@ export async function startLocalWorld(opts: LocalWorldOptions = {}): Promise<Loc
     },
     stop: cleanUp,
   };
+
+  function setEndpointsReady(namespace: string, name: string, ready: boolean): void {
+    const svc = kube.getObject("v1", "Service", namespace, name);
+    const ports = (
+      (svc?.spec?.ports ?? []) as { name?: string; port: number; targetPort?: unknown; protocol?: string }[]
+    ).map((p) => ({
+      name: p.name ?? "",
+      port: typeof p.targetPort === "number" ? p.targetPort : p.port,
+      protocol: p.protocol ?? "TCP",
+    }));
+    // Named as the controller names it (`<service>-<5 random characters>`); one Pod on 10.244.0.0/16.
+    const sliceName = `${name}-b7x2q`;
+    kube.remove("discovery.k8s.io/v1", "EndpointSlice", namespace, sliceName);
+    kube.seed({
+      apiVersion: "discovery.k8s.io/v1",
+      kind: "EndpointSlice",
+      metadata: {
+        namespace,
+        name: sliceName,
+        labels: {
+          "kubernetes.io/service-name": name,
+          "endpointslice.kubernetes.io/managed-by": "endpointslice-controller.k8s.io",
+        },
+      },
+      addressType: "IPv4",
+      endpoints: [
+        {
+          addresses: ["10.244.7.12"],
+          conditions: { ready, serving: ready, terminating: false },
+          targetRef: { kind: "Pod", namespace, name: `${name}-7d9f8c6b5-x2k4p` },
+        },
+      ],
+      ports,
+    });
+  }
 
   function leftovers(): Leftovers {
     const objects: string[] = [];

@@ -297,12 +297,14 @@ export function certIssued(certSecretData: Record<string, string> | undefined): 
 /**
  * Whether every replica advertises an HA ingress at once; otherwise replica 0 alone advertises first,
  * obtains the certificate, and the others follow once it exists. At once when port 80 is served (the
- * operator's gate: HTTP needs no certificate), when the certificate is already issued, or when the
- * `up` does not wait for it (`waitForCertificate: false`: replicas then obtain it on first use).
- * HTTPS only, waiting, and no certificate yet: replica 0 first, so no client reaches a replica that
- * has no certificate and cannot get one. The operator instead waits for the certificate before
- * advertising anywhere (docs/operator-parity.md, "HA TailnetIngress").
+ * operator's gate: HTTP needs no certificate) or when the certificate is already issued. HTTPS only and
+ * no certificate yet: replica 0 first, whether or not the `up` asks for the certificate
+ * (`waitForCertificate`), so no client reaches a replica that has no certificate and cannot get one:
+ * a read-only replica serves only what the writer stored (tailscale/tailscale@de9ec7ee
+ * ipn/store/kubestore/store_kube.go). The operator instead waits for the certificate before
+ * advertising anywhere (tailscale/tailscale@de9ec7ee cmd/k8s-operator/ingress-for-pg.go, `hasCerts`;
+ * docs/operator-parity.md, "HA TailnetIngress").
  */
-export function shouldAdvertiseIngress(http: boolean, hasCert: boolean, waitForCertificate = true): boolean {
-  return http || hasCert || !waitForCertificate;
+export function shouldAdvertiseIngress(http: boolean, hasCert: boolean): boolean {
+  return http || hasCert;
 }

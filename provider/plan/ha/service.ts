@@ -220,8 +220,7 @@ function statusIsCurrent(s: ReplicaIngressStatus, podIPs: readonly string[]): bo
  * The layer-3 advertise gate per replica (docs/operator-parity.md, "HA TailnetService"): the replica's
  * own status (state Secret `ingress-config.json`) was written by the running pod (IPs equal `podIPs`)
  * and holds exactly `expectedEntry` for `serviceName`, i.e. its DNAT rules are in place. The lifecycle
- * also requires the pod to exist; unlike the operator it does not wait for the backend to have a ready
- * endpoint (resources/ha/service.ts says why).
+ * also requires the pod to exist and the backend to have a ready endpoint ({@link anyReadyEndpoint}).
  */
 export function replicaReportsRules(
   stateSecretIngressConfigJson: string | undefined,
@@ -246,4 +245,25 @@ export function replicaRulesRemoved(
   const s = parseStatus(stateSecretIngressConfigJson);
   if (!s || !statusIsCurrent(s, podIPs)) return true;
   return !(serviceName in s.configs);
+}
+
+/** The label the EndpointSlice controller puts on a Service's EndpointSlices: the Service's name. */
+export const ENDPOINT_SLICE_SERVICE_LABEL = "kubernetes.io/service-name";
+
+/** An EndpointSlice, reduced to what readiness needs. */
+export interface EndpointSliceFacts {
+  /** The slice's endpoints; `conditions.ready` as the EndpointSlice controller reports it. */
+  endpoints?: { conditions?: { ready?: boolean | null } | null }[] | null;
+}
+
+/**
+ * Whether a backend Service can take traffic: one of its EndpointSlices lists a ready endpoint, the
+ * operator's gate before it advertises a layer-3 Tailscale Service on any replica
+ * (tailscale/tailscale@de9ec7ee cmd/k8s-operator/svc-for-pg.go, `checkEndpointsReady`). No slice, or
+ * slices with no ready endpoint, is not ready. An unset `ready` counts as ready, as the EndpointSlice
+ * API defines it ("a nil value should be interpreted as true", k8s.io/api discovery/v1
+ * EndpointConditions); the operator dereferences it unchecked.
+ */
+export function anyReadyEndpoint(slices: readonly EndpointSliceFacts[]): boolean {
+  return slices.some((s) => (s.endpoints ?? []).some((e) => (e.conditions?.ready ?? true) === true));
 }

@@ -8,9 +8,10 @@
  *   Service (PUT) -> advertise -> wait until the certificate is issued and every replica advertises.
  *
  * Advertising, better than the operator (`shouldAdvertiseIngress`): an HTTPS-only service is advertised
- * first by replica 0 alone (the one replica that can obtain the certificate; it issues on the first
- * handshake), and by the others once the certificate exists, so no client ever reaches a replica that
- * has no certificate and cannot get one. The operator waits for the certificate before advertising
+ * first by replica 0 alone (the one replica that can obtain the certificate), and by the others once
+ * the certificate is stored in its Secret, with or without `waitForCertificate` (which only decides
+ * whether `up` asks replica 0 for it through pods/exec), so no client ever reaches a replica that has
+ * no certificate and cannot get one. The operator waits for the certificate before advertising
  * anywhere, which only works when control offers the service's certificate domain to hosts that do not
  * advertise it yet.
  *
@@ -158,16 +159,16 @@ async function provision(input: IngressInputs, p: Prepared, migrate: boolean, pr
   const certRef = certRefs(pg, plan.dnsName!).secret;
   const wait = input.waitForCertificate !== false;
   const issued = certIssued(secretData(await rt.kube.get(certRef)));
-  const first = shouldAdvertiseIngress(plan.http, issued, wait)
+  const first = shouldAdvertiseIngress(plan.http, issued)
     ? replicas
     : replicas.filter((r) => r.ordinal === 0);
   await Promise.all(first.map((r) => setAdvertised(rt.kube, r.configRef, plan.serviceName, true)));
-  if (wait) {
-    // Ask replica 0 (the one that issues) for the certificate, so a failure to issue is this `up`'s
-    // error with its reason instead of a timeout. Control offers it the service's name only once it
-    // advertises the service.
+  if (wait || first.length < replicas.length) {
     const writer = replicas.find((r) => r.ordinal === 0);
-    if (writer && !issued) {
+    if (wait && writer && !issued) {
+      // Ask replica 0 (the one that issues) for the certificate, so a failure to issue is this `up`'s
+      // error with its reason instead of a timeout. Control offers it the service's name only once it
+      // advertises the service.
       await waitAdvertised(rt, writer, plan.serviceName, true);
       await obtainCertificate(rt.kube, {
         namespace: pg.namespace,
@@ -176,9 +177,13 @@ async function provision(input: IngressInputs, p: Prepared, migrate: boolean, pr
         timeoutMs: rt.remainingMs(),
       });
     }
+    // Without `waitForCertificate` nothing is asked through pods/exec: replica 0's own certificate
+    // loop obtains it for every HTTPS service in its serve config (tailscale/tailscale@de9ec7ee
+    // kube/certs/certs.go, EnsureCertLoops) and stores it in the Secret. The other replicas can only
+    // serve what is stored there, so they advertise once it is, with or without the option.
     await rt.kube.waitFor(certRef, (obj) => certIssued(secretData(obj)), {
       timeoutMs: rt.remainingMs(),
-      description: `ProxyGroup replica ${pg.name}-0 to obtain the certificate for ${plan.dnsName} (tls.crt and tls.key in Secret ${pg.namespace}/${plan.dnsName})`,
+      description: `ProxyGroup replica ${pg.name}-0 to obtain the certificate for ${plan.dnsName} (tls.crt and tls.key in Secret ${pg.namespace}/${plan.dnsName}); the other replicas advertise ${plan.serviceName} only once it is stored`,
     });
   }
   const rest = replicas.filter((r) => !first.includes(r));

@@ -8,9 +8,15 @@
  *   replica, once it reports rules matching the entry (its state Secret `ingress-config.json`, written
  *   by its running Pod), `AdvertiseServices` -> wait until every replica advertises.
  *
- * Not gated on the backend having ready endpoints (the operator is): `up` should not depend on the
- * application being up, and a service advertised before its Pods are ready answers exactly as one
- * that is not advertised (connection refused instead of a timeout).
+ * Gated on the backend having a ready endpoint, as the operator is (tailscale/tailscale@de9ec7ee
+ * cmd/k8s-operator/svc-for-pg.go, `maybeUpdateAdvertiseServicesConfig`): otherwise, in multi-cluster
+ * HA, clients keep being routed to a cluster whose backend is dead. The operator re-checks on every
+ * EndpointSlice event; without a controller this is checked only when `up` creates or updates the
+ * resource. A create refuses before it writes anything; an update first withdraws the service from
+ * every replica, then fails, so the update stays pending and the next `up` advertises it again once
+ * the backend is ready. (containerboot has no readiness condition of its own for a layer-3 entry:
+ * tailscale/tailscale@de9ec7ee cmd/containerboot/ingressservices.go applies rules for whatever the
+ * ConfigMap lists.)
  *
  * delete, with waits the operator lacks: stop advertising -> wait until every replica reports it
  * stopped -> remove the DNAT entry -> wait until every replica removed its rules -> Tailscale Service
@@ -18,9 +24,13 @@
  * can be given to another service, which a stale rule would capture.
  */
 
+import { selectorOf } from "../../kube";
 import { PlanError } from "../../plan/errors";
 import {
+  anyReadyEndpoint,
   checkOwnership,
+  ENDPOINT_SLICE_SERVICE_LABEL,
+  type EndpointSliceFacts,
   effectiveJoinToken,
   type HAServicePlan,
   haServiceTeardown,
@@ -36,13 +46,13 @@ import {
   upsertIngressConfig,
 } from "../../plan/ha";
 import { serviceHostname } from "../../plan/hostnames";
-import { SCHEMA_VERSION, type TailnetServiceInput } from "../../plan/inputs";
+import { type ProxyGroupRef, SCHEMA_VERSION, type TailnetServiceInput } from "../../plan/inputs";
 import { readBackendService, secretData } from "../kubeFacts";
 import { cleanOutputs, type Steps } from "../lifecycle";
 import { editConfigMapKey, refuseForeignEntry } from "./configMap";
 import { nameHolder, retireStandalone } from "./migration";
 import { readReplicas, setAdvertised, waitAdvertised } from "./replicas";
-import { clusterIdOf, requireProxyGroup, runtimeFor } from "./runtime";
+import { clusterIdOf, type HARuntime, requireProxyGroup, runtimeFor } from "./runtime";
 import { runTeardown } from "./teardown";
 
 type ServiceInputs = TailnetServiceInput & { __provider?: string };
@@ -79,6 +89,7 @@ async function provision(input: ServiceInputs, migrate: boolean) {
   const holder =
     migrate && !existing ? await nameHolder(rt, hostname, input.ownerId, "TailnetService") : undefined;
   const added = check.ok && check.added;
+  await requireReadyBackend(rt, backend, pg, serviceName, !migrate);
 
   try {
     if (holder) await retireStandalone(rt, holder);
@@ -142,6 +153,43 @@ async function provision(input: ServiceInputs, migrate: boolean) {
     };
     throw err;
   }
+}
+
+/**
+ * Refuses to advertise `serviceName` while the backend Service has no ready endpoint (the module
+ * comment says why). With `withdraw`, first removes it from every replica's `AdvertiseServices` and
+ * waits until the running ones report it withdrawn.
+ */
+async function requireReadyBackend(
+  rt: HARuntime,
+  backend: { namespace: string; name: string },
+  pg: ProxyGroupRef,
+  serviceName: string,
+  withdraw: boolean,
+): Promise<void> {
+  const slices = (await rt.kube.list(
+    "discovery.k8s.io/v1",
+    "EndpointSlice",
+    backend.namespace,
+    selectorOf({ [ENDPOINT_SLICE_SERVICE_LABEL]: backend.name }),
+  )) as EndpointSliceFacts[];
+  if (anyReadyEndpoint(slices)) return;
+  let withdrawn: string[] = [];
+  if (withdraw) {
+    const replicas = await readReplicas(rt.kube, pg);
+    await Promise.all(replicas.map((r) => setAdvertised(rt.kube, r.configRef, serviceName, false)));
+    await Promise.all(replicas.filter((r) => r.pod).map((r) => waitAdvertised(rt, r, serviceName, false)));
+    withdrawn = replicas.map((r) => r.stateRef.name);
+  }
+  const ref = `${backend.namespace}/${backend.name}`;
+  throw new Error(
+    `TailnetService: Service ${ref} has no ready endpoint (no EndpointSlice labelled ` +
+      `${ENDPOINT_SLICE_SERVICE_LABEL}=${backend.name} in namespace ${backend.namespace} lists one), so ` +
+      `${serviceName} is not advertised by ProxyGroup ${pg.namespace}/${pg.name}` +
+      (withdrawn.length ? ` (withdrawn from ${withdrawn.join(", ")})` : "") +
+      `. Make the Service's Pods ready (its selector must match running Pods that pass their ` +
+      `readiness probes), then run \`pulumi up\` again.`,
+  );
 }
 
 /** The steps of an HA TailnetService (check and diff are the kind's: resources/tailnetService.ts). */

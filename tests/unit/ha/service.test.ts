@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import type { BackendServiceFacts } from "../../../provider/plan/backends";
 import { PlanError } from "../../../provider/plan/errors";
 import {
+  anyReadyEndpoint,
   HA_SERVICE_PORTS,
   ingressConfigEntryFor,
   ingressConfigServiceNames,
@@ -244,5 +245,29 @@ describe("ha/service: joining through the joinToken input", () => {
       { id: "proj/dev/postgres", cluster: "c1" },
     ]);
     assert.equal(plan.joinToken, joinTokenFor("svc:db", "proj/dev/postgres"));
+  });
+});
+
+describe("HA TailnetService backend readiness (anyReadyEndpoint)", () => {
+  it("needs one ready endpoint in any of the Service's EndpointSlices", () => {
+    assert.equal(anyReadyEndpoint([]), false, "no EndpointSlice yet");
+    assert.equal(anyReadyEndpoint([{ endpoints: [] }, { endpoints: null }]), false, "no endpoints");
+    assert.equal(
+      anyReadyEndpoint([{ endpoints: [{ conditions: { ready: false } }, { conditions: { ready: false } }] }]),
+      false,
+    );
+    assert.equal(
+      anyReadyEndpoint([
+        { endpoints: [{ conditions: { ready: false } }] },
+        { endpoints: [{ conditions: { ready: true } }] },
+      ]),
+      true,
+    );
+  });
+
+  it("an unset ready condition counts as ready, as the EndpointSlice API defines it", () => {
+    assert.equal(anyReadyEndpoint([{ endpoints: [{ conditions: {} }] }]), true);
+    assert.equal(anyReadyEndpoint([{ endpoints: [{ conditions: { ready: null } }] }]), true);
+    assert.equal(anyReadyEndpoint([{ endpoints: [{}] }]), true);
   });
 });
