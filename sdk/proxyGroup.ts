@@ -2,7 +2,13 @@ import * as pulumi from "@pulumi/pulumi";
 import { PROXY_GROUP_OUTPUTS } from "../provider/plan/outputs";
 import type { ProxyClass } from "./proxyClass";
 import { providerFor } from "./shim";
-import { type Credentials, credentialsInput, outputPlaceholders, ownerIdFor, timeoutSeconds } from "./types";
+import {
+  type Credentials,
+  credentialsInput,
+  customTimeoutsInput,
+  outputPlaceholders,
+  ownerIdFor,
+} from "./types";
 
 /** Arguments of a {@link ProxyGroup}. */
 export interface ProxyGroupArgs {
@@ -87,7 +93,7 @@ export class ProxyGroup extends pulumi.dynamic.Resource {
         tags: args.tags,
         hostnamePrefix: args.hostnamePrefix,
         proxyClass: args.proxyClass,
-        timeoutSeconds: timeoutSeconds(opts),
+        customTimeouts: customTimeoutsInput(opts),
         credentials: credentialsInput(args.credentials),
       },
       opts,

@@ -12,10 +12,10 @@ import {
   type BackendService,
   type Credentials,
   credentialsInput,
+  customTimeoutsInput,
   outputPlaceholders,
   ownerIdFor,
   serviceRefInput,
-  timeoutSeconds,
 } from "./types";
 
 /** Where an ingress path sends requests: a Service and one of its ports. */
@@ -181,7 +181,7 @@ export class TailnetIngress extends pulumi.dynamic.Resource {
         httpRedirect: args.httpRedirect,
         backendProtocol: args.backendProtocol,
         waitForCertificate: args.waitForCertificate,
-        timeoutSeconds: timeoutSeconds(opts),
+        customTimeouts: customTimeoutsInput(opts),
         credentials: credentialsInput(args.credentials),
       },
       pulumi.mergeOptions(opts, { additionalSecretOutputs: ["joinToken"] }),

@@ -4,7 +4,7 @@
  *
  * `olds` are the previous outputs, which echo the inputs; only declared inputs are compared, each
  * normalised by its default, so spelling out a default is no change. Fields whose effect is `none`
- * (`credentials`, `timeoutSeconds`, `__provider`, `plannedObjects`) never cause a diff: rotating a
+ * (`credentials`, `__provider`, `plannedObjects`) never cause a diff: rotating a
  * credential or upgrading the package must not touch what exists. A value that is, or contains, the
  * preview unknown sentinel counts as changed, and as a replacement when the field's effect is one.
  *

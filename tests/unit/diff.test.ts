@@ -8,12 +8,13 @@ const svcOld = {
   schemaVersion: 1,
   deviceId: "n123",
   credentials: { tailscaleApiKey: "old" },
-  timeoutSeconds: 600,
+  customTimeouts: { create: "600s", update: "600s", delete: "600s" },
   __provider: "old-code",
 };
 const svcNew = (over: Record<string, unknown> = {}) => ({
   ownerId: "proj/dev/db",
   service: { namespace: "default", name: "db" },
+  customTimeouts: { create: "600s", update: "600s", delete: "600s" },
   __provider: "new-code",
   ...over,
 });
@@ -42,11 +43,21 @@ function check(d: DiffClassification, row: Row) {
 describe("diffTailnetService", () => {
   const rows: Row[] = [
     {
-      name: "no change; credentials, timeoutSeconds, __provider and extra outputs ignored",
-      news: svcNew({ credentials: { tailscaleApiKey: "rotated" }, timeoutSeconds: 60 }),
+      name: "no change; credentials, __provider, extra outputs and customTimeouts spelt differently ignored",
+      news: svcNew({
+        credentials: { tailscaleApiKey: "rotated" },
+        customTimeouts: { create: "10m", update: "600s", delete: "0.1666666666666666666h" },
+      }),
       replaces: [],
       deleteBeforeReplace: false,
       kinds: {},
+    },
+    {
+      name: "a new delete timeout: an update that only records it",
+      news: svcNew({ customTimeouts: { create: "10m", update: "10m", delete: "20m" } }),
+      replaces: [],
+      deleteBeforeReplace: false,
+      kinds: { customTimeouts: "update" },
     },
     {
       name: "explicit default tags and hostname equal to the derived one: no change",
