@@ -199,3 +199,12 @@ export interface HostInputs {
 export interface PlannedInputs {
   plannedObjects?: Record<string, string> | typeof UNKNOWN;
 }
+
+/**
+ * Inputs a refresh writes (TailnetService, TailnetIngress): `observed`, the outputs users watch as the
+ * last refresh read them (plan/refresh.ts `observedState`), which check keeps; it lets the `up` after a
+ * refresh tell what that refresh already reported.
+ */
+export interface ObservedInputs {
+  observed?: Record<string, unknown>;
+}
