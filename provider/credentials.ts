@@ -17,6 +17,7 @@ import { createHash } from "node:crypto";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
+import type { CredentialSource } from "./credentialSource";
 import { Kube } from "./kube/kube";
 import { type CredentialsInput, UNKNOWN } from "./plan/inputs";
 import { TailscaleClient, type TailscaleClientOptions } from "./tailscale/client";
@@ -66,8 +67,7 @@ export function resetCredentials(): void {
   kubeClients.clear();
 }
 
-/** Where a value came from, for messages (never the value itself). */
-export type CredentialSource = "resource credentials" | "provider config" | "environment";
+export type { CredentialSource };
 
 /** Tailscale credentials after lookup. Exactly one of the OAuth pair or `apiKey` is set. */
 export interface ResolvedTailscaleCredentials {
@@ -252,8 +252,8 @@ export function tailscaleClientFor(
   env: Environment = process.env,
 ): TailscaleClient {
   const creds = resolveTailscaleCredentials(input, env);
-  const { source: _source, ...identity } = creds;
-  const key = keyOf({ identity, servicesPath: options.servicesPath });
+  // The source is part of the key: a rejected credential's message says where it came from.
+  const key = keyOf({ creds, servicesPath: options.servicesPath });
   let client = tailscaleClients.get(key);
   if (!client) {
     client = new TailscaleClient({
@@ -274,19 +274,19 @@ export function tailscaleClientFor(
 /** The Kubernetes client for a resource's credentials, built on first use and memoised. */
 export function kubeFor(input?: CredentialsInput, env: Environment = process.env): Kube {
   const creds = resolveKubeCredentials(input, env);
-  const { source: _source, ...identity } = creds;
-  const key = keyOf(identity);
+  // The source is part of the key: a 401's message says where the kubeconfig came from.
+  const key = keyOf(creds);
   let kube = kubeClients.get(key);
   if (!kube) {
     switch (creds.kind) {
       case "kubeconfig":
-        kube = Kube.fromKubeconfig(creds.kubeconfig, creds.context);
+        kube = Kube.fromKubeconfig(creds.kubeconfig, creds.context, { credentialSource: creds.source });
         break;
       case "files":
-        kube = Kube.fromKubeconfigFiles(creds.files, creds.context);
+        kube = Kube.fromKubeconfigFiles(creds.files, creds.context, { credentialSource: creds.source });
         break;
       case "in-cluster":
-        kube = Kube.inCluster();
+        kube = Kube.inCluster({ credentialSource: creds.source });
         break;
     }
     kubeClients.set(key, kube);

@@ -10,8 +10,20 @@
  */
 import type * as pulumi from "@pulumi/pulumi";
 import { configure as storeProviderConfig } from "./credentials";
+import {
+  type Diff,
+  diffCertificateBudget,
+  diffProxyGroup,
+  diffTailnetIngress,
+  diffTailnetService,
+} from "./plan/diff";
+import { CERTIFICATE_BUDGET } from "./plan/schema/certificateBudget";
+import type { KindSchema } from "./plan/schema/field";
+import { PROXY_GROUP } from "./plan/schema/proxyGroup";
+import { TAILNET_INGRESS } from "./plan/schema/tailnetIngress";
+import { TAILNET_SERVICE } from "./plan/schema/tailnetService";
 import { certificateBudget } from "./resources/certificateBudget";
-import type { Lifecycle } from "./resources/lifecycle";
+import { type Lifecycle, recordOnly } from "./resources/lifecycle";
 import { proxyGroup } from "./resources/proxyGroup";
 import { tailnetIngress } from "./resources/tailnetIngress";
 import { tailnetService } from "./resources/tailnetService";
@@ -21,6 +33,14 @@ const lifecycles: Record<string, Lifecycle> = {
   ProxyGroup: proxyGroup,
   TailnetIngress: tailnetIngress,
   TailnetService: tailnetService,
+};
+
+/** Each kind's declaration and diff, for the updates that only record (resources/lifecycle.ts `recordOnly`). */
+const declarations: Record<string, { schema: KindSchema<any, any>; diff: Diff }> = {
+  CertificateBudget: { schema: CERTIFICATE_BUDGET, diff: diffCertificateBudget },
+  ProxyGroup: { schema: PROXY_GROUP, diff: diffProxyGroup },
+  TailnetIngress: { schema: TAILNET_INGRESS, diff: diffTailnetIngress },
+  TailnetService: { schema: TAILNET_SERVICE, diff: diffTailnetService },
 };
 
 function lifecycleOf(kind: string): Lifecycle {
@@ -54,8 +74,21 @@ export function read(kind: string, id: string, props: any): Promise<pulumi.dynam
   return lifecycleOf(kind).read(id, props ?? {});
 }
 
-export function update(kind: string, id: string, olds: any, news: any): Promise<pulumi.dynamic.UpdateResult> {
-  return lifecycleOf(kind).update(id, olds ?? {}, news ?? {});
+/**
+ * An update whose every change is only recorded (a new customTimeouts) makes no API call; any other goes
+ * to the kind's lifecycle.
+ */
+export async function update(
+  kind: string,
+  id: string,
+  olds: any,
+  news: any,
+): Promise<pulumi.dynamic.UpdateResult> {
+  const lifecycle = lifecycleOf(kind);
+  const declared = declarations[kind];
+  const recorded = declared && recordOnly(declared.schema, declared.diff, olds ?? {}, news ?? {});
+  if (recorded) return { outs: recorded };
+  return lifecycle.update(id, olds ?? {}, news ?? {});
 }
 
 /** `delete` is a reserved word for a named export; the shim calls this. */

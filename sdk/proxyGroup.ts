@@ -5,10 +5,10 @@ import { providerFor } from "./shim";
 import {
   type Credentials,
   credentialsInput,
+  customTimeoutsInput,
   outputPlaceholders,
   ownerIdFor,
   refuseProviderOptions,
-  timeoutSeconds,
 } from "./types";
 
 /** Arguments of a {@link ProxyGroup}. */
@@ -95,7 +95,7 @@ export class ProxyGroup extends pulumi.dynamic.Resource {
         tags: args.tags,
         hostnamePrefix: args.hostnamePrefix,
         proxyClass: args.proxyClass,
-        timeoutSeconds: timeoutSeconds(opts),
+        customTimeouts: customTimeoutsInput(opts),
         credentials: credentialsInput(args.credentials),
       },
       opts,

@@ -12,11 +12,11 @@ import {
   type BackendService,
   type Credentials,
   credentialsInput,
+  customTimeoutsInput,
   outputPlaceholders,
   ownerIdFor,
   refuseProviderOptions,
   serviceRefInput,
-  timeoutSeconds,
 } from "./types";
 
 /** Where an ingress path sends requests: a Service and one of its ports. */
@@ -185,7 +185,7 @@ export class TailnetIngress extends pulumi.dynamic.Resource {
         httpRedirect: args.httpRedirect,
         backendProtocol: args.backendProtocol,
         waitForCertificate: args.waitForCertificate,
-        timeoutSeconds: timeoutSeconds(opts),
+        customTimeouts: customTimeoutsInput(opts),
         credentials: credentialsInput(args.credentials),
       },
       pulumi.mergeOptions(opts, { additionalSecretOutputs: ["joinToken"] }),

@@ -7,11 +7,11 @@ import {
   type BackendService,
   type Credentials,
   credentialsInput,
+  customTimeoutsInput,
   outputPlaceholders,
   ownerIdFor,
   refuseProviderOptions,
   serviceRefInput,
-  timeoutSeconds,
 } from "./types";
 
 /** Arguments of a {@link TailnetService}. */
@@ -112,7 +112,7 @@ export class TailnetService extends pulumi.dynamic.Resource {
           ? pulumi.output({ name: args.proxyGroup.name, namespace: args.proxyGroup.namespace })
           : undefined,
         joinToken: args.joinToken,
-        timeoutSeconds: timeoutSeconds(opts),
+        customTimeouts: customTimeoutsInput(opts),
         credentials: credentialsInput(args.credentials),
       },
       pulumi.mergeOptions(opts, { additionalSecretOutputs: ["joinToken"] }),

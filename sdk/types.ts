@@ -1,4 +1,5 @@
 import * as pulumi from "@pulumi/pulumi";
+import { type CustomTimeoutsInput, customTimeoutsProblem } from "../provider/plan/duration";
 import type { ServiceRefInput } from "../provider/plan/inputs";
 
 /**
@@ -142,24 +143,25 @@ function hasProviders(providers: pulumi.ComponentResourceOptions["providers"]): 
   return Array.isArray(providers) ? providers.length > 0 : Object.keys(providers).length > 0;
 }
 
-const DURATION = /^(\d+(?:\.\d+)?)(ms|s|m|h)$/;
-
 /**
- * Seconds of a Pulumi custom timeout such as `"10m"` or `"1h30m"`; undefined when absent.
- * Pulumi's dynamic-provider host does not pass timeouts to providers, so the SDK forwards them.
+ * The resource's customTimeouts as an input (undefined when it has none). Pulumi's dynamic-provider
+ * host does not pass timeouts to providers, so the SDK forwards them; each is parsed as the engine
+ * parses it (Go's time.ParseDuration, provider/plan/duration.ts). A value that is not a duration throws
+ * here, naming the option: the engine would refuse it too, but only as
+ * `unable to parse customTimeout Value <text>`.
  */
-export function timeoutSeconds(opts: pulumi.CustomResourceOptions | undefined): number | undefined {
-  const text = opts?.customTimeouts?.create ?? opts?.customTimeouts?.update;
-  if (!text) return undefined;
-  let total = 0;
-  for (const part of text.match(/\d+(?:\.\d+)?(?:ms|s|m|h)/g) ?? []) {
-    const m = DURATION.exec(part);
-    if (!m) continue;
-    const n = Number(m[1]);
-    total += m[2] === "ms" ? n / 1000 : m[2] === "s" ? n : m[2] === "m" ? n * 60 : n * 3600;
-  }
-  if (total <= 0) throw new Error(`customTimeouts "${text}" is not a duration like "10m" or "90s"`);
-  return Math.ceil(total);
+export function customTimeoutsInput(
+  opts: pulumi.CustomResourceOptions | undefined,
+): CustomTimeoutsInput | undefined {
+  const t = opts?.customTimeouts;
+  if (!t) return undefined;
+  const input: CustomTimeoutsInput = {};
+  if (t.create) input.create = t.create;
+  if (t.update) input.update = t.update;
+  if (t.delete) input.delete = t.delete;
+  const problem = customTimeoutsProblem(input);
+  if (problem) throw new Error(problem);
+  return Object.keys(input).length ? input : undefined;
 }
 
 /** Credentials as a secret input (or undefined), so they are encrypted in state. */

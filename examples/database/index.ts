@@ -19,13 +19,20 @@ const postgres = new k8s.core.v1.Service("postgres", {
   spec: { selector: { app: "postgres" }, ports: [{ name: "postgres", port: 5432 }] },
 });
 
-const db = new TailnetService("postgres", {
-  service: postgres,
-  hostname: config.get("hostname") ?? "postgres",
-  tags: config.getObject<string[]>("tags") ?? ["tag:k8s"],
-  // e.g. `pulumi config set --path proxyClass.resources.requests.memory 64Mi`
-  proxyClass: config.getObject("proxyClass"),
-});
+const db = new TailnetService(
+  "postgres",
+  {
+    service: postgres,
+    hostname: config.get("hostname") ?? "postgres",
+    tags: config.getObject<string[]>("tags") ?? ["tag:k8s"],
+    // e.g. `pulumi config set --path proxyClass.resources.requests.memory 64Mi`
+    proxyClass: config.getObject("proxyClass"),
+  },
+  // How long each step may wait, in Go duration syntax (default 10m each), e.g.
+  // `pulumi config set --path customTimeouts.delete 5m`. A changed value is recorded by the next `up`
+  // without touching the proxy, and the next delete uses it.
+  { customTimeouts: config.getObject<pulumi.CustomTimeouts>("customTimeouts") },
+);
 
 export const hostname = db.hostname;
 export const fqdn = db.fqdn;

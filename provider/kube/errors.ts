@@ -2,6 +2,7 @@
  * Errors of the Kubernetes side. Each says which object and operation failed, what the API server
  * answered, and what to do. Secret values of the object involved are redacted from server text.
  */
+import { type CredentialSource, rejectedCredentialHint } from "../credentialSource";
 import { describeRef, type ObjectRef } from "./types";
 
 /** Operations of the Kube class, named by the Kubernetes verb they use. */
@@ -172,6 +173,8 @@ export interface FailureContext {
   group?: string;
   /** Cluster URL, for connection errors. */
   server?: string;
+  /** Where the kubeconfig came from, for a 401's hint. */
+  credentialSource?: CredentialSource;
   /** Secret values to keep out of the message. */
   secrets?: string[];
   /** How the retries went, when the call was retried or deliberately not retried. */
@@ -252,7 +255,11 @@ function hintFor(
   const ns = ctx.ref.namespace;
   switch (code) {
     case 401:
-      return "the cluster rejected the kubeconfig's credentials: refresh them (kubernetes:kubeconfig or KUBECONFIG), e.g. an expired token";
+      return rejectedCredentialHint(ctx.credentialSource, {
+        what: "the cluster rejected the kubeconfig's credentials (e.g. an expired or revoked token)",
+        configKeys: "kubernetes:kubeconfig / kubernetes:context",
+        otherwise: "refresh them in KUBECONFIG (or kubernetes:kubeconfig)",
+      });
     case 403: {
       const res = group ? `${resource}.${group}` : resource;
       const where = ns ? ` in namespace "${ns}"` : "";

@@ -15,6 +15,7 @@ import * as https from "node:https";
 import * as os from "node:os";
 import * as path from "node:path";
 import type * as K8s from "@kubernetes/client-node";
+import type { CredentialSource } from "../credentialSource";
 import { differingFields } from "./compare";
 import {
   type FailureContext,
@@ -148,6 +149,11 @@ export interface ReadModifyWriteResult {
 export interface KubeOptions {
   /** Overrides of the retry policy (retry.ts), e.g. shorter backoffs in tests. */
   retry?: Partial<RetryPolicy>;
+  /**
+   * Where the kubeconfig was found (provider/credentials.ts), so a 401 says how to replace it: stack
+   * config is the copy recorded at the last `pulumi up`.
+   */
+  credentialSource?: CredentialSource;
 }
 
 /** One logical request, for {@link Kube.request}. */
@@ -177,6 +183,7 @@ export class Kube {
   private readonly api: ObjectApi;
   private readonly defaultNamespace: string;
   private readonly retryEnv: RetryEnvironment;
+  private readonly credentialSource?: CredentialSource;
 
   /** Wraps a loaded KubeConfig. Prefer the static factories. */
   constructor(kc: K8s.KubeConfig, options: KubeOptions = {}) {
@@ -186,6 +193,7 @@ export class Kube {
       throw new Error(`kubeconfig context "${kc.getCurrentContext()}" names no cluster; fix the kubeconfig`);
     }
     this.kc = kc;
+    this.credentialSource = options.credentialSource;
     this.retryEnv = {
       policy: { ...DEFAULT_RETRY_POLICY, ...options.retry },
       onRetry: () => {
@@ -698,6 +706,7 @@ export class Kube {
                       verb: "watch",
                       ref: r,
                       server: this.server,
+                      credentialSource: this.credentialSource,
                       retry: { attempts: refusals, elapsedMs: Date.now() - refusedSince, why: decision.why },
                     },
                   ),
@@ -921,6 +930,7 @@ export class Kube {
       resource,
       group,
       server: this.server,
+      credentialSource: this.credentialSource,
       secrets: secretValuesOf(obj),
       retry,
     });

@@ -137,12 +137,20 @@ function inWindow(issuedAt: string, now: number): boolean {
   return Number.isFinite(t) && t <= now && now - t < WINDOW_HOURS * 3600_000;
 }
 
-/** Staging or production: the certificate says, else the ingress's ProxyClass will decide. */
-function environmentOf(ingress: BudgetIngress): LetsEncryptEnvironment {
+/**
+ * Staging or production: the certificate says, else the ingress's ProxyClass will decide. When neither
+ * is known (an ingress re-created in the engine's delete-before-replace cascade, whose outputs are all
+ * unknown during the preview), the environment of its last issuance in `history`, this stack's ledger.
+ */
+function environmentOf(ingress: BudgetIngress, history: readonly LedgerEntry[] = []): LetsEncryptEnvironment {
   if (isKnown(ingress.staging) && typeof ingress.staging === "boolean")
     return ingress.staging ? "staging" : "production";
   const pc = ingress.proxyClass;
-  return isKnown(pc) && pc && pc.useLetsEncryptStagingEnvironment === true ? "staging" : "production";
+  if (isKnown(pc)) return pc && pc.useLetsEncryptStagingEnvironment === true ? "staging" : "production";
+  const last = history
+    .filter((e) => e.resource === ingress.resource)
+    .sort((a, b) => Date.parse(b.issuedAt) - Date.parse(a.issuedAt))[0];
+  return last ? last.environment : "production";
 }
 
 function limitsFor(input: BudgetInput, env: LetsEncryptEnvironment): BudgetLimits {
@@ -245,7 +253,7 @@ export function evaluateBudget(input: BudgetInput): { ledger: LedgerEntry[]; rep
     if (isKnown(ingress.id) && ingress.id !== "") continue;
     planned.push({
       hostname: isKnown(ingress.hostname) ? ingress.hostname : "(unknown hostname)",
-      environment: environmentOf(ingress),
+      environment: environmentOf(ingress, ledger),
     });
   }
 

@@ -183,21 +183,6 @@ export function checkDnsLabel(v: unknown, at: string, push: Push): void {
   else for (const e of dns1123LabelErrors(v)) push(at, e);
 }
 
-/** The longest delay Node's setTimeout honours (https://nodejs.org/api/timers.html#settimeoutcallback-delay-args). */
-const MAX_TIMER_MS = 2 ** 31 - 1;
-
-/** `timeoutSeconds`: the SDK's conversion of the resource's customTimeouts. */
-export function checkTimeoutSeconds(v: unknown, at: string, push: Push): void {
-  if (v === undefined || isUnknown(v)) return;
-  if (typeof v !== "number" || !(v > 0)) push(at, "must be a positive number of seconds");
-  // Node's timers take at most 2^31-1 ms (about 24.8 days); a longer wait would fire at once.
-  else if (v * 1000 > MAX_TIMER_MS)
-    push(
-      at,
-      `must be at most ${Math.floor(MAX_TIMER_MS / 1000)} seconds (about 24 days): set a shorter customTimeouts`,
-    );
-}
-
 /** `proxyGroup`: `{name, namespace}` of a ProxyGroup. */
 export function checkProxyGroupRef(v: unknown, at: string, push: Push): void {
   if (v === undefined || isUnknown(v)) return;

@@ -4,7 +4,7 @@
  *
  * `olds` are the previous outputs, which echo the inputs; only declared inputs are compared, each
  * normalised by its default, so spelling out a default is no change. Fields whose effect is `none`
- * (`credentials`, `timeoutSeconds`, `__provider`, `plannedObjects`) never cause a diff: rotating a
+ * (`credentials`, `__provider`, `plannedObjects`) never cause a diff: rotating a
  * credential or upgrading the package must not touch what exists. A value that is, or contains, the
  * preview unknown sentinel counts as changed, and as a replacement when the field's effect is one.
  *
@@ -16,12 +16,15 @@
  *   a backend change that moves it is a replacement;
  * - Tailscale Service fields (HA tags) are in place only while the resource stays HA; in a
  *   standalone↔HA migration the new side makes the service, so they take their standalone effect.
+ * A Diff after a refresh's Read also reports the watched outputs (device, addresses, certificate) that
+ * refresh read anew (plan/refresh.ts), as updates, so the refresh step shows them.
  * `deleteBeforeReplace` is true exactly when the replacement keeps the same tailnet name outside a
  * standalone↔HA migration: otherwise control would give the new device a `-1` suffixed name while the old
  * one still holds it (the operator's users hit exactly that). A ProxyGroup is deleted first when its
  * device hostnames stay the same, for the same reason.
  */
 import { containsUnknown, isUnknown } from "./inputs";
+import { refreshFindings } from "./refresh";
 import { CERTIFICATE_BUDGET } from "./schema/certificateBudget";
 import {
   changedFields,
@@ -169,6 +172,10 @@ function classifyProxy(
   };
   for (const c of changedFields(schema, olds, news))
     apply(c, effectIn<ProxyEffect>(c.spec.change, newHa === true));
+  // Refresh: the outputs users watch that the refresh read anew (plan/refresh.ts); outputs are no inputs,
+  // so nothing else would show them.
+  for (const f of refreshFindings(olds, news))
+    out.detailedDiff[f.key] ??= { kind: "update", reason: f.reason };
 
   // Derived name: with no explicit hostname, a change of a field the name derives from that changes
   // the name is a replacement too.

@@ -114,9 +114,19 @@ export interface ProxyCommonInput {
    * exports. Without it, an existing Tailscale Service that is not this resource's own is an error.
    */
   joinToken?: string;
-  /** Create/update wait budget in seconds, from the resource's customTimeouts. Default 600. */
-  timeoutSeconds?: number;
+  /** The resource's customTimeouts, copied by the SDK (plan/duration.ts); each step's wait budget. */
+  customTimeouts?: CustomTimeoutsInput;
   credentials?: CredentialsInput;
+}
+
+/** A resource's customTimeouts, as the program wrote them (Go duration strings such as `"5m"`). */
+export interface CustomTimeoutsInput {
+  /** How long a create may wait. */
+  create?: string;
+  /** How long an update may wait. */
+  update?: string;
+  /** How long a delete may wait; the value recorded by the last `pulumi up` is the one a delete uses. */
+  delete?: string;
 }
 
 /** TailnetService: layer-3 (TCP/UDP) exposure of a cluster Service on a tailnet address. */
@@ -167,7 +177,8 @@ export interface ProxyGroupInput {
   tags?: string[];
   hostnamePrefix?: string;
   proxyClass?: ProxyClassInput;
-  timeoutSeconds?: number;
+  /** The resource's customTimeouts, copied by the SDK (plan/duration.ts); each step's wait budget. */
+  customTimeouts?: CustomTimeoutsInput;
   credentials?: CredentialsInput;
 }
 
@@ -187,4 +198,13 @@ export interface HostInputs {
  */
 export interface PlannedInputs {
   plannedObjects?: Record<string, string> | typeof UNKNOWN;
+}
+
+/**
+ * Inputs a refresh writes (TailnetService, TailnetIngress): `observed`, the outputs users watch as the
+ * last refresh read them (plan/refresh.ts `observedState`), which check keeps; it lets the `up` after a
+ * refresh tell what that refresh already reported.
+ */
+export interface ObservedInputs {
+  observed?: Record<string, unknown>;
 }

@@ -1,6 +1,15 @@
 import type * as pulumi from "@pulumi/pulumi";
-import type { DiffClassification } from "../plan/diff";
-import { checkInputs, type KindSchema, keepRecorded, withDefaults } from "../plan/schema/field";
+import type { Diff, DiffClassification } from "../plan/diff";
+import { type TimeoutStep, timeoutSecondsFor } from "../plan/duration";
+import { REFRESHED_FROM } from "../plan/refresh";
+import {
+  checkInputs,
+  type Effect,
+  effectIn,
+  type KindSchema,
+  keepRecorded,
+  withDefaults,
+} from "../plan/schema/field";
 
 /**
  * The steps that touch the world, for one resource kind or one mode of a kind: create, read (refresh),
@@ -19,9 +28,6 @@ export interface Lifecycle extends Steps {
   check(olds: any, news: any): Promise<pulumi.dynamic.CheckResult>;
   diff(id: string, olds: any, news: any): Promise<pulumi.dynamic.DiffResult & { detailedDiff?: unknown }>;
 }
-
-/** Default wait budget when the resource has no customTimeouts. */
-export const DEFAULT_TIMEOUT_SECONDS = 600;
 
 /**
  * `check` from a kind's declaration: the failures, or the inputs with their defaults filled in (and
@@ -93,8 +99,47 @@ export function partialCreateError(
   return error;
 }
 
-/** Milliseconds left in a resource's wait budget. */
-export function deadline(timeoutSeconds: number | undefined): () => number {
-  const end = Date.now() + (timeoutSeconds ?? DEFAULT_TIMEOUT_SECONDS) * 1000;
+/**
+ * Milliseconds left in the wait budget of one step (create, update or delete), from the customTimeouts
+ * in `input`: the new inputs for create and update, the recorded outputs for delete (which are all the
+ * host gives a delete).
+ */
+export function deadline(input: { customTimeouts?: unknown }, step: TimeoutStep): () => number {
+  const end = Date.now() + timeoutSecondsFor(input.customTimeouts, step) * 1000;
   return () => Math.max(0, end - Date.now());
+}
+
+/**
+ * The outputs of an update whose every change has the target `record` (schema/field.ts), or undefined
+ * when some change needs the kind's own update: the old outputs with the new values of the changed
+ * fields and of the fields that never diff (credentials, plannedObjects), so the state is what a full
+ * update would have written, without any API call.
+ */
+export function recordOnly(
+  schema: KindSchema<any, any>,
+  diff: Diff,
+  olds: Record<string, unknown>,
+  news: Record<string, unknown>,
+): object | undefined {
+  const d = diff(olds, news);
+  const changed = Object.keys(d.detailedDiff);
+  if (changed.length === 0 || d.replaces.length > 0) return undefined;
+  const ha = Boolean(news.proxyGroup);
+  const effect = (key: string) => effectIn<Effect>(schema.fields[key]?.change, ha);
+  if (
+    !changed.every((key) => {
+      const e = effect(key);
+      return e?.kind === "inPlace" && e.target === "record";
+    })
+  )
+    return undefined;
+  const outs: Record<string, unknown> = { ...olds };
+  delete outs[REFRESHED_FROM]; // written by refresh only (plan/refresh.ts)
+  for (const key of Object.keys(schema.fields)) {
+    const kind = effect(key)?.kind;
+    if (!changed.includes(key) && kind !== "none") continue;
+    if (news[key] === undefined) delete outs[key];
+    else outs[key] = news[key];
+  }
+  return cleanOutputs(outs);
 }

@@ -392,7 +392,7 @@ export const proxyGroup: Lifecycle = {
   },
 
   async create(input: PGInputs) {
-    const rt = runtimeFor(input);
+    const rt = runtimeFor(input, "create");
     const controlUrl = controlUrlFor(rt.tailscale);
     const labels = await requireNamespace(rt.kube, input.namespace, "namespace");
     const skeleton = planProxyGroup(input, { authKeys: {}, controlUrl, existingAdvertiseServices: {} });
@@ -440,7 +440,7 @@ export const proxyGroup: Lifecycle = {
   },
 
   async update(_id, olds, news: PGInputs) {
-    const rt = runtimeFor(news);
+    const rt = runtimeFor(news, "update");
     const controlUrl = controlUrlFor(rt.tailscale);
     const oldReplicas = effectiveReplicas(olds);
     const plan = planProxyGroup(news, { authKeys: {}, controlUrl, existingAdvertiseServices: {} });
@@ -506,7 +506,7 @@ export const proxyGroup: Lifecycle = {
 
   async delete(_id, props) {
     if (!props.name || !props.namespace) return;
-    const rt = runtimeFor(props);
+    const rt = runtimeFor(props, "delete");
     const live = await liveEntries(rt, props);
     if (live.length > 0) {
       throw new Error(

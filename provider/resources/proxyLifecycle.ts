@@ -4,6 +4,7 @@
  * ProxyGroup (ha/).
  */
 import type { Diff } from "../plan/diff";
+import { observedState, REFRESHED_FROM } from "../plan/refresh";
 import { refreshedInputs } from "../plan/schema/field";
 import type { ProxySchema } from "../plan/schema/proxy";
 import { TailscaleApiError } from "../tailscale";
@@ -21,7 +22,7 @@ async function freeNameFromProxyGroup(schema: ProxySchema<any>, inputs: any): Pr
   const h = schema.hostnameOf(inputs);
   if (!h) return;
   try {
-    await releaseForStandalone(runtimeFor(inputs), h.hostname.toLowerCase(), inputs.ownerId);
+    await releaseForStandalone(runtimeFor(inputs, "create"), h.hostname.toLowerCase(), inputs.ownerId);
   } catch (err) {
     if (err instanceof TailscaleApiError && err.status === 403) return;
     throw err;
@@ -42,6 +43,12 @@ export interface ProxyKind {
 export function proxyLifecycle(k: ProxyKind): Lifecycle {
   const outputs = k.schema.outputs;
   const mode = (props: { proxyGroup?: unknown }): Steps => (props.proxyGroup ? k.ha : k.standalone);
+  /** Outputs of create and update: every declared key, and no refresh record (plan/refresh.ts). */
+  const written = (outs: object | undefined) => {
+    const filled = withEveryOutput(outputs, outs) as Record<string, unknown> | undefined;
+    if (filled) delete filled[REFRESHED_FROM];
+    return filled;
+  };
   return {
     async check(olds, news) {
       return checkAgainst(k.schema, olds, news);
@@ -52,21 +59,25 @@ export function proxyLifecycle(k: ProxyKind): Lifecycle {
     async create(inputs) {
       if (!inputs.proxyGroup) await freeNameFromProxyGroup(k.schema, inputs);
       const result = await mode(inputs).create(inputs);
-      return { ...result, outs: withEveryOutput(outputs, result.outs) };
+      return { ...result, outs: written(result.outs) };
     },
     async read(id, props) {
       const result = await mode(props).read(id, props);
       if (!result.id) return { id: "" };
+      const refreshed = withEveryOutput(outputs, result.props) as Record<string, unknown>;
+      // What the outputs users watch were before this refresh, so the Diff after it can show what changed
+      // (plan/refresh.ts).
+      refreshed[REFRESHED_FROM] = observedState(props);
       // Refresh reports the inputs too, or later diffs would compare against stale ones (pulumi#13839).
       return {
         id: result.id,
-        props: withEveryOutput(outputs, result.props),
-        inputs: refreshedInputs(k.schema, props),
+        props: refreshed,
+        inputs: { ...refreshedInputs(k.schema, props), observed: observedState(refreshed) },
       };
     },
     async update(id, olds, news) {
       const result = await mode(news).update(id, olds, news);
-      return { ...result, outs: withEveryOutput(outputs, result.outs) };
+      return { ...result, outs: written(result.outs) };
     },
     async delete(id, props) {
       return mode(props).delete(id, props);

@@ -11,6 +11,7 @@
 import { kubeFor, tailscaleClientFor } from "../credentials";
 import type { Kube, ObjectRef } from "../kube";
 import type { BackendServiceFacts } from "../plan/backends";
+import type { CustomTimeoutsInput } from "../plan/duration";
 import { PlanError } from "../plan/errors";
 import { type CredentialsInput, SCHEMA_VERSION } from "../plan/inputs";
 import type { ProxyNames } from "../plan/names";
@@ -63,7 +64,7 @@ export interface StandaloneRuntime<I> {
 export interface StandaloneInputBase {
   ownerId: string;
   credentials?: CredentialsInput;
-  timeoutSeconds?: number;
+  customTimeouts?: CustomTimeoutsInput;
 }
 
 /** Outputs every standalone proxy records; `names` is how later steps find the objects. */
@@ -175,7 +176,7 @@ export async function createStandalone<I extends StandaloneInputBase>(
   spec: StandaloneSpec<I>,
   input: I,
 ): Promise<{ id: string; outs: StandaloneOutputs }> {
-  const remainingMs = deadline(input.timeoutSeconds);
+  const remainingMs = deadline(input, "create");
   const kube = kubeFor(input.credentials);
   const tailscale = tailscaleClientFor(input.credentials);
   const controlUrl = controlUrlFor(tailscale);
@@ -267,7 +268,7 @@ export async function updateStandalone<I extends StandaloneInputBase>(
 ): Promise<{ outs: StandaloneOutputs }> {
   // A create that failed half-way (partialOutputs): finishing it is a create, which adopts what exists.
   if (!olds.deviceId) return { outs: (await createStandalone(spec, news)).outs };
-  const remainingMs = deadline(news.timeoutSeconds);
+  const remainingMs = deadline(news, "update");
   const kube = kubeFor(news.credentials);
   const tailscale = tailscaleClientFor(news.credentials);
   const backends = await spec.readBackends(kube, news);
@@ -389,7 +390,7 @@ export async function deleteStandalone(props: StandaloneOutputs & StandaloneInpu
       owner:
         props.ownerId && props.hostname ? { ownerId: props.ownerId, hostname: props.hostname } : undefined,
     },
-    deadline(props.timeoutSeconds)(),
+    deadline(props, "delete")(),
   );
 }
 

@@ -21,6 +21,7 @@
  * - the total time spent waiting is capped by `maxRetryWaitMs`.
  */
 import { randomBytes } from "node:crypto";
+import type { CredentialSource } from "../credentialSource";
 import {
   type ErrorContext,
   hintFor,
@@ -64,7 +65,7 @@ export interface TailscaleClientOptions {
    * Where the credentials were found (provider/credentials.ts), so a rejected credential's error says how
    * to rotate it: stack config is the copy recorded at the last `pulumi up`.
    */
-  credentialSource?: "resource credentials" | "provider config" | "environment";
+  credentialSource?: CredentialSource;
   /** Route of Tailscale Services: `vip-services` (what Tailscale's Go clients use, default) or `services` (documented). */
   servicesPath?: "vip-services" | "services";
   userAgent?: string;

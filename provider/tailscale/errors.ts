@@ -4,6 +4,8 @@
  * secret the client holds is redacted from text that came from the server.
  */
 
+import { type CredentialSource, rejectedCredentialHint } from "../credentialSource";
+
 /** The Tailscale API operations this client performs, used to pick a hint. */
 export type TailscaleOperation =
   | "oauthToken"
@@ -59,43 +61,31 @@ export interface ErrorContext {
   /** Whether the client authenticates with an OAuth client (else an API key). */
   oauth: boolean;
   /** Where the credentials came from (see TailscaleClientOptions.credentialSource). */
-  credentialSource?: "resource credentials" | "provider config" | "environment";
+  credentialSource?: CredentialSource;
   /** What the API said (redacted), to tell refusals that share a status apart. */
   apiMessage?: string;
   /** Set when the request was retried; included in the message. */
   attempts?: number;
 }
 
-/**
- * The hint for a 401: which credential was rejected, and how to replace it where it came from. Stack config
- * reaches the provider as the default provider's inputs, recorded in the state at the last `pulumi up`;
- * `pulumi refresh` and `pulumi destroy` (without `--run-program`) configure it from that recorded copy
- * (pulumi/pulumi@a88168d8 pkg/resource/deploy/deployment.go:659-690, providers/registry.go:788-870), so a
- * rotated and revoked credential keeps failing there until an `up` records the new one.
- */
+/** The hint for a 401: which credential was rejected, and how to replace it where it came from. */
 function rejectedCredential(ctx: ErrorContext): string {
-  const what = ctx.oauth
-    ? "the OAuth client credentials were rejected (the client may have been deleted)"
-    : "the API key was rejected (it may have expired or been revoked)";
-  switch (ctx.credentialSource) {
-    case "provider config":
-      return (
-        `${what}. They come from stack configuration (${ctx.oauth ? "tailscale:oauthClientId / tailscale:oauthClientSecret" : "tailscale:apiKey"}) ` +
-        "as recorded in the state at the last `pulumi up`, which `pulumi refresh` and `pulumi destroy` use. After " +
-        "rotating them, set the new ones with `pulumi config set --secret …` and run `pulumi up` first (it changes no " +
-        "resource), or run `pulumi refresh --run-program` / `pulumi destroy --run-program`"
-      );
-    case "resource credentials":
-      return (
-        `${what}. They come from the resource's \`credentials\` input, stored with the resource: update it with ` +
-        "`pulumi up` before `pulumi refresh` or `pulumi destroy`"
-      );
-    default:
-      return ctx.oauth
-        ? `${what}: check TAILSCALE_OAUTH_CLIENT_ID / TAILSCALE_OAUTH_CLIENT_SECRET (or tailscale:oauthClientId and ` +
-            "tailscale:oauthClientSecret)"
-        : `${what}: create a new one and set TAILSCALE_API_KEY (or tailscale:apiKey), or use an OAuth client`;
-  }
+  return rejectedCredentialHint(
+    ctx.credentialSource,
+    ctx.oauth
+      ? {
+          what: "the OAuth client credentials were rejected (the client may have been deleted)",
+          configKeys: "tailscale:oauthClientId / tailscale:oauthClientSecret",
+          otherwise:
+            "check TAILSCALE_OAUTH_CLIENT_ID / TAILSCALE_OAUTH_CLIENT_SECRET (or tailscale:oauthClientId and tailscale:oauthClientSecret)",
+        }
+      : {
+          what: "the API key was rejected (it may have expired or been revoked)",
+          configKeys: "tailscale:apiKey",
+          otherwise:
+            "create a new one and set TAILSCALE_API_KEY (or tailscale:apiKey), or use an OAuth client",
+        },
+  );
 }
 
 /**

@@ -63,7 +63,7 @@ describe("proxy Roles against containerboot", function () {
         service: { namespace: "data", name: "postgres" },
         hostname: "pg",
         credentials: world.credentials,
-        timeoutSeconds: 20,
+        customTimeouts: { create: "20s", update: "20s", delete: "20s" },
       }),
     );
     const ns = "data";
@@ -121,7 +121,7 @@ describe("proxy Roles against containerboot", function () {
         type: "ingress",
         replicas: 2,
         credentials: world.credentials,
-        timeoutSeconds: 20,
+        customTimeouts: { create: "20s", update: "20s", delete: "20s" },
       }),
     );
     const ns = "tailscale";

@@ -252,4 +252,41 @@ describe("credentials wired to the local servers", () => {
     assert.equal(tailscaleClientFor(undefined, {}, {}), ts);
     assert.equal(kubeFor(undefined, {}), kube);
   });
+
+  it("a 401 from the cluster says where the kubeconfig came from and how to replace it there", async () => {
+    resetCredentials();
+    const revoked = kubeApi.kubeconfig().replace(/token: .*/, "token: revoked-token-never-in-messages");
+    assert.notEqual(revoked, kubeApi.kubeconfig(), "the kubeconfig authenticates with a token");
+    const ref = { apiVersion: "v1", kind: "Namespace", name: "default" };
+    const failure = async (kube: ReturnType<typeof kubeFor>) => {
+      const err = await kube.get(ref).then(
+        () => undefined,
+        (e: Error & { code?: number }) => e,
+      );
+      assert.equal(err?.code, 401, String(err));
+      assert.ok(!err.message.includes("revoked-token-never-in-messages"), "the token stays out");
+      return err.message;
+    };
+
+    configure(config({ "kubernetes:kubeconfig": revoked }));
+    const recorded = await failure(kubeFor(undefined, {}));
+    assert.match(recorded, /stack configuration \(kubernetes:kubeconfig \/ kubernetes:context\)/);
+    assert.match(recorded, /recorded in the state at the last `pulumi up`/);
+    assert.match(
+      recorded,
+      /run `pulumi up` first .* or run `pulumi refresh --run-program` \/ `pulumi destroy --run-program`/,
+    );
+
+    const input = await failure(kubeFor({ kubeconfig: revoked }, {}));
+    assert.match(input, /the resource's `credentials` input/);
+
+    configure(config({}));
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "kube401-"));
+    const file = path.join(dir, "config");
+    fs.writeFileSync(file, revoked);
+    const env = await failure(kubeFor(undefined, { KUBECONFIG: file }));
+    assert.match(env, /rejected the kubeconfig's credentials .*: refresh them in KUBECONFIG/);
+    assert.doesNotMatch(env, /--run-program/);
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
 });

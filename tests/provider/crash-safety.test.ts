@@ -110,7 +110,7 @@ describe("crash safety: a provider host killed at any write", function () {
         ownerId: `proj/dev/${name}`,
         ...KINDS[kind]!(name),
         credentials: world.credentials,
-        timeoutSeconds: 30,
+        customTimeouts: { create: "30s", update: "30s", delete: "30s" },
       },
     );
     assert.deepEqual(result.failures ?? [], []);
@@ -323,7 +323,7 @@ describe("crash safety: a provider host killed at any write", function () {
           defaultBackend: { service: { namespace: "crash", name: "web" }, port: "http" },
           proxyGroup: { name: "hapg", namespace: "crash" },
           credentials: world.credentials,
-          timeoutSeconds: 30,
+          customTimeouts: { create: "30s", update: "30s", delete: "30s" },
         },
       );
       assert.deepEqual(r.failures ?? [], []);

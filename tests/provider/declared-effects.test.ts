@@ -3,7 +3,8 @@
 // as the declaration says (in place, that field alone), and the update must change exactly what the
 // declaration names as its target (the StatefulSet, the serve config, the DNAT config, the Tailscale
 // Service, the replicas' config, the objects' metadata) or, for a target of `state`, nothing outside
-// Pulumi's state: no Kubernetes or Tailscale write, and the new value in the outputs. A field whose
+// Pulumi's state: no Kubernetes or Tailscale write, and the new value in the outputs; for `record`, no
+// request at all. A field whose
 // effect is `none` never causes a diff. Each table below must name every in-place field of its kind:
 // adding one to a declaration without a row here fails the test, with the field's name.
 import assert from "node:assert/strict";
@@ -81,6 +82,14 @@ describe("declared effects: every in-place field is applied by update, every no-
     return [...kube, ...tailscale];
   }
 
+  /** Every request by the product since the last reset, reads included. */
+  function requests(): string[] {
+    const kube = world.kube.requests
+      .filter((r) => r.user === world.deployer.user)
+      .map((r) => `${r.method} ${r.path}`);
+    return [...kube, ...world.tailscale.requests.map((r) => `${r.method} ${r.path}`)];
+  }
+
   before(async () => {
     world = await startLocalWorld();
     world.kube.seed({ apiVersion: "v1", kind: "Namespace", metadata: { name: NS } });
@@ -97,7 +106,7 @@ describe("declared effects: every in-place field is applied by update, every no-
       type: "ingress",
       replicas: 1,
       credentials: world.credentials,
-      timeoutSeconds: 30,
+      customTimeouts: { create: "30s", update: "30s", delete: "30s" },
     });
     await provider.create("ProxyGroup", group);
   });
@@ -105,7 +114,10 @@ describe("declared effects: every in-place field is applied by update, every no-
     await world?.stop();
   });
 
-  const common = () => ({ credentials: world.credentials, timeoutSeconds: 30 });
+  const common = () => ({
+    credentials: world.credentials,
+    customTimeouts: { create: "30s", update: "30s", delete: "30s" },
+  });
   const hello = { service: { namespace: "web", name: "hello" }, port: "http" };
   const api = { service: { namespace: "web", name: "api" }, port: 8080 };
   const otherToken = () => joinTokenFor("svc:x", "other/stack/x");
@@ -135,6 +147,7 @@ describe("declared effects: every in-place field is applied by update, every no-
         service: { namespace: "data", name: "replica" },
         proxyClass: { podLabels: { team: "db" } },
         joinToken: "f".repeat(32),
+        customTimeouts: { create: "45s", update: "45s", delete: "45s" },
       },
       observe: { statefulSet: statefulSet("data", "ts-db") },
     },
@@ -155,6 +168,7 @@ describe("declared effects: every in-place field is applied by update, every no-
         tags: ["tag:k8s", "tag:db"],
         proxyClass: { podLabels: { team: "db" } },
         joinToken: otherToken(),
+        customTimeouts: { create: "45s", update: "45s", delete: "45s" },
       },
       observe: {
         dnatConfig: configMapKey("ingress-config.json"),
@@ -176,6 +190,7 @@ describe("declared effects: every in-place field is applied by update, every no-
         ...serveConfigSamples,
         proxyClass: { podLabels: { team: "web" } },
         joinToken: "f".repeat(32),
+        customTimeouts: { create: "45s", update: "45s", delete: "45s" },
       },
       observe: {
         serveConfig: secretKey("web", "ts-hello-0", "serve-config"),
@@ -199,6 +214,7 @@ describe("declared effects: every in-place field is applied by update, every no-
         tags: ["tag:k8s", "tag:web"],
         proxyClass: { podLabels: { team: "web" } },
         joinToken: otherToken(),
+        customTimeouts: { create: "45s", update: "45s", delete: "45s" },
       },
       observe: {
         serveConfig: configMapKey("serve-config.json"),
@@ -223,6 +239,7 @@ describe("declared effects: every in-place field is applied by update, every no-
         hostnamePrefix: "edge",
         tags: ["tag:k8s", "tag:web"],
         proxyClass: { podLabels: { team: "net" } },
+        customTimeouts: { create: "45s", update: "45s", delete: "45s" },
       },
       observe: {
         statefulSet: statefulSet(NS, "scaled"),
@@ -297,7 +314,10 @@ describe("declared effects: every in-place field is applied by update, every no-
         world.tailscale.resetCounts();
         outs = (await provider.update(c.kind, id, outs, news)).outs as Record<string, any>;
         inputs = news;
-        if (target === "state") {
+        if (target === "record") {
+          assert.deepEqual(requests(), [], `${key} is declared to be only recorded: no API call at all`);
+          assert.deepEqual(outs[key], sample, `the new ${key} is recorded`);
+        } else if (target === "state") {
           assert.deepEqual(writes(), [], `${key} is declared to change nothing outside Pulumi's state`);
           assert.deepEqual(outs[key], sample, `the new ${key} is recorded`);
         } else {

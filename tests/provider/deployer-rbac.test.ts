@@ -69,7 +69,10 @@ async function checked(kind: string, news: Record<string, unknown>, olds: Record
   return r.inputs as Record<string, any>;
 }
 
-const common = (world: LocalWorld) => ({ credentials: world.credentials, timeoutSeconds: 20 });
+const common = (world: LocalWorld) => ({
+  credentials: world.credentials,
+  customTimeouts: { create: "20s", update: "20s", delete: "20s" },
+});
 
 /** What a user's edit of our objects does; the next update applies them back (merge patches). */
 function drift(world: LocalWorld, objects: [string, string, string, string][]): void {

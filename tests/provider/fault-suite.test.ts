@@ -28,7 +28,10 @@ interface Spec {
 }
 
 function stack(world: LocalWorld): Spec[] {
-  const common = { credentials: world.credentials, timeoutSeconds: 60 };
+  const common = {
+    credentials: world.credentials,
+    customTimeouts: { create: "60s", update: "60s", delete: "60s" },
+  };
   const proxyGroup = { name: "edge", namespace: NS };
   const specs: Spec[] = [
     {

@@ -23,7 +23,7 @@ describe("HA TailnetIngress certificate during up", function () {
     defaultBackend: { service: { namespace: "web", name: "frontend" }, port: "http" },
     proxyGroup: { name: "edge", namespace: NS },
     credentials: world.credentials,
-    timeoutSeconds: 30,
+    customTimeouts: { create: "30s", update: "30s", delete: "30s" },
   });
 
   before(async () => {
@@ -36,7 +36,7 @@ describe("HA TailnetIngress certificate during up", function () {
       namespace: NS,
       type: "ingress",
       credentials: world.credentials,
-      timeoutSeconds: 30,
+      customTimeouts: { create: "30s", update: "30s", delete: "30s" },
     });
     pg = (await provider.create("ProxyGroup", inputs)) as { id: string; outs: any };
   });

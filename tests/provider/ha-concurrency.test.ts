@@ -45,7 +45,7 @@ describe("HA ingresses: many writers on one ProxyGroup", function () {
           // Staging: 50 certificates in a minute are within its limits, not production's.
           proxyClass: { useLetsEncryptStagingEnvironment: true },
           credentials: world.credentials,
-          timeoutSeconds: 60,
+          customTimeouts: { create: "60s", update: "60s", delete: "60s" },
         },
       )
     ).inputs;
@@ -69,7 +69,7 @@ describe("HA ingresses: many writers on one ProxyGroup", function () {
                 defaultBackend: { service: { namespace: "web", name: "frontend" }, port: 80 },
                 proxyGroup: { name: "edge", namespace: NS },
                 credentials: i % 2 === 0 ? world.credentials : second,
-                timeoutSeconds: 90,
+                customTimeouts: { create: "90s", update: "90s", delete: "90s" },
               },
             )
           ).inputs,

@@ -31,7 +31,7 @@ describe("standalone ⇄ ProxyGroup migration", function () {
           namespace: NS,
           type: "ingress",
           credentials: world.credentials,
-          timeoutSeconds: 30,
+          customTimeouts: { create: "30s", update: "30s", delete: "30s" },
         },
       )
     ).inputs as Record<string, any>;
@@ -52,7 +52,7 @@ describe("standalone ⇄ ProxyGroup migration", function () {
     hostname: "shop",
     defaultBackend: { service: { namespace: "shop", name: "shop" }, port: "http" },
     credentials: world.credentials,
-    timeoutSeconds: 30,
+    customTimeouts: { create: "30s", update: "30s", delete: "30s" },
     ...extra,
   });
   const deviceNames = () => world.tailscale.devices().map((d) => d.name.split(".")[0]);
@@ -118,7 +118,7 @@ describe("standalone ⇄ ProxyGroup migration", function () {
       service: { namespace: "data", name: "postgres" },
       hostname: "postgres",
       credentials: world.credentials,
-      timeoutSeconds: 30,
+      customTimeouts: { create: "30s", update: "30s", delete: "30s" },
     };
     const old = await provider.create("TailnetService", await checked("TailnetService", base));
     const ha = await provider.create(

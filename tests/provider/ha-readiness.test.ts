@@ -23,7 +23,7 @@ describe("HA TailnetService follows its backend's ready endpoints", function () 
     service: { namespace: "data", name },
     proxyGroup: { name: "edge", namespace: NS },
     credentials: world.credentials,
-    timeoutSeconds: 30,
+    customTimeouts: { create: "30s", update: "30s", delete: "30s" },
   });
 
   /** What each replica's tailscaled advertises now (the simulator's view, not the product's). */
@@ -53,7 +53,7 @@ describe("HA TailnetService follows its backend's ready endpoints", function () 
         namespace: NS,
         type: "ingress",
         credentials: world.credentials,
-        timeoutSeconds: 30,
+        customTimeouts: { create: "30s", update: "30s", delete: "30s" },
       }),
     )) as { id: string; outs: any };
   });

@@ -44,7 +44,7 @@ describe("HA lifecycles (ProxyGroup, TailnetIngress and TailnetService with prox
       namespace: NS,
       type: "ingress",
       credentials: world.credentials,
-      timeoutSeconds: 30,
+      customTimeouts: { create: "30s", update: "30s", delete: "30s" },
       ...extra,
     };
   }
@@ -58,7 +58,7 @@ describe("HA lifecycles (ProxyGroup, TailnetIngress and TailnetService with prox
       defaultBackend: { service: { namespace: "web", name: "frontend" }, port: "http" },
       proxyGroup,
       credentials: world.credentials,
-      timeoutSeconds: 30,
+      customTimeouts: { create: "30s", update: "30s", delete: "30s" },
       ...extra,
     };
   }
@@ -240,7 +240,7 @@ describe("HA lifecycles (ProxyGroup, TailnetIngress and TailnetService with prox
       service: { namespace: "data", name: "postgres" },
       proxyGroup,
       credentials: world.credentials,
-      timeoutSeconds: 30,
+      customTimeouts: { create: "30s", update: "30s", delete: "30s" },
     });
     const { outs } = await provider.create("TailnetService", news);
     dbOuts = outs;

@@ -31,7 +31,7 @@ describe("ProxyGroup replica repair after its device was deleted out of band", f
         type: "ingress",
         replicas: 2,
         credentials: world.credentials,
-        timeoutSeconds: 30,
+        customTimeouts: { create: "30s", update: "30s", delete: "30s" },
       },
     );
     assert.deepEqual(checked.failures ?? [], []);
@@ -81,7 +81,7 @@ describe("ProxyGroup replica repair after its device was deleted out of band", f
           namespace: NS,
           type: "ingress",
           credentials: world.credentials,
-          timeoutSeconds: 30,
+          customTimeouts: { create: "30s", update: "30s", delete: "30s" },
         },
       )
     ).inputs as Record<string, any>;
@@ -96,7 +96,7 @@ describe("ProxyGroup replica repair after its device was deleted out of band", f
           defaultBackend: { service: { namespace: NS, name: "web" }, port: "http" },
           proxyGroup: { name: "gate", namespace: NS },
           credentials: world.credentials,
-          timeoutSeconds: 30,
+          customTimeouts: { create: "30s", update: "30s", delete: "30s" },
         },
       )
     ).inputs as Record<string, any>;

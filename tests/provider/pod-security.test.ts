@@ -63,7 +63,7 @@ describe("Pod Security levels of the proxies", function () {
       hostname: "hello",
       defaultBackend: { service: { namespace: "restricted-apps", name: "hello" }, port: "http" },
       credentials: world.credentials,
-      timeoutSeconds: 30,
+      customTimeouts: { create: "30s", update: "30s", delete: "30s" },
       waitForCertificate: false,
     });
     const { id, outs } = await provider.create("TailnetIngress", news);
@@ -83,7 +83,7 @@ describe("Pod Security levels of the proxies", function () {
       service: { namespace: "baseline-apps", name: "db" },
       hostname: "db",
       credentials: world.credentials,
-      timeoutSeconds: 30,
+      customTimeouts: { create: "30s", update: "30s", delete: "30s" },
     });
     const since = world.kube.requests.length;
     const keysBefore = world.tailscale.validAuthKeys().length;
@@ -120,7 +120,7 @@ describe("Pod Security levels of the proxies", function () {
       namespace: "restricted-apps",
       type: "ingress",
       credentials: world.credentials,
-      timeoutSeconds: 30,
+      customTimeouts: { create: "30s", update: "30s", delete: "30s" },
     });
     const since = world.kube.requests.length;
     await assert.rejects(provider.create("ProxyGroup", pg), (err: Error) => {
@@ -139,7 +139,7 @@ describe("Pod Security levels of the proxies", function () {
       defaultBackend: { service: { namespace: "restricted-apps", name: "hello" }, port: "http" },
       proxyClass: { securityContext: { runAsUser: 0 } },
       credentials: world.credentials,
-      timeoutSeconds: 30,
+      customTimeouts: { create: "30s", update: "30s", delete: "30s" },
     });
     await assert.rejects(provider.create("TailnetIngress", ing), (err: Error) => {
       assert.match(
@@ -159,7 +159,7 @@ describe("Pod Security levels of the proxies", function () {
       service: { namespace: "relabelled", name: "cache" },
       hostname: "cache",
       credentials: world.credentials,
-      timeoutSeconds: 30,
+      customTimeouts: { create: "30s", update: "30s", delete: "30s" },
     });
     const { id, outs } = await provider.create("TailnetService", news);
     await relabel("relabelled", "baseline");

@@ -33,7 +33,7 @@ describe("TailnetIngress (standalone) lifecycle", function () {
       hostname: "hello",
       defaultBackend: { service: { namespace: "web", name: "hello" }, port: "http" },
       credentials: world.credentials,
-      timeoutSeconds: 30,
+      customTimeouts: { create: "30s", update: "30s", delete: "30s" },
       ...extra,
     };
   }

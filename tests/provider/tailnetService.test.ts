@@ -24,7 +24,7 @@ describe("TailnetService (standalone) lifecycle", function () {
       service: { namespace: "data", name: "postgres" },
       hostname: "postgres",
       credentials: world.credentials,
-      timeoutSeconds: 30,
+      customTimeouts: { create: "30s", update: "30s", delete: "30s" },
       ...extra,
     };
   }

@@ -87,6 +87,25 @@ describe("CertificateBudget evaluation (pure)", () => {
     assert.match(r.report.warnings[0], /39 used \(infra\/a: 39\) \+ 1 planned .* = 40: 10 left/);
   });
 
+  it("counts a re-created ingress whose outputs are all unknown in the environment of its last issuance", () => {
+    // The delete-before-replace cascade of a ProxyGroup: the ingress's certificate and ProxyClass are unknown.
+    const resource = "urn:new:web";
+    const r = evaluateBudget({
+      stack: "infra/c",
+      ingresses: [planned("web", { proxyClass: UNKNOWN as never })],
+      peers: {},
+      previousLedger: [
+        { stack: "infra/c", resource, hostname: "web", environment: "staging", issuedAt: hoursAgo(2) },
+      ],
+      limits: { staging: { perHostname: 1 } },
+      now: NOW,
+    });
+    const staging = r.report.usage.find((u) => u.environment === "staging" && u.scope === "web")!;
+    assert.deepEqual([staging.used, staging.planned], [1, 1]);
+    assert.equal(r.report.usage.filter((u) => u.environment === "production" && u.planned > 0).length, 0);
+    assert.match(r.report.violations[0] ?? "", /staging limit of 1 certificates for the name "web"/);
+  });
+
   it("counts a replacement as a duplicate of the same name (5 per 168 h)", () => {
     const history = entries("infra/c", 5, () => "grafana");
     const r = evaluateBudget({

@@ -8,12 +8,13 @@ const svcOld = {
   schemaVersion: 1,
   deviceId: "n123",
   credentials: { tailscaleApiKey: "old" },
-  timeoutSeconds: 600,
+  customTimeouts: { create: "600s", update: "600s", delete: "600s" },
   __provider: "old-code",
 };
 const svcNew = (over: Record<string, unknown> = {}) => ({
   ownerId: "proj/dev/db",
   service: { namespace: "default", name: "db" },
+  customTimeouts: { create: "600s", update: "600s", delete: "600s" },
   __provider: "new-code",
   ...over,
 });
@@ -42,11 +43,21 @@ function check(d: DiffClassification, row: Row) {
 describe("diffTailnetService", () => {
   const rows: Row[] = [
     {
-      name: "no change; credentials, timeoutSeconds, __provider and extra outputs ignored",
-      news: svcNew({ credentials: { tailscaleApiKey: "rotated" }, timeoutSeconds: 60 }),
+      name: "no change; credentials, __provider, extra outputs and customTimeouts spelt differently ignored",
+      news: svcNew({
+        credentials: { tailscaleApiKey: "rotated" },
+        customTimeouts: { create: "10m", update: "600s", delete: "0.1666666666666666666h" },
+      }),
       replaces: [],
       deleteBeforeReplace: false,
       kinds: {},
+    },
+    {
+      name: "a new delete timeout: an update that only records it",
+      news: svcNew({ customTimeouts: { create: "10m", update: "10m", delete: "20m" } }),
+      replaces: [],
+      deleteBeforeReplace: false,
+      kinds: { customTimeouts: "update" },
     },
     {
       name: "explicit default tags and hostname equal to the derived one: no change",
@@ -314,4 +325,70 @@ describe("diffTailnetIngress", () => {
     },
   ];
   for (const row of rows) it(row.name, () => check(diffTailnetIngress(row.olds ?? ingOld, row.news), row));
+});
+
+describe("the Diff after a refresh's Read (plan/refresh.ts)", () => {
+  const inputs = {
+    ownerId: "proj/dev/web",
+    hostname: "web",
+    defaultBackend: { service: { namespace: "a", name: "web" }, port: 80 },
+  };
+  const cert = (notAfter: string, serialNumber: string) => ({
+    state: "issued",
+    domain: "web.t.ts.net",
+    notAfter,
+    serialNumber,
+  });
+  const before = {
+    ...inputs,
+    deviceId: "n1",
+    fqdn: "web.t.ts.net",
+    tailnetIPs: ["100.64.0.1"],
+    certificate: cert("2026-12-01T00:00:00Z", "01"),
+  };
+  const renewed = { ...before, certificate: cert("2027-03-01T00:00:00Z", "02") };
+  const refreshedFrom = {
+    deviceId: "n1",
+    fqdn: "web.t.ts.net",
+    tailnetIPs: ["100.64.0.1"],
+    addresses: null,
+    certificate: before.certificate,
+  };
+
+  it("reports a certificate the refresh read anew as an update, saying what changed", () => {
+    const d = diffTailnetIngress({ ...renewed, refreshedFrom }, inputs);
+    assert.equal(d.changes, true);
+    assert.deepEqual(d.replaces, []);
+    assert.equal(d.detailedDiff.certificate?.kind, "update");
+    assert.match(
+      d.detailedDiff.certificate!.reason,
+      /notAfter "2026-12-01T00:00:00Z" → "2027-03-01T00:00:00Z"/,
+    );
+  });
+
+  it("reports a replaced device (a new device id and addresses)", () => {
+    const from = {
+      deviceId: "n123",
+      fqdn: null,
+      tailnetIPs: ["100.64.0.1"],
+      addresses: null,
+      certificate: null,
+    };
+    const d = diffTailnetService(
+      { ...svcOld, deviceId: "n2", tailnetIPs: ["100.64.0.9"], refreshedFrom: from },
+      svcNew(),
+    );
+    assert.deepEqual(Object.keys(d.detailedDiff), ["deviceId", "tailnetIPs"]);
+  });
+
+  it("reports nothing when the refresh read the same, after an ordinary up, or in the up after the refresh", () => {
+    assert.equal(diffTailnetIngress({ ...before, refreshedFrom }, inputs).changes, false);
+    assert.equal(
+      diffTailnetIngress(renewed, inputs).changes,
+      false,
+      "outputs of create or update: no refresh record",
+    );
+    const observed = { ...refreshedFrom, certificate: renewed.certificate };
+    assert.equal(diffTailnetIngress({ ...renewed, refreshedFrom }, { ...inputs, observed }).changes, false);
+  });
 });

@@ -151,11 +151,11 @@ describe("check bounds what would break later", () => {
     const r = await provider.check(
       "TailnetService",
       {},
-      { ownerId: "p/s/n", service: { namespace: "a", name: "db" }, timeoutSeconds: 30 * 24 * 3600 },
+      { ownerId: "p/s/n", service: { namespace: "a", name: "db" }, customTimeouts: { update: "720h" } },
     );
     assert.deepEqual(
       r.failures?.map((f) => f.property),
-      ["timeoutSeconds"],
+      ["customTimeouts.update"],
     );
   });
 });

@@ -252,11 +252,19 @@ describe("checkTailnetService", () => {
         ],
       },
       {
-        name: "bad timeoutSeconds and proxyGroup name",
-        input: svc({ timeoutSeconds: 0, proxyGroup: { name: "PG", namespace: "tailscale" } }),
+        name: "customTimeouts not in Go duration syntax, and a bad proxyGroup name",
+        input: svc({
+          customTimeouts: { create: "0s", delete: "5min" },
+          proxyGroup: { name: "PG", namespace: "tailscale" },
+        }),
         want: [
           { property: "proxyGroup.name", reason: K8S_DNS1123 },
-          { property: "timeoutSeconds", reason: "must be a positive number of seconds" },
+          { property: "customTimeouts.create", reason: '"0s" must be longer than zero' },
+          {
+            property: "customTimeouts.delete",
+            reason:
+              '"5min" is not a duration (unknown unit "min" in duration "5min"); use Go duration syntax such as "5m", "1h30m" or "90s"',
+          },
         ],
       },
     ];

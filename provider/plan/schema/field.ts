@@ -34,7 +34,12 @@ export type Target =
   /** The labels and annotations of every object. */
   | "metadata"
   /** Nothing outside Pulumi's state: the value is recorded, and later steps use it. */
-  | "state";
+  | "state"
+  /**
+   * Nothing at all: the value is only recorded in Pulumi's state, and an update whose every change has
+   * this target makes no API call, not even a read (resources/lifecycle.ts `recordOnly`).
+   */
+  | "record";
 
 /** Why a change is classified as it is; a function of the normalised old and new values when it depends on them. */
 export type Reason = string | ((old: unknown, now: unknown) => string);
@@ -55,7 +60,7 @@ export type Change<E> = E | { standalone: E; ha: E };
 
 /**
  * Who sets a field: the program (an argument of the SDK class, the default), the SDK itself (`ownerId`,
- * `timeoutSeconds`), `check` (derived from the other inputs; recomputed at every check), or the
+ * `customTimeouts`), `check` (derived from the other inputs; recomputed at every check), or the
  * dynamic-provider host (`__provider`).
  */
 export type Origin = "argument" | "sdk" | "check" | "host";

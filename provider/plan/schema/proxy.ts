@@ -12,7 +12,14 @@ import { fingerprintedObjects } from "../fingerprint";
 import { serviceNameFor } from "../ha/common";
 import { joinTokenFor } from "../ha/ownership";
 import type { DerivedHostname } from "../hostnames";
-import { type HostInputs, isUnknown, type PlannedInputs, type ProxyCommonInput, UNKNOWN } from "../inputs";
+import {
+  type HostInputs,
+  isUnknown,
+  type ObservedInputs,
+  type PlannedInputs,
+  type ProxyCommonInput,
+  UNKNOWN,
+} from "../inputs";
 import type { Effect, FieldSpec, KindSchema } from "./field";
 import { checkProxyClassField, lastFields, planInputsKnown, tagsField } from "./shared";
 
@@ -52,7 +59,7 @@ export interface ProxySchema<I> extends KindSchema<I, ProxyEffect> {
 }
 
 /** The inputs the shared fields are declared for. */
-type Common = ProxyCommonInput & HostInputs & PlannedInputs;
+type Common = ProxyCommonInput & HostInputs & PlannedInputs & ObservedInputs;
 
 export const ownerIdField = {
   origin: "sdk",
@@ -152,6 +159,20 @@ export function joinTokenField(hostnameOf: (input: any) => DerivedHostname | und
 }
 
 /**
+ * `observed`: written by a refresh's Read into the inputs and kept by check (plan/refresh.ts); never
+ * compared as an input (the refresh rule of plan/diff.ts reads it).
+ */
+const observedField = {
+  origin: "check",
+  recorded: true,
+  fill: (input) => input.observed,
+  change: {
+    kind: "none",
+    reason: "what the last refresh read; the refresh rule of plan/diff.ts compares it",
+  },
+} satisfies FieldSpec<Record<string, unknown> | undefined, Common, ProxyEffect>;
+
+/**
  * The fields every TailnetService and TailnetIngress declares after its own, in this order (the
  * order of their failures). `hostnameOf` derives the kind's hostname, `namespaceOf` the standalone
  * proxy's default namespace, and `plan` the standalone plan a preview fingerprints (planned without
@@ -169,6 +190,7 @@ export function commonProxyFields<I extends Common>(o: {
     proxyClass: proxyClassOfProxy,
     proxyGroup: proxyGroupField,
     joinToken: joinTokenField(o.hostnameOf),
+    observed: observedField,
     ...lastFields<I>((input) => {
       if (input.proxyGroup) return undefined;
       if (!planInputsKnown(input)) return UNKNOWN;

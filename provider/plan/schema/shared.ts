@@ -1,9 +1,10 @@
 /**
- * Fields every kind declares alike (`timeoutSeconds`, `credentials`, `__provider`), and the parts of
+ * Fields every kind declares alike (`customTimeouts`, `credentials`, `__provider`), and the parts of
  * `tags`, `proxyClass` and `plannedObjects` that are the same for every kind that has them; each kind
  * gives their effect.
  */
-import { checkKnownKeys, checkTimeoutSeconds, type Push } from "../check";
+import { checkKnownKeys, type Push } from "../check";
+import { type CustomTimeoutsInput, checkCustomTimeouts, parseGoDuration } from "../duration";
 import { isPlainObject } from "../gojson";
 import { type CredentialsInput, containsUnknown, type PlannedInputs } from "../inputs";
 import { checkTags, DEFAULT_TAGS } from "../tags";
@@ -48,11 +49,37 @@ export function checkProxyClassField(v: unknown, c: CheckContext<unknown>): void
   for (const f of checkProxyClass(v, c.at)) c.push(f.property, f.reason);
 }
 
-export const timeoutSecondsField = {
+/**
+ * Each step's parsed duration in seconds, so `"5m"` and `"300s"` are no change, and no value the same
+ * as none.
+ */
+function timeoutsInSeconds(v: unknown): unknown {
+  if (!isPlainObject(v)) return v;
+  const out: Record<string, unknown> = {};
+  for (const [step, text] of Object.entries(v)) {
+    if (text === undefined || text === null || text === "") continue;
+    const parsed = typeof text === "string" ? parseGoDuration(text) : undefined;
+    out[step] = parsed && "seconds" in parsed ? parsed.seconds : text;
+  }
+  return Object.keys(out).length ? out : undefined;
+}
+
+/**
+ * `customTimeouts`: the resource option, copied into the inputs by the SDK because the host never gives
+ * it to provider code (plan/duration.ts). A change is only recorded: create and update take their
+ * budget from the new inputs anyway, but delete sees only the recorded outputs, so the value must reach
+ * the state; the update that records it makes no API call (target `record`).
+ */
+export const customTimeoutsField = {
   origin: "sdk",
-  check: (v, c) => checkTimeoutSeconds(v, c.at, c.push),
-  change: { kind: "none", reason: "only how long a create or update may wait" },
-} satisfies FieldSpec<number | undefined, any, Effect>;
+  normalize: timeoutsInSeconds,
+  check: (v, c) => checkCustomTimeouts(v, c.at, c.push),
+  change: {
+    kind: "inPlace",
+    target: "record",
+    reason: "only how long the next create, update or delete may wait; recorded, nothing else is touched",
+  },
+} satisfies FieldSpec<CustomTimeoutsInput | undefined, any, Effect>;
 
 export const credentialsField = {
   check: (v, c) => checkCredentials(v, c.at, c.push),
@@ -78,12 +105,12 @@ export function plannedObjectsField<I>(plan: (input: I) => PlannedInputs["planne
 
 /**
  * Whether every input a plan reads is known: everything but the inputs no plan reads (credentials,
- * timeoutSeconds, and plannedObjects itself).
+ * customTimeouts, and plannedObjects itself).
  */
 export function planInputsKnown(input: object): boolean {
   const {
     credentials: _c,
-    timeoutSeconds: _t,
+    customTimeouts: _t,
     plannedObjects: _p,
     ...rest
   } = input as Record<string, unknown>;
@@ -91,12 +118,12 @@ export function planInputsKnown(input: object): boolean {
 }
 
 /**
- * The fields every kind that writes Kubernetes objects declares last, in this order: `timeoutSeconds`,
+ * The fields every kind that writes Kubernetes objects declares last, in this order: `customTimeouts`,
  * `credentials`, `plannedObjects` (from `plan`) and `__provider`.
  */
 export function lastFields<I>(plan: (input: I) => PlannedInputs["plannedObjects"]) {
   return {
-    timeoutSeconds: timeoutSecondsField,
+    customTimeouts: customTimeoutsField,
     credentials: credentialsField,
     plannedObjects: plannedObjectsField<I>(plan),
     __provider: providerField,

@@ -98,8 +98,8 @@ interface Prepared {
 }
 
 /** Every check that can refuse, before the first write. */
-async function prepare(input: IngressInputs): Promise<Prepared> {
-  const rt = runtimeFor(input);
+async function prepare(input: IngressInputs, step: "create" | "update"): Promise<Prepared> {
+  const rt = runtimeFor(input, step);
   const pg = input.proxyGroup!;
   const cm = await requireAndRead(rt, pg);
   const backends = await readIngressBackends(rt.kube, input);
@@ -228,7 +228,7 @@ function teardownOf(props: any, release = true) {
 /** The steps of an HA TailnetIngress (check and diff are the kind's: resources/tailnetIngress.ts). */
 export const haIngress: Steps = {
   async create(input: IngressInputs) {
-    const p = await prepare(input);
+    const p = await prepare(input, "create");
     const id = `${p.pg.namespace}/${p.pg.name}/${p.plan.serviceName}`;
     try {
       return { id, outs: await provision(input, p, true) };
@@ -258,12 +258,12 @@ export const haIngress: Steps = {
     }
   },
   async update(_id, olds, news: IngressInputs) {
-    const p = await prepare(news);
+    const p = await prepare(news, "update");
     return { outs: await provision(news, p, false, olds) };
   },
   async read(id, props) {
     if (!props.serviceName) return { id: "" };
-    const rt = runtimeFor(props);
+    const rt = runtimeFor(props, "read");
     const svc = await rt.tailscale.getService(props.serviceName);
     const mine = releaseOwnership(svc, { ownerId: props.ownerId, clusterId: props.clusterId });
     if (!svc || mine.action === "none") return { id: "" };
@@ -279,6 +279,6 @@ export const haIngress: Steps = {
   },
   async delete(_id, props) {
     if (!props.serviceName || !props.proxyGroup) return;
-    await runTeardown(runtimeFor(props), teardownOf(props));
+    await runTeardown(runtimeFor(props, "delete"), teardownOf(props));
   },
 };

@@ -6,6 +6,7 @@
  */
 import { kubeFor, tailscaleClientFor } from "../../credentials";
 import type { Kube, KubeObject } from "../../kube";
+import type { TimeoutStep } from "../../plan/duration";
 import { proxyGroupNames } from "../../plan/ha";
 import type { CredentialsInput, ProxyGroupRef } from "../../plan/inputs";
 import type { TailscaleClient } from "../../tailscale";
@@ -21,12 +22,15 @@ export interface HARuntime {
   remainingMs: () => number;
 }
 
-/** Clients and wait budget of one lifecycle call. */
-export function runtimeFor(input: { credentials?: CredentialsInput; timeoutSeconds?: number }): HARuntime {
+/** Clients and wait budget of one lifecycle call, `step` (read has the default budget). */
+export function runtimeFor(
+  input: { credentials?: CredentialsInput; customTimeouts?: unknown },
+  step: TimeoutStep,
+): HARuntime {
   return {
     kube: kubeFor(input.credentials),
     tailscale: tailscaleClientFor(input.credentials),
-    remainingMs: deadline(input.timeoutSeconds),
+    remainingMs: deadline(input, step),
   };
 }
 

@@ -64,7 +64,7 @@ function fail(err: unknown): never {
 }
 
 async function provision(input: ServiceInputs, migrate: boolean) {
-  const rt = runtimeFor(input);
+  const rt = runtimeFor(input, migrate ? "create" : "update");
   const pg = input.proxyGroup!;
   const cm = await requireProxyGroup(rt.kube, pg, "TailnetService");
   const backend = await readBackendService(rt.kube, input.service, "service");
@@ -202,7 +202,10 @@ export const haService: Steps = {
       const cleanup = (err as { haCleanup?: Parameters<typeof haServiceTeardown>[0] }).haCleanup;
       if (cleanup) {
         try {
-          await runTeardown({ ...runtimeFor(input), remainingMs: () => 60_000 }, haServiceTeardown(cleanup));
+          await runTeardown(
+            { ...runtimeFor(input, "create"), remainingMs: () => 60_000 },
+            haServiceTeardown(cleanup),
+          );
         } catch (cleanupErr) {
           throw new Error(
             `TailnetService create failed: ${(err as Error).message}. Removing what it made failed too ` +
@@ -219,7 +222,7 @@ export const haService: Steps = {
   },
   async read(id, props) {
     if (!props.serviceName) return { id: "" };
-    const rt = runtimeFor(props);
+    const rt = runtimeFor(props, "read");
     const svc = await rt.tailscale.getService(props.serviceName);
     const mine = releaseOwnership(svc, { ownerId: props.ownerId, clusterId: props.clusterId });
     if (!svc || mine.action === "none") return { id: "" };
@@ -234,7 +237,7 @@ export const haService: Steps = {
   async delete(_id, props) {
     if (!props.serviceName || !props.proxyGroup) return;
     await runTeardown(
-      runtimeFor(props),
+      runtimeFor(props, "delete"),
       haServiceTeardown({
         proxyGroup: props.proxyGroup,
         serviceName: props.serviceName,

@@ -217,7 +217,9 @@ export function parseGoDuration(d: string | undefined): number {
     consumed += m[0].length;
   }
   if (consumed !== d.length) {
-    throw new Error(`customTimeouts value "${d}" is not a Go duration such as "5m" or "1h30m"`);
+    // The engine refuses the registration with this text (pulumi/pulumi@a88168d8
+    // pkg/resource/deploy/source_eval.go:3042-3049, called at 2634-2664).
+    throw new Error(`unable to parse customTimeout Value ${d}`);
   }
   return total;
 }

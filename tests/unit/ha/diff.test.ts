@@ -5,7 +5,7 @@ import { UNKNOWN } from "../../../provider/plan/inputs";
 const base = { ownerId: "p/s/pg", name: "pg", namespace: "tailscale", type: "ingress" };
 
 describe("ha/diff: diffProxyGroup", () => {
-  it("no change, and defaults spelled out are no change; credentials and timeouts never diff", () => {
+  it("no change, and defaults spelled out are no change; credentials never diff, timeouts only when their durations do", () => {
     assert.deepEqual(diffProxyGroup(base, { ...base }), {
       changes: false,
       replaces: [],
@@ -18,10 +18,25 @@ describe("ha/diff: diffProxyGroup", () => {
         replicas: 2,
         tags: ["tag:k8s"],
         hostnamePrefix: "",
-        timeoutSeconds: 30,
+        customTimeouts: {},
         credentials: {},
       }).changes,
       false,
+    );
+    const timed = { ...base, customTimeouts: { create: "1m", delete: "90s" } };
+    assert.equal(
+      diffProxyGroup(timed, { ...base, customTimeouts: { create: "60s", delete: "1m30s" } }).changes,
+      false,
+    );
+    assert.deepEqual(
+      diffProxyGroup(timed, { ...base, customTimeouts: { create: "1m", delete: "5m" } }).detailedDiff,
+      {
+        customTimeouts: {
+          kind: "update",
+          reason:
+            "only how long the next create, update or delete may wait; recorded, nothing else is touched",
+        },
+      },
     );
     assert.equal(diffProxyGroup({ ...base, tags: [] }, base).changes, false);
   });

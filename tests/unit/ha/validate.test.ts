@@ -129,7 +129,7 @@ describe("ha/validate: checkProxyGroup", () => {
         hostnamePrefix: UNKNOWN,
         tags: [UNKNOWN, "tag:ok"],
         proxyClass: { image: UNKNOWN },
-        timeoutSeconds: UNKNOWN,
+        customTimeouts: UNKNOWN,
       }),
       [],
     );
