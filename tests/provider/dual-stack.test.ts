@@ -71,7 +71,7 @@ describe("layer 3 on IPv4, IPv6 and dual-stack clusters (standalone and HA)", fu
       });
 
       it("standalone: the primary family's tailnet IP reaches the primary cluster IP; the other family is not forwarded", async () => {
-        const { outs } = await provider.create(
+        const { id, outs } = await provider.create(
           "TailnetService",
           await check("TailnetService", {
             ownerId: "proj/dev/postgres",
@@ -85,6 +85,9 @@ describe("layer 3 on IPv4, IPv6 and dual-stack clusters (standalone and HA)", fu
         const primary = row.families[0]!;
         const deviceIP = outs.tailnetIPs.find((ip: string) => familyOf(ip) === primary);
         assert.deepEqual(pod.forwards, [{ tailnetIP: deviceIP, destination: backend.clusterIP }]);
+        assert.deepEqual(outs.tailnetIPs, [deviceIP], "the outputs list only the tailnet IP that forwards");
+        const refreshed = await provider.read("TailnetService", id, outs);
+        assert.deepEqual(refreshed.props?.tailnetIPs, [deviceIP], "and so does a refresh");
         assert.deepEqual(forwardsByFamily(pod.forwards), { [primary]: ipOf(primary) });
       });
 
