@@ -198,4 +198,23 @@ describe("kube-api: Service IP families", function () {
       /spec\.ipFamilyPolicy: .*not modelled by the local kube-api; recreate the Service/,
     );
   });
+
+  it("an ExternalName Service has no IP family fields; turning it into a ClusterIP Service is refused as not modelled", async () => {
+    const made = await raw(servers.dual.server, "POST", SVC, {
+      metadata: { name: "ext" },
+      spec: { type: "ExternalName", externalName: "db.example.com", ipFamilyPolicy: "PreferDualStack" },
+    });
+    assert.equal(made.status, 201, made.text);
+    assert.equal(made.json.spec.ipFamilyPolicy, undefined);
+    assert.equal(made.json.spec.ipFamilies, undefined);
+    const r = await raw(
+      servers.dual.server,
+      "PATCH",
+      `${SVC}/ext`,
+      { spec: { type: "ClusterIP", externalName: null, ports: [{ port: 80 }] } },
+      "application/merge-patch+json",
+    );
+    assert.equal(r.status, 422, r.text);
+    assert.match(r.json.message, /spec\.type: .*not modelled by the local kube-api/);
+  });
 });

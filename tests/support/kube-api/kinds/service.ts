@@ -68,6 +68,11 @@ export const serviceStrategy: KindStrategy = {
     // (`kubernetes/kubernetes pkg/registry/core/service/storage/storage.go` beginUpdate).
     const spec = obj.spec;
     if (!spec || !old.spec) return;
+    if (!needsClusterIP(obj)) {
+      // ExternalName Services have no IP family fields (alloc.go initIPFamilyFields resets them).
+      delete spec.ipFamilyPolicy;
+      delete spec.ipFamilies;
+    }
     if (needsClusterIP(old) && needsClusterIP(obj)) {
       if (!spec.clusterIP) spec.clusterIP = old.spec.clusterIP;
       if (!spec.clusterIPs || spec.clusterIPs.length === 0) spec.clusterIPs = old.spec.clusterIPs;
@@ -157,6 +162,18 @@ export const serviceStrategy: KindStrategy = {
     const errs: FieldError[] = [];
     const was = old.spec?.clusterIPs ?? [];
     const now = obj.spec?.clusterIPs ?? [];
+    if (!needsClusterIP(old) && needsClusterIP(obj)) {
+      // A real server allocates cluster IPs when an ExternalName Service becomes another type; this
+      // stand-in allocates only on create, so it says so rather than storing a Service without them.
+      errs.push(
+        invalidField(
+          "spec.type",
+          obj.spec?.type,
+          "changing an ExternalName Service to another type is not modelled by the local kube-api (no cluster IP allocation on update); recreate the Service instead",
+        ),
+      );
+      return errs;
+    }
     if (needsClusterIP(old) && needsClusterIP(obj) && was.length > 0) {
       if (now.length === 0 || now[0] === "") {
         errs.push(invalidField("spec.clusterIPs[0]", now, "primary clusterIP can not be unset"));
