@@ -73,7 +73,11 @@ export class TailnetService extends pulumi.dynamic.Resource {
   declare public readonly hostname: pulumi.Output<string>;
   /** MagicDNS name, without trailing dot, e.g. `db.tailnet-1234.ts.net`. */
   declare public readonly fqdn: pulumi.Output<string>;
-  /** Tailnet addresses clients connect to: the device's IPs, or the Tailscale Service's addresses. */
+  /**
+   * Tailnet addresses clients connect to. Standalone: the device's one address whose traffic is
+   * forwarded, of the family of the backend's primary cluster IP (IPv4 for an ExternalName backend);
+   * with `proxyGroup`: the Tailscale Service's addresses.
+   */
   declare public readonly tailnetIPs: pulumi.Output<string[]>;
   /** Standalone: stable node ID of the proxy device. */
   declare public readonly deviceId: pulumi.Output<string | undefined>;

@@ -26,7 +26,10 @@ export interface BackendServiceFacts {
   type: string;
   /** `spec.clusterIP`: an IP, `None` (headless) or empty (ExternalName). */
   clusterIP?: string;
-  /** `spec.clusterIPs` (dual-stack); only the primary `clusterIP` is used, as the operator does. */
+  /**
+   * `spec.clusterIPs` (dual-stack: one per family, the primary first). A standalone proxy forwards to
+   * the primary `clusterIP` only (containerboot takes one TS_DEST_IP); HA maps each family.
+   */
   clusterIPs?: string[];
   /** `spec.externalName` of an ExternalName Service. */
   externalName?: string;

@@ -474,6 +474,19 @@ export function planStandaloneService(
   };
 }
 
+/**
+ * The tailnet IPs whose traffic a standalone layer-3 proxy forwards: of the device's addresses, the one of
+ * the target's family. containerboot takes a single TS_DEST_IP and DNATs to it from the tailnet IP of
+ * the same family only (`tailscale/tailscale@de9ec7ee cmd/containerboot/forwarding.go:158-191`); for a DNS
+ * name it installs the IPv4 rule only, since the IPv6 rule is guarded by `!tsv6.IsValid()` and so never
+ * installed on a proxy with an IPv6 address (forwarding.go:252). The operator reports the same family
+ * only in the Service's load-balancer status (`cmd/k8s-operator/svc.go:334-374`).
+ */
+export function forwardedTailnetIPs(target: L3Target, deviceIPs: readonly string[]): string[] {
+  const ipv6 = target.kind === "clusterIP" && target.ip.includes(":");
+  return deviceIPs.filter((ip) => ip.includes(":") === ipv6);
+}
+
 /** The namespace of a standalone ingress proxy: `namespace`, else the first backend's namespace. */
 export function standaloneIngressNamespace(input: TailnetIngressInput): string | undefined {
   if (input.namespace) return input.namespace;

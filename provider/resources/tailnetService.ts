@@ -7,7 +7,7 @@ import { backendKey } from "../plan/backends";
 import { diffTailnetService } from "../plan/diff";
 import type { TailnetServiceInput } from "../plan/inputs";
 import { TAILNET_SERVICE } from "../plan/schema/tailnetService";
-import { planStandaloneService } from "../plan/standalone";
+import { forwardedTailnetIPs, planStandaloneService } from "../plan/standalone";
 import { haService } from "./ha/service";
 import { readBackendService } from "./kubeFacts";
 import type { Lifecycle } from "./lifecycle";
@@ -23,8 +23,13 @@ const standaloneSpec: StandaloneSpec<TailnetServiceInput> = {
   plan(input, backends, ctx) {
     return planStandaloneService(input, backends.get(backendKey(input.service))!, ctx);
   },
-  outputs() {
-    return {};
+  outputs(plan, device, _data, previous) {
+    if (plan.target) return { tailnetIPs: forwardedTailnetIPs(plan.target, device.tailnetIPs) };
+    // A refresh has no plan: keep the families the last up recorded (the target's family).
+    const recorded: string[] = Array.isArray(previous?.tailnetIPs) ? previous.tailnetIPs : [];
+    if (recorded.length === 0) return {};
+    const families = new Set(recorded.map((ip) => ip.includes(":")));
+    return { tailnetIPs: device.tailnetIPs.filter((ip) => families.has(ip.includes(":"))) };
   },
   podSecurityFix:
     "A layer-3 proxy needs the privileged level (kernel networking for its DNAT: a privileged sysctler init " +

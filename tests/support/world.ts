@@ -16,8 +16,22 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import * as yaml from "js-yaml";
-import { type ClusterSim, type ClusterSimOptions, startClusterSim, TEST_TIME_SCALE } from "./cluster-sim";
-import { type KubeApiServer, startKubeApiServer } from "./kube-api";
+import {
+  type ClusterSim,
+  type ClusterSimOptions,
+  DEFAULT_POD_CIDRS,
+  DUAL_STACK_POD_CIDRS,
+  IPV6_POD_CIDRS,
+  startClusterSim,
+  TEST_TIME_SCALE,
+} from "./cluster-sim";
+import {
+  DEFAULT_SERVICE_CIDRS,
+  DUAL_STACK_SERVICE_CIDRS,
+  IPV6_SERVICE_CIDRS,
+  type KubeApiServer,
+  startKubeApiServer,
+} from "./kube-api";
 import { FAULT_KINDS } from "./kube-api/faults";
 import { startTailscaleApi } from "./tailscale-api";
 import type { DeviceRecord, KeyRecord, ServiceRecord, TailscaleApiServer } from "./tailscale-api/types";
@@ -146,7 +160,23 @@ export interface LocalWorldOptions {
   grants?: (namespace: string) => ("proxies" | "backends")[];
   /** Seeded faults from the start (see {@link WorldFaults}). */
   faults?: WorldFaults;
+  /** The cluster's IP families (default `ipv4`, what the world always was). */
+  stack?: ClusterStack;
 }
+
+/**
+ * A cluster's IP families, as kind sets them up with `networking.ipFamily`: `ipv4`, `ipv6`, or `dual`
+ * (IPv4 primary). It fixes the service CIDRs Services get cluster IPs from and the Pod CIDRs Pods get
+ * IPs from.
+ */
+export type ClusterStack = "ipv4" | "ipv6" | "dual";
+
+/** kind's default service and Pod CIDRs per {@link ClusterStack}. */
+const STACK_CIDRS: Record<ClusterStack, { service: string[]; pod: string[] }> = {
+  ipv4: { service: DEFAULT_SERVICE_CIDRS, pod: DEFAULT_POD_CIDRS },
+  ipv6: { service: IPV6_SERVICE_CIDRS, pod: IPV6_POD_CIDRS },
+  dual: { service: DUAL_STACK_SERVICE_CIDRS, pod: DUAL_STACK_POD_CIDRS },
+};
 
 /** The repository's deployer manifest. */
 export const DEPLOYER_RBAC_PATH = path.join(__dirname, "..", "..", "deploy", "deployer-rbac.yaml");
@@ -198,7 +228,8 @@ export async function startLocalWorld(opts: LocalWorldOptions = {}): Promise<Loc
   let tailscale: TailscaleApiServer;
   let sim: ClusterSim;
   try {
-    kube = await startKubeApiServer();
+    const cidrs = STACK_CIDRS[opts.stack ?? "ipv4"];
+    kube = await startKubeApiServer({ serviceCIDRs: cidrs.service });
     started.push(kube);
     tailscale = await startTailscaleApi({ tailnetDomain: opts.tailnetDomain });
     started.push(tailscale);
@@ -212,6 +243,7 @@ export async function startLocalWorld(opts: LocalWorldOptions = {}): Promise<Loc
       // `tailscale cert`), not when the serve config is applied.
       certIssuance: "on-demand",
       timeScale: TEST_TIME_SCALE,
+      podCIDRs: cidrs.pod,
       ...opts.sim,
     });
     started.push(sim);
@@ -341,30 +373,37 @@ export async function startLocalWorld(opts: LocalWorldOptions = {}): Promise<Loc
       port: typeof p.targetPort === "number" ? p.targetPort : p.port,
       protocol: p.protocol ?? "TCP",
     }));
-    // Named as the controller names it (`<service>-<5 random characters>`); one Pod on 10.244.0.0/16.
-    const sliceName = `${name}-b7x2q`;
-    kube.remove("discovery.k8s.io/v1", "EndpointSlice", namespace, sliceName);
-    kube.seed({
-      apiVersion: "discovery.k8s.io/v1",
-      kind: "EndpointSlice",
-      metadata: {
-        namespace,
-        name: sliceName,
-        labels: {
-          "kubernetes.io/service-name": name,
-          "endpointslice.kubernetes.io/managed-by": "endpointslice-controller.k8s.io",
+    // One slice per IP family of the Service, as the EndpointSlice controller writes them, named as it
+    // names them (`<service>-<5 random characters>`); one Pod, with an IP from each of the world's Pod
+    // CIDRs (`kubernetes/kubernetes pkg/controller/endpointslice` reconciler: one address type per family).
+    const families: string[] = svc?.spec?.ipFamilies ?? ["IPv4"];
+    const podIPs: Record<string, string> = { IPv4: "10.244.7.12", IPv6: "fd00:10:244::7:c" };
+    for (const [i, family] of ["IPv4", "IPv6"].entries()) {
+      const sliceName = `${name}-${["b7x2q", "k4m9r"][i]}`;
+      kube.remove("discovery.k8s.io/v1", "EndpointSlice", namespace, sliceName);
+      if (!families.includes(family)) continue;
+      kube.seed({
+        apiVersion: "discovery.k8s.io/v1",
+        kind: "EndpointSlice",
+        metadata: {
+          namespace,
+          name: sliceName,
+          labels: {
+            "kubernetes.io/service-name": name,
+            "endpointslice.kubernetes.io/managed-by": "endpointslice-controller.k8s.io",
+          },
         },
-      },
-      addressType: "IPv4",
-      endpoints: [
-        {
-          addresses: ["10.244.7.12"],
-          conditions: { ready, serving: ready, terminating: false },
-          targetRef: { kind: "Pod", namespace, name: `${name}-7d9f8c6b5-x2k4p` },
-        },
-      ],
-      ports,
-    });
+        addressType: family,
+        endpoints: [
+          {
+            addresses: [podIPs[family]],
+            conditions: { ready, serving: ready, terminating: false },
+            targetRef: { kind: "Pod", namespace, name: `${name}-7d9f8c6b5-x2k4p` },
+          },
+        ],
+        ports,
+      });
+    }
   }
 
   function leftovers(): Leftovers {

@@ -5,7 +5,11 @@ import type { BackendServiceFacts } from "../../provider/plan/backends";
 import { PlanError } from "../../provider/plan/errors";
 import type { TailnetIngressInput, TailnetServiceInput } from "../../provider/plan/inputs";
 import { ownerHash } from "../../provider/plan/labels";
-import { planStandaloneIngress, planStandaloneService } from "../../provider/plan/standalone";
+import {
+  forwardedTailnetIPs,
+  planStandaloneIngress,
+  planStandaloneService,
+} from "../../provider/plan/standalone";
 
 // Fixtures of the operator's tests (ingress_test.go / operator_test.go), adapted to our inputs.
 const OWNER_SVC = "proj/dev/test-svc";
@@ -555,4 +559,22 @@ describe("planStandaloneIngress (layer 7)", () => {
   it("is pure: same inputs, same plan", () => {
     assert.deepEqual(planStandaloneIngress(input, backends, { authKey: "new-authkey" }), plan);
   });
+});
+
+describe("forwardedTailnetIPs: the tailnet IPs a standalone layer-3 proxy forwards (containerboot forwarding.go)", () => {
+  const device = ["100.64.0.7", "fd7a:115c:a1e0::7"];
+  const cases: [string, Parameters<typeof forwardedTailnetIPs>[0], string[]][] = [
+    ["IPv4 cluster IP: the IPv4", { kind: "clusterIP", ip: "10.96.0.10" }, ["100.64.0.7"]],
+    ["IPv6 cluster IP: the IPv6", { kind: "clusterIP", ip: "fd00:10:96::a" }, ["fd7a:115c:a1e0::7"]],
+    [
+      "DNS name: the IPv4 (the IPv6 rule is never installed)",
+      { kind: "dnsName", name: "db.example.com" },
+      ["100.64.0.7"],
+    ],
+  ];
+  for (const [what, target, want] of cases) {
+    it(what, () => {
+      assert.deepEqual(forwardedTailnetIPs(target, device), want);
+    });
+  }
 });

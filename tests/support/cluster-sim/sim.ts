@@ -7,6 +7,8 @@
 import { createHash } from "node:crypto";
 import * as k8s from "@kubernetes/client-node";
 import { mulberry32 } from "../kube-api/faults";
+import { bigIntToIp, type Cidr, familyOf, parseCidr } from "../kube-api/ipfamily";
+import { isIP } from "../kube-api/validation";
 import {
   AcmeSim,
   certStillGood,
@@ -74,6 +76,30 @@ export interface ClusterSimOptions {
   rateLimits?: Record<"production" | "staging", RateLimits>;
   /** Clock for certificate validity and issuance history (default: real time). */
   now?: () => Date;
+  /**
+   * The Pod network's CIDRs (kube-controller-manager `--cluster-cidr`): one, or one IPv4 and one IPv6
+   * for a dual-stack cluster. Each Pod gets one IP from each, in this order: `status.podIPs`, the
+   * first also `status.podIP` (`kubernetes/kubernetes pkg/kubelet/kubelet_pods.go` generateAPIPodStatus).
+   * Default {@link DEFAULT_POD_CIDRS}.
+   */
+  podCIDRs?: string[];
+}
+
+/** The Pod CIDR of a kind cluster: IPv4 only. */
+export const DEFAULT_POD_CIDRS = ["10.244.0.0/16"];
+/** The Pod CIDR of an IPv6-only kind cluster. */
+export const IPV6_POD_CIDRS = ["fd00:10:244::/56"];
+/** The Pod CIDRs of a dual-stack kind cluster (IPv4 primary). */
+export const DUAL_STACK_POD_CIDRS = ["10.244.0.0/16", "fd00:10:244::/56"];
+
+/**
+ * One DNAT rule a standalone layer-3 proxy installed: traffic to the proxy's tailnet address
+ * `tailnetIP` is sent to `destination` (`tailscale/tailscale@de9ec7ee cmd/containerboot/forwarding.go`
+ * installIngressForwardingRule).
+ */
+export interface L3Forward {
+  tailnetIP: string;
+  destination: string;
 }
 
 /**
@@ -118,6 +144,13 @@ export interface SimPod {
   deviceIps?: string[];
   /** L3 standalone: TS_DEST_IP or TS_EXPERIMENTAL_DEST_DNS_NAME. */
   dnatTarget?: string;
+  /**
+   * L3: the DNAT rules containerboot installed. Standalone with TS_DEST_IP: one, for the family of
+   * TS_DEST_IP (DNS-name targets are not resolved by the simulator, so they install none here). HA: one
+   * per `IPv4Mapping` / `IPv6Mapping` of the applied ingress-config.json
+   * (`tailscale/tailscale@de9ec7ee cmd/containerboot/ingressservices.go` ensureIngressRulesAdded).
+   */
+  forwards?: L3Forward[];
   /** HA L3: the ingress-config.json mappings this pod applied. */
   ingressConfigs?: Record<string, Json>;
   /** Tailscale Services this pod currently advertises. */
@@ -186,6 +219,7 @@ interface PodMemory {
   waitingReason?: string;
   advertised: string[];
   dnatTarget?: string;
+  forwards?: L3Forward[];
   ingressConfigs?: Record<string, Json>;
   httpsEndpoint?: string;
   certDomains: string[];
@@ -207,7 +241,6 @@ interface PodMemory {
   syncedShape?: string;
 }
 
-const POD_CIDR_PREFIX = "10.244";
 /** containerboot substitutes this in serve configs with the node's first cert domain. */
 const CERT_DOMAIN_PLACEHOLDER = "$" + "{TS_CERT_DOMAIN}";
 const CONFLICT_RETRIES = 8;
@@ -286,8 +319,10 @@ class Sim implements ObjectLookup {
   private readonly certIssuance: CertIssuance;
   private readonly now: () => Date;
   private readonly tailscaleUrl: string;
+  private readonly podCidrs: Cidr[];
 
   constructor(opts: ClusterSimOptions) {
+    this.podCidrs = (opts.podCIDRs ?? DEFAULT_POD_CIDRS).map(parseCidr);
     this.kc.loadFromString(opts.kubeconfig);
     this.clients = new ApiClients(this.kc);
     this.core = this.clients.api(k8s.CoreV1Api);
@@ -786,7 +821,8 @@ class Sim implements ObjectLookup {
         if (apiCode(err) === 404) return;
         throw err;
       }
-      const podIP = pod.status?.podIP ?? this.allocPodIp();
+      const podIPs = pod.status?.podIPs?.length ? pod.status.podIPs.map((p) => p.ip) : this.allocPodIps();
+      const podIP = podIPs[0]!;
       const started = pod.status?.startTime ?? new Date();
       const containers = (pod.spec?.containers ?? []).map((c) => ({
         name: c.name,
@@ -803,7 +839,7 @@ class Sim implements ObjectLookup {
       const desired = {
         phase: "Running",
         podIP,
-        podIPs: [{ ip: podIP }],
+        podIPs: podIPs.map((ip) => ({ ip })),
         hostIP: "172.18.0.2",
         ready: o.ready,
         reason: o.waitingReason ?? "",
@@ -821,7 +857,7 @@ class Sim implements ObjectLookup {
       pod.status = {
         phase: "Running",
         podIP,
-        podIPs: [{ ip: podIP }],
+        podIPs: podIPs.map((ip) => ({ ip })),
         hostIP: "172.18.0.2",
         startTime: started,
         qosClass: pod.status?.qosClass,
@@ -838,9 +874,13 @@ class Sim implements ObjectLookup {
     });
   }
 
-  private allocPodIp(): string {
+  /** One IP per Pod CIDR, the primary first; IPv4 skips .0 and .255 as this allocator always did. */
+  private allocPodIps(): string[] {
     const n = this.nextPodIp++;
-    return `${POD_CIDR_PREFIX}.${Math.floor(n / 254) % 256}.${(n % 254) + 1}`;
+    return this.podCidrs.map((c) => {
+      if (c.family === "IPv6") return bigIntToIp(c.base + BigInt(n + 1), "IPv6");
+      return bigIntToIp(c.base + BigInt(Math.floor(n / 254) % 256) * 256n + BigInt((n % 254) + 1), "IPv4");
+    });
   }
 
   private async retryConflicts(fn: () => Promise<void>): Promise<void> {
@@ -1076,7 +1116,14 @@ class Sim implements ObjectLookup {
     }
 
     const device = mem.device!;
-    mem.dnatTarget = env["TS_DEST_IP"] || env["TS_EXPERIMENTAL_DEST_DNS_NAME"] || undefined;
+    const destIP = env["TS_DEST_IP"];
+    mem.dnatTarget = destIP || env["TS_EXPERIMENTAL_DEST_DNS_NAME"] || undefined;
+    if (destIP) {
+      const rule = ingressForwardingRule(destIP, device.addresses);
+      if (typeof rule === "string")
+        return this.containerExit(mem, new Error(`installing ingress proxy rules: ${rule}`));
+      mem.forwards = [rule];
+    } else mem.forwards = undefined;
 
     const advertise: string[] = Array.isArray(config.AdvertiseServices) ? config.AdvertiseServices : [];
     if (!sameList(advertise, mem.advertised)) {
@@ -1218,7 +1265,17 @@ class Sim implements ObjectLookup {
       }
     }
     mem.ingressConfigs = configs;
-    const status: Json = { configs, podIPv4: pod.status?.podIP };
+    mem.forwards = Object.values(configs).flatMap((c) =>
+      [c?.IPv4Mapping, c?.IPv6Mapping]
+        .filter((m) => m && typeof m === "object")
+        .map((m) => ({ tailnetIP: String(m.TailscaleServiceIP), destination: String(m.ClusterIP) })),
+    );
+    // containerboot's POD_IPS (status.podIPs): the IPv4 and the IPv6, podIPv6 omitted when empty
+    // (`tailscale/tailscale@de9ec7ee cmd/containerboot/settings.go`, ingressservices.go).
+    const podIPs = (pod.status?.podIPs ?? []).map((p) => p.ip);
+    const status: Json = { configs, podIPv4: podIPs.find((ip) => familyOf(ip) === "IPv4") };
+    const podIPv6 = podIPs.find((ip) => familyOf(ip) === "IPv6");
+    if (podIPv6) status.podIPv6 = podIPv6;
     const statusText = JSON.stringify(status);
     if (secretValue(this.secret(mem.namespace, stateName), "ingress-config.json") !== statusText) {
       await mem.kube!.jsonPatchKey("ingress-config.json", statusText);
@@ -1500,6 +1557,7 @@ class Sim implements ObjectLookup {
         deviceFqdn: mem?.device ? `${mem.device.name}.` : undefined,
         deviceIps: mem?.device?.addresses,
         dnatTarget: mem?.dnatTarget,
+        forwards: mem?.forwards?.map((f) => ({ ...f })),
         ingressConfigs: mem?.ingressConfigs,
         advertisedServices: [...(mem?.advertised ?? [])],
         httpsEndpoint: mem?.httpsEndpoint,
@@ -1515,4 +1573,19 @@ class Sim implements ObjectLookup {
     }
     return out.sort((a, b) => `${a.namespace}/${a.name}`.localeCompare(`${b.namespace}/${b.name}`));
   }
+}
+
+/**
+ * installIngressForwardingRule of containerboot for TS_DEST_IP: one address, DNATed from the proxy's
+ * tailnet address of the same family; the error text when there is none
+ * (`tailscale/tailscale@de9ec7ee cmd/containerboot/forwarding.go:158-191`). TS_DEST_IP takes exactly one
+ * address (netip.ParseAddr), so a list is an error too.
+ */
+function ingressForwardingRule(dest: string, tailnetIPs: readonly string[]): L3Forward | string {
+  if (!isIP(dest)) return `ParseAddr(${JSON.stringify(dest)}): not a single IP address`;
+  const local = tailnetIPs.find((ip) => familyOf(ip) === familyOf(dest));
+  if (!local) {
+    return `no tailscale IP matching family of ${dest} found in [${tailnetIPs.map((ip) => `${ip}/${familyOf(ip) === "IPv4" ? 32 : 128}`).join(" ")}]`;
+  }
+  return { tailnetIP: local, destination: dest };
 }

@@ -23,6 +23,7 @@ import { attachExec, type ExecHandler } from "./exec";
 import { FaultInjector, type FaultKind, type FaultSpec, type InjectedFault } from "./faults";
 import { GarbageCollector } from "./gc";
 import { connectionIds, createHandler, type Fault, type HttpState, type KubeRequestRecord } from "./http";
+import { bigIntToIp, type Cidr, type IPFamily, inCidrRange, parseCidr } from "./ipfamily";
 import type { StrategyContext } from "./kinds/types";
 import { createOpenApi } from "./openapi";
 import { clone } from "./patch";
@@ -143,12 +144,35 @@ export interface KubeApiServerOptions {
   bookmarkIntervalMs?: number;
   /** Seeded fault rules from the start (see faults.ts); `setFaults` changes them at run time. */
   faults?: FaultSpec | FaultSpec[];
+  /**
+   * kube-apiserver `--service-cluster-ip-range`: one CIDR, or one IPv4 and one IPv6 CIDR for a
+   * dual-stack cluster, the first giving the default Service IP family. Default
+   * {@link DEFAULT_SERVICE_CIDRS} (IPv4 only).
+   */
+  serviceCIDRs?: string[];
 }
 
-const SERVICE_CIDR = "10.96.0.0/12";
+/** What a kind cluster serves by default: IPv4 only. */
+export const DEFAULT_SERVICE_CIDRS = ["10.96.0.0/12"];
+/** The service CIDRs of an IPv6-only kind cluster. */
+export const IPV6_SERVICE_CIDRS = ["fd00:10:96::/112"];
+/** The service CIDRs of a dual-stack kind cluster (IPv4 primary). */
+export const DUAL_STACK_SERVICE_CIDRS = ["10.96.0.0/12", "fd00:10:96::/112"];
 
-function ipam(store: Store): StrategyContext {
-  let nextIP = 10;
+function parseServiceCidrs(texts: string[]): Cidr[] {
+  const cidrs = texts.map(parseCidr);
+  // kube-apiserver refuses other shapes at start (cmd/kube-apiserver/app/options/validation.go
+  // validateClusterIPFlags: at most two, and two must be of different families).
+  if (cidrs.length < 1 || cidrs.length > 2 || (cidrs.length === 2 && cidrs[0]!.family === cidrs[1]!.family)) {
+    throw new Error(
+      `serviceCIDRs ${JSON.stringify(texts)}: give one CIDR, or one IPv4 and one IPv6 CIDR (dual-stack)`,
+    );
+  }
+  return cidrs;
+}
+
+function ipam(store: Store, serviceCIDRs: Cidr[]): StrategyContext {
+  const nextIP = new Map<IPFamily, bigint>();
   let nextPort = 30000;
   const svc = typeByKind("v1", "Service")!;
   const used = () =>
@@ -160,15 +184,22 @@ function ipam(store: Store): StrategyContext {
   const usedPorts = () =>
     new Set(store.entriesOf(svc).flatMap((e) => (e.obj.spec?.ports ?? []).map((p: any) => p.nodePort)));
   return {
-    serviceCIDR: SERVICE_CIDR,
+    serviceCIDRs,
     clusterIPInUse: (ip) => used().has(ip),
-    allocateClusterIP() {
+    allocateClusterIP(family) {
+      const cidr = serviceCIDRs.find((c) => c.family === family);
+      if (!cidr) throw new Error(`no ${family} service CIDR is configured (serviceCIDRs)`);
       const taken = used();
-      // 10.96.0.0/12: 10.96.0.1 is the kubernetes Service; allocate upwards from there.
+      // The first address is the kubernetes Service's; allocate upwards from base+10, skipping IPv4
+      // addresses that end in .0 or .255 (as this allocator always did, so IPv4 tests keep their IPs).
       for (;;) {
-        const n = nextIP++;
-        const ip = `10.${96 + ((n >> 16) & 15)}.${(n >> 8) & 255}.${n & 255}`;
-        if ((n & 255) !== 0 && (n & 255) !== 255 && !taken.has(ip)) return ip;
+        const offset = nextIP.get(family) ?? 10n;
+        nextIP.set(family, offset + 1n);
+        const ip = bigIntToIp(cidr.base + offset, family);
+        if (!inCidrRange(ip, cidr)) throw new Error(`the service CIDR ${cidr.text} is exhausted`);
+        const last = (cidr.base + offset) & 255n;
+        if (family === "IPv4" && (last === 0n || last === 255n)) continue;
+        if (!taken.has(ip)) return ip;
       }
     },
     allocateNodePort() {
@@ -179,7 +210,7 @@ function ipam(store: Store): StrategyContext {
   };
 }
 
-function bootstrap(registry: Registry, caPem: string): void {
+function bootstrap(registry: Registry, caPem: string, primaryServiceCidr: Cidr): void {
   const ns = typeByKind("v1", "Namespace")!;
   const sa = typeByKind("v1", "ServiceAccount")!;
   const cm = typeByKind("v1", "ConfigMap")!;
@@ -223,7 +254,12 @@ function bootstrap(registry: Registry, caPem: string): void {
     "default",
     {
       metadata: { name: "kubernetes", labels: { component: "apiserver", provider: "kubernetes" } },
-      spec: { clusterIP: "10.96.0.1", ports: [{ name: "https", port: 443, targetPort: 6443 }] },
+      // The first address of the primary service CIDR, single-stack
+      // (`kubernetes/kubernetes pkg/controlplane/controller/kubernetesservice/controller.go`).
+      spec: {
+        clusterIP: bigIntToIp(primaryServiceCidr.base + 1n, primaryServiceCidr.family),
+        ports: [{ name: "https", port: 443, targetPort: 6443 }],
+      },
     },
     opts,
   );
@@ -298,9 +334,10 @@ export async function startKubeApiServer(opts: KubeApiServerOptions = {}): Promi
   await loadValidators(RESOURCE_TYPES.map((t) => t.schema));
   const { ca, serving } = createClusterPki(SERVING_NAMES);
   const store = new Store(opts.historyWindow ?? 1000);
-  const registry = new Registry(store, ipam(store));
+  const serviceCidrs = parseServiceCidrs(opts.serviceCIDRs ?? DEFAULT_SERVICE_CIDRS);
+  const registry = new Registry(store, ipam(store, serviceCidrs));
   const gc = new GarbageCollector(registry);
-  bootstrap(registry, ca.certPem);
+  bootstrap(registry, ca.certPem, serviceCidrs[0]!);
   aggregateClusterRoles(registry);
   await new Promise<void>((resolve) => queueMicrotask(resolve));
   const authn = new Authenticator(store);

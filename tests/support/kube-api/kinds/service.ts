@@ -1,7 +1,18 @@
 /** Service strategy (pkg/apis/core/v1/defaults.go, pkg/registry/core/service, ValidateService). */
-import { duplicateField, type FieldError, invalidField, requiredField } from "../errors";
+import {
+  duplicateField,
+  type FieldError,
+  invalid,
+  invalidField,
+  notSupportedField,
+  requiredField,
+} from "../errors";
+import { familyOf, type IPFamily, inCidrRange, otherFamily } from "../ipfamily";
 import { checkEnum, dns1035LabelErrors, dns1123SubdomainErrors, invalidEach, isIP } from "../validation";
-import type { KindStrategy } from "./types";
+import type { KindStrategy, StrategyContext } from "./types";
+
+const IP_FAMILIES = ["IPv4", "IPv6"];
+const IP_FAMILY_POLICIES = ["PreferDualStack", "RequireDualStack", "SingleStack"];
 
 function needsClusterIP(svc: any): boolean {
   return svc?.spec?.type !== "ExternalName";
@@ -38,13 +49,13 @@ export const serviceStrategy: KindStrategy = {
     const spec = obj.spec;
     if (!spec) return;
     if (needsClusterIP(obj)) {
-      if (!spec.clusterIP) {
-        spec.clusterIP = ctx.allocateClusterIP();
-        spec.clusterIPs = [spec.clusterIP];
-      }
-      const headless = spec.clusterIP === "None";
-      spec.ipFamilies ??= ["IPv4"];
-      spec.ipFamilyPolicy ??= headless && !spec.selector ? "RequireDualStack" : "SingleStack";
+      const errs = initIPFamilyFields(spec, ctx);
+      if (errs.length > 0) throw invalid({ group: "", kind: "Service" }, obj.metadata?.name ?? "", errs);
+      allocClusterIPs(spec, ctx);
+    } else {
+      // ExternalName Services have no IP family fields (alloc.go initIPFamilyFields resets them).
+      delete spec.ipFamilyPolicy;
+      delete spec.ipFamilies;
     }
     if (needsNodePort(obj)) {
       for (const p of spec.ports ?? []) p.nodePort ??= ctx.allocateNodePort();
@@ -57,6 +68,11 @@ export const serviceStrategy: KindStrategy = {
     // (`kubernetes/kubernetes pkg/registry/core/service/storage/storage.go` beginUpdate).
     const spec = obj.spec;
     if (!spec || !old.spec) return;
+    if (!needsClusterIP(obj)) {
+      // ExternalName Services have no IP family fields (alloc.go initIPFamilyFields resets them).
+      delete spec.ipFamilyPolicy;
+      delete spec.ipFamilies;
+    }
     if (needsClusterIP(old) && needsClusterIP(obj)) {
       if (!spec.clusterIP) spec.clusterIP = old.spec.clusterIP;
       if (!spec.clusterIPs || spec.clusterIPs.length === 0) spec.clusterIPs = old.spec.clusterIPs;
@@ -117,33 +133,8 @@ export const serviceStrategy: KindStrategy = {
       }
     });
     if (spec.type !== "ExternalName") {
-      // validateServiceClusterIPsRelatedFields: clusterIP and clusterIPs[0] are one field.
-      const ips: string[] = Array.isArray(spec.clusterIPs) ? spec.clusterIPs : [];
-      if (spec.clusterIP) {
-        if (ips.length === 0) errs.push(requiredField("spec.clusterIPs"));
-        else if (ips[0] !== spec.clusterIP) {
-          errs.push(invalidField("spec.clusterIPs", ips, "first value must match `clusterIP`"));
-        }
-      } else if (ips.length > 0) {
-        errs.push(invalidField("spec.clusterIPs", ips, "must be empty when `clusterIP` is not specified"));
-      }
-      ips.forEach((ip, i) => {
-        if (i === 0 && ip === "None") {
-          if (ips.length > 1) {
-            errs.push(invalidField("spec.clusterIPs", ips, "'None' must be the first and only value"));
-          }
-          return;
-        }
-        if (!isIP(ip)) {
-          errs.push(
-            invalidField(
-              `spec.clusterIPs[${i}]`,
-              ip,
-              "must be a valid IP address, (e.g. 10.9.8.7 or 2001:db8::ffff)",
-            ),
-          );
-        }
-      });
+      errs.push(...clusterIPsRelatedErrors(spec));
+      if (!spec.ipFamilyPolicy) errs.push(requiredField("spec.ipFamilyPolicy"));
     }
     errs.push(...validateLoadBalancerStatus(obj.status));
     return errs;
@@ -156,9 +147,11 @@ export const serviceStrategy: KindStrategy = {
     if (!needsClusterIP(obj)) return [];
     const ips: string[] = (spec.clusterIPs ?? []).filter((ip: string) => ip && ip !== "None");
     for (const ip of ips) {
+      const cidr = ctx.serviceCIDRs.find((c) => c.family === familyOf(ip));
       let why: string | undefined;
-      if (!inServiceRange(ip, ctx.serviceCIDR)) {
-        why = `provided IP is not in the valid range. The range of valid IPs is ${ctx.serviceCIDR}`;
+      if (!cidr) why = `no ${familyOf(ip)} service CIDR is configured`;
+      else if (!inCidrRange(ip, cidr)) {
+        why = `provided IP is not in the valid range. The range of valid IPs is ${cidr.text}`;
       } else if (ctx.clusterIPInUse(ip)) why = "provided IP is already allocated";
       if (why)
         return [invalidField("spec.clusterIPs", spec.clusterIPs, `failed to allocate IP ${ip}: ${why}`)];
@@ -169,11 +162,55 @@ export const serviceStrategy: KindStrategy = {
     const errs: FieldError[] = [];
     const was = old.spec?.clusterIPs ?? [];
     const now = obj.spec?.clusterIPs ?? [];
+    if (!needsClusterIP(old) && needsClusterIP(obj)) {
+      // A real server allocates cluster IPs when an ExternalName Service becomes another type; this
+      // stand-in allocates only on create, so it says so rather than storing a Service without them.
+      errs.push(
+        invalidField(
+          "spec.type",
+          obj.spec?.type,
+          "changing an ExternalName Service to another type is not modelled by the local kube-api (no cluster IP allocation on update); recreate the Service instead",
+        ),
+      );
+      return errs;
+    }
     if (needsClusterIP(old) && needsClusterIP(obj) && was.length > 0) {
       if (now.length === 0 || now[0] === "") {
         errs.push(invalidField("spec.clusterIPs[0]", now, "primary clusterIP can not be unset"));
       } else if (now[0] !== was[0]) {
         errs.push(invalidField("spec.clusterIPs[0]", now, "may not change once set"));
+      }
+    }
+    // A real server upgrades and downgrades a Service between single- and dual-stack on update
+    // (alloc.go initIPFamilyFields, validateUpgradeDowngradeClusterIPs); this stand-in does not model
+    // it, so it refuses any such change rather than answering differently (README.md).
+    if (needsClusterIP(old) && needsClusterIP(obj)) {
+      const same = (a: unknown, b: unknown) => JSON.stringify(a ?? null) === JSON.stringify(b ?? null);
+      const recreate = "is not modelled by the local kube-api; recreate the Service instead";
+      if (!same(obj.spec?.ipFamilyPolicy, old.spec?.ipFamilyPolicy)) {
+        errs.push(
+          invalidField(
+            "spec.ipFamilyPolicy",
+            obj.spec?.ipFamilyPolicy ?? null,
+            `changing the IP family policy of a Service ${recreate}`,
+          ),
+        );
+      } else if (
+        !same(obj.spec?.ipFamilies, old.spec?.ipFamilies) ||
+        (was.length > 0 && now.length !== was.length)
+      ) {
+        errs.push(
+          invalidField(
+            "spec.ipFamilies",
+            obj.spec?.ipFamilies ?? null,
+            `adding or releasing an IP family of a Service ${recreate}`,
+          ),
+        );
+      } else {
+        for (let i = 1; i < was.length; i++) {
+          if (now[i] !== was[i])
+            errs.push(invalidField(`spec.clusterIPs[${i}]`, now, "may not change once set"));
+        }
       }
     }
     return errs;
@@ -217,20 +254,166 @@ export function validateLoadBalancerStatus(status: any): FieldError[] {
   return errs;
 }
 
-function ipv4ToInt(ip: string): number | undefined {
-  const m = /^(\d+)\.(\d+)\.(\d+)\.(\d+)$/.exec(ip);
-  if (!m) return undefined;
-  const parts = m.slice(1).map(Number);
-  if (parts.some((p) => p > 255)) return undefined;
-  return ((parts[0]! << 24) >>> 0) + (parts[1]! << 16) + (parts[2]! << 8) + parts[3]!;
+/**
+ * ValidateServiceClusterIPsRelatedFields for a Service with cluster IPs: clusterIP and clusterIPs[0]
+ * are one field, families and policy are known values, at most one IP per family, and each IP of the
+ * family `ipFamilies` gives at its index (`kubernetes/kubernetes pkg/apis/core/validation/validation.go`).
+ */
+function clusterIPsRelatedErrors(spec: any): FieldError[] {
+  const errs: FieldError[] = [];
+  const ips: string[] = Array.isArray(spec.clusterIPs) ? spec.clusterIPs : [];
+  const families: string[] = Array.isArray(spec.ipFamilies) ? spec.ipFamilies : [];
+  if (spec.clusterIP) {
+    if (ips.length === 0) errs.push(requiredField("spec.clusterIPs"));
+    else if (ips[0] !== spec.clusterIP) {
+      errs.push(invalidField("spec.clusterIPs", ips, "first value must match `clusterIP`"));
+    }
+  } else if (ips.length > 0) {
+    errs.push(invalidField("spec.clusterIPs", ips, "must be empty when `clusterIP` is not specified"));
+  }
+  const seen = new Set<string>();
+  families.forEach((f, i) => {
+    if (!IP_FAMILIES.includes(f)) errs.push(notSupportedField(`spec.ipFamilies[${i}]`, f, IP_FAMILIES));
+    if (seen.has(f)) errs.push(duplicateField(`spec.ipFamilies[${i}]`, f));
+    seen.add(f);
+  });
+  if (spec.ipFamilyPolicy !== undefined && !IP_FAMILY_POLICIES.includes(spec.ipFamilyPolicy)) {
+    errs.push(notSupportedField("spec.ipFamilyPolicy", spec.ipFamilyPolicy, IP_FAMILY_POLICIES));
+  }
+  let badIPs = false;
+  ips.forEach((ip, i) => {
+    if (i === 0 && ip === "None") {
+      if (ips.length > 1) {
+        badIPs = true;
+        errs.push(invalidField("spec.clusterIPs", ips, "'None' must be the first and only value"));
+      }
+      return;
+    }
+    if (!isIP(ip)) {
+      badIPs = true;
+      errs.push(
+        invalidField(
+          `spec.clusterIPs[${i}]`,
+          ip,
+          "must be a valid IP address, (e.g. 10.9.8.7 or 2001:db8::ffff)",
+        ),
+      );
+    }
+  });
+  if (ips.length > 2) errs.push(invalidField("spec.clusterIPs", ips, "may only hold up to 2 values"));
+  if (badIPs) return errs;
+  if (ips.length > 1 && new Set(ips.map(familyOf)).size !== ips.length) {
+    errs.push(invalidField("spec.clusterIPs", ips, "may specify no more than one IP for each IP family"));
+  }
+  const headless = ips.length === 1 && ips[0] === "None";
+  if (!headless) {
+    ips.forEach((ip, i) => {
+      if (i >= families.length) return;
+      if (families[i] === "IPv4" && familyOf(ip) === "IPv6") {
+        errs.push(
+          invalidField(
+            `spec.clusterIPs[${i}]`,
+            ip,
+            `expected an IPv4 value as indicated by \`ipFamilies[${i}]\``,
+          ),
+        );
+      }
+      if (families[i] === "IPv6" && familyOf(ip) === "IPv4") {
+        errs.push(
+          invalidField(
+            `spec.clusterIPs[${i}]`,
+            ip,
+            `expected an IPv6 value as indicated by \`ipFamilies[${i}]\``,
+          ),
+        );
+      }
+    });
+  }
+  return errs;
 }
 
-/** Whether an IPv4 address is allocatable in the CIDR (the network and broadcast addresses are not). */
-function inServiceRange(ip: string, cidr: string): boolean {
-  const [base, bits] = cidr.split("/");
-  const b = ipv4ToInt(base ?? "");
-  const n = ipv4ToInt(ip);
-  if (b === undefined || n === undefined) return false;
-  const size = 2 ** (32 - Number(bits));
-  return n > b && n < b + size - 1;
+/**
+ * The create half of initIPFamilyFields (`kubernetes/kubernetes pkg/registry/core/service/storage/alloc.go`):
+ * defaults `ipFamilyPolicy` (RequireDualStack for a headless Service without selector, else SingleStack),
+ * infers `ipFamilies` from given cluster IPs, refuses families the cluster does not serve, and adds the
+ * other family when the policy asks for dual-stack and the cluster has both. Returns field errors.
+ */
+function initIPFamilyFields(spec: any, ctx: StrategyContext): FieldError[] {
+  const clusterFamilies = ctx.serviceCIDRs.map((c) => c.family);
+  const headlessSelectorless =
+    spec.clusterIP === "None" && (!spec.selector || Object.keys(spec.selector).length === 0);
+  spec.ipFamilyPolicy ??= headlessSelectorless ? "RequireDualStack" : "SingleStack";
+  // The allocator validates these fields before it reads them.
+  const pre = clusterIPsRelatedErrors(spec);
+  if (pre.length > 0) return pre;
+  const errs: FieldError[] = [];
+  const ips: string[] = spec.clusterIPs ?? [];
+  spec.ipFamilies ??= [];
+  const families: IPFamily[] = spec.ipFamilies;
+  if (spec.ipFamilyPolicy === "SingleStack") {
+    if (ips.length === 2) {
+      errs.push(
+        invalidField(
+          "spec.ipFamilyPolicy",
+          spec.ipFamilyPolicy,
+          "must be 'RequireDualStack' or 'PreferDualStack' when multiple cluster IPs are specified",
+        ),
+      );
+    }
+    if (families.length === 2) {
+      errs.push(
+        invalidField(
+          "spec.ipFamilyPolicy",
+          spec.ipFamilyPolicy,
+          "must be 'RequireDualStack' or 'PreferDualStack' when multiple IP families are specified",
+        ),
+      );
+    }
+  }
+  for (let i = 0; i < ips.length; i++) {
+    const ip = ips[i]!;
+    if (ip === "None") break;
+    if (i < families.length) continue;
+    const fam = familyOf(ip);
+    if (!clusterFamilies.includes(fam)) {
+      errs.push(invalidField(`spec.clusterIPs[${i}]`, ips, `${fam} is not configured on this cluster`));
+    } else families.push(fam);
+  }
+  if (errs.length > 0) return errs;
+  if (headlessSelectorless) {
+    if (families.length === 0) families.push(clusterFamilies[0]!);
+    if (families.length < 2 && spec.ipFamilyPolicy !== "SingleStack")
+      families.push(otherFamily(families[0]!));
+    return [];
+  }
+  if (spec.ipFamilyPolicy === "RequireDualStack" && clusterFamilies.length < 2) {
+    errs.push(
+      invalidField(
+        "spec.ipFamilyPolicy",
+        spec.ipFamilyPolicy,
+        "this cluster is not configured for dual-stack services",
+      ),
+    );
+  }
+  families.forEach((f, i) => {
+    if (!clusterFamilies.includes(f))
+      errs.push(invalidField(`spec.ipFamilies[${i}]`, f, "not configured on this cluster"));
+  });
+  if (errs.length > 0) return errs;
+  if (families.length === 0) families.push(clusterFamilies[0]!);
+  if (spec.ipFamilyPolicy !== "SingleStack" && families.length === 1 && clusterFamilies.length === 2) {
+    families.push(otherFamily(families[0]!));
+  }
+  return [];
+}
+
+/** allocClusterIPs: one cluster IP per family not given yet; none for a headless Service. */
+function allocClusterIPs(spec: any, ctx: StrategyContext): void {
+  const ips: string[] = spec.clusterIPs ?? [];
+  if (ips[0] === "None") return;
+  spec.ipFamilies.forEach((f: IPFamily, i: number) => {
+    if (!ips[i]) ips[i] = ctx.allocateClusterIP(f);
+  });
+  spec.clusterIPs = ips;
+  spec.clusterIP = ips[0];
 }

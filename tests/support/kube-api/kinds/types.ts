@@ -1,13 +1,18 @@
 /** The per-kind hooks the generic registry calls, mirroring a kube-apiserver REST strategy. */
 import type { FieldError } from "../errors";
+import type { Cidr, IPFamily } from "../ipfamily";
 import type { NameValidator } from "../validation";
 
 /** Cluster-level services a strategy may need (IP and port allocation). */
 export interface StrategyContext {
-  allocateClusterIP(): string;
+  /** The next free cluster IP of that family (the family must be one of `serviceCIDRs`). */
+  allocateClusterIP(family: IPFamily): string;
   allocateNodePort(): number;
-  /** The service CIDR cluster IPs are allocated from (kube-apiserver --service-cluster-ip-range). */
-  serviceCIDR: string;
+  /**
+   * The service CIDRs cluster IPs are allocated from (kube-apiserver --service-cluster-ip-range): one
+   * per family, the first one's family the cluster's default (primary) Service IP family.
+   */
+  serviceCIDRs: Cidr[];
   /** Whether another Service already holds this cluster IP. */
   clusterIPInUse(ip: string): boolean;
 }
