@@ -17,8 +17,9 @@ export interface ServiceRef {
  * Anything shaped like a `@pulumi/kubernetes` `core.v1.Service` (or any resource with Kubernetes
  * `metadata`). Passing the resource itself, rather than its name, makes Pulumi create the Service
  * first, and makes a replaced Service (a new `metadata.uid`) or a changed cluster IP, ExternalName or
- * port list an update of the proxy, which reads the Service again and follows it. A `{ namespace, name }`
- * is followed only when a refresh reads the cluster.
+ * port list an update of the proxy, which reads the Service again and follows it. A change to a Service
+ * given as `{ namespace, name }` is seen only by `pulumi refresh` (standalone proxies), or reaches the
+ * proxy at its next update for another reason: preview and diff make no API calls.
  */
 export interface KubernetesServiceLike {
   /** The Service's metadata: `name` and `namespace` name it, `uid` tells a replacement apart. */
