@@ -1,6 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import { type CustomTimeoutsInput, customTimeoutsProblem } from "../provider/plan/duration";
-import type { ServiceRefInput } from "../provider/plan/inputs";
+import type { ServiceRefInput, ServiceRevisionInput } from "../provider/plan/inputs";
 
 /**
  * A Kubernetes Service given by namespace and name. The Service must exist when `pulumi up` runs;
@@ -16,16 +16,42 @@ export interface ServiceRef {
 /**
  * Anything shaped like a `@pulumi/kubernetes` `core.v1.Service` (or any resource with Kubernetes
  * `metadata`). Passing the resource itself, rather than its name, makes Pulumi create the Service
- * first and replace the proxy's target when the Service is replaced.
+ * first, and makes a replaced Service (a new `metadata.uid`) or a changed cluster IP, ExternalName or
+ * port list an update of the proxy, which reads the Service again and follows it. A change to a Service
+ * given as `{ namespace, name }` is seen only by `pulumi refresh` (standalone proxies), or reaches the
+ * proxy at its next update for another reason: preview and diff make no API calls.
  */
 export interface KubernetesServiceLike {
-  /** The Service's metadata; only `name` and `namespace` are used. */
+  /** The Service's metadata: `name` and `namespace` name it, `uid` tells a replacement apart. */
   metadata: pulumi.Output<{
     /** Name of the Service. */
     name?: string;
     /** Namespace of the Service; `default` when absent. */
     namespace?: string;
+    /** The Service's UID, new for every Service created. */
+    uid?: string;
   }>;
+  /** The Service's spec: a change of its addresses or ports updates the proxy. */
+  spec?: pulumi.Output<
+    | {
+        /** The Service's cluster IP (`None` when headless). */
+        clusterIP?: string;
+        /** Every cluster IP of a dual-stack Service. */
+        clusterIPs?: string[];
+        /** The DNS name of an ExternalName Service. */
+        externalName?: string;
+        /** The Service's ports. */
+        ports?: {
+          /** The port number. */
+          port: number;
+          /** The port's name. */
+          name?: string;
+          /** TCP, UDP or SCTP. */
+          protocol?: string;
+        }[];
+      }
+    | undefined
+  >;
 }
 
 /** A backend Service: `{ namespace, name }` or a `@pulumi/kubernetes` `core.v1.Service`. */
@@ -73,7 +99,12 @@ export function serviceRefInput(
 ): pulumi.Output<ServiceRefInput> {
   return pulumi.output(service as pulumi.Input<ServiceRef | KubernetesServiceLike>).apply((resolved) => {
     if (isKubernetesServiceLike(resolved)) {
-      return resolved.metadata.apply((m) => ({ namespace: m.namespace ?? "default", name: m.name ?? "" }));
+      const spec = pulumi.Output.isInstance(resolved.spec) ? resolved.spec : pulumi.output(undefined);
+      return pulumi.all([resolved.metadata, spec]).apply(([m, s]) => ({
+        namespace: m.namespace ?? "default",
+        name: m.name ?? "",
+        revision: serviceRevision(m.uid, s),
+      }));
     }
     const ref = resolved as unknown as { namespace?: string; name?: string } | undefined;
     if (!ref || typeof ref !== "object") {
@@ -81,6 +112,29 @@ export function serviceRefInput(
     }
     return pulumi.output({ namespace: ref.namespace ?? "default", name: ref.name ?? "" });
   }) as pulumi.Output<ServiceRefInput>;
+}
+
+/**
+ * What the Service resource's outputs say about it, without absent keys (so a value the resource does
+ * not report is no change). Ports are kept in the Service's order: it is the order `spec.ports` has.
+ */
+function serviceRevision(
+  uid: string | undefined,
+  spec: pulumi.Unwrap<KubernetesServiceLike["spec"]>,
+): ServiceRevisionInput {
+  const out: ServiceRevisionInput = {};
+  if (uid) out.uid = uid;
+  const ips = spec?.clusterIPs?.length ? spec.clusterIPs : spec?.clusterIP ? [spec.clusterIP] : undefined;
+  if (ips) out.clusterIPs = [...ips];
+  if (spec?.externalName) out.externalName = spec.externalName;
+  if (spec?.ports) {
+    out.ports = spec.ports.map((p) => ({
+      port: p.port,
+      ...(p.name ? { name: p.name } : {}),
+      ...(p.protocol ? { protocol: p.protocol } : {}),
+    }));
+  }
+  return out;
 }
 
 /** `<project>/<stack>/<resource name>`: the identity written to every object the resource makes. */

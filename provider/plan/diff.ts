@@ -24,7 +24,7 @@
  * device hostnames stay the same, for the same reason.
  */
 import { containsUnknown, isUnknown } from "./inputs";
-import { refreshFindings } from "./refresh";
+import { BACKENDS, backendDrift, refreshFindings } from "./refresh";
 import { CERTIFICATE_BUDGET } from "./schema/certificateBudget";
 import {
   changedFields,
@@ -176,6 +176,10 @@ function classifyProxy(
   // so nothing else would show them.
   for (const f of refreshFindings(olds, news))
     out.detailedDiff[f.key] ??= { kind: "update", reason: f.reason };
+  // Refresh: backend Services changed in the cluster since the proxy was written (plan/refresh.ts); the
+  // inputs name them only, so nothing else would show it, and the update re-reads them.
+  const drift = backendDrift(olds);
+  if (drift) out.detailedDiff[BACKENDS] = { kind: "update", reason: drift };
 
   // Derived name: with no explicit hostname, a change of a field the name derives from that changes
   // the name is a replacement too.

@@ -29,6 +29,25 @@ export function containsUnknown(v: unknown): boolean {
 export interface ServiceRefInput {
   namespace: string;
   name: string;
+  /**
+   * Set by the SDK when it is given a `@pulumi/kubernetes` Service resource: what that resource's
+   * outputs say about the Service. Only the diff reads it: a replaced Service (new `uid`) or a changed
+   * address or port list changes it, so the proxy's diff is an update, and the update reads the Service
+   * from the cluster again and rewrites the proxy. The proxy is never planned from these values.
+   */
+  revision?: ServiceRevisionInput;
+}
+
+/** What a `@pulumi/kubernetes` Service's outputs say about it (see {@link ServiceRefInput.revision}). */
+export interface ServiceRevisionInput {
+  /** `metadata.uid`: a new one for every Service created, so a replacement changes it. */
+  uid?: string;
+  /** `spec.clusterIPs` (or `[spec.clusterIP]`); `["None"]` for a headless Service. */
+  clusterIPs?: string[];
+  /** `spec.externalName` of an ExternalName Service. */
+  externalName?: string;
+  /** `spec.ports`: each port's number, name and protocol. */
+  ports?: { port: number; name?: string; protocol?: string }[];
 }
 
 /** A Kubernetes toleration, as in the Pod spec. */

@@ -62,3 +62,69 @@ export function refreshFindings(
   }
   return out;
 }
+
+/**
+ * The output key under which create and update record the backend Services the proxy was written
+ * from (as {@link backendRecord}); a refresh keeps it.
+ */
+export const BACKENDS = "backends";
+
+/**
+ * The output key under which a refresh's Read records the backend Services as it read them (or why it
+ * could not). Create and update never write it, so only a Diff after a refresh compares it with
+ * {@link BACKENDS}: a difference is an update that rewrites the proxy from the Services as they are.
+ * Unlike the watched outputs above it is reported until that update runs: the proxy is wrong until then.
+ */
+export const BACKENDS_READ = "backendsRead";
+
+/** What a backend Service record holds: the facts the proxy is planned from (plan/backends.ts). */
+export interface BackendRecord {
+  namespace: string;
+  name: string;
+  type?: string;
+  clusterIP?: string;
+  clusterIPs?: string[];
+  externalName?: string;
+  ports?: { name?: string; port: number; protocol?: string }[];
+  /** Set instead of the facts when the Service could not be read (it was deleted, say). */
+  error?: string;
+}
+
+/** The backend Services' facts, sorted by `<namespace>/<name>` so the order of reading is no change. */
+export function backendRecord(facts: Iterable<BackendRecord>): BackendRecord[] {
+  // Without absent keys, as the state stores it, so a record compares equal to its stored copy.
+  const sorted = [...facts].sort((a, b) =>
+    `${a.namespace}/${a.name}`.localeCompare(`${b.namespace}/${b.name}`),
+  );
+  return JSON.parse(JSON.stringify(sorted));
+}
+
+/**
+ * Why the backend Services a refresh read differ from those the proxy was written from, or undefined
+ * when they do not (or `olds` were not written by a refresh, or by a version that recorded neither).
+ */
+export function backendDrift(olds: Record<string, unknown>): string | undefined {
+  const read = olds[BACKENDS_READ];
+  const written = olds[BACKENDS];
+  if (!Array.isArray(read) || !Array.isArray(written)) return undefined;
+  if (canonicalJson(read) === canonicalJson(written)) return undefined;
+  const key = (r: BackendRecord) => `${r.namespace}/${r.name}`;
+  const before = new Map((written as BackendRecord[]).map((r) => [key(r), r]));
+  const changes = (read as BackendRecord[])
+    .filter((r) => canonicalJson(r) !== canonicalJson(before.get(key(r)) ?? null))
+    .map((r) => {
+      if (r.error) return `Service ${key(r)}: ${r.error}`;
+      const old = before.get(key(r));
+      const parts = ["type", "clusterIPs", "externalName", "ports"]
+        .filter((k) => canonicalJson((old as any)?.[k] ?? null) !== canonicalJson((r as any)[k] ?? null))
+        .map(
+          (k) =>
+            `${k} ${JSON.stringify((old as any)?.[k] ?? null)} → ${JSON.stringify((r as any)[k] ?? null)}`,
+        );
+      return `Service ${key(r)}: ${parts.join(", ") || "changed"}`;
+    });
+  return (
+    `refresh read backend Services that differ from what the proxy was written from (${changes.join("; ")}): ` +
+    "the update rewrites the proxy from the Services as they are now"
+  );
+}

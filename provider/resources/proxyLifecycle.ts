@@ -4,7 +4,7 @@
  * ProxyGroup (ha/).
  */
 import type { Diff } from "../plan/diff";
-import { observedState, REFRESHED_FROM } from "../plan/refresh";
+import { BACKENDS_READ, observedState, REFRESHED_FROM } from "../plan/refresh";
 import { refreshedInputs } from "../plan/schema/field";
 import type { ProxySchema } from "../plan/schema/proxy";
 import { TailscaleApiError } from "../tailscale";
@@ -43,10 +43,13 @@ export interface ProxyKind {
 export function proxyLifecycle(k: ProxyKind): Lifecycle {
   const outputs = k.schema.outputs;
   const mode = (props: { proxyGroup?: unknown }): Steps => (props.proxyGroup ? k.ha : k.standalone);
-  /** Outputs of create and update: every declared key, and no refresh record (plan/refresh.ts). */
+  /** Outputs of create and update: every declared key, and no refresh records (plan/refresh.ts). */
   const written = (outs: object | undefined) => {
     const filled = withEveryOutput(outputs, outs) as Record<string, unknown> | undefined;
-    if (filled) delete filled[REFRESHED_FROM];
+    if (filled) {
+      delete filled[REFRESHED_FROM];
+      delete filled[BACKENDS_READ];
+    }
     return filled;
   };
   return {

@@ -15,6 +15,7 @@ import type { CustomTimeoutsInput } from "../plan/duration";
 import { PlanError } from "../plan/errors";
 import { type CredentialsInput, SCHEMA_VERSION } from "../plan/inputs";
 import type { ProxyNames } from "../plan/names";
+import { BACKENDS, BACKENDS_READ, type BackendRecord, backendRecord } from "../plan/refresh";
 import { metricsServiceName, type PlanContext, type StandaloneProxyPlan } from "../plan/standalone";
 import type { TailscaleClient } from "../tailscale";
 import { controlUrlFor, mintAuthKey, refuseTakenHostnames, revokeMintedKeys, waitForDevice } from "./devices";
@@ -139,10 +140,12 @@ function baseOutputs<I extends StandaloneInputBase>(
   plan: StandaloneProxyPlan,
   device: ProxyDeviceState,
   data: Record<string, string>,
+  backends: ReadonlyMap<string, BackendServiceFacts>,
   previous?: any,
 ): StandaloneOutputs {
   return cleanOutputs({
     ...input,
+    [BACKENDS]: backendRecord(backends.values()),
     hostname: plan.hostname,
     fqdn: device.fqdn,
     tailnetIPs: device.tailnetIPs,
@@ -230,7 +233,7 @@ export async function createStandalone<I extends StandaloneInputBase>(
     authKey = undefined;
     await spec.afterDeviceUp?.({ input, kube, tailscale, remainingMs }, plan);
     const data = secretData(await kube.get(secretRef));
-    return { id, outs: baseOutputs(spec, input, plan, device, data) };
+    return { id, outs: baseOutputs(spec, input, plan, device, data, backends) };
   } catch (err) {
     if (wrote || authKey) {
       try {
@@ -325,7 +328,7 @@ export async function updateStandalone<I extends StandaloneInputBase>(
   const { device, data } = await waitForProxyDevice(kube, tailscale, plan, remainingMs());
   await spec.afterDeviceUp?.({ input: news, kube, tailscale, remainingMs }, plan);
   const fresh = secretData(await kube.get(coreRef("Secret", plan.namespace, plan.names.secret)));
-  return { outs: baseOutputs(spec, news, plan, device, { ...data, ...fresh }, olds) };
+  return { outs: baseOutputs(spec, news, plan, device, { ...data, ...fresh }, backends, olds) };
 }
 
 /**
@@ -351,6 +354,21 @@ export async function readStandalone<I extends StandaloneInputBase>(
   });
   if (!device || !sts) return { id: "" };
   const state = deviceStateOf(data);
+  // The backend Services as they are now, so the Diff after this refresh reports a proxy written from
+  // Services that have changed since (plan/refresh.ts); a Service that cannot be read is reported too.
+  let backendsRead: BackendRecord[];
+  try {
+    backendsRead = backendRecord((await spec.readBackends(kube, props)).values());
+  } catch (err) {
+    const error = err instanceof Error ? err.message : String(err);
+    backendsRead = backendRecord(
+      ((props[BACKENDS as keyof typeof props] as BackendRecord[] | undefined) ?? []).map((r) => ({
+        namespace: r.namespace,
+        name: r.name,
+        error,
+      })),
+    );
+  }
   const fqdn = (device.name ?? state?.fqdn ?? props.fqdn).replace(/\.$/, "");
   const outs = cleanOutputs({
     ...props,
@@ -369,6 +387,7 @@ export async function readStandalone<I extends StandaloneInputBase>(
       data,
       props,
     ),
+    [BACKENDS_READ]: backendsRead,
     schemaVersion: SCHEMA_VERSION,
   });
   return { id, props: outs };

@@ -5,7 +5,8 @@
  *
  * Simplifications (compared with pulumi-kubernetes): updates are JSON merge patches from the old inputs to the new
  * ones, not server-side apply; there is no await logic beyond "the object exists" (create) and "the object is gone"
- * (delete); replacement triggers are kind/apiVersion, metadata.name, metadata.namespace and a Deployment's selector.
+ * (delete); replacement triggers are kind/apiVersion, metadata.name, metadata.namespace, a Service's spec.clusterIP and a
+ * Deployment's selector.
  */
 import * as k8s from "@kubernetes/client-node";
 import { deepEqual, isPlainObject, jsonClean, type PropertyMap } from "./marshal";
@@ -29,9 +30,13 @@ const KINDS: Record<string, KindInfo> = {
     apiVersion: "v1",
     kind: "Service",
     namespaced: true,
+    // pulumi-kubernetes replaces a Service whose spec.clusterIP changes (the API server refuses the
+    // change: the field is immutable); pulumi/pulumi-kubernetes provider/pkg/provider/forceNew.go lists
+    // `.spec.clusterIP` for Service.
     replaceOn: [
       ["metadata", "name"],
       ["metadata", "namespace"],
+      ["spec", "clusterIP"],
     ],
   },
   "kubernetes:apps/v1:Deployment": {
