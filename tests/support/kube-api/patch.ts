@@ -235,6 +235,11 @@ export function deleteAtPath(obj: any, path: PathStep[]): void {
   else if (Array.isArray(parent)) {
     const i = findElement(parent, last);
     if (i >= 0) parent.splice(i, 1);
+    // An emptied list is omitted, as the built-in types' `omitempty` lists are on output.
+    if (parent.length === 0 && parentPath.length > 0) {
+      deleteAtPath(obj, parentPath);
+      return;
+    }
   }
   if (parentPath.length > 0) {
     const p = getAtPath(obj, parentPath);
