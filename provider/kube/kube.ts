@@ -1,6 +1,7 @@
 /**
  * The Kubernetes side of the provider over `@kubernetes/client-node` 1.4: get, list, create,
- * apply (create or update only what differs), delete (idempotent), wait (watch, never sleep-poll)
+ * apply (server-side apply of our field manager, sent only when a planned field differs or one we
+ * applied before is no longer planned), delete (idempotent), wait (watch, never sleep-poll)
  * and read-modify-write of shared objects guarded by resourceVersion. Every request goes through
  * the retry policy of retry.ts (client-node has none); writes check their outcome when an earlier
  * attempt's answer was lost.
@@ -168,7 +169,7 @@ interface Call {
 }
 
 const NOT_SET = Symbol("not-set");
-const GONE = Symbol("gone");
+const CONFLICT = Symbol("conflict");
 
 /** Kubernetes access for one kubeconfig (cluster + identity). */
 export class Kube {
@@ -368,10 +369,14 @@ export class Kube {
   }
 
   /**
-   * Creates the object, or updates the fields we set when it exists and is ours. A second apply of
-   * the same object sends no write. Refuses (KubeOwnershipError) when the existing object belongs
-   * to another owner. Secrets: our keys are merged into `data`; keys written by others (the
-   * proxy's state) are kept.
+   * Creates the object, or brings the fields we set to what `obj` says when it exists and is ours,
+   * by server-side apply with our field manager: fields we applied before and no longer plan are
+   * removed, unless another manager also owns them; fields only others own (the keys a proxy writes
+   * into its state Secret) are kept. A second apply of the same object sends no write: it is sent only
+   * when a planned field differs or our last apply owns a field no longer planned (read from the live
+   * object's managedFields). Refuses (KubeOwnershipError) when the existing object belongs to another
+   * owner. A Secret's `stringData` is applied as `data`, so that we own its keys (the server merges
+   * stringData into data and never returns it).
    */
   async apply(obj: KubeObject, options: ApplyOptions): Promise<ApplyResult> {
     if (!obj.metadata?.name) {
@@ -379,63 +384,77 @@ export class Kube {
         `apply of a ${obj.kind} needs metadata.name (generateName objects are created with create())`,
       );
     }
-    const desired = stampOwner(this.withObjectNamespace(obj), options.ownerId);
+    const desired = appliedForm(stampOwner(this.withObjectNamespace(obj), options.ownerId));
     const ref = refOf(desired);
     for (let attempt = 1; ; attempt++) {
       let live = await this.get(ref);
       if (live?.metadata.deletionTimestamp) {
-        // Same name, being deleted (e.g. a replace with foreground deletion): creating now would
-        // 409, updating would write to a dying object. Wait until it is gone.
+        // Same name, being deleted (e.g. a replace with foreground deletion): applying now would write
+        // to a dying object. Wait until it is gone.
         await this.waitForDeletion(ref, options.terminatingWaitMs ?? 60_000);
         live = undefined;
       }
-      if (!live) {
-        try {
-          return { action: "created", object: await this.create(desired), changedFields: [] };
-        } catch (err) {
-          // Lost a race with another creator: look again (and check its owner).
-          if (
-            err instanceof KubeApiError &&
-            err.code === 409 &&
-            err.reason === "AlreadyExists" &&
-            attempt < 3
-          )
-            continue;
-          throw err;
+      let changedFields: string[] = [];
+      if (live) {
+        const owner = ownerOf(live);
+        const ours =
+          owner === options.ownerId ||
+          (owner === undefined && options.adoptUnowned) ||
+          (owner !== undefined && owner === options.formerOwnerId);
+        if (!ours) {
+          throw new KubeOwnershipError(ref, owner, options.ownerId, OWNER_ID_KEY);
         }
-      }
-      const owner = ownerOf(live);
-      const ours =
-        owner === options.ownerId ||
-        (owner === undefined && options.adoptUnowned) ||
-        (owner !== undefined && owner === options.formerOwnerId);
-      if (!ours) {
-        throw new KubeOwnershipError(ref, owner, options.ownerId, OWNER_ID_KEY);
-      }
-      const changedFields = differingFields(desired, live);
-      if (changedFields.length === 0) return { action: "unchanged", object: live, changedFields };
-      const patch = mergePatchOf(desired);
-      // A merge patch sets the same fields however often it is applied: repeatable.
-      const call: Call = { verb: "patch", ref, method: "PATCH", repeatable: true, obj: desired };
-      const updated = await this.request(call, async () => {
-        try {
-          return (await this.api.patch(
-            structuredClone(patch) as K8s.KubernetesObject,
-            undefined,
-            undefined,
-            FIELD_MANAGER,
-            undefined,
-            loadClientNode().PatchStrategy.MergePatch,
-          )) as unknown as KubeObject;
-        } catch (err) {
-          // Deleted between our read and our patch: create it on the next round.
-          if (isApiException(err) && err.code === 404 && attempt < 3) return GONE;
-          throw err;
+        changedFields = differingFields(desired, live);
+        const unplanned = appliedButNotPlanned(live, desired);
+        if (changedFields.length === 0 && unplanned.length === 0) {
+          return { action: "unchanged", object: live, changedFields };
         }
-      });
-      if (updated === GONE) continue;
-      return { action: "updated", object: updated, changedFields };
+        changedFields = [...changedFields, ...unplanned.map((f) => `${f} (removed)`)];
+      }
+      // Creating, the apply is not forced: an object someone else made since our read conflicts
+      // (its owner annotation is another manager's), and the next round checks its owner.
+      const updated = await this.serverSideApply(desired, ref, live !== undefined);
+      if (updated === CONFLICT && attempt < 3) continue;
+      if (updated === CONFLICT) {
+        throw new Error(
+          `${describeRef(ref)} kept appearing with other owners' fields between our read and our create; check who else creates it`,
+        );
+      }
+      return { action: live ? "updated" : "created", object: updated, changedFields };
     }
+  }
+
+  /**
+   * One server-side apply (PATCH `application/apply-patch+yaml` with our field manager), which
+   * creates the object when absent. Repeatable: applying the same configuration again changes nothing.
+   * Forced on an existing object: it is this resource's (its owner annotation was checked, or it is
+   * being adopted), so a field we plan that someone else changed (a `kubectl edit`, or our own earlier
+   * non-apply writes, which the server records as another manager) is set back and becomes ours, as
+   * the operator's reconciler and this package's earlier merge patches did. Force only moves the fields we
+   * apply: what only others set (the keys a proxy writes into its state Secret) is never touched.
+   */
+  private async serverSideApply(
+    desired: KubeObject,
+    ref: ObjectRef,
+    force: boolean,
+  ): Promise<KubeObject | typeof CONFLICT> {
+    const body = appliedConfigOf(desired);
+    const call: Call = { verb: "patch", ref, method: "PATCH", repeatable: true, obj: desired };
+    return this.request(call, async () => {
+      try {
+        return (await this.api.patch(
+          structuredClone(body) as K8s.KubernetesObject,
+          undefined,
+          undefined,
+          FIELD_MANAGER,
+          force || undefined,
+          loadClientNode().PatchStrategy.ServerSideApply,
+        )) as unknown as KubeObject;
+      } catch (err) {
+        if (!force && isApiException(err) && err.code === 409) return CONFLICT;
+        throw err;
+      }
+    });
   }
 
   /**
@@ -1045,12 +1064,82 @@ function stampOwner(obj: KubeObject, ownerId: string): KubeObject {
   return obj;
 }
 
-/** The merge patch that sets our fields: the desired object without server-owned metadata. */
-function mergePatchOf(desired: KubeObject): KubeObject {
+/** The apply configuration: the desired object without server-owned metadata and status. */
+function appliedConfigOf(desired: KubeObject): KubeObject {
   const { resourceVersion: _rv, uid: _uid, generateName: _g, ...metadata } = desired.metadata;
-  const patch: KubeObject = { ...desired, metadata };
-  delete patch["status"];
-  return patch;
+  const config: KubeObject = { ...desired, metadata };
+  delete config["status"];
+  return config;
+}
+
+/**
+ * The object as we apply it: a Secret's `stringData` moved into `data` (base64), since the server
+ * merges stringData into data on write and never returns it; applied as data, the keys are ours in
+ * managedFields and a key we stop planning is removed.
+ */
+function appliedForm(obj: KubeObject): KubeObject {
+  if (obj.kind !== "Secret" || obj.apiVersion !== "v1" || obj["stringData"] === undefined) return obj;
+  const { stringData, ...rest } = obj as KubeObject & { stringData?: Record<string, string> };
+  const data: Record<string, string> = { ...((obj["data"] as Record<string, string> | undefined) ?? {}) };
+  for (const [k, v] of Object.entries(stringData ?? {})) data[k] = Buffer.from(v, "utf8").toString("base64");
+  return { ...rest, data };
+}
+
+/**
+ * Fields our last server-side apply owns (the live object's managedFields entry of our manager with
+ * operation Apply) that `desired` no longer sets, as `.path` strings. With no such entry (an object
+ * written by create or an earlier version's merge patch, or never by us) every field counts as possibly unplanned: the
+ * result is `["(no apply recorded)"]`, so the next apply takes ownership. FieldsV1 (`f:` field, `k:`
+ * list-map element by its keys, `v:` set member, `.` the node itself) is the format of
+ * kubernetes-sigs/structured-merge-diff@15d075473efece0367330fd20a7cc2aad2eeb998 fieldpath/serialize.go.
+ */
+export function appliedButNotPlanned(live: KubeObject, desired: KubeObject): string[] {
+  const entries = (live.metadata.managedFields ?? []) as {
+    manager?: string;
+    operation?: string;
+    subresource?: string;
+    fieldsV1?: Record<string, unknown>;
+  }[];
+  const ours = entries.find((e) => e.manager === FIELD_MANAGER && e.operation === "Apply" && !e.subresource);
+  if (!ours) return ["(no apply recorded)"];
+  const out: string[] = [];
+  walkOwned(ours.fieldsV1 ?? {}, desired, "", out);
+  return out;
+}
+
+function walkOwned(fields: Record<string, unknown>, desired: unknown, at: string, out: string[]): void {
+  for (const [key, sub] of Object.entries(fields)) {
+    if (key === ".") continue;
+    const children = (sub ?? {}) as Record<string, unknown>;
+    const tag = key.slice(0, 2);
+    const rest = key.slice(2);
+    if (tag === "f:") {
+      const present =
+        typeof desired === "object" && desired !== null && !Array.isArray(desired) && rest in desired;
+      const value = present ? (desired as Record<string, unknown>)[rest] : undefined;
+      if (!present || value === null) out.push(`${at}.${rest}`);
+      else walkOwned(children, value, `${at}.${rest}`, out);
+    } else if (tag === "k:" || tag === "v:") {
+      const wanted = JSON.parse(rest) as unknown;
+      const list = Array.isArray(desired) ? desired : [];
+      const el =
+        tag === "v:"
+          ? list.find((e) => sameJson(e, wanted))
+          : list.find((e) => matchesKeys(e, wanted as Record<string, unknown>));
+      if (el === undefined) out.push(`${at}[${rest}]`);
+      else if (tag === "k:") walkOwned(children, el, `${at}[${rest}]`, out);
+    }
+    // `i:` (a list element by index) is not produced for the kinds we write: lists are atomic or maps.
+  }
+}
+
+/** Whether a list element has the key values of a `k:` entry; a key we left out is the server's default. */
+function matchesKeys(el: unknown, keys: Record<string, unknown>): boolean {
+  if (typeof el !== "object" || el === null) return false;
+  return Object.entries(keys).every(([k, v]) => {
+    const mine = (el as Record<string, unknown>)[k];
+    return mine === undefined || sameJson(mine, v);
+  });
 }
 
 function secretValuesOf(obj: KubeObject | undefined): string[] {

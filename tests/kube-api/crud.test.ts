@@ -21,7 +21,20 @@ describe("kube-api: create, read, update and their errors", () => {
     assert.match(a.json.metadata.resourceVersion, /^\d+$/);
     assert.ok(Number(b.json.metadata.resourceVersion) > Number(a.json.metadata.resourceVersion));
     assert.equal(a.json.metadata.generation, undefined, "Secrets have no generation");
-    assert.equal(a.json.metadata.managedFields, undefined, "managedFields are not served");
+    // managedFields are served: the creator (an Update) owns what it wrote, defaults included.
+    assert.deepEqual(
+      a.json.metadata.managedFields.map((m: any) => ({ ...m, time: typeof m.time })),
+      [
+        {
+          manager: a.json.metadata.managedFields[0].manager,
+          operation: "Update",
+          apiVersion: "v1",
+          time: "string",
+          fieldsType: "FieldsV1",
+          fieldsV1: { "f:type": {} },
+        },
+      ],
+    );
   });
 
   it("answers GET of a missing object with 404 NotFound naming the resource and group", async () => {

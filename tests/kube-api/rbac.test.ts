@@ -255,6 +255,30 @@ describe("kube-api: TLS, identities and RBAC", function () {
       );
     });
 
+    it("authorizes a server-side apply that creates as a create too; patch alone updates only", async () => {
+      const patcher = user("patcher", [{ apiGroups: [""], resources: ["configmaps"], verbs: ["patch"] }]);
+      const cm = (name: string) => ({
+        apiVersion: "v1",
+        kind: "ConfigMap",
+        metadata: { name, namespace: "team" },
+        data: { k: "v" },
+      });
+      const applyCm = (name: string) =>
+        patcher.core.patchNamespacedConfigMap(
+          { name, namespace: "team", body: cm(name), fieldManager: "patcher" },
+          k8s.setHeaderOptions("Content-Type", k8s.PatchStrategy.ServerSideApply),
+        );
+      const { code, status } = await failure(applyCm("new-cm"));
+      assert.equal(code, 403);
+      assert.equal(
+        status.message,
+        'configmaps "new-cm" is forbidden: User "patcher" cannot create resource "configmaps" in API group "" in the namespace "team"',
+      );
+      server.seed(cm("old-cm"));
+      const updated = await applyCm("old-cm");
+      assert.equal(updated.data?.k, "v");
+    });
+
     it("grants a Namespace to a Role in it, since a Namespace is its own namespace", async () => {
       const reader = user("ns-reader", [{ apiGroups: [""], resources: ["namespaces"], verbs: ["get"] }]);
       assert.equal((await reader.core.readNamespace({ name: "team" })).metadata?.name, "team");

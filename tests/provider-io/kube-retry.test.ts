@@ -335,11 +335,21 @@ describe("Kube retry policy", () => {
     describe("lost answers of writes", () => {
       it("a create whose answer was lost adopts the object it made (409 AlreadyExists, then read back)", async () => {
         once("reset-after", "POST", new RegExp(`^${CMS}$`));
-        const r = await kube.apply(configMap("mine", { k: "v" }), { ownerId: OWNER });
+        const made = await kube.create({
+          ...configMap("mine", { k: "v" }),
+          metadata: { name: "mine", namespace: NS, annotations: { [OWNER_ID_KEY]: OWNER } },
+        });
+        assert.equal(made.metadata.annotations?.[OWNER_ID_KEY], OWNER);
+        assert.deepEqual(statusesOf("POST", new RegExp(`^${CMS}$`)), [0, 409]);
+        assert.deepEqual(statusesOf("GET", exactly("mine")), [200], "read back after the 409");
+      });
+
+      it("an apply whose answer was lost is sent again: applying the same configuration is repeatable", async () => {
+        once("reset-after", "PATCH", exactly("applied"));
+        const r = await kube.apply(configMap("applied", { k: "v" }), { ownerId: OWNER });
         assert.equal(r.action, "created");
         assert.equal(r.object.metadata.annotations?.[OWNER_ID_KEY], OWNER);
-        assert.deepEqual(statusesOf("POST", new RegExp(`^${CMS}$`)), [0, 409]);
-        assert.deepEqual(statusesOf("GET", exactly("mine")), [404, 200], "read back after the 409");
+        assert.deepEqual(statusesOf("PATCH", exactly("applied")), [0, 200]);
       });
 
       it("an AlreadyExists that is not what we sent is still an error", async () => {

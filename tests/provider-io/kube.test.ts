@@ -133,7 +133,7 @@ describe("Kube against the local Kubernetes API server", () => {
       assert.equal(live?.metadata.annotations?.[OWNER_ID_KEY], OWNER);
     });
 
-    it("updates only when a field we set differs, with a merge patch", async () => {
+    it("updates only when a field we set differs, with a server-side apply of our field manager", async () => {
       await kube.apply(statefulSet("ts-web", "tailscale/tailscale:v1.90"), { ownerId: OWNER });
       server.resetCounts();
       const r = await kube.apply(statefulSet("ts-web", "tailscale/tailscale:v1.92"), { ownerId: OWNER });
@@ -142,7 +142,8 @@ describe("Kube against the local Kubernetes API server", () => {
       const writes = server.requests.filter((q) => q.class === "write");
       assert.equal(writes.length, 1);
       assert.equal(writes[0]!.method, "PATCH");
-      assert.match(writes[0]!.contentType ?? "", /^application\/merge-patch\+json/);
+      assert.match(writes[0]!.contentType ?? "", /^application\/apply-patch\+yaml/);
+      assert.equal(writes[0]!.query.fieldManager, "pulumi-tailnet");
       const live = await kube.get({
         apiVersion: "apps/v1",
         kind: "StatefulSet",
@@ -196,6 +197,82 @@ describe("Kube against the local Kubernetes API server", () => {
       });
       assert.equal(adopted.action, "updated");
       assert.equal(adopted.object.metadata.annotations?.[OWNER_ID_KEY], OWNER);
+    });
+  });
+
+  describe("apply removes what is no longer planned", () => {
+    const ref = { apiVersion: "apps/v1", kind: "StatefulSet", namespace: NS, name: "ts-web" };
+    const withExtras = (): KubeObject => {
+      const o = statefulSet("ts-web", "tailscale/tailscale:v1.90");
+      const tpl = (o.spec as any).template;
+      tpl.metadata.annotations = { "example.com/a": "1" };
+      tpl.spec.nodeSelector = { disk: "ssd" };
+      tpl.spec.tolerations = [{ key: "k", operator: "Exists" }];
+      tpl.spec.priorityClassName = "high";
+      o.metadata.labels = { ...o.metadata.labels, team: "net" };
+      return o;
+    };
+
+    it("removes fields it applied before and no longer plans, then sends no write", async () => {
+      await kube.apply(withExtras(), { ownerId: OWNER });
+      const r = await kube.apply(statefulSet("ts-web", "tailscale/tailscale:v1.90"), { ownerId: OWNER });
+      assert.equal(r.action, "updated");
+      assert.ok(r.changedFields.some((f) => f.includes("nodeSelector") && f.endsWith("(removed)")));
+      const live = (await kube.get(ref)) as any;
+      const pod = live.spec.template.spec;
+      assert.equal(pod.nodeSelector, undefined);
+      assert.equal(pod.tolerations, undefined);
+      assert.equal(pod.priorityClassName, undefined);
+      assert.equal(live.spec.template.metadata.annotations, undefined);
+      assert.equal(live.metadata.labels.team, undefined);
+      assert.equal(live.metadata.annotations[OWNER_ID_KEY], OWNER, "our owner annotation stays");
+      server.resetCounts();
+      const again = await kube.apply(statefulSet("ts-web", "tailscale/tailscale:v1.90"), { ownerId: OWNER });
+      assert.equal(again.action, "unchanged");
+      assert.equal(server.counts().writes, 0);
+    });
+
+    it("keeps what another manager wrote, and removes its own Secret keys only", async () => {
+      const sref = { apiVersion: "v1", kind: "Secret", namespace: NS, name: "ts-web-0" };
+      const secret = (data: Record<string, string>): KubeObject => ({
+        apiVersion: "v1",
+        kind: "Secret",
+        metadata: { name: "ts-web-0", namespace: NS },
+        stringData: data,
+      });
+      await kube.apply(secret({ authkey: "tskey-auth-1", extra: "x" }), { ownerId: OWNER });
+      // The proxy writes its own keys with a merge patch, as its own field manager.
+      await server.fetch(`/api/v1/namespaces/${NS}/secrets/ts-web-0?fieldManager=containerboot`, {
+        method: "PATCH",
+        headers: { "Content-Type": "application/merge-patch+json", Authorization: `Bearer ${server.token}` },
+        body: JSON.stringify({ data: { device_id: b64("n123") } }),
+      });
+      const r = await kube.apply(secret({ authkey: "tskey-auth-1" }), { ownerId: OWNER });
+      assert.equal(r.action, "updated");
+      const data = (await kube.get(sref))?.data as Record<string, string>;
+      assert.deepEqual(Object.keys(data).sort(), ["authkey", "device_id"]);
+    });
+
+    it("sets back a field another manager changed, and keeps that manager's other fields", async () => {
+      await kube.apply(statefulSet("ts-web", "tailscale/tailscale:v1.90"), { ownerId: OWNER });
+      const res = await server.fetch(
+        `/apis/apps/v1/namespaces/${NS}/statefulsets/ts-web?fieldManager=kubectl-edit`,
+        {
+          method: "PATCH",
+          headers: {
+            "Content-Type": "application/merge-patch+json",
+            Authorization: `Bearer ${server.token}`,
+          },
+          body: JSON.stringify({ spec: { replicas: 3 }, metadata: { annotations: { note: "mine" } } }),
+        },
+      );
+      assert.equal(res.status, 200);
+      const r = await kube.apply(statefulSet("ts-web", "tailscale/tailscale:v1.90"), { ownerId: OWNER });
+      assert.equal(r.action, "updated");
+      assert.deepEqual(r.changedFields, ["spec.replicas"]);
+      const live = (await kube.get(ref)) as any;
+      assert.equal(live.spec.replicas, 1);
+      assert.equal(live.metadata.annotations.note, "mine");
     });
   });
 

@@ -150,12 +150,12 @@ describe("crash safety: a provider host killed at any write", function () {
     killer.arm();
     resetCredentials();
     const news = await inputs("crash-partial");
-    // The create fails after its first writes (403 on creating the StatefulSet), and so does its
+    // The create fails after its first writes (403 on applying the StatefulSet, which creates it), and so does its
     // rollback (403 on deleting the ServiceAccount, its last step). Only the product makes these calls.
     const failBoth = () => {
       world.kube.injectFault({
-        method: "POST",
-        path: "/apis/apps/v1/namespaces/crash/statefulsets",
+        method: "PATCH",
+        path: "/apis/apps/v1/namespaces/crash/statefulsets/ts-crash-partial",
         status: 403,
         message: "injected",
       });
@@ -207,8 +207,8 @@ describe("crash safety: a provider host killed at any write", function () {
     const news = await inputs("pgpartial", "ProxyGroup");
     const failBoth = () => {
       world.kube.injectFault({
-        method: "POST",
-        path: "/apis/apps/v1/namespaces/crash/statefulsets",
+        method: "PATCH",
+        path: "/apis/apps/v1/namespaces/crash/statefulsets/pgpartial",
         status: 403,
         message: "injected",
       });

@@ -254,6 +254,7 @@ async function trace(name: string): Promise<Trace> {
       requests.push(r.authz);
       // The exec upgrade's second, synthetic check (1.35+).
       if (r.execCreateAllowed) requests.push({ ...r.authz, verb: "create" });
+      if (r.applyCreateAllowed) requests.push({ ...r.authz, verb: "create" });
     }
     return { name, requests, proxyRoles };
   } finally {

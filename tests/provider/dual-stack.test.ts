@@ -57,7 +57,11 @@ describe("layer 3 on IPv4, IPv6 and dual-stack clusters (standalone and HA)", fu
         const r = await provider.check(
           kind,
           {},
-          { credentials: world.credentials, timeoutSeconds: 30, ...news },
+          {
+            credentials: world.credentials,
+            customTimeouts: { create: "30s", update: "30s", delete: "30s" },
+            ...news,
+          },
         );
         assert.deepEqual(r.failures ?? [], []);
         return r.inputs as Record<string, any>;

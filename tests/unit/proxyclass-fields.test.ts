@@ -1,7 +1,8 @@
 // Every ProxyClass field declared in provider/plan/schema/proxyClass.ts changes what its declaration
 // says (the Pod template, the StatefulSet's own metadata, or the tailscaled config), on every proxy type
 // it is declared for, and nothing on the others. The sample table is typed over every ProxyClass
-// field: a field added to ProxyClassInput without a sample here does not compile.
+// field (tests/support/proxyclass-samples.ts): a field added to ProxyClassInput without a sample does not
+// compile.
 import assert from "node:assert/strict";
 import type { BackendServiceFacts } from "../../provider/plan/backends";
 import { planProxyGroup } from "../../provider/plan/ha";
@@ -9,28 +10,7 @@ import type { ProxyClassInput } from "../../provider/plan/inputs";
 import type { ProxyType } from "../../provider/plan/proxyclass";
 import { checkProxyClass, PROXY_CLASS, type ProxyClassTarget } from "../../provider/plan/schema/proxyClass";
 import { planStandaloneIngress, planStandaloneService } from "../../provider/plan/standalone";
-
-const samples: { [K in keyof Required<ProxyClassInput>]: ProxyClassInput[K] } = {
-  image: "tailscale/tailscale:v1.84.0",
-  imagePullPolicy: "IfNotPresent",
-  firewallMode: "nftables",
-  acceptRoutes: true,
-  enableMetrics: true,
-  useLetsEncryptStagingEnvironment: true,
-  imagePullSecrets: ["registry"],
-  priorityClassName: "high",
-  nodeSelector: { zone: "a" },
-  podLabels: { team: "net" },
-  statefulSetLabels: { team: "net" },
-  podAnnotations: { "example.com/a": "b" },
-  statefulSetAnnotations: { "example.com/a": "b" },
-  env: [{ name: "EXTRA", value: "1" }],
-  tolerations: [{ key: "dedicated", operator: "Exists", effect: "NoSchedule" }],
-  resources: { limits: { memory: "128Mi" } },
-  affinity: { podAntiAffinity: {} },
-  securityContext: { privileged: false },
-  podSecurityContext: { runAsNonRoot: false },
-};
+import { PROXY_CLASS_SAMPLES as samples } from "../support/proxyclass-samples";
 
 const db: BackendServiceFacts = {
   namespace: "data",

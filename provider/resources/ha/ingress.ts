@@ -70,7 +70,11 @@ function certRefs(pg: ProxyGroupRef, dnsName: string) {
   };
 }
 
-/** Cert Secret (created empty; replica 0 fills it; on update only labels change), Role, RoleBinding. */
+/**
+ * Cert Secret (created empty; replica 0 fills it), Role, RoleBinding. On update the keys replica 0 has
+ * filled are left out of the apply (they are replica 0's now: applying "" would conflict with it), and
+ * the still-empty ones stay in (a `kubernetes.io/tls` Secret must have both keys).
+ */
 async function ensureCertObjects(
   rt: HARuntime,
   input: IngressInputs,
@@ -79,9 +83,14 @@ async function ensureCertObjects(
 ) {
   const refs = certRefs(pg, plan.dnsName!);
   const existing = await rt.kube.get(refs.secret);
+  const planned = plan.certSecret!;
+  const filled = (existing?.data ?? {}) as Record<string, string>;
   const secret = existing
-    ? { apiVersion: "v1", kind: "Secret", metadata: plan.certSecret!.metadata }
-    : plan.certSecret!;
+    ? {
+        ...planned,
+        data: Object.fromEntries(Object.entries(planned.data ?? {}).filter(([k]) => !filled[k])),
+      }
+    : planned;
   await rt.kube.apply(secret, { ownerId: input.ownerId });
   await rt.kube.apply(plan.certRole!, { ownerId: input.ownerId });
   await rt.kube.apply(plan.certRoleBinding!, { ownerId: input.ownerId });

@@ -82,6 +82,8 @@ export interface KubeRequestRecord {
   audit?: Record<string, string>;
   /** `pods/exec`: whether the synthetic `create` check (1.35+) allowed the upgrade. */
   execCreateAllowed?: boolean;
+  /** For a server-side apply of an object that did not exist: whether its second check, `create`, allowed it. */
+  applyCreateAllowed?: boolean;
   /** `pods/exec`: the WebSocket subprotocol negotiated. */
   subprotocol?: string;
   /** `pods/exec` over v5: the streams the client half-closed with the close signal. */
@@ -482,6 +484,18 @@ export function createHandler(registry: Registry, state: HttpState) {
       const decision = state.authz.authorize(attrs);
       record.authz = authzRecord(attrs, decision.allowed);
       if (!decision.allowed) throw state.authz.forbidden(attrs, decision.reason);
+      const applying = /^application\/apply-patch\+yaml/i.test(String(req.headers["content-type"] ?? ""));
+      if (method === "PATCH" && applying && r && !r.subresource && r.name) {
+        const ns = r.type.namespaced ? r.namespace : undefined;
+        if (!registry.store.entry(r.type, ns, r.name)) {
+          // An apply that creates is authorized as a create too
+          // (https://kubernetes.io/docs/reference/using-api/api-concepts/#patch-and-apply).
+          const createAttrs = { ...attrs, verb: "create" };
+          const created = state.authz.authorize(createAttrs);
+          record.applyCreateAllowed = created.allowed;
+          if (!created.allowed) throw state.authz.forbidden(createAttrs, created.reason);
+        }
+      }
       if (body.length > MAX_REQUEST_BODY_BYTES) throw tooLarge();
       const bodyText = body.toString("utf8");
       if (routed && typeof routed === "object" && "review" in routed) {

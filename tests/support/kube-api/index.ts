@@ -6,8 +6,8 @@
  * escalation checks, impersonation, Status bodies, defaulting, validation, resourceVersion, patch types,
  * server-side apply, finalizers, garbage collection, watch, discovery, OpenAPI.
  *
- * Deliberate simplifications: managedFields are tracked internally for server-side apply but never
- * returned; pods are deleted at once (no kubelet to confirm graceful termination); anonymous auth is
+ * Deliberate simplifications (README.md): managedFields are tracked per leaf path from a hand-kept table
+ * of list semantics; pods are deleted at once (no kubelet to confirm graceful termination); anonymous auth is
  * disabled, so every request without valid credentials gets 401; no protobuf (negotiation.ts).
  */
 import { randomBytes } from "node:crypto";

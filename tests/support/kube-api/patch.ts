@@ -235,6 +235,11 @@ export function deleteAtPath(obj: any, path: PathStep[]): void {
   else if (Array.isArray(parent)) {
     const i = findElement(parent, last);
     if (i >= 0) parent.splice(i, 1);
+    // An emptied list is omitted, as the built-in types' `omitempty` lists are on output.
+    if (parent.length === 0 && parentPath.length > 0) {
+      deleteAtPath(obj, parentPath);
+      return;
+    }
   }
   if (parentPath.length > 0) {
     const p = getAtPath(obj, parentPath);
@@ -257,19 +262,77 @@ export function applyMerge(kind: string, live: unknown, config: unknown, names: 
       const s = listStrategy(kind, n);
       const cur: any[] = Array.isArray(out[k]) ? out[k] : [];
       if ("keys" in s) {
-        const merged = [...cur];
-        for (const el of v) {
-          const i = merged.findIndex((m) => keyOf(m, s.keys) === keyOf(el, s.keys));
-          if (i >= 0) merged[i] = applyMerge(kind, merged[i], el, n);
-          else merged.push(clone(el));
-        }
-        out[k] = merged;
+        out[k] = mergeListOrdered(
+          cur,
+          v,
+          (e) => keyOf(e, s.keys),
+          (l, r) => (r === undefined ? l : applyMerge(kind, l, r, n)),
+        );
       } else if ("set" in s) {
-        const merged = [...cur];
-        for (const el of v) if (!merged.includes(el)) merged.push(el);
-        out[k] = merged;
+        out[k] = mergeListOrdered(
+          cur,
+          v,
+          (e) => JSON.stringify(e),
+          (l, r) => r ?? l,
+        );
       } else out[k] = clone(v);
     } else out[k] = v;
+  }
+  return out;
+}
+
+/**
+ * The order of a merged associative list or set: the applied items in the applied order, items only
+ * the live list has kept where they were. A port of visitListItems in
+ * kubernetes-sigs/structured-merge-diff@15d075473efece0367330fd20a7cc2aad2eeb998 typed/merge.go:168-280.
+ */
+function mergeListOrdered(
+  lhs: any[],
+  rhs: any[],
+  key: (e: any) => string,
+  mergeItem: (l: any, r: any) => any,
+): any[] {
+  const lk = lhs.map(key);
+  const rk = rhs.map(key);
+  const lIndex = new Map(lk.map((k, i) => [k, i] as const));
+  const rIndex = new Map(rk.map((k, i) => [k, i] as const));
+  const sharedOrder = rk.filter((k) => lIndex.has(k));
+  let nextShared = sharedOrder.shift();
+  const mergedRhs = new Set<string>();
+  const out: any[] = [];
+  const lhsItem = (k: string) => (lIndex.has(k) ? lhs[lIndex.get(k)!] : undefined);
+  for (let lI = 0, rI = 0; lI < lhs.length || rI < rhs.length; ) {
+    if (lI < lhs.length && rI < rhs.length) {
+      const pe = lk[lI]!;
+      if (pe === rk[rI]) {
+        mergedRhs.add(pe);
+        out.push(mergeItem(lhsItem(pe), rhs[rIndex.get(pe)!]));
+        lI++;
+        rI++;
+        nextShared = sharedOrder.shift();
+        continue;
+      }
+      if (rIndex.has(pe) && nextShared !== undefined && nextShared !== pe) {
+        lI++;
+        continue;
+      }
+    }
+    if (lI < lhs.length) {
+      const pe = lk[lI]!;
+      if (!rIndex.has(pe)) {
+        out.push(mergeItem(clone(lhs[lI]), undefined));
+        lI++;
+        continue;
+      } else if (mergedRhs.has(pe)) lI++;
+    }
+    if (rI < rhs.length) {
+      const pe = rk[rI]!;
+      mergedRhs.add(pe);
+      const l = lhsItem(pe);
+      out.push(l === undefined ? clone(rhs[rI]) : mergeItem(l, rhs[rI]));
+      rI++;
+      if (nextShared !== undefined && nextShared === pe) nextShared = sharedOrder.shift();
+    }
   }
   return out;
 }

@@ -35,7 +35,7 @@ import { admitPodSecurity } from "./podsecurity";
 import type { UserInfo } from "./rbac";
 import { apiVersionOf, type ResourceType, typeByKind, typeByResource } from "./resources";
 import { decodeCheck, schemaCheck } from "./schema";
-import type { Entry, ManagerEntry, Store } from "./store";
+import { type Entry, type ManagerEntry, managerNameOf, ownershipKey, type Store } from "./store";
 import { validateObjectMeta } from "./validation";
 
 /** Options common to writes, taken from the query string. */
@@ -295,8 +295,13 @@ export class Registry {
       for (const p of changed) m.fields.delete(formatPath(p));
       if (m.fields.size === 0) managers.delete(key);
     }
-    const mine = managers.get(own) ?? { operation: "Update", apiVersion: apiVersionOf(t), fields: new Map() };
+    const mine: ManagerEntry = managers.get(own) ?? {
+      operation: "Update",
+      apiVersion: apiVersionOf(t),
+      fields: new Map(),
+    };
     for (const p of changed) mine.fields.set(formatPath(p), p);
+    mine.time = undefined;
     managers.set(own, mine);
   }
 
@@ -460,7 +465,12 @@ export class Registry {
     next = orderObject(next);
     const managers = managersAfterApply ?? cloneManagers(entry.managers);
     if (operation === "Update") this.trackUpdate(t, managers, old, next, this.manager(opts));
-    if (stable(next) === stable(old)) {
+    // A write that changes neither the object nor who owns which field is not persisted; a change of
+    // ownership alone is (managedFields are part of the object).
+    if (
+      stable(withoutManagedFields(next)) === stable(withoutManagedFields(old)) &&
+      ownershipKey(managers) === ownershipKey(entry.managers)
+    ) {
       // No-op writes are not persisted: no new resourceVersion, no watch event.
       if (!opts.dryRun) entry.managers = managers;
       return { code: 200, body: clone(old) };
@@ -572,7 +582,7 @@ export class Registry {
       });
       return this.createDecoded(t, obj, opts, managers);
     }
-    const live = clone(entry.obj);
+    const live = withoutManagedFields(clone(entry.obj));
     const managers = cloneManagers(entry.managers);
     const own = managerKey(manager, "Apply");
     const conflicts = new Map<string, { apiVersion: string; fields: string[] }>();
@@ -580,13 +590,16 @@ export class Registry {
       const lv = getAtPath(live, p);
       if (lv === undefined || stable(lv) === stable(getAtPath(config, p))) continue;
       const field = formatPath(p);
+      // Managers are identified by name and operation: the applier's own Update entry (its earlier
+      // non-apply writes) is another manager and conflicts too
+      // (kubernetes-sigs/structured-merge-diff@15d075473efece0367330fd20a7cc2aad2eeb998 merge/update.go:96-97).
       for (const [key, m] of managers) {
-        if (managerName(key) === manager || !m.fields.has(field)) continue;
+        if (key === own || !m.fields.has(field)) continue;
         if (opts.force) m.fields.delete(field);
         else {
-          const c = conflicts.get(managerName(key)) ?? { apiVersion: m.apiVersion, fields: [] };
+          const c = conflicts.get(key) ?? { apiVersion: m.apiVersion, fields: [] };
           c.fields.push(field);
-          conflicts.set(managerName(key), c);
+          conflicts.set(key, c);
         }
       }
     }
@@ -595,10 +608,34 @@ export class Registry {
     let merged: any = applyMerge(t.kind, live, config);
     const previous = managers.get(own);
     const newKeys = new Set(configPaths.map(formatPath));
+    // Fields of our last apply that this one leaves out are removed unless another manager owns them
+    // (kubernetes-sigs/structured-merge-diff@15d075473efece0367330fd20a7cc2aad2eeb998 merge/update.go
+    // prune, addBackOwnedItems). A list element no longer applied goes whole, its key fields with it,
+    // unless another manager owns part of it; an element still there keeps its keys.
+    const othersOwn = (prefix: string) =>
+      [...managers].some(
+        ([k, m]) =>
+          k !== own &&
+          [...m.fields.keys()].some(
+            (f) => f === prefix || f.startsWith(`${prefix}.`) || f.startsWith(`${prefix}[`),
+          ),
+      );
     for (const [field, p] of previous?.fields ?? []) {
       if (newKeys.has(field)) continue;
-      const ownedElsewhere = [...managers].some(([k, m]) => k !== own && m.fields.has(field));
-      if (!ownedElsewhere) deleteAtPath(merged, p);
+      const gone = p.findIndex(
+        (step, j) => !("f" in step) && getAtPath(config, p.slice(0, j + 1)) === undefined,
+      );
+      if (gone >= 0) {
+        const element = p.slice(0, gone + 1);
+        if (!othersOwn(formatPath(element))) {
+          deleteAtPath(merged, element);
+          continue;
+        }
+      }
+      const last = p[p.length - 1];
+      const parent = p[p.length - 2];
+      if (last && parent && "f" in last && "k" in parent && last.f in parent.k) continue;
+      if (!othersOwn(field)) deleteAtPath(merged, p);
     }
     managers.set(own, { operation: "Apply", apiVersion: apiVersionOf(t), fields: pathMap(configPaths) });
     merged = this.decode(t, merged, { ...opts, warnings: [] });
@@ -764,14 +801,23 @@ function managerKey(name: string, op: "Apply" | "Update"): string {
 }
 
 function managerName(key: string): string {
-  return key.split("\u0001")[0];
+  return managerNameOf(key);
 }
 
+/** The object as stored, without the managedFields the store renders from the ownership it tracks. */
+function withoutManagedFields(o: any): any {
+  if (!isObj(o?.metadata) || o.metadata.managedFields === undefined) return o;
+  const { managedFields: _mf, ...metadata } = o.metadata;
+  return { ...o, metadata };
+}
+
+/** 409 of an apply that would change fields other managers own (reference row 20). */
 function applyConflict(conflicts: Map<string, { apiVersion: string; fields: string[] }>): StatusError {
   const causes: { reason: string; message: string; field: string }[] = [];
   const total = [...conflicts.values()].reduce((n, l) => n + l.fields.length, 0);
   const blocks: string[] = [];
-  for (const [mgr, { apiVersion, fields }] of conflicts) {
+  for (const [key, { apiVersion, fields }] of conflicts) {
+    const mgr = managerName(key);
     const using = `conflict with "${mgr}" using ${apiVersion}`;
     for (const f of fields) causes.push({ reason: "FieldManagerConflict", message: using, field: f });
     blocks.push(

@@ -10,6 +10,67 @@ export interface ManagerEntry {
   operation: "Apply" | "Update";
   apiVersion: string;
   fields: Map<string, PathStep[]>;
+  /** When this manager last changed its fields (RFC 3339 seconds); stamped by the store on write. */
+  time?: string;
+}
+
+/** The manager name of a manager key (name and operation: two managers of one name are distinct). */
+export function managerNameOf(key: string): string {
+  return key.split("\u0001")[0]!;
+}
+
+/**
+ * `metadata.managedFields` as a real server serves it: one entry per manager and operation, fields as a
+ * FieldsV1 tree (`f:` field, `k:` list-map element by its keys, `v:` set member, `.` the element
+ * itself), as sigs.k8s.io/structured-merge-diff serialises a fieldpath.Set
+ * (kubernetes-sigs/structured-merge-diff@15d075473efece0367330fd20a7cc2aad2eeb998 fieldpath/serialize.go).
+ */
+export function renderManagedFields(managers: Map<string, ManagerEntry>): any[] | undefined {
+  const out: any[] = [];
+  for (const [key, m] of managers) {
+    if (m.fields.size === 0) continue;
+    const tree: Record<string, any> = {};
+    for (const p of m.fields.values()) {
+      let node = tree;
+      for (const step of p) {
+        const k =
+          "f" in step
+            ? `f:${step.f}`
+            : "k" in step
+              ? `k:${JSON.stringify(Object.fromEntries(Object.entries(step.k).sort(([a], [b]) => (a < b ? -1 : 1))))}`
+              : `v:${JSON.stringify(step.v)}`;
+        node[k] ??= "k" in step ? { ".": {} } : {};
+        node = node[k];
+      }
+    }
+    out.push({
+      manager: managerNameOf(key),
+      operation: m.operation,
+      apiVersion: m.apiVersion,
+      time: m.time,
+      fieldsType: "FieldsV1",
+      fieldsV1: sortTree(tree),
+    });
+  }
+  return out.length > 0 ? out : undefined;
+}
+
+function sortTree(t: Record<string, any>): Record<string, any> {
+  return Object.fromEntries(
+    Object.keys(t)
+      .sort()
+      .map((k) => [k, sortTree(t[k])]),
+  );
+}
+
+/** The fields each manager owns, for telling whether a write changed ownership. */
+export function ownershipKey(managers: Map<string, ManagerEntry>): string {
+  return JSON.stringify(
+    [...managers]
+      .filter(([, m]) => m.fields.size > 0)
+      .map(([k, m]) => [k, m.apiVersion, [...m.fields.keys()].sort()])
+      .sort(),
+  );
 }
 
 /** A stored object and its field ownership. */
@@ -87,7 +148,14 @@ export class Store {
     const rv = ++this.rv;
     const stored = clone(obj);
     stored.metadata.resourceVersion = String(rv);
-    const entry = { type: t, obj: stored, managers: managers ?? prev?.managers ?? new Map() };
+    const owners: Map<string, ManagerEntry> = managers ?? prev?.managers ?? new Map();
+    const time = new Date().toISOString().replace(/\.\d{3}Z$/, "Z");
+    for (const m of owners.values()) m.time ??= time;
+    // managedFields are part of the object: served on reads, writes and watch events alike.
+    delete stored.metadata.managedFields;
+    const rendered = renderManagedFields(owners);
+    if (rendered) stored.metadata.managedFields = rendered;
+    const entry = { type: t, obj: stored, managers: owners };
     this.entries.set(k, entry);
     let typed = this.byType.get(t);
     if (!typed) {

@@ -1,0 +1,27 @@
+/**
+ * A valid value of every ProxyClass field (provider/plan/schema/proxyClass.ts), typed over every key of
+ * ProxyClassInput: a field added there without a sample here does not compile.
+ */
+import type { ProxyClassInput } from "../../provider/plan/inputs";
+
+export const PROXY_CLASS_SAMPLES: { [K in keyof Required<ProxyClassInput>]: ProxyClassInput[K] } = {
+  image: "tailscale/tailscale:v1.84.0",
+  imagePullPolicy: "IfNotPresent",
+  firewallMode: "nftables",
+  acceptRoutes: true,
+  enableMetrics: true,
+  useLetsEncryptStagingEnvironment: true,
+  imagePullSecrets: ["registry"],
+  priorityClassName: "high",
+  nodeSelector: { zone: "a" },
+  podLabels: { team: "net" },
+  statefulSetLabels: { team: "net" },
+  podAnnotations: { "example.com/a": "b" },
+  statefulSetAnnotations: { "example.com/a": "b" },
+  env: [{ name: "EXTRA", value: "1" }],
+  tolerations: [{ key: "dedicated", operator: "Exists", effect: "NoSchedule" }],
+  resources: { limits: { memory: "128Mi" } },
+  affinity: { podAntiAffinity: {} },
+  securityContext: { privileged: false },
+  podSecurityContext: { runAsNonRoot: false },
+};
