@@ -15,6 +15,12 @@ import {
   tailscaledConfig,
 } from "./fixtures";
 
+function kcOf(kube: KubeApiServer): k8s.KubeConfig {
+  const kc = new k8s.KubeConfig();
+  kc.loadFromString(kube.kubeconfig());
+  return kc;
+}
+
 describe("cluster-sim", function () {
   this.timeout(20000);
   let kube: KubeApiServer;
@@ -276,6 +282,57 @@ describe("cluster-sim", function () {
     await apps.deleteNamespacedStatefulSet({ name: "ts-s", namespace: NS });
     await sim.waitIdle();
     assert.deepEqual((await core.listNamespacedPod({ namespace: NS })).items, []);
+  });
+
+  it("a deleted proxy Pod runs on until its containers shut down; the replacement starts only after it is gone", async () => {
+    // A slow shutdown (25 s before timeScale, inside the default 30 s grace) keeps the terminating Pod
+    // observable.
+    await start({ delays: { shutdownMs: 25_000 } });
+    await createStandalone("ts-g", { authKey: ts.createAuthKey({ tags: ["tag:k8s"] }).key, hostname: "g" });
+    await sim.waitIdle();
+    const old = await core.readNamespacedPod({ name: "ts-g-0", namespace: NS });
+    const oldUid = old.metadata!.uid!;
+    const seen: string[] = [];
+    let duringGrace: { running: boolean; online: boolean } | undefined;
+    let replaced!: () => void;
+    const replacement = new Promise<void>((r) => {
+      replaced = r;
+    });
+    const watch = await new k8s.Watch(kcOf(kube)).watch(
+      `/api/v1/namespaces/${NS}/pods`,
+      { resourceVersion: old.metadata?.resourceVersion, fieldSelector: "metadata.name=ts-g-0" },
+      (type, obj: k8s.V1Pod) => {
+        const who = obj.metadata?.uid === oldUid ? "old" : "new";
+        const terminating = obj.metadata?.deletionTimestamp ? " terminating" : "";
+        const label = `${type} ${who}${terminating}`;
+        if (seen[seen.length - 1] !== label) seen.push(label);
+        if (terminating && who === "old" && !duringGrace) {
+          duringGrace = {
+            running: sim.pods().some((p) => p.uid === oldUid),
+            online: ts.devices()[0]?.connectedToControl === true,
+          };
+        }
+        if (type === "ADDED" && who === "new") replaced();
+      },
+      () => {},
+    );
+    try {
+      // kubectl delete pod: no gracePeriodSeconds, so the Pod's terminationGracePeriodSeconds applies.
+      const del = await core.deleteNamespacedPod({ name: "ts-g-0", namespace: NS });
+      assert.equal(del.metadata?.deletionGracePeriodSeconds, 30);
+      await replacement;
+    } finally {
+      watch.abort();
+    }
+    assert.deepEqual(duringGrace, { running: true, online: true }, "tailscaled runs on after SIGTERM");
+    assert.deepEqual(seen.slice(0, 3), ["MODIFIED old terminating", "DELETED old terminating", "ADDED new"]);
+    await sim.waitIdle();
+    assert.deepEqual(
+      sim.pods().map((p) => p.uid === oldUid),
+      [false],
+    );
+    assert.equal(ts.devices().length, 1, "the replacement logs in again as the same device");
+    assert.equal(ts.devices()[0]?.connectedToControl, true);
   });
 
   it("a changed mounted Secret reaches the container only at a kubelet sync (a Pod update syncs it)", async () => {

@@ -53,10 +53,11 @@ export interface ClusterSimOptions {
   /**
    * How long a Pod takes to start (image pull with pullPolicy Always, container start), tailscaled to log
    * in, and a certificate to be issued, in real milliseconds before `timeScale`. Defaults: 2000, 1000 and
-   * 5000: estimates, not measured figures (a certificate is an ACME order with a DNS-01 or TLS-ALPN-01
+   * 5000, and `shutdownMs` (how long containerboot and tailscaled take to exit on SIGTERM; default 1000)
+   * : estimates, not measured figures (a certificate is an ACME order with a DNS-01 or TLS-ALPN-01
    * challenge, tailscale/tailscale@de9ec7ee feature/acme/cert.go:40-43, 253-273).
    */
-  delays?: { podStartMs?: number; loginMs?: number; certMs?: number };
+  delays?: { podStartMs?: number; loginMs?: number; certMs?: number; shutdownMs?: number };
   /** The kubelet's periodic Pod sync, which is when mounted Secret and ConfigMap contents change. */
   kubelet?: KubeletTiming;
   /**
@@ -237,6 +238,8 @@ interface PodMemory {
   mounted: Map<string, Json>;
   /** The next periodic sync. */
   syncTimer?: NodeJS.Timeout;
+  /** SIGTERM was sent: the containers are shutting down. */
+  terminating?: boolean;
   /** Spec and metadata as last synced (a change triggers a sync). */
   syncedShape?: string;
 }
@@ -329,11 +332,12 @@ class Sim implements ObjectLookup {
     this.apps = this.clients.api(k8s.AppsV1Api);
     this.tailscaleUrl = opts.tailscaleUrl.replace(/\/+$/, "");
     this.timeScale = opts.timeScale ?? 1;
-    const d = { podStartMs: 2000, loginMs: 1000, certMs: 5000, ...(opts.delays ?? {}) };
+    const d = { podStartMs: 2000, loginMs: 1000, certMs: 5000, shutdownMs: 1000, ...(opts.delays ?? {}) };
     this.delays = {
       podStartMs: d.podStartMs * this.timeScale,
       loginMs: d.loginMs * this.timeScale,
       certMs: d.certMs * this.timeScale,
+      shutdownMs: d.shutdownMs * this.timeScale,
     };
     this.syncPeriodMs = (opts.kubelet?.syncPeriodMs ?? 60_000) * this.timeScale;
     this.jitter = mulberry32(opts.kubelet?.seed ?? 1);
@@ -759,7 +763,9 @@ class Sim implements ObjectLookup {
 
   private async deletePod(namespace: string, name: string): Promise<void> {
     try {
-      await this.core.deleteNamespacedPod({ namespace, name, gracePeriodSeconds: 0 });
+      // The StatefulSet controller deletes with the Pod's own grace period (no gracePeriodSeconds);
+      // the kubelet ends the Pod once its containers stopped.
+      await this.core.deleteNamespacedPod({ namespace, name });
       this.writes++;
     } catch (err) {
       if (apiCode(err) !== 404) throw err;
@@ -897,6 +903,37 @@ class Sim implements ObjectLookup {
 
   // ------------------------------------------------------------------ containerboot + tailscaled
 
+  /**
+   * The kubelet's graceful termination: SIGTERM, the containers exit after `shutdownMs` (containerboot
+   * and tailscaled run on and may still write state meanwhile; the grace period caps it), then the
+   * status manager's final delete with gracePeriodSeconds 0 and the Pod's UID as precondition
+   * (kubernetes/kubernetes@0033cb0a pkg/kubelet/status/status_manager.go syncPod, canBeDeleted).
+   */
+  private async terminatePod(pod: k8s.V1Pod): Promise<void> {
+    const uid = pod.metadata!.uid!;
+    const mem = this.memory.get(uid);
+    if (mem?.terminating) return;
+    if (mem) {
+      mem.terminating = true;
+      mem.logs.push("containerboot: received SIGTERM, shutting down");
+      const graceMs = (pod.metadata?.deletionGracePeriodSeconds ?? 0) * 1000 * this.timeScale;
+      const wait = Math.min(this.delays.shutdownMs, graceMs);
+      if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+      this.podGone(pod);
+    }
+    try {
+      await this.core.deleteNamespacedPod({
+        namespace: pod.metadata!.namespace!,
+        name: pod.metadata!.name!,
+        gracePeriodSeconds: 0,
+        body: { preconditions: { uid } },
+      });
+      this.writes++;
+    } catch (err) {
+      if (apiCode(err) !== 404 && apiCode(err) !== 409) throw err;
+    }
+  }
+
   private podGone(pod: k8s.V1Pod): void {
     const uid = pod.metadata?.uid;
     if (!uid) return;
@@ -932,7 +969,8 @@ class Sim implements ObjectLookup {
 
   private async reconcilePod(namespace: string, name: string): Promise<void> {
     const pod = this.informers.pods.get(name, namespace);
-    if (!pod || pod.metadata?.deletionTimestamp) return;
+    if (!pod) return;
+    if (pod.metadata?.deletionTimestamp) return this.terminatePod(pod);
     const uid = pod.metadata!.uid!;
     let mem = this.memory.get(uid);
     if (!mem) {

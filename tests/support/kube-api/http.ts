@@ -602,11 +602,13 @@ function deleteOptions(query: Record<string, string>, bodyText: string): DeleteO
       `propagationPolicy: Unsupported value: "${policy}": supported values: "Foreground", "Background", "Orphan"`,
     );
   }
+  const grace = query.gracePeriodSeconds ?? body.gracePeriodSeconds;
   const dry = query.dryRun ?? (Array.isArray(body.dryRun) ? body.dryRun[0] : undefined);
   return {
     dryRun: dry === "All",
     propagationPolicy: policy as DeleteOptions["propagationPolicy"],
     preconditions: body.preconditions,
+    gracePeriodSeconds: grace === undefined ? undefined : Number(grace),
   };
 }
 

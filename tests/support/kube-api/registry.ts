@@ -73,6 +73,22 @@ export interface DeleteOptions {
   dryRun?: boolean;
   propagationPolicy?: "Background" | "Foreground" | "Orphan";
   preconditions?: { uid?: string; resourceVersion?: string };
+  /** DeleteOptions.gracePeriodSeconds; only Pods delete gracefully. */
+  gracePeriodSeconds?: number;
+}
+
+/**
+ * The grace period a Pod delete gets, as podStrategy.CheckGracefulDelete computes it
+ * (kubernetes/kubernetes@03e06024 pkg/registry/core/pod/strategy.go): the request's value, else
+ * spec.terminationGracePeriodSeconds (defaulted to 30); 0 for a Pod not bound to a node or already
+ * terminated; a negative value becomes 1.
+ */
+function podGracePeriod(pod: any, requested: number | undefined): number {
+  let period = requested ?? pod.spec?.terminationGracePeriodSeconds ?? 0;
+  if (!pod.spec?.nodeName) period = 0;
+  if (pod.status?.phase === "Failed" || pod.status?.phase === "Succeeded") period = 0;
+  if (period < 0) period = 1;
+  return period;
 }
 
 /** The outcome of a write: the object (or Status) and the HTTP code. */
@@ -476,7 +492,16 @@ export class Registry {
       return { code: 200, body: clone(old) };
     }
     if (opts.dryRun) return { code: 200, body: next };
-    if (old.metadata.deletionTimestamp && (next.metadata.finalizers ?? []).length === 0) {
+    // Store.Update deletes during an update only when the last finalizer goes and the grace period is
+    // over (ShouldDeleteDuringUpdate, kubernetes/kubernetes
+    // staging/src/k8s.io/apiserver/pkg/registry/generic/registry/store.go): a terminating Pod in its
+    // grace period stays until the kubelet deletes it with gracePeriodSeconds 0.
+    if (
+      old.metadata.deletionTimestamp &&
+      (next.metadata.finalizers ?? []).length === 0 &&
+      (old.metadata.finalizers ?? []).length > 0 &&
+      (next.metadata.deletionGracePeriodSeconds ?? 0) === 0
+    ) {
       const gone = this.store.remove(t, old.metadata.namespace, name);
       return { code: 200, body: gone };
     }
@@ -674,6 +699,38 @@ export class Registry {
       if (!finalizers.includes("orphan")) finalizers.push("orphan");
     } else if (policy === "Background") {
       finalizers = finalizers.filter((f) => f !== "orphan" && f !== "foregroundDeletion");
+    }
+    const current = old.metadata.deletionGracePeriodSeconds;
+    if (t.kind === "Pod" && t.group === "" && !(old.metadata.deletionTimestamp && !current)) {
+      // Graceful deletion (rest.BeforeDelete, kubernetes/kubernetes@02a7741e
+      // staging/src/k8s.io/apiserver/pkg/registry/rest/delete.go): a first delete marks the Pod with
+      // deletionTimestamp = now + grace (and bumps a set generation); on a Pod already terminating a
+      // delete may only shorten the grace, moving deletionTimestamp by the difference; one whose grace
+      // is already 0 is deleted as any object is.
+      let grace: number;
+      if (old.metadata.deletionTimestamp) {
+        const requested = opts.gracePeriodSeconds;
+        if (requested === undefined || requested >= current) return { code: 200, body: clone(old) };
+        grace = Math.max(requested, 0);
+        const moved = Date.parse(old.metadata.deletionTimestamp) + (grace - current) * 1000;
+        next.metadata.deletionTimestamp = new Date(moved).toISOString().replace(/\.\d{3}Z$/, "Z");
+        next.metadata.deletionGracePeriodSeconds = grace;
+      } else {
+        grace = podGracePeriod(old, opts.gracePeriodSeconds);
+        if (grace > 0) {
+          next.metadata.deletionTimestamp = new Date(Date.now() + grace * 1000)
+            .toISOString()
+            .replace(/\.\d{3}Z$/, "Z");
+          next.metadata.deletionGracePeriodSeconds = grace;
+          if (next.metadata.generation > 0) next.metadata.generation++;
+        }
+      }
+      if (grace > 0) {
+        if (finalizers.length > 0) next.metadata.finalizers = finalizers;
+        else delete next.metadata.finalizers;
+        if (opts.dryRun) return { code: 200, body: next };
+        return { code: 200, body: this.store.put(t, orderObject(next)) };
+      }
     }
     if (t.kind === "Namespace") {
       next.spec = next.spec ?? {};
