@@ -1,6 +1,6 @@
 // A TailnetService given an explicit @pulumi/kubernetes provider through the real language runtime: the
 // `up` fails at construction, saying how to target a cluster, instead of silently using the ambient
-// kubeconfig (issue 13, point 9). The world's KUBECONFIG is in the program's environment, so a silent
+// kubeconfig. The world's KUBECONFIG is in the program's environment, so a silent
 // fallback would have succeeded against it.
 import assert from "node:assert/strict";
 import type { StackHarness } from "../support/engine";

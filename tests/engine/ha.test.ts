@@ -73,7 +73,7 @@ describe("examples/ha through the engine", function () {
     assert.deepEqual(changed(again), [], "a second preview shows no change");
 
     // examples/database beside it wants the hostname svc:postgres holds: its `up` fails naming the service
-    // and its owner, instead of registering the device as postgres-1 (issue 13, point 3).
+    // and its owner, instead of registering the device as postgres-1.
     const database = programStack(world, { program: "examples/database", project: "tailnet-database" });
     try {
       const clash = await database.up();

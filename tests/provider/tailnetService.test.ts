@@ -216,7 +216,7 @@ describe("TailnetService (standalone) lifecycle", function () {
     await provider.remove("TailnetService", first.id, first.outs);
   });
 
-  // examples/database beside examples/ha (which owns svc:postgres) used to come up as `postgres-1` (issue 13).
+  // examples/database beside examples/ha (which owns svc:postgres) used to come up as `postgres-1`.
   it("refuses a hostname a Tailscale Service holds, naming the service and its owner, before writing", async () => {
     await world.addService("data", "store", { selector: { app: "store" }, ports: [{ port: 5432 }] });
     const admin = new TailscaleClient({
