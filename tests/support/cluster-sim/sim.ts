@@ -809,7 +809,13 @@ class Sim implements ObjectLookup {
       );
       if (same) return;
       sts.status = status;
-      await this.apps.replaceNamespacedStatefulSetStatus({ name, namespace, body: sts });
+      try {
+        await this.apps.replaceNamespacedStatefulSetStatus({ name, namespace, body: sts });
+      } catch (err) {
+        // Deleted since it was read: the controller drops a key whose object is gone.
+        if (apiCode(err) === 404) return;
+        throw err;
+      }
       this.writes++;
     });
   }
@@ -875,7 +881,13 @@ class Sim implements ObjectLookup {
         ] as k8s.V1PodCondition[],
         containerStatuses: containers as k8s.V1ContainerStatus[],
       };
-      await this.core.replaceNamespacedPodStatus({ name, namespace, body: pod });
+      try {
+        await this.core.replaceNamespacedPodStatus({ name, namespace, body: pod });
+      } catch (err) {
+        // Deleted since it was read, as above.
+        if (apiCode(err) === 404) return;
+        throw err;
+      }
       this.writes++;
     });
   }
