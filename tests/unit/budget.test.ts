@@ -1,5 +1,6 @@
 // The Let's Encrypt budget: what counts, what an update adds, when a preview fails or warns.
 import assert from "node:assert/strict";
+import { createHash } from "node:crypto";
 import {
   type BudgetIngress,
   certificateWarnings,
@@ -7,7 +8,11 @@ import {
   type LedgerEntry,
 } from "../../provider/plan/budget";
 import { UNKNOWN } from "../../provider/plan/inputs";
-import { nextIssuances } from "../../provider/resources/certificate";
+import {
+  acmeAccountId,
+  acmeAccountIdFromFingerprint,
+  nextIssuances,
+} from "../../provider/resources/certificate";
 
 const NOW = "2026-11-26T12:00:00.000Z";
 const hoursAgo = (h: number) => new Date(Date.parse(NOW) - h * 3600_000).toISOString();
@@ -257,5 +262,23 @@ describe("certificate issuances of one ingress", () => {
       "a new ACME account (fresh proxy state) is a new issuance",
     );
     assert.deepEqual(nextIssuances(prev, { state: "pending", domain: "web.t.ts.net" }, "acct1"), first);
+  });
+
+  it("a ProxyGroup certificate names its ACME account by the 32 raw bytes replica 0 stores", () => {
+    const pem = "-----BEGIN PRIVATE KEY-----\nkey\n-----END PRIVATE KEY-----\n";
+    const raw = createHash("sha256").update(pem).digest();
+    // The same identity as a standalone proxy's account key of the same PEM.
+    assert.equal(
+      acmeAccountIdFromFingerprint(raw.toString("base64")),
+      acmeAccountId({ "acme-account.key.pem": pem }),
+    );
+    assert.equal(acmeAccountIdFromFingerprint(raw.toString("base64")), raw.toString("hex").slice(0, 16));
+    // Hex text (not what kubestore writes), a short value, nothing: no identity.
+    assert.equal(
+      acmeAccountIdFromFingerprint(Buffer.from(raw.toString("hex")).toString("base64")),
+      undefined,
+    );
+    assert.equal(acmeAccountIdFromFingerprint(Buffer.from("short").toString("base64")), undefined);
+    assert.equal(acmeAccountIdFromFingerprint(undefined), undefined);
   });
 });

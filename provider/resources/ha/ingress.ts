@@ -199,7 +199,7 @@ async function provision(input: IngressInputs, p: Prepared, migrate: boolean, pr
   await Promise.all(rest.map((r) => setAdvertised(rt.kube, r.configRef, plan.serviceName, true)));
   await Promise.all(replicas.map((r) => waitAdvertised(rt, r, plan.serviceName, true)));
 
-  const certData = secretData(await rt.kube.get(certRef));
+  const certSecret = await rt.kube.get(certRef);
   const refs = certRefs(pg, plan.dnsName!);
   return cleanOutputs({
     ...input,
@@ -212,7 +212,7 @@ async function provision(input: IngressInputs, p: Prepared, migrate: boolean, pr
     joinToken: input.joinToken ?? joinTokenFor(plan.serviceName, input.ownerId),
     // Not the ProxyGroup's namespace: outputs echo the inputs, or every preview would show a change.
     clusterId: p.clusterId,
-    ...certificateOutputs(certData, plan.dnsName!, previous),
+    ...certificateOutputs(certSecret, plan.dnsName!, previous),
     kubernetesObjects: [
       objectPath(plan.certSecret!),
       objectPath(plan.certRole!),
@@ -276,12 +276,12 @@ export const haIngress: Steps = {
     const svc = await rt.tailscale.getService(props.serviceName);
     const mine = releaseOwnership(svc, { ownerId: props.ownerId, clusterId: props.clusterId });
     if (!svc || mine.action === "none") return { id: "" };
-    const certData = secretData(await rt.kube.get(coreRef("Secret", props.proxyGroup.namespace, props.fqdn)));
+    const certSecret = await rt.kube.get(coreRef("Secret", props.proxyGroup.namespace, props.fqdn));
     const outs = cleanOutputs({
       ...props,
       addresses: svc.addrs ?? props.addresses,
       tailnetIPs: svc.addrs ?? props.tailnetIPs,
-      ...certificateOutputs(certData, props.fqdn, props),
+      ...certificateOutputs(certSecret, props.fqdn, props),
       schemaVersion: SCHEMA_VERSION,
     });
     return { id, props: outs };
