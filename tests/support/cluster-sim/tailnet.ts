@@ -104,16 +104,18 @@ export function answer(handler: Json, mount: string, host: string, requestUri: s
     // expandProxyArg: `https+insecure://` is HTTPS without verifying the backend's certificate.
     const spec = handler.Proxy.replace(/^https\+insecure:\/\//, "https://");
     const url = spec.includes("://") ? spec : `http://${spec}`;
-    const target = new URL(url);
-    // Go keeps an absent path empty where WHATWG URLs say "/".
-    const targetPath = url.replace(/^[a-z][a-z0-9+.-]*:\/\/[^/?#]*/i, "").split(/[?#]/)[0]!;
+    // Split by hand: Go keeps the host as written (`:80` too) and an absent path empty, where WHATWG
+    // URLs drop a default port and say "/".
+    const m = /^([a-z][a-z0-9+.-]*:)\/\/([^/?#]*)([^?#]*)(?:\?([^#]*))?/i.exec(url)!;
+    const target = { protocol: m[1]!, host: m[2]!, search: m[4] ?? "" };
+    const targetPath = m[3]!;
     let out = path;
     if (path !== "/") {
       const prefix = mount.endsWith("/") ? mount.slice(0, -1) : mount;
       out = path.startsWith(prefix) ? path.slice(prefix.length) : path;
     }
     const joined = out === "" && targetPath !== "" ? targetPath : joinSlash(targetPath, out);
-    const q = [target.search.replace(/^\?/, ""), query].filter(Boolean).join("&");
+    const q = [target.search, query].filter(Boolean).join("&");
     return { kind: "proxy", target: `${target.protocol}//${target.host}${joined}${q ? `?${q}` : ""}` };
   }
   return { kind: "text", status: 500, body: "empty handler" };
