@@ -138,8 +138,17 @@ export class TailnetIngress extends pulumi.dynamic.Resource {
   declare public readonly joinToken: pulumi.Output<string | undefined>;
   /** The certificate's state; never the private key. */
   declare public readonly certificate: pulumi.Output<CertificateState>;
-  /** When each certificate this resource caused was issued (RFC 3339), renewals excluded. */
+  /**
+   * When each new certificate this resource caused was issued (RFC 3339): what counts against both of
+   * Let's Encrypt's weekly limits (README, "Let's Encrypt limits").
+   */
   declare public readonly certificateIssuances: pulumi.Output<string[]>;
+  /**
+   * When each renewal of its certificate that counts against the per-name limit was issued (RFC 3339):
+   * every renewal, except those a ProxyGroup with `shareAcmeAccount` makes with the account that
+   * issued the certificate, which Let's Encrypt exempts from every limit.
+   */
+  declare public readonly certificateRenewals: pulumi.Output<string[]>;
   /** The ProxyClass given (echoed; a CertificateBudget reads the staging flag from it during preview). */
   declare public readonly proxyClass: pulumi.Output<ProxyClass | undefined>;
   /** Namespace of the standalone proxy's objects (with `proxyGroup`: the `namespace` argument, as given). */

@@ -4,6 +4,7 @@
  */
 import { createHash, X509Certificate } from "node:crypto";
 import type { Kube, KubeObject } from "../kube";
+import { nextCertificateHistory } from "../plan/budget";
 import type { CertificateState } from "../plan/outputs";
 import { TAILSCALE_CONTAINER } from "../plan/proxyclass";
 
@@ -53,31 +54,6 @@ export function certificateState(pem: string | undefined, domain: string): Certi
 export function acmeAccountId(data: Record<string, string>): string | undefined {
   const pem = data["acme-account.key.pem"];
   return pem ? createHash("sha256").update(pem).digest("hex").slice(0, 16) : undefined;
-}
-
-/**
- * The issuances this resource caused: a certificate with a serial not seen before counts as a new
- * issuance, unless it replaced one for the same domain from the same ACME account (a renewal, which
- * Let's Encrypt exempts from its limits).
- */
-export function nextIssuances(
-  previous:
-    | { certificate?: CertificateState; certificateIssuances?: string[]; certificateAccount?: string }
-    | undefined,
-  cert: CertificateState,
-  account: string | undefined,
-): string[] {
-  const issuances = [...(previous?.certificateIssuances ?? [])];
-  const before = previous?.certificate;
-  if (cert.state !== "issued" || !cert.serialNumber || before?.serialNumber === cert.serialNumber)
-    return issuances;
-  const renewal =
-    before?.state === "issued" &&
-    before.domain === cert.domain &&
-    !!account &&
-    previous?.certificateAccount === account;
-  if (!renewal && cert.notBefore) issuances.push(cert.notBefore);
-  return issuances;
 }
 
 /** Why an ingress cannot serve HTTPS when the tailnet has certificates off, and the fix. */
@@ -154,14 +130,30 @@ export function certificateOutputs(
   certSecret: KubeObject | undefined,
   dnsName: string,
   previous: any,
+  ari: boolean,
 ): Record<string, unknown> {
   const data = (certSecret?.data ?? {}) as Record<string, string>;
   const pem = data["tls.crt"] ? Buffer.from(data["tls.crt"], "base64").toString("utf8") : undefined;
   const certificate = certificateState(pem || undefined, dnsName);
   const account = acmeAccountIdFromFingerprint(data["acme-account-fingerprint"]);
+  return historyOutputs(previous, certificate, account, ari);
+}
+
+/**
+ * `certificate`, `certificateIssuances`, `certificateRenewals` and `certificateAccount` (the identity
+ * that tells the next renewal from a new certificate) of an ingress holding `certificate`.
+ */
+export function historyOutputs(
+  previous: any,
+  certificate: CertificateState,
+  account: string | undefined,
+  ari: boolean,
+): Record<string, unknown> {
+  const history = nextCertificateHistory(previous, certificate, account, ari);
   return {
     certificate,
-    certificateIssuances: nextIssuances(previous, certificate, account),
+    certificateIssuances: history.issuances,
+    certificateRenewals: history.renewals,
     ...(account ? { certificateAccount: account } : {}),
   };
 }

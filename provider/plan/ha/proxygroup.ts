@@ -176,6 +176,18 @@ export function proxyGroupEnv(input: ProxyGroupInput, shareAcmeAccount: boolean)
   return out;
 }
 
+/**
+ * Whether the replicas of a ProxyGroup's StatefulSet renew their certificates with ARI (the order names
+ * the certificate it replaces: exempt from every Let's Encrypt limit): only when the template does not
+ * force renewals, as {@link proxyGroupEnv} leaves them for a shared ACME account
+ * (tailscale/tailscale@de9ec7ee feature/acme/cert.go, `TS_DEBUG_ACME_FORCE_RENEWAL`). No StatefulSet: no.
+ */
+export function renewsWithAri(sts: Pick<PlannedStatefulSet, "spec"> | undefined): boolean {
+  const container = sts?.spec?.template?.spec?.containers?.find((c) => c.name === TAILSCALE_CONTAINER);
+  if (!container) return false;
+  return !container.env?.some((e) => e.name === "TS_DEBUG_ACME_FORCE_RENEWAL" && e.value === "true");
+}
+
 /** Volumes: every replica's config Secret, then the shared ConfigMap (every pod mounts all of them). */
 export function proxyGroupVolumes(pg: string, replicas: number): V1Volume[] {
   const out: V1Volume[] = [];

@@ -1567,14 +1567,8 @@ class Sim implements ObjectLookup {
       ) => Record<string, string | Buffer>;
     },
   ): Promise<void> {
-    if (
-      certStillGood(
-        this.stored(mem.namespace, store.secret, store.certKey, domain),
-        domain,
-        environment,
-        this.now(),
-      )
-    ) {
+    const previous = this.stored(mem.namespace, store.secret, store.certKey, domain);
+    if (certStillGood(previous, domain, environment, this.now())) {
       mem.certificates.add(domain);
       return;
     }
@@ -1598,6 +1592,7 @@ class Sim implements ObjectLookup {
       environment,
       accountKeyPem,
       now: this.now(),
+      replaces: this.replacesPrevious(mem, store.secret, previous, accountKeyPem, env),
       forcedError: this.takeCertFault(),
     });
     if (!cert) {
@@ -1608,6 +1603,27 @@ class Sim implements ObjectLookup {
     mem.certificates.add(domain);
     this.written.set(`${this.secret(mem.namespace, store.secret)?.metadata?.uid}/${domain}`, cert.certPem);
     await this.store(mem, store.secret, store.data(cert, accountKeyPem));
+  }
+
+  /**
+   * Whether tailscaled's order names the previous certificate as the one it replaces (ARI): there is
+   * one, renewals are not forced, and for the cert-share writer the certificate's recorded account
+   * fingerprint is the current key's (`tailscale/tailscale@de9ec7ee feature/acme/cert.go:395-418`,
+   * ipn/store/kubestore/store_kube.go ShouldUseARIReplacesForRenewal; a certificate without one is
+   * taken as the current account's).
+   */
+  private replacesPrevious(
+    mem: PodMemory,
+    secretName: string,
+    previous: string | undefined,
+    accountKeyPem: string,
+    env: Record<string, string> | undefined,
+  ): boolean {
+    if (!previous || env?.["TS_DEBUG_ACME_FORCE_RENEWAL"] === "true") return false;
+    if (mem.certShareMode !== "rw") return true;
+    const recorded = this.secret(mem.namespace, secretName)?.data?.["acme-account-fingerprint"];
+    if (!recorded) return true;
+    return recorded === createHash("sha256").update(accountKeyPem).digest("base64");
   }
 
   /**

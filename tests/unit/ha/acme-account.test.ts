@@ -9,6 +9,7 @@ import {
   acmeAccountUsers,
   planProxyGroup,
   proxyGroupObjects,
+  renewsWithAri,
   withAcmeAccountUser,
   withoutAcmeAccountUser,
 } from "../../../provider/plan/ha";
@@ -135,6 +136,14 @@ describe("ha/acmeAccount: the shared ACME account Secret", () => {
       assert.deepEqual(acmeAccountRelease(next ?? before), c.release);
     });
   }
+
+  it("renewals are ARI (exempt from every limit) only on the StatefulSet of a ProxyGroup sharing the account", () => {
+    const input: ProxyGroupInput = { ownerId: "p/s/pg", name: "pg", namespace: "edge", type: "ingress" };
+    const ctx = { authKeys: {}, existingAdvertiseServices: {} };
+    assert.equal(renewsWithAri(planProxyGroup({ ...input, shareAcmeAccount: true }, ctx).statefulSet), true);
+    assert.equal(renewsWithAri(planProxyGroup(input, ctx).statefulSet), false);
+    assert.equal(renewsWithAri(undefined), false);
+  });
 
   it("leave: no Secret at all is nothing to do", () => {
     assert.deepEqual(acmeAccountRelease(undefined), { action: "keep" });
