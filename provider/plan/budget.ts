@@ -2,10 +2,10 @@
  * Let's Encrypt's limits as a budget shared by stacks: which issuances count, what an `up` would add,
  * and whether that stays within the limits. Pure: the caller passes the time.
  *
- * The limits (letsencrypt.org/docs/rate-limits, letsencrypt/website@b89871ef
- * content/en/docs/rate-limits.md, and Tailscale's "Let's Encrypt rate limits with the Kubernetes
- * Operator"): per registered domain (each `<tailnet>.ts.net`) 50 new certificates per 168 hours, and 5
- * certificates per 168 hours for the same exact set of names. A renewal ordered with ACME Renewal
+ * The limits (https://letsencrypt.org/docs/rate-limits/ as of letsencrypt/website@b89871ef, and
+ * Tailscale's "Let's Encrypt rate limits with the Kubernetes Operator"): per registered domain (each
+ * `<tailnet>.ts.net`) 50 new certificates per 168 hours, and 5 certificates per 168 hours for the same
+ * exact set of names. A renewal ordered with ACME Renewal
  * Information (ARI: the order names the certificate it replaces, which the same account issued) is
  * exempt from every limit. Any other order for a name that was certified before is a renewal too, exempt
  * from the per-domain limit but counted against the per-name one. tailscaled orders with ARI only
@@ -13,8 +13,9 @@
  * sharing its ACME account sets) and the account that issued the certificate is still the proxy's.
  * Staging has its own, far higher limits.
  */
-import type { CertificateState } from "./outputs";
+
 import { UNKNOWN } from "./inputs";
+import type { CertificateState } from "./outputs";
 
 /** The sliding window of both limits. */
 export const WINDOW_HOURS = 168;

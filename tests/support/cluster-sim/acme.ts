@@ -1,9 +1,8 @@
 // The Let's Encrypt side of tailscaled's cert loop: accounts, renewals, issuance history and
-// the weekly limits (https://letsencrypt.org/docs/rate-limits/, letsencrypt/website@b89871ef
-// content/en/docs/rate-limits.md), issuing from the local CAs in tests/support/ca. An order that names
-// the certificate it replaces (ARI), issued by the same account, is exempt from every limit; any other
-// order for a set of names certified before is a renewal: exempt from the per-domain limit, counted
-// against the per-set one.
+// the weekly limits (https://letsencrypt.org/docs/rate-limits/ as of letsencrypt/website@b89871ef),
+// issuing from the local CAs in tests/support/ca. An order that names the certificate it replaces
+// (ARI), issued by the same account, is exempt from every limit; any other order for a set of names
+// certified before is a renewal: exempt from the per-domain limit, counted against the per-set one.
 import { createHash, createPublicKey, generateKeyPairSync, X509Certificate } from "node:crypto";
 import {
   type CaEnvironment,
