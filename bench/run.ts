@@ -8,16 +8,61 @@
  * (tests/support/world.ts); a step that still fails is run once more and counted as one step. The
  * options are passed on to bench/ha.ts, which runs next; bench/devices.ts runs last.
  *
+ * Everything printed is also written to bench/RESULTS.md, headed by the machine, the Node version and
+ * the engine's default parallelism, so that file is always one run's output and never edited by hand.
+ * A run with --faults prints only: its timings are not comparable.
+ *
  * Not a test: nothing here asserts a time.
  */
 
 import { spawnSync } from "node:child_process";
+import * as fs from "node:fs";
+import * as os from "node:os";
 import * as path from "node:path";
 import type { StepResult } from "../tests/support/engine";
 import { programStack } from "../tests/support/examples";
 import { faultsFromArgv, startLocalWorld } from "../tests/support/world";
 
 const FAULTS = faultsFromArgv(process.argv);
+const RESULTS = path.join(__dirname, "RESULTS.md");
+
+/** What this run printed, in order: RESULTS.md is exactly this, under its header. */
+const printed: string[] = [];
+function print(text: string): void {
+  console.log(text);
+  printed.push(text);
+}
+
+/** Runs another bench script, printing its output and keeping it for RESULTS.md. */
+function runScript(script: string, args: string[]): void {
+  const child = spawnSync(process.execPath, ["--import", "tsx", path.join(__dirname, script), ...args], {
+    stdio: ["ignore", "pipe", "inherit"],
+    encoding: "utf8",
+    maxBuffer: 64 * 1024 * 1024,
+  });
+  if (child.stdout) print(child.stdout.trimEnd());
+  if (child.status !== 0) {
+    console.error(`bench/${script} failed (exit ${child.status ?? child.signal}); RESULTS.md not written`);
+    process.exit(child.status ?? 1);
+  }
+}
+
+/** The machine and runtime the figures were taken on. */
+function header(): string {
+  const cpus = os.cpus();
+  const parallel = 4 * os.availableParallelism();
+  return [
+    "# Benchmark results",
+    "",
+    `Written by \`npm run bench\` on ${new Date().toISOString().slice(0, 10)}; not edited by hand.`,
+    "",
+    `- Machine: ${os.availableParallelism()} CPUs (${cpus[0]?.model.trim() ?? "unknown model"}), ${Math.round(os.totalmem() / 2 ** 30)} GB memory, ${os.platform()} ${os.release()}.`,
+    `- Node ${process.version}.`,
+    `- Engine parallelism: the default, 4 × ${os.availableParallelism()} CPUs = ${parallel} (pulumi/pulumi@a88168d8 pkg/cmd/pulumi/operations/up.go:69-90), unless a row says otherwise.`,
+    "- Every step goes through the engine path: the program in Pulumi's language runtime, the provider in Pulumi's dynamic-provider host, against the local Kubernetes API, Tailscale API and cluster simulator at a real cluster's timing (tests/support/cluster-sim/sim.ts KubeletTiming).",
+    "",
+  ].join("\n");
+}
 
 interface Row {
   step: string;
@@ -116,31 +161,25 @@ async function main(): Promise<void> {
   for (const scenario of SCENARIOS) {
     const rows0 = await lifecycle(scenario, 0);
     const rows20 = await lifecycle(scenario, 20);
-    console.log(`\n## ${scenario.title}, through the engine path\n`);
-    console.log(table(rows0, rows20));
+    print(`\n## ${scenario.title}, through the engine path\n`);
+    print(table(rows0, rows20));
   }
-  console.log(
+  print(
     "\nRequests are the provider's own (its kubeconfig identity), counted by the local servers; wall time includes" +
       " running the Pulumi program (language host, tsx) and, for create, waiting for the simulated proxy to log in.",
   );
   if (FAULTS)
-    console.log(
-      `\nWith --faults: ${FAULTS.rate * 100}% of requests to each API faulted, seed ${FAULTS.seed}.`,
-    );
+    print(`\nWith --faults: ${FAULTS.rate * 100}% of requests to each API faulted, seed ${FAULTS.seed}.`);
   // bench/ha.ts next, with the same options (npm passes them to the last command only).
-  const ha = spawnSync(
-    process.execPath,
-    ["--import", "tsx", path.join(__dirname, "ha.ts"), "100", ...process.argv.slice(2)],
-    { stdio: "inherit" },
-  );
-  if (ha.status !== 0) process.exit(ha.status ?? 1);
+  runScript("ha.ts", ["100", ...process.argv.slice(2)]);
   // bench/devices.ts last: hostname checks on a 5,000-device tailnet.
-  const devices = spawnSync(
-    process.execPath,
-    ["--import", "tsx", path.join(__dirname, "devices.ts"), "5000", "10"],
-    { stdio: "inherit" },
-  );
-  if (devices.status !== 0) process.exit(devices.status ?? 1);
+  runScript("devices.ts", ["5000", "10"]);
+  if (FAULTS) {
+    console.log("\nWith --faults the figures are not comparable: bench/RESULTS.md is left as it was.");
+    return;
+  }
+  fs.writeFileSync(RESULTS, `${header()}\n${printed.join("\n")}\n`);
+  console.log(`\nWritten to ${path.relative(process.cwd(), RESULTS)}.`);
 }
 
 main().catch((err) => {
