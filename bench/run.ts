@@ -6,7 +6,8 @@
  *
  * `npm run bench -- --faults <rate>[:seed]`: the same with seeded faults on both APIs
  * (tests/support/world.ts); a step that still fails is run once more and counted as one step. The
- * options are passed on to bench/ha.ts, which runs next; bench/devices.ts runs last.
+ * options are passed on to bench/ha.ts, which runs next; then bench/devices.ts (hostname checks on a large
+ * tailnet), bench/soak.ts (50 resources under faults, 20 seeds) and bench/fuzz.ts (check and diff).
  *
  * Everything printed is also written to bench/RESULTS.md, headed by the machine, the Node version and
  * the engine's default parallelism, so that file is always one run's output and never edited by hand.
@@ -172,8 +173,12 @@ async function main(): Promise<void> {
     print(`\nWith --faults: ${FAULTS.rate * 100}% of requests to each API faulted, seed ${FAULTS.seed}.`);
   // bench/ha.ts next, with the same options (npm passes them to the last command only).
   runScript("ha.ts", ["100", ...process.argv.slice(2)]);
-  // bench/devices.ts last: hostname checks on a 5,000-device tailnet.
+  // bench/devices.ts: hostname checks on a 5,000-device tailnet.
   runScript("devices.ts", ["5000", "10"]);
+  // bench/soak.ts: 50 resources under 10% faults, 20 seeds (its own faults, whatever --faults says).
+  runScript("soak.ts", ["50", "20"]);
+  // bench/fuzz.ts last: check and diff over 100,000 seeded inputs per kind.
+  runScript("fuzz.ts", ["100000"]);
   if (FAULTS) {
     console.log("\nWith --faults the figures are not comparable: bench/RESULTS.md is left as it was.");
     return;
