@@ -10,6 +10,11 @@
  * lifecycle called directly, so no program start is in the measurement), divided by 100 ms. It includes
  * the proxies' own dependent steps (advertising, issuing the certificate) that the create waits for.
  *
+ * At a real cluster's timing (the simulator's timeScale 1) it also reports, for the 100-ingress runs, when every
+ * Tailscale Service was served (advertised by every replica, each holding its certificate), counted from the start of
+ * the `up`, and an in-place update of every ingress (`httpRedirect` on), with the fewest replicas that advertised any
+ * one service at any moment of it (sampled every 50 ms).
+ *
  * Run: `npm run build && node --import tsx bench/ha.ts [count]`. Not a test: nothing here asserts a time.
  */
 import * as fs from "node:fs";
@@ -17,7 +22,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import * as provider from "../provider";
 import { kubernetesBuiltins, StackHarness, type StepResult } from "../tests/support/engine";
-import { faultsFromArgv, startLocalWorld } from "../tests/support/world";
+import { faultsFromArgv, type LocalWorld, startLocalWorld } from "../tests/support/world";
 
 const ROOT = path.resolve(__dirname, "..");
 const COUNT = Number(process.argv.slice(2).find((a) => /^\d+$/.test(a)) ?? 100);
@@ -41,8 +46,13 @@ const web = new k8s.core.v1.Service("web", {
   metadata: { namespace: apps.metadata.name, name: "web" },
   spec: { selector: { app: "web" }, ports: [{ name: "http", port: 80, targetPort: 8080 }] },
 });
+const httpRedirect = config.getBoolean("httpRedirect") ?? false;
 for (let i = 0; i < count; i++) {
-  new TailnetIngress(\`app-\${i}\`, { proxyGroup: group, defaultBackend: { service: web, port: "http" } });
+  new TailnetIngress(\`app-\${i}\`, {
+    proxyGroup: group,
+    defaultBackend: { service: web, port: "http" },
+    httpRedirect,
+  });
 }
 `;
 
@@ -73,6 +83,57 @@ interface Measure {
   kubeRequests: number;
   conflicts: number;
   tailscaleRequests: number;
+  /** From the start of the up until every service was served by every replica. */
+  servedMs: number;
+  /** The in-place update of every ingress: its wall time, and the fewest replicas serving a service during it. */
+  update: { ms: number; fewestServing: number };
+}
+
+/** Replicas of the ProxyGroup `edge` that advertise `svc:app-<i>` and hold its certificate, per service. */
+function servingReplicas(world: LocalWorld, count: number): number[] {
+  const replicas = world.sim.pods().filter((p) => p.namespace === "tailscale" && /^edge-\d+$/.test(p.name));
+  return Array.from(
+    { length: count },
+    (_, i) =>
+      replicas.filter(
+        (p) =>
+          p.advertisedServices.includes(`svc:app-${i}`) &&
+          p.certificates.some((d) => d.startsWith(`app-${i}.`)),
+      ).length,
+  );
+}
+
+/** Samples every 50 ms while `during` runs: when every service was first served by `replicas`, and the fewest serving. */
+async function sampleServing<T>(
+  world: LocalWorld,
+  count: number,
+  replicas: number,
+  during: () => Promise<T>,
+): Promise<{ result: T; servedMs: number; fewest: number }> {
+  const start = process.hrtime.bigint();
+  let servedMs = -1;
+  let fewest = Number.POSITIVE_INFINITY;
+  let done = false;
+  const sample = () => {
+    const serving = servingReplicas(world, count);
+    fewest = Math.min(fewest, ...serving);
+    if (servedMs < 0 && serving.every((n) => n >= replicas)) {
+      servedMs = Number((process.hrtime.bigint() - start) / 1_000_000n);
+    }
+  };
+  const sampler = (async () => {
+    while (!done) {
+      sample();
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  })();
+  const result = await during();
+  // After the up, wait (at most 10 minutes) for what the up did not wait for.
+  const deadline = Date.now() + 600_000;
+  while (servedMs < 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+  done = true;
+  await sampler;
+  return { result, servedMs, fewest };
 }
 
 /**
@@ -115,14 +176,29 @@ async function run(latencyMs: number, count: number, parallel?: Parallel): Promi
     world.kube.setLatency(latencyMs);
     world.tailscale.setLatency(latencyMs);
     const start = process.hrtime.bigint();
-    ok(await twice(() => stack.up()), `up of ${count} ingresses`);
+    const created = await sampleServing(world, count, 2, () => twice(() => stack.up()));
+    ok(created.result, `up of ${count} ingresses`);
     const ms = Number((process.hrtime.bigint() - start) / 1_000_000n);
     const own = world.kube.requests.filter((r) => r.user === world.deployer.user);
-    const m = {
+    const counts = {
       ms,
       kubeRequests: own.length,
       conflicts: own.filter((r) => r.status === 409).length,
       tailscaleRequests: world.tailscale.counts().total,
+      servedMs: created.servedMs,
+    };
+    // An in-place update of every ingress; the program starts before the clock, as above.
+    stack.setConfig("httpRedirect", "true");
+    ok(await stack.preview(), "preview of the update");
+    const updateStart = process.hrtime.bigint();
+    const updated = await sampleServing(world, count, 2, () => twice(() => stack.up()));
+    ok(updated.result, `update of ${count} ingresses`);
+    const m: Measure = {
+      ...counts,
+      update: {
+        ms: Number((process.hrtime.bigint() - updateStart) / 1_000_000n),
+        fewestServing: updated.fewest,
+      },
     };
     world.kube.setLatency(0);
     world.tailscale.setLatency(0);
@@ -198,24 +274,33 @@ async function chainLength(): Promise<number> {
   }
 }
 
+/** Progress on stderr, so it stays out of bench/RESULTS.md. */
+async function step<T>(what: string, f: () => Promise<T>): Promise<T> {
+  const start = Date.now();
+  console.error(`bench/ha.ts: ${what}…`);
+  const r = await f();
+  console.error(`bench/ha.ts: ${what}: ${Math.round((Date.now() - start) / 1000)} s`);
+  return r;
+}
+
 async function main(): Promise<void> {
-  const chain = await chainLength();
-  const one0 = await run(0, 1);
-  const one20 = await run(20, 1);
-  const many0 = await run(0, COUNT);
-  const many20 = await run(20, COUNT);
-  const many20at64 = await run(20, COUNT, 64);
+  const chain = await step("chain of one ingress", chainLength);
+  const one0 = await step("1 ingress at 0 ms", () => run(0, 1));
+  const one20 = await step("1 ingress at 20 ms", () => run(20, 1));
+  const many0 = await step(`${COUNT} ingresses at 0 ms`, () => run(0, COUNT));
+  const many20 = await step(`${COUNT} ingresses at 20 ms`, () => run(20, COUNT));
+  const many20at64 = await step(`${COUNT} ingresses at 20 ms, --parallel 64`, () => run(20, COUNT, 64));
   const lowerBound = chain * 20;
   const row = (label: string, m: Measure, n: number) =>
-    `| ${label} | ${m.ms} ms | ${(m.kubeRequests / n).toFixed(1)} | ${(m.tailscaleRequests / n).toFixed(1)} | ${m.conflicts} |`;
+    `| ${label} | ${m.ms} ms | ${m.servedMs < 0 ? "not within 10 min" : `${m.servedMs} ms`} | ${(m.kubeRequests / n).toFixed(1)} | ${(m.tailscaleRequests / n).toFixed(1)} | ${m.conflicts} | ${m.update.ms} ms | ${m.update.fewestServing} of 2 |`;
   console.log(`## ${COUNT} HA ingresses on one ProxyGroup, created in parallel through the engine path\n`);
   console.log(
     `Parallelism: the engine's default, 4 × ${os.availableParallelism()} CPUs = ${DEFAULT_PARALLEL}, unless a row says otherwise. Each \`up\` includes its preview, as \`pulumi up\` does.\n`,
   );
   console.log(
-    "| run | wall | kube requests per ingress | Tailscale API requests per ingress | 409 retries |",
+    "| run | wall of the up | every service served | kube requests per ingress | Tailscale API requests per ingress | 409 retries | in-place update of every ingress | fewest replicas serving a service during it |",
   );
-  console.log("| --- | ---: | ---: | ---: | ---: |");
+  console.log("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
   console.log(row("1 ingress, 0 ms", one0, 1));
   console.log(row("1 ingress, 20 ms", one20, 1));
   console.log(row(`${COUNT} ingresses, 0 ms`, many0, COUNT));
