@@ -48,6 +48,18 @@ function runScript(script: string, args: string[]): void {
   }
 }
 
+/** The commit measured, `+changes` when the working tree differs from it. */
+function commit(): string {
+  const rev = spawnSync("git", ["rev-parse", "--short", "HEAD"], { encoding: "utf8" }).stdout?.trim();
+  const dirty = spawnSync("git", ["status", "--porcelain", "--untracked-files=no"], {
+    encoding: "utf8",
+  }).stdout?.trim();
+  return rev ? `${rev}${dirty ? "+changes" : ""}` : "an unknown commit";
+}
+
+/** Load averages when the run started: other work on the machine slows every figure. */
+const LOAD_AT_START = os.loadavg();
+
 /** The machine and runtime the figures were taken on. */
 function header(): string {
   const cpus = os.cpus();
@@ -58,7 +70,8 @@ function header(): string {
     `Written by \`npm run bench\` on ${new Date().toISOString().slice(0, 10)}; not edited by hand.`,
     "",
     `- Machine: ${os.availableParallelism()} CPUs (${cpus[0]?.model.trim() ?? "unknown model"}), ${Math.round(os.totalmem() / 2 ** 30)} GB memory, ${os.platform()} ${os.release()}.`,
-    `- Node ${process.version}.`,
+    `- Node ${process.version}, pulumi-tailnet at ${commit()}.`,
+    `- Load average (1 min) at the start and the end of the run: ${LOAD_AT_START[0]?.toFixed(1)} and ${os.loadavg()[0]?.toFixed(1)} (other work on the machine slows every timing).`,
     `- Engine parallelism: the default, 4 × ${os.availableParallelism()} CPUs = ${parallel} (pulumi/pulumi@a88168d8 pkg/cmd/pulumi/operations/up.go:69-90), unless a row says otherwise.`,
     "- Every step goes through the engine path: the program in Pulumi's language runtime, the provider in Pulumi's dynamic-provider host, against the local Kubernetes API, Tailscale API and cluster simulator at a real cluster's timing (tests/support/cluster-sim/sim.ts KubeletTiming).",
     "",
