@@ -49,24 +49,24 @@ describe("credential rotation, through the engine", function () {
       s.setConfig("tailscale:oauthClientSecret", { secret: second.clientSecret });
       world.tailscale.deleteOAuthClient(first.clientId);
 
-      const refresh = await s.refresh();
+      const refresh = await s.refresh({ skipPreview: true });
       assert.equal(refresh.failed, true, "refresh uses the recorded (deleted) client");
       assert.match(refresh.error ?? "", /recorded in the state at the last `pulumi up`/);
       assert.match(refresh.error ?? "", /--run-program/);
       assert.ok(!(refresh.error ?? "").includes(first.clientSecret), "the secret never reaches the message");
 
-      const destroyRecorded = await s.destroy();
+      const destroyRecorded = await s.destroy({ skipPreview: true });
       assert.equal(destroyRecorded.failed, true, "destroy uses the recorded (deleted) client");
       assert.match(destroyRecorded.error ?? "", /run `pulumi up` first/);
       assert.equal(world.tailscale.devices().length, 1, "nothing was deleted");
 
       // --run-program gives the providers the current config.
-      const withProgram = await s.refresh({ runProgram: true });
+      const withProgram = await s.refresh({ runProgram: true, skipPreview: true });
       assert.equal(withProgram.failed, false, withProgram.error);
 
-      const recordNew = await s.up();
+      const recordNew = await s.up({ skipPreview: true });
       assert.equal(recordNew.failed, false, recordNew.error);
-      const destroy = await s.destroy();
+      const destroy = await s.destroy({ skipPreview: true });
       assert.equal(destroy.failed, false, destroy.error);
       assert.deepEqual(world.leftovers().devices, []);
     } finally {
@@ -83,7 +83,7 @@ describe("credential rotation, through the engine", function () {
       TAILSCALE_OAUTH_CLIENT_SECRET: c.clientSecret,
     });
     const before = stack(backend, "env", env(first));
-    const up = await before.up();
+    const up = await before.up({ skipPreview: true });
     await before.close();
     assert.equal(up.failed, false, up.error);
 
@@ -91,9 +91,9 @@ describe("credential rotation, through the engine", function () {
     world.tailscale.deleteOAuthClient(first.clientId);
     const after = stack(backend, "env", env(second));
     try {
-      const refresh = await after.refresh();
+      const refresh = await after.refresh({ skipPreview: true });
       assert.equal(refresh.failed, false, refresh.error);
-      const destroy = await after.destroy();
+      const destroy = await after.destroy({ skipPreview: true });
       assert.equal(destroy.failed, false, destroy.error);
       world.assertNothingLeft();
     } finally {
