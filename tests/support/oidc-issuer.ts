@@ -70,11 +70,15 @@ export interface GitHubActionsTokenEndpoint {
   stop(): Promise<void>;
 }
 
-/** Serves tokens of `issuer` for the job `subject` (e.g. `repo:acme/infra:ref:refs/heads/main`). */
+/**
+ * Serves tokens of `issuer` for the job `subject` (e.g. `repo:acme/infra:ref:refs/heads/main`), issued at
+ * `now()` (milliseconds; a test moving its clocks passes its own).
+ */
 export async function startGitHubActionsTokenEndpoint(
   issuer: TestIssuer,
   subject: string,
   claims: Record<string, unknown> = {},
+  now: () => number = Date.now,
 ): Promise<GitHubActionsTokenEndpoint> {
   const requestToken = randomBytes(24).toString("hex");
   const audiences: string[] = [];
@@ -96,7 +100,10 @@ export async function startGitHubActionsTokenEndpoint(
     audiences.push(audience);
     answer(200, {
       count: 1,
-      value: issuer.sign({ sub: subject, aud: audience, ...claims }, { lifetimeS: 300 }),
+      value: issuer.sign(
+        { sub: subject, aud: audience, ...claims },
+        { nowS: Math.floor(now() / 1000), lifetimeS: 300 },
+      ),
     });
   });
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
