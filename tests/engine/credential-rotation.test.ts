@@ -127,8 +127,14 @@ describe("credential rotation, through the engine", function () {
       assert.equal(world.tailscale.devices().length, 1);
       const state = JSON.stringify(s.state);
       assert.ok(state.includes(`file:${file}`), "stack config records the path");
-      assert.ok(!state.includes(first) && !/eyJ[\w-]+\.eyJ/.test(state), "no identity token in state");
-      assert.ok(!/tskey-api-/.test(state), "no API token in state");
+      // Neither the identity token nor the API token it bought reaches state, outputs or logs.
+      for (const [what, text] of [
+        ["state", state],
+        ["outputs and logs", JSON.stringify([up.outputs, up.logs, up.preview?.logs])],
+      ] as const) {
+        assert.ok(!text.includes(first) && !/eyJ[\w-]+\.eyJ/.test(text), `no identity token in ${what}`);
+        assert.ok(!/tskey-api-/.test(text), `no API token in ${what}`);
+      }
 
       // The first token expires; the file now holds a new one (the kubelet rotates a projected token).
       moved = 15 * 60_000;
@@ -137,6 +143,7 @@ describe("credential rotation, through the engine", function () {
       fs.writeFileSync(file, second);
       const destroy = await s.destroy();
       assert.equal(destroy.failed, false, destroy.error);
+      assert.ok(!JSON.stringify(destroy.logs).includes(second), "no identity token in the destroy's logs");
       assert.deepEqual(world.tailscale.exchangeRefusals, []);
       const exchanges = world.tailscale.counts().byRoute["POST /api/v2/oauth/token-exchange"] ?? 0;
       assert.ok(exchanges >= 2, `up and destroy each exchanged a token (${exchanges})`);
