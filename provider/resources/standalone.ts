@@ -16,7 +16,7 @@ import { PlanError } from "../plan/errors";
 import { INGRESS_CONFIG_KEY, replicaReportsRules } from "../plan/ha";
 import { type CredentialsInput, SCHEMA_VERSION } from "../plan/inputs";
 import type { ProxyNames } from "../plan/names";
-import { BACKENDS, BACKENDS_READ, type BackendRecord, backendRecord } from "../plan/refresh";
+import { BACKENDS, BACKENDS_READ, type BackendRecord, backendRecord, FORWARDING_READ } from "../plan/refresh";
 import {
   metricsServiceName,
   type PlanContext,
@@ -396,6 +396,31 @@ export async function updateStandalone<I extends StandaloneInputBase>(
 }
 
 /**
+ * The tailnet IPs the proxy forwards and those an update would make it forward, from the Services and
+ * the device as they are, when they differ (plan/refresh.ts {@link FORWARDING_READ}); undefined when
+ * they agree, for a kind whose outputs have no `tailnetIPs` of their own, or when no plan can be made.
+ */
+function forwardingRead<I extends StandaloneInputBase>(
+  spec: StandaloneSpec<I>,
+  input: I,
+  facts: Map<string, BackendServiceFacts>,
+  device: ProxyDeviceState,
+  read: object,
+): { forwarded: string[]; planned: string[] } | undefined {
+  const forwarded = (read as { tailnetIPs?: string[] }).tailnetIPs;
+  if (!forwarded) return undefined;
+  let planned: string[] | undefined;
+  try {
+    const plan = spec.plan(input, facts, { deviceIPs: device.tailnetIPs });
+    planned = (spec.outputs(plan, device, plan.secret.stringData ?? {}) as { tailnetIPs?: string[] })
+      .tailnetIPs;
+  } catch {
+    return undefined; // the Services no longer make a proxy: the backend drift says so
+  }
+  return planned && !sameList(forwarded, planned) ? { forwarded, planned } : undefined;
+}
+
+/**
  * `read` (refresh): the device and objects as they are now. A device deleted out of band means the
  * resource is gone (empty id), not an error: the next `up` creates it again and adopts the objects.
  */
@@ -421,8 +446,10 @@ export async function readStandalone<I extends StandaloneInputBase>(
   // The backend Services as they are now, so the Diff after this refresh reports a proxy written from
   // Services that have changed since (plan/refresh.ts); a Service that cannot be read is reported too.
   let backendsRead: BackendRecord[];
+  let facts: Map<string, BackendServiceFacts> | undefined;
   try {
-    backendsRead = backendRecord((await spec.readBackends(kube, props)).values());
+    facts = await spec.readBackends(kube, props);
+    backendsRead = backendRecord(facts.values());
   } catch (err) {
     const error = err instanceof Error ? err.message : String(err);
     backendsRead = backendRecord(
@@ -434,30 +461,34 @@ export async function readStandalone<I extends StandaloneInputBase>(
     );
   }
   const fqdn = (device.name ?? state?.fqdn ?? props.fqdn).replace(/\.$/, "");
+  const live: ProxyDeviceState = {
+    deviceId: device.nodeId ?? device.id,
+    fqdn,
+    tailnetIPs: device.addresses ?? [],
+    httpsEndpoint: state?.httpsEndpoint,
+  };
+  // No plan at a refresh: the live StatefulSet says what the proxy does.
+  const read = spec.outputs(
+    {
+      hostname: props.hostname,
+      namespace: props.namespace,
+      names,
+      statefulSet: sts,
+    } as unknown as StandaloneProxyPlan,
+    live,
+    data,
+    props,
+  );
+  const forwarding = facts && forwardingRead(spec, props, facts, live, read);
   const outs = cleanOutputs({
     ...props,
     fqdn,
     hostname: fqdn.split(".")[0],
     tailnetIPs: device.addresses ?? state?.tailnetIPs ?? props.tailnetIPs,
     deviceId: device.nodeId ?? device.id,
-    ...spec.outputs(
-      // No plan at a refresh: the live StatefulSet says what the proxy does.
-      {
-        hostname: props.hostname,
-        namespace: props.namespace,
-        names,
-        statefulSet: sts,
-      } as unknown as StandaloneProxyPlan,
-      {
-        deviceId: device.nodeId ?? device.id,
-        fqdn,
-        tailnetIPs: device.addresses ?? [],
-        httpsEndpoint: state?.httpsEndpoint,
-      },
-      data,
-      props,
-    ),
+    ...read,
     [BACKENDS_READ]: backendsRead,
+    ...(forwarding ? { [FORWARDING_READ]: forwarding } : {}),
     schemaVersion: SCHEMA_VERSION,
   });
   return { id, props: outs };

@@ -6,6 +6,7 @@
 // installIngressForwardingRule, `cmd/containerboot/ingressservices.go`); HA maps each family of the
 // backend (`cmd/k8s-operator/svc-for-pg.go`, ingressservices.go).
 import assert from "node:assert/strict";
+import * as k8s from "@kubernetes/client-node";
 import * as provider from "../../provider";
 import { resetCredentials } from "../../provider/credentials";
 import { STANDALONE_DNAT_CONFIG_KEY } from "../../provider/plan/standalone";
@@ -238,6 +239,80 @@ describe("standalone layer 3 on a dual-stack cluster: the DNAT config through up
     assert.ok(!envNames().includes("TS_INGRESS_PROXIES_CONFIG_PATH"));
 
     await provider.remove("TailnetService", made.id, down.outs);
+    world.assertNothingLeft();
+  });
+
+  it("a proxy that forwards one family of its dual-stack backend (as an earlier version wrote it): a refresh reports it, the update after it forwards both", async () => {
+    const dual = await backend({ ipFamilyPolicy: "PreferDualStack" });
+    const news = await checkIn(world, "TailnetService", {
+      ownerId: "proj/dev/web",
+      service: { namespace: "app", name: "web" },
+      hostname: "web",
+    });
+    const made = await provider.create("TailnetService", news);
+    await settledPod(world, "app", "ts-web-0");
+    // What an earlier version wrote: TS_DEST_IP only (an admin's JSON patches, as `kubectl edit` sends).
+    const kc = new k8s.KubeConfig();
+    kc.loadFromString(world.kube.kubeconfig());
+    const jsonPatch = k8s.setHeaderOptions("Content-Type", k8s.PatchStrategy.JsonPatch);
+    const env: { name: string }[] = world.kube.getObject("apps/v1", "StatefulSet", "app", "ts-web").spec
+      .template.spec.containers[0].env;
+    const drop = ["TS_INGRESS_PROXIES_CONFIG_PATH", "POD_IPS"].map((n) => env.findIndex((e) => e.name === n));
+    await kc.makeApiClient(k8s.AppsV1Api).patchNamespacedStatefulSet(
+      {
+        name: "ts-web",
+        namespace: "app",
+        body: drop
+          .sort((a, b) => b - a)
+          .map((i) => ({ op: "remove", path: `/spec/template/spec/containers/0/env/${i}` })),
+      },
+      jsonPatch,
+    );
+    await kc.makeApiClient(k8s.CoreV1Api).patchNamespacedSecret(
+      {
+        name: "ts-web-0",
+        namespace: "app",
+        body: [{ op: "remove", path: `/data/${STANDALONE_DNAT_CONFIG_KEY}` }],
+      },
+      jsonPatch,
+    );
+    let pod = await settledPod(world, "app", "ts-web-0");
+    const [v4, v6] = pod.deviceIps!;
+    assert.deepEqual(forwardsByFamily(pod.forwards), { IPv4: dual.clusterIPs[0] });
+
+    const refreshed = await provider.read("TailnetService", made.id, made.outs);
+    assert.deepEqual(refreshed.props?.tailnetIPs, [v4], "the refresh lists what forwards");
+    const diff = (await provider.diff("TailnetService", made.id, refreshed.props, news)) as {
+      changes?: boolean;
+      detailedDiff?: Record<string, { kind: string; reason: string }>;
+    };
+    assert.equal(diff.changes, true);
+    assert.deepEqual(
+      Object.keys(diff.detailedDiff ?? {}),
+      ["tailnetIPs", "forwardingRead"],
+      "the watched output that changed, and why the proxy needs rewriting",
+    );
+    const reason = diff.detailedDiff!.forwardingRead!.reason;
+    assert.ok(
+      reason.includes(`forwards ["${v4}"] of its device's addresses`) && reason.includes(v6!),
+      `the Diff after it says what is not forwarded: ${reason}`,
+    );
+    const up = await provider.update("TailnetService", made.id, refreshed.props, news);
+    pod = await settledPod(world, "app", "ts-web-0");
+    assert.deepEqual(up.outs.tailnetIPs, [v4, v6]);
+    assert.deepEqual(standaloneForwards(pod, up.outs.tailnetIPs), byFamily(dual.clusterIPs));
+    assert.equal(
+      (up.outs as Record<string, unknown>).forwardingRead,
+      undefined,
+      "an update records no refresh",
+    );
+    const again = await provider.read("TailnetService", made.id, up.outs);
+    assert.equal(
+      (again.props as Record<string, unknown>).forwardingRead,
+      undefined,
+      "nothing left to report",
+    );
+    await provider.remove("TailnetService", made.id, up.outs);
     world.assertNothingLeft();
   });
 
