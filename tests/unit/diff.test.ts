@@ -397,7 +397,10 @@ describe("the Diff after a refresh's Read (plan/refresh.ts)", () => {
     const d = diffTailnetService({ ...svcOld, forwardingRead }, svcNew());
     assert.deepEqual(Object.keys(d.detailedDiff), ["forwardingRead"]);
     assert.equal(d.detailedDiff.forwardingRead!.kind, "update");
-    assert.match(d.detailedDiff.forwardingRead!.reason, /forwards \["100.64.0.1"\].*rewrites its DNAT config/);
+    assert.match(
+      d.detailedDiff.forwardingRead!.reason,
+      /forwards \["100.64.0.1"\].*rewrites its DNAT config/,
+    );
     assert.equal(
       diffTailnetService({ ...svcOld, forwardingRead: { forwarded: [] } }, svcNew()).changes,
       false,
