@@ -535,7 +535,7 @@ function isIPv6(ip: string): boolean {
  * The env of a layer-3 proxy on a dual-stack backend: containerboot's ingress proxy reads the DNAT
  * config from the Secret's mount, and records in its status the Pod IPs it ran with (POD_IPS), which
  * tells the lifecycle a status is the running Pod's (`tailscale/tailscale@de9ec7ee
- * cmd/containerboot/settings.go:147-164`, ingressservices.go isCurrentStatus). The path is in the
+ * cmd/containerboot/settings.go:143-161`, ingressservices.go isCurrentStatus). The path is in the
  * directory the tailscaled config is read from, which containerboot already watches.
  */
 function dnatConfigEnv(): V1EnvVar[] {

@@ -128,7 +128,7 @@ function waitForProxyDevice(
  * change of the mount, which the kubelet makes at its next sync of the Pod (up to about 90 s after the
  * write); it records what it applied, with the Pod's IPs, under `ingress-config.json` in the state
  * Secret (`tailscale/tailscale@de9ec7ee cmd/containerboot/ingressservices.go` run, sync,
- * recordStatus; main.go:963-980). A status with other Pod IPs is an earlier Pod's.
+ * recordStatus; main.go:927-980). A status with other Pod IPs is an earlier Pod's.
  */
 export async function waitForDnatRules(
   kube: Kube,

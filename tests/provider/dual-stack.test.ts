@@ -191,6 +191,13 @@ describe("standalone layer 3 on a dual-stack cluster: the DNAT config through up
     world.kube.remove("v1", "Service", "app", "web");
     return (await world.addService("app", "web", { ...BACKEND, ...spec })) as { clusterIPs: string[] };
   }
+  /** The checked inputs of the standalone TailnetService `web` for `app/web`. */
+  const webInputs = () =>
+    checkIn(world, "TailnetService", {
+      ownerId: "proj/dev/web",
+      service: { namespace: "app", name: "web" },
+      hostname: "web",
+    });
   const envNames = () =>
     world.kube
       .getObject("apps/v1", "StatefulSet", "app", "ts-web")
@@ -203,11 +210,7 @@ describe("standalone layer 3 on a dual-stack cluster: the DNAT config through up
 
   it("an update follows the backend from single-stack to dual-stack and back; a refresh reads what forwards", async () => {
     const single = await backend({});
-    const news = await checkIn(world, "TailnetService", {
-      ownerId: "proj/dev/web",
-      service: { namespace: "app", name: "web" },
-      hostname: "web",
-    });
+    const news = await webInputs();
     const made = await provider.create("TailnetService", news);
     let pod = await settledPod(world, "app", "ts-web-0");
     const [v4, v6] = pod.deviceIps!;
@@ -244,11 +247,7 @@ describe("standalone layer 3 on a dual-stack cluster: the DNAT config through up
 
   it("a proxy that forwards one family of its dual-stack backend (as an earlier version wrote it): a refresh reports it, the update after it forwards both", async () => {
     const dual = await backend({ ipFamilyPolicy: "PreferDualStack" });
-    const news = await checkIn(world, "TailnetService", {
-      ownerId: "proj/dev/web",
-      service: { namespace: "app", name: "web" },
-      hostname: "web",
-    });
+    const news = await webInputs();
     const made = await provider.create("TailnetService", news);
     await settledPod(world, "app", "ts-web-0");
     // What an earlier version wrote: TS_DEST_IP only (an admin's JSON patches, as `kubectl edit` sends).
@@ -318,11 +317,7 @@ describe("standalone layer 3 on a dual-stack cluster: the DNAT config through up
 
   it("a create killed right after it wrote the DNAT config: the next up adopts the device and both families forward", async () => {
     const dual = await backend({ ipFamilyPolicy: "PreferDualStack" });
-    const news = await checkIn(world, "TailnetService", {
-      ownerId: "proj/dev/web",
-      service: { namespace: "app", name: "web" },
-      hostname: "web",
-    });
+    const news = await webInputs();
     killer.arm();
     const clean = await provider.create("TailnetService", news);
     const secretWrites = killer.writes.flatMap((w, i) => (w === "kube patch Secret/ts-web-0" ? [i + 1] : []));

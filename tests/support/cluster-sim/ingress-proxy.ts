@@ -30,7 +30,7 @@ interface IngressConfig {
 
 /**
  * POD_IPS as configFromEnv reads it: when set (even empty), a comma-separated list of at most two
- * addresses, the IPv4 and the IPv6 (`cmd/containerboot/settings.go:147-164`); otherwise none. A string
+ * addresses, the IPv4 and the IPv6 (`cmd/containerboot/settings.go:143-161`); otherwise none. A string
  * is the error containerboot exits with.
  */
 export function podIPsFromEnv(env: Record<string, string>): { v4?: string; v6?: string } | string {
@@ -170,7 +170,7 @@ export function ingressStatusJson(
 
 /**
  * Whether sync records a status: unless the desired configs equal the recorded ones and the recorded
- * status is this Pod's (same POD_IPS). No config and no status records nothing (ingressservices.go:94-123).
+ * status is this Pod's (same POD_IPS). No config and no status records nothing (ingressservices.go:89-123).
  */
 export function statusToRecord(
   configs: Record<string, IngressConfig> | null,

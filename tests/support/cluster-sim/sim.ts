@@ -1192,7 +1192,7 @@ class Sim implements ObjectLookup {
       }
     }
 
-    // The ingress proxy starts once the device is stored (startup complete, main.go:933-980) and syncs
+    // The ingress proxy starts once the device is stored (startup complete, main.go:927-980) and syncs
     // at start and at every change of its directory, i.e. whenever the kubelet changes the mount.
     const ingressPath = env["TS_INGRESS_PROXIES_CONFIG_PATH"];
     if (ingressPath) {
