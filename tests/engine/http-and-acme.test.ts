@@ -87,7 +87,7 @@ describe("httpEndpoint and shareAcmeAccount through the engine", function () {
 
     stack.setConfig("http", "false");
     stack.setConfig("second", "false");
-    const next = await stack.up();
+    const next = await stack.up({ skipPreview: true });
     assert.equal(next.failed, false, next.error);
     assert.deepEqual(
       ops(next),
@@ -106,7 +106,7 @@ describe("httpEndpoint and shareAcmeAccount through the engine", function () {
     assert.deepEqual(users(), ["http-acme/dev/edge"]);
     assert.equal(accountKey(), key);
 
-    const destroy = await stack.destroy();
+    const destroy = await stack.destroy({ skipPreview: true });
     assert.equal(destroy.failed, false, destroy.error);
     assert.equal(secret(SECRET), undefined, "the last user's destroy deletes the shared Secret");
     world.assertNothingLeft();
