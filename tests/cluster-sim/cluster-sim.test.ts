@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { X509Certificate } from "node:crypto";
+import { createHash, X509Certificate } from "node:crypto";
 import * as k8s from "@kubernetes/client-node";
 import { getCa } from "../support/ca";
 import {
@@ -580,6 +580,103 @@ describe("cluster-sim", function () {
       sim.pods().map((p) => p.advertisedServices),
       [[svcName], []],
     );
+  });
+
+  it("shared ACME account: the writer keeps its key in the shared Secret, as its ServiceAccount; a tailnet client reaches it on the listed ports", async () => {
+    await start();
+    const pg = "edge";
+    const fqdn = `web.${ts.tailnetDomain}`;
+    const apiKey = ts.createApiKey();
+    await fetch(`${ts.url}/api/v2/tailnet/-/vip-services/svc:web`, {
+      method: "PUT",
+      headers: { Authorization: `Bearer ${apiKey}`, "Content-Type": "application/json" },
+      body: JSON.stringify({ name: "svc:web", ports: ["tcp:443", "tcp:80"], tags: ["tag:k8s"] }),
+    });
+    const handlers = { "/": { Proxy: "http://10.96.0.30:80/" } };
+    const serve = {
+      Services: {
+        "svc:web": {
+          TCP: { "443": { HTTPS: true }, "80": { HTTP: true }, "8080": { HTTP: true } },
+          Web: { [`${fqdn}:443`]: { Handlers: handlers }, [`${fqdn}:80`]: { Handlers: handlers } },
+        },
+      },
+    };
+    await core.createNamespacedSecret({
+      namespace: NS,
+      body: {
+        metadata: { name: `${pg}-0-config`, namespace: NS },
+        stringData: {
+          "cap-106.hujson": tailscaledConfig({
+            authKey: ts.createAuthKey({ tags: ["tag:k8s"] }).key,
+            hostname: `${pg}-0`,
+            advertiseServices: ["svc:web"],
+          }),
+        },
+      },
+    });
+    await core.createNamespacedConfigMap({
+      namespace: NS,
+      body: {
+        metadata: { name: `${pg}-ingress-config`, namespace: NS },
+        binaryData: { "serve-config.json": Buffer.from(JSON.stringify(serve)).toString("base64") },
+      },
+    });
+    kube.seed({
+      apiVersion: "v1",
+      kind: "Secret",
+      metadata: { name: fqdn, namespace: NS, labels: { "tailscale.com/secret-type": "certs" } },
+      type: "kubernetes.io/tls",
+      data: { "tls.crt": "", "tls.key": "" },
+    });
+    // A Role without the shared Secret, as a ProxyGroup not sharing the account has.
+    const own = [`${pg}-0`, `${pg}-0-config`, fqdn];
+    for (const o of proxyRbac(pg, own)) kube.seed(o);
+    kube.seed({ apiVersion: "v1", kind: "Secret", metadata: { name: `${pg}-0`, namespace: NS } });
+    await apps.createNamespacedStatefulSet({
+      namespace: NS,
+      body: proxyGroupStatefulSet(pg, 1, { sharedAcme: true }),
+    });
+    await sim.waitIdle();
+    const pod = () => sim.pods()[0]!;
+    // The Role does not grant it: the order fails as the API server refuses the ServiceAccount, and
+    // tailscaled keeps running.
+    assert.equal(pod().ready, true);
+    assert.match(pod().certError ?? "", /"tailscale-acme-accounts" is forbidden/);
+    // Granted, but absent: the store never creates it.
+    kube.remove("rbac.authorization.k8s.io/v1", "Role", NS, pg);
+    kube.seed(proxyRbac(pg, [...own, "tailscale-acme-accounts"])[1]);
+    await assert.rejects(sim.requestCertificate(`${pg}-0`, NS, fqdn), /tailscale-acme-accounts.*not found/);
+    // Created (empty, as the ProxyGroup's `up` creates it): the new key goes into the shared field, and
+    // the certificate records its fingerprint (raw bytes).
+    kube.seed({
+      apiVersion: "v1",
+      kind: "Secret",
+      metadata: { name: "tailscale-acme-accounts", namespace: NS },
+    });
+    await sim.requestCertificate(`${pg}-0`, NS, fqdn);
+    const shared = decode(
+      await core.readNamespacedSecret({ name: "tailscale-acme-accounts", namespace: NS }),
+    );
+    const key = shared["_default.acme-account.key.pem"]!;
+    assert.match(key, /BEGIN PRIVATE KEY/);
+    const tls = await core.readNamespacedSecret({ name: fqdn, namespace: NS });
+    assert.equal(
+      Buffer.from(tls.data!["acme-account-fingerprint"]!, "base64").toString("hex"),
+      createHash("sha256").update(key).digest("hex"),
+    );
+    assert.equal((await state(`${pg}-0`))["acme-account.key.pem"], undefined);
+
+    // Through the tailnet: the listed ports reach the serve config's listeners, others do not.
+    assert.deepEqual(await sim.tailnetRequest(`http://${fqdn}/a?b=1`), {
+      servedBy: `${NS}/${pg}-0`,
+      proxiedTo: "http://10.96.0.30:80/a?b=1",
+    });
+    assert.equal((await sim.tailnetRequest(`https://${fqdn}/`)).proxiedTo, "http://10.96.0.30:80/");
+    await assert.rejects(
+      sim.tailnetRequest(`http://${fqdn}:8080/`),
+      /lists ports \[tcp:443, tcp:80\], not tcp:8080/,
+    );
+    await assert.rejects(sim.tailnetRequest(`http://nothing.${ts.tailnetDomain}/`), /no such host/);
   });
 
   it("relogs in with the auth key when the device was deleted out of band (and fails if the key is spent)", async () => {

@@ -1433,6 +1433,33 @@ class FakeTailscale {
       });
       return { status: 200, body: { services: states, certDomains: this.certDomains(d) } };
     });
+    // What a client's netmap says about a MagicDNS name: a Tailscale Service (its ports, and the hosts
+    // that advertise it with approval, online) or a device.
+    control("GET", "/resolve/{name}", (ctx) => {
+      const fqdn = ctx.params["name"]!.toLowerCase().replace(/\.$/, "");
+      const suffix = `.${this.tailnetDomain}`;
+      const label = fqdn.endsWith(suffix) ? fqdn.slice(0, -suffix.length) : undefined;
+      const s = label ? this.serviceStore.get(`svc:${label}`) : undefined;
+      if (s) {
+        const hosts = [...this.deviceStore.values()]
+          .filter(
+            (d) =>
+              d.connectedToControl &&
+              d.advertisedServices.includes(s.name) &&
+              this.approvalLevel(s, d) !== "not-approved",
+          )
+          .map((d) => d.nodeId)
+          .sort();
+        return { status: 200, body: { kind: "service", name: s.name, ports: s.ports, hosts } };
+      }
+      const d = [...this.deviceStore.values()].find((x) => x.name === fqdn);
+      if (d)
+        return {
+          status: 200,
+          body: { kind: "device", name: d.name, hosts: d.connectedToControl ? [d.nodeId] : [] },
+        };
+      throw new ApiError(404, `${fqdn} is not a name in the tailnet`);
+    });
     control("GET", "/devices/{nodeId}/cert-domains", (ctx) => {
       const d = this.controlDevice(ctx);
       return { status: 200, body: { certDomains: this.certDomains(d) } };
