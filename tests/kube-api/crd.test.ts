@@ -22,7 +22,8 @@ const monitor = (name: string, spec: Record<string, unknown> = {}) => ({
 async function established(h: Harness, name: string): Promise<any> {
   for (let i = 0; i < 200; i++) {
     const crd = h.server.getObject("apiextensions.k8s.io/v1", "CustomResourceDefinition", undefined, name);
-    if (crd?.status?.conditions?.some((c: any) => c.type === "Established" && c.status === "True")) return crd;
+    if (crd?.status?.conditions?.some((c: any) => c.type === "Established" && c.status === "True"))
+      return crd;
     await new Promise((r) => setImmediate(r));
   }
   throw new Error(`CRD ${name} never became established`);
@@ -61,7 +62,12 @@ describe("kube-api: CustomResourceDefinitions and custom resources", function ()
         scope: "Galaxy",
         names: { plural: "gadgets", kind: "Widget" },
         versions: [
-          { name: "v1", served: true, storage: false, schema: { openAPIV3Schema: { properties: { spec: {} } } } },
+          {
+            name: "v1",
+            served: true,
+            storage: false,
+            schema: { openAPIV3Schema: { properties: { spec: {} } } },
+          },
         ],
       },
     };
@@ -81,7 +87,10 @@ describe("kube-api: CustomResourceDefinitions and custom resources", function ()
   it("establishes a CRD and serves its group in discovery", async () => {
     const created = await raw(h.server, "POST", CRDS, SERVICE_MONITOR_CRD);
     assert.equal(created.status, 201, created.text);
-    assert.deepEqual(created.json.status, { acceptedNames: { plural: "", kind: "" }, storedVersions: ["v1"] });
+    assert.deepEqual(created.json.status, {
+      acceptedNames: { plural: "", kind: "" },
+      storedVersions: ["v1"],
+    });
     assert.equal(created.json.spec.conversion.strategy, "None");
     const crd = await established(h, "servicemonitors.monitoring.coreos.com");
     assert.deepEqual(
@@ -130,7 +139,12 @@ describe("kube-api: CustomResourceDefinitions and custom resources", function ()
     let crd: any;
     for (let i = 0; i < 100 && !crd?.status?.conditions; i++) {
       await new Promise((res) => setImmediate(res));
-      crd = h.server.getObject("apiextensions.k8s.io/v1", "CustomResourceDefinition", undefined, clash.metadata.name);
+      crd = h.server.getObject(
+        "apiextensions.k8s.io/v1",
+        "CustomResourceDefinition",
+        undefined,
+        clash.metadata.name,
+      );
     }
     assert.deepEqual(
       crd.status.conditions.map((c: any) => [c.type, c.status, c.reason, c.message]),
@@ -139,7 +153,10 @@ describe("kube-api: CustomResourceDefinitions and custom resources", function ()
         ["Established", "False", "NotAccepted", "not all names are accepted"],
       ],
     );
-    assert.equal((await raw(h.server, "GET", "/apis/monitoring.coreos.com/v1/namespaces/default/monitors")).status, 404);
+    assert.equal(
+      (await raw(h.server, "GET", "/apis/monitoring.coreos.com/v1/namespaces/default/monitors")).status,
+      404,
+    );
     assert.equal((await raw(h.server, "DELETE", `${CRDS}/${clash.metadata.name}`)).status, 200);
   });
 
@@ -149,7 +166,10 @@ describe("kube-api: CustomResourceDefinitions and custom resources", function ()
       spec: { ...monitor("a").spec, bogus: 1, endpoints: [{ port: "metrics", extra: true }] },
     });
     assert.equal(r.status, 201, r.text);
-    assert.deepEqual(r.json.spec, { endpoints: [{ port: "metrics" }], selector: { matchLabels: { app: "x" } } });
+    assert.deepEqual(r.json.spec, {
+      endpoints: [{ port: "metrics" }],
+      selector: { matchLabels: { app: "x" } },
+    });
     assert.equal(r.json.metadata.generation, 1);
     assert.equal(
       r.headers.get("warning"),
@@ -198,13 +218,21 @@ describe("kube-api: CustomResourceDefinitions and custom resources", function ()
           "spec.endpoints[0].port",
           'Invalid value: "integer": spec.endpoints[0].port in body must be of type string: "integer"',
         ],
-        ["FieldValueNotSupported", "spec.endpoints[0].scheme", 'Unsupported value: "ftp": supported values: "http", "https"'],
+        [
+          "FieldValueNotSupported",
+          "spec.endpoints[0].scheme",
+          'Unsupported value: "ftp": supported values: "http", "https"',
+        ],
         [
           "FieldValueInvalid",
           "spec.endpoints[0].interval",
           `Invalid value: "soon": spec.endpoints[0].interval in body should match '${SERVICE_MONITOR_CRD.spec.versions[0]!.schema.openAPIV3Schema.properties.spec.properties.endpoints.items.properties.interval.pattern}'`,
         ],
-        ["FieldValueTypeInvalid", "spec.jobLabel", 'Invalid value: "array": spec.jobLabel in body must be of type string: "array"'],
+        [
+          "FieldValueTypeInvalid",
+          "spec.jobLabel",
+          'Invalid value: "array": spec.jobLabel in body must be of type string: "array"',
+        ],
         ["FieldValueRequired", "spec.selector.matchExpressions[0].operator", "Required value"],
       ],
     );
@@ -219,7 +247,13 @@ describe("kube-api: CustomResourceDefinitions and custom resources", function ()
 
   it("takes server-side apply, merge and JSON patches, and refuses strategic merge patches with 415", async () => {
     const path = `${SMS}/applied?fieldManager=pulumi-tailnet`;
-    const made = await raw(h.server, "PATCH", path, monitor("applied", { jobLabel: "job" }), "application/apply-patch+yaml");
+    const made = await raw(
+      h.server,
+      "PATCH",
+      path,
+      monitor("applied", { jobLabel: "job" }),
+      "application/apply-patch+yaml",
+    );
     assert.equal(made.status, 201, made.text);
     assert.equal(made.json.metadata.managedFields[0].manager, "pulumi-tailnet");
     // Leaving a field out of the next apply removes it.
@@ -227,16 +261,31 @@ describe("kube-api: CustomResourceDefinitions and custom resources", function ()
     assert.equal(again.status, 200);
     assert.equal(again.json.spec.jobLabel, undefined);
     assert.equal(again.json.metadata.generation, 2);
-    const merged = await raw(h.server, "PATCH", `${SMS}/applied`, { spec: { targetLabels: ["a"] } }, "application/merge-patch+json");
+    const merged = await raw(
+      h.server,
+      "PATCH",
+      `${SMS}/applied`,
+      { spec: { targetLabels: ["a"] } },
+      "application/merge-patch+json",
+    );
     assert.deepEqual(merged.json.spec.targetLabels, ["a"]);
-    const smp = await raw(h.server, "PATCH", `${SMS}/applied`, { spec: {} }, "application/strategic-merge-patch+json");
+    const smp = await raw(
+      h.server,
+      "PATCH",
+      `${SMS}/applied`,
+      { spec: {} },
+      "application/strategic-merge-patch+json",
+    );
     assert.equal(smp.status, 415);
     assert.equal(
       smp.json.message,
       "the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/apply-patch+yaml",
     );
     // The status subresource: the main resource ignores status.
-    const withStatus = await raw(h.server, "PUT", `${SMS}/applied`, { ...merged.json, status: { bindings: [] } });
+    const withStatus = await raw(h.server, "PUT", `${SMS}/applied`, {
+      ...merged.json,
+      status: { bindings: [] },
+    });
     assert.equal(withStatus.status, 200);
     assert.equal(withStatus.json.status, undefined);
   });
@@ -256,7 +305,10 @@ describe("kube-api: CustomResourceDefinitions and custom resources", function ()
   it("deletes custom resources with their namespace", async () => {
     h.server.seed({ apiVersion: "v1", kind: "Namespace", metadata: { name: "gone" } });
     const path = "/apis/monitoring.coreos.com/v1/namespaces/gone/servicemonitors";
-    assert.equal((await raw(h.server, "POST", path, { ...monitor("m"), metadata: { name: "m" } })).status, 201);
+    assert.equal(
+      (await raw(h.server, "POST", path, { ...monitor("m"), metadata: { name: "m" } })).status,
+      201,
+    );
     assert.equal((await raw(h.server, "DELETE", "/api/v1/namespaces/gone")).status, 200);
     for (let i = 0; i < 200 && h.server.getObject("v1", "Namespace", undefined, "gone"); i++) {
       await new Promise((r) => setImmediate(r));
@@ -275,11 +327,24 @@ describe("kube-api: CustomResourceDefinitions and custom resources", function ()
     assert.ok(del.json.metadata.deletionTimestamp);
     assert.deepEqual(del.json.metadata.finalizers, ["customresourcecleanup.apiextensions.k8s.io"]);
     for (let i = 0; i < 200; i++) {
-      if (!h.server.getObject("apiextensions.k8s.io/v1", "CustomResourceDefinition", undefined, "servicemonitors.monitoring.coreos.com")) break;
+      if (
+        !h.server.getObject(
+          "apiextensions.k8s.io/v1",
+          "CustomResourceDefinition",
+          undefined,
+          "servicemonitors.monitoring.coreos.com",
+        )
+      )
+        break;
       await new Promise((r) => setImmediate(r));
     }
     assert.equal(
-      h.server.getObject("apiextensions.k8s.io/v1", "CustomResourceDefinition", undefined, "servicemonitors.monitoring.coreos.com"),
+      h.server.getObject(
+        "apiextensions.k8s.io/v1",
+        "CustomResourceDefinition",
+        undefined,
+        "servicemonitors.monitoring.coreos.com",
+      ),
       undefined,
     );
     await new Promise((r) => setImmediate(r));

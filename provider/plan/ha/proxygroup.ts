@@ -14,6 +14,7 @@
 import type { V1Container, V1EnvVar, V1Role, V1Volume, V1VolumeMount } from "@kubernetes/client-node";
 import type { ProxyGroupInput, ProxyGroupRef } from "../inputs";
 import { LABEL_MANAGED_BY, MANAGED_BY } from "../labels";
+import { planMetricsObjects } from "../metrics";
 import type {
   ObjectRef,
   PlannedConfigMap,
@@ -21,7 +22,9 @@ import type {
   PlannedRole,
   PlannedRoleBinding,
   PlannedSecret,
+  PlannedService,
   PlannedServiceAccount,
+  PlannedServiceMonitor,
   PlannedStatefulSet,
   Selection,
 } from "../objects";
@@ -87,6 +90,10 @@ export interface ProxyGroupPlan {
    */
   configMap: PlannedConfigMap;
   statefulSet: PlannedStatefulSet;
+  /** With ProxyClass `enableMetrics`: `<pg>-metrics`, selecting every replica (plan/metrics.ts). */
+  metricsService?: PlannedService;
+  /** With ProxyClass `serviceMonitor.enable` too: its ServiceMonitor. */
+  serviceMonitor?: PlannedServiceMonitor;
 }
 
 /** Names of a ProxyGroup's objects. */
@@ -300,7 +307,22 @@ export function planProxyGroup(input: ProxyGroupInput, ctx: ProxyGroupContext): 
     },
   };
 
+  const stsMeta = meta(input, proxyGroupNames.statefulSet(pg));
+  const metrics = planMetricsObjects(
+    {
+      proxyType: "proxygroup_ingress",
+      statefulSet: proxyGroupNames.statefulSet(pg),
+      namespace: input.namespace,
+      parentName: pg,
+      parentNamespace: input.namespace,
+      selector: pgLabels(pg),
+      labels: stsMeta.labels,
+      annotations: stsMeta.annotations,
+    },
+    input.proxyClass,
+  );
   return {
+    ...metrics,
     name: pg,
     namespace: input.namespace,
     replicas,
@@ -337,7 +359,10 @@ export function planProxyGroup(input: ProxyGroupInput, ctx: ProxyGroupContext): 
   };
 }
 
-/** The plan's objects in the operator's create order: config Secrets, state Secrets, SA, Role, RoleBinding, ConfigMap, StatefulSet. */
+/**
+ * The plan's objects in the operator's create order: config Secrets, state Secrets, SA, Role, RoleBinding,
+ * ConfigMap, StatefulSet, then the metrics Service and ServiceMonitor when asked for.
+ */
 export function proxyGroupObjects(plan: ProxyGroupPlan): PlannedObject[] {
   return [
     ...plan.configSecrets,
@@ -347,6 +372,8 @@ export function proxyGroupObjects(plan: ProxyGroupPlan): PlannedObject[] {
     plan.roleBinding,
     plan.configMap,
     plan.statefulSet,
+    ...(plan.metricsService ? [plan.metricsService] : []),
+    ...(plan.serviceMonitor ? [plan.serviceMonitor] : []),
   ];
 }
 

@@ -148,7 +148,8 @@ function validateCrd(obj: any): FieldError[] {
     errs.push(notSupportedField("spec.scope", spec.scope, ["Cluster", "Namespaced"]));
   }
   const versions: any[] = Array.isArray(spec.versions) ? spec.versions : [];
-  if (versions.length === 0) errs.push(requiredField("spec.versions", "must have exactly one version marked as storage version"));
+  if (versions.length === 0)
+    errs.push(requiredField("spec.versions", "must have exactly one version marked as storage version"));
   versions.forEach((v, i) => {
     const at = `spec.versions[${i}]`;
     if (!v?.name) errs.push(requiredField(`${at}.name`));
@@ -162,18 +163,27 @@ function validateCrd(obj: any): FieldError[] {
     errs.push(invalidField("spec.versions", versions, "must contain unique version names"));
   }
   if (versions.length > 0 && versions.filter((v) => v?.storage === true).length !== 1) {
-    errs.push(invalidField("spec.versions", versions, "must have exactly one version marked as storage version"));
+    errs.push(
+      invalidField("spec.versions", versions, "must have exactly one version marked as storage version"),
+    );
   }
   for (const key of ["plural", "singular", "kind", "listKind"]) {
     if (!names[key]) errs.push(requiredField(`spec.names.${key}`));
   }
   for (const key of ["plural", "singular"]) {
-    if (names[key]) errs.push(...invalidEach(`spec.names.${key}`, names[key], dns1035LabelErrors(names[key])));
+    if (names[key])
+      errs.push(...invalidEach(`spec.names.${key}`, names[key], dns1035LabelErrors(names[key])));
   }
   for (const key of ["kind", "listKind"]) {
     const e = names[key] ? dns1035LabelErrors(String(names[key]).toLowerCase()) : [];
     if (e.length > 0) {
-      errs.push(invalidField(`spec.names.${key}`, names[key], `may have mixed case, but should otherwise match: ${e.join(",")}`));
+      errs.push(
+        invalidField(
+          `spec.names.${key}`,
+          names[key],
+          `may have mixed case, but should otherwise match: ${e.join(",")}`,
+        ),
+      );
     }
   }
   if (names.kind && names.kind === names.listKind) {
@@ -184,7 +194,7 @@ function validateCrd(obj: any): FieldError[] {
     if (!obj.metadata?.annotations?.["api-approved.kubernetes.io"]) {
       errs.push(
         requiredField(
-          'metadata.annotations[api-approved.kubernetes.io]',
+          "metadata.annotations[api-approved.kubernetes.io]",
           `protected groups must have approval annotation "api-approved.kubernetes.io", see https://github.com/kubernetes/enhancements/pull/1111`,
         ),
       );
@@ -204,7 +214,8 @@ function structuralErrors(s: JSONSchemaProps, at: string, level: Level): FieldEr
     if (isObj(v)) errs.push(...structuralErrors(v, `${at}.properties[${k}]`, "field"));
   }
   if (s.additionalProperties !== undefined && s.additionalProperties !== false) {
-    if (level === "root") errs.push(forbiddenField(`${at}.additionalProperties`, "must not be used at the root"));
+    if (level === "root")
+      errs.push(forbiddenField(`${at}.additionalProperties`, "must not be used at the root"));
     if (isObj(s.additionalProperties)) {
       errs.push(...structuralErrors(s.additionalProperties, `${at}.additionalProperties`, "field"));
     }
@@ -223,13 +234,21 @@ function structuralErrors(s: JSONSchemaProps, at: string, level: Level): FieldEr
     errs.push(invalidField(`${at}.type`, s.type, "must be object at the root"));
   }
   if (s.type && !["object", "array", "string", "integer", "number", "boolean"].includes(s.type)) {
-    errs.push(notSupportedField(`${at}.type`, s.type, ["array", "boolean", "integer", "number", "object", "string"]));
+    errs.push(
+      notSupportedField(`${at}.type`, s.type, ["array", "boolean", "integer", "number", "object", "string"]),
+    );
   }
   if (typeof s.pattern === "string") {
     try {
       new RegExp(s.pattern, "u");
     } catch (e) {
-      errs.push(invalidField(`${at}.pattern`, s.pattern, `must be a valid regular expression, but isn't: ${(e as Error).message}`));
+      errs.push(
+        invalidField(
+          `${at}.pattern`,
+          s.pattern,
+          `must be a valid regular expression, but isn't: ${(e as Error).message}`,
+        ),
+      );
     }
   }
   return errs;
@@ -286,7 +305,12 @@ function customResourceStrategy(facts: CustomTypeFacts, statusSubresource: boole
       const errs: FieldError[] = [];
       const body = { ...obj };
       delete body.metadata;
-      validateValue(body, { ...facts.schema, properties: withoutMetadata(facts.schema.properties) }, "", errs);
+      validateValue(
+        body,
+        { ...facts.schema, properties: withoutMetadata(facts.schema.properties) },
+        "",
+        errs,
+      );
       return errs;
     },
     // Any change but metadata (and status, with the subresource) bumps the generation.
@@ -354,7 +378,8 @@ export function applyDefaults(v: unknown, s: JSONSchemaProps | undefined, root =
     applyDefaults(v[key], ps);
   }
   if (isObj(s.additionalProperties)) {
-    for (const key of Object.keys(v)) if (!(key in (s.properties ?? {}))) applyDefaults(v[key], s.additionalProperties);
+    for (const key of Object.keys(v))
+      if (!(key in (s.properties ?? {}))) applyDefaults(v[key], s.additionalProperties);
   }
 }
 
@@ -405,9 +430,12 @@ export function validateValue(v: unknown, s: JSONSchemaProps, path: string, errs
     return;
   }
   if (typeof v === "string") {
-    if (s.maxLength !== undefined && [...v].length > s.maxLength) errs.push(tooLongField(fieldOf(path), s.maxLength));
+    if (s.maxLength !== undefined && [...v].length > s.maxLength)
+      errs.push(tooLongField(fieldOf(path), s.maxLength));
     if (s.minLength !== undefined && [...v].length < s.minLength) {
-      errs.push(invalidField(fieldOf(path), v, `${name} in body should be at least ${s.minLength} chars long`));
+      errs.push(
+        invalidField(fieldOf(path), v, `${name} in body should be at least ${s.minLength} chars long`),
+      );
     }
     if (s.pattern !== undefined && !new RegExp(s.pattern, "u").test(v)) {
       errs.push(invalidField(fieldOf(path), v, `${name} in body should match '${s.pattern}'`));
@@ -437,7 +465,13 @@ export function validateValue(v: unknown, s: JSONSchemaProps, path: string, errs
     if (isObj(s.items)) v.forEach((e, i) => validateValue(e, s.items!, `${path}[${i}]`, errs));
   }
   if (Array.isArray(s.enum) && !s.enum.some((e) => deepEqual(e, v))) {
-    errs.push(notSupportedField(fieldOf(path), v, s.enum.map((e) => (typeof e === "string" ? e : JSON.stringify(e)))));
+    errs.push(
+      notSupportedField(
+        fieldOf(path),
+        v,
+        s.enum.map((e) => (typeof e === "string" ? e : JSON.stringify(e))),
+      ),
+    );
   }
   if (isObj(v) && !Array.isArray(v)) {
     const keys = Object.keys(v);
@@ -449,7 +483,9 @@ export function validateValue(v: unknown, s: JSONSchemaProps, path: string, errs
       });
     }
     if (s.minProperties !== undefined && keys.length < s.minProperties) {
-      errs.push(invalidField(fieldOf(path), v, `${name} in body should have at least ${s.minProperties} properties`));
+      errs.push(
+        invalidField(fieldOf(path), v, `${name} in body should have at least ${s.minProperties} properties`),
+      );
     }
     for (const r of s.required ?? []) {
       if (v[r] === undefined) errs.push(requiredField(path ? `${path}.${r}` : r));
@@ -512,7 +548,8 @@ export function namingOf(crd: any, others: any[]): { acceptedNames: any; namesAc
   const short = (requested.shortNames ?? []).filter(
     (n: string) => !(accepted.shortNames ?? []).includes(n) && resources.has(n),
   );
-  if (short.length > 0) failed ??= { reason: "ShortNamesConflict", message: `${JSON.stringify(short[0])} is already in use` };
+  if (short.length > 0)
+    failed ??= { reason: "ShortNamesConflict", message: `${JSON.stringify(short[0])} is already in use` };
   else if (requested.shortNames) next.shortNames = requested.shortNames;
   take("kind", kinds, "KindConflict");
   take("listKind", kinds, "ListKindConflict");
@@ -612,7 +649,12 @@ export class CrdControllers {
     const next = customResourceType(crd, at);
     const current = this.host.customTypes.get(crd.metadata.name);
     if (!next) this.host.customTypes.delete(crd.metadata.name);
-    else if (current && current.group === next.group && current.plural === next.plural && current.version === next.version) {
+    else if (
+      current &&
+      current.group === next.group &&
+      current.plural === next.plural &&
+      current.version === next.version
+    ) {
       refreshCustomType(current, next);
     } else this.host.customTypes.set(crd.metadata.name, next);
   }
@@ -633,7 +675,9 @@ export class CrdControllers {
     if (t && this.host.store.entriesOf(t).length > 0) return;
     this.host.customTypes.delete(crd.metadata.name);
     const next = clone(crd);
-    next.metadata.finalizers = (next.metadata.finalizers ?? []).filter((f: string) => f !== CRD_CLEANUP_FINALIZER);
+    next.metadata.finalizers = (next.metadata.finalizers ?? []).filter(
+      (f: string) => f !== CRD_CLEANUP_FINALIZER,
+    );
     this.host.writeMain(next);
   }
 }

@@ -4,6 +4,7 @@
  */
 import { randomUUID } from "node:crypto";
 import * as yaml from "js-yaml";
+import { conditionTrue, markTerminating, prune } from "./crd";
 import {
   alreadyExists,
   badRequest,
@@ -17,7 +18,6 @@ import {
   StatusError,
   unsupportedMediaType,
 } from "./errors";
-import { conditionTrue, markTerminating, prune } from "./crd";
 import type { StrategyContext } from "./kinds/types";
 import {
   applyMerge,
@@ -181,12 +181,17 @@ export class Registry {
    * specifies; both kinds of dropped fields are reported as unknown fields.
    */
   private decodeCustom(t: ResourceType, body: Record<string, unknown>) {
-    const meta = isObj(body.metadata) ? decodeCheck(body.metadata, "V1ObjectMeta") : { unknown: [] as string[] };
+    const meta = isObj(body.metadata)
+      ? decodeCheck(body.metadata, "V1ObjectMeta")
+      : { unknown: [] as string[] };
     const pruned = clone(body);
     const dropped = prune(pruned, t.custom!.schema);
     return {
       unknown: [...meta.unknown.map((u) => `metadata.${u}`), ...dropped],
-      typeError: meta.typeError?.replace("Go struct field ObjectMeta.", "Go struct field ObjectMeta.metadata."),
+      typeError: meta.typeError?.replace(
+        "Go struct field ObjectMeta.",
+        "Go struct field ObjectMeta.metadata.",
+      ),
     };
   }
 
@@ -400,7 +405,11 @@ export class Registry {
    */
   private refuseWhileTerminating(t: ResourceType, name: string): void {
     if (!t.custom) return;
-    const crd = this.store.entry(typeByKind("apiextensions.k8s.io/v1", "CustomResourceDefinition")!, undefined, t.custom.crd);
+    const crd = this.store.entry(
+      typeByKind("apiextensions.k8s.io/v1", "CustomResourceDefinition")!,
+      undefined,
+      t.custom.crd,
+    );
     if (crd?.obj.metadata.deletionTimestamp || conditionTrue(crd?.obj, "Terminating")) {
       throw forbidden(gr(t), name, "create not allowed while custom resource definition is terminating");
     }
@@ -768,7 +777,11 @@ export class Registry {
         return { code: 200, body: this.store.put(t, orderObject(next)) };
       }
     }
-    if (t.kind === "CustomResourceDefinition" && t.group === "apiextensions.k8s.io" && !old.metadata.deletionTimestamp) {
+    if (
+      t.kind === "CustomResourceDefinition" &&
+      t.group === "apiextensions.k8s.io" &&
+      !old.metadata.deletionTimestamp
+    ) {
       // A CRD is not removed by its delete: it turns Terminating with the cleanup finalizer, and the
       // finalizer controller removes it once its resources are gone (crd.ts), answering with the CRD.
       const marked = orderObject(markTerminating(old));
@@ -862,7 +875,9 @@ export class Registry {
   typeFor(group: string, version: string, plural: string): ResourceType | undefined {
     return (
       typeByResource(group, version, plural) ??
-      [...this.customTypes.values()].find((t) => t.group === group && t.version === version && t.plural === plural)
+      [...this.customTypes.values()].find(
+        (t) => t.group === group && t.version === version && t.plural === plural,
+      )
     );
   }
 

@@ -272,7 +272,9 @@ export function typeByResource(group: string, version: string, plural: string): 
 }
 
 /** The group versions served, for /api and /apis: the built-in types' and `types`' (custom ones). */
-export function groupVersions(types: readonly ResourceType[] = RESOURCE_TYPES): { group: string; version: string }[] {
+export function groupVersions(
+  types: readonly ResourceType[] = RESOURCE_TYPES,
+): { group: string; version: string }[] {
   const seen = new Map<string, { group: string; version: string }>();
   for (const t of types) seen.set(apiVersionOf(t), { group: t.group, version: t.version });
   return [...seen.values()];
