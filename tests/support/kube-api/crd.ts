@@ -341,7 +341,9 @@ export function prune(obj: any, schema: JSONSchemaProps): string[] {
   const walk = (v: unknown, s: JSONSchemaProps | undefined, path: string, root: boolean) => {
     if (!s || v === null || v === undefined) return;
     if (Array.isArray(v)) {
-      if (isObj(s.items)) v.forEach((e, i) => walk(e, s.items, `${path}[${i}]`, false));
+      if (isObj(s.items)) {
+        for (const [i, e] of v.entries()) walk(e, s.items, `${path}[${i}]`, false);
+      }
       return;
     }
     if (!isObj(v)) return;
@@ -462,7 +464,7 @@ export function validateValue(v: unknown, s: JSONSchemaProps, path: string, errs
     if (s.minItems !== undefined && v.length < s.minItems) {
       errs.push(invalidField(fieldOf(path), v, `${name} in body should have at least ${s.minItems} items`));
     }
-    if (isObj(s.items)) v.forEach((e, i) => validateValue(e, s.items!, `${path}[${i}]`, errs));
+    if (isObj(s.items)) for (const [i, e] of v.entries()) validateValue(e, s.items, `${path}[${i}]`, errs);
   }
   if (Array.isArray(s.enum) && !s.enum.some((e) => deepEqual(e, v))) {
     errs.push(
