@@ -142,8 +142,7 @@ describe("ProxyGroup metrics, ServiceMonitor and ProxyClass fields through the e
     const writes = w.kube.requests.filter((r) => r.user === w.deployer.user && r.class === "write");
     assert.deepEqual(writes, [], "nothing was written to the cluster");
     assert.deepEqual(w.tailscale.validAuthKeys(), [], "no auth key was minted");
-    const destroy = await s.destroy();
-    assert.equal(destroy.failed, false, destroy.error);
+    // The failed create recorded nothing in the stack, so there is nothing to destroy either.
     w.assertNothingLeft();
   });
 });

@@ -21,6 +21,7 @@ import {
 import type { StrategyContext } from "./kinds/types";
 import {
   applyMerge,
+  CUSTOM_RESOURCE_KIND,
   clone,
   deleteAtPath,
   formatPath,
@@ -327,7 +328,7 @@ export class Registry {
     obj: any,
     manager: string,
   ): void {
-    const paths = leafPaths(t.kind, ownedView(obj));
+    const paths = leafPaths(mergeKind(t), ownedView(obj));
     const changed = paths.filter((p) => stable(getAtPath(old, p)) !== stable(getAtPath(obj, p)));
     if (changed.length === 0) return;
     const own = managerKey(manager, "Update");
@@ -638,7 +639,7 @@ export class Registry {
     config.metadata.name = name;
     this.checkNamespace(t, config, ns);
     const manager = opts.fieldManager;
-    const configPaths = leafPaths(t.kind, ownedView(config));
+    const configPaths = leafPaths(mergeKind(t), ownedView(config));
     const entry = this.store.entry(t, ns, name);
     if (!entry) {
       if (subresource) throw notFound(gr(t), name);
@@ -675,7 +676,7 @@ export class Registry {
     }
     if (conflicts.size > 0) throw applyConflict(conflicts);
     for (const [key, m] of managers) if (key !== own && m.fields.size === 0) managers.delete(key);
-    let merged: any = applyMerge(t.kind, live, config);
+    let merged: any = applyMerge(mergeKind(t), live, config);
     const previous = managers.get(own);
     const newKeys = new Set(configPaths.map(formatPath));
     // Fields of our last apply that this one leaves out are removed unless another manager owns them
@@ -888,6 +889,14 @@ export class Registry {
       [...this.customTypes.values()].find((t) => apiVersionOf(t) === apiVersion && t.kind === kind)
     );
   }
+}
+
+/**
+ * The kind patch.ts merges lists by: a custom resource's lists are atomic unless its CRD's schema says
+ * otherwise (`x-kubernetes-list-type`, which is not modelled), so they merge as CUSTOM_RESOURCE_KIND.
+ */
+function mergeKind(t: ResourceType): string {
+  return t.custom ? CUSTOM_RESOURCE_KIND : t.kind;
 }
 
 function deleteDotted(obj: any, dotted: string): void {
