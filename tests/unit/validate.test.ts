@@ -746,6 +746,16 @@ describe("checkProxyClass", () => {
       ],
     },
     {
+      name: "dnsPolicy None needs a nameserver, also when dnsConfig has none at all",
+      pc: { dnsPolicy: "None", dnsConfig: { searches: ["example.com"] } },
+      want: [
+        [
+          "proxyClass.dnsConfig.nameservers",
+          "must provide at least one DNS nameserver when `dnsPolicy` is None",
+        ],
+      ],
+    },
+    {
       name: "an unsupported dnsPolicy",
       pc: { dnsPolicy: "Google" },
       want: [

@@ -180,7 +180,11 @@ function checkDnsConfig(v: unknown, at: string, push: Push, pc: Record<string, u
       }
     });
   }
-  if (pc.dnsPolicy === "None" && Array.isArray(nameservers) && nameservers.length === 0) {
+  if (
+    pc.dnsPolicy === "None" &&
+    !isUnknown(nameservers) &&
+    !(Array.isArray(nameservers) && nameservers.length > 0)
+  ) {
     push(`${at}.nameservers`, "must provide at least one DNS nameserver when `dnsPolicy` is None");
   }
 }
