@@ -103,7 +103,8 @@ describe("ProxyGroup metrics, ServiceMonitor and ProxyClass fields through the e
         initContainer: { image: "tailscale/tailscale:v1.84.0", resources: { requests: { cpu: "5m" } } },
       }),
     );
-    const update = await s.up();
+    // Later commands run as `--skip-preview` does: the first `up` covered the preview.
+    const update = await s.up({ skipPreview: true });
     assert.equal(update.failed, false, update.error);
     assert.deepEqual(changed(update), ["update edge"], "an update, no replacement");
     const sts2 = w.kube.getObject("apps/v1", "StatefulSet", "tailscale", "edge");
@@ -124,7 +125,7 @@ describe("ProxyGroup metrics, ServiceMonitor and ProxyClass fields through the e
     assert.equal(replica.spec.nodeName, SIM_NODE);
     assert.equal(replica.spec.dnsPolicy, "None");
 
-    const destroy = await s.destroy();
+    const destroy = await s.destroy({ skipPreview: true });
     assert.equal(destroy.failed, false, destroy.error);
     w.assertNothingLeft();
   });
