@@ -2,7 +2,12 @@ import assert from "node:assert/strict";
 import { X509Certificate } from "node:crypto";
 import * as k8s from "@kubernetes/client-node";
 import { getCa } from "../support/ca";
-import { type ClusterSim, startClusterSim, TEST_TIME_SCALE } from "../support/cluster-sim";
+import {
+  type ClusterSim,
+  DUAL_STACK_POD_CIDRS,
+  startClusterSim,
+  TEST_TIME_SCALE,
+} from "../support/cluster-sim";
 import { type KubeApiServer, startKubeApiServer } from "../support/kube-api";
 import { startTailscaleApi, type TailscaleApiServer } from "../support/tailscale-api";
 import {
@@ -65,7 +70,14 @@ describe("cluster-sim", function () {
 
   async function createStandalone(
     name: string,
-    o: { authKey: string; hostname: string; l7?: boolean; staging?: boolean; destIP?: string },
+    o: {
+      authKey: string;
+      hostname: string;
+      l7?: boolean;
+      staging?: boolean;
+      destIP?: string;
+      extraEnv?: Record<string, unknown>[];
+    },
   ): Promise<void> {
     await core.createNamespacedSecret({
       namespace: NS,
@@ -73,7 +85,12 @@ describe("cluster-sim", function () {
     });
     await apps.createNamespacedStatefulSet({
       namespace: NS,
-      body: standaloneStatefulSet(name, { l7: o.l7, staging: o.staging, destIP: o.destIP }),
+      body: standaloneStatefulSet(name, {
+        l7: o.l7,
+        staging: o.staging,
+        destIP: o.destIP,
+        extraEnv: o.extraEnv,
+      }),
     });
   }
 
@@ -390,6 +407,54 @@ describe("cluster-sim", function () {
     const after = sim.pods()[0]!;
     assert.equal(after.mounted[`secret:${pg}-0-config`], updated.metadata?.resourceVersion);
     assert.deepEqual(after.advertisedServices, ["svc:web"]);
+  });
+
+  it("a standalone layer-3 proxy with TS_DEST_IP and an ingress proxy config: the config's rules join TS_DEST_IP's once mounted; one it cannot install crash-loops", async () => {
+    await start({ podCIDRs: DUAL_STACK_POD_CIDRS });
+    await createStandalone("l3", {
+      authKey: ts.createAuthKey({ tags: ["tag:k8s"] }).key,
+      hostname: "l3",
+      destIP: "10.96.0.40",
+      extraEnv: [
+        { name: "POD_IPS", valueFrom: { fieldRef: { fieldPath: "status.podIPs" } } },
+        { name: "TS_INGRESS_PROXIES_CONFIG_PATH", value: "/etc/tsconfig/$(POD_NAME)/dnat-config.json" },
+      ],
+    });
+    await sim.waitIdle();
+    let pod = sim.pods()[0]!;
+    const [v4, v6] = pod.deviceIps!;
+    assert.deepEqual(pod.forwards, [{ tailnetIP: v4, destination: "10.96.0.40" }]);
+    assert.equal(pod.ingressConfigs, undefined, "no such file: no config");
+    assert.equal((await state("l3-0"))["ingress-config.json"], undefined, "and no status to record");
+
+    // The mounted copy changes at the Pod's next kubelet sync (the timing has its own test above).
+    const writeConfig = async (mapping: Record<string, string>) => {
+      const config = JSON.stringify({ l3: { IPv6Mapping: mapping } });
+      await core.patchNamespacedSecret(
+        { name: "l3-0", namespace: NS, body: { stringData: { "dnat-config.json": config } } },
+        k8s.setHeaderOptions("Content-Type", k8s.PatchStrategy.MergePatch),
+      );
+      await sim.waitIdle();
+    };
+    await writeConfig({ TailscaleServiceIP: v6!, ClusterIP: "fd00:10:96::40" });
+    pod = sim.pods()[0]!;
+    assert.deepEqual(pod.forwards, [
+      { tailnetIP: v4, destination: "10.96.0.40" },
+      { tailnetIP: v6, destination: "fd00:10:96::40" },
+    ]);
+    const [podV4, podV6] = (
+      await core.readNamespacedPod({ name: "l3-0", namespace: NS })
+    ).status!.podIPs!.map((p) => p.ip);
+    assert.equal(
+      (await state("l3-0"))["ingress-config.json"],
+      `{"configs":{"l3":{"IPv6Mapping":{"TailscaleServiceIP":"${v6}","ClusterIP":"fd00:10:96::40"}}},"podIPv4":"${podV4}","podIPv6":"${podV6}"}`,
+      "the status as Go marshals it, with POD_IPS",
+    );
+
+    await writeConfig({ TailscaleServiceIP: v6!, ClusterIP: "10.96.0.41" });
+    pod = sim.pods()[0]!;
+    assert.equal(pod.waitingReason, "CrashLoopBackOff");
+    assert.match(pod.loginError ?? "", /^ingress proxy failed: .*error adding ingress rule for l3/);
   });
 
   it("runs an HA ProxyGroup: advertises configured services, applies L3 config, replica 0 issues the cert", async () => {

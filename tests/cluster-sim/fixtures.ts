@@ -124,6 +124,8 @@ export function proxyGroupStatefulSet(
   const env: Json[] = [
     { name: "TS_USERSPACE", value: "false" },
     { name: "POD_IP", valueFrom: { fieldRef: { fieldPath: "status.podIP" } } },
+    // The operator's: the ingress proxy records the Pod's IPs in its status (proxygroup_specs.go:170).
+    { name: "POD_IPS", valueFrom: { fieldRef: { fieldPath: "status.podIPs" } } },
     { name: "POD_NAME", valueFrom: { fieldRef: { fieldPath: "metadata.name" } } },
     { name: "POD_UID", valueFrom: { fieldRef: { fieldPath: "metadata.uid" } } },
     { name: "TS_KUBE_SECRET", value: "$(POD_NAME)" },

@@ -7,8 +7,7 @@
 import { createHash } from "node:crypto";
 import * as k8s from "@kubernetes/client-node";
 import { mulberry32 } from "../kube-api/faults";
-import { bigIntToIp, type Cidr, familyOf, parseCidr } from "../kube-api/ipfamily";
-import { isIP } from "../kube-api/validation";
+import { bigIntToIp, type Cidr, parseCidr } from "../kube-api/ipfamily";
 import {
   AcmeSim,
   certStillGood,
@@ -19,6 +18,14 @@ import {
 } from "./acme";
 import { ApiClients } from "./clients";
 import { ContainerKube } from "./containerboot";
+import {
+  ingressForwardingRule,
+  ingressRules,
+  type L3Forward,
+  parseIngressConfigs,
+  podIPsFromEnv,
+  statusToRecord,
+} from "./ingress-proxy";
 import {
   listMountedKeys,
   type ObjectLookup,
@@ -96,15 +103,7 @@ export const IPV6_POD_CIDRS = ["fd00:10:244::/56"];
 /** The Pod CIDRs of a dual-stack kind cluster (IPv4 primary). */
 export const DUAL_STACK_POD_CIDRS = ["10.244.0.0/16", "fd00:10:244::/56"];
 
-/**
- * One DNAT rule a standalone layer-3 proxy installed: traffic to the proxy's tailnet address
- * `tailnetIP` is sent to `destination` (`tailscale/tailscale@de9ec7ee cmd/containerboot/forwarding.go`
- * installIngressForwardingRule).
- */
-export interface L3Forward {
-  tailnetIP: string;
-  destination: string;
-}
+export type { L3Forward } from "./ingress-proxy";
 
 /**
  * The kubelet's sync timing. A running Pod is synced every `syncFrequency` plus a jitter of up to half of
@@ -149,13 +148,14 @@ export interface SimPod {
   /** L3 standalone: TS_DEST_IP or TS_EXPERIMENTAL_DEST_DNS_NAME. */
   dnatTarget?: string;
   /**
-   * L3: the DNAT rules containerboot installed. Standalone with TS_DEST_IP: one, for the family of
-   * TS_DEST_IP (DNS-name targets are not resolved by the simulator, so they install none here). HA: one
-   * per `IPv4Mapping` / `IPv6Mapping` of the applied ingress-config.json
-   * (`tailscale/tailscale@de9ec7ee cmd/containerboot/ingressservices.go` ensureIngressRulesAdded).
+   * L3: the DNAT rules containerboot installed: for TS_DEST_IP one, for its family (DNS-name targets
+   * are not resolved by the simulator, so they install none here), then one per `IPv4Mapping` /
+   * `IPv6Mapping` of the config its ingress proxy applied (TS_INGRESS_PROXIES_CONFIG_PATH: a
+   * ProxyGroup's ingress-config.json, a standalone proxy's dnat-config.json;
+   * `tailscale/tailscale@de9ec7ee cmd/containerboot/ingressservices.go` ensureIngressRulesAdded).
    */
   forwards?: L3Forward[];
-  /** HA L3: the ingress-config.json mappings this pod applied. */
+  /** L3: the ingress proxy config this pod applied (undefined: none, or no such file). */
   ingressConfigs?: Record<string, Json>;
   /** Tailscale Services this pod currently advertises. */
   advertisedServices: string[];
@@ -1060,6 +1060,8 @@ class Sim implements ObjectLookup {
     }
 
     if (!mem.started) {
+      const podIPs = podIPsFromEnv(env);
+      if (typeof podIPs === "string") return this.containerExit(mem, new Error(podIPs));
       const started = await ContainerKube.start({
         admin: this.core,
         base: this.kc,
@@ -1175,12 +1177,14 @@ class Sim implements ObjectLookup {
     const device = mem.device!;
     const destIP = env["TS_DEST_IP"];
     mem.dnatTarget = destIP || env["TS_EXPERIMENTAL_DEST_DNS_NAME"] || undefined;
+    const forwards: L3Forward[] = [];
     if (destIP) {
       const rule = ingressForwardingRule(destIP, device.addresses);
       if (typeof rule === "string")
         return this.containerExit(mem, new Error(`installing ingress proxy rules: ${rule}`));
-      mem.forwards = [rule];
-    } else mem.forwards = undefined;
+      forwards.push(rule);
+    }
+    mem.forwards = destIP ? forwards : undefined;
 
     const advertise: string[] = Array.isArray(config.AdvertiseServices) ? config.AdvertiseServices : [];
     if (!sameList(advertise, mem.advertised)) {
@@ -1195,8 +1199,14 @@ class Sim implements ObjectLookup {
       }
     }
 
+    // The ingress proxy starts once the device is stored (startup complete, main.go:927-980) and syncs
+    // at start and at every change of its directory, i.e. whenever the kubelet changes the mount.
     const ingressPath = env["TS_INGRESS_PROXIES_CONFIG_PATH"];
-    if (ingressPath) await this.applyIngressConfig(pod, container, ingressPath, stateName, mem);
+    if (ingressPath) {
+      const rules = await this.applyIngressConfig(pod, container, env, ingressPath, stateName, mem);
+      if (rules === undefined) return;
+      mem.forwards = [...forwards, ...rules];
+    }
 
     const servePath = env["TS_SERVE_CONFIG"];
     if (servePath) await this.applyServeConfig(pod, container, env, servePath, stateName, mem);
@@ -1304,40 +1314,42 @@ class Sim implements ObjectLookup {
     this.enqueue(`pod:${mem.namespace}/${mem.name}`);
   }
 
+  /**
+   * One sync of containerboot's ingress proxy (ingressservices.go sync): the mounted config, its DNAT
+   * rules, and the status recorded in the state Secret. A config it cannot read or install fails the
+   * sync, and containerboot exits ("ingress proxy failed"). Resolves to the rules, or undefined when
+   * the container exited.
+   */
   private async applyIngressConfig(
     pod: k8s.V1Pod,
     container: k8s.V1Container,
+    env: Record<string, string>,
     path: string,
     stateName: string,
     mem: PodMemory,
-  ): Promise<void> {
+  ): Promise<L3Forward[] | undefined> {
     const text = readMountedFile(pod, container, path, this.mountedView(mem));
-    let configs: Record<string, Json> = {};
-    if (text?.trim()) {
-      try {
-        configs = JSON.parse(text) ?? {};
-      } catch (err) {
-        this.errors.push(`pod ${mem.namespace}/${mem.name}: ${path} is not JSON: ${(err as Error).message}`);
-        return;
-      }
+    let configs: ReturnType<typeof parseIngressConfigs>;
+    let rules: L3Forward[];
+    try {
+      configs = parseIngressConfigs(text);
+      rules = ingressRules(configs);
+    } catch (err) {
+      await this.containerExit(
+        mem,
+        new Error(`ingress proxy failed: ingress proxy: error syncing configs: ${(err as Error).message}`),
+      );
+      return undefined;
     }
-    mem.ingressConfigs = configs;
-    mem.forwards = Object.values(configs).flatMap((c) =>
-      [c?.IPv4Mapping, c?.IPv6Mapping]
-        .filter((m) => m && typeof m === "object")
-        .map((m) => ({ tailnetIP: String(m.TailscaleServiceIP), destination: String(m.ClusterIP) })),
-    );
-    // containerboot's POD_IPS (status.podIPs): the IPv4 and the IPv6, podIPv6 omitted when empty
-    // (`tailscale/tailscale@de9ec7ee cmd/containerboot/settings.go`, ingressservices.go).
-    const podIPs = (pod.status?.podIPs ?? []).map((p) => p.ip);
-    const status: Json = { configs, podIPv4: podIPs.find((ip) => familyOf(ip) === "IPv4") };
-    const podIPv6 = podIPs.find((ip) => familyOf(ip) === "IPv6");
-    if (podIPv6) status.podIPv6 = podIPv6;
-    const statusText = JSON.stringify(status);
-    if (secretValue(this.secret(mem.namespace, stateName), "ingress-config.json") !== statusText) {
-      await mem.kube!.jsonPatchKey("ingress-config.json", statusText);
+    mem.ingressConfigs = configs ?? undefined;
+    const podIPs = podIPsFromEnv(env) as { v4?: string; v6?: string };
+    const recorded = secretValue(this.secret(mem.namespace, stateName), "ingress-config.json");
+    const status = statusToRecord(configs, podIPs, recorded);
+    if (status !== undefined) {
+      await mem.kube!.jsonPatchKey("ingress-config.json", status);
       this.writes++;
     }
+    return rules;
   }
 
   private async applyServeConfig(
@@ -1630,19 +1642,4 @@ class Sim implements ObjectLookup {
     }
     return out.sort((a, b) => `${a.namespace}/${a.name}`.localeCompare(`${b.namespace}/${b.name}`));
   }
-}
-
-/**
- * installIngressForwardingRule of containerboot for TS_DEST_IP: one address, DNATed from the proxy's
- * tailnet address of the same family; the error text when there is none
- * (`tailscale/tailscale@de9ec7ee cmd/containerboot/forwarding.go:158-191`). TS_DEST_IP takes exactly one
- * address (netip.ParseAddr), so a list is an error too.
- */
-function ingressForwardingRule(dest: string, tailnetIPs: readonly string[]): L3Forward | string {
-  if (!isIP(dest)) return `ParseAddr(${JSON.stringify(dest)}): not a single IP address`;
-  const local = tailnetIPs.find((ip) => familyOf(ip) === familyOf(dest));
-  if (!local) {
-    return `no tailscale IP matching family of ${dest} found in [${tailnetIPs.map((ip) => `${ip}/${familyOf(ip) === "IPv4" ? 32 : 128}`).join(" ")}]`;
-  }
-  return { tailnetIP: local, destination: dest };
 }
