@@ -90,9 +90,42 @@ export interface ProxyClassInput {
   /** `auto`, `iptables` or `nftables`: sets TS_DEBUG_FIREWALL_MODE (layer-3 proxies). */
   firewallMode?: "auto" | "iptables" | "nftables";
   acceptRoutes?: boolean;
-  /** Serve metrics on port 9002 (TS_LOCAL_ADDR_PORT, TS_ENABLE_METRICS) and debug on 9001. */
+  /** Serve metrics on port 9002 (TS_LOCAL_ADDR_PORT, TS_ENABLE_METRICS), with the `<proxy>-metrics` Service. */
   enableMetrics?: boolean;
+  /** Serve tailscaled's debug endpoints on port 9001. Default: `enableMetrics`. */
+  enableDebug?: boolean;
+  /** A Prometheus Operator ServiceMonitor for the metrics Service (needs `enableMetrics`). */
+  serviceMonitor?: ServiceMonitorInput;
   useLetsEncryptStagingEnvironment?: boolean;
+  /** The node proxy Pods run on, bypassing the scheduler (`spec.nodeName`). */
+  nodeName?: string;
+  dnsPolicy?: "ClusterFirstWithHostNet" | "ClusterFirst" | "Default" | "None";
+  dnsConfig?: PodDNSConfigInput;
+  /** The `sysctler` init container of kernel-networking proxies (layer 3, ProxyGroups). */
+  initContainer?: InitContainerInput;
+}
+
+/** ProxyClass `serviceMonitor`: the operator's `metrics.serviceMonitor`. */
+export interface ServiceMonitorInput {
+  enable: boolean;
+  /** Extra labels on the ServiceMonitor (e.g. what a Prometheus' serviceMonitorSelector selects). */
+  labels?: Record<string, string>;
+}
+
+/** A Pod's DNS parameters (`spec.dnsConfig`). */
+export interface PodDNSConfigInput {
+  nameservers?: string[];
+  searches?: string[];
+  options?: { name: string; value?: string }[];
+}
+
+/** ProxyClass `initContainer`: the operator's `tailscaleInitContainer` (without `debug`). */
+export interface InitContainerInput {
+  image?: string;
+  imagePullPolicy?: "Always" | "IfNotPresent" | "Never";
+  env?: { name: string; value: string }[];
+  resources?: ResourceRequirementsInput;
+  securityContext?: Record<string, unknown>;
 }
 
 /** Per-resource credentials. All optional; looked up before provider config and environment. */

@@ -14,15 +14,11 @@ import type { BackendServiceFacts } from "../plan/backends";
 import type { CustomTimeoutsInput } from "../plan/duration";
 import { PlanError } from "../plan/errors";
 import { INGRESS_CONFIG_KEY, replicaReportsRules } from "../plan/ha";
-import { type CredentialsInput, SCHEMA_VERSION } from "../plan/inputs";
+import { type CredentialsInput, type ProxyClassInput, SCHEMA_VERSION } from "../plan/inputs";
+import { recordedMetricsRefs } from "../plan/metrics";
 import type { ProxyNames } from "../plan/names";
 import { BACKENDS, BACKENDS_READ, type BackendRecord, backendRecord, FORWARDING_READ } from "../plan/refresh";
-import {
-  metricsServiceName,
-  type PlanContext,
-  STANDALONE_DNAT_CONFIG_KEY,
-  type StandaloneProxyPlan,
-} from "../plan/standalone";
+import { type PlanContext, STANDALONE_DNAT_CONFIG_KEY, type StandaloneProxyPlan } from "../plan/standalone";
 import type { TailscaleClient } from "../tailscale";
 import { controlUrlFor, mintAuthKey, refuseTakenHostnames, revokeMintedKeys, waitForDevice } from "./devices";
 import {
@@ -36,6 +32,7 @@ import {
   secretData,
 } from "./kubeFacts";
 import { cleanOutputs, deadline, partialCreateError, type Steps } from "./lifecycle";
+import { removeUnplannedMetrics, requireServiceMonitorCrd } from "./metrics";
 
 /** What differs between the layer-3 and layer-7 standalone proxies. */
 export interface StandaloneSpec<I> {
@@ -92,13 +89,16 @@ function sameList(a: readonly string[], b: readonly string[]): boolean {
   return a.length === b.length && a.every((v, i) => v === b[i]);
 }
 
-/** The refs of a recorded proxy, in delete order (StatefulSet first, ServiceAccount last). */
-function deleteOrder(namespace: string, names: ProxyNames): ObjectRef[] {
+/**
+ * The refs of a recorded proxy, in delete order (StatefulSet first, ServiceAccount last); its metrics
+ * objects as the recorded ProxyClass asked for them.
+ */
+function deleteOrder(namespace: string, names: ProxyNames, pc: ProxyClassInput | undefined): ObjectRef[] {
   return [
     { apiVersion: "apps/v1", kind: "StatefulSet", namespace, name: names.statefulSet },
     coreRef("Secret", namespace, names.secret),
     coreRef("Service", namespace, names.headlessService),
-    coreRef("Service", namespace, metricsServiceName(names)),
+    ...recordedMetricsRefs(namespace, names.statefulSet, pc),
     { apiVersion: "rbac.authorization.k8s.io/v1", kind: "RoleBinding", namespace, name: names.roleBinding },
     { apiVersion: "rbac.authorization.k8s.io/v1", kind: "Role", namespace, name: names.role },
     coreRef("ServiceAccount", namespace, names.serviceAccount),
@@ -167,12 +167,18 @@ export async function teardownStandalone(
   tailscale: TailscaleClient,
   namespace: string,
   names: ProxyNames,
-  known: { deviceId?: string; authKeyId?: string; owner?: { ownerId: string; hostname: string } },
+  known: {
+    deviceId?: string;
+    authKeyId?: string;
+    owner?: { ownerId: string; hostname: string };
+    /** The ProxyClass the objects were written with: which metrics objects to delete. */
+    proxyClass?: ProxyClassInput;
+  },
   timeoutMs: number,
 ): Promise<void> {
   const secret = await kube.get(coreRef("Secret", namespace, names.secret));
   const deviceId = secretData(secret).device_id || known.deviceId;
-  const [sts, ...rest] = deleteOrder(namespace, names);
+  const [sts, ...rest] = deleteOrder(namespace, names, known.proxyClass);
   // Foreground: the StatefulSet disappears only after its Pod, so no proxy is left running (and
   // re-registering) once the device is deleted.
   if (await kube.delete(sts, { propagationPolicy: "Foreground" })) await kube.waitForDeletion(sts, timeoutMs);
@@ -245,6 +251,7 @@ export async function createStandalone<I extends StandaloneInputBase>(
     what: `${spec.kind} proxy StatefulSet ${plan.namespace}/${plan.names.statefulSet}`,
     fix: spec.podSecurityFix,
   });
+  await requireServiceMonitorCrd(kube, plan, `${spec.kind} ${plan.namespace}/${plan.names.statefulSet}`);
   const secretRef = coreRef("Secret", plan.namespace, plan.names.secret);
   const existing = await kube.get(secretRef);
   const leftOver = secretData(existing).device_id;
@@ -297,7 +304,11 @@ export async function createStandalone<I extends StandaloneInputBase>(
           tailscale,
           plan.namespace,
           plan.names,
-          { authKeyId: authKey?.id, owner },
+          {
+            authKeyId: authKey?.id,
+            owner,
+            proxyClass: (input as { proxyClass?: ProxyClassInput }).proxyClass,
+          },
           60_000,
         );
       } catch (cleanupErr) {
@@ -349,16 +360,19 @@ export async function updateStandalone<I extends StandaloneInputBase>(
     what: `${spec.kind} proxy StatefulSet ${plan.namespace}/${plan.names.statefulSet}`,
     fix: spec.podSecurityFix,
   });
+  await requireServiceMonitorCrd(kube, plan, `${spec.kind} ${id}`);
   let templateChanged = false;
   for (const obj of plan.objects) {
     const result = await kube.apply(obj, { ownerId: news.ownerId });
     if (obj.kind === "StatefulSet" && result.action === "updated") templateChanged = true;
   }
-  const hadMetrics =
-    (olds as { proxyClass?: { enableMetrics?: boolean } }).proxyClass?.enableMetrics === true;
-  if (hadMetrics && !plan.metricsService) {
-    await kube.delete(coreRef("Service", plan.namespace, metricsServiceName(plan.names)));
-  }
+  await removeUnplannedMetrics(
+    kube,
+    plan.namespace,
+    plan.names.statefulSet,
+    (olds as { proxyClass?: ProxyClassInput }).proxyClass,
+    plan,
+  );
   if (templateChanged) {
     const stsRef: ObjectRef = {
       apiVersion: "apps/v1",
@@ -509,6 +523,7 @@ export async function deleteStandalone(props: StandaloneOutputs & StandaloneInpu
       authKeyId: (props as { authKeyId?: string }).authKeyId,
       owner:
         props.ownerId && props.hostname ? { ownerId: props.ownerId, hostname: props.hostname } : undefined,
+      proxyClass: (props as { proxyClass?: ProxyClassInput }).proxyClass,
     },
     deadline(props, "delete")(),
   );

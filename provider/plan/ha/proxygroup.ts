@@ -16,6 +16,7 @@
 import type { V1Container, V1EnvVar, V1Role, V1Volume, V1VolumeMount } from "@kubernetes/client-node";
 import type { ProxyGroupInput, ProxyGroupRef } from "../inputs";
 import { LABEL_MANAGED_BY, MANAGED_BY } from "../labels";
+import { planMetricsObjects } from "../metrics";
 import type {
   ObjectRef,
   PlannedConfigMap,
@@ -23,7 +24,9 @@ import type {
   PlannedRole,
   PlannedRoleBinding,
   PlannedSecret,
+  PlannedService,
   PlannedServiceAccount,
+  PlannedServiceMonitor,
   PlannedStatefulSet,
   Selection,
 } from "../objects";
@@ -87,6 +90,10 @@ export interface ProxyGroupPlan {
    */
   acmeAccountSecret?: PlannedSecret;
   statefulSet: PlannedStatefulSet;
+  /** With ProxyClass `enableMetrics`: `<pg>-metrics`, selecting every replica (plan/metrics.ts). */
+  metricsService?: PlannedService;
+  /** With ProxyClass `serviceMonitor.enable` too: its ServiceMonitor. */
+  serviceMonitor?: PlannedServiceMonitor;
 }
 
 /** Names of a ProxyGroup's objects. */
@@ -312,7 +319,22 @@ export function planProxyGroup(input: ProxyGroupInput, ctx: ProxyGroupContext): 
     },
   };
 
+  const stsMeta = meta(input, proxyGroupNames.statefulSet(pg));
+  const metrics = planMetricsObjects(
+    {
+      proxyType: "proxygroup_ingress",
+      statefulSet: proxyGroupNames.statefulSet(pg),
+      namespace: input.namespace,
+      parentName: pg,
+      parentNamespace: input.namespace,
+      selector: pgLabels(pg),
+      labels: stsMeta.labels,
+      annotations: stsMeta.annotations,
+    },
+    input.proxyClass,
+  );
   return {
+    ...metrics,
     name: pg,
     namespace: input.namespace,
     replicas,
@@ -351,8 +373,9 @@ export function planProxyGroup(input: ProxyGroupInput, ctx: ProxyGroupContext): 
 }
 
 /**
- * The plan's objects in the operator's create order: config Secrets, state Secrets, SA, Role,
- * RoleBinding, ConfigMap, the shared ACME account Secret (when shared), StatefulSet.
+ * The plan's objects in the operator's create order: config Secrets, state Secrets, SA, Role, RoleBinding,
+ * ConfigMap, the shared ACME account Secret (when shared), StatefulSet, then the metrics Service and
+ * ServiceMonitor when asked for.
  */
 export function proxyGroupObjects(plan: ProxyGroupPlan): PlannedObject[] {
   return [
@@ -364,6 +387,8 @@ export function proxyGroupObjects(plan: ProxyGroupPlan): PlannedObject[] {
     plan.configMap,
     ...(plan.acmeAccountSecret ? [plan.acmeAccountSecret] : []),
     plan.statefulSet,
+    ...(plan.metricsService ? [plan.metricsService] : []),
+    ...(plan.serviceMonitor ? [plan.serviceMonitor] : []),
   ];
 }
 

@@ -41,6 +41,9 @@ import { answer, findHandler, listener, TailnetConnectError } from "./tailnet";
 
 type Json = any;
 
+/** The one node of the simulated cluster, whose kubelet the simulator plays. */
+export const SIM_NODE = "sim-node-1";
+
 /** How a pod's certificate gets requested. */
 export type CertIssuance = "on-serve-config" | "on-demand";
 
@@ -708,7 +711,8 @@ class Sim implements ObjectLookup {
         ...structuredClone(template.spec!),
         hostname: name,
         subdomain: sts.spec?.serviceName || undefined,
-        nodeName: "sim-node-1",
+        // A template's nodeName binds the Pod there, bypassing the scheduler; the others land on our node.
+        nodeName: template.spec?.nodeName || SIM_NODE,
       },
     };
     try {
@@ -1008,6 +1012,9 @@ class Sim implements ObjectLookup {
     const pod = this.informers.pods.get(name, namespace);
     if (!pod) return;
     if (pod.metadata?.deletionTimestamp) return this.terminatePod(pod);
+    // Bound to a node this cluster does not have: no kubelet runs it, it stays Pending (a delete is
+    // completed as the Pod garbage collector completes it for Pods of missing nodes, in terminatePod).
+    if (pod.spec?.nodeName !== SIM_NODE) return;
     const uid = pod.metadata!.uid!;
     let mem = this.memory.get(uid);
     if (!mem) {
