@@ -34,6 +34,7 @@ export type {
   SecurityContext,
   Sysctl,
   Toleration,
+  TopologySpreadConstraint,
   WeightedPodAffinityTerm,
   WindowsSecurityContextOptions,
 } from "./kubernetes";

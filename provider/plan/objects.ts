@@ -8,6 +8,7 @@
  */
 import type {
   V1ConfigMap,
+  V1PodDisruptionBudget,
   V1Role,
   V1RoleBinding,
   V1Secret,
@@ -43,6 +44,7 @@ export type PlannedRole = Planned<V1Role, "Role">;
 export type PlannedRoleBinding = Planned<V1RoleBinding, "RoleBinding">;
 export type PlannedConfigMap = Planned<V1ConfigMap, "ConfigMap">;
 export type PlannedStatefulSet = Planned<V1StatefulSet, "StatefulSet">;
+export type PlannedPodDisruptionBudget = Planned<V1PodDisruptionBudget, "PodDisruptionBudget">;
 
 /** Any object a plan writes. */
 export type PlannedObject =
@@ -52,7 +54,8 @@ export type PlannedObject =
   | PlannedRole
   | PlannedRoleBinding
   | PlannedConfigMap
-  | PlannedStatefulSet;
+  | PlannedStatefulSet
+  | PlannedPodDisruptionBudget;
 
 /** Objects of one kind in one namespace matching all labels. */
 export interface Selection {

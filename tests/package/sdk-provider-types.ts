@@ -24,6 +24,7 @@ import type {
   TailnetIngressInput,
   TailnetServiceInput,
   TolerationInput,
+  TopologySpreadConstraintInput,
 } from "../../provider/plan/inputs";
 import type {
   CERTIFICATE_BUDGET_OUTPUTS,
@@ -57,6 +58,7 @@ import type {
   TailnetService,
   TailnetServiceArgs,
   Toleration,
+  TopologySpreadConstraint,
 } from "../../sdk";
 
 /** Compiles only when `T` is `true`. */
@@ -109,6 +111,7 @@ export type Checks = [
   // `string` in the SDK (as in @pulumi/kubernetes) and checked by the provider at preview, so only
   // its keys are compared.
   Assert<SameKeys<Toleration, TolerationInput>>,
+  Assert<SameKeys<TopologySpreadConstraint, TopologySpreadConstraintInput>>,
   Assert<Sends<ResourceRequirements, ResourceRequirementsInput>>,
   Assert<Sends<EnvVar, NonNullable<ProxyClassInput["env"]>[number]>>,
 ];

@@ -22,6 +22,9 @@ export const PROXY_CLASS_SAMPLES: { [K in keyof Required<ProxyClassInput>]: Prox
   tolerations: [{ key: "dedicated", operator: "Exists", effect: "NoSchedule" }],
   resources: { limits: { memory: "128Mi" } },
   affinity: { podAntiAffinity: {} },
+  topologySpreadConstraints: [
+    { maxSkew: 1, topologyKey: "topology.kubernetes.io/zone", whenUnsatisfiable: "ScheduleAnyway" },
+  ],
   securityContext: { privileged: false },
   podSecurityContext: { runAsNonRoot: false },
 };
