@@ -13,7 +13,8 @@ export const PROXY_CLASS_SAMPLES: { [K in keyof Required<ProxyClassInput>]: Prox
   useLetsEncryptStagingEnvironment: true,
   imagePullSecrets: ["registry"],
   priorityClassName: "high",
-  nodeSelector: { zone: "a" },
+  // A label every node has: a selector no node matches leaves the Pods Pending.
+  nodeSelector: { "kubernetes.io/os": "linux" },
   podLabels: { team: "net" },
   statefulSetLabels: { team: "net" },
   podAnnotations: { "example.com/a": "b" },
