@@ -1,9 +1,9 @@
 /**
  * The part of kube-scheduler a proxy Pod meets: which node a new Pod goes to, or why none can take it.
- * Filters, as the default plugins run them (kubernetes/kubernetes pkg/scheduler/framework/plugins):
- * NodeAffinity (`nodeSelector`, required node affinity), TaintToleration (NoSchedule and NoExecute taints;
- * a cordoned node carries `node.kubernetes.io/unschedulable:NoSchedule`, added by the node lifecycle
- * controller), PodTopologySpread (`DoNotSchedule` constraints, with `nodeAffinityPolicy`,
+ * Filters, in the default profile's order, the first that fails a node giving its reason (kubernetes/kubernetes
+ * pkg/scheduler/framework/plugins): NodeUnschedulable (a cordoned node), TaintToleration (NoSchedule and
+ * NoExecute taints; a cordoned node also carries `node.kubernetes.io/unschedulable:NoSchedule`, added by
+ * the node lifecycle controller), NodeAffinity (`nodeSelector`, required node affinity), PodTopologySpread (`DoNotSchedule` constraints, with `nodeAffinityPolicy`,
  * `nodeTaintsPolicy`, `minDomains` and `matchLabelKeys`; terminating Pods are not counted). Scores: the
  * `ScheduleAnyway` constraints (fewer matching Pods in the node's domain first) or, for a Pod without
  * constraints, the cluster's default spreading of the Pods of its owner, then the node with fewer Pods,
@@ -25,6 +25,8 @@ export interface SimNode {
   /** Its labels, `kubernetes.io/hostname` and `kubernetes.io/os` included. */
   labels: Record<string, string>;
   taints: SimTaint[];
+  /** Cordoned: `spec.unschedulable`. */
+  unschedulable: boolean;
   /** `status.addresses` InternalIP: what a Pod on it reports as `status.hostIP`. */
   hostIP: string;
 }
@@ -38,6 +40,8 @@ export interface SimNodeSpec {
   unschedulable?: boolean;
 }
 
+const UNSCHEDULABLE_TAINT = "node.kubernetes.io/unschedulable";
+
 /** The node every Pod ran on before nodes could be given. */
 export const DEFAULT_NODES: SimNodeSpec[] = [{ name: "sim-node-1" }];
 
@@ -48,10 +52,9 @@ export function simNodes(specs: readonly SimNodeSpec[]): SimNode[] {
     labels: { "kubernetes.io/hostname": s.name, "kubernetes.io/os": "linux", ...(s.labels ?? {}) },
     taints: [
       ...(s.taints ?? []),
-      ...(s.unschedulable
-        ? [{ key: "node.kubernetes.io/unschedulable", effect: "NoSchedule" as const }]
-        : []),
+      ...(s.unschedulable ? [{ key: UNSCHEDULABLE_TAINT, effect: "NoSchedule" as const }] : []),
     ],
+    unschedulable: s.unschedulable === true,
     hostIP: `172.18.0.${2 + i}`,
   }));
 }
@@ -214,13 +217,18 @@ export function schedule(
   const fail = (why: string) => reasons.set(why, (reasons.get(why) ?? 0) + 1);
   const feasible: SimNode[] = [];
   for (const node of nodes) {
-    if (!nodeAffinityOk(pod.spec, node)) {
-      fail("node(s) didn't match Pod's node affinity/selector");
+    const cordon = node.taints.find((t) => t.key === UNSCHEDULABLE_TAINT);
+    if (node.unschedulable && !(cordon && tolerates(pod.spec.tolerations ?? [], cordon))) {
+      fail("node(s) were unschedulable");
       continue;
     }
     const taint = untolerated(pod.spec, node);
     if (taint) {
       fail(`node(s) had untolerated taint {${taint.key}: ${taint.value ?? ""}}`);
+      continue;
+    }
+    if (!nodeAffinityOk(pod.spec, node)) {
+      fail("node(s) didn't match Pod's node affinity/selector");
       continue;
     }
     let spread = true;
@@ -243,7 +251,11 @@ export function schedule(
     if (spread) feasible.push(node);
   }
   if (feasible.length === 0) {
-    const detail = [...reasons].map(([why, n]) => `${n} ${why}`).join(", ");
+    // FitError's message: the reasons sorted as strings (without its "preemption: ..." part).
+    const detail = [...reasons]
+      .map(([why, n]) => `${n} ${why}`)
+      .sort()
+      .join(", ");
     return { unschedulable: `0/${nodes.length} nodes are available: ${detail}.` };
   }
   const softCounts = soft.map((c) => domainCounts(c, soft, pod, nodes, placed));
