@@ -127,6 +127,10 @@ export interface CredentialsInput {
   tailscaleOauthClientId?: string;
   tailscaleOauthClientSecret?: string;
   tailscaleApiKey?: string;
+  /** A federated identity's identity token (a JWT), or `file:<path>` of a file holding it. */
+  tailscaleIdentityToken?: string;
+  /** The audience the federated identity expects. */
+  tailscaleAudience?: string;
   tailscaleTailnet?: string;
   tailscaleBaseUrl?: string;
 }
