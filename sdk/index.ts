@@ -36,6 +36,7 @@ export type {
   SecurityContext,
   Sysctl,
   Toleration,
+  TopologySpreadConstraint,
   WeightedPodAffinityTerm,
   WindowsSecurityContextOptions,
 } from "./kubernetes";

@@ -7,6 +7,7 @@ import type {
   ResourceRequirements,
   SecurityContext,
   Toleration,
+  TopologySpreadConstraint,
 } from "./kubernetes";
 
 /**
@@ -42,6 +43,13 @@ export interface ProxyClass {
    * (operator: `pod.affinity`)
    */
   affinity?: pulumi.Input<Affinity>;
+  /**
+   * How proxy Pods spread over nodes or zones, as in a Pod spec. A constraint without `labelSelector`
+   * counts the proxy's own Pods. On a ProxyGroup it replaces the default, which keeps the replicas on
+   * as many nodes as there are (`maxSkew: 1` over `kubernetes.io/hostname`, `DoNotSchedule`,
+   * `nodeTaintsPolicy: Honor`); `[]` removes it. (operator: `pod.topologySpreadConstraints`)
+   */
+  topologySpreadConstraints?: pulumi.Input<pulumi.Input<TopologySpreadConstraint>[]>;
   /** Priority class of proxy Pods. (operator: `pod.priorityClassName`) */
   priorityClassName?: pulumi.Input<string>;
   /** Extra labels on proxy Pods. Our own labels always win. (operator: `pod.labels`) */

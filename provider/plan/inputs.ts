@@ -59,6 +59,29 @@ export interface TolerationInput {
   tolerationSeconds?: number;
 }
 
+/** A Kubernetes label selector, as in a Pod spec's topology spread constraint. */
+export interface LabelSelectorInput {
+  matchLabels?: Record<string, string>;
+  matchExpressions?: {
+    key: string;
+    operator: "In" | "NotIn" | "Exists" | "DoesNotExist";
+    values?: string[];
+  }[];
+}
+
+/** A Kubernetes topology spread constraint, as in the Pod spec (`spec.topologySpreadConstraints[]`). */
+export interface TopologySpreadConstraintInput {
+  maxSkew: number;
+  topologyKey: string;
+  whenUnsatisfiable: "DoNotSchedule" | "ScheduleAnyway";
+  /** Absent: the proxy's own Pods (see provider/plan/proxyclass.ts). */
+  labelSelector?: LabelSelectorInput;
+  minDomains?: number;
+  nodeAffinityPolicy?: "Honor" | "Ignore";
+  nodeTaintsPolicy?: "Honor" | "Ignore";
+  matchLabelKeys?: string[];
+}
+
 /** Resource requests and limits of the proxy container, as in the Pod spec. */
 export interface ResourceRequirementsInput {
   requests?: Record<string, string>;
@@ -77,6 +100,8 @@ export interface ProxyClassInput {
   nodeSelector?: Record<string, string>;
   tolerations?: TolerationInput[];
   affinity?: Record<string, unknown>;
+  /** Replaces a ProxyGroup's default spread over nodes (plan/ha/proxygroup.ts). */
+  topologySpreadConstraints?: TopologySpreadConstraintInput[];
   priorityClassName?: string;
   podLabels?: Record<string, string>;
   podAnnotations?: Record<string, string>;

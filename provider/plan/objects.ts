@@ -8,6 +8,7 @@
  */
 import type {
   V1ConfigMap,
+  V1PodDisruptionBudget,
   V1Role,
   V1RoleBinding,
   V1Secret,
@@ -43,6 +44,7 @@ export type PlannedRole = Planned<V1Role, "Role">;
 export type PlannedRoleBinding = Planned<V1RoleBinding, "RoleBinding">;
 export type PlannedConfigMap = Planned<V1ConfigMap, "ConfigMap">;
 export type PlannedStatefulSet = Planned<V1StatefulSet, "StatefulSet">;
+export type PlannedPodDisruptionBudget = Planned<V1PodDisruptionBudget, "PodDisruptionBudget">;
 
 /**
  * A Prometheus Operator ServiceMonitor (`monitoring.coreos.com/v1`), with the fields the operator sets
@@ -71,7 +73,8 @@ export type PlannedObject =
   | PlannedRoleBinding
   | PlannedConfigMap
   | PlannedStatefulSet
-  | PlannedServiceMonitor;
+  | PlannedServiceMonitor
+  | PlannedPodDisruptionBudget;
 
 /** Objects of one kind in one namespace matching all labels. */
 export interface Selection {

@@ -4,8 +4,14 @@
  * adapted to our flattened ProxyClassInput, whose fields are declared in schema/proxyClass.ts. Shared
  * by the standalone and the ProxyGroup builders.
  */
-import type { V1Container, V1EnvVar, V1StatefulSet } from "@kubernetes/client-node";
-import type { ProxyClassInput } from "./inputs";
+import type {
+  V1Container,
+  V1EnvVar,
+  V1LabelSelector,
+  V1StatefulSet,
+  V1TopologySpreadConstraint,
+} from "@kubernetes/client-node";
+import type { ProxyClassInput, TopologySpreadConstraintInput } from "./inputs";
 import { MANAGED_ANNOTATION_KEYS, MANAGED_LABEL_KEYS, mergeLabelsOrAnnotations } from "./labels";
 
 /**
@@ -21,6 +27,13 @@ export interface ApplyProxyClassOptions {
   /** The userspace template (standalone L7) has no privileged init container to customise. */
   userspace: boolean;
 }
+
+/**
+ * The port of containerboot's local HTTP server (metrics, `/healthz`): `TS_LOCAL_ADDR_PORT` defaults to
+ * `[::]:9002` (tailscale/tailscale@de9ec7ee cmd/containerboot/settings.go:133), and `enableMetrics`
+ * sets `$(POD_IP):9002` as the operator does.
+ */
+export const LOCAL_ADDR_PORT = 9002;
 
 /** Let's Encrypt staging directory, set as TS_DEBUG_ACME_DIRECTORY_URL by `useLetsEncryptStagingEnvironment`. */
 export const LETSENCRYPT_STAGING_URL = "https://acme-staging-v02.api.letsencrypt.org/directory";
@@ -150,10 +163,13 @@ export function applyProxyClass<S extends V1StatefulSet>(
   }
   if (pc.enableMetrics) {
     env.push(
-      { name: "TS_LOCAL_ADDR_PORT", value: "$(POD_IP):9002" },
+      { name: "TS_LOCAL_ADDR_PORT", value: `$(POD_IP):${LOCAL_ADDR_PORT}` },
       { name: "TS_ENABLE_METRICS", value: "true" },
     );
-    container.ports = [...(container.ports ?? []), { name: "metrics", containerPort: 9002, protocol: "TCP" }];
+    container.ports = [
+      ...(container.ports ?? []),
+      { name: "metrics", containerPort: LOCAL_ADDR_PORT, protocol: "TCP" },
+    ];
   }
   if (pc.useLetsEncryptStagingEnvironment && ACME_PROXY_TYPES.includes(opts.proxyType)) {
     env.push({ name: "TS_DEBUG_ACME_DIRECTORY_URL", value: LETSENCRYPT_STAGING_URL });
@@ -177,6 +193,10 @@ export function applyProxyClass<S extends V1StatefulSet>(
   if (pc.imagePullSecrets) pod.imagePullSecrets = pc.imagePullSecrets.map((name) => ({ name }));
   if (pc.nodeSelector) pod.nodeSelector = { ...pc.nodeSelector };
   if (pc.affinity) pod.affinity = clone(pc.affinity);
+  if (pc.topologySpreadConstraints) {
+    const own = sts.spec!.selector;
+    pod.topologySpreadConstraints = pc.topologySpreadConstraints.map((c) => spreadConstraint(c, own));
+  }
   if (pc.tolerations) pod.tolerations = clone(pc.tolerations);
   if (pc.priorityClassName) pod.priorityClassName = pc.priorityClassName;
   if (pc.nodeName) pod.nodeName = pc.nodeName;
@@ -196,6 +216,20 @@ export function applyProxyClass<S extends V1StatefulSet>(
     if (pc.initContainer.imagePullPolicy) init.imagePullPolicy = pc.initContainer.imagePullPolicy;
   }
   return sts;
+}
+
+/**
+ * A ProxyClass spread constraint as the Pod gets it. Unlike Kubernetes, where a constraint without
+ * `labelSelector` counts no Pod (and so spreads nothing), a missing selector means the proxy's own Pods
+ * (the StatefulSet's selector), which users cannot easily spell: our labels are ours.
+ */
+function spreadConstraint(
+  c: TopologySpreadConstraintInput,
+  own: V1LabelSelector,
+): V1TopologySpreadConstraint {
+  const out: V1TopologySpreadConstraint = clone(c);
+  out.labelSelector ??= clone(own);
+  return out;
 }
 
 function clone<T>(v: T): any {

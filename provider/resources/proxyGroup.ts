@@ -4,7 +4,8 @@
  * inputs are declared in plan/schema/proxyGroup.ts.
  *
  * create: refuse device names that are taken -> mint one single-use key per replica -> config and state
- *   Secrets, ServiceAccount, Role, RoleBinding, ConfigMap, StatefulSet -> wait, by watch, until every
+ *   Secrets, ServiceAccount, Role, RoleBinding, ConfigMap, PodDisruptionBudget (2 replicas or more),
+ *   StatefulSet -> wait, by watch, until every
  *   replica's device is registered -> drop the keys from the configs and revoke them. A failure after
  *   the first write removes what was made.
  * update: keys for new replicas only; config Secrets are rewritten with read-modify-write that keeps
@@ -33,6 +34,7 @@ import {
   parseOwners,
   planProxyGroup,
   planProxyGroupScale,
+  podDisruptionBudgetRef,
   proxyGroupNames,
   proxyGroupObjects,
   proxyGroupTeardown,
@@ -302,6 +304,10 @@ async function applyAll(
   await rt.kube.apply(plan.configMap, own);
   // Before the replicas (re)start: replica 0 reads the account key at start and cannot create the Secret.
   if (plan.acmeAccountSecret) await joinAcmeAccount(rt.kube, input.namespace, input.ownerId);
+  // Before the StatefulSet, so a group growing to 2 replicas is covered once the new one runs; one shrinking
+  // to 1 loses it (a budget over one replica would block drains, plan/ha/proxygroup.ts).
+  if (plan.podDisruptionBudget) await rt.kube.apply(plan.podDisruptionBudget, own);
+  else await rt.kube.delete(podDisruptionBudgetRef(input));
   const sts = await rt.kube.apply(plan.statefulSet, own);
   if (plan.metricsService) await rt.kube.apply(plan.metricsService, own);
   if (plan.serviceMonitor) await rt.kube.apply(plan.serviceMonitor, own);

@@ -54,6 +54,7 @@ describe("kube-api: authentication and discovery", () => {
       "authentication.k8s.io",
       "authorization.k8s.io",
       "discovery.k8s.io",
+      "policy",
       "rbac.authorization.k8s.io",
     ]);
     const core = (await raw(h.server, "GET", "/api/v1")).json;

@@ -27,6 +27,7 @@ import type {
   TailnetIngressInput,
   TailnetServiceInput,
   TolerationInput,
+  TopologySpreadConstraintInput,
 } from "../../provider/plan/inputs";
 import type {
   CERTIFICATE_BUDGET_OUTPUTS,
@@ -64,6 +65,7 @@ import type {
   TailnetService,
   TailnetServiceArgs,
   Toleration,
+  TopologySpreadConstraint,
 } from "../../sdk";
 
 /** Compiles only when `T` is `true`. */
@@ -116,6 +118,7 @@ export type Checks = [
   // `string` in the SDK (as in @pulumi/kubernetes) and checked by the provider at preview, so only
   // its keys are compared.
   Assert<SameKeys<Toleration, TolerationInput>>,
+  Assert<SameKeys<TopologySpreadConstraint, TopologySpreadConstraintInput>>,
   Assert<Sends<ResourceRequirements, ResourceRequirementsInput>>,
   Assert<Sends<EnvVar, NonNullable<ProxyClassInput["env"]>[number]>>,
   // A DNS option's name is optional in the SDK, as in @pulumi/kubernetes, and required by check.

@@ -14,7 +14,8 @@ export const PROXY_CLASS_SAMPLES: { [K in keyof Required<ProxyClassInput>]: Prox
   useLetsEncryptStagingEnvironment: true,
   imagePullSecrets: ["registry"],
   priorityClassName: "high",
-  nodeSelector: { zone: "a" },
+  // A label every node has: a selector no node matches leaves the Pods Pending.
+  nodeSelector: { "kubernetes.io/os": "linux" },
   podLabels: { team: "net" },
   statefulSetLabels: { team: "net" },
   podAnnotations: { "example.com/a": "b" },
@@ -23,6 +24,9 @@ export const PROXY_CLASS_SAMPLES: { [K in keyof Required<ProxyClassInput>]: Prox
   tolerations: [{ key: "dedicated", operator: "Exists", effect: "NoSchedule" }],
   resources: { limits: { memory: "128Mi" } },
   affinity: { podAntiAffinity: {} },
+  topologySpreadConstraints: [
+    { maxSkew: 1, topologyKey: "topology.kubernetes.io/zone", whenUnsatisfiable: "ScheduleAnyway" },
+  ],
   securityContext: { privileged: false },
   podSecurityContext: { runAsNonRoot: false },
   enableDebug: true,

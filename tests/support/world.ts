@@ -233,6 +233,7 @@ const KINDS: [string, string][] = [
   ["v1", "ServiceAccount"],
   ["v1", "Pod"],
   ["apps/v1", "StatefulSet"],
+  ["policy/v1", "PodDisruptionBudget"],
   ["rbac.authorization.k8s.io/v1", "Role"],
   ["rbac.authorization.k8s.io/v1", "RoleBinding"],
 ];

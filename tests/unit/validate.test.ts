@@ -679,6 +679,96 @@ describe("checkProxyClass", () => {
       ],
     );
   });
+  it("topologySpreadConstraints: the API server's rules, by path", () => {
+    assert.deepEqual(
+      checkProxyClass({
+        topologySpreadConstraints: [
+          { maxSkew: 1, topologyKey: "kubernetes.io/hostname", whenUnsatisfiable: "DoNotSchedule" },
+          {
+            maxSkew: 2,
+            topologyKey: "topology.kubernetes.io/zone",
+            whenUnsatisfiable: "ScheduleAnyway",
+            nodeTaintsPolicy: "Honor",
+            nodeAffinityPolicy: "Ignore",
+            labelSelector: { matchExpressions: [{ key: "app", operator: "In", values: ["edge"] }] },
+            matchLabelKeys: ["pod-template-hash"],
+          },
+        ],
+      }),
+      [],
+    );
+    assert.deepEqual(
+      checkProxyClass({
+        topologySpreadConstraints: [
+          { maxSkew: 0, topologyKey: "", whenUnsatisfiable: "Never" as never, minDomains: 0 },
+          {
+            maxSkew: 1,
+            topologyKey: "kubernetes.io/hostname",
+            whenUnsatisfiable: "ScheduleAnyway",
+            minDomains: 2,
+            nodeTaintsPolicy: "honor" as never,
+            labelSelector: {
+              matchLabels: { "bad key!": "v" },
+              matchExpressions: [
+                { key: "app", operator: "In" },
+                { key: "tier", operator: "Exists", values: ["x"] },
+              ],
+            },
+            skew: 1,
+          } as never,
+          { maxSkew: 1, topologyKey: "kubernetes.io/hostname", whenUnsatisfiable: "ScheduleAnyway" },
+        ],
+      }),
+      [
+        {
+          property: "proxyClass.topologySpreadConstraints[0].maxSkew",
+          reason: "must be a whole number greater than zero, got 0",
+        },
+        {
+          property: "proxyClass.topologySpreadConstraints[0].topologyKey",
+          reason: 'is required: a node label, e.g. "kubernetes.io/hostname"',
+        },
+        {
+          property: "proxyClass.topologySpreadConstraints[0].whenUnsatisfiable",
+          reason: 'Unsupported value: "Never": supported values: "DoNotSchedule", "ScheduleAnyway"',
+        },
+        {
+          property: "proxyClass.topologySpreadConstraints[0].minDomains",
+          reason: "must be a whole number greater than zero, got 0",
+        },
+        {
+          property: "proxyClass.topologySpreadConstraints[1].skew",
+          reason:
+            '"skew" is not a field of a topology spread constraint, so it would be ignored: remove it or correct its spelling (fields: maxSkew, topologyKey, whenUnsatisfiable, labelSelector, minDomains, nodeAffinityPolicy, nodeTaintsPolicy, matchLabelKeys). A program built with a newer pulumi-tailnet than the one the provider runs sends what this version does not know: use one version for both.',
+        },
+        {
+          property: "proxyClass.topologySpreadConstraints[1].minDomains",
+          reason: "can only be set with whenUnsatisfiable DoNotSchedule",
+        },
+        {
+          property: "proxyClass.topologySpreadConstraints[1].nodeTaintsPolicy",
+          reason: 'Unsupported value: "honor": supported values: "Honor", "Ignore"',
+        },
+        {
+          property: 'proxyClass.topologySpreadConstraints[1].labelSelector.matchLabels["bad key!"]',
+          reason:
+            "invalid key \"bad key!\": name part must consist of alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric character (e.g. 'MyName',  or 'my.name',  or '123-abc', regex used for validation is '([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]')",
+        },
+        {
+          property: "proxyClass.topologySpreadConstraints[1].labelSelector.matchExpressions[0].values",
+          reason: "must be non-empty when operator is In",
+        },
+        {
+          property: "proxyClass.topologySpreadConstraints[1].labelSelector.matchExpressions[1].values",
+          reason: "must be empty when operator is Exists",
+        },
+        {
+          property: "proxyClass.topologySpreadConstraints[2]",
+          reason: 'repeats topologyKey "kubernetes.io/hostname" with whenUnsatisfiable ScheduleAnyway',
+        },
+      ],
+    );
+  });
   it("tolerates unknown values", () => {
     assert.deepEqual(
       checkProxyClass({

@@ -15,7 +15,7 @@ import { LABEL_OWNER, ownerHash } from "../labels";
 import { recordedMetricsRefs } from "../metrics";
 import type { ObjectRef, Selection } from "../objects";
 import { CONFIG_KEY, INGRESS_CONFIG_KEY, PROXY_GROUP_SERVE_CONFIG_KEY } from "./common";
-import { pgLabels, proxyGroupNames, proxyGroupSecrets } from "./proxygroup";
+import { pgLabels, podDisruptionBudgetRef, proxyGroupNames, proxyGroupSecrets } from "./proxygroup";
 
 export type { Selection } from "../objects";
 
@@ -268,8 +268,9 @@ export function proxyGroupTeardown(
     ...metricsStep(pg, proxyClass),
     {
       step: "deleteObjects",
-      description: `delete the ConfigMap and RBAC of ProxyGroup ${pg.namespace}/${pg.name}`,
+      description: `delete the PodDisruptionBudget, ConfigMap and RBAC of ProxyGroup ${pg.namespace}/${pg.name}`,
       objects: [
+        podDisruptionBudgetRef(pg),
         ref("v1", "ConfigMap", proxyGroupNames.configMap(pg.name)),
         ref("rbac.authorization.k8s.io/v1", "RoleBinding", proxyGroupNames.roleBinding(pg.name)),
         ref("rbac.authorization.k8s.io/v1", "Role", proxyGroupNames.role(pg.name)),

@@ -239,6 +239,115 @@ function checkServiceMonitor(v: unknown, at: string, push: Push): void {
   if (v.labels !== undefined && !isUnknown(v.labels)) checkLabels(v.labels, `${at}.labels`, push);
 }
 
+function checkLabelSelector(v: unknown, at: string, push: Push): void {
+  if (!isPlainObject(v)) {
+    push(at, "must be a label selector {matchLabels, matchExpressions}");
+    return;
+  }
+  checkKnownKeys(
+    v,
+    ["matchLabels", "matchExpressions"],
+    { at, what: "a label selector", noun: "a field" },
+    push,
+  );
+  checkStringMap(v.matchLabels, `${at}.matchLabels`, push, { values: "label" });
+  if (v.matchExpressions === undefined || isUnknown(v.matchExpressions)) return;
+  checkList(
+    v.matchExpressions,
+    `${at}.matchExpressions`,
+    push,
+    "must be a list of requirements",
+    (r, item) => {
+      if (!isPlainObject(r)) {
+        push(item, "must be a requirement {key, operator, values}");
+        return;
+      }
+      if (typeof r.key !== "string") push(`${item}.key`, "is required: a label key");
+      else for (const e of qualifiedNameErrors(r.key)) push(`${item}.key`, e);
+      if (r.operator === undefined)
+        push(`${item}.operator`, "is required: In, NotIn, Exists or DoesNotExist");
+      else checkEnum(r.operator, ["In", "NotIn", "Exists", "DoesNotExist"], `${item}.operator`, push);
+      const values = isUnknown(r.values) ? undefined : (r.values ?? []);
+      if (!Array.isArray(values)) return;
+      if ((r.operator === "In" || r.operator === "NotIn") && values.length === 0)
+        push(`${item}.values`, `must be non-empty when operator is ${r.operator}`);
+      if ((r.operator === "Exists" || r.operator === "DoesNotExist") && values.length > 0)
+        push(`${item}.values`, `must be empty when operator is ${r.operator}`);
+    },
+  );
+}
+
+/**
+ * The rules the API server applies to a Pod's spread constraints (kubernetes/kubernetes
+ * pkg/apis/core/validation/validation.go validateTopologySpreadConstraints), so that a mistake fails the
+ * preview naming the field instead of the StatefulSet write at `up`.
+ */
+function checkSpreadConstraints(v: unknown, at: string, push: Push): void {
+  const seen = new Set<string>();
+  checkList(v, at, push, "must be a list of topology spread constraints", (c, item) => {
+    if (!isPlainObject(c)) {
+      push(item, "must be a constraint {maxSkew, topologyKey, whenUnsatisfiable, labelSelector, ...}");
+      return;
+    }
+    checkKnownKeys(c, SPREAD_KEYS, { at: item, what: "a topology spread constraint", noun: "a field" }, push);
+    const positive = (f: "maxSkew" | "minDomains", required: boolean) => {
+      const n = c[f];
+      if (n === undefined) {
+        if (required) push(`${item}.${f}`, "is required: how uneven the spread may be, e.g. 1");
+      } else if (!isUnknown(n) && !(typeof n === "number" && Number.isInteger(n) && n > 0))
+        push(`${item}.${f}`, `must be a whole number greater than zero, got ${JSON.stringify(n)}`);
+    };
+    positive("maxSkew", true);
+    if (c.topologyKey === undefined || c.topologyKey === "")
+      push(`${item}.topologyKey`, 'is required: a node label, e.g. "kubernetes.io/hostname"');
+    else if (typeof c.topologyKey !== "string") push(`${item}.topologyKey`, "must be a string");
+    if (c.whenUnsatisfiable === undefined)
+      push(`${item}.whenUnsatisfiable`, "is required: DoNotSchedule or ScheduleAnyway");
+    else
+      checkEnum(c.whenUnsatisfiable, ["DoNotSchedule", "ScheduleAnyway"], `${item}.whenUnsatisfiable`, push);
+    positive("minDomains", false);
+    if (c.minDomains !== undefined && c.whenUnsatisfiable === "ScheduleAnyway")
+      push(`${item}.minDomains`, "can only be set with whenUnsatisfiable DoNotSchedule");
+    checkEnum(c.nodeAffinityPolicy, ["Honor", "Ignore"], `${item}.nodeAffinityPolicy`, push);
+    checkEnum(c.nodeTaintsPolicy, ["Honor", "Ignore"], `${item}.nodeTaintsPolicy`, push);
+    if (c.labelSelector !== undefined && !isUnknown(c.labelSelector))
+      checkLabelSelector(c.labelSelector, `${item}.labelSelector`, push);
+    if (c.matchLabelKeys !== undefined && !isUnknown(c.matchLabelKeys)) {
+      checkList(
+        c.matchLabelKeys,
+        `${item}.matchLabelKeys`,
+        push,
+        "must be a list of label keys",
+        (k, key) => {
+          if (typeof k !== "string") push(key, "must be a label key (string)");
+          else for (const e of qualifiedNameErrors(k)) push(key, e);
+        },
+      );
+    }
+    // The pair names one kind of constraint: the API server refuses a second one.
+    const pair = `${String(c.topologyKey)}/${String(c.whenUnsatisfiable)}`;
+    if (typeof c.topologyKey === "string" && typeof c.whenUnsatisfiable === "string") {
+      if (seen.has(pair))
+        push(
+          item,
+          `repeats topologyKey ${JSON.stringify(c.topologyKey)} with whenUnsatisfiable ${c.whenUnsatisfiable}`,
+        );
+      seen.add(pair);
+    }
+  });
+}
+
+const SPREAD_KEYS = [
+  "maxSkew",
+  "topologyKey",
+  "whenUnsatisfiable",
+  "labelSelector",
+  "minDomains",
+  "nodeAffinityPolicy",
+  "nodeTaintsPolicy",
+  "matchLabelKeys",
+];
+
 function checkResources(v: unknown, at: string, push: Push): void {
   if (!isPlainObject(v)) {
     push(
@@ -320,6 +429,7 @@ export const PROXY_CLASS = {
   tolerations: { appliesTo: "podTemplate", check: checkTolerations },
   resources: { appliesTo: "podTemplate", check: checkResources },
   affinity: { appliesTo: "podTemplate", check: checkObject },
+  topologySpreadConstraints: { appliesTo: "podTemplate", check: checkSpreadConstraints },
   securityContext: { appliesTo: "podTemplate", check: checkObject },
   podSecurityContext: { appliesTo: "podTemplate", check: checkObject },
   nodeName: {

@@ -41,6 +41,7 @@ const SCHEMA_PREFIXES: [string, string, string][] = [
   ["IoK8sApiAuthorizationV1", "io.k8s.api.authorization.v1", "kubernetes-models"],
   ["IoK8sApiAuthenticationV1", "io.k8s.api.authentication.v1", "kubernetes-models"],
   ["IoK8sApiAutoscalingV1", "io.k8s.api.autoscaling.v1", "kubernetes-models"],
+  ["IoK8sApiPolicyV1", "io.k8s.api.policy.v1", "kubernetes-models"],
   [
     "IoK8sApiextensionsApiserverPkgApisApiextensionsV1",
     "io.k8s.apiextensions-apiserver.pkg.apis.apiextensions.v1",

@@ -9,6 +9,7 @@ import {
   podStrategy,
   serviceAccountStrategy,
 } from "./kinds/core";
+import { podDisruptionBudgetStrategy } from "./kinds/policy";
 import {
   clusterRoleBindingStrategy,
   clusterRoleStrategy,
@@ -173,6 +174,20 @@ export const RESOURCE_TYPES: ResourceType[] = [
     schema: "IoK8sApiAppsV1StatefulSet",
     model: "V1StatefulSet",
     strategy: statefulSetStrategy,
+  },
+  {
+    group: "policy",
+    version: "v1",
+    kind: "PodDisruptionBudget",
+    plural: "poddisruptionbudgets",
+    singular: "poddisruptionbudget",
+    namespaced: true,
+    shortNames: ["pdb"],
+    verbs: ALL,
+    subresources: { status: STATUS },
+    schema: "IoK8sApiPolicyV1PodDisruptionBudget",
+    model: "V1PodDisruptionBudget",
+    strategy: podDisruptionBudgetStrategy,
   },
   {
     group: "rbac.authorization.k8s.io",
