@@ -44,7 +44,7 @@ import { type ProxyGroupInput, SCHEMA_VERSION } from "../plan/inputs";
 import { refreshedInputs } from "../plan/schema/field";
 import { PROXY_GROUP } from "../plan/schema/proxyGroup";
 import { controlUrlFor, mintAuthKey, refuseTakenHostnames, revokeMintedKeys, waitForDevice } from "./devices";
-import { configMapRef, configMapText, serviceOwnersOf } from "./ha/configMap";
+import { CONFIG_MAP_SHARED_FIELDS, configMapRef, configMapText, serviceOwnersOf } from "./ha/configMap";
 import {
   type ReplicaFacts,
   readReplicas,
@@ -294,7 +294,7 @@ async function applyAll(
   await rt.kube.apply(plan.role, own);
   await rt.kube.apply(plan.roleBinding, own);
   // Labels and annotations only: the data keys belong to the HA ingresses and services.
-  await rt.kube.apply(plan.configMap, own);
+  await rt.kube.apply(plan.configMap, { ...own, sharedFields: CONFIG_MAP_SHARED_FIELDS });
   const sts = await rt.kube.apply(plan.statefulSet, own);
   return { templateChanged: sts.action !== "unchanged" };
 }

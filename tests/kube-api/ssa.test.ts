@@ -156,8 +156,9 @@ describe("kube-api: server-side apply ownership and removal", () => {
   });
 
   const JSON_PATCH = "application/json-patch+json";
+  // Sorted: the server orders entries by operation, then by the second they last changed.
   const managersOf = (obj: any) =>
-    (obj.metadata.managedFields ?? []).map((m: any) => `${m.manager}/${m.operation}`);
+    (obj.metadata.managedFields ?? []).map((m: any) => `${m.manager}/${m.operation}`).sort();
 
   /** A StatefulSet written the way a client that never applied writes: create, then a merge patch. */
   async function writtenByUpdates(name: string) {
@@ -175,7 +176,7 @@ describe("kube-api: server-side apply ownership and removal", () => {
       { spec: { template: { metadata: { annotations: { note: "kept" } } } } },
       "application/merge-patch+json",
     );
-    assert.deepEqual(managersOf(edited.json), ["old/Update", "editor/Update"]);
+    assert.deepEqual(managersOf(edited.json), ["editor/Update", "old/Update"]);
     return edited.json;
   }
 
@@ -200,7 +201,7 @@ describe("kube-api: server-side apply ownership and removal", () => {
       JSON_PATCH,
     );
     assert.equal(moved.status, 200);
-    assert.deepEqual(managersOf(moved.json), ["me/Apply", "editor/Update"], "only ownership changed");
+    assert.deepEqual(managersOf(moved.json), ["editor/Update", "me/Apply"], "only ownership changed");
     assert.notEqual(moved.json.metadata.resourceVersion, live.metadata.resourceVersion);
     assert.deepEqual(moved.json.spec, live.spec);
 
@@ -228,18 +229,18 @@ describe("kube-api: server-side apply ownership and removal", () => {
     const bogus = live.metadata.managedFields.map((m: any) => ({ ...m, operation: "Bogus" }));
     const ignored = await patchAs([{ op: "replace", path: "/metadata/managedFields", value: bogus }]);
     assert.equal(ignored.status, 200, "not refused: the live managedFields are kept");
-    assert.deepEqual(managersOf(ignored.json), ["old/Update", "editor/Update"]);
+    assert.deepEqual(managersOf(ignored.json), ["editor/Update", "old/Update"]);
     assert.equal(ignored.json.metadata.resourceVersion, live.metadata.resourceVersion, "nothing written");
     for (const fieldsV1 of [{ "f:spec": 5 }, { x: {} }, { 'k:["a"]': {} }]) {
       const entries = live.metadata.managedFields.map((m: any) => ({ ...m, fieldsV1 }));
       const r = await patchAs([{ op: "replace", path: "/metadata/managedFields", value: entries }]);
-      assert.deepEqual(managersOf(r.json), ["old/Update", "editor/Update"], JSON.stringify(fieldsV1));
+      assert.deepEqual(managersOf(r.json), ["editor/Update", "old/Update"], JSON.stringify(fieldsV1));
     }
     const leftOut = await raw(h.server, "PUT", `${STS}/reset?fieldManager=me`, {
       ...live,
       metadata: { ...live.metadata, managedFields: undefined },
     });
-    assert.deepEqual(managersOf(leftOut.json), ["old/Update", "editor/Update"]);
+    assert.deepEqual(managersOf(leftOut.json), ["editor/Update", "old/Update"]);
 
     const cleared = await patchAs({ metadata: { managedFields: [{}] } }, "application/merge-patch+json");
     assert.equal(cleared.status, 200);
@@ -288,8 +289,8 @@ describe("kube-api: server-side apply ownership and removal", () => {
       `StatefulSet in version "v1" cannot be handled as a StatefulSet: ${detail}`,
     );
     assert.deepEqual(managersOf((await raw(h.server, "GET", `${STS}/shape`)).json), [
-      "old/Update",
       "editor/Update",
+      "old/Update",
     ]);
   });
 });

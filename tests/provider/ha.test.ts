@@ -262,6 +262,97 @@ describe("HA lifecycles (ProxyGroup, TailnetIngress and TailnetService with prox
     }
   });
 
+  /**
+   * Rewrites the managedFields of every object of ours in the namespace as an earlier version's writes
+   * (merge patches and updates, never an apply) left them: our entries merged into one Update entry
+   * of `pulumi-tailnet`. Through the API, as a JSON patch.
+   */
+  async function asWrittenByEarlierVersion() {
+    const kinds = [
+      ["v1", "Secret", "secrets"],
+      ["v1", "ConfigMap", "configmaps"],
+      ["v1", "ServiceAccount", "serviceaccounts"],
+      ["apps/v1", "StatefulSet", "statefulsets"],
+      ["rbac.authorization.k8s.io/v1", "Role", "roles"],
+      ["rbac.authorization.k8s.io/v1", "RoleBinding", "rolebindings"],
+    ];
+    const union = (a: any, b: any): any => {
+      for (const [k, v] of Object.entries(b)) a[k] = union(a[k] ?? {}, v);
+      return a;
+    };
+    for (const [apiVersion, kind, plural] of kinds) {
+      for (const o of world.kube.listObjects(apiVersion!, kind!, NS)) {
+        const ours = (o.metadata.managedFields ?? []).filter((m: any) =>
+          m.manager.startsWith("pulumi-tailnet"),
+        );
+        if (ours.length === 0) continue;
+        const merged = {
+          manager: "pulumi-tailnet",
+          operation: "Update",
+          apiVersion,
+          fieldsType: "FieldsV1",
+          fieldsV1: ours.reduce((t: any, m: any) => union(t, m.fieldsV1), {}),
+        };
+        const others = o.metadata.managedFields.filter((m: any) => !ours.includes(m));
+        const base = apiVersion === "v1" ? "/api/v1" : `/apis/${apiVersion}`;
+        const res = await world.kube.fetch(`${base}/namespaces/${NS}/${plural}/${o.metadata.name}`, {
+          method: "PATCH",
+          headers: {
+            "Content-Type": "application/json-patch+json",
+            Authorization: `Bearer ${world.kube.token}`,
+          },
+          body: JSON.stringify([
+            { op: "replace", path: "/metadata/managedFields", value: [...others, merged] },
+          ]),
+        });
+        assert.equal(res.status, 200, `${kind} ${o.metadata.name}: ${await res.text()}`);
+      }
+    }
+  }
+
+  it("objects an earlier version wrote without applying: an update removes what it no longer sets, and keeps every HA resource's entry", async () => {
+    const labelled = pgInputs({
+      proxyClass: { podLabels: { team: "net" }, statefulSetLabels: { tier: "edge" } },
+    });
+    ({ outs: pgOuts } = await provider.update(
+      "ProxyGroup",
+      "x",
+      pgOuts,
+      await checked("ProxyGroup", labelled),
+    ));
+    const sts = () => world.kube.getObject("apps/v1", "StatefulSet", NS, "ingress");
+    assert.equal(sts().metadata.labels.tier, "edge");
+    await asWrittenByEarlierVersion();
+    const managers = sts().metadata.managedFields.map((m: any) => `${m.manager}/${m.operation}`);
+    assert.ok(managers.includes("pulumi-tailnet/Update") && !managers.includes("pulumi-tailnet/Apply"));
+
+    const news = await checked("ProxyGroup", pgInputs({ proxyClass: { podLabels: { team: "net" } } }));
+    ({ outs: pgOuts } = await provider.update("ProxyGroup", "x", pgOuts, news));
+    assert.equal(sts().metadata.labels.tier, undefined, "the label the ProxyGroup no longer sets is gone");
+    assert.equal(sts().spec.template.metadata.labels.team, "net");
+    assert.ok(configMapKey("serve-config.json").Services["svc:web"], "the HA ingress's entry stays");
+    assert.ok(configMapKey("ingress-config.json")["svc:data-postgres"], "the HA service's entry stays");
+    const cm = world.kube.getObject("v1", "ConfigMap", NS, "ingress-ingress-config");
+    assert.deepEqual(
+      Object.keys(JSON.parse(cm.metadata.annotations["tailnet.pulumi.com/service-owners"])).sort(),
+      ["svc:data-postgres", "svc:web"],
+    );
+    // The ingress's update applies its certificate Secret again: the certificate replica 0 stored stays.
+    const ingressNews = await checked(
+      "TailnetIngress",
+      ingressInputs("web", {
+        tags: ["tag:k8s", "tag:web"],
+        defaultBackend: { service: { namespace: "web", name: "api" }, port: 8080 },
+      }),
+    );
+    ({ outs: webOuts } = await provider.update("TailnetIngress", "x", webOuts, ingressNews));
+    const fqdn = `web.${world.tailscale.tailnetDomain}`;
+    assert.ok(world.kube.getObject("v1", "Secret", NS, fqdn).data["tls.crt"], "the certificate stays");
+    assert.equal(webOuts.certificate.state, "issued");
+    for (const p of world.sim.pods())
+      assert.deepEqual(p.advertisedServices, ["svc:web", "svc:data-postgres"]);
+  });
+
   it("scales up (new replica advertises what the group serves) and down (device and Secrets removed)", async () => {
     const up = await checked(
       "ProxyGroup",

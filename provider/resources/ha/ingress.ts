@@ -91,7 +91,8 @@ async function ensureCertObjects(
         data: Object.fromEntries(Object.entries(planned.data ?? {}).filter(([k]) => !filled[k])),
       }
     : planned;
-  await rt.kube.apply(secret, { ownerId: input.ownerId });
+  // The keys are replica 0's once it issues, or ours when copied from a standalone proxy (migration.ts).
+  await rt.kube.apply(secret, { ownerId: input.ownerId, sharedFields: [["data"]] });
   await rt.kube.apply(plan.certRole!, { ownerId: input.ownerId });
   await rt.kube.apply(plan.certRoleBinding!, { ownerId: input.ownerId });
 }

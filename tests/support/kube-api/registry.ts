@@ -668,6 +668,9 @@ export class Registry {
       );
     for (const [field, p] of previous?.fields ?? []) {
       if (newKeys.has(field)) continue;
+      // A node the last apply owned itself (a map taken over from an Update entry, `.` in FieldsV1) that
+      // this apply sets keys of stays: the prune's addBackOwnedItems puts back what is applied now.
+      if ([...newKeys].some((k) => k.startsWith(`${field}.`) || k.startsWith(`${field}[`))) continue;
       const gone = p.findIndex(
         (step, j) => !("f" in step) && getAtPath(config, p.slice(0, j + 1)) === undefined,
       );

@@ -57,6 +57,17 @@ export function renderManagedFields(managers: Map<string, ManagerEntry>): any[] 
       fieldsV1: sortTree(tree),
     });
   }
+  // In the server's order: Apply before Update, then by time, manager, apiVersion
+  // (kubernetes/apimachinery@eed236ce pkg/util/managedfields/internal/managedfields.go
+  // sortEncodedManagedFields).
+  const seconds = (t: string | undefined) => (t ? Date.parse(t) : 0);
+  out.sort(
+    (p, q) =>
+      (p.operation === q.operation ? 0 : p.operation < q.operation ? -1 : 1) ||
+      seconds(p.time) - seconds(q.time) ||
+      (p.manager === q.manager ? 0 : p.manager < q.manager ? -1 : 1) ||
+      (p.apiVersion === q.apiVersion ? 0 : p.apiVersion < q.apiVersion ? -1 : 1),
+  );
   return out.length > 0 ? out : undefined;
 }
 
