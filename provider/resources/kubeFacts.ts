@@ -6,6 +6,7 @@ import type { Kube, KubeObject, ObjectRef } from "../kube";
 import { type BackendServiceFacts, backendKey, ingressBackends } from "../plan/backends";
 import type { ServiceRefInput, TailnetIngressInput } from "../plan/inputs";
 import { podSecurityRefusal } from "../plan/podSecurity";
+import { BACKENDS, type BackendRecord, backendRecord } from "../plan/refresh";
 
 /** Reference of a core/v1 object. */
 export function coreRef(kind: string, namespace: string | undefined, name: string): ObjectRef {
@@ -137,4 +138,22 @@ export async function readIngressBackends(
     if (!facts.has(key)) facts.set(key, await readBackendService(kube, backend.service, `${at}.service`));
   }
   return facts;
+}
+
+/**
+ * The backend Services as a refresh reads them (`backendsRead`, plan/refresh.ts): their facts now, or,
+ * when they cannot be read (deleted, say), the Services the proxy was written from (`props.backends`)
+ * each with why, so the Diff after the refresh reports that too.
+ */
+export async function backendsAsRead(
+  read: () => Promise<Iterable<BackendServiceFacts>>,
+  props: Record<string, unknown>,
+): Promise<BackendRecord[]> {
+  try {
+    return backendRecord(await read());
+  } catch (err) {
+    const error = err instanceof Error ? err.message : String(err);
+    const written = (props[BACKENDS] as BackendRecord[] | undefined) ?? [];
+    return backendRecord(written.map((r) => ({ namespace: r.namespace, name: r.name, error })));
+  }
 }

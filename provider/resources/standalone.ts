@@ -15,11 +15,12 @@ import type { CustomTimeoutsInput } from "../plan/duration";
 import { PlanError } from "../plan/errors";
 import { type CredentialsInput, SCHEMA_VERSION } from "../plan/inputs";
 import type { ProxyNames } from "../plan/names";
-import { BACKENDS, BACKENDS_READ, type BackendRecord, backendRecord } from "../plan/refresh";
+import { BACKENDS, BACKENDS_READ, backendRecord } from "../plan/refresh";
 import { metricsServiceName, type PlanContext, type StandaloneProxyPlan } from "../plan/standalone";
 import type { TailscaleClient } from "../tailscale";
 import { controlUrlFor, mintAuthKey, refuseTakenHostnames, revokeMintedKeys, waitForDevice } from "./devices";
 import {
+  backendsAsRead,
   coreRef,
   deviceStateOf,
   objectPath,
@@ -356,19 +357,10 @@ export async function readStandalone<I extends StandaloneInputBase>(
   const state = deviceStateOf(data);
   // The backend Services as they are now, so the Diff after this refresh reports a proxy written from
   // Services that have changed since (plan/refresh.ts); a Service that cannot be read is reported too.
-  let backendsRead: BackendRecord[];
-  try {
-    backendsRead = backendRecord((await spec.readBackends(kube, props)).values());
-  } catch (err) {
-    const error = err instanceof Error ? err.message : String(err);
-    backendsRead = backendRecord(
-      ((props[BACKENDS as keyof typeof props] as BackendRecord[] | undefined) ?? []).map((r) => ({
-        namespace: r.namespace,
-        name: r.name,
-        error,
-      })),
-    );
-  }
+  const backendsRead = await backendsAsRead(
+    async () => (await spec.readBackends(kube, props)).values(),
+    props as Record<string, unknown>,
+  );
   const fqdn = (device.name ?? state?.fqdn ?? props.fqdn).replace(/\.$/, "");
   const outs = cleanOutputs({
     ...props,

@@ -439,6 +439,75 @@ describe("HA lifecycles (ProxyGroup, TailnetIngress and TailnetService with prox
     assert.equal((pr.props as any).devices.length, 2);
   });
 
+  it("a refresh reports a backend Service changed since the HA resource was written; the update follows it", async () => {
+    const ingressNews = await checked(
+      "TailnetIngress",
+      ingressInputs("web", {
+        tags: ["tag:k8s", "tag:web"],
+        defaultBackend: { service: { namespace: "web", name: "api" }, port: 8080 },
+      }),
+    );
+    const dbNews = await checked("TailnetService", {
+      ownerId: "proj/dev/postgres",
+      service: { namespace: "data", name: "postgres" },
+      proxyGroup,
+      credentials: world.credentials,
+      customTimeouts: { create: "30s", update: "30s", delete: "30s" },
+    });
+    const refreshed = async (kind: string, outs: Record<string, any>, news: Record<string, any>) => {
+      const r = await provider.read(kind, "x", outs);
+      return { props: r.props as Record<string, any>, diff: await provider.diff(kind, "x", r.props!, news) };
+    };
+    assert.equal((await refreshed("TailnetIngress", webOuts, ingressNews)).diff.changes, false);
+    assert.equal((await refreshed("TailnetService", dbOuts, dbNews)).diff.changes, false);
+
+    // Both backends recreated outside Pulumi with other cluster IPs (the postgres one with a new port).
+    world.kube.remove("v1", "Service", "web", "api");
+    world.kube.remove("v1", "Service", "data", "postgres");
+    await world.addService("web", "api", {
+      selector: { app: "api" },
+      clusterIP: "10.96.0.201",
+      ports: [{ name: "http", port: 8080 }],
+    });
+    await world.addService("data", "postgres", {
+      selector: { app: "postgres" },
+      clusterIP: "10.96.0.202",
+      ports: [{ name: "postgres", port: 5433 }],
+    });
+    const web = await refreshed("TailnetIngress", webOuts, ingressNews);
+    const drift = (d: any) => d.detailedDiff?.backends as { kind: string; reason: string } | undefined;
+    assert.equal(drift(web.diff)?.kind, "update", "the refresh step shows the drift");
+    assert.match(drift(web.diff)!.reason, /Service web\/api: clusterIPs \["[\d.]+"\] → \["10\.96\.0\.201"\]/);
+    const db = await refreshed("TailnetService", dbOuts, dbNews);
+    assert.equal(drift(db.diff)?.kind, "update");
+    assert.match(drift(db.diff)!.reason, /Service data\/postgres: clusterIPs .*"10\.96\.0\.202"\], ports /);
+    assert.match(JSON.stringify(configMapKey("serve-config.json")), /10\.96\.0\.\d+:8080/);
+    assert.doesNotMatch(
+      JSON.stringify(configMapKey("serve-config.json")),
+      /10\.96\.0\.201/,
+      "refresh writes nothing",
+    );
+
+    // The next up: the update rewrites the entries from the Services as they are.
+    ({ outs: webOuts } = await provider.update("TailnetIngress", "x", web.props, ingressNews));
+    ({ outs: dbOuts } = await provider.update("TailnetService", "x", db.props, dbNews));
+    assert.match(
+      JSON.stringify(configMapKey("serve-config.json").Services["svc:web"]),
+      /http:\/\/10\.96\.0\.201:8080\//,
+    );
+    assert.equal(
+      configMapKey("ingress-config.json")["svc:data-postgres"].IPv4Mapping.ClusterIP,
+      "10.96.0.202",
+    );
+    assert.equal(
+      (await provider.diff("TailnetIngress", "x", webOuts, ingressNews)).changes,
+      false,
+      "nothing left to do",
+    );
+    assert.equal((await refreshed("TailnetIngress", webOuts, ingressNews)).diff.changes, false);
+    assert.equal((await refreshed("TailnetService", dbOuts, dbNews)).diff.changes, false);
+  });
+
   it("deletes in the safe order and leaves nothing behind", async () => {
     const fqdn = `web.${world.tailscale.tailnetDomain}`;
     await provider.remove("TailnetIngress", "x", webOuts);
