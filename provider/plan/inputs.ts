@@ -31,9 +31,10 @@ export interface ServiceRefInput {
   name: string;
   /**
    * Set by the SDK when it is given a `@pulumi/kubernetes` Service resource: what that resource's
-   * outputs say about the Service. Only the diff reads it: a replaced Service (new `uid`) or a changed
+   * outputs say about the Service. The diff reads it: a replaced Service (new `uid`) or a changed
    * address or port list changes it, so the proxy's diff is an update, and the update reads the Service
-   * from the cluster again and rewrites the proxy. The proxy is never planned from these values.
+   * from the cluster again and rewrites the proxy. The proxy is never written from these values; a
+   * preview's fingerprints are planned from them (plan/backends.ts `placeholderBackends`).
    */
   revision?: ServiceRevisionInput;
 }
