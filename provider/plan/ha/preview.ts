@@ -33,6 +33,7 @@ import { fingerprintedObjects, fingerprintObject } from "../fingerprint";
 import {
   containsUnknown,
   type ProxyGroupRef,
+  type ServiceRefInput,
   type TailnetIngressInput,
   type TailnetServiceInput,
   UNKNOWN,
@@ -53,12 +54,17 @@ const PREVIEW_SERVICE_ADDRS: readonly string[] = ["0.0.0.0", "::"];
 export type PlannedWrites = Record<string, string>;
 
 /**
- * Inputs with the backend Services' revisions left out while one is unknown, and whether they were
- * known: the caller has checked that nothing else is unknown.
+ * Inputs with the backend Services' revisions left out while one is unknown, and whether the backends'
+ * addresses are known: not while a revision is unknown, nor while one names no address (the preview
+ * of the Service's own create reports its inputs, which have none yet). The caller has checked that
+ * nothing else is unknown.
  */
-function plannable<I>(input: I): { known: I; backendsKnown: boolean } {
-  const backendsKnown = !containsUnknown(input);
-  return { known: backendsKnown ? input : withoutServiceRevisions(input), backendsKnown };
+function plannable<I>(input: I, refs: readonly ServiceRefInput[]): { known: I; backendsKnown: boolean } {
+  if (containsUnknown(input)) return { known: withoutServiceRevisions(input), backendsKnown: false };
+  const addressed = refs.every(
+    (r) => !r.revision || r.revision.clusterIPs?.length || r.revision.externalName,
+  );
+  return { known: input, backendsKnown: addressed };
 }
 
 /** The key of this resource's entry in the ProxyGroup's ConfigMap. */
@@ -79,7 +85,10 @@ function advertiseWrite(pg: ProxyGroupRef, serviceName: string): PlannedWrites {
 
 /** What an `up` of an HA TailnetIngress writes, in its order. Throws what planHAIngress throws. */
 export function haIngressWrites(input: TailnetIngressInput): PlannedWrites {
-  const { known, backendsKnown } = plannable(input);
+  const { known, backendsKnown } = plannable(
+    input,
+    ingressBackends(input).map((e) => e.backend.service),
+  );
   const backends = placeholderBackends(ingressBackends(known).map((e) => e.backend));
   const plan = planHAIngress(known, backends, { tailnetDomain: PREVIEW_TAILNET_DOMAIN });
   const pg = known.proxyGroup!;
@@ -95,7 +104,7 @@ export function haIngressWrites(input: TailnetIngressInput): PlannedWrites {
 
 /** What an `up` of an HA TailnetService writes, in its order. Throws what planHAService throws. */
 export function haServiceWrites(input: TailnetServiceInput): PlannedWrites {
-  const { known, backendsKnown } = plannable(input);
+  const { known, backendsKnown } = plannable(input, [input.service]);
   const backend = placeholderService(known.service);
   const plan = planHAService(known, backend, {});
   const pg = known.proxyGroup!;

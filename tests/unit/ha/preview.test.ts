@@ -276,6 +276,17 @@ describe("HA previews list what an up writes", () => {
       }),
     );
     assert.deepEqual(unknown, { ...known, [SERVE]: UNKNOWN });
+    // The preview of the Service's own create reports its inputs: ports, no address yet.
+    const creating = await planned(
+      "TailnetIngress",
+      ingress({
+        defaultBackend: {
+          service: { namespace: "web", name: "frontend", revision: { ports: [{ name: "http", port: 80 }] } },
+          port: "http",
+        },
+      }),
+    );
+    assert.deepEqual(creating, { ...known, [SERVE]: UNKNOWN });
     const db = await planned(
       "TailnetService",
       service({ service: { namespace: "data", name: "postgres", revision: UNKNOWN } }),
