@@ -212,9 +212,10 @@ export interface HostInputs {
 
 /**
  * What `check` adds to the inputs of the kinds that write Kubernetes objects: `Kind/namespace/name`
- * of every object an `up` would write, with a fingerprint of its content (plan/fingerprint.ts), or
- * the unknown sentinel while an input is unknown. A preview shows it, so a changed fingerprint names
- * the object that will change.
+ * of every object an `up` would write (for an HA resource also the entries it writes in shared objects
+ * and its Tailscale Service, plan/ha/preview.ts), with a fingerprint of its content
+ * (plan/fingerprint.ts), or the unknown sentinel, for the whole or for one HA entry, while an input it
+ * is planned from is unknown. A preview shows it, so a changed fingerprint names what will change.
  */
 export interface PlannedInputs {
   plannedObjects?: Record<string, string> | typeof UNKNOWN;
