@@ -301,3 +301,24 @@ export interface WindowsSecurityContextOptions {
   /** Run as a Windows HostProcess container (requires host networking). */
   hostProcess?: pulumi.Input<boolean | undefined>;
 }
+
+/**
+ * DNS parameters of a Pod besides those its `dnsPolicy` gives (`spec.dnsConfig` of a Pod); a
+ * `k8s.types.input.core.v1.PodDNSConfig` fits. With `dnsPolicy: "None"` it is the Pod's whole DNS setup.
+ */
+export interface PodDNSConfig {
+  /** Nameserver IP addresses, at most 3, added to those of the policy (required with `None`). */
+  nameservers?: pulumi.Input<pulumi.Input<string>[] | undefined>;
+  /** Search domains, at most 32, added to those of the policy. */
+  searches?: pulumi.Input<pulumi.Input<string>[] | undefined>;
+  /** Resolver options (`ndots`, `edns0`, …) merged over those of the policy. */
+  options?: pulumi.Input<pulumi.Input<PodDNSConfigOption>[] | undefined>;
+}
+
+/** One resolver option of a {@link PodDNSConfig}, e.g. `{ name: "ndots", value: "2" }`. */
+export interface PodDNSConfigOption {
+  /** Option name. Required. */
+  name?: pulumi.Input<string | undefined>;
+  /** Option value, if it takes one. */
+  value?: pulumi.Input<string | undefined>;
+}

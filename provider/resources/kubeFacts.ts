@@ -122,6 +122,13 @@ export function deviceStateOf(data: Record<string, string>): ProxyDeviceState | 
   };
 }
 
+/** The IPs of a Pod (`status.podIPs`, else `status.podIP`). */
+export function podIPsOf(pod: KubeObject | undefined): string[] {
+  const status = (pod?.status ?? {}) as { podIP?: string; podIPs?: { ip: string }[] };
+  if (status.podIPs && status.podIPs.length > 0) return status.podIPs.map((p) => p.ip);
+  return status.podIP ? [status.podIP] : [];
+}
+
 /** `Kind/namespace/name` of an object, for outputs and messages. */
 export function objectPath(obj: { kind?: string; metadata?: { namespace?: string; name?: string } }): string {
   return `${obj.kind}/${obj.metadata?.namespace}/${obj.metadata?.name}`;
@@ -141,19 +148,21 @@ export async function readIngressBackends(
 }
 
 /**
- * The backend Services as a refresh reads them (`backendsRead`, plan/refresh.ts): their facts now, or,
- * when they cannot be read (deleted, say), the Services the proxy was written from (`props.backends`)
- * each with why, so the Diff after the refresh reports that too.
+ * The backend Services as a refresh reads them (`backendsRead`, plan/refresh.ts `records`), and their
+ * facts: as they are now, or, when they cannot be read (deleted, say), the Services the proxy was
+ * written from (`props.backends`) each with why and no facts, so the Diff after the refresh reports
+ * that too.
  */
 export async function backendsAsRead(
-  read: () => Promise<Iterable<BackendServiceFacts>>,
+  read: () => Promise<Map<string, BackendServiceFacts>>,
   props: Record<string, unknown>,
-): Promise<BackendRecord[]> {
+): Promise<{ facts?: Map<string, BackendServiceFacts>; records: BackendRecord[] }> {
   try {
-    return backendRecord(await read());
+    const facts = await read();
+    return { facts, records: backendRecord(facts.values()) };
   } catch (err) {
     const error = err instanceof Error ? err.message : String(err);
     const written = (props[BACKENDS] as BackendRecord[] | undefined) ?? [];
-    return backendRecord(written.map((r) => ({ namespace: r.namespace, name: r.name, error })));
+    return { records: backendRecord(written.map((r) => ({ namespace: r.namespace, name: r.name, error }))) };
   }
 }

@@ -3,6 +3,7 @@
  * ProxyClassInput: a field added there without a sample here does not compile.
  */
 import type { ProxyClassInput } from "../../provider/plan/inputs";
+import { SIM_NODE } from "./cluster-sim";
 
 export const PROXY_CLASS_SAMPLES: { [K in keyof Required<ProxyClassInput>]: ProxyClassInput[K] } = {
   image: "tailscale/tailscale:v1.84.0",
@@ -24,4 +25,21 @@ export const PROXY_CLASS_SAMPLES: { [K in keyof Required<ProxyClassInput>]: Prox
   affinity: { podAntiAffinity: {} },
   securityContext: { privileged: false },
   podSecurityContext: { runAsNonRoot: false },
+  enableDebug: true,
+  serviceMonitor: { enable: true, labels: { release: "prometheus" } },
+  // The simulated cluster's node, so that a proxy bound to it starts.
+  nodeName: SIM_NODE,
+  dnsPolicy: "ClusterFirstWithHostNet",
+  dnsConfig: {
+    nameservers: ["1.1.1.1"],
+    searches: ["example.com"],
+    options: [{ name: "ndots", value: "2" }],
+  },
+  initContainer: {
+    image: "tailscale/tailscale:v1.84.0",
+    imagePullPolicy: "IfNotPresent",
+    env: [{ name: "EXTRA", value: "1" }],
+    resources: { requests: { cpu: "1m" } },
+    securityContext: { privileged: true, runAsUser: 0 },
+  },
 };

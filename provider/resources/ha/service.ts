@@ -234,10 +234,12 @@ export const haService: Steps = {
       addresses: svc.addrs ?? props.addresses,
       tailnetIPs: svc.addrs ?? props.tailnetIPs,
       // The Diff after this refresh compares them with `backends` (plan/refresh.ts `backendDrift`).
-      [BACKENDS_READ]: await backendsAsRead(
-        async () => [await readBackendService(rt.kube, props.service, "service")],
-        props,
-      ),
+      [BACKENDS_READ]: (
+        await backendsAsRead(
+          async () => new Map([["", await readBackendService(rt.kube, props.service, "service")]]),
+          props,
+        )
+      ).records,
       schemaVersion: SCHEMA_VERSION,
     });
     return { id, props: outs };

@@ -102,6 +102,13 @@ describe("HA previews list what an up writes", () => {
     },
     {
       kind: "TailnetIngress",
+      name: "httpEndpoint: the serve config entry and the service's ports",
+      base: ingress,
+      news: ingress({ httpEndpoint: true }),
+      expected: [SERVE, WEB_SERVICE].sort(),
+    },
+    {
+      kind: "TailnetIngress",
       name: "backendProtocol: the serve config entry",
       base: ingress,
       news: ingress({ backendProtocol: "https+insecure" }),

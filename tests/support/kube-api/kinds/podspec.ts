@@ -3,7 +3,14 @@
  * kubernetes/kubernetes pkg/apis/core/v1/defaults.go and pkg/apis/core/validation.
  */
 import { duplicateField, type FieldError, invalidField, notFoundField, requiredField } from "../errors";
-import { checkEnum, dns1123LabelErrors, invalidEach, validateLabels } from "../validation";
+import {
+  checkEnum,
+  dns1123LabelErrors,
+  dns1123SubdomainErrors,
+  invalidEach,
+  isIP,
+  validateLabels,
+} from "../validation";
 
 /** imagePullPolicy default: Always for `:latest` or an untagged image, else IfNotPresent. */
 export function defaultPullPolicy(image: string | undefined): string {
@@ -222,5 +229,65 @@ export function validatePodSpec(
     );
   }
   if (spec.nodeSelector) errs.push(...validateLabels(spec.nodeSelector, `${path}.nodeSelector`));
+  if (spec.nodeName)
+    errs.push(...invalidEach(`${path}.nodeName`, spec.nodeName, dns1123SubdomainErrors(spec.nodeName)));
+  errs.push(...validateDnsConfig(spec.dnsConfig, spec.dnsPolicy, `${path}.dnsConfig`));
+  return errs;
+}
+
+/**
+ * validatePodDNSConfig (kubernetes/kubernetes pkg/apis/core/validation/validation.go; limits
+ * MaxDNSNameservers 3, MaxDNSSearchPaths 32, MaxDNSSearchListChars 2048).
+ */
+function validateDnsConfig(cfg: any, policy: unknown, path: string): FieldError[] {
+  if (policy === "None") {
+    if (!cfg) return [requiredField(path, "must provide `dnsConfig` when `dnsPolicy` is None")];
+    if ((cfg.nameservers ?? []).length === 0) {
+      return [
+        requiredField(
+          `${path}.nameservers`,
+          "must provide at least one DNS nameserver when `dnsPolicy` is None",
+        ),
+      ];
+    }
+  }
+  if (!cfg || typeof cfg !== "object") return [];
+  const errs: FieldError[] = [];
+  const nameservers: string[] = Array.isArray(cfg.nameservers) ? cfg.nameservers : [];
+  if (nameservers.length > 3) {
+    errs.push(invalidField(`${path}.nameservers`, nameservers, "must not have more than 3 nameservers"));
+  }
+  nameservers.forEach((ns, i) => {
+    if (!isIP(ns)) {
+      errs.push(
+        invalidField(
+          `${path}.nameservers[${i}]`,
+          ns,
+          "must be a valid IP address, (e.g. 10.9.8.7 or 2001:db8::ffff)",
+        ),
+      );
+    }
+  });
+  const searches: string[] = Array.isArray(cfg.searches) ? cfg.searches : [];
+  if (searches.length > 32) {
+    errs.push(invalidField(`${path}.searches`, searches, "must not have more than 32 search paths"));
+  }
+  if (searches.join(" ").length > 2048) {
+    errs.push(
+      invalidField(
+        `${path}.searches`,
+        searches,
+        "must not have more than 2048 characters (including spaces) in the search list",
+      ),
+    );
+  }
+  searches.forEach((d, i) => {
+    // A trailing dot is fine.
+    const name = String(d).replace(/\.$/, "");
+    errs.push(...invalidEach(`${path}.searches[${i}]`, name, dns1123SubdomainErrors(name)));
+  });
+  (Array.isArray(cfg.options) ? cfg.options : []).forEach((o: any, i: number) => {
+    if (!o?.name) errs.push(requiredField(`${path}.options[${i}]`, "must not be empty"));
+  });
   return errs;
 }
