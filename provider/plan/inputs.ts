@@ -31,9 +31,10 @@ export interface ServiceRefInput {
   name: string;
   /**
    * Set by the SDK when it is given a `@pulumi/kubernetes` Service resource: what that resource's
-   * outputs say about the Service. Only the diff reads it: a replaced Service (new `uid`) or a changed
+   * outputs say about the Service. The diff reads it: a replaced Service (new `uid`) or a changed
    * address or port list changes it, so the proxy's diff is an update, and the update reads the Service
-   * from the cluster again and rewrites the proxy. The proxy is never planned from these values.
+   * from the cluster again and rewrites the proxy. The proxy is never written from these values; a
+   * preview's fingerprints are planned from them (plan/backends.ts `placeholderBackends`).
    */
   revision?: ServiceRevisionInput;
 }
@@ -284,9 +285,10 @@ export interface HostInputs {
 
 /**
  * What `check` adds to the inputs of the kinds that write Kubernetes objects: `Kind/namespace/name`
- * of every object an `up` would write, with a fingerprint of its content (plan/fingerprint.ts), or
- * the unknown sentinel while an input is unknown. A preview shows it, so a changed fingerprint names
- * the object that will change.
+ * of every object an `up` would write (for an HA resource also the entries it writes in shared objects
+ * and its Tailscale Service, plan/ha/preview.ts), with a fingerprint of its content
+ * (plan/fingerprint.ts), or the unknown sentinel, for the whole or for one HA entry, while an input it
+ * is planned from is unknown. A preview shows it, so a changed fingerprint names what will change.
  */
 export interface PlannedInputs {
   plannedObjects?: Record<string, string> | typeof UNKNOWN;

@@ -50,7 +50,7 @@ import { refreshedInputs } from "../plan/schema/field";
 import { PROXY_GROUP } from "../plan/schema/proxyGroup";
 import { controlUrlFor, mintAuthKey, refuseTakenHostnames, revokeMintedKeys, waitForDevice } from "./devices";
 import { joinAcmeAccount, leaveAcmeAccount } from "./ha/acmeAccount";
-import { configMapRef, configMapText, serviceOwnersOf } from "./ha/configMap";
+import { CONFIG_MAP_SHARED_FIELDS, configMapRef, configMapText, serviceOwnersOf } from "./ha/configMap";
 import {
   type ReplicaFacts,
   readReplicas,
@@ -301,7 +301,7 @@ async function applyAll(
   await rt.kube.apply(plan.role, own);
   await rt.kube.apply(plan.roleBinding, own);
   // Labels and annotations only: the data keys belong to the HA ingresses and services.
-  await rt.kube.apply(plan.configMap, own);
+  await rt.kube.apply(plan.configMap, { ...own, sharedFields: CONFIG_MAP_SHARED_FIELDS });
   // Before the replicas (re)start: replica 0 reads the account key at start and cannot create the Secret.
   if (plan.acmeAccountSecret) await joinAcmeAccount(rt.kube, input.namespace, input.ownerId);
   // Before the StatefulSet, so a group growing to 2 replicas is covered once the new one runs; one shrinking

@@ -17,11 +17,12 @@ import { INGRESS_CONFIG_KEY, replicaReportsRules } from "../plan/ha";
 import { type CredentialsInput, type ProxyClassInput, SCHEMA_VERSION } from "../plan/inputs";
 import { recordedMetricsRefs } from "../plan/metrics";
 import type { ProxyNames } from "../plan/names";
-import { BACKENDS, BACKENDS_READ, type BackendRecord, backendRecord, FORWARDING_READ } from "../plan/refresh";
+import { BACKENDS, BACKENDS_READ, backendRecord, FORWARDING_READ } from "../plan/refresh";
 import { type PlanContext, STANDALONE_DNAT_CONFIG_KEY, type StandaloneProxyPlan } from "../plan/standalone";
 import type { TailscaleClient } from "../tailscale";
 import { controlUrlFor, mintAuthKey, refuseTakenHostnames, revokeMintedKeys, waitForDevice } from "./devices";
 import {
+  backendsAsRead,
   coreRef,
   deviceStateOf,
   objectPath,
@@ -459,21 +460,10 @@ export async function readStandalone<I extends StandaloneInputBase>(
   const state = deviceStateOf(data);
   // The backend Services as they are now, so the Diff after this refresh reports a proxy written from
   // Services that have changed since (plan/refresh.ts); a Service that cannot be read is reported too.
-  let backendsRead: BackendRecord[];
-  let facts: Map<string, BackendServiceFacts> | undefined;
-  try {
-    facts = await spec.readBackends(kube, props);
-    backendsRead = backendRecord(facts.values());
-  } catch (err) {
-    const error = err instanceof Error ? err.message : String(err);
-    backendsRead = backendRecord(
-      ((props[BACKENDS as keyof typeof props] as BackendRecord[] | undefined) ?? []).map((r) => ({
-        namespace: r.namespace,
-        name: r.name,
-        error,
-      })),
-    );
-  }
+  const { facts, records: backendsRead } = await backendsAsRead(
+    () => spec.readBackends(kube, props),
+    props as Record<string, unknown>,
+  );
   const fqdn = (device.name ?? state?.fqdn ?? props.fqdn).replace(/\.$/, "");
   const live: ProxyDeviceState = {
     deviceId: device.nodeId ?? device.id,

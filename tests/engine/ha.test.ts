@@ -1,12 +1,15 @@
 // examples/ha through the real Pulumi language runtime and dynamic-provider host, against the local
-// world: preview, up, scale, no-op preview, destroy.
+// world: preview (which lists what each HA resource's up writes), up, a backend Service recreated outside
+// Pulumi (the refresh reports it, the preview names the one entry the up rewrites, the up rewrites it),
+// no-op preview, scale, destroy.
 import assert from "node:assert/strict";
+import { UNKNOWN } from "../../provider/plan/inputs";
 import type { StackHarness } from "../support/engine";
 import { programStack } from "../support/examples";
 import { type LocalWorld, startLocalWorld } from "../support/world";
 
 describe("examples/ha through the engine", function () {
-  this.timeout(120_000);
+  this.timeout(240_000);
   let world: LocalWorld;
   let stack: StackHarness;
 
@@ -29,7 +32,7 @@ describe("examples/ha through the engine", function () {
   const changed = (r: { steps: { op: string; urn: string }[] }) =>
     r.steps.filter((s) => s.op !== "same").map((s) => `${s.op} ${s.urn.split("::").pop()}`);
 
-  it("previews, deploys, scales, previews again with no changes, and destroys leaving nothing", async () => {
+  it("previews what it writes, deploys, follows a recreated backend after a refresh, scales, previews again with no changes, and destroys leaving nothing", async () => {
     const preview = await stack.preview();
     assert.equal(preview.failed, false, preview.error);
     const creates = (type: string) =>
@@ -38,6 +41,30 @@ describe("examples/ha through the engine", function () {
       [creates("ProxyGroup"), creates("TailnetIngress"), creates("TailnetService")],
       [1, 3, 1],
       "the preview, offline, lists the ProxyGroup and every service on it",
+    );
+
+    // What each HA resource's up writes, offline; the entry planned from a Service being created is
+    // not known yet.
+    const planned = (r: { steps: { urn: string; inputs?: Record<string, unknown> }[] }, name: string) =>
+      r.steps.find((s) => s.urn.endsWith(`::${name}`) && s.urn.includes(":Tailnet"))?.inputs
+        ?.plannedObjects as Record<string, string>;
+    // The engine keeps a map's keys sorted.
+    assert.deepEqual(
+      Object.keys(planned(preview, "grafana")).sort(),
+      [
+        "Secret/tailscale/grafana.<tailnet-domain>",
+        "Role/tailscale/grafana.<tailnet-domain>",
+        "RoleBinding/tailscale/grafana.<tailnet-domain>",
+        "ConfigMap/tailscale/ingress-ingress-config#serve-config.json/Services/svc:grafana",
+        "TailscaleService/svc:grafana",
+        "Secret/tailscale/ingress-*-config#cap-106.hujson/AdvertiseServices/svc:grafana",
+      ].sort(),
+    );
+    assert.equal(
+      planned(preview, "grafana")[
+        "ConfigMap/tailscale/ingress-ingress-config#serve-config.json/Services/svc:grafana"
+      ],
+      UNKNOWN,
     );
 
     const up = await stack.up();
@@ -68,9 +95,49 @@ describe("examples/ha through the engine", function () {
       ]);
     }
 
+    // The database's Service recreated outside Pulumi with another cluster IP.
+    const dnatIP = () => {
+      const cm = world.kube.getObject("v1", "ConfigMap", "tailscale", "ingress-ingress-config");
+      const json = JSON.parse(Buffer.from(cm.binaryData["ingress-config.json"], "base64").toString());
+      return json["svc:postgres"].IPv4Mapping.ClusterIP as string;
+    };
+    const before = world.kube.getObject("v1", "Service", "apps", "postgres");
+    assert.equal(dnatIP(), before.spec.clusterIP);
+    world.kube.remove("v1", "Service", "apps", "postgres");
+    world.kube.seed({
+      ...before,
+      metadata: { namespace: "apps", name: "postgres" },
+      spec: { ...before.spec, clusterIP: "10.96.0.250", clusterIPs: undefined },
+    });
+    // As --skip-preview: the explicit previews around it cover the preview.
+    const refreshed = await stack.refresh({ skipPreview: true });
+    assert.equal(refreshed.failed, false, refreshed.error);
+    const op = (r: { steps: { urn: string; op: string }[] }, urn: string) =>
+      r.steps.find((s) => s.urn.endsWith(urn))?.op;
+    assert.equal(op(refreshed, "TailnetService::postgres"), "update", "the refresh reports the drift");
+    assert.equal(op(refreshed, "TailnetIngress::grafana"), "same");
+    const fix = await stack.preview();
+    assert.deepEqual(changed(fix), ["update postgres"]);
+    const stored = stack.state.find((r) => r.urn.endsWith("TailnetService::postgres"))!.inputs
+      .plannedObjects as Record<string, string>;
+    const next = planned(fix, "postgres");
+    assert.deepEqual(
+      Object.keys(next).filter((k) => next[k] !== stored[k]),
+      ["ConfigMap/tailscale/ingress-ingress-config#ingress-config.json/svc:postgres"],
+      "the preview names the one write the up changes",
+    );
+    const fixed = await stack.up({ skipPreview: true });
+    assert.equal(fixed.failed, false, fixed.error);
+    assert.deepEqual(changed(fixed), ["update postgres"]);
+    assert.equal(dnatIP(), "10.96.0.250", "the DNAT entry follows the Service as it is");
+
     const again = await stack.preview();
     assert.equal(again.failed, false, again.error);
     assert.deepEqual(changed(again), [], "a second preview shows no change");
+    for (const name of ["grafana", "postgres"]) {
+      const state = stack.state.find((r) => r.urn.endsWith(`::${name}`) && r.urn.includes(":Tailnet"))!;
+      assert.deepEqual(planned(again, name), state.inputs.plannedObjects, `${name}: the same planned writes`);
+    }
 
     // examples/database beside it wants the hostname svc:postgres holds: its `up` fails naming the service
     // and its owner, instead of registering the device as postgres-1.

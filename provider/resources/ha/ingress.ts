@@ -20,6 +20,7 @@
  * RoleBinding, Role, certificate Secret.
  */
 import type { KubeObject } from "../../kube";
+import type { BackendServiceFacts } from "../../plan/backends";
 import { PlanError } from "../../plan/errors";
 import {
   certIssued,
@@ -43,8 +44,9 @@ import {
   upsertServeConfigService,
 } from "../../plan/ha";
 import { type ProxyGroupRef, SCHEMA_VERSION, type TailnetIngressInput } from "../../plan/inputs";
+import { BACKENDS, BACKENDS_READ, backendRecord } from "../../plan/refresh";
 import { certificateOutputs, obtainCertificate } from "../certificate";
-import { coreRef, objectPath, readIngressBackends, secretData } from "../kubeFacts";
+import { backendsAsRead, coreRef, objectPath, readIngressBackends, secretData } from "../kubeFacts";
 import { cleanOutputs, type Steps } from "../lifecycle";
 import { editConfigMapKey, refuseForeignEntry } from "./configMap";
 import { copyStandaloneCertificate, nameHolder, retireStandalone } from "./migration";
@@ -93,7 +95,8 @@ async function ensureCertObjects(
         data: Object.fromEntries(Object.entries(planned.data ?? {}).filter(([k]) => !filled[k])),
       }
     : planned;
-  await rt.kube.apply(secret, { ownerId: input.ownerId });
+  // The keys are replica 0's once it issues, or ours when copied from a standalone proxy (migration.ts).
+  await rt.kube.apply(secret, { ownerId: input.ownerId, sharedFields: [["data"]] });
   await rt.kube.apply(plan.certRole!, { ownerId: input.ownerId });
   await rt.kube.apply(plan.certRoleBinding!, { ownerId: input.ownerId });
 }
@@ -106,6 +109,8 @@ interface Prepared {
   existing?: TailscaleService;
   /** Whether this create adds us to the service's owners (so a failed create releases it). */
   added: boolean;
+  /** The backend Services as read, which the serve config entry is planned from. */
+  backends: Map<string, BackendServiceFacts>;
 }
 
 /** Every check that can refuse, before the first write. */
@@ -144,7 +149,7 @@ async function prepare(input: IngressInputs, step: "create" | "update"): Promise
     throw err;
   }
   const check = checkOwnership(serviceName, existing, { ownerId: input.ownerId, clusterId }, joinToken);
-  return { rt, pg, plan, clusterId, existing, added: check.ok && check.added };
+  return { rt, pg, plan, clusterId, existing, added: check.ok && check.added, backends };
 }
 
 function requireAndRead(rt: HARuntime, pg: ProxyGroupRef): Promise<KubeObject> {
@@ -202,7 +207,6 @@ async function provision(input: IngressInputs, p: Prepared, migrate: boolean, pr
   await Promise.all(replicas.map((r) => waitAdvertised(rt, r, plan.serviceName, true)));
 
   const [certSecret, ari] = await Promise.all([rt.kube.get(certRef), renewsWithAriAt(rt, pg)]);
-  const refs = certRefs(pg, plan.dnsName!);
   return cleanOutputs({
     ...input,
     hostname: plan.hostname,
@@ -219,8 +223,10 @@ async function provision(input: IngressInputs, p: Prepared, migrate: boolean, pr
       objectPath(plan.certSecret!),
       objectPath(plan.certRole!),
       objectPath(plan.certRoleBinding!),
-      `${refs.secret.kind}/${pg.namespace}/${pg.name}-ingress-config#${PROXY_GROUP_SERVE_CONFIG_KEY}`,
+      `ConfigMap/${pg.namespace}/${pg.name}-ingress-config#${PROXY_GROUP_SERVE_CONFIG_KEY}`,
     ],
+    // What the serve config entry was written from, so a refresh can tell when a Service changed.
+    [BACKENDS]: backendRecord(p.backends.values()),
     schemaVersion: SCHEMA_VERSION,
   });
 }
@@ -298,6 +304,8 @@ export const haIngress: Steps = {
       addresses: svc.addrs ?? props.addresses,
       tailnetIPs: svc.addrs ?? props.tailnetIPs,
       ...certificateOutputs(certSecret, props.fqdn, props, ari),
+      // The Diff after this refresh compares them with `backends` (plan/refresh.ts `backendDrift`).
+      [BACKENDS_READ]: (await backendsAsRead(() => readIngressBackends(rt.kube, props), props)).records,
       schemaVersion: SCHEMA_VERSION,
     });
     return { id, props: outs };

@@ -47,7 +47,8 @@ import {
 } from "../../plan/ha";
 import { serviceHostname } from "../../plan/hostnames";
 import { type ProxyGroupRef, SCHEMA_VERSION, type TailnetServiceInput } from "../../plan/inputs";
-import { readBackendService, secretData } from "../kubeFacts";
+import { BACKENDS, BACKENDS_READ, backendRecord } from "../../plan/refresh";
+import { backendsAsRead, readBackendService, secretData } from "../kubeFacts";
 import { cleanOutputs, type Steps } from "../lifecycle";
 import { editConfigMapKey, refuseForeignEntry } from "./configMap";
 import { nameHolder, retireStandalone } from "./migration";
@@ -138,6 +139,8 @@ async function provision(input: ServiceInputs, migrate: boolean) {
         // Not the ProxyGroup's namespace: outputs echo the inputs, or every preview would show a change.
         clusterId,
         kubernetesObjects: [`ConfigMap/${pg.namespace}/${pg.name}-ingress-config#${INGRESS_CONFIG_KEY}`],
+        // What the DNAT entry was written from, so a refresh can tell when the Service changed.
+        [BACKENDS]: backendRecord([backend]),
         schemaVersion: SCHEMA_VERSION,
       }),
       added,
@@ -230,6 +233,13 @@ export const haService: Steps = {
       ...props,
       addresses: svc.addrs ?? props.addresses,
       tailnetIPs: svc.addrs ?? props.tailnetIPs,
+      // The Diff after this refresh compares them with `backends` (plan/refresh.ts `backendDrift`).
+      [BACKENDS_READ]: (
+        await backendsAsRead(
+          async () => new Map([["", await readBackendService(rt.kube, props.service, "service")]]),
+          props,
+        )
+      ).records,
       schemaVersion: SCHEMA_VERSION,
     });
     return { id, props: outs };

@@ -13,6 +13,7 @@ import {
   forbidden,
   internalNoReason,
   invalid,
+  invalidField,
   notFound,
   OBJECT_MODIFIED,
   StatusError,
@@ -37,7 +38,15 @@ import { admitPodSecurity } from "./podsecurity";
 import type { UserInfo } from "./rbac";
 import { apiVersionOf, RESOURCE_TYPES, type ResourceType, typeByKind, typeByResource } from "./resources";
 import { decodeCheck, schemaCheck } from "./schema";
-import { type Entry, type ManagerEntry, managerNameOf, ownershipKey, type Store } from "./store";
+import {
+  decodeManagedFields,
+  type Entry,
+  type ManagerEntry,
+  managerKey,
+  managerNameOf,
+  ownershipKey,
+  type Store,
+} from "./store";
 import { validateObjectMeta } from "./validation";
 
 /** Options common to writes, taken from the query string. */
@@ -148,19 +157,22 @@ export class Registry {
     if (err) throw err;
   }
 
-  /** Decodes a request body into the kind's Go type: type errors are 400, unknown fields warn or fail. */
-  decode(t: ResourceType, body: unknown, opts: WriteOptions): any {
+  /**
+   * Decodes a request body into the kind's Go type: type errors are 400, unknown fields warn or fail.
+   * `refuse` turns a decoding error (the decoder's own message) into the request's error instead (a
+   * patched object's, see {@link patchDecodeError}).
+   */
+  decode(t: ResourceType, body: unknown, opts: WriteOptions, refuse?: (detail: string) => StatusError): any {
+    const fail = (detail: string) =>
+      refuse?.(detail) ??
+      badRequest(`${t.kind} in version "${t.version}" cannot be handled as a ${t.kind}: ${detail}`);
     if (!isObj(body)) {
-      throw badRequest(
-        `${t.kind} in version "${t.version}" cannot be handled as a ${t.kind}: json: cannot unmarshal ${Array.isArray(body) ? "array" : typeof body} into Go value of type struct { APIVersion string "json:\\"apiVersion,omitempty\\""; Kind string "json:\\"kind,omitempty\\"" }`,
+      throw fail(
+        `json: cannot unmarshal ${Array.isArray(body) ? "array" : typeof body} into Go value of type struct { APIVersion string "json:\\"apiVersion,omitempty\\""; Kind string "json:\\"kind,omitempty\\"" }`,
       );
     }
     const res = t.custom ? this.decodeCustom(t, body) : decodeCheck(body, t.model);
-    if (res.typeError) {
-      throw badRequest(
-        `${t.kind} in version "${t.version}" cannot be handled as a ${t.kind}: ${res.typeError}`,
-      );
-    }
+    if (res.typeError) throw fail(res.typeError);
     const mode = opts.fieldValidation ?? "Warn";
     // Duplicate keys of the request body are reported once, with the first decode of it.
     const strict = [
@@ -168,8 +180,10 @@ export class Registry {
       ...res.unknown.map((u) => `unknown field "${u}"`),
     ];
     opts.duplicates = undefined;
-    if (strict.length > 0 && mode === "Strict")
-      throw badRequest(`strict decoding error: ${strict.join(", ")}`);
+    if (strict.length > 0 && mode === "Strict") {
+      const detail = `strict decoding error: ${strict.join(", ")}`;
+      throw refuse?.(detail) ?? badRequest(detail);
+    }
     if (mode === "Warn") for (const w of strict) opts.warnings?.push(w);
     const obj = clone(body);
     // Unknown fields are dropped by decoding into the Go struct (for a custom resource: by pruning).
@@ -468,6 +482,8 @@ export class Registry {
   ): WriteResult {
     const old = entry.obj;
     const name = old.metadata.name;
+    // Taken before the metadata is reset below; a subresource write keeps the live ownership.
+    const requested = subresource ? undefined : obj.metadata.managedFields;
     const rv = obj.metadata.resourceVersion;
     if (rv && rv !== old.metadata.resourceVersion) throw conflict(gr(t), name, OBJECT_MODIFIED);
     if (obj.metadata.uid && obj.metadata.uid !== old.metadata.uid) {
@@ -522,7 +538,7 @@ export class Registry {
     this.validate(t, next, old, subresource);
     if (!subresource) this.validatingAdmission(t, "update", next, old, opts, name);
     next = orderObject(next);
-    const managers = managersAfterApply ?? cloneManagers(entry.managers);
+    const managers = managersAfterApply ?? requestedOwnership(requested, entry);
     if (operation === "Update") this.trackUpdate(t, managers, old, next, this.manager(opts));
     // A write that changes neither the object nor who owns which field is not persisted; a change of
     // ownership alone is (managedFields are part of the object).
@@ -587,7 +603,12 @@ export class Registry {
       if (!isObj(patch)) throw badRequest("error decoding patch: json: cannot unmarshal into a JSON object");
       patched = mergePatch(current, patch);
     } else patched = strategicMergePatch(t.kind, current, patch);
-    const obj = this.decode(t, patched, opts);
+    const obj = this.decode(
+      t,
+      patched,
+      opts,
+      ct === "application/strategic-merge-patch+json" ? undefined : (d) => patchDecodeError(patched, d),
+    );
     this.checkTypeMeta(t, obj);
     obj.metadata = isObj(obj.metadata) ? obj.metadata : {};
     if (obj.metadata.name !== name) {
@@ -693,6 +714,9 @@ export class Registry {
       );
     for (const [field, p] of previous?.fields ?? []) {
       if (newKeys.has(field)) continue;
+      // A node the last apply owned itself (a map taken over from an Update entry, `.` in FieldsV1) that
+      // this apply sets keys of stays: the prune's addBackOwnedItems puts back what is applied now.
+      if ([...newKeys].some((k) => k.startsWith(`${field}.`) || k.startsWith(`${field}[`))) continue;
       const gone = p.findIndex(
         (step, j) => !("f" in step) && getAtPath(config, p.slice(0, j + 1)) === undefined,
       );
@@ -943,8 +967,21 @@ function cloneManagers(m: Map<string, ManagerEntry>): Map<string, ManagerEntry> 
   return new Map([...m].map(([k, v]) => [k, { ...v, fields: new Map(v.fields) }]));
 }
 
-function managerKey(name: string, op: "Apply" | "Update"): string {
-  return `${name}\u0001${op}`;
+/**
+ * The ownership a non-apply write starts from, as `decodeLiveOrNew` decides it (kubernetes/apimachinery@eed236ce
+ * pkg/util/managedfields/internal/fieldmanager.go): an empty list, or a list of one empty entry, resets
+ * it; managedFields that are absent, the live ones as served, or not decodable (an entry with another
+ * operation, no apiVersion, no or another fieldsType, FieldsV1 that does not parse) keep the live
+ * ownership, so a client unaware of managedFields cannot drop them; any other list replaces it.
+ */
+function requestedOwnership(requested: unknown, entry: Entry): Map<string, ManagerEntry> {
+  const live = () => cloneManagers(entry.managers);
+  if (!Array.isArray(requested)) return live();
+  const emptyEntry = (e: unknown) =>
+    isObj(e) && Object.values(e).every((v) => v === null || v === undefined || v === "");
+  if (requested.length === 0 || (requested.length === 1 && emptyEntry(requested[0]))) return new Map();
+  if (stable(requested) === stable(entry.obj.metadata.managedFields)) return live();
+  return decodeManagedFields(requested) ?? live();
 }
 
 function managerName(key: string): string {
@@ -956,6 +993,20 @@ function withoutManagedFields(o: any): any {
   if (!isObj(o?.metadata) || o.metadata.managedFields === undefined) return o;
   const { managedFields: _mf, ...metadata } = o.metadata;
   return { ...o, metadata };
+}
+
+/**
+ * The 422 of a JSON patch or merge patch whose result does not decode into the kind's type (a wrong
+ * type anywhere, managedFields included; unknown fields under fieldValidation=Strict), as
+ * `jsonPatcher.applyPatchToCurrentObject` answers (kubernetes/apiserver@24a394e5
+ * pkg/endpoints/handlers/patch.go:349-375): no kind, no name, one `patch` cause whose value is the
+ * patched object (as this server serialises it).
+ */
+function patchDecodeError(patched: unknown, detail: string): StatusError {
+  const err = invalid({ group: "", kind: "" }, "", [invalidField("patch", JSON.stringify(patched), detail)]);
+  // StatusDetails.kind is omitempty.
+  delete err.status.details!.kind;
+  return err;
 }
 
 /** 409 of an apply that would change fields other managers own (reference row 20). */
