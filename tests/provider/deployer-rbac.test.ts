@@ -5,8 +5,9 @@
 //
 // Speed: four short lifecycles cover every product path that touches Kubernetes (a standalone service
 // with its metrics Service and drift repaired by an update, a standalone ingress with its certificate
-// over pods/exec, a ProxyGroup scaled with an HA ingress, and a migration both ways); each removed rule
-// reruns only the first lifecycle that needs it, and only until it fails.
+// over pods/exec, a ProxyGroup scaled with an HA ingress, and a migration both ways, which finds the
+// other side by name in namespaces the Roles cover: nothing is granted cluster-wide); each removed
+// rule reruns only the first lifecycle that needs it, and only until it fails.
 import assert from "node:assert/strict";
 import * as fs from "node:fs";
 import * as yaml from "js-yaml";
@@ -22,7 +23,7 @@ import {
 const NS = "tailscale";
 const MANIFEST = fs.readFileSync(DEPLOYER_RBAC_PATH, "utf8");
 
-type Scope = "proxies" | "backends" | "kube-system" | "cluster";
+type Scope = "proxies" | "backends" | "kube-system";
 
 interface RuleRef {
   label: string;
@@ -40,13 +41,11 @@ const RULES: RuleRef[] = DOCS.flatMap((d, doc) =>
     doc,
     index,
     rule,
-    scope: (d.kind === "ClusterRole"
-      ? "cluster"
-      : d.metadata.namespace === "kube-system"
-        ? "kube-system"
-        : d.metadata.namespace === "$(BACKENDS_NAMESPACE)"
-          ? "backends"
-          : "proxies") as Scope,
+    scope: (d.metadata.namespace === "kube-system"
+      ? "kube-system"
+      : d.metadata.namespace === "$(BACKENDS_NAMESPACE)"
+        ? "backends"
+        : "proxies") as Scope,
   })),
 );
 
@@ -264,7 +263,6 @@ async function trace(name: string): Promise<Trace> {
 
 /** Whether the rule (as granted to `name`'s world) applies in a request's namespace. */
 function inScope(r: RuleRef, lifecycle: string, namespace: string): boolean {
-  if (r.scope === "cluster") return true;
   if (r.scope === "kube-system") return namespace === "kube-system";
   if (namespace === "" || namespace === "kube-system" || namespace === "pulumi-tailnet") return false;
   return (LIFECYCLES[lifecycle]!.grants[namespace] ?? ["proxies", "backends"]).includes(r.scope);
@@ -294,15 +292,9 @@ function allows(rule: PolicyRule, a: Attrs): boolean {
   );
 }
 
-/**
- * The manifest's grants in a namespace of a lifecycle's world, without (rule, verb). The cluster-wide
- * rules are optional (the manifest says to leave them out unless migrating), so they never make a
- * namespaced rule redundant.
- */
+/** The manifest's grants in a namespace of a lifecycle's world, without (rule, verb). */
 function grantedExcept(lifecycle: string, namespace: string, skip: RuleRef, verb: string): PolicyRule[] {
-  return RULES.filter(
-    (o) => inScope(o, lifecycle, namespace) && (o.scope !== "cluster" || skip.scope === "cluster"),
-  ).flatMap((o) =>
+  return RULES.filter((o) => inScope(o, lifecycle, namespace)).flatMap((o) =>
     (o.rule.verbs ?? []).filter((v) => !(o === skip && v === verb)).map((v) => single(o, v, namespace)),
   );
 }
@@ -342,6 +334,20 @@ describe("deployer RBAC manifest (deploy/deployer-rbac.yaml)", function () {
 
   before(async () => {
     for (const name of Object.keys(LIFECYCLES)) traces.push(await trace(name));
+  });
+
+  it("grants nothing cluster-wide: only Roles and RoleBindings, each in a namespace", () => {
+    const clusterWide = DOCS.filter((d) => d && d.kind !== "ServiceAccount" && !d.metadata?.namespace);
+    assert.deepEqual(
+      clusterWide.map((d) => `${d.kind} ${d.metadata?.name}`),
+      [],
+      "every object is read by name in a namespace (a migration included)",
+    );
+    assert.deepEqual([...new Set(DOCS.filter(Boolean).map((d) => d.kind))].sort(), [
+      "Role",
+      "RoleBinding",
+      "ServiceAccount",
+    ]);
   });
 
   it("runs every lifecycle as the deployer, and needs every verb it grants", () => {
