@@ -16,8 +16,17 @@ export {
   IPV6_POD_CIDRS,
   type KubeletTiming,
   type L3Forward,
+  type PodTermination,
   type SimFaults,
   type SimPod,
   startClusterSim,
   TEST_TIME_SCALE,
 } from "./sim";
+export {
+  type ContainerTermination,
+  containerbootExitMs,
+  MINIMUM_GRACE_PERIOD_S,
+  planContainerTermination,
+  preStopMs,
+  terminalPhase,
+} from "./termination";
