@@ -4,15 +4,16 @@
 // any one rule removed, the lifecycle that needs it fails with an error naming the missing permission.
 //
 // Speed: four short lifecycles cover every product path that touches Kubernetes (a standalone service
-// with its metrics Service and drift repaired by an update, a standalone ingress with its certificate
-// over pods/exec, a ProxyGroup scaled with an HA ingress, and a migration both ways, which finds the
-// other side by name in namespaces the Roles cover: nothing is granted cluster-wide); each removed
-// rule reruns only the first lifecycle that needs it, and only until it fails.
+// with its metrics Service and ServiceMonitor (the world has the Prometheus Operator's CRD) and drift
+// repaired by an update, a standalone ingress with its certificate over pods/exec, a ProxyGroup scaled
+// with an HA ingress, and a migration both ways, which finds the other side by name in namespaces the
+// Roles cover); each removed rule reruns only the first lifecycle that needs it, and only until it fails.
 import assert from "node:assert/strict";
 import * as fs from "node:fs";
 import * as yaml from "js-yaml";
 import * as provider from "../../provider";
 import { breakdownRule, type PolicyRule, ruleAllows, uncovered } from "../support/kube-api/rbac";
+import { SERVICE_MONITOR_CRD } from "../support/prometheus-operator-crds";
 import {
   DEPLOYER_RBAC_PATH,
   type LocalWorld,
@@ -23,7 +24,7 @@ import {
 const NS = "tailscale";
 const MANIFEST = fs.readFileSync(DEPLOYER_RBAC_PATH, "utf8");
 
-type Scope = "proxies" | "backends" | "kube-system";
+type Scope = "proxies" | "backends" | "kube-system" | "cluster";
 
 interface RuleRef {
   label: string;
@@ -41,11 +42,13 @@ const RULES: RuleRef[] = DOCS.flatMap((d, doc) =>
     doc,
     index,
     rule,
-    scope: (d.metadata.namespace === "kube-system"
-      ? "kube-system"
-      : d.metadata.namespace === "$(BACKENDS_NAMESPACE)"
-        ? "backends"
-        : "proxies") as Scope,
+    scope: (d.kind === "ClusterRole"
+      ? "cluster"
+      : d.metadata.namespace === "kube-system"
+        ? "kube-system"
+        : d.metadata.namespace === "$(BACKENDS_NAMESPACE)"
+          ? "backends"
+          : "proxies") as Scope,
   })),
 );
 
@@ -106,7 +109,10 @@ const LIFECYCLES: Record<string, Lifecycle> = {
         hostname: "pg",
         ...common(world),
       };
-      const withMetrics = await checked("TailnetService", { ...base, proxyClass: { enableMetrics: true } });
+      const withMetrics = await checked("TailnetService", {
+        ...base,
+        proxyClass: { enableMetrics: true, serviceMonitor: { enable: true } },
+      });
       const made = await provider.create("TailnetService", withMetrics);
       drift(world, [
         ["v1", "ServiceAccount", NS, "ts-pg"],
@@ -224,7 +230,7 @@ const LIFECYCLES: Record<string, Lifecycle> = {
 
 function worldOptions(name: string, deployerRbac?: string): LocalWorldOptions {
   const grants = LIFECYCLES[name]!.grants;
-  return { deployerRbac, grants: (ns) => grants[ns] ?? ["proxies", "backends"] };
+  return { deployerRbac, grants: (ns) => grants[ns] ?? ["proxies", "backends"], crds: [SERVICE_MONITOR_CRD] };
 }
 
 type Attrs = NonNullable<LocalWorld["kube"]["requests"][number]["authz"]>;
@@ -263,6 +269,7 @@ async function trace(name: string): Promise<Trace> {
 
 /** Whether the rule (as granted to `name`'s world) applies in a request's namespace. */
 function inScope(r: RuleRef, lifecycle: string, namespace: string): boolean {
+  if (r.scope === "cluster") return true;
   if (r.scope === "kube-system") return namespace === "kube-system";
   if (namespace === "" || namespace === "kube-system" || namespace === "pulumi-tailnet") return false;
   return (LIFECYCLES[lifecycle]!.grants[namespace] ?? ["proxies", "backends"]).includes(r.scope);
@@ -292,9 +299,15 @@ function allows(rule: PolicyRule, a: Attrs): boolean {
   );
 }
 
-/** The manifest's grants in a namespace of a lifecycle's world, without (rule, verb). */
+/**
+ * The manifest's grants in a namespace of a lifecycle's world, without (rule, verb). The cluster-wide
+ * rules are optional (the manifest says to leave them out unless a ProxyClass asks for a
+ * ServiceMonitor), so they never make a namespaced rule redundant.
+ */
 function grantedExcept(lifecycle: string, namespace: string, skip: RuleRef, verb: string): PolicyRule[] {
-  return RULES.filter((o) => inScope(o, lifecycle, namespace)).flatMap((o) =>
+  return RULES.filter(
+    (o) => inScope(o, lifecycle, namespace) && (o.scope !== "cluster" || skip.scope === "cluster"),
+  ).flatMap((o) =>
     (o.rule.verbs ?? []).filter((v) => !(o === skip && v === verb)).map((v) => single(o, v, namespace)),
   );
 }
@@ -336,18 +349,17 @@ describe("deployer RBAC manifest (deploy/deployer-rbac.yaml)", function () {
     for (const name of Object.keys(LIFECYCLES)) traces.push(await trace(name));
   });
 
-  it("grants nothing cluster-wide: only Roles and RoleBindings, each in a namespace", () => {
-    const clusterWide = DOCS.filter((d) => d && d.kind !== "ServiceAccount" && !d.metadata?.namespace);
-    assert.deepEqual(
-      clusterWide.map((d) => `${d.kind} ${d.metadata?.name}`),
-      [],
-      "every object is read by name in a namespace (a migration included)",
+  it("lists nothing cluster-wide: a ClusterRole may only get objects it names (a migration needs none)", () => {
+    const open = RULES.filter(
+      (r) =>
+        r.scope === "cluster" &&
+        ((r.rule.resourceNames ?? []).length === 0 || (r.rule.verbs ?? []).some((v) => v !== "get")),
     );
-    assert.deepEqual([...new Set(DOCS.filter(Boolean).map((d) => d.kind))].sort(), [
-      "Role",
-      "RoleBinding",
-      "ServiceAccount",
-    ]);
+    assert.deepEqual(
+      open.map((r) => r.label),
+      [],
+      "every object is read by name; a cluster-wide list or write would reach every namespace",
+    );
   });
 
   it("runs every lifecycle as the deployer, and needs every verb it grants", () => {

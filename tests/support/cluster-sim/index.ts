@@ -17,11 +17,14 @@ export {
   type KubeletTiming,
   type L3Forward,
   type PodTermination,
+  SIM_NODE,
   type SimFaults,
   type SimPod,
   startClusterSim,
+  type TailnetResponse,
   TEST_TIME_SCALE,
 } from "./sim";
+export { TailnetConnectError } from "./tailnet";
 export {
   type ContainerTermination,
   containerbootExitMs,

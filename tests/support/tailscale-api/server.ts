@@ -309,6 +309,8 @@ class FakeTailscale {
   private nextLegacyId = 7_000_000_000_001;
   readonly requests: RequestLogEntry[] = [];
   readonly controlRequests: RequestLogEntry[] = [];
+  /** Called after every request that may have changed state (onChange). */
+  private readonly changeListeners = new Set<() => void>();
   readonly schemaViolations: string[] = [];
   private server?: http.Server;
   url = "";
@@ -458,6 +460,10 @@ class FakeTailscale {
       },
       requests: this.requests,
       controlRequests: this.controlRequests,
+      onChange: (fn) => {
+        this.changeListeners.add(fn);
+        return () => this.changeListeners.delete(fn);
+      },
       counts: () => {
         const byRoute: Record<string, number> = {};
         for (const r of this.requests) {
@@ -1433,6 +1439,33 @@ class FakeTailscale {
       });
       return { status: 200, body: { services: states, certDomains: this.certDomains(d) } };
     });
+    // What a client's netmap says about a MagicDNS name: a Tailscale Service (its ports, and the hosts
+    // that advertise it with approval, online) or a device.
+    control("GET", "/resolve/{name}", (ctx) => {
+      const fqdn = ctx.params["name"]!.toLowerCase().replace(/\.$/, "");
+      const suffix = `.${this.tailnetDomain}`;
+      const label = fqdn.endsWith(suffix) ? fqdn.slice(0, -suffix.length) : undefined;
+      const s = label ? this.serviceStore.get(`svc:${label}`) : undefined;
+      if (s) {
+        const hosts = [...this.deviceStore.values()]
+          .filter(
+            (d) =>
+              d.connectedToControl &&
+              d.advertisedServices.includes(s.name) &&
+              this.approvalLevel(s, d) !== "not-approved",
+          )
+          .map((d) => d.nodeId)
+          .sort();
+        return { status: 200, body: { kind: "service", name: s.name, ports: s.ports, hosts } };
+      }
+      const d = [...this.deviceStore.values()].find((x) => x.name === fqdn);
+      if (d)
+        return {
+          status: 200,
+          body: { kind: "device", name: d.name, hosts: d.connectedToControl ? [d.nodeId] : [] },
+        };
+      throw new ApiError(404, `${fqdn} is not a name in the tailnet`);
+    });
     control("GET", "/devices/{nodeId}/cert-domains", (ctx) => {
       const d = this.controlDevice(ctx);
       return { status: 200, body: { certDomains: this.certDomains(d) } };
@@ -1767,6 +1800,7 @@ class FakeTailscale {
       if (!(err instanceof ApiError)) throw err;
       result = { status: err.status, body: { message: err.message }, headers: err.headers };
     }
+    if (method !== "GET") for (const fn of this.changeListeners) fn();
 
     if (fault?.after) {
       log(fault.reset ? 0 : fault.status);
