@@ -105,7 +105,7 @@ function tailnetName(schema: ProxySchema<any>, i: Record<string, unknown>): Deri
 }
 
 /** The standalone proxy's namespace the inputs give: `namespace`, else the kind's default. */
-function proxyNamespace(schema: ProxySchema<any>, i: Record<string, unknown>): Derived {
+export function proxyNamespace(schema: ProxySchema<any>, i: Record<string, unknown>): Derived {
   if (i.namespace === undefined) return schema.defaultNamespace(i);
   return isUnknown(i.namespace) ? "unknown" : (i.namespace as string);
 }

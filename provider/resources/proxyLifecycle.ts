@@ -22,7 +22,12 @@ async function freeNameFromProxyGroup(schema: ProxySchema<any>, inputs: any): Pr
   const h = schema.hostnameOf(inputs);
   if (!h) return;
   try {
-    await releaseForStandalone(runtimeFor(inputs, "create"), h.hostname.toLowerCase(), inputs.ownerId);
+    await releaseForStandalone(
+      runtimeFor(inputs, "create"),
+      schema.kind,
+      h.hostname.toLowerCase(),
+      inputs.ownerId,
+    );
   } catch (err) {
     if (err instanceof TailscaleApiError && err.status === 403) return;
     throw err;

@@ -5,6 +5,7 @@ import { getCa } from "../support/ca";
 import {
   type ClusterSim,
   DUAL_STACK_POD_CIDRS,
+  SIM_NODE,
   startClusterSim,
   TEST_TIME_SCALE,
 } from "../support/cluster-sim";
@@ -66,6 +67,56 @@ describe("cluster-sim", function () {
 
   async function state(name: string): Promise<Record<string, string>> {
     return decode(await core.readNamespacedSecret({ name, namespace: NS }));
+  }
+
+  /** A one-replica ingress ProxyGroup whose tailscaled config advertises `advertise`; returns its config. */
+  async function oneReplicaProxyGroup(pg: string, advertise?: string[]) {
+    const apiKey = ts.createApiKey();
+    await fetch(`${ts.url}/api/v2/tailnet/-/vip-services/svc:web`, {
+      method: "PUT",
+      headers: { Authorization: `Bearer ${apiKey}`, "Content-Type": "application/json" },
+      body: JSON.stringify({ name: "svc:web", ports: ["tcp:443"], tags: ["tag:k8s"] }),
+    });
+    const config = (services?: string[]) =>
+      tailscaledConfig({
+        authKey: ts.createAuthKey({ tags: ["tag:k8s"] }).key,
+        hostname: `${pg}-0`,
+        advertiseServices: services,
+      });
+    await core.createNamespacedSecret({
+      namespace: NS,
+      body: {
+        metadata: { name: `${pg}-0-config`, namespace: NS },
+        stringData: { "cap-106.hujson": config(advertise) },
+      },
+    });
+    await core.createNamespacedConfigMap({
+      namespace: NS,
+      body: { metadata: { name: `${pg}-ingress-config`, namespace: NS } },
+    });
+    for (const o of proxyRbac(pg, [`${pg}-0`, `${pg}-0-config`])) kube.seed(o);
+    kube.seed({ apiVersion: "v1", kind: "Secret", metadata: { name: `${pg}-0`, namespace: NS } });
+    await apps.createNamespacedStatefulSet({ namespace: NS, body: proxyGroupStatefulSet(pg, 1) });
+    return config;
+  }
+
+  /** Watches Pod `name` from `resourceVersion`; `events` lists what arrived, `deleted` resolves on DELETED. */
+  async function watchPod(name: string, resourceVersion: string | undefined) {
+    const events: { type: string; pod: k8s.V1Pod }[] = [];
+    let done!: () => void;
+    const deleted = new Promise<void>((r) => {
+      done = r;
+    });
+    const controller = await new k8s.Watch(kcOf(kube)).watch(
+      `/api/v1/namespaces/${NS}/pods`,
+      { resourceVersion, fieldSelector: `metadata.name=${name}` },
+      (type, pod: k8s.V1Pod) => {
+        events.push({ type, pod });
+        if (type === "DELETED") done();
+      },
+      () => {},
+    );
+    return { events, deleted, abort: () => controller.abort() };
   }
 
   async function createStandalone(
@@ -311,6 +362,7 @@ describe("cluster-sim", function () {
     const oldUid = old.metadata!.uid!;
     const seen: string[] = [];
     let duringGrace: { running: boolean; online: boolean } | undefined;
+    let last: k8s.V1Pod | undefined;
     let replaced!: () => void;
     const replacement = new Promise<void>((r) => {
       replaced = r;
@@ -323,6 +375,7 @@ describe("cluster-sim", function () {
         const terminating = obj.metadata?.deletionTimestamp ? " terminating" : "";
         const label = `${type} ${who}${terminating}`;
         if (seen[seen.length - 1] !== label) seen.push(label);
+        if (type === "DELETED" && who === "old") last = obj;
         if (terminating && who === "old" && !duringGrace) {
           duringGrace = {
             running: sim.pods().some((p) => p.uid === oldUid),
@@ -343,6 +396,16 @@ describe("cluster-sim", function () {
     }
     assert.deepEqual(duringGrace, { running: true, online: true }, "tailscaled runs on after SIGTERM");
     assert.deepEqual(seen.slice(0, 3), ["MODIFIED old terminating", "DELETED old terminating", "ADDED new"]);
+    // What the kubelet wrote before its final delete: containerboot exited 0 on SIGTERM.
+    assert.equal(last?.status?.phase, "Succeeded");
+    assert.deepEqual(
+      last?.status?.containerStatuses?.map((c) => [
+        c.name,
+        c.state?.terminated?.exitCode,
+        c.state?.terminated?.reason,
+      ]),
+      [["tailscale", 0, "Completed"]],
+    );
     await sim.waitIdle();
     assert.deepEqual(
       sim.pods().map((p) => p.uid === oldUid),
@@ -352,36 +415,100 @@ describe("cluster-sim", function () {
     assert.equal(ts.devices()[0]?.connectedToControl, true);
   });
 
+  it("ends a Pod as the kubelet does: preStop hooks within the grace, SIGKILL when it runs out, the terminal status before the final delete", async () => {
+    // Containers that ignore SIGTERM (as a shell running as PID 1 does), and an exec hook (which the
+    // simulator cannot run) that outlasts the 5 s grace.
+    await start({ delays: { shutdownMs: 60_000, preStopMs: 10_000 } });
+    await core.createNamespacedPod({
+      namespace: NS,
+      body: {
+        metadata: { name: "hooked" },
+        spec: {
+          nodeName: SIM_NODE,
+          terminationGracePeriodSeconds: 5,
+          containers: [
+            { name: "app", image: "busybox:1", lifecycle: { preStop: { sleep: { seconds: 3 } } } },
+            { name: "agent", image: "busybox:1", lifecycle: { preStop: { exec: { command: ["/drain"] } } } },
+          ],
+        },
+      },
+    });
+    await sim.waitIdle();
+    const running = await core.readNamespacedPod({ name: "hooked", namespace: NS });
+    assert.equal(running.status?.phase, "Running");
+    const w = await watchPod("hooked", running.metadata?.resourceVersion);
+    try {
+      await core.deleteNamespacedPod({ name: "hooked", namespace: NS });
+      await w.deleted;
+    } finally {
+      w.abort();
+    }
+    const phases = w.events.map((e) => `${e.type} ${e.pod.status?.phase}`);
+    assert.deepEqual(
+      phases.filter((p, i) => p !== phases[i - 1]),
+      ["MODIFIED Running", "MODIFIED Failed", "DELETED Failed"],
+      "the terminal status is written before the final delete",
+    );
+    const final = w.events.at(-1)!.pod;
+    assert.deepEqual(
+      final.status?.containerStatuses?.map((c) => [
+        c.name,
+        c.ready,
+        c.state?.terminated?.exitCode,
+        c.state?.terminated?.reason,
+      ]),
+      [
+        ["app", false, 137, "Error"],
+        ["agent", false, 137, "Error"],
+      ],
+    );
+    assert.deepEqual(
+      final.status?.conditions?.filter((c) => c.type === "Ready").map((c) => [c.status, c.reason]),
+      [["False", "PodFailed"]],
+    );
+    const [t] = sim.terminations().filter((x) => x.name === "hooked");
+    assert.equal(t?.graceSeconds, 5);
+    assert.deepEqual(
+      t?.containers.map((c) => [c.name, c.preStopMs, c.sigtermAtMs, c.stopTimeoutS, c.exitAtMs, c.killed]),
+      [
+        ["app", 3000, 3000, 2, 5000, true],
+        ["agent", 5000, 5000, 2, 7000, true],
+      ],
+      "the sleep hook takes its 3 s; the exec hook is cut at the grace; SIGTERM gets the 2 s minimum",
+    );
+  });
+
+  it("a replica that advertises unadvertises on SIGTERM and waits 20 s before it exits, as containerboot does", async () => {
+    await start();
+    const pg = "term-pg";
+    await oneReplicaProxyGroup(pg, ["svc:web"]);
+    await sim.waitIdle();
+    assert.deepEqual(sim.pods()[0]?.advertisedServices, ["svc:web"]);
+    const sts = await apps.readNamespacedStatefulSet({ name: pg, namespace: NS });
+    sts.spec!.replicas = 0;
+    await apps.replaceNamespacedStatefulSet({ name: pg, namespace: NS, body: sts });
+    await sim.waitIdle();
+    assert.deepEqual(sim.pods(), []);
+    const s = await state(`${pg}-0`);
+    assert.equal(
+      JSON.parse(s[s["_current-profile"]!]!).AdvertiseServices,
+      null,
+      "the unadvertised prefs were persisted",
+    );
+    assert.equal(ts.devices()[0]?.connectedToControl, false);
+    const [t] = sim.terminations().filter((x) => x.name === `${pg}-0`);
+    assert.deepEqual(
+      t?.containers.map((c) => [c.name, c.sigtermAtMs, c.exitAtMs, c.killed, c.exitCode]),
+      [["tailscale", 0, 21_000, false, 0]],
+      "containerboot's 20 s wait, then tailscaled's exit, within the 30 s grace",
+    );
+  });
+
   it("a changed mounted Secret reaches the container only at a kubelet sync (a Pod update syncs it)", async () => {
     // Real time: the periodic sync is 60-90 s away, so only the Pod update below can sync the Pod.
     await start({ timeScale: 1, delays: { podStartMs: 0, loginMs: 0, certMs: 0 } });
     const pg = "sync-pg";
-    const apiKey = ts.createApiKey();
-    await fetch(`${ts.url}/api/v2/tailnet/-/vip-services/svc:web`, {
-      method: "PUT",
-      headers: { Authorization: `Bearer ${apiKey}`, "Content-Type": "application/json" },
-      body: JSON.stringify({ name: "svc:web", ports: ["tcp:443"], tags: ["tag:k8s"] }),
-    });
-    const config = (advertise?: string[]) =>
-      tailscaledConfig({
-        authKey: ts.createAuthKey({ tags: ["tag:k8s"] }).key,
-        hostname: `${pg}-0`,
-        advertiseServices: advertise,
-      });
-    await core.createNamespacedSecret({
-      namespace: NS,
-      body: {
-        metadata: { name: `${pg}-0-config`, namespace: NS },
-        stringData: { "cap-106.hujson": config() },
-      },
-    });
-    await core.createNamespacedConfigMap({
-      namespace: NS,
-      body: { metadata: { name: `${pg}-ingress-config`, namespace: NS } },
-    });
-    for (const o of proxyRbac(pg, [`${pg}-0`, `${pg}-0-config`])) kube.seed(o);
-    kube.seed({ apiVersion: "v1", kind: "Secret", metadata: { name: `${pg}-0`, namespace: NS } });
-    await apps.createNamespacedStatefulSet({ namespace: NS, body: proxyGroupStatefulSet(pg, 1) });
+    const config = await oneReplicaProxyGroup(pg);
     await sim.waitIdle();
     assert.deepEqual(sim.pods()[0]!.advertisedServices, []);
 

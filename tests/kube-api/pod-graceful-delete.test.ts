@@ -124,6 +124,57 @@ describe("kube-api: graceful Pod deletion", () => {
     assert.equal((await failure(h.core.readNamespacedPod({ name: "done", namespace: "default" }))).code, 404);
   });
 
+  it("takes the kubelet's last writes: a terminating Pod's terminal status, then its delete with the Pod's UID", async () => {
+    // kubernetes/kubernetes@0033cb0a pkg/kubelet/status/status_manager.go syncPod: the status patch, then
+    // (phase terminal on the server) a delete with gracePeriodSeconds 0 and the UID as precondition.
+    const created = await h.core.createNamespacedPod({
+      namespace: "default",
+      body: pod("ending", { nodeName: "node-1" }),
+    });
+    const uid = created.metadata!.uid!;
+    await raw(h.server, "DELETE", path("ending"));
+    const live = await h.core.readNamespacedPod({ name: "ending", namespace: "default" });
+    const ended = await h.core.replaceNamespacedPodStatus({
+      name: "ending",
+      namespace: "default",
+      body: {
+        ...live,
+        status: {
+          phase: "Failed",
+          containerStatuses: [
+            {
+              name: "c",
+              image: "busybox:1",
+              imageID: "",
+              ready: false,
+              restartCount: 0,
+              state: { terminated: { exitCode: 137, reason: "Error" } },
+            },
+          ],
+        },
+      },
+    });
+    assert.equal(ended.status?.phase, "Failed");
+    assert.equal(ended.metadata?.deletionTimestamp?.toString(), live.metadata?.deletionTimestamp?.toString());
+    assert.equal(ended.status?.containerStatuses?.[0]?.state?.terminated?.exitCode, 137);
+    // A replacement of the same name (a StatefulSet's) is safe from a late final delete of the old one.
+    await raw(h.server, "DELETE", path("ending"), { gracePeriodSeconds: 0, preconditions: { uid } });
+    const next = await h.core.createNamespacedPod({
+      namespace: "default",
+      body: pod("ending", { nodeName: "node-1" }),
+    });
+    const late = await raw(h.server, "DELETE", path("ending"), {
+      gracePeriodSeconds: 0,
+      preconditions: { uid },
+    });
+    assert.equal(late.status, 409);
+    assert.equal(
+      late.json.message,
+      `Operation cannot be fulfilled on pods "ending": Precondition failed: UID in precondition: ${uid}, UID in object meta: ${next.metadata?.uid}`,
+    );
+    await raw(h.server, "DELETE", path("ending"), { gracePeriodSeconds: 0 });
+  });
+
   it("keeps a terminating Pod whose finalizers go while its grace runs", async () => {
     await h.core.createNamespacedPod({
       namespace: "default",

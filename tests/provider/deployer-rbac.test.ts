@@ -5,9 +5,9 @@
 //
 // Speed: four short lifecycles cover every product path that touches Kubernetes (a standalone service
 // with its metrics Service and ServiceMonitor (the world has the Prometheus Operator's CRD) and drift
-// repaired by an update, a standalone ingress with its certificate
-// over pods/exec, a ProxyGroup scaled with an HA ingress, and a migration both ways); each removed rule
-// reruns only the first lifecycle that needs it, and only until it fails.
+// repaired by an update, a standalone ingress with its certificate over pods/exec, a ProxyGroup scaled
+// with an HA ingress, and a migration both ways, which finds the other side by name in namespaces the
+// Roles cover); each removed rule reruns only the first lifecycle that needs it, and only until it fails.
 import assert from "node:assert/strict";
 import * as fs from "node:fs";
 import * as yaml from "js-yaml";
@@ -301,8 +301,8 @@ function allows(rule: PolicyRule, a: Attrs): boolean {
 
 /**
  * The manifest's grants in a namespace of a lifecycle's world, without (rule, verb). The cluster-wide
- * rules are optional (the manifest says to leave them out unless migrating), so they never make a
- * namespaced rule redundant.
+ * rules are optional (the manifest says to leave them out unless a ProxyClass asks for a
+ * ServiceMonitor), so they never make a namespaced rule redundant.
  */
 function grantedExcept(lifecycle: string, namespace: string, skip: RuleRef, verb: string): PolicyRule[] {
   return RULES.filter(
@@ -347,6 +347,19 @@ describe("deployer RBAC manifest (deploy/deployer-rbac.yaml)", function () {
 
   before(async () => {
     for (const name of Object.keys(LIFECYCLES)) traces.push(await trace(name));
+  });
+
+  it("lists nothing cluster-wide: a ClusterRole may only get objects it names (a migration needs none)", () => {
+    const open = RULES.filter(
+      (r) =>
+        r.scope === "cluster" &&
+        ((r.rule.resourceNames ?? []).length === 0 || (r.rule.verbs ?? []).some((v) => v !== "get")),
+    );
+    assert.deepEqual(
+      open.map((r) => r.label),
+      [],
+      "every object is read by name; a cluster-wide list or write would reach every namespace",
+    );
   });
 
   it("runs every lifecycle as the deployer, and needs every verb it grants", () => {

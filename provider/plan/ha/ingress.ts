@@ -189,7 +189,7 @@ export function planHAIngress(
   const check = checkOwnership(
     serviceName,
     ctx.existingService,
-    { ownerId, clusterId: ctx.clusterId },
+    { ownerId, clusterId: ctx.clusterId, proxyGroup: input.proxyGroup },
     ctx.joinToken ?? input.joinToken,
   );
   if (!check.ok) throw new OwnershipConflictError(check.reason);

@@ -5,8 +5,13 @@
  * and lets any operator append itself, so equal names in two clusters silently merge into one
  * service (tailscale/tailscale#16752). We use our own annotation and make joining explicit:
  *
- * - annotation key `tailnet.pulumi.com/owners`, value `{"owners":[{"id":"<ownerId>","cluster":"<id>"}]}`
- *   (owner = a Pulumi resource `<project>/<stack>/<name>`; cluster = the cluster it serves from);
+ * - annotation key `tailnet.pulumi.com/owners`, value
+ *   `{"owners":[{"id":"<ownerId>","cluster":"<id>","proxyGroup":{"namespace":"<ns>","name":"<pg>"}}]}`
+ *   (owner = a Pulumi resource `<project>/<stack>/<name>`; cluster = the cluster it serves from;
+ *   proxyGroup = the ProxyGroup serving it there, so that moving the resource back to a standalone
+ *   proxy finds that ProxyGroup by name instead of listing every namespace, migration.ts). Entries
+ *   written by older versions have no `proxyGroup`; an owner's entry is rewritten with it whenever
+ *   its resource writes the service;
  * - a service without our annotation is never taken over, whoever made it;
  * - a service owned by other resources is joined only with a `joinToken` that one of its current owners
  *   exports: `joinTokenFor(serviceName, ownerId)`. The token is not a secret (anyone who can read the
@@ -18,6 +23,7 @@
  */
 import type { TailscaleService } from "../../tailscale/types";
 import { sha256Hex } from "../gojson";
+import type { ProxyGroupRef } from "../inputs";
 import { TAILSCALE_SERVICE_COMMENT } from "./common";
 import { findKey } from "./gostruct";
 
@@ -44,6 +50,8 @@ export interface ServiceOwner {
   id: string;
   /** Identity of the cluster whose ProxyGroup serves it (e.g. the kube-system namespace UID). */
   cluster?: string;
+  /** The ProxyGroup that serves it in that cluster; absent in entries written by older versions. */
+  proxyGroup?: ProxyGroupRef;
 }
 
 /** Result of parsing the owners annotation. */
@@ -76,15 +84,42 @@ export function parseOwners(annotations: Record<string, string> | undefined): Pa
     const id = it[findKey(it, "id") ?? "id"];
     const cluster = it[findKey(it, "cluster") ?? "cluster"];
     if (typeof id !== "string" || id === "") return { kind: "invalid", error: 'an owner has no "id"' };
-    owners.push(typeof cluster === "string" && cluster !== "" ? { id, cluster } : { id });
+    const owner: ServiceOwner = { id };
+    if (typeof cluster === "string" && cluster !== "") owner.cluster = cluster;
+    const proxyGroup = parseProxyGroup(it[findKey(it, "proxyGroup") ?? "proxyGroup"]);
+    if (proxyGroup) owner.proxyGroup = proxyGroup;
+    owners.push(owner);
   }
   return { kind: "owners", owners };
 }
 
-/** Serialise owners as the annotation value (`{"owners":[{"id","cluster"}]}`, cluster omitted when unknown). */
+/**
+ * An entry's `proxyGroup`, read tolerantly: it is only a hint where to look (older entries lack it),
+ * so anything but an object with a non-empty `namespace` and `name` counts as absent.
+ */
+function parseProxyGroup(v: unknown): ProxyGroupRef | undefined {
+  if (typeof v !== "object" || v === null || Array.isArray(v)) return undefined;
+  const o = v as Record<string, unknown>;
+  const namespace = o[findKey(o, "namespace") ?? "namespace"];
+  const name = o[findKey(o, "name") ?? "name"];
+  if (typeof namespace !== "string" || namespace === "" || typeof name !== "string" || name === "")
+    return undefined;
+  return { namespace, name };
+}
+
+/**
+ * Serialise owners as the annotation value (`{"owners":[{"id","cluster","proxyGroup"}]}`, cluster and
+ * proxyGroup omitted when unknown).
+ */
 export function serializeOwners(owners: readonly ServiceOwner[]): string {
   return JSON.stringify({
-    owners: owners.map((o) => (o.cluster === undefined ? { id: o.id } : { id: o.id, cluster: o.cluster })),
+    owners: owners.map((o) => ({
+      id: o.id,
+      ...(o.cluster === undefined ? {} : { cluster: o.cluster }),
+      ...(o.proxyGroup === undefined
+        ? {}
+        : { proxyGroup: { namespace: o.proxyGroup.namespace, name: o.proxyGroup.name } }),
+    })),
   });
 }
 
@@ -126,6 +161,8 @@ export type OwnershipCheck =
 export interface OwnerIdentity {
   ownerId: string;
   clusterId?: string;
+  /** The ProxyGroup this resource is served by, recorded in its entry (not part of the identity). */
+  proxyGroup?: ProxyGroupRef;
 }
 
 function sameOwner(a: ServiceOwner, b: ServiceOwner): boolean {
@@ -147,7 +184,9 @@ export function checkOwnership(
   me: OwnerIdentity,
   joinToken?: string,
 ): OwnershipCheck {
-  const self: ServiceOwner = me.clusterId ? { id: me.ownerId, cluster: me.clusterId } : { id: me.ownerId };
+  const self: ServiceOwner = { id: me.ownerId };
+  if (me.clusterId) self.cluster = me.clusterId;
+  if (me.proxyGroup) self.proxyGroup = { namespace: me.proxyGroup.namespace, name: me.proxyGroup.name };
   if (existing === undefined) return { ok: true, owners: [self], added: true, shared: false };
 
   const parsed = parseOwners(existing.annotations);
@@ -174,7 +213,13 @@ export function checkOwnership(
   // An emptied owner list is our own leftover (a release that failed before its delete): adopt it.
   if (owners.length === 0) return { ok: true, owners: [self], added: true, shared: false };
   if (owners.some((o) => sameOwner(o, self))) {
-    return { ok: true, owners: [...owners], added: false, shared: owners.length > 1 };
+    // Our own entry is rewritten as we are now: an older one gains the ProxyGroup that serves it.
+    return {
+      ok: true,
+      owners: owners.map((o) => (sameOwner(o, self) ? self : o)),
+      added: false,
+      shared: owners.length > 1,
+    };
   }
   if (owners.some((o) => o.id === me.ownerId)) {
     // The same Pulumi resource from another cluster (e.g. moving clusters with create-before-delete).

@@ -57,6 +57,12 @@ export interface ProxySchema<I> extends KindSchema<I, ProxyEffect> {
   defaultNamespace(input: Partial<I>): Derived;
   /** The field the namespace defaults from (it may depend on both sides). */
   namespaceSource(olds: Record<string, unknown>, news: Record<string, unknown>): string;
+  /**
+   * The namespaces of the backend Services of known inputs, the one the default comes from first:
+   * every namespace a standalone proxy without `namespace` was placed in while its backends were some
+   * of these (plan/migration.ts looks for a former standalone proxy there).
+   */
+  backendNamespaces(input: Partial<I>): string[];
 }
 
 /** The inputs the shared fields are declared for. */

@@ -256,6 +256,10 @@ export const TAILNET_INGRESS: ProxySchema<Input> = {
   // The namespace defaults to the first backend's: the default backend's when there is one.
   namespaceSource: (olds, news) =>
     news.defaultBackend !== undefined || olds.defaultBackend !== undefined ? "defaultBackend" : "rules",
+  backendNamespaces: (i) =>
+    ingressBackends({ defaultBackend: i.defaultBackend, rules: i.rules })
+      .map((e) => e.backend?.service?.namespace)
+      .filter((ns): ns is string => typeof ns === "string"),
 };
 
 /** Validates the inputs of a TailnetIngress (standalone or HA); an empty list means valid. */

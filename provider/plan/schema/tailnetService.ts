@@ -66,6 +66,7 @@ export const TAILNET_SERVICE: ProxySchema<Input> = {
   defaultNamespace: (i) =>
     !i.service || isUnknown(i.service) || isUnknown(i.service.namespace) ? "unknown" : i.service.namespace,
   namespaceSource: () => "service",
+  backendNamespaces: (i) => (typeof i.service?.namespace === "string" ? [i.service.namespace] : []),
 };
 
 /** Validates the inputs of a TailnetService (standalone or HA); an empty list means valid. */

@@ -44,7 +44,9 @@ import {
   upsertServeConfigService,
 } from "../../plan/ha";
 import { type ProxyGroupRef, SCHEMA_VERSION, type TailnetIngressInput } from "../../plan/inputs";
+import { formerStandaloneNamespaces } from "../../plan/migration";
 import { BACKENDS, BACKENDS_READ, backendRecord } from "../../plan/refresh";
+import { TAILNET_INGRESS } from "../../plan/schema/tailnetIngress";
 import { certificateOutputs, obtainCertificate } from "../certificate";
 import { backendsAsRead, coreRef, objectPath, readIngressBackends, secretData } from "../kubeFacts";
 import { cleanOutputs, type Steps } from "../lifecycle";
@@ -148,7 +150,12 @@ async function prepare(input: IngressInputs, step: "create" | "update"): Promise
       throw new Error(`TailnetIngress: ${err.message}`);
     throw err;
   }
-  const check = checkOwnership(serviceName, existing, { ownerId: input.ownerId, clusterId }, joinToken);
+  const check = checkOwnership(
+    serviceName,
+    existing,
+    { ownerId: input.ownerId, clusterId, proxyGroup: input.proxyGroup },
+    joinToken,
+  );
   return { rt, pg, plan, clusterId, existing, added: check.ok && check.added, backends };
 }
 
@@ -160,7 +167,15 @@ function requireAndRead(rt: HARuntime, pg: ProxyGroupRef): Promise<KubeObject> {
 async function provision(input: IngressInputs, p: Prepared, migrate: boolean, previous?: any) {
   const { rt, pg, plan } = p;
   const holder =
-    migrate && !p.existing ? await nameHolder(rt, plan.hostname, input.ownerId, "TailnetIngress") : undefined;
+    migrate && !p.existing
+      ? await nameHolder(
+          rt,
+          plan.hostname,
+          input.ownerId,
+          "TailnetIngress",
+          formerStandaloneNamespaces(TAILNET_INGRESS, input as Record<string, any>),
+        )
+      : undefined;
   await ensureCertObjects(rt, input, pg, plan);
   if (holder) await copyStandaloneCertificate(rt, holder, pg.namespace, plan.dnsName!);
   await editConfigMapKey(rt.kube, pg, PROXY_GROUP_SERVE_CONFIG_KEY, plan.serviceName, input.ownerId, (t) =>

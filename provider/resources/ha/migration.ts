@@ -22,25 +22,34 @@
  * HA → standalone: {@link releaseForStandalone} (to be called by the standalone create) stops
  * advertising and deletes the Tailscale Service when this resource is its only owner, so that the new
  * device gets the plain name.
+ *
+ * Both find the other side by name in the namespaces plan/migration.ts derives (from the inputs, and
+ * from the ProxyGroup the owners annotation records), so the deployer needs nothing cluster-wide.
  */
-import { type KubeObject, selectorOf } from "../../kube";
+import { KubeApiError, type KubeObject } from "../../kube";
 import {
   haIngressTeardown,
   haServiceTeardown,
   INGRESS_CONFIG_KEY,
   LABEL_OWNER,
-  LABEL_PARENT_TYPE,
   PROXY_GROUP_SERVE_CONFIG_KEY,
   parseOwners,
+  proxyGroupNames,
   serviceNameFor,
 } from "../../plan/ha";
 import { tailnetNameOf } from "../../plan/hostnames";
 import { ownerHash } from "../../plan/labels";
+import {
+  configMapUnreadableMessage,
+  nameHeldMessage,
+  planStandaloneRelease,
+  type UnreadableNamespace,
+} from "../../plan/migration";
 import { proxyNames } from "../../plan/names";
 import { isSharedIn } from "../devices";
 import { coreRef, secretData } from "../kubeFacts";
-import { configMapText, proxyGroupOfConfigMap, serviceOwnersOf } from "./configMap";
-import type { HARuntime } from "./runtime";
+import { configMapRef, configMapText, serviceOwnersOf } from "./configMap";
+import { clusterIdOf, type HARuntime } from "./runtime";
 import { runTeardown } from "./teardown";
 
 /** The standalone proxy of this same Pulumi resource that holds the tailnet name. */
@@ -51,15 +60,25 @@ export interface StandaloneHolder {
   deviceId: string;
 }
 
+/** Whether the API server refused the request (403): the deployer lacks a permission. */
+function forbidden(err: unknown): err is KubeApiError {
+  return err instanceof KubeApiError && err.code === 403;
+}
+
 /**
  * Who holds the tailnet name `hostname` as a machine: nobody (undefined), this resource's own standalone
  * proxy (a migration), or anything else, which fails the `up` before any change, naming the device.
+ * The standalone proxy is looked for by its state Secret's name in `namespaces` (in order,
+ * plan/migration.ts formerStandaloneNamespaces): it is this resource's when it carries this
+ * resource's owner label and records the device. It is still there when an earlier attempt already
+ * deleted the StatefulSet but not the device, so a retried migration finds it again.
  */
 export async function nameHolder(
   rt: HARuntime,
   hostname: string,
   ownerId: string,
   kind: string,
+  namespaces: readonly string[],
 ): Promise<StandaloneHolder | undefined> {
   const device = (await rt.tailscale.sharedDeviceList()).find(
     (d) => !isSharedIn(d) && tailnetNameOf(d) === hostname,
@@ -67,24 +86,33 @@ export async function nameHolder(
   if (!device) return undefined;
   const deviceId = device.nodeId ?? device.id;
   const names = proxyNames(hostname);
-  const stses = await rt.kube.list(
-    "apps/v1",
-    "StatefulSet",
-    undefined,
-    selectorOf({ [LABEL_OWNER]: ownerHash(ownerId) }),
-  );
-  for (const sts of stses) {
-    if (sts.metadata.name !== names.statefulSet) continue;
-    const ns = sts.metadata.namespace ?? "";
-    const state = secretData(await rt.kube.get(coreRef("Secret", ns, names.secret)));
+  const searched: string[] = [];
+  const unreadable: UnreadableNamespace[] = [];
+  for (const ns of namespaces) {
+    let secret: KubeObject | undefined;
+    try {
+      secret = await rt.kube.get(coreRef("Secret", ns, names.secret));
+    } catch (err) {
+      if (!forbidden(err)) throw err;
+      unreadable.push({ namespace: ns, error: err.serverMessage });
+      continue;
+    }
+    searched.push(ns);
+    if (secret?.metadata.labels?.[LABEL_OWNER] !== ownerHash(ownerId)) continue;
+    const state = secretData(secret);
     if (state.device_id === deviceId || state.device_id === device.id) {
       return { namespace: ns, statefulSet: names.statefulSet, stateSecret: names.secret, deviceId };
     }
   }
   throw new Error(
-    `${kind}: the tailnet name "${hostname}" is held by device ${device.name ?? device.hostname} (id ${deviceId}), ` +
-      `so Tailscale Service ${serviceNameFor(hostname)} cannot be created (the API refuses a service name that a machine uses). ` +
-      "Remove that device from the tailnet, or choose another hostname.",
+    nameHeldMessage({
+      kind,
+      hostname,
+      device: { name: device.name ?? device.hostname ?? deviceId, id: deviceId },
+      stateSecret: names.secret,
+      searched,
+      unreadable,
+    }),
   );
 }
 
@@ -126,13 +154,16 @@ export async function retireStandalone(rt: HARuntime, holder: StandaloneHolder):
 
 /**
  * HA → standalone: when this resource (`ownerId`) alone owns the Tailscale Service `svc:<hostname>`,
- * runs its HA teardown (stop advertising, wait, remove the config entry, delete the service; the cert
- * objects stay for the HA resource's own delete) so that the standalone device registers with the plain
- * name. Returns whether it released a service. Meant to be called by the standalone create before it
- * checks the name; a no-op for anything that is not such a migration.
+ * runs its HA teardown on each ProxyGroup its owners entries record that serves it in this cluster
+ * (stop advertising, wait, remove the config entry; the cert objects stay for the HA resource's own
+ * delete), then deletes the service, so that the standalone device registers with the plain name.
+ * Returns whether it released a service. Meant to be called by the standalone create before it checks
+ * the name; a no-op for anything that is not such a migration, and it changes nothing when it refuses
+ * (plan/migration.ts planStandaloneRelease).
  */
 export async function releaseForStandalone(
   rt: HARuntime,
+  kind: string,
   hostname: string,
   ownerId: string,
 ): Promise<boolean> {
@@ -140,17 +171,33 @@ export async function releaseForStandalone(
   const svc = await rt.tailscale.getService(serviceName);
   if (!svc) return false;
   const owners = parseOwners(svc.annotations);
-  if (owners.kind !== "owners" || owners.owners.length === 0 || owners.owners.some((o) => o.id !== ownerId))
-    return false;
-  const cms = await rt.kube.list(
-    "v1",
-    "ConfigMap",
-    undefined,
-    selectorOf({ [LABEL_PARENT_TYPE]: "proxygroup" }),
-  );
-  for (const cm of cms) {
-    if (serviceOwnersOf(cm)[serviceName] !== ownerId) continue;
-    const pg = proxyGroupOfConfigMap(cm.metadata);
+  // Which entries are this cluster's, when they say: unread (refused, or no entry names a cluster),
+  // every entry counts as possibly this cluster's, which can only make the release read or refuse more.
+  const named = owners.kind === "owners" && owners.owners.some((o) => o.cluster !== undefined);
+  const clusterId = named ? await clusterIdOf(rt.kube).catch(() => undefined) : undefined;
+  const plan = planStandaloneRelease(kind, serviceName, owners, ownerId, clusterId);
+  if (plan.action === "none") return false;
+  if (plan.action === "refuse") throw new Error(plan.reason);
+  for (const { proxyGroup: pg, maybeHere } of plan.proxyGroups) {
+    let cm: KubeObject | undefined;
+    try {
+      cm = await rt.kube.get(configMapRef(pg));
+    } catch (err) {
+      if (!forbidden(err)) throw err;
+      if (!maybeHere) continue;
+      throw new Error(
+        configMapUnreadableMessage(
+          kind,
+          serviceName,
+          pg,
+          proxyGroupNames.configMap(pg.name),
+          err.serverMessage,
+        ),
+        { cause: err },
+      );
+    }
+    // Absent, or not serving it for this resource: the entry is another cluster's, or already torn down.
+    if (!cm || serviceOwnersOf(cm)[serviceName] !== ownerId) continue;
     const l7 = configMapText(cm, PROXY_GROUP_SERVE_CONFIG_KEY)?.includes(`"${serviceName}"`) ?? false;
     const l3 = configMapText(cm, INGRESS_CONFIG_KEY)?.includes(`"${serviceName}"`) ?? false;
     const teardown = l7

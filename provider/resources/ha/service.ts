@@ -47,7 +47,9 @@ import {
 } from "../../plan/ha";
 import { serviceHostname } from "../../plan/hostnames";
 import { type ProxyGroupRef, SCHEMA_VERSION, type TailnetServiceInput } from "../../plan/inputs";
+import { formerStandaloneNamespaces } from "../../plan/migration";
 import { BACKENDS, BACKENDS_READ, backendRecord } from "../../plan/refresh";
+import { TAILNET_SERVICE } from "../../plan/schema/tailnetService";
 import { backendsAsRead, readBackendService, secretData } from "../kubeFacts";
 import { cleanOutputs, type Steps } from "../lifecycle";
 import { editConfigMapKey, refuseForeignEntry } from "./configMap";
@@ -86,9 +88,22 @@ async function provision(input: ServiceInputs, migrate: boolean) {
   } catch (err) {
     fail(err);
   }
-  const check = checkOwnership(serviceName, existing, { ownerId: input.ownerId, clusterId }, joinToken);
+  const check = checkOwnership(
+    serviceName,
+    existing,
+    { ownerId: input.ownerId, clusterId, proxyGroup: input.proxyGroup },
+    joinToken,
+  );
   const holder =
-    migrate && !existing ? await nameHolder(rt, hostname, input.ownerId, "TailnetService") : undefined;
+    migrate && !existing
+      ? await nameHolder(
+          rt,
+          hostname,
+          input.ownerId,
+          "TailnetService",
+          formerStandaloneNamespaces(TAILNET_SERVICE, input as Record<string, any>),
+        )
+      : undefined;
   const added = check.ok && check.added;
   await requireReadyBackend(rt, backend, pg, serviceName, !migrate);
 

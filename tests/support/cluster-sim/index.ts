@@ -16,6 +16,7 @@ export {
   IPV6_POD_CIDRS,
   type KubeletTiming,
   type L3Forward,
+  type PodTermination,
   SIM_NODE,
   type SimFaults,
   type SimPod,
@@ -24,3 +25,11 @@ export {
   TEST_TIME_SCALE,
 } from "./sim";
 export { TailnetConnectError } from "./tailnet";
+export {
+  type ContainerTermination,
+  containerbootExitMs,
+  MINIMUM_GRACE_PERIOD_S,
+  planContainerTermination,
+  preStopMs,
+  terminalPhase,
+} from "./termination";

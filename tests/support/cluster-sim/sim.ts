@@ -46,6 +46,16 @@ import {
   simNodes,
 } from "./scheduler";
 import { answer, findHandler, listener, TailnetConnectError } from "./tailnet";
+import {
+  type ContainerTermination,
+  containerbootExitMs,
+  NOT_RUNNING_AT_TERMINATION,
+  planContainerTermination,
+  preStopMs,
+  type TerminatedState,
+  terminalPhase,
+  terminalReadyReason,
+} from "./termination";
 
 type Json = any;
 
@@ -71,11 +81,20 @@ export interface ClusterSimOptions {
   /**
    * How long a Pod takes to start (image pull with pullPolicy Always, container start), tailscaled to log
    * in, and a certificate to be issued, in real milliseconds before `timeScale`. Defaults: 2000, 1000 and
-   * 5000, and `shutdownMs` (how long containerboot and tailscaled take to exit on SIGTERM; default 1000)
-   * : estimates, not measured figures (a certificate is an ACME order with a DNS-01 or TLS-ALPN-01
-   * challenge, tailscale/tailscale@de9ec7ee feature/acme/cert.go:40-43, 253-273).
+   * 5000: estimates, not measured figures (a certificate is an ACME order with a DNS-01 or TLS-ALPN-01
+   * challenge, tailscale/tailscale@de9ec7ee feature/acme/cert.go:40-43, 253-273). On termination
+   * (termination.ts): `shutdownMs`, how long a process takes to exit once signalled (tailscaled after
+   * containerboot's own shutdown steps, or any other container after SIGTERM; default 1000, an
+   * estimate), and `preStopMs`, how long an `exec` or `httpGet` preStop hook runs (default 0; the
+   * simulator does not run it; a `sleep` hook takes its seconds).
    */
-  delays?: { podStartMs?: number; loginMs?: number; certMs?: number; shutdownMs?: number };
+  delays?: {
+    podStartMs?: number;
+    loginMs?: number;
+    certMs?: number;
+    shutdownMs?: number;
+    preStopMs?: number;
+  };
   /** The kubelet's periodic Pod sync, which is when mounted Secret and ConfigMap contents change. */
   kubelet?: KubeletTiming;
   /**
@@ -196,6 +215,17 @@ export interface SimPod {
   mounted: Record<string, string>;
 }
 
+/** One Pod termination as the kubelet planned it (termination.ts), in model milliseconds. */
+export interface PodTermination {
+  namespace: string;
+  name: string;
+  uid: string;
+  /** The Pod's deletionGracePeriodSeconds. */
+  graceSeconds: number;
+  /** The containers that were running, each with its preStop, SIGTERM and exit. */
+  containers: ContainerTermination[];
+}
+
 /** A running simulator. */
 export interface ClusterSim {
   stop(): Promise<void>;
@@ -210,6 +240,8 @@ export interface ClusterSim {
   watchesSynced(): Promise<void>;
   /** Certificate orders so far (successful and failed), oldest first. */
   issuances(): Issuance[];
+  /** The Pod terminations the kubelet ran (or runs), oldest first: each container's timeline. */
+  terminations(): PodTermination[];
   /** Asks the pod's tailscaled for its certificate now (the on-demand path: a TLS handshake / `tailscale cert`). */
   requestCertificate(podName: string, namespace?: string, domain?: string): Promise<void>;
   /**
@@ -248,6 +280,8 @@ export async function startClusterSim(opts: ClusterSimOptions): Promise<ClusterS
     waitIdle: () => sim.waitIdle(),
     watchesSynced: () => sim.watchesSynced(),
     issuances: () => sim.acme.history.map((i) => ({ ...i, domains: [...i.domains] })),
+    terminations: () =>
+      sim.terminations.map((t) => ({ ...t, containers: t.containers.map((c) => ({ ...c })) })),
     requestCertificate: (podName, namespace, domain) => sim.requestCertificate(podName, namespace, domain),
     tailnetRequest: (url, opts) => sim.tailnetRequest(url, opts),
     errors: sim.errors,
@@ -302,8 +336,6 @@ interface PodMemory {
 /** containerboot substitutes this in serve configs with the node's first cert domain. */
 const CERT_DOMAIN_PLACEHOLDER = "$" + "{TS_CERT_DOMAIN}";
 const CONFLICT_RETRIES = 8;
-/** How long containerboot waits after unadvertising before it stops tailscaled (services.go:80-99). */
-const UNADVERTISE_WAIT_MS = 20_000;
 
 function apiCode(err: unknown): number | undefined {
   const e = err as { code?: number; statusCode?: number };
@@ -352,6 +384,7 @@ function hashTemplate(template: Json): string {
 class Sim implements ObjectLookup {
   readonly acme: AcmeSim;
   readonly errors: string[] = [];
+  readonly terminations: PodTermination[] = [];
   private readonly kc = new k8s.KubeConfig();
   private readonly clients: ApiClients;
   private readonly core: k8s.CoreV1Api;
@@ -363,6 +396,8 @@ class Sim implements ObjectLookup {
     configMaps: k8s.Informer<k8s.V1ConfigMap> & k8s.ObjectCache<k8s.V1ConfigMap>;
   };
   private readonly memory = new Map<string, PodMemory>();
+  /** Pods (by UID) whose termination the kubelet started, until the API deletes them. */
+  private readonly terminated = new Set<string>();
   private readonly running = new Set<string>();
   private readonly dirty = new Set<string>();
   private idleWaiters: Array<() => void> = [];
@@ -400,12 +435,21 @@ class Sim implements ObjectLookup {
     this.apps = this.clients.api(k8s.AppsV1Api);
     this.tailscaleUrl = opts.tailscaleUrl.replace(/\/+$/, "");
     this.timeScale = opts.timeScale ?? 1;
-    const d = { podStartMs: 2000, loginMs: 1000, certMs: 5000, shutdownMs: 1000, ...(opts.delays ?? {}) };
+    const d = {
+      podStartMs: 2000,
+      loginMs: 1000,
+      certMs: 5000,
+      shutdownMs: 1000,
+      preStopMs: 0,
+      ...(opts.delays ?? {}),
+    };
     this.delays = {
       podStartMs: d.podStartMs * this.timeScale,
       loginMs: d.loginMs * this.timeScale,
       certMs: d.certMs * this.timeScale,
-      shutdownMs: d.shutdownMs * this.timeScale,
+      // The termination timeline is planned in model time (whole seconds of grace), then scaled.
+      shutdownMs: d.shutdownMs,
+      preStopMs: d.preStopMs,
     };
     this.syncPeriodMs = (opts.kubelet?.syncPeriodMs ?? 60_000) * this.timeScale;
     this.jitter = mulberry32(opts.kubelet?.seed ?? 1);
@@ -442,6 +486,7 @@ class Sim implements ObjectLookup {
     pods.on("update", onPod);
     pods.on("delete", (o) => {
       this.podGone(o);
+      this.terminated.delete(o.metadata?.uid ?? "");
       onPod(o);
     });
     const onSecret = (o: k8s.V1Secret) => this.podsReferencing(o.metadata!.namespace!, "secret", o);
@@ -720,27 +765,33 @@ class Sim implements ObjectLookup {
         unavailable,
       ) ?? null;
 
-    const done = await (async () => {
-      for (let i = 0; i < replicas; i++) {
-        const pod = byOrdinal.get(i);
-        if (!pod) {
-          await this.createPod(sts, i, revision);
-          if (monotonic) return true;
-          continue;
+    // A StatefulSet being deleted only has its status updated: no Pod is created, deleted or replaced
+    // (kubernetes/kubernetes@3e4a7900 pkg/controller/statefulset/stateful_set_control.go
+    // updateStatefulSet), so a late event of its last Pod cannot bring one back.
+    const deleting = !!sts.metadata?.deletionTimestamp;
+    const done =
+      deleting ||
+      (await (async () => {
+        for (let i = 0; i < replicas; i++) {
+          const pod = byOrdinal.get(i);
+          if (!pod) {
+            await this.createPod(sts, i, revision);
+            if (monotonic) return true;
+            continue;
+          }
+          if (monotonic && (terminating(pod) || !ready(pod))) return true;
         }
-        if (monotonic && (terminating(pod) || !ready(pod))) return true;
-      }
-      for (const pod of condemned) {
-        if (terminating(pod)) {
+        for (const pod of condemned) {
+          if (terminating(pod)) {
+            if (monotonic) return true;
+            continue;
+          }
+          if (monotonic && !ready(pod) && pod !== firstUnhealthy) return true;
+          await this.deletePod(namespace, pod.metadata!.name!);
           if (monotonic) return true;
-          continue;
         }
-        if (monotonic && !ready(pod) && pod !== firstUnhealthy) return true;
-        await this.deletePod(namespace, pod.metadata!.name!);
-        if (monotonic) return true;
-      }
-      return false;
-    })();
+        return false;
+      })());
     const strategy = sts.spec?.updateStrategy;
     if (!done && strategy?.type !== "OnDelete") {
       const partition = strategy?.rollingUpdate?.partition ?? 0;
@@ -1218,40 +1269,29 @@ class Sim implements ObjectLookup {
   // ------------------------------------------------------------------ containerboot + tailscaled
 
   /**
-   * The kubelet's graceful termination: SIGTERM; containerboot first stops advertising the node's
-   * Tailscale Services, if it advertises any, and waits 20 s for control to move them to another node
-   * (tailscale/tailscale@de9ec7ee kube/services/services.go:56-99, within its 25 s budget,
-   * cmd/containerboot/main.go:394-419), then stops tailscaled, which takes `shutdownMs`; the grace period
-   * caps all of it. containerboot and tailscaled run on meanwhile and may still write state. Then the
-   * status manager's final delete with gracePeriodSeconds 0 and the Pod's UID as precondition
-   * (kubernetes/kubernetes@0033cb0a pkg/kubelet/status/status_manager.go syncPod, canBeDeleted).
+   * The kubelet's graceful termination (termination.ts has the rules and their sources): each running
+   * container's preStop hook, SIGTERM, its exit or a SIGKILL at the end of what is left of the grace
+   * period; meanwhile containerboot and tailscaled run on and may still write state (containerboot
+   * unadvertises at once on SIGTERM). Then the terminal status, and the status manager's final delete
+   * with gracePeriodSeconds 0 and the Pod's UID as precondition.
    */
   private async terminatePod(pod: k8s.V1Pod): Promise<void> {
     const uid = pod.metadata!.uid!;
+    if (this.terminated.has(uid)) return;
+    this.terminated.add(uid);
     const mem = this.memory.get(uid);
-    if (mem?.terminating) return;
     if (mem) {
       mem.terminating = true;
+      // A terminating Pod's readiness is left as it was (README, "Not modelled").
       clearTimeout(mem.prober?.timer);
-      mem.logs.push("containerboot: received SIGTERM, shutting down");
-      const deadline = Date.now() + (pod.metadata?.deletionGracePeriodSeconds ?? 0) * 1000 * this.timeScale;
-      const sleep = (ms: number) => {
-        const wait = Math.min(ms, deadline - Date.now());
-        return wait > 0 ? new Promise((r) => setTimeout(r, wait)) : Promise.resolve();
-      };
-      if (mem.device && mem.advertised.length > 0) {
-        mem.logs.push(`containerboot: unadvertising services: ${mem.advertised.join(",")}`);
-        const r = await this.control("POST", `/devices/${mem.device.nodeId}/advertise`, { services: [] });
-        if (r.status === 200) {
-          mem.advertised = [];
-          const stateName = mem.kube?.stateSecret;
-          if (stateName) await this.writeProfile(mem, stateName, mem.device, []).catch(() => undefined);
-        }
-        await sleep(UNADVERTISE_WAIT_MS * this.timeScale);
-      }
-      await sleep(this.delays.shutdownMs);
-      this.podGone(pod);
     }
+    // No kubelet runs a Pod bound to a node this cluster does not have: its delete is completed at once,
+    // as the Pod garbage collector completes it.
+    const stopped = this.nodes.some((n) => n.name === pod.spec?.nodeName)
+      ? await this.killContainers(pod, mem)
+      : undefined;
+    this.podGone(pod);
+    if (stopped) await this.writeTerminalStatus(pod, stopped);
     try {
       await this.core.deleteNamespacedPod({
         namespace: pod.metadata!.namespace!,
@@ -1263,6 +1303,129 @@ class Sim implements ObjectLookup {
     } catch (err) {
       if (apiCode(err) !== 404 && apiCode(err) !== 409) throw err;
     }
+  }
+
+  /**
+   * Each running container killed as the kubelet kills it (termination.ts): its preStop hook, SIGTERM,
+   * its exit or SIGKILL; the `tailscale` container's SIGTERM goes to containerboot, and the device goes
+   * offline when that container is gone. Records the timeline in `terminations`.
+   */
+  private async killContainers(pod: k8s.V1Pod, mem: PodMemory | undefined): Promise<ContainerTermination[]> {
+    const graceSeconds = pod.metadata?.deletionGracePeriodSeconds ?? 0;
+    const running = (pod.spec?.containers ?? []).filter(
+      (c) => pod.status?.containerStatuses?.find((s) => s.name === c.name)?.state?.running,
+    );
+    const plans = running.map((c) =>
+      planContainerTermination({
+        name: c.name,
+        graceSeconds,
+        hookMs: preStopMs(c.lifecycle, this.delays.preStopMs),
+        exitAfterSigtermMs:
+          c.name === "tailscale"
+            ? containerbootExitMs((mem?.advertised.length ?? 0) > 0, this.delays.shutdownMs)
+            : this.delays.shutdownMs,
+      }),
+    );
+    this.terminations.push({
+      namespace: pod.metadata!.namespace!,
+      name: pod.metadata!.name!,
+      uid: pod.metadata!.uid!,
+      graceSeconds,
+      containers: plans,
+    });
+    const sleep = (modelMs: number) =>
+      modelMs > 0 ? new Promise((r) => setTimeout(r, modelMs * this.timeScale)) : Promise.resolve();
+    await Promise.all(
+      plans.map(async (p) => {
+        if (p.preStopMs > 0) mem?.logs.push(`kubelet: running the preStop hook of container ${p.name}`);
+        await sleep(p.sigtermAtMs);
+        if (p.name === "tailscale" && mem) await this.containerbootSigterm(mem);
+        await sleep(p.exitAtMs - p.sigtermAtMs);
+        if (p.killed) {
+          mem?.logs.push(
+            `kubelet: container ${p.name} did not exit within ${p.stopTimeoutS}s of SIGTERM: killed (SIGKILL)`,
+          );
+        }
+        // tailscaled is gone with its container: the device goes offline.
+        if (p.name === "tailscale") this.podGone(pod);
+      }),
+    );
+    return plans;
+  }
+
+  /**
+   * containerboot on SIGTERM: it unadvertises every Tailscale Service at once (tailscaled tells control
+   * and persists the prefs in its state Secret), then waits (termination.ts containerbootExitMs).
+   */
+  private async containerbootSigterm(mem: PodMemory): Promise<void> {
+    mem.logs.push("containerboot: received SIGTERM, shutting down");
+    if (!mem.device || mem.advertised.length === 0) return;
+    mem.logs.push(`containerboot: unadvertising services: ${mem.advertised.join(",")}`);
+    const r = await this.control("POST", `/devices/${mem.device.nodeId}/advertise`, { services: [] });
+    if (r.status !== 200) return;
+    mem.advertised = [];
+    if (!mem.kube) return;
+    await this.writeProfile(mem, mem.kube.stateSecret, mem.device, []).catch((err) => {
+      // The Secret or the Pod's permission may be gone during a teardown: tailscaled logs and goes on.
+      mem.logs.push(`containerboot: error persisting prefs: ${apiMessage(err)}`);
+    });
+  }
+
+  /**
+   * The status the kubelet writes once every container stopped: the terminal phase, each container
+   * `terminated` (how it stopped, or ContainerStatusUnknown when it was not running), not ready.
+   */
+  private async writeTerminalStatus(pod: k8s.V1Pod, plans: readonly ContainerTermination[]): Promise<void> {
+    const { namespace, name, uid } = pod.metadata as { namespace: string; name: string; uid: string };
+    await this.retryConflicts(async () => {
+      let live: k8s.V1Pod;
+      try {
+        live = await this.core.readNamespacedPod({ name, namespace });
+      } catch (err) {
+        if (apiCode(err) === 404) return;
+        throw err;
+      }
+      if (live.metadata?.uid !== uid) return;
+      const finishedAt = new Date();
+      const containerStatuses = (live.spec?.containers ?? []).map((c) => {
+        const before = live.status?.containerStatuses?.find((s) => s.name === c.name);
+        const plan = plans.find((p) => p.name === c.name);
+        const ended: TerminatedState = plan
+          ? { exitCode: plan.exitCode, reason: plan.reason }
+          : NOT_RUNNING_AT_TERMINATION;
+        return {
+          name: c.name,
+          image: before?.image ?? c.image ?? "",
+          imageID: before?.imageID ?? "",
+          ready: false,
+          restartCount: before?.restartCount ?? 0,
+          started: false,
+          state: {
+            terminated: {
+              ...ended,
+              ...(plan ? { startedAt: before?.state?.running?.startedAt, finishedAt } : {}),
+            },
+          },
+        } as k8s.V1ContainerStatus;
+      });
+      const phase = terminalPhase(containerStatuses.map((s) => s.state!.terminated as TerminatedState));
+      const notReady = (type: string) => ({ type, status: "False", reason: terminalReadyReason(phase) });
+      live.status = {
+        ...live.status,
+        phase,
+        conditions: (live.status?.conditions ?? []).map((c) =>
+          c.type === "Ready" || c.type === "ContainersReady" ? notReady(c.type) : c,
+        ),
+        containerStatuses,
+      };
+      try {
+        await this.core.replaceNamespacedPodStatus({ name, namespace, body: live });
+      } catch (err) {
+        if (apiCode(err) === 404) return;
+        throw err;
+      }
+      this.writes++;
+    });
   }
 
   private podGone(pod: k8s.V1Pod): void {

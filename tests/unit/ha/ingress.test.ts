@@ -61,7 +61,8 @@ describe("ha/ingress: TestIngressPGReconciler, step by step through the pure hel
       name: "svc:my-svc",
       comment: COMMENT,
       annotations: {
-        "tailnet.pulumi.com/owners": '{"owners":[{"id":"proj/dev/web","cluster":"cluster-a"}]}',
+        "tailnet.pulumi.com/owners":
+          '{"owners":[{"id":"proj/dev/web","cluster":"cluster-a","proxyGroup":{"namespace":"operator-ns","name":"test-pg"}}]}',
       },
       ports: ["tcp:443"],
       tags: ["tag:k8s"],

@@ -184,6 +184,77 @@ describe("ha/ownership: TestOwnerAnnotations equivalents (ours: tailnet.pulumi.c
     });
   });
 
+  it("records the ProxyGroup serving each owner, and reads it tolerantly (older entries lack it)", () => {
+    const pg = { namespace: "tailscale", name: "edge" };
+    const first = checkOwnership("svc:my-svc", undefined, { ...A, proxyGroup: pg });
+    assert.ok(first.ok);
+    const value = serializeOwners(first.owners);
+    assert.equal(
+      value,
+      '{"owners":[{"id":"proj/prod/web","cluster":"cluster-a","proxyGroup":{"namespace":"tailscale","name":"edge"}}]}',
+    );
+    assert.deepEqual(parseOwners({ [KEY]: value }), {
+      kind: "owners",
+      owners: [{ id: "proj/prod/web", cluster: "cluster-a", proxyGroup: pg }],
+    });
+    const cases: [string, unknown][] = [
+      ["absent (an older version's entry)", undefined],
+      ["not an object", "tailscale/edge"],
+      ["no name", { namespace: "tailscale" }],
+      ["an empty namespace", { namespace: "", name: "edge" }],
+      ["a name that is not a string", { namespace: "tailscale", name: 7 }],
+    ];
+    for (const [what, proxyGroup] of cases) {
+      const entry = proxyGroup === undefined ? { id: "a" } : { id: "a", proxyGroup };
+      assert.deepEqual(
+        parseOwners({ [KEY]: JSON.stringify({ owners: [entry] }) }),
+        { kind: "owners", owners: [{ id: "a" }] },
+        what,
+      );
+    }
+    assert.deepEqual(
+      parseOwners({ [KEY]: '{"owners":[{"id":"a","ProxyGroup":{"Namespace":"n","NAME":"p"}}]}' }),
+      { kind: "owners", owners: [{ id: "a", proxyGroup: { namespace: "n", name: "p" } }] },
+      "keys case-insensitively, as for the other fields",
+    );
+  });
+
+  it("rewrites our own entry with the ProxyGroup serving it now, and leaves the others as they are", () => {
+    const other = {
+      id: "proj/prod-eu/web",
+      cluster: "cluster-b",
+      proxyGroup: { namespace: "ts", name: "eu" },
+    };
+    const existing = svc(serializeOwners([{ id: "proj/prod/web", cluster: "cluster-a" }, other]));
+    const r = checkOwnership("svc:my-svc", existing, {
+      ...A,
+      proxyGroup: { namespace: "tailscale", name: "edge" },
+    });
+    assert.deepEqual(r, {
+      ok: true,
+      owners: [
+        { id: "proj/prod/web", cluster: "cluster-a", proxyGroup: { namespace: "tailscale", name: "edge" } },
+        other,
+      ],
+      added: false,
+      shared: true,
+    });
+    assert.ok(r.ok);
+    const desired = buildTailscaleService("svc:my-svc", existing, r.owners, ["tcp:443"], ["tag:k8s"]);
+    assert.equal(
+      tailscaleServiceNeedsPut(existing, desired),
+      true,
+      "an older entry is upgraded by the next write",
+    );
+    const released = releaseOwnership(desired, A);
+    assert.equal(released.action, "put");
+    assert.deepEqual(
+      (released as { remainingOwners: unknown }).remainingOwners,
+      [other],
+      "others keep theirs",
+    );
+  });
+
   it("release leaves services we do not own alone", () => {
     assert.deepEqual(releaseOwnership(svc(undefined), A), {
       action: "none",

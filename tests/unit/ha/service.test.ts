@@ -34,11 +34,14 @@ function backend(
   };
 }
 
+/** The ProxyGroup every input here is served by. */
+const PG = { name: "test-pg", namespace: "operator-ns" };
+
 function input(name: string, over: Partial<TailnetServiceInput> = {}): TailnetServiceInput {
   return {
     ownerId: `proj/dev/${name}`,
     service: { namespace: "default", name },
-    proxyGroup: { name: "test-pg", namespace: "operator-ns" },
+    proxyGroup: PG,
     ...over,
   };
 }
@@ -111,7 +114,7 @@ describe("ha/service: TestServicePGReconciler through the pure helpers", () => {
     assert.deepEqual(plan.tailscaleService.ports, ["do-not-validate"]);
   });
 
-  it("the whole plan for an existing service (ours: owners annotation and comment)", () => {
+  it("the whole plan for an existing service (ours: owners annotation and comment; an older entry gains its ProxyGroup)", () => {
     const existing: TailscaleService = {
       name: "svc:db",
       addrs: ["100.80.0.1", "fd7a:115c:a1e0::9"],
@@ -130,11 +133,14 @@ describe("ha/service: TestServicePGReconciler through the pure helpers", () => {
         name: "svc:db",
         addrs: ["100.80.0.1", "fd7a:115c:a1e0::9"],
         comment: "Managed by pulumi-tailnet; do not modify",
-        annotations: { "tailnet.pulumi.com/owners": '{"owners":[{"id":"proj/dev/db","cluster":"c1"}]}' },
+        annotations: {
+          "tailnet.pulumi.com/owners":
+            '{"owners":[{"id":"proj/dev/db","cluster":"c1","proxyGroup":{"namespace":"operator-ns","name":"test-pg"}}]}',
+        },
         ports: ["do-not-validate"],
         tags: ["tag:db"],
       },
-      owners: [{ id: "proj/dev/db", cluster: "c1" }],
+      owners: [{ id: "proj/dev/db", cluster: "c1", proxyGroup: PG }],
       joinToken: plan.joinToken,
       ingressConfigEntry: {
         IPv4Mapping: { TailscaleServiceIP: "100.80.0.1", ClusterIP: "10.0.0.5" },
@@ -242,7 +248,7 @@ describe("ha/service: joining through the joinToken input", () => {
     });
     assert.deepEqual(plan.owners, [
       { id: "other/prod/db", cluster: "c2" },
-      { id: "proj/dev/postgres", cluster: "c1" },
+      { id: "proj/dev/postgres", cluster: "c1", proxyGroup: PG },
     ]);
     assert.equal(plan.joinToken, joinTokenFor("svc:db", "proj/dev/postgres"));
   });
