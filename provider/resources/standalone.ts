@@ -18,7 +18,14 @@ import type { ProxyNames } from "../plan/names";
 import { BACKENDS, BACKENDS_READ, type BackendRecord, backendRecord } from "../plan/refresh";
 import { metricsServiceName, type PlanContext, type StandaloneProxyPlan } from "../plan/standalone";
 import type { TailscaleClient } from "../tailscale";
-import { controlUrlFor, mintAuthKey, refuseTakenHostnames, revokeMintedKeys, waitForDevice } from "./devices";
+import {
+  controlUrlFor,
+  type KeyHolder,
+  mintAuthKey,
+  refuseTakenHostnames,
+  revokeMintedKeys,
+  waitForDevice,
+} from "./devices";
 import {
   coreRef,
   deviceStateOf,
@@ -117,7 +124,7 @@ export async function teardownStandalone(
   tailscale: TailscaleClient,
   namespace: string,
   names: ProxyNames,
-  known: { deviceId?: string; authKeyId?: string; owner?: { ownerId: string; hostname: string } },
+  known: { deviceId?: string; authKeyId?: string; owner?: KeyHolder },
   timeoutMs: number,
 ): Promise<void> {
   const secret = await kube.get(coreRef("Secret", namespace, names.secret));
@@ -127,9 +134,10 @@ export async function teardownStandalone(
   // re-registering) once the device is deleted.
   if (await kube.delete(sts, { propagationPolicy: "Foreground" })) await kube.waitForDeletion(sts, timeoutMs);
   if (deviceId) await tailscale.deleteDevice(deviceId);
+  // The key state written by older versions recorded, and every key minted for this proxy: ours, and those
+  // of runs killed between their mint and its revocation. The Pod is gone, none is needed.
   if (known.authKeyId) await tailscale.deleteKey(known.authKeyId);
-  // Keys of runs that were killed between their mint and its revocation: the Pod is gone, none is needed.
-  if (known.owner) await revokeMintedKeys(tailscale, known.owner.ownerId, [known.owner.hostname]);
+  if (known.owner) await revokeMintedKeys(tailscale, known.owner);
   // The state Secret (which names the device) goes only after the device.
   for (const ref of rest) await kube.delete(ref);
 }
@@ -207,7 +215,7 @@ export async function createStandalone<I extends StandaloneInputBase>(
     });
   }
   const id = `${plan.namespace}/${plan.names.statefulSet}`;
-  const owner = { ownerId: input.ownerId, hostname: plan.hostname };
+  const owner: KeyHolder = { ownerId: input.ownerId, proxy: plan.hostname };
 
   let authKey: { id: string; key: string } | undefined;
   let wrote = false;
@@ -217,7 +225,7 @@ export async function createStandalone<I extends StandaloneInputBase>(
       await kube.delete(secretRef);
     }
     if (!adoptedDevice) {
-      authKey = await mintAuthKey(tailscale, owner, plan.authKeyRequest.tags, remainingMs());
+      authKey = await mintAuthKey(tailscale, owner, plan.hostname, plan.authKeyRequest.tags, remainingMs());
       plan = spec.plan(input, backends, { controlUrl, authKey: authKey.key });
     }
     for (const obj of plan.objects) {
@@ -229,7 +237,7 @@ export async function createStandalone<I extends StandaloneInputBase>(
     plan = spec.plan(input, backends, { controlUrl });
     await kube.apply(plan.secret, { ownerId: input.ownerId });
     // Ours, and any an earlier run minted and was killed before revoking: the device is registered.
-    await revokeMintedKeys(tailscale, owner.ownerId, [owner.hostname]);
+    await revokeMintedKeys(tailscale, owner);
     authKey = undefined;
     await spec.afterDeviceUp?.({ input, kube, tailscale, remainingMs }, plan);
     const data = secretData(await kube.get(secretRef));
@@ -237,14 +245,7 @@ export async function createStandalone<I extends StandaloneInputBase>(
   } catch (err) {
     if (wrote || authKey) {
       try {
-        await teardownStandalone(
-          kube,
-          tailscale,
-          plan.namespace,
-          plan.names,
-          { authKeyId: authKey?.id, owner },
-          60_000,
-        );
+        await teardownStandalone(kube, tailscale, plan.namespace, plan.names, { owner }, 60_000);
       } catch (cleanupErr) {
         // Recorded by Pulumi as a resource that failed to initialise: `destroy` can then remove it, and
         // the next `up` updates it, which finishes the create (updateStandalone).
@@ -406,8 +407,7 @@ export async function deleteStandalone(props: StandaloneOutputs & StandaloneInpu
     {
       deviceId: props.deviceId,
       authKeyId: (props as { authKeyId?: string }).authKeyId,
-      owner:
-        props.ownerId && props.hostname ? { ownerId: props.ownerId, hostname: props.hostname } : undefined,
+      owner: props.ownerId && props.hostname ? { ownerId: props.ownerId, proxy: props.hostname } : undefined,
     },
     deadline(props, "delete")(),
   );

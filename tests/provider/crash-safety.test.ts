@@ -174,6 +174,51 @@ describe("crash safety: a provider host killed at any write", function () {
     assertNothingLeft("after the partial ProxyGroup was destroyed");
   });
 
+  it("one list of the tailnet's keys per host serves every create and delete, and still finds a key no run recorded", async () => {
+    const all = await Promise.all(["keys-a", "keys-b", "keys-c"].map((n) => inputs(n)));
+    // A host killed right after the mint of the first one's key: nothing recorded its id.
+    await killer.killedAfter(1, () => provider.create("TailnetService", all[0]!));
+    assert.equal(world.tailscale.validAuthKeys().length, 1);
+    const requests = (route: string, method: string) =>
+      world.tailscale.requests.filter(
+        (r) => r.route === `/api/v2/tailnet/{tailnet}/keys${route}` && r.method === method,
+      ).length;
+    const count = () => ({
+      lists: requests("", "GET"),
+      reads: requests("/{keyId}", "GET"),
+      revocations: requests("/{keyId}", "DELETE"),
+    });
+    const since = (before: ReturnType<typeof count>) => {
+      const now = count();
+      return {
+        lists: now.lists - before.lists,
+        reads: now.reads - before.reads,
+        revocations: now.revocations - before.revocations,
+      };
+    };
+
+    // The next up creates the three at once, in one host, as the engine does.
+    let before = count();
+    const made = await Promise.all(all.map((i) => provider.create("TailnetService", i)));
+    assert.deepEqual(
+      since(before),
+      // One list; each create reads the key it minted (spent by the login); the leftover is read and revoked.
+      { lists: 1, reads: 4, revocations: 1 },
+      "Tailscale key requests of three creates",
+    );
+    assert.deepEqual(world.tailscale.validAuthKeys(), [], "the key no run recorded is revoked");
+
+    resetCredentials();
+    before = count();
+    await Promise.all(made.map((m) => provider.remove("TailnetService", m.id, m.outs)));
+    assert.deepEqual(
+      since(before),
+      { lists: 1, reads: 0, revocations: 0 },
+      "Tailscale key requests of three deletes",
+    );
+    assertNothingLeft("after the three were deleted");
+  });
+
   /** The name a kind's device(s) get from `name`. */
   const deviceNames = (kind: string, name: string) =>
     kind === "ProxyGroup" ? [`${name}-0`, `${name}-1`] : [name];
@@ -237,7 +282,7 @@ describe("crash safety: a provider host killed at any write", function () {
   }
 
   describe("on a ProxyGroup", () => {
-    let pg: { id: string; outs: any };
+    let pg: Awaited<ReturnType<typeof provider.create>>;
     let pgDevices: string[];
     before(async () => {
       resetCredentials();
