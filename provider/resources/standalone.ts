@@ -291,41 +291,38 @@ export async function updateStandalone<I extends StandaloneInputBase>(
     what: `${spec.kind} proxy StatefulSet ${plan.namespace}/${plan.names.statefulSet}`,
     fix: spec.podSecurityFix,
   });
-  let templateChanged = false;
-  for (const obj of plan.objects) {
-    const result = await kube.apply(obj, { ownerId: news.ownerId });
-    if (obj.kind === "StatefulSet" && result.action === "updated") templateChanged = true;
-  }
+  for (const obj of plan.objects) await kube.apply(obj, { ownerId: news.ownerId });
   const hadMetrics =
     (olds as { proxyClass?: { enableMetrics?: boolean } }).proxyClass?.enableMetrics === true;
   if (hadMetrics && !plan.metricsService) {
     await kube.delete(coreRef("Service", plan.namespace, metricsServiceName(plan.names)));
   }
-  if (templateChanged) {
-    const stsRef: ObjectRef = {
-      apiVersion: "apps/v1",
-      kind: "StatefulSet",
-      namespace: plan.namespace,
-      name: plan.names.statefulSet,
-    };
-    await kube.waitFor(
-      stsRef,
-      (sts) => {
-        const status = (sts?.status ?? {}) as {
-          observedGeneration?: number;
-          updatedReplicas?: number;
-          readyReplicas?: number;
-        };
-        return (
-          !!sts &&
-          (status.observedGeneration ?? 0) >= (sts.metadata.generation ?? 0) &&
-          (status.updatedReplicas ?? 0) >= 1 &&
-          (status.readyReplicas ?? 0) >= 1
-        );
-      },
-      { timeoutMs: remainingMs(), description: `StatefulSet ${id} to roll out the new proxy Pod` },
-    );
-  }
+  // Waited for whether or not this update changed the template: an earlier one killed after writing it
+  // left the rollout running, and its repair (this update, the StatefulSet now unchanged) must not
+  // report the proxy updated before its new Pod is ready. A rolled-out StatefulSet answers at once.
+  const stsRef: ObjectRef = {
+    apiVersion: "apps/v1",
+    kind: "StatefulSet",
+    namespace: plan.namespace,
+    name: plan.names.statefulSet,
+  };
+  await kube.waitFor(
+    stsRef,
+    (sts) => {
+      const status = (sts?.status ?? {}) as {
+        observedGeneration?: number;
+        updatedReplicas?: number;
+        readyReplicas?: number;
+      };
+      return (
+        !!sts &&
+        (status.observedGeneration ?? 0) >= (sts.metadata.generation ?? 0) &&
+        (status.updatedReplicas ?? 0) >= 1 &&
+        (status.readyReplicas ?? 0) >= 1
+      );
+    },
+    { timeoutMs: remainingMs(), description: `StatefulSet ${id} to roll out the new proxy Pod` },
+  );
   const { device, data } = await waitForProxyDevice(kube, tailscale, plan, remainingMs());
   await spec.afterDeviceUp?.({ input: news, kube, tailscale, remainingMs }, plan);
   const fresh = secretData(await kube.get(coreRef("Secret", plan.namespace, plan.names.secret)));

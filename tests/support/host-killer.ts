@@ -73,20 +73,30 @@ export class HostKiller {
   }
 
   /**
-   * Runs `step` in a fresh host killed after its n-th write; the step must not finish first. The next
+   * Runs `step` in a fresh host killed after its n-th write: `killed`, or the step finished first (it
+   * makes fewer than n writes) with `result`; a failure is thrown. `writes`: what it wrote. The next
    * call runs in a fresh host again.
    */
-  async killedAfter(n: number, step: () => Promise<unknown>): Promise<void> {
+  async runUntilWrite<T>(
+    n: number,
+    step: () => Promise<T>,
+  ): Promise<({ killed: true } | { killed: false; result: T }) & { writes: string[] }> {
     resetCredentials();
     const { dead } = this.arm(n);
-    const outcome = step().then(
-      () => "finished",
-      (e: Error) => `failed: ${e.message}`,
-    );
-    const first = await Promise.race([dead.then(() => "killed"), outcome]);
-    assert.equal(first, "killed", `the step ran fewer than ${n} writes (${this.writes.join(", ")})`);
+    const outcome = step().then((result) => ({ killed: false as const, result }));
+    const first = await Promise.race([dead.then(() => ({ killed: true as const })), outcome]);
+    const writes = [...this.writes];
     this.arm();
     resetCredentials();
+    return { ...first, writes };
+  }
+
+  /** Runs `step` in a fresh host killed after its n-th write; the step must not finish first. */
+  async killedAfter(n: number, step: () => Promise<unknown>): Promise<void> {
+    const r = await this.runUntilWrite(n, () =>
+      step().catch((e: Error) => assert.fail(`the step failed before its write ${n}: ${e.message}`)),
+    );
+    assert.ok(r.killed, `the step ran fewer than ${n} writes (${r.writes.join(", ")})`);
   }
 
   uninstall(): void {
