@@ -6,6 +6,8 @@
  * ownership, the name not held by a machine):
  *   certificate Secret + Role + RoleBinding -> serve config entry in the shared ConfigMap -> Tailscale
  *   Service (PUT) -> advertise -> wait until the certificate is issued and every replica advertises.
+ *   A create that fails once those checks passed is recorded as it stands, not rolled back (runtime.ts
+ *   `haPartialCreateError` says why): the next `up` finishes it, `destroy` removes it.
  *
  * Advertising, better than the operator (`shouldAdvertiseIngress`): an HTTPS-only service is advertised
  * first by replica 0 alone (the one replica that can obtain the certificate), and by the others once
@@ -23,7 +25,6 @@ import type { KubeObject } from "../../kube";
 import { PlanError } from "../../plan/errors";
 import {
   certIssued,
-  checkOwnership,
   effectiveJoinToken,
   type HAIngressPlan,
   haIngressHostname,
@@ -45,9 +46,16 @@ import { certificateOutputs, obtainCertificate } from "../certificate";
 import { coreRef, objectPath, readIngressBackends, secretData } from "../kubeFacts";
 import { cleanOutputs, type Steps } from "../lifecycle";
 import { editConfigMapKey, refuseForeignEntry } from "./configMap";
-import { copyStandaloneCertificate, nameHolder, retireStandalone } from "./migration";
+import { copyStandaloneCertificate, nameHolder, retireStandalone, type StandaloneHolder } from "./migration";
 import { readReplicas, setAdvertised, waitAdvertised } from "./replicas";
-import { clusterIdOf, type HARuntime, requireProxyGroup, runtimeFor } from "./runtime";
+import {
+  clusterIdOf,
+  type HARuntime,
+  haPartialCreateError,
+  requireProxyGroup,
+  runtimeFor,
+  unfinishedCreate,
+} from "./runtime";
 import { runTeardown } from "./teardown";
 
 type IngressInputs = TailnetIngressInput & { __provider?: string };
@@ -102,12 +110,15 @@ interface Prepared {
   plan: HAIngressPlan;
   clusterId?: string;
   existing?: TailscaleService;
-  /** Whether this create adds us to the service's owners (so a failed create releases it). */
-  added: boolean;
+  /** This resource's own standalone proxy that holds the tailnet name (a migration), if any. */
+  holder?: StandaloneHolder;
 }
 
-/** Every check that can refuse, before the first write. */
-async function prepare(input: IngressInputs, step: "create" | "update"): Promise<Prepared> {
+/**
+ * Every check that can refuse, before the first write. `migrate`: the Tailscale Service may not exist yet
+ * and the tailnet name may be held by this resource's standalone proxy (a create, or finishing one).
+ */
+async function prepare(input: IngressInputs, step: "create" | "update", migrate: boolean): Promise<Prepared> {
   const rt = runtimeFor(input, step);
   const pg = input.proxyGroup!;
   const cm = await requireAndRead(rt, pg);
@@ -141,8 +152,9 @@ async function prepare(input: IngressInputs, step: "create" | "update"): Promise
       throw new Error(`TailnetIngress: ${err.message}`);
     throw err;
   }
-  const check = checkOwnership(serviceName, existing, { ownerId: input.ownerId, clusterId }, joinToken);
-  return { rt, pg, plan, clusterId, existing, added: check.ok && check.added };
+  const holder =
+    migrate && !existing ? await nameHolder(rt, plan.hostname, input.ownerId, "TailnetIngress") : undefined;
+  return { rt, pg, plan, clusterId, existing, holder };
 }
 
 function requireAndRead(rt: HARuntime, pg: ProxyGroupRef): Promise<KubeObject> {
@@ -150,10 +162,8 @@ function requireAndRead(rt: HARuntime, pg: ProxyGroupRef): Promise<KubeObject> {
 }
 
 /** Writes everything and waits; the steps of the module comment. */
-async function provision(input: IngressInputs, p: Prepared, migrate: boolean, previous?: any) {
-  const { rt, pg, plan } = p;
-  const holder =
-    migrate && !p.existing ? await nameHolder(rt, plan.hostname, input.ownerId, "TailnetIngress") : undefined;
+async function provision(input: IngressInputs, p: Prepared, previous?: any) {
+  const { rt, pg, plan, holder } = p;
   await ensureCertObjects(rt, input, pg, plan);
   if (holder) await copyStandaloneCertificate(rt, holder, pg.namespace, plan.dnsName!);
   await editConfigMapKey(rt.kube, pg, PROXY_GROUP_SERVE_CONFIG_KEY, plan.serviceName, input.ownerId, (t) =>
@@ -200,78 +210,69 @@ async function provision(input: IngressInputs, p: Prepared, migrate: boolean, pr
   await Promise.all(replicas.map((r) => waitAdvertised(rt, r, plan.serviceName, true)));
 
   const certData = secretData(await rt.kube.get(certRef));
-  const refs = certRefs(pg, plan.dnsName!);
   return cleanOutputs({
+    ...recordedOutputs(input, p),
+    url: `https://${plan.dnsName}/`,
+    addresses: service.addrs ?? [],
+    tailnetIPs: service.addrs ?? [],
+    ...certificateOutputs(certData, plan.dnsName!, previous),
+  });
+}
+
+/**
+ * What every record of this ingress holds, of a finished create or of one that failed half-way
+ * (haPartialCreateError): what `delete` needs to find everything it may have written.
+ */
+function recordedOutputs(input: IngressInputs, p: Prepared) {
+  const { pg, plan } = p;
+  return {
     ...input,
     hostname: plan.hostname,
     serviceName: plan.serviceName,
     fqdn: plan.dnsName,
-    url: `https://${plan.dnsName}/`,
-    addresses: service.addrs ?? [],
-    tailnetIPs: service.addrs ?? [],
     joinToken: input.joinToken ?? joinTokenFor(plan.serviceName, input.ownerId),
     // Not the ProxyGroup's namespace: outputs echo the inputs, or every preview would show a change.
     clusterId: p.clusterId,
-    ...certificateOutputs(certData, plan.dnsName!, previous),
     kubernetesObjects: [
       objectPath(plan.certSecret!),
       objectPath(plan.certRole!),
       objectPath(plan.certRoleBinding!),
-      `${refs.secret.kind}/${pg.namespace}/${pg.name}-ingress-config#${PROXY_GROUP_SERVE_CONFIG_KEY}`,
+      `Secret/${pg.namespace}/${pg.name}-ingress-config#${PROXY_GROUP_SERVE_CONFIG_KEY}`,
     ],
     schemaVersion: SCHEMA_VERSION,
-  });
+  };
 }
 
-function teardownOf(props: any, release = true) {
+function teardownOf(props: any) {
   return haIngressTeardown({
     proxyGroup: props.proxyGroup,
     serviceName: props.serviceName,
     ownerId: props.ownerId,
     clusterId: props.clusterId,
     dnsName: props.fqdn,
-    release,
   });
 }
 
 /** The steps of an HA TailnetIngress (check and diff are the kind's: resources/tailnetIngress.ts). */
 export const haIngress: Steps = {
   async create(input: IngressInputs) {
-    const p = await prepare(input, "create");
+    const p = await prepare(input, "create", true);
     const id = `${p.pg.namespace}/${p.pg.name}/${p.plan.serviceName}`;
     try {
-      return { id, outs: await provision(input, p, true) };
+      return { id, outs: await provision(input, p) };
     } catch (err) {
-      try {
-        const cleanup = { ...p.rt, remainingMs: () => 60_000 };
-        await runTeardown(
-          cleanup,
-          teardownOf(
-            {
-              proxyGroup: p.pg,
-              serviceName: p.plan.serviceName,
-              ownerId: input.ownerId,
-              clusterId: p.clusterId,
-              fqdn: p.plan.dnsName,
-            },
-            p.added,
-          ),
-        );
-      } catch (cleanupErr) {
-        throw new Error(
-          `TailnetIngress create failed: ${(err as Error).message}. Removing what it made failed too ` +
-            `(${(cleanupErr as Error).message}); run \`pulumi up\` again to retry.`,
-        );
-      }
-      throw err;
+      throw haPartialCreateError("TailnetIngress", err, id, recordedOutputs(input, p), input);
     }
   },
   async update(_id, olds, news: IngressInputs) {
-    const p = await prepare(news, "update");
-    return { outs: await provision(news, p, false, olds) };
+    // A create that failed half-way is finished as a create: the name may still be the standalone proxy's.
+    const p = await prepare(news, "update", unfinishedCreate(olds));
+    return { outs: await provision(news, p, olds) };
   },
   async read(id, props) {
     if (!props.serviceName) return { id: "" };
+    // What a create that failed half-way wrote is still to be finished or removed, whatever exists yet.
+    if (unfinishedCreate(props)) return { id, props };
     const rt = runtimeFor(props, "read");
     const svc = await rt.tailscale.getService(props.serviceName);
     const mine = releaseOwnership(svc, { ownerId: props.ownerId, clusterId: props.clusterId });
