@@ -99,7 +99,7 @@ export function haPartialCreateError(
 ): Error {
   const pg = outs.proxyGroup!;
   return partialCreateError(
-    `${kind} create failed: ${(err as Error).message}. What it wrote for Tailscale Service ${outs.serviceName} ` +
+    `${kind} create failed: ${(err as Error).message.replace(/\.\s*$/, "")}. What it wrote for Tailscale Service ${outs.serviceName} ` +
       `on ProxyGroup ${pg.namespace}/${pg.name} is recorded in the stack: the next pulumi up finishes the create, ` +
       "pulumi destroy removes it.",
     id,
