@@ -6,7 +6,8 @@
  *
  * `npm run bench -- --faults <rate>[:seed]`: the same with seeded faults on both APIs
  * (tests/support/world.ts); a step that still fails is run once more and counted as one step. The
- * options are passed on to bench/ha.ts, which runs next; bench/devices.ts runs last.
+ * options are passed on to bench/ha.ts, which runs next; then bench/devices.ts (hostname checks on a large
+ * tailnet), bench/soak.ts (50 resources under faults, 20 seeds) and bench/fuzz.ts (check and diff).
  *
  * Everything printed is also written to bench/RESULTS.md, headed by the machine, the Node version and
  * the engine's default parallelism, so that file is always one run's output and never edited by hand.
@@ -47,6 +48,18 @@ function runScript(script: string, args: string[]): void {
   }
 }
 
+/** The commit measured, `+changes` when the working tree differs from it. */
+function commit(): string {
+  const rev = spawnSync("git", ["rev-parse", "--short", "HEAD"], { encoding: "utf8" }).stdout?.trim();
+  const dirty = spawnSync("git", ["status", "--porcelain", "--untracked-files=no"], {
+    encoding: "utf8",
+  }).stdout?.trim();
+  return rev ? `${rev}${dirty ? "+changes" : ""}` : "an unknown commit";
+}
+
+/** Load averages when the run started: other work on the machine slows every figure. */
+const LOAD_AT_START = os.loadavg();
+
 /** The machine and runtime the figures were taken on. */
 function header(): string {
   const cpus = os.cpus();
@@ -57,7 +70,8 @@ function header(): string {
     `Written by \`npm run bench\` on ${new Date().toISOString().slice(0, 10)}; not edited by hand.`,
     "",
     `- Machine: ${os.availableParallelism()} CPUs (${cpus[0]?.model.trim() ?? "unknown model"}), ${Math.round(os.totalmem() / 2 ** 30)} GB memory, ${os.platform()} ${os.release()}.`,
-    `- Node ${process.version}.`,
+    `- Node ${process.version}, pulumi-tailnet at ${commit()}.`,
+    `- Load average (1 min) at the start and the end of the run: ${LOAD_AT_START[0]?.toFixed(1)} and ${os.loadavg()[0]?.toFixed(1)} (other work on the machine slows every timing).`,
     `- Engine parallelism: the default, 4 × ${os.availableParallelism()} CPUs = ${parallel} (pulumi/pulumi@a88168d8 pkg/cmd/pulumi/operations/up.go:69-90), unless a row says otherwise.`,
     "- Every step goes through the engine path: the program in Pulumi's language runtime, the provider in Pulumi's dynamic-provider host, against the local Kubernetes API, Tailscale API and cluster simulator at a real cluster's timing (tests/support/cluster-sim/sim.ts KubeletTiming).",
     "",
@@ -172,8 +186,12 @@ async function main(): Promise<void> {
     print(`\nWith --faults: ${FAULTS.rate * 100}% of requests to each API faulted, seed ${FAULTS.seed}.`);
   // bench/ha.ts next, with the same options (npm passes them to the last command only).
   runScript("ha.ts", ["100", ...process.argv.slice(2)]);
-  // bench/devices.ts last: hostname checks on a 5,000-device tailnet.
+  // bench/devices.ts: hostname checks on a 5,000-device tailnet.
   runScript("devices.ts", ["5000", "10"]);
+  // bench/soak.ts: 50 resources under 10% faults, 20 seeds (its own faults, whatever --faults says).
+  runScript("soak.ts", ["50", "20"]);
+  // bench/fuzz.ts last: check and diff over 100,000 seeded inputs per kind.
+  runScript("fuzz.ts", ["100000"]);
   if (FAULTS) {
     console.log("\nWith --faults the figures are not comparable: bench/RESULTS.md is left as it was.");
     return;

@@ -24,7 +24,7 @@
  * device hostnames stay the same, for the same reason.
  */
 import { containsUnknown, isUnknown } from "./inputs";
-import { BACKENDS, backendDrift, refreshFindings } from "./refresh";
+import { BACKENDS, backendDrift, FORWARDING_READ, forwardingDrift, refreshFindings } from "./refresh";
 import { CERTIFICATE_BUDGET } from "./schema/certificateBudget";
 import {
   changedFields,
@@ -180,6 +180,9 @@ function classifyProxy(
   // inputs name them only, so nothing else would show it, and the update re-reads them.
   const drift = backendDrift(olds);
   if (drift) out.detailedDiff[BACKENDS] = { kind: "update", reason: drift };
+  // Refresh: a standalone layer-3 proxy that does not forward what its Service's families ask for.
+  const forwarding = forwardingDrift(olds);
+  if (forwarding) out.detailedDiff[FORWARDING_READ] = { kind: "update", reason: forwarding };
 
   // Derived name: with no explicit hostname, a change of a field the name derives from that changes
   // the name is a replacement too.

@@ -102,6 +102,10 @@ export interface CredentialsInput {
   tailscaleOauthClientId?: string;
   tailscaleOauthClientSecret?: string;
   tailscaleApiKey?: string;
+  /** A federated identity's identity token (a JWT), or `file:<path>` of a file holding it. */
+  tailscaleIdentityToken?: string;
+  /** The audience the federated identity expects. */
+  tailscaleAudience?: string;
   tailscaleTailnet?: string;
   tailscaleBaseUrl?: string;
 }
@@ -178,6 +182,11 @@ export interface TailnetIngressInput extends ProxyCommonInput {
   rules?: IngressRuleInput[];
   funnel?: boolean;
   httpRedirect?: boolean;
+  /**
+   * HA only: serve the same routes over plain HTTP on port 80 of the Tailscale Service too (the
+   * operator's annotation `tailscale.com/http-endpoint: enabled`). Default false.
+   */
+  httpEndpoint?: boolean;
   /** Scheme to the backends. Default: `https+insecure` for port 443 or a port named `https`, else `http`. */
   backendProtocol?: "http" | "https" | "https+insecure";
   /** Obtain the certificate during `up` (default true). */
@@ -196,6 +205,12 @@ export interface ProxyGroupInput {
   tags?: string[];
   hostnamePrefix?: string;
   proxyClass?: ProxyClassInput;
+  /**
+   * Replica 0 keeps its Let's Encrypt account key in the namespace's shared Secret
+   * `tailscale-acme-accounts` (the operator's annotation `tailscale.com/share-acme-account`), so a
+   * re-created replica renews with the same account. Default false.
+   */
+  shareAcmeAccount?: boolean;
   /** The resource's customTimeouts, copied by the SDK (plan/duration.ts); each step's wait budget. */
   customTimeouts?: CustomTimeoutsInput;
   credentials?: CredentialsInput;

@@ -12,7 +12,8 @@
  *   others do (layer 3 only once their DNAT rules are in place); removed replicas' devices and Secrets
  *   are deleted once their Pods are gone.
  * delete: refused while HA resources still have entries in the ConfigMap; then StatefulSet (waiting for
- *   the Pods), devices, Secrets, ConfigMap, RBAC.
+ *   the Pods), devices, Secrets, ConfigMap, RBAC; then it leaves the shared ACME account Secret
+ *   (`shareAcmeAccount`), deleting it when no other ProxyGroup uses it (resources/ha/acmeAccount.ts).
  */
 import { kubeFor, tailscaleClientFor } from "../credentials";
 import { type Kube, type KubeObject, type ObjectRef, sharedEdit } from "../kube";
@@ -50,6 +51,7 @@ import {
   revokeMintedKeys,
   waitForDevice,
 } from "./devices";
+import { joinAcmeAccount, leaveAcmeAccount } from "./ha/acmeAccount";
 import { configMapRef, configMapText, serviceOwnersOf } from "./ha/configMap";
 import {
   type ReplicaFacts,
@@ -302,6 +304,8 @@ async function applyAll(
   await rt.kube.apply(plan.roleBinding, own);
   // Labels and annotations only: the data keys belong to the HA ingresses and services.
   await rt.kube.apply(plan.configMap, own);
+  // Before the replicas (re)start: replica 0 reads the account key at start and cannot create the Secret.
+  if (plan.acmeAccountSecret) await joinAcmeAccount(rt.kube, input.namespace, input.ownerId);
   const sts = await rt.kube.apply(plan.statefulSet, own);
   return { templateChanged: sts.action !== "unchanged" };
 }
@@ -428,6 +432,7 @@ export const proxyGroup: Lifecycle = {
         try {
           const cleanup = { ...rt, remainingMs: () => 60_000 };
           await runTeardown(cleanup, proxyGroupTeardown(input, input.ownerId));
+          await leaveAcmeAccount(rt.kube, input.namespace, input.ownerId);
           // Ours, and any a killed earlier create minted: the replicas are gone.
           await revokeMintedKeys(rt.tailscale, proxyGroupKeyHolder(input));
         } catch (cleanupErr) {
@@ -488,6 +493,10 @@ export const proxyGroup: Lifecycle = {
       await rt.kube.delete(refs.stateSecret);
       await rt.kube.delete(refs.configSecret);
     }
+    // Once every replica runs without it (the rollout above): sharing turned off, or the group's identity
+    // changed in place (the new one joined in applyAll).
+    if (!news.shareAcmeAccount || olds.ownerId !== news.ownerId)
+      await leaveAcmeAccount(rt.kube, news.namespace, olds.ownerId);
     return { outs: outputsOf(news, plan, await devicesOf(rt.kube, news, plan.replicas)) };
   },
 
@@ -524,6 +533,8 @@ export const proxyGroup: Lifecycle = {
       );
     }
     await runTeardown(rt, proxyGroupTeardown(props, props.ownerId));
+    // Whatever the recorded inputs say: an update that failed after joining records the old ones.
+    await leaveAcmeAccount(rt.kube, props.namespace, props.ownerId);
     // Keys of runs killed between a mint and its revocation, for any replica (a killed scale-up minted for
     // replicas the state does not list): the replicas are gone, none is needed.
     await revokeMintedKeys(rt.tailscale, proxyGroupKeyHolder(props));

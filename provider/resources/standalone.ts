@@ -13,10 +13,16 @@ import type { Kube, ObjectRef } from "../kube";
 import type { BackendServiceFacts } from "../plan/backends";
 import type { CustomTimeoutsInput } from "../plan/duration";
 import { PlanError } from "../plan/errors";
+import { INGRESS_CONFIG_KEY, replicaReportsRules } from "../plan/ha";
 import { type CredentialsInput, SCHEMA_VERSION } from "../plan/inputs";
 import type { ProxyNames } from "../plan/names";
-import { BACKENDS, BACKENDS_READ, type BackendRecord, backendRecord } from "../plan/refresh";
-import { metricsServiceName, type PlanContext, type StandaloneProxyPlan } from "../plan/standalone";
+import { BACKENDS, BACKENDS_READ, type BackendRecord, backendRecord, FORWARDING_READ } from "../plan/refresh";
+import {
+  metricsServiceName,
+  type PlanContext,
+  STANDALONE_DNAT_CONFIG_KEY,
+  type StandaloneProxyPlan,
+} from "../plan/standalone";
 import type { TailscaleClient } from "../tailscale";
 import {
   controlUrlFor,
@@ -31,6 +37,7 @@ import {
   deviceStateOf,
   objectPath,
   type ProxyDeviceState,
+  podIPsOf,
   requireAdmittedProxyPod,
   requireNamespace,
   secretData,
@@ -88,6 +95,10 @@ export interface StandaloneOutputs {
   [key: string]: unknown;
 }
 
+function sameList(a: readonly string[], b: readonly string[]): boolean {
+  return a.length === b.length && a.every((v, i) => v === b[i]);
+}
+
 /** The refs of a recorded proxy, in delete order (StatefulSet first, ServiceAccount last). */
 function deleteOrder(namespace: string, names: ProxyNames): ObjectRef[] {
   return [
@@ -116,6 +127,45 @@ function waitForProxyDevice(
       "tagOwners for the proxy's tags.",
     timeoutMs,
   });
+}
+
+/**
+ * Waits until the running proxy Pod has installed the DNAT rules of `dnat`. containerboot's ingress
+ * proxy, started once the device is up, reads the config from the mounted Secret and again on every
+ * change of the mount, which the kubelet makes at its next sync of the Pod (up to about 90 s after the
+ * write); it records what it applied, with the Pod's IPs, under `ingress-config.json` in the state
+ * Secret (`tailscale/tailscale@de9ec7ee cmd/containerboot/ingressservices.go` run, sync,
+ * recordStatus; main.go:927-980). A status with other Pod IPs is an earlier Pod's.
+ */
+export async function waitForDnatRules(
+  kube: Kube,
+  plan: StandaloneProxyPlan,
+  dnat: NonNullable<StandaloneProxyPlan["dnatConfig"]>,
+  remainingMs: () => number,
+): Promise<void> {
+  const who = `proxy Pod ${plan.namespace}/${plan.names.pod}`;
+  // Listed and watched, not read: the deployer may list and watch Pods (deploy/deployer-rbac.yaml).
+  const pod = await kube.waitFor(
+    coreRef("Pod", plan.namespace, plan.names.pod),
+    (p) => !!p && !p.metadata.deletionTimestamp && podIPsOf(p).length > 0,
+    { timeoutMs: remainingMs(), description: `${who} to run with its Pod IPs` },
+  );
+  const podIPs = podIPsOf(pod);
+  const rules = [dnat.entry.IPv4Mapping, dnat.entry.IPv6Mapping]
+    .filter((m) => m !== undefined)
+    .map((m) => `${m.TailscaleServiceIP} → ${m.ClusterIP}`)
+    .join(", ");
+  await kube.waitFor(
+    coreRef("Secret", plan.namespace, plan.names.secret),
+    (obj) => replicaReportsRules(secretData(obj)[INGRESS_CONFIG_KEY], podIPs, dnat.name, dnat.entry),
+    {
+      timeoutMs: remainingMs(),
+      description:
+        `${who} to install its DNAT rule ${rules} (containerboot reads ${STANDALONE_DNAT_CONFIG_KEY} from its ` +
+        `mounted Secret at the kubelet's next sync of the Pod and reports the rules under ${INGRESS_CONFIG_KEY} of ` +
+        "that Secret; its logs say why it did not)",
+    },
+  );
 }
 
 /** Removes a proxy's objects, device and key; everything already gone counts as done. */
@@ -208,6 +258,8 @@ export async function createStandalone<I extends StandaloneInputBase>(
   const leftOver = secretData(existing).device_id;
   // A retried create adopts the device a failed one registered, if it still exists.
   const adoptedDevice = leftOver ? await tailscale.getDevice(leftOver) : undefined;
+  // What is planned from an adopted device's addresses (a dual-stack backend's DNAT config) stays.
+  const adoptedIPs = adoptedDevice ? deviceStateOf(secretData(existing))?.tailnetIPs : undefined;
   if (!adoptedDevice) {
     await refuseTakenHostnames(tailscale, [plan.hostname], new Set(), {
       what: "a new proxy",
@@ -227,6 +279,8 @@ export async function createStandalone<I extends StandaloneInputBase>(
     if (!adoptedDevice) {
       authKey = await mintAuthKey(tailscale, owner, plan.hostname, plan.authKeyRequest.tags, remainingMs());
       plan = spec.plan(input, backends, { controlUrl, authKey: authKey.key });
+    } else {
+      plan = spec.plan(input, backends, { controlUrl, deviceIPs: adoptedIPs });
     }
     for (const obj of plan.objects) {
       wrote = true;
@@ -234,7 +288,8 @@ export async function createStandalone<I extends StandaloneInputBase>(
     }
     const { device } = await waitForProxyDevice(kube, tailscale, plan, remainingMs());
     // The key is spent by the login; drop it from the config and revoke it, so no valid key is left.
-    plan = spec.plan(input, backends, { controlUrl });
+    // What needs the device's addresses is written with it.
+    plan = spec.plan(input, backends, { controlUrl, deviceIPs: device.tailnetIPs });
     await kube.apply(plan.secret, { ownerId: input.ownerId });
     // Ours, and any an earlier run minted and was killed before revoking: the device is registered.
     await revokeMintedKeys(tailscale, owner);
@@ -276,7 +331,11 @@ export async function updateStandalone<I extends StandaloneInputBase>(
   const kube = kubeFor(news.credentials);
   const tailscale = tailscaleClientFor(news.credentials);
   const backends = await spec.readBackends(kube, news);
-  const plan = spec.plan(news, backends, { controlUrl: controlUrlFor(tailscale) });
+  const controlUrl = controlUrlFor(tailscale);
+  const first = spec.plan(news, backends, { controlUrl });
+  const secretRef = coreRef("Secret", first.namespace, first.names.secret);
+  const planned = deviceStateOf(secretData(await kube.get(secretRef)))?.tailnetIPs;
+  let plan = spec.plan(news, backends, { controlUrl, deviceIPs: planned });
   if (plan.namespace !== olds.namespace || plan.names.statefulSet !== olds.names?.statefulSet) {
     throw new Error(
       `${spec.kind} ${id}: the update would move the proxy to ${plan.namespace}/${plan.names.statefulSet}; ` +
@@ -324,9 +383,39 @@ export async function updateStandalone<I extends StandaloneInputBase>(
     { timeoutMs: remainingMs(), description: `StatefulSet ${id} to roll out the new proxy Pod` },
   );
   const { device, data } = await waitForProxyDevice(kube, tailscale, plan, remainingMs());
+  if (!sameList(device.tailnetIPs, planned ?? [])) {
+    // The device registered anew (or got other addresses) during the update.
+    plan = spec.plan(news, backends, { controlUrl, deviceIPs: device.tailnetIPs });
+    await kube.apply(plan.secret, { ownerId: news.ownerId });
+  }
   await spec.afterDeviceUp?.({ input: news, kube, tailscale, remainingMs }, plan);
-  const fresh = secretData(await kube.get(coreRef("Secret", plan.namespace, plan.names.secret)));
+  const fresh = secretData(await kube.get(secretRef));
   return { outs: baseOutputs(spec, news, plan, device, { ...data, ...fresh }, backends, olds) };
+}
+
+/**
+ * The tailnet IPs the proxy forwards and those an update would make it forward, from the Services and
+ * the device as they are, when they differ (plan/refresh.ts {@link FORWARDING_READ}); undefined when
+ * they agree, for a kind whose outputs have no `tailnetIPs` of their own, or when no plan can be made.
+ */
+function forwardingRead<I extends StandaloneInputBase>(
+  spec: StandaloneSpec<I>,
+  input: I,
+  facts: Map<string, BackendServiceFacts>,
+  device: ProxyDeviceState,
+  read: object,
+): { forwarded: string[]; planned: string[] } | undefined {
+  const forwarded = (read as { tailnetIPs?: string[] }).tailnetIPs;
+  if (!forwarded) return undefined;
+  let planned: string[] | undefined;
+  try {
+    const plan = spec.plan(input, facts, { deviceIPs: device.tailnetIPs });
+    planned = (spec.outputs(plan, device, plan.secret.stringData ?? {}) as { tailnetIPs?: string[] })
+      .tailnetIPs;
+  } catch {
+    return undefined; // the Services no longer make a proxy: the backend drift says so
+  }
+  return planned && !sameList(forwarded, planned) ? { forwarded, planned } : undefined;
 }
 
 /**
@@ -355,8 +444,10 @@ export async function readStandalone<I extends StandaloneInputBase>(
   // The backend Services as they are now, so the Diff after this refresh reports a proxy written from
   // Services that have changed since (plan/refresh.ts); a Service that cannot be read is reported too.
   let backendsRead: BackendRecord[];
+  let facts: Map<string, BackendServiceFacts> | undefined;
   try {
-    backendsRead = backendRecord((await spec.readBackends(kube, props)).values());
+    facts = await spec.readBackends(kube, props);
+    backendsRead = backendRecord(facts.values());
   } catch (err) {
     const error = err instanceof Error ? err.message : String(err);
     backendsRead = backendRecord(
@@ -368,24 +459,34 @@ export async function readStandalone<I extends StandaloneInputBase>(
     );
   }
   const fqdn = (device.name ?? state?.fqdn ?? props.fqdn).replace(/\.$/, "");
+  const live: ProxyDeviceState = {
+    deviceId: device.nodeId ?? device.id,
+    fqdn,
+    tailnetIPs: device.addresses ?? [],
+    httpsEndpoint: state?.httpsEndpoint,
+  };
+  // No plan at a refresh: the live StatefulSet says what the proxy does.
+  const read = spec.outputs(
+    {
+      hostname: props.hostname,
+      namespace: props.namespace,
+      names,
+      statefulSet: sts,
+    } as unknown as StandaloneProxyPlan,
+    live,
+    data,
+    props,
+  );
+  const forwarding = facts && forwardingRead(spec, props, facts, live, read);
   const outs = cleanOutputs({
     ...props,
     fqdn,
     hostname: fqdn.split(".")[0],
     tailnetIPs: device.addresses ?? state?.tailnetIPs ?? props.tailnetIPs,
     deviceId: device.nodeId ?? device.id,
-    ...spec.outputs(
-      { hostname: props.hostname, namespace: props.namespace, names } as StandaloneProxyPlan,
-      {
-        deviceId: device.nodeId ?? device.id,
-        fqdn,
-        tailnetIPs: device.addresses ?? [],
-        httpsEndpoint: state?.httpsEndpoint,
-      },
-      data,
-      props,
-    ),
+    ...read,
     [BACKENDS_READ]: backendsRead,
+    ...(forwarding ? { [FORWARDING_READ]: forwarding } : {}),
     schemaVersion: SCHEMA_VERSION,
   });
   return { id, props: outs };

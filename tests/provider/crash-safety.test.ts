@@ -5,7 +5,9 @@
 // again) or `destroy` (delete again: the resource is still in state) must finish the job, and
 // nothing may be left behind: no Kubernetes object, no device, no valid auth key.
 //
-// How the host is killed: tests/support/host-killer.ts.
+// How the kill is simulated: tests/support/host-killer.ts (the step stops right after its n-th write;
+// only writes are boundaries, so "killed before write n" is the same world as "killed after write
+// n-1"). The next run gets fresh clients (resetCredentials), as a new host process would.
 import assert from "node:assert/strict";
 import * as provider from "../../provider";
 import { resetCredentials } from "../../provider/credentials";

@@ -23,6 +23,7 @@ import {
   DUAL_STACK_POD_CIDRS,
   IPV6_POD_CIDRS,
   startClusterSim,
+  type TailnetResponse,
   TEST_TIME_SCALE,
 } from "./cluster-sim";
 import {
@@ -39,6 +40,13 @@ import { tailscaleCli } from "./tailscale-cli";
 
 /** The managed-by label every object of ours carries. */
 const MANAGED_BY = "app.kubernetes.io/managed-by";
+
+/** What {@link LocalWorld.tailnetFetch} got. */
+export interface TailnetFetchResult extends TailnetResponse {
+  status: number;
+  /** The backend Service a proxied request reached, with the port and the path it was sent. */
+  backend?: { namespace: string; name: string; port: number; path: string };
+}
 
 /** What a test or the demo gets. */
 export interface LocalWorld {
@@ -86,6 +94,14 @@ export interface LocalWorld {
    * ({@link setEndpointsReady}), standing in for the application left out.
    */
   readyPodsOnCreate(namespace: string, name: string): void;
+  /**
+   * A tailnet client's HTTP request to `url` through the simulated tailnet ({@link ClusterSim.tailnetRequest}),
+   * with the backend a proxied request reached: the Service whose cluster IP and port the proxy
+   * requested (status 200), or none (502, as tailscaled's reverse proxy answers a refused dial).
+   * Throws TailnetConnectError when no connection is made (no such name, a port the Tailscale Service
+   * does not list, nothing listening).
+   */
+  tailnetFetch(url: string, opts?: { via?: string }): Promise<TailnetFetchResult>;
   /** What is left: our Kubernetes objects, tailnet devices, valid auth keys, Tailscale Services. */
   leftovers(): Leftovers;
   /**
@@ -352,6 +368,23 @@ export async function startLocalWorld(opts: LocalWorldOptions = {}): Promise<Loc
         if (e.type === "ADDED" && e.obj?.kind === "Service" && m?.namespace === namespace && m?.name === name)
           setEndpointsReady(namespace, name, true);
       });
+    },
+    async tailnetFetch(url, opts) {
+      const r = await sim.tailnetRequest(url, opts);
+      if (!r.proxiedTo) return { ...r, status: r.status ?? 502 };
+      const to = new URL(r.proxiedTo);
+      const ip = to.hostname.replace(/^\[|\]$/g, "");
+      const port = Number(to.port || (to.protocol === "https:" ? 443 : 80));
+      const svc = kube
+        .listObjects("v1", "Service")
+        .find(
+          (o) =>
+            (o.spec?.clusterIPs ?? [o.spec?.clusterIP]).includes(ip) &&
+            (o.spec?.ports ?? []).some((p: { port: number }) => p.port === port),
+        );
+      if (!svc) return { ...r, status: 502 };
+      const backend = { namespace: svc.metadata.namespace, name: svc.metadata.name, port, path: to.pathname };
+      return { ...r, status: 200, backend };
     },
     leftovers,
     assertNothingLeft() {

@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { HTTP_ENDPOINT_STANDALONE } from "../../provider/plan/ha/ingress";
 import { ingressHostname, serviceHostname } from "../../provider/plan/hostnames";
 import type { TailnetIngressInput, TailnetServiceInput } from "../../provider/plan/inputs";
 import { containsUnknown, UNKNOWN } from "../../provider/plan/inputs";
@@ -294,6 +295,7 @@ const ing = (over: Partial<TailnetIngressInput> = {}): TailnetIngressInput => ({
   defaultBackend: { service: { namespace: "default", name: "test" }, port: 8080 },
   ...over,
 });
+const PG = { name: "ingress", namespace: "tailscale" };
 const be = (port: number | string = 8080) => ({ service: { namespace: "default", name: "test" }, port });
 
 describe("checkTailnetIngress", () => {
@@ -502,6 +504,37 @@ describe("checkTailnetIngress", () => {
         name: "funnel with httpRedirect is accepted (funnel serves 443 only; the redirect stays tailnet-only)",
         input: ing({ funnel: true, httpRedirect: true }),
         want: [],
+      },
+      {
+        name: "httpEndpoint with proxyGroup is accepted, alone or beside httpRedirect: false",
+        input: ing({ proxyGroup: PG, httpEndpoint: true, httpRedirect: false }),
+        want: [],
+      },
+      {
+        name: "httpEndpoint without proxyGroup: refused, naming the field and the way out",
+        input: ing({ httpEndpoint: true }),
+        want: [{ property: "httpEndpoint", reason: HTTP_ENDPOINT_STANDALONE }],
+      },
+      {
+        name: "httpEndpoint: false is accepted without proxyGroup (the default)",
+        input: ing({ httpEndpoint: false }),
+        want: [],
+      },
+      {
+        name: "httpEndpoint with httpRedirect: refused, naming both (the operator ignores the redirect)",
+        input: ing({ proxyGroup: PG, httpEndpoint: true, httpRedirect: true }),
+        want: [
+          {
+            property: "httpEndpoint",
+            reason:
+              "httpEndpoint and httpRedirect cannot both be set: port 80 either serves the routes over plain HTTP (httpEndpoint) or redirects them to HTTPS (httpRedirect); remove one of them",
+          },
+        ],
+      },
+      {
+        name: "httpEndpoint must be a boolean",
+        input: ing({ proxyGroup: PG, httpEndpoint: "enabled" as never }),
+        want: [{ property: "httpEndpoint", reason: 'must be a boolean (true or false), got "enabled"' }],
       },
       {
         name: "backend Service reference checked",

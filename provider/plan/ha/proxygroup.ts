@@ -9,7 +9,9 @@
  * - the Role never has an empty `resourceNames` list: with 0 replicas (and no shared ACME account)
  *   the operator's rule would grant get/patch/update on every Secret of the namespace, so we leave
  *   that rule out instead;
- * - the pod template carries no `name` or `deletionGracePeriodSeconds` (meaningless on a template).
+ * - the pod template carries no `name` or `deletionGracePeriodSeconds` (meaningless on a template);
+ * - the shared ACME account Secret (`shareAcmeAccount`) lists the ProxyGroups that use it and is
+ *   deleted with the last of them, where the operator keeps it forever (acmeAccount.ts).
  */
 import type { V1Container, V1EnvVar, V1Role, V1Volume, V1VolumeMount } from "@kubernetes/client-node";
 import type { ProxyGroupInput, ProxyGroupRef } from "../inputs";
@@ -35,6 +37,7 @@ import {
   TAILSCALE_CONTAINER,
 } from "../proxyclass";
 import { effectiveTags } from "../tags";
+import { acmeAccountSecret, SHARED_ACME_FIELD, SHARED_ACME_SECRET } from "./acmeAccount";
 import {
   CONFIG_KEY,
   DEFAULT_REPLICAS,
@@ -45,9 +48,6 @@ import {
   ownershipMetadata,
 } from "./common";
 import { renderReplicaConfig } from "./config";
-
-/** Name of the Secret holding a shared ACME account key (operator's `tailscale-acme-accounts`). */
-export const SHARED_ACME_SECRET = "tailscale-acme-accounts";
 
 /** Per-call facts the planner can't derive from inputs. */
 export interface ProxyGroupContext {
@@ -60,12 +60,6 @@ export interface ProxyGroupContext {
   controlUrl?: string;
   /** `AdvertiseServices` found in each existing config Secret; kept, since the ingresses own it. */
   existingAdvertiseServices: Record<number, string[]>;
-  /**
-   * Share one ACME account between replicas through the Secret `tailscale-acme-accounts` (the
-   * operator's annotation `tailscale.com/share-acme-account`). Default false. Kept for a planned
-   * ProxyGroup option for a shared ACME account: no input sets it yet.
-   */
-  shareAcmeAccount?: boolean;
 }
 
 /** All objects of one ProxyGroup, in the order the operator creates them. */
@@ -86,6 +80,12 @@ export interface ProxyGroupPlan {
    * keys: an update of the ProxyGroup must only rewrite labels and annotations.
    */
   configMap: PlannedConfigMap;
+  /**
+   * With `shareAcmeAccount`: the namespace's shared ACME account Secret as a create writes it, listing
+   * this ProxyGroup as its only user. Shared with other ProxyGroups, so never applied as planned: the
+   * lifecycle joins and leaves it (acmeAccount.ts).
+   */
+  acmeAccountSecret?: PlannedSecret;
   statefulSet: PlannedStatefulSet;
 }
 
@@ -168,12 +168,24 @@ export function proxyGroupEnv(input: ProxyGroupInput, shareAcmeAccount: boolean)
   if (shareAcmeAccount) {
     out.push(
       env("TS_ACME_ACCOUNT_SECRET_NAME", SHARED_ACME_SECRET),
-      env("TS_ACME_ACCOUNT_FIELD", "_default.acme-account.key.pem"),
+      env("TS_ACME_ACCOUNT_FIELD", SHARED_ACME_FIELD),
     );
   } else {
     out.push(env("TS_DEBUG_ACME_FORCE_RENEWAL", "true"));
   }
   return out;
+}
+
+/**
+ * Whether the replicas of a ProxyGroup's StatefulSet renew their certificates with ARI (the order names
+ * the certificate it replaces: exempt from every Let's Encrypt limit): only when the template does not
+ * force renewals, as {@link proxyGroupEnv} leaves them for a shared ACME account
+ * (tailscale/tailscale@de9ec7ee feature/acme/cert.go, `TS_DEBUG_ACME_FORCE_RENEWAL`). No StatefulSet: no.
+ */
+export function renewsWithAri(sts: Pick<PlannedStatefulSet, "spec"> | undefined): boolean {
+  const container = sts?.spec?.template?.spec?.containers?.find((c) => c.name === TAILSCALE_CONTAINER);
+  if (!container) return false;
+  return !container.env?.some((e) => e.name === "TS_DEBUG_ACME_FORCE_RENEWAL" && e.value === "true");
 }
 
 /** Volumes: every replica's config Secret, then the shared ConfigMap (every pod mounts all of them). */
@@ -237,7 +249,7 @@ export function proxyGroupRoleRules(
 export function planProxyGroup(input: ProxyGroupInput, ctx: ProxyGroupContext): ProxyGroupPlan {
   const pg = input.name;
   const replicas = effectiveReplicas(input);
-  const share = ctx.shareAcmeAccount === true;
+  const share = input.shareAcmeAccount === true;
   const hostnames = Array.from({ length: replicas }, (_, i) => replicaHostname(input, i));
 
   const configSecrets: PlannedSecret[] = hostnames.map((hostname, i) => ({
@@ -329,6 +341,7 @@ export function planProxyGroup(input: ProxyGroupInput, ctx: ProxyGroupContext): 
       roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "Role", name: proxyGroupNames.role(pg) },
     },
     configMap: { apiVersion: "v1", kind: "ConfigMap", metadata: meta(input, proxyGroupNames.configMap(pg)) },
+    ...(share ? { acmeAccountSecret: acmeAccountSecret(input.namespace, [input.ownerId]) } : {}),
     // Kernel networking: the `sysctler` init container gets the ProxyClass image too.
     statefulSet: applyProxyClass(baseSts, input.proxyClass, {
       proxyType: "proxygroup_ingress",
@@ -337,7 +350,10 @@ export function planProxyGroup(input: ProxyGroupInput, ctx: ProxyGroupContext): 
   };
 }
 
-/** The plan's objects in the operator's create order: config Secrets, state Secrets, SA, Role, RoleBinding, ConfigMap, StatefulSet. */
+/**
+ * The plan's objects in the operator's create order: config Secrets, state Secrets, SA, Role,
+ * RoleBinding, ConfigMap, the shared ACME account Secret (when shared), StatefulSet.
+ */
 export function proxyGroupObjects(plan: ProxyGroupPlan): PlannedObject[] {
   return [
     ...plan.configSecrets,
@@ -346,6 +362,7 @@ export function proxyGroupObjects(plan: ProxyGroupPlan): PlannedObject[] {
     plan.role,
     plan.roleBinding,
     plan.configMap,
+    ...(plan.acmeAccountSecret ? [plan.acmeAccountSecret] : []),
     plan.statefulSet,
   ];
 }

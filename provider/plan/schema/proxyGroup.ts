@@ -9,7 +9,7 @@
  *   (the CRD lets a 62-character prefix through, which overflows once `-<i>` is appended);
  * - `tags` may not be an empty list, as for every kind (plan/tags.ts).
  */
-import { type CheckFailure, checkOwnerId, type Push } from "../check";
+import { type CheckFailure, checkBoolean, checkOwnerId, type Push } from "../check";
 import { fingerprintedObjects } from "../fingerprint";
 import { goQuote, isPlainObject } from "../gojson";
 import { DEFAULT_REPLICAS } from "../ha/common";
@@ -160,6 +160,16 @@ const fields: Fields<Input> = {
       kind: "inPlace",
       target: "statefulSet",
       reason: "the pod template is updated in place (rolling restart)",
+    },
+  },
+  shareAcmeAccount: {
+    default: false,
+    check: (v, c) => checkBoolean(v, c.at, c.push),
+    change: {
+      kind: "inPlace",
+      target: "statefulSet",
+      reason:
+        "replica 0's environment and the replicas' Role change in place (a rolling restart); the shared Secret tailscale-acme-accounts is joined, or left (deleted when no other ProxyGroup uses it)",
     },
   },
   // What an `up` will write, object by object (no keys, no services yet: those are only known at

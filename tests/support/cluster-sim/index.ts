@@ -19,5 +19,7 @@ export {
   type SimFaults,
   type SimPod,
   startClusterSim,
+  type TailnetResponse,
   TEST_TIME_SCALE,
 } from "./sim";
+export { TailnetConnectError } from "./tailnet";

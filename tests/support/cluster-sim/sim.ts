@@ -7,8 +7,7 @@
 import { createHash } from "node:crypto";
 import * as k8s from "@kubernetes/client-node";
 import { mulberry32 } from "../kube-api/faults";
-import { bigIntToIp, type Cidr, familyOf, parseCidr } from "../kube-api/ipfamily";
-import { isIP } from "../kube-api/validation";
+import { bigIntToIp, type Cidr, parseCidr } from "../kube-api/ipfamily";
 import {
   AcmeSim,
   certStillGood,
@@ -20,6 +19,14 @@ import {
 import { ApiClients } from "./clients";
 import { ContainerKube } from "./containerboot";
 import {
+  ingressForwardingRule,
+  ingressRules,
+  type L3Forward,
+  parseIngressConfigs,
+  podIPsFromEnv,
+  statusToRecord,
+} from "./ingress-proxy";
+import {
   listMountedKeys,
   type ObjectLookup,
   parseHuJson,
@@ -30,6 +37,7 @@ import {
   SIM_CAPVER,
   secretValue,
 } from "./pod-files";
+import { answer, findHandler, listener, TailnetConnectError } from "./tailnet";
 
 type Json = any;
 
@@ -93,15 +101,7 @@ export const IPV6_POD_CIDRS = ["fd00:10:244::/56"];
 /** The Pod CIDRs of a dual-stack kind cluster (IPv4 primary). */
 export const DUAL_STACK_POD_CIDRS = ["10.244.0.0/16", "fd00:10:244::/56"];
 
-/**
- * One DNAT rule a standalone layer-3 proxy installed: traffic to the proxy's tailnet address
- * `tailnetIP` is sent to `destination` (`tailscale/tailscale@de9ec7ee cmd/containerboot/forwarding.go`
- * installIngressForwardingRule).
- */
-export interface L3Forward {
-  tailnetIP: string;
-  destination: string;
-}
+export type { L3Forward } from "./ingress-proxy";
 
 /**
  * The kubelet's sync timing. A running Pod is synced every `syncFrequency` plus a jitter of up to half of
@@ -146,13 +146,14 @@ export interface SimPod {
   /** L3 standalone: TS_DEST_IP or TS_EXPERIMENTAL_DEST_DNS_NAME. */
   dnatTarget?: string;
   /**
-   * L3: the DNAT rules containerboot installed. Standalone with TS_DEST_IP: one, for the family of
-   * TS_DEST_IP (DNS-name targets are not resolved by the simulator, so they install none here). HA: one
-   * per `IPv4Mapping` / `IPv6Mapping` of the applied ingress-config.json
-   * (`tailscale/tailscale@de9ec7ee cmd/containerboot/ingressservices.go` ensureIngressRulesAdded).
+   * L3: the DNAT rules containerboot installed: for TS_DEST_IP one, for its family (DNS-name targets
+   * are not resolved by the simulator, so they install none here), then one per `IPv4Mapping` /
+   * `IPv6Mapping` of the config its ingress proxy applied (TS_INGRESS_PROXIES_CONFIG_PATH: a
+   * ProxyGroup's ingress-config.json, a standalone proxy's dnat-config.json;
+   * `tailscale/tailscale@de9ec7ee cmd/containerboot/ingressservices.go` ensureIngressRulesAdded).
    */
   forwards?: L3Forward[];
-  /** HA L3: the ingress-config.json mappings this pod applied. */
+  /** L3: the ingress proxy config this pod applied (undefined: none, or no such file). */
   ingressConfigs?: Record<string, Json>;
   /** Tailscale Services this pod currently advertises. */
   advertisedServices: string[];
@@ -188,8 +189,29 @@ export interface ClusterSim {
   issuances(): Issuance[];
   /** Asks the pod's tailscaled for its certificate now (the on-demand path: a TLS handshake / `tailscale cert`). */
   requestCertificate(podName: string, namespace?: string, domain?: string): Promise<void>;
+  /**
+   * One HTTP request from a tailnet client to `url` (`http://` or `https://`, a MagicDNS name of a
+   * Tailscale Service or a device): control resolves the name (a service only carries the ports it
+   * lists), one host that serves it answers from the serve config its tailscaled applied (`via`: that
+   * Pod, by name). Throws {@link TailnetConnectError} when no connection is made.
+   */
+  tailnetRequest(url: string, opts?: { via?: string }): Promise<TailnetResponse>;
   /** Errors the simulator hit while reconciling (unexpected API failures): tests can assert it is empty. */
   errors: string[];
+}
+
+/** What a proxy answered a tailnet request (see {@link ClusterSim.tailnetRequest}). */
+export interface TailnetResponse {
+  /** `namespace/name` of the Pod whose tailscaled answered. */
+  servedBy: string;
+  /** The status it answered itself; absent when it proxied the request (the backend answers). */
+  status?: number;
+  /** A redirect's Location. */
+  location?: string;
+  /** What it answered itself (a text handler, an error page). */
+  body?: string;
+  /** The URL its reverse proxy requested from the backend. */
+  proxiedTo?: string;
 }
 
 /** Starts the simulator; resolves once its watches have synced. */
@@ -204,6 +226,7 @@ export async function startClusterSim(opts: ClusterSimOptions): Promise<ClusterS
     watchesSynced: () => sim.watchesSynced(),
     issuances: () => sim.acme.history.map((i) => ({ ...i, domains: [...i.domains] })),
     requestCertificate: (podName, namespace, domain) => sim.requestCertificate(podName, namespace, domain),
+    tailnetRequest: (url, opts) => sim.tailnetRequest(url, opts),
     errors: sim.errors,
   };
 }
@@ -227,6 +250,8 @@ interface PodMemory {
   certificates: Set<string>;
   certShareMode?: "rw" | "ro";
   certError?: string;
+  /** The serve config tailscaled applied last (`${TS_CERT_DOMAIN}` expanded); what tailnet requests meet. */
+  serveConfig?: Json;
   ready: boolean;
   /** The container's Kubernetes client (as the Pod's ServiceAccount), once it started. */
   kube?: ContainerKube;
@@ -1053,6 +1078,8 @@ class Sim implements ObjectLookup {
     }
 
     if (!mem.started) {
+      const podIPs = podIPsFromEnv(env);
+      if (typeof podIPs === "string") return this.containerExit(mem, new Error(podIPs));
       const started = await ContainerKube.start({
         admin: this.core,
         base: this.kc,
@@ -1137,7 +1164,7 @@ class Sim implements ObjectLookup {
   private async store(
     mem: PodMemory,
     secretName: string,
-    changes: Record<string, string | undefined>,
+    changes: Record<string, string | Buffer | undefined>,
   ): Promise<void> {
     if (await mem.kube!.storeWrite(secretName, changes)) this.writes++;
   }
@@ -1168,12 +1195,14 @@ class Sim implements ObjectLookup {
     const device = mem.device!;
     const destIP = env["TS_DEST_IP"];
     mem.dnatTarget = destIP || env["TS_EXPERIMENTAL_DEST_DNS_NAME"] || undefined;
+    const forwards: L3Forward[] = [];
     if (destIP) {
       const rule = ingressForwardingRule(destIP, device.addresses);
       if (typeof rule === "string")
         return this.containerExit(mem, new Error(`installing ingress proxy rules: ${rule}`));
-      mem.forwards = [rule];
-    } else mem.forwards = undefined;
+      forwards.push(rule);
+    }
+    mem.forwards = destIP ? forwards : undefined;
 
     const advertise: string[] = Array.isArray(config.AdvertiseServices) ? config.AdvertiseServices : [];
     if (!sameList(advertise, mem.advertised)) {
@@ -1188,8 +1217,14 @@ class Sim implements ObjectLookup {
       }
     }
 
+    // The ingress proxy starts once the device is stored (startup complete, main.go:927-980) and syncs
+    // at start and at every change of its directory, i.e. whenever the kubelet changes the mount.
     const ingressPath = env["TS_INGRESS_PROXIES_CONFIG_PATH"];
-    if (ingressPath) await this.applyIngressConfig(pod, container, ingressPath, stateName, mem);
+    if (ingressPath) {
+      const rules = await this.applyIngressConfig(pod, container, env, ingressPath, stateName, mem);
+      if (rules === undefined) return;
+      mem.forwards = [...forwards, ...rules];
+    }
 
     const servePath = env["TS_SERVE_CONFIG"];
     if (servePath) await this.applyServeConfig(pod, container, env, servePath, stateName, mem);
@@ -1297,40 +1332,42 @@ class Sim implements ObjectLookup {
     this.enqueue(`pod:${mem.namespace}/${mem.name}`);
   }
 
+  /**
+   * One sync of containerboot's ingress proxy (ingressservices.go sync): the mounted config, its DNAT
+   * rules, and the status recorded in the state Secret. A config it cannot read or install fails the
+   * sync, and containerboot exits ("ingress proxy failed"). Resolves to the rules, or undefined when
+   * the container exited.
+   */
   private async applyIngressConfig(
     pod: k8s.V1Pod,
     container: k8s.V1Container,
+    env: Record<string, string>,
     path: string,
     stateName: string,
     mem: PodMemory,
-  ): Promise<void> {
+  ): Promise<L3Forward[] | undefined> {
     const text = readMountedFile(pod, container, path, this.mountedView(mem));
-    let configs: Record<string, Json> = {};
-    if (text?.trim()) {
-      try {
-        configs = JSON.parse(text) ?? {};
-      } catch (err) {
-        this.errors.push(`pod ${mem.namespace}/${mem.name}: ${path} is not JSON: ${(err as Error).message}`);
-        return;
-      }
+    let configs: ReturnType<typeof parseIngressConfigs>;
+    let rules: L3Forward[];
+    try {
+      configs = parseIngressConfigs(text);
+      rules = ingressRules(configs);
+    } catch (err) {
+      await this.containerExit(
+        mem,
+        new Error(`ingress proxy failed: ingress proxy: error syncing configs: ${(err as Error).message}`),
+      );
+      return undefined;
     }
-    mem.ingressConfigs = configs;
-    mem.forwards = Object.values(configs).flatMap((c) =>
-      [c?.IPv4Mapping, c?.IPv6Mapping]
-        .filter((m) => m && typeof m === "object")
-        .map((m) => ({ tailnetIP: String(m.TailscaleServiceIP), destination: String(m.ClusterIP) })),
-    );
-    // containerboot's POD_IPS (status.podIPs): the IPv4 and the IPv6, podIPv6 omitted when empty
-    // (`tailscale/tailscale@de9ec7ee cmd/containerboot/settings.go`, ingressservices.go).
-    const podIPs = (pod.status?.podIPs ?? []).map((p) => p.ip);
-    const status: Json = { configs, podIPv4: podIPs.find((ip) => familyOf(ip) === "IPv4") };
-    const podIPv6 = podIPs.find((ip) => familyOf(ip) === "IPv6");
-    if (podIPv6) status.podIPv6 = podIPv6;
-    const statusText = JSON.stringify(status);
-    if (secretValue(this.secret(mem.namespace, stateName), "ingress-config.json") !== statusText) {
-      await mem.kube!.jsonPatchKey("ingress-config.json", statusText);
+    mem.ingressConfigs = configs ?? undefined;
+    const podIPs = podIPsFromEnv(env) as { v4?: string; v6?: string };
+    const recorded = secretValue(this.secret(mem.namespace, stateName), "ingress-config.json");
+    const status = statusToRecord(configs, podIPs, recorded);
+    if (status !== undefined) {
+      await mem.kube!.jsonPatchKey("ingress-config.json", status);
       this.writes++;
     }
+    return rules;
   }
 
   private async applyServeConfig(
@@ -1359,6 +1396,10 @@ class Sim implements ObjectLookup {
     }
     mem.httpsEndpoint = certDomain;
     await this.ownKeys(mem, { https_endpoint: certDomain });
+    // containerboot applies it unless it serves HTTPS at the top level on a tailnet without HTTPS
+    // (`tailscale/tailscale@de9ec7ee cmd/containerboot/serve.go` isValidHTTPSConfig).
+    const topLevelHttps = Object.values<Json>(serve?.TCP ?? {}).some((h) => h?.HTTPS === true);
+    mem.serveConfig = topLevelHttps && certDomain === "no-https" ? undefined : serve;
 
     const environment = environmentFromEnv(env);
     if (serve?.Services && typeof serve.Services === "object") {
@@ -1412,15 +1453,43 @@ class Sim implements ObjectLookup {
     return f.kind;
   }
 
+  /**
+   * The ACME account key an order uses, as tailscaled's kubestore keeps it
+   * (`tailscale/tailscale@de9ec7ee ipn/store/kubestore/store_kube.go`): `acme-account.key.pem` of the
+   * state Secret, or, for the cert-share writer (rw) with `TS_ACME_ACCOUNT_SECRET_NAME` and
+   * `TS_ACME_ACCOUNT_FIELD`, the shared Secret's field, read and written as the Pod's ServiceAccount.
+   * The shared key wins when there is one; otherwise the Pod's own key is used and copied up
+   * (reconcileSharedACMEAccountKey, maybeRestoreSharedACMEAccountKey: a failure is only logged); a new
+   * key is written to the shared Secret, and a failure to write it fails the order. The store never
+   * creates the shared Secret.
+   */
   private async accountKey(mem: PodMemory, stateName: string, env?: Record<string, string>): Promise<string> {
+    const local = secretValue(this.secret(mem.namespace, stateName), "acme-account.key.pem");
     const sharedName = env?.["TS_ACME_ACCOUNT_SECRET_NAME"];
     const sharedField = env?.["TS_ACME_ACCOUNT_FIELD"];
-    const [secretName, field] =
-      sharedName && sharedField ? [sharedName, sharedField] : [stateName, "acme-account.key.pem"];
-    const existing = secretValue(this.secret(mem.namespace, secretName), field);
-    if (existing) return existing;
+    if (mem.certShareMode !== "rw" || !sharedName || !sharedField) {
+      if (local) return local;
+      const pem = newAccountKeyPem();
+      await this.store(mem, stateName, { "acme-account.key.pem": pem });
+      return pem;
+    }
+    let shared: string | undefined;
+    try {
+      shared = secretValue(await mem.kube!.getSecret(sharedName), sharedField);
+    } catch (err) {
+      mem.logs.push(`kubestore: reading shared ACME accounts Secret "${sharedName}": ${apiMessage(err)}`);
+    }
+    if (shared) return shared;
+    if (local) {
+      try {
+        await this.store(mem, sharedName, { [sharedField]: local });
+      } catch (err) {
+        mem.logs.push(`kubestore: restoring shared ACME account key: ${apiMessage(err)}`);
+      }
+      return local;
+    }
     const pem = newAccountKeyPem();
-    await this.store(mem, secretName, { [field]: pem });
+    await this.store(mem, sharedName, { [sharedField]: pem });
     return pem;
   }
 
@@ -1485,7 +1554,8 @@ class Sim implements ObjectLookup {
         data: (cert, accountKeyPem) => ({
           "tls.crt": cert.certPem,
           "tls.key": cert.keyPem,
-          "acme-account-fingerprint": createHash("sha256").update(accountKeyPem).digest("hex"),
+          // 32 raw bytes, as kubestore stores them (store_kube.go acmeAccountKeyFingerprint).
+          "acme-account-fingerprint": createHash("sha256").update(accountKeyPem).digest(),
         }),
       }),
     );
@@ -1503,17 +1573,14 @@ class Sim implements ObjectLookup {
     store: {
       secret: string;
       certKey: string;
-      data: (cert: { certPem: string; keyPem: string }, accountKeyPem: string) => Record<string, string>;
+      data: (
+        cert: { certPem: string; keyPem: string },
+        accountKeyPem: string,
+      ) => Record<string, string | Buffer>;
     },
   ): Promise<void> {
-    if (
-      certStillGood(
-        this.stored(mem.namespace, store.secret, store.certKey, domain),
-        domain,
-        environment,
-        this.now(),
-      )
-    ) {
+    const previous = this.stored(mem.namespace, store.secret, store.certKey, domain);
+    if (certStillGood(previous, domain, environment, this.now())) {
       mem.certificates.add(domain);
       return;
     }
@@ -1521,7 +1588,15 @@ class Sim implements ObjectLookup {
     const container = pod?.spec?.containers?.find((c) => c.name === "tailscale");
     const env = pod && container ? resolveEnv(pod, container, this) : undefined;
     if (this.delays.certMs > 0) await new Promise((r) => setTimeout(r, this.delays.certMs));
-    const accountKeyPem = await this.accountKey(mem, stateName, env);
+    let accountKeyPem: string;
+    try {
+      accountKeyPem = await this.accountKey(mem, stateName, env);
+    } catch (err) {
+      // tailscaled fails the order and keeps running; its cert loop tries again later.
+      mem.certError = `acme: storing the ACME account key: ${apiMessage(err)}`;
+      mem.logs.push(mem.certError);
+      return;
+    }
     const { cert, issuance } = this.acme.order({
       namespace: mem.namespace,
       podName: mem.name,
@@ -1529,6 +1604,7 @@ class Sim implements ObjectLookup {
       environment,
       accountKeyPem,
       now: this.now(),
+      replaces: this.replacesPrevious(mem, store.secret, previous, accountKeyPem, env),
       forcedError: this.takeCertFault(),
     });
     if (!cert) {
@@ -1539,6 +1615,27 @@ class Sim implements ObjectLookup {
     mem.certificates.add(domain);
     this.written.set(`${this.secret(mem.namespace, store.secret)?.metadata?.uid}/${domain}`, cert.certPem);
     await this.store(mem, store.secret, store.data(cert, accountKeyPem));
+  }
+
+  /**
+   * Whether tailscaled's order names the previous certificate as the one it replaces (ARI): there is
+   * one, renewals are not forced, and for the cert-share writer the certificate's recorded account
+   * fingerprint is the current key's (`tailscale/tailscale@de9ec7ee feature/acme/cert.go:395-418`,
+   * ipn/store/kubestore/store_kube.go ShouldUseARIReplacesForRenewal; a certificate without one is
+   * taken as the current account's).
+   */
+  private replacesPrevious(
+    mem: PodMemory,
+    secretName: string,
+    previous: string | undefined,
+    accountKeyPem: string,
+    env: Record<string, string> | undefined,
+  ): boolean {
+    if (!previous || env?.["TS_DEBUG_ACME_FORCE_RENEWAL"] === "true") return false;
+    if (mem.certShareMode !== "rw") return true;
+    const recorded = this.secret(mem.namespace, secretName)?.data?.["acme-account-fingerprint"];
+    if (!recorded) return true;
+    return recorded === createHash("sha256").update(accountKeyPem).digest("base64");
   }
 
   /**
@@ -1590,6 +1687,62 @@ class Sim implements ObjectLookup {
     if (mem.certError) throw new Error(`requestCertificate: ${podName}: ${mem.certError}`);
   }
 
+  async tailnetRequest(url: string, opts: { via?: string } = {}): Promise<TailnetResponse> {
+    const u = new URL(url);
+    const https = u.protocol === "https:";
+    if (!https && u.protocol !== "http:") throw new TailnetConnectError(`unsupported scheme ${u.protocol}`);
+    const port = Number(u.port || (https ? 443 : 80));
+    const fqdn = u.hostname.toLowerCase();
+    const dial = `dial tcp ${fqdn}:${port}`;
+    const r = await this.control("GET", `/resolve/${encodeURIComponent(fqdn)}`);
+    if (r.status === 404) throw new TailnetConnectError(`${dial}: no such host (${r.body?.message})`);
+    if (r.status !== 200) throw new Error(`resolving ${fqdn}: HTTP ${r.status} ${JSON.stringify(r.body)}`);
+    const service: string | undefined = r.body.kind === "service" ? r.body.name : undefined;
+    if (service) {
+      // Control lets clients reach only the ports the service lists.
+      const ports: string[] = r.body.ports ?? [];
+      if (!ports.includes(`tcp:${port}`) && !ports.includes("do-not-validate")) {
+        throw new TailnetConnectError(
+          `${dial}: Tailscale Service ${service} lists ports [${ports.join(", ")}], not tcp:${port}`,
+        );
+      }
+    }
+    const hosts: string[] = r.body.hosts ?? [];
+    const mem = [...this.memory.values()]
+      .filter((m) => m.device && hosts.includes(m.device.nodeId) && !m.terminating)
+      .filter((m) => !opts.via || m.name === opts.via)
+      .sort((a, b) => `${a.namespace}/${a.name}`.localeCompare(`${b.namespace}/${b.name}`))[0];
+    if (!mem) {
+      throw new TailnetConnectError(
+        `${dial}: no ${opts.via ? `host ${opts.via}` : "host"} ${service ? `advertises ${service}` : "is online"}`,
+      );
+    }
+    const servedBy = `${mem.namespace}/${mem.name}`;
+    const l = listener(mem.serveConfig, fqdn, port, service);
+    if (!l || !(l.tcp.HTTP || l.tcp.HTTPS)) {
+      throw new TailnetConnectError(
+        `${dial}: connection refused by ${servedBy}: its applied serve config has no HTTP listener on ${port}${service ? ` for ${service}` : ""}`,
+      );
+    }
+    if (l.tcp.HTTPS && !https) {
+      return { servedBy, status: 400, body: "Client sent an HTTP request to an HTTPS server.\n" };
+    }
+    if (https && !l.tcp.HTTPS) {
+      throw new TailnetConnectError(`${dial}: tls: first record does not look like a TLS handshake`);
+    }
+    if (https && !mem.certificates.has(fqdn)) {
+      throw new TailnetConnectError(
+        `${dial}: TLS handshake failed: ${servedBy} holds no certificate for ${fqdn}`,
+      );
+    }
+    const found = findHandler(l.web?.Handlers, u.pathname);
+    if (!found) return { servedBy, status: 404, body: "404 page not found\n" };
+    const a = answer(found.handler, found.mount, u.host, `${u.pathname}${u.search}`);
+    if (a.kind === "proxy") return { servedBy, proxiedTo: a.target };
+    if (a.kind === "redirect") return { servedBy, status: a.status, location: a.location };
+    return { servedBy, status: a.status, body: a.body };
+  }
+
   podViews(): SimPod[] {
     const out: SimPod[] = [];
     for (const pod of this.informers.pods.list()) {
@@ -1623,19 +1776,4 @@ class Sim implements ObjectLookup {
     }
     return out.sort((a, b) => `${a.namespace}/${a.name}`.localeCompare(`${b.namespace}/${b.name}`));
   }
-}
-
-/**
- * installIngressForwardingRule of containerboot for TS_DEST_IP: one address, DNATed from the proxy's
- * tailnet address of the same family; the error text when there is none
- * (`tailscale/tailscale@de9ec7ee cmd/containerboot/forwarding.go:158-191`). TS_DEST_IP takes exactly one
- * address (netip.ParseAddr), so a list is an error too.
- */
-function ingressForwardingRule(dest: string, tailnetIPs: readonly string[]): L3Forward | string {
-  if (!isIP(dest)) return `ParseAddr(${JSON.stringify(dest)}): not a single IP address`;
-  const local = tailnetIPs.find((ip) => familyOf(ip) === familyOf(dest));
-  if (!local) {
-    return `no tailscale IP matching family of ${dest} found in [${tailnetIPs.map((ip) => `${ip}/${familyOf(ip) === "IPv4" ? 32 : 128}`).join(" ")}]`;
-  }
-  return { tailnetIP: local, destination: dest };
 }

@@ -265,10 +265,10 @@ describe("ha/proxygroup: planProxyGroup", () => {
   });
 
   it("TestProxyGroupTypes/ingress_type: replicas 0 with a shared ACME account", () => {
-    const plan = planProxyGroup(pgInput({ name: "test-ingress", replicas: 0 }), {
-      ...noCtx,
-      shareAcmeAccount: true,
-    });
+    const plan = planProxyGroup(
+      pgInput({ name: "test-ingress", replicas: 0, shareAcmeAccount: true }),
+      noCtx,
+    );
     const sts = plan.statefulSet;
     assert.equal(envValue(sts, "TS_INTERNAL_APP"), "k8s-operator-proxygroup-ingress");
     assert.equal(envValue(sts, "TS_SERVE_CONFIG"), "/etc/proxies/serve-config.json");

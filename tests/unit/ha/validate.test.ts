@@ -113,6 +113,14 @@ describe("ha/validate: checkProxyGroup", () => {
     ]);
   });
 
+  it("shareAcmeAccount: a boolean", () => {
+    assert.deepEqual(check({ shareAcmeAccount: true }), []);
+    assert.deepEqual(check({ shareAcmeAccount: false }), []);
+    assert.deepEqual(check({ shareAcmeAccount: "true" }), [
+      { property: "shareAcmeAccount", reason: 'must be a boolean (true or false), got "true"' },
+    ]);
+  });
+
   it("missing ownerId and namespace are named", () => {
     assert.deepEqual(
       check({ ownerId: "", namespace: undefined }).map((f) => f.property),
