@@ -1,8 +1,9 @@
 /**
  * The Kubernetes side of the provider over `@kubernetes/client-node` 1.4: get, list, create,
  * apply (server-side apply of our field manager, sent only when a planned field differs or one we
- * applied before is no longer planned), delete (idempotent), wait (watch, never sleep-poll)
- * and read-modify-write of shared objects guarded by resourceVersion. Every request goes through
+ * applied before is no longer planned; what an earlier version wrote without applying is taken over
+ * first, takeover.ts), delete (idempotent), wait (watch, never sleep-poll) and read-modify-write of
+ * shared objects guarded by resourceVersion (another field manager). Every request goes through
  * the retry policy of retry.ts (client-node has none); writes check their outcome when an earlier
  * attempt's answer was lost.
  *
@@ -39,8 +40,10 @@ import {
   type RetryPolicy,
   retrying,
 } from "./retry";
+import { type FieldPath, type ManagedFieldsEntry, takeOverEarlierWrites } from "./takeover";
 import {
   describeRef,
+  EDIT_FIELD_MANAGER,
   FIELD_MANAGER,
   type KubeObject,
   type KubeRequestCounts,
@@ -68,6 +71,8 @@ interface ObjectApi extends K8s.KubernetesObjectApi {
   collectionPath(apiVersion: string, kind: string, namespace: string | undefined): Promise<string>;
   /** Discovery entry of a kind. */
   resourceOf(apiVersion: string, kind: string): Promise<K8s.V1APIResource | undefined>;
+  /** PATCH `application/json-patch+json` (client-node's patch() sends only object bodies). */
+  jsonPatch(ref: ObjectRef, operations: object[], fieldManager: string): Promise<K8s.KubernetesObject>;
 }
 
 type ObjectApiConstructor = new (config: K8s.Configuration) => ObjectApi;
@@ -102,6 +107,27 @@ function objectApiConstructor(k8s: ClientNode): ObjectApiConstructor {
     async resourceOf(apiVersion: string, kind: string): Promise<K8s.V1APIResource | undefined> {
       return this.resource(apiVersion, kind);
     }
+
+    async jsonPatch(
+      ref: ObjectRef,
+      operations: object[],
+      fieldManager: string,
+    ): Promise<K8s.KubernetesObject> {
+      const spec = {
+        apiVersion: ref.apiVersion,
+        kind: ref.kind,
+        metadata: { name: ref.name, namespace: ref.namespace },
+      };
+      const context = this.configuration.baseServer.makeRequestContext(
+        await this.specUriPath(spec, "patch"),
+        k8s.HttpMethod.PATCH,
+      );
+      context.setHeaderParam("Accept", "application/json, */*;q=0.8");
+      context.setHeaderParam("Content-Type", "application/json-patch+json");
+      context.setQueryParam("fieldManager", fieldManager);
+      context.setBody(JSON.stringify(operations));
+      return this.requestPromise(context);
+    }
   }
   objectApiClass = RawObjectApi as unknown as ObjectApiConstructor;
   return objectApiClass;
@@ -129,6 +155,12 @@ export interface ApplyOptions {
   formerOwnerId?: string;
   /** How long to wait for a terminating object with the same name to go. Default 60 000 ms. */
   terminatingWaitMs?: number;
+  /**
+   * Fields of the object that other writers of this package set by read-modify-write (the entries of a
+   * ProxyGroup's shared ConfigMap): never taken over from earlier versions' writes (takeover.ts), so
+   * this apply leaves them alone. Default: none.
+   */
+  sharedFields?: readonly FieldPath[];
 }
 
 /** Options of {@link Kube.waitFor}. */
@@ -356,7 +388,7 @@ export class Kube {
           structuredClone(body) as K8s.KubernetesObject,
           undefined,
           undefined,
-          FIELD_MANAGER,
+          EDIT_FIELD_MANAGER,
         )) as unknown as KubeObject;
       } catch (err) {
         if (ctx.maybeApplied && isApiException(err) && err.code === 409) {
@@ -374,7 +406,10 @@ export class Kube {
    * removed, unless another manager also owns them; fields only others own (the keys a proxy writes
    * into its state Secret) are kept. A second apply of the same object sends no write: it is sent only
    * when a planned field differs or our last apply owns a field no longer planned (read from the live
-   * object's managedFields). Refuses (KubeOwnershipError) when the existing object belongs to another
+   * object's managedFields). An object carrying our owner annotation whose managedFields still hold an
+   * earlier version's non-apply writes has them taken over by our Apply entry first (takeover.ts), so
+   * that what those versions set and this one no longer plans is removed too; `sharedFields` stay with
+   * their writers. Refuses (KubeOwnershipError) when the existing object belongs to another
    * owner. A Secret's `stringData` is applied as `data`, so that we own its keys (the server merges
    * stringData into data and never returns it).
    */
@@ -404,6 +439,17 @@ export class Kube {
         if (!ours) {
           throw new KubeOwnershipError(ref, owner, options.ownerId, OWNER_ID_KEY);
         }
+        if (owner !== undefined) {
+          // Ours by its annotation, so the Update entry of our field manager holds what we wrote.
+          const taken = await this.takeOverEarlierWrites(live, ref, options.sharedFields);
+          if (taken === CONFLICT && attempt < 3) continue;
+          if (taken === CONFLICT) {
+            throw new Error(
+              `${describeRef(ref)} kept changing between our read and our rewrite of its managedFields; check who else writes it`,
+            );
+          }
+          live = taken ?? live;
+        }
         changedFields = differingFields(desired, live);
         const unplanned = appliedButNotPlanned(live, desired);
         if (changedFields.length === 0 && unplanned.length === 0) {
@@ -422,6 +468,40 @@ export class Kube {
       }
       return { action: live ? "updated" : "created", object: updated, changedFields };
     }
+  }
+
+  /**
+   * Moves to our Apply entry what earlier versions of this package wrote with our field manager outside
+   * server-side apply (takeover.ts), so the apply after it removes what it no longer sets: a JSON patch
+   * of `metadata.managedFields` guarded by the resourceVersion read, as client-go's csaupgrade sends it.
+   * Undefined when there is nothing to take over; CONFLICT when the object changed since `live` was read.
+   */
+  private async takeOverEarlierWrites(
+    live: KubeObject,
+    ref: ObjectRef,
+    shared: readonly FieldPath[] | undefined,
+  ): Promise<KubeObject | typeof CONFLICT | undefined> {
+    const managedFields = takeOverEarlierWrites(
+      live.metadata.managedFields as ManagedFieldsEntry[] | undefined,
+      shared,
+    );
+    if (!managedFields) return undefined;
+    const operations = [
+      { op: "replace", path: "/metadata/managedFields", value: managedFields },
+      // "replace", not "test": a moved resourceVersion is then the storage's 409 Conflict
+      // (kubernetes/client-go@32ce75a7 util/csaupgrade/upgrade.go:157-170).
+      { op: "replace", path: "/metadata/resourceVersion", value: live.metadata.resourceVersion },
+    ];
+    // Repeatable: after a lost answer, the repeat meets a 409 and the next round finds nothing to do.
+    const call: Call = { verb: "patch", ref, method: "PATCH", repeatable: true, obj: live };
+    return this.request(call, async () => {
+      try {
+        return (await this.api.jsonPatch(ref, operations, FIELD_MANAGER)) as unknown as KubeObject;
+      } catch (err) {
+        if (isApiException(err) && err.code === 409) return CONFLICT;
+        throw err;
+      }
+    });
   }
 
   /**
@@ -538,7 +618,7 @@ export class Kube {
             structuredClone(body) as K8s.KubernetesObject,
             undefined,
             undefined,
-            FIELD_MANAGER,
+            EDIT_FIELD_MANAGER,
           )) as unknown as KubeObject;
           return { written: true as const, object: written };
         } catch (err) {
@@ -1093,7 +1173,7 @@ function appliedForm(obj: KubeObject): KubeObject {
 /**
  * Fields our last server-side apply owns (the live object's managedFields entry of our manager with
  * operation Apply) that `desired` no longer sets, as `.path` strings. With no such entry (an object
- * written by create or an earlier version's merge patch, or never by us) every field counts as possibly unplanned: the
+ * created by create, or adopted, never applied by us) every field counts as possibly unplanned: the
  * result is `["(no apply recorded)"]`, so the next apply takes ownership. FieldsV1 (`f:` field, `k:`
  * list-map element by its keys, `v:` set member, `.` the node itself) is the format of
  * kubernetes-sigs/structured-merge-diff@15d075473efece0367330fd20a7cc2aad2eeb998 fieldpath/serialize.go.

@@ -42,8 +42,16 @@ export interface KubeRequestCounts {
 /** Annotation (and accepted label) holding the Pulumi resource that owns an object. */
 export const OWNER_ID_KEY = "tailnet.pulumi.com/owner-id";
 
-/** Field manager recorded for every write. */
+/** Field manager of our server-side applies (every object we own). */
 export const FIELD_MANAGER = "pulumi-tailnet";
+
+/**
+ * Field manager of our other writes: creates and read-modify-write edits of shared objects (the entries
+ * of a ProxyGroup's ConfigMap, a replica's `AdvertiseServices`). Not `FIELD_MANAGER`: the server records
+ * them as `Update` entries, and an `Update` entry of `FIELD_MANAGER` is what an earlier version wrote
+ * before it applied (takeover.ts), which our apply takes over.
+ */
+export const EDIT_FIELD_MANAGER = "pulumi-tailnet-edit";
 
 /** `Kind ns/name` (or `Kind name`) for messages. */
 export function describeRef(ref: ObjectRef): string {

@@ -76,25 +76,60 @@ export function ingressBackends(
 }
 
 /**
- * Facts for a plan made without reading the cluster (a preview): every backend Service exists with the
- * placeholder address `0.0.0.0` and has every port the inputs name, so the planned objects follow the
- * inputs; the real addresses and ports are read at `up`.
+ * Facts for a plan made without reading the cluster (a preview). A Service the SDK was given as a
+ * `@pulumi/kubernetes` resource is as its `revision` says (its cluster IPs or ExternalName, its ports),
+ * so a preview's fingerprints change when the Service is replaced or its ports change; any other exists
+ * with the placeholder address `0.0.0.0` and every port the inputs name, so the planned objects follow
+ * the inputs. The addresses and ports written are read at `up`.
  */
 export function placeholderBackends(refs: readonly IngressBackendInput[]): Map<string, BackendServiceFacts> {
   const facts = new Map<string, BackendServiceFacts>();
   for (const { service, port } of refs) {
     const key = backendKey(service);
     const f = facts.get(key) ?? placeholderService(service);
-    if (typeof port === "string") f.ports.push({ name: port, port: 1 });
-    else f.ports.push({ port });
+    if (!service.revision?.ports) {
+      if (typeof port === "string") f.ports.push({ name: port, port: 1 });
+      else f.ports.push({ port });
+    }
     facts.set(key, f);
   }
   return facts;
 }
 
-/** A ClusterIP Service at the placeholder address `0.0.0.0`, with no ports (see {@link placeholderBackends}). */
+/**
+ * A Service for a plan made without reading the cluster (see {@link placeholderBackends}): as its
+ * `revision` says, else a ClusterIP Service at the placeholder address `0.0.0.0` with no ports.
+ */
 export function placeholderService(ref: ServiceRefInput): BackendServiceFacts {
-  return { namespace: ref.namespace, name: ref.name, type: "ClusterIP", clusterIP: "0.0.0.0", ports: [] };
+  const facts: BackendServiceFacts = {
+    namespace: ref.namespace,
+    name: ref.name,
+    type: "ClusterIP",
+    clusterIP: "0.0.0.0",
+    ports: [],
+  };
+  const r = ref.revision;
+  if (!r) return facts;
+  if (r.ports) facts.ports = r.ports.map((p) => ({ ...p }));
+  if (r.externalName)
+    return { ...facts, type: "ExternalName", clusterIP: undefined, externalName: r.externalName };
+  if (r.clusterIPs?.length) return { ...facts, clusterIP: r.clusterIPs[0], clusterIPs: [...r.clusterIPs] };
+  return facts;
+}
+
+/**
+ * The inputs without the `revision` of their Service references (inputs.ts `ServiceRefInput`): what a
+ * plan needs of everything but the backends' addresses and ports, which are unknown in a preview while
+ * their Service is being created or replaced.
+ */
+export function withoutServiceRevisions<T>(value: T): T {
+  if (Array.isArray(value)) return value.map(withoutServiceRevisions) as T;
+  if (!value || typeof value !== "object") return value;
+  return Object.fromEntries(
+    Object.entries(value)
+      .filter(([k]) => k !== "revision" || !("namespace" in value && "name" in value))
+      .map(([k, v]) => [k, withoutServiceRevisions(v)]),
+  ) as T;
 }
 
 /** Map key of a Service: `<namespace>/<name>`. */

@@ -31,9 +31,10 @@ export interface ServiceRefInput {
   name: string;
   /**
    * Set by the SDK when it is given a `@pulumi/kubernetes` Service resource: what that resource's
-   * outputs say about the Service. Only the diff reads it: a replaced Service (new `uid`) or a changed
+   * outputs say about the Service. The diff reads it: a replaced Service (new `uid`) or a changed
    * address or port list changes it, so the proxy's diff is an update, and the update reads the Service
-   * from the cluster again and rewrites the proxy. The proxy is never planned from these values.
+   * from the cluster again and rewrites the proxy. The proxy is never written from these values; a
+   * preview's fingerprints are planned from them (plan/backends.ts `placeholderBackends`).
    */
   revision?: ServiceRevisionInput;
 }
@@ -59,6 +60,29 @@ export interface TolerationInput {
   tolerationSeconds?: number;
 }
 
+/** A Kubernetes label selector, as in a Pod spec's topology spread constraint. */
+export interface LabelSelectorInput {
+  matchLabels?: Record<string, string>;
+  matchExpressions?: {
+    key: string;
+    operator: "In" | "NotIn" | "Exists" | "DoesNotExist";
+    values?: string[];
+  }[];
+}
+
+/** A Kubernetes topology spread constraint, as in the Pod spec (`spec.topologySpreadConstraints[]`). */
+export interface TopologySpreadConstraintInput {
+  maxSkew: number;
+  topologyKey: string;
+  whenUnsatisfiable: "DoNotSchedule" | "ScheduleAnyway";
+  /** Absent: the proxy's own Pods (see provider/plan/proxyclass.ts). */
+  labelSelector?: LabelSelectorInput;
+  minDomains?: number;
+  nodeAffinityPolicy?: "Honor" | "Ignore";
+  nodeTaintsPolicy?: "Honor" | "Ignore";
+  matchLabelKeys?: string[];
+}
+
 /** Resource requests and limits of the proxy container, as in the Pod spec. */
 export interface ResourceRequirementsInput {
   requests?: Record<string, string>;
@@ -77,6 +101,8 @@ export interface ProxyClassInput {
   nodeSelector?: Record<string, string>;
   tolerations?: TolerationInput[];
   affinity?: Record<string, unknown>;
+  /** Replaces a ProxyGroup's default spread over nodes (plan/ha/proxygroup.ts). */
+  topologySpreadConstraints?: TopologySpreadConstraintInput[];
   priorityClassName?: string;
   podLabels?: Record<string, string>;
   podAnnotations?: Record<string, string>;
@@ -90,9 +116,42 @@ export interface ProxyClassInput {
   /** `auto`, `iptables` or `nftables`: sets TS_DEBUG_FIREWALL_MODE (layer-3 proxies). */
   firewallMode?: "auto" | "iptables" | "nftables";
   acceptRoutes?: boolean;
-  /** Serve metrics on port 9002 (TS_LOCAL_ADDR_PORT, TS_ENABLE_METRICS) and debug on 9001. */
+  /** Serve metrics on port 9002 (TS_LOCAL_ADDR_PORT, TS_ENABLE_METRICS), with the `<proxy>-metrics` Service. */
   enableMetrics?: boolean;
+  /** Serve tailscaled's debug endpoints on port 9001. Default: `enableMetrics`. */
+  enableDebug?: boolean;
+  /** A Prometheus Operator ServiceMonitor for the metrics Service (needs `enableMetrics`). */
+  serviceMonitor?: ServiceMonitorInput;
   useLetsEncryptStagingEnvironment?: boolean;
+  /** The node proxy Pods run on, bypassing the scheduler (`spec.nodeName`). */
+  nodeName?: string;
+  dnsPolicy?: "ClusterFirstWithHostNet" | "ClusterFirst" | "Default" | "None";
+  dnsConfig?: PodDNSConfigInput;
+  /** The `sysctler` init container of kernel-networking proxies (layer 3, ProxyGroups). */
+  initContainer?: InitContainerInput;
+}
+
+/** ProxyClass `serviceMonitor`: the operator's `metrics.serviceMonitor`. */
+export interface ServiceMonitorInput {
+  enable: boolean;
+  /** Extra labels on the ServiceMonitor (e.g. what a Prometheus' serviceMonitorSelector selects). */
+  labels?: Record<string, string>;
+}
+
+/** A Pod's DNS parameters (`spec.dnsConfig`). */
+export interface PodDNSConfigInput {
+  nameservers?: string[];
+  searches?: string[];
+  options?: { name: string; value?: string }[];
+}
+
+/** ProxyClass `initContainer`: the operator's `tailscaleInitContainer` (without `debug`). */
+export interface InitContainerInput {
+  image?: string;
+  imagePullPolicy?: "Always" | "IfNotPresent" | "Never";
+  env?: { name: string; value: string }[];
+  resources?: ResourceRequirementsInput;
+  securityContext?: Record<string, unknown>;
 }
 
 /** Per-resource credentials. All optional; looked up before provider config and environment. */
@@ -226,9 +285,10 @@ export interface HostInputs {
 
 /**
  * What `check` adds to the inputs of the kinds that write Kubernetes objects: `Kind/namespace/name`
- * of every object an `up` would write, with a fingerprint of its content (plan/fingerprint.ts), or
- * the unknown sentinel while an input is unknown. A preview shows it, so a changed fingerprint names
- * the object that will change.
+ * of every object an `up` would write (for an HA resource also the entries it writes in shared objects
+ * and its Tailscale Service, plan/ha/preview.ts), with a fingerprint of its content
+ * (plan/fingerprint.ts), or the unknown sentinel, for the whole or for one HA entry, while an input it
+ * is planned from is unknown. A preview shows it, so a changed fingerprint names what will change.
  */
 export interface PlannedInputs {
   plannedObjects?: Record<string, string> | typeof UNKNOWN;

@@ -33,8 +33,8 @@ import {
   ownerAnnotations,
   proxyLabels,
   proxySelector,
-  toLabelValue,
 } from "./labels";
+import { planMetricsObjects } from "./metrics";
 import { type ProxyNames, proxyNames } from "./names";
 import type {
   PlannedObject,
@@ -43,6 +43,7 @@ import type {
   PlannedSecret,
   PlannedService,
   PlannedServiceAccount,
+  PlannedServiceMonitor,
   PlannedStatefulSet,
 } from "./objects";
 import {
@@ -126,7 +127,12 @@ export interface StandaloneProxyPlan {
   statefulSet: PlannedStatefulSet;
   /** With ProxyClass `enableMetrics`: the metrics Service (port 9002), applied after the StatefulSet. */
   metricsService?: PlannedService;
-  /** The same objects in apply order: ServiceAccount, Role, RoleBinding, Secret, headless Service, StatefulSet. */
+  /** With ProxyClass `serviceMonitor.enable` too: the ServiceMonitor of the metrics Service (plan/metrics.ts). */
+  serviceMonitor?: PlannedServiceMonitor;
+  /**
+   * The same objects in apply order: ServiceAccount, Role, RoleBinding, Secret, headless Service,
+   * StatefulSet, then the metrics Service and ServiceMonitor when asked for.
+   */
   objects: PlannedObject[];
   /** The tailscaled config files (`cap-95.hujson`, `cap-107.hujson`) as written to the Secret. */
   tailscaledConfig: Record<string, string>;
@@ -195,6 +201,8 @@ interface TemplateOptions {
   annotations: Record<string, string>;
   proxyClass?: ProxyClassInput;
   proxyType: ProxyType;
+  /** The resource the proxy serves, as its metrics labels name it. */
+  parent: { name: string; namespace: string };
   userspace: boolean;
   /** Env after TS_DEBUG_ACME_FORCE_RENEWAL: firewall mode, target or serve config, TS_INTERNAL_APP. */
   tailEnv: V1EnvVar[];
@@ -350,46 +358,32 @@ function buildObjects(o: TemplateOptions) {
     proxyType: o.proxyType,
     userspace: o.userspace,
   });
-  const objects: PlannedObject[] = [serviceAccount, role, roleBinding, secret, headlessService, statefulSet];
-  const metricsService = o.proxyClass?.enableMetrics === true ? buildMetricsService(o) : undefined;
-  if (metricsService) objects.push(metricsService);
-  return { serviceAccount, role, roleBinding, secret, headlessService, statefulSet, metricsService, objects };
-}
-
-/** Name of a proxy's metrics Service: `<base>-metrics`, as the operator names it after the StatefulSet. */
-export function metricsServiceName(names: ProxyNames): string {
-  return `${names.base}-metrics`;
-}
-
-/**
- * The operator's metrics Service for ProxyClass `metrics.enable` (docs/operator-parity.md, "ProxyClass"):
- * port 9002 of the proxy Pod, labelled so a Prometheus scrape config or ServiceMonitor can select it
- * (`ts_prom_job`, `ts_proxy_*`). Label values are truncated as label values must be.
- */
-function buildMetricsService(o: TemplateOptions): PlannedService {
-  const parent = o.labels["tailscale.com/parent-resource"] ?? o.names.base;
-  const parentNs = o.labels["tailscale.com/parent-resource-ns"] ?? o.namespace;
-  return {
-    apiVersion: "v1",
-    kind: "Service",
-    metadata: {
-      name: metricsServiceName(o.names),
+  const { metricsService, serviceMonitor } = planMetricsObjects(
+    {
+      proxyType: o.proxyType,
+      statefulSet: o.names.statefulSet,
       namespace: o.namespace,
-      labels: {
-        ...o.labels,
-        "tailscale.com/metrics-target": o.names.statefulSet,
-        ts_proxy_type: o.proxyType,
-        ts_proxy_parent_name: toLabelValue(parent),
-        ts_proxy_parent_namespace: toLabelValue(parentNs),
-        ts_prom_job: toLabelValue(`ts_${o.proxyType}_${parentNs}_${parent}`),
-      },
-      annotations: { ...o.annotations },
+      parentName: o.parent.name,
+      parentNamespace: o.parent.namespace,
+      selector: o.selector,
+      labels: o.labels,
+      annotations: o.annotations,
     },
-    spec: {
-      type: "ClusterIP",
-      selector: { ...o.selector },
-      ports: [{ name: "metrics", protocol: "TCP", port: 9002, targetPort: 9002 }],
-    },
+    o.proxyClass,
+  );
+  const objects: PlannedObject[] = [serviceAccount, role, roleBinding, secret, headlessService, statefulSet];
+  if (metricsService) objects.push(metricsService);
+  if (serviceMonitor) objects.push(serviceMonitor);
+  return {
+    serviceAccount,
+    role,
+    roleBinding,
+    secret,
+    headlessService,
+    statefulSet,
+    metricsService,
+    serviceMonitor,
+    objects,
   };
 }
 
@@ -497,6 +491,7 @@ export function planStandaloneService(
     annotations,
     proxyClass: input.proxyClass,
     proxyType: "ingress_service",
+    parent: { name: input.service.name, namespace: input.service.namespace },
     userspace: false,
     tailEnv,
     podAnnotations,
@@ -682,6 +677,7 @@ export function planStandaloneIngress(
     annotations,
     proxyClass: input.proxyClass,
     proxyType: "ingress_resource",
+    parent: { name: resourceName, namespace },
     userspace: true,
     tailEnv: [
       { name: "TS_SERVE_CONFIG", value: `/etc/tailscaled/$(POD_NAME)/${STANDALONE_SERVE_CONFIG_KEY}` },

@@ -6,6 +6,7 @@ import type { Kube, KubeObject, ObjectRef } from "../kube";
 import { type BackendServiceFacts, backendKey, ingressBackends } from "../plan/backends";
 import type { ServiceRefInput, TailnetIngressInput } from "../plan/inputs";
 import { podSecurityRefusal } from "../plan/podSecurity";
+import { BACKENDS, type BackendRecord, backendRecord } from "../plan/refresh";
 
 /** Reference of a core/v1 object. */
 export function coreRef(kind: string, namespace: string | undefined, name: string): ObjectRef {
@@ -144,4 +145,24 @@ export async function readIngressBackends(
     if (!facts.has(key)) facts.set(key, await readBackendService(kube, backend.service, `${at}.service`));
   }
   return facts;
+}
+
+/**
+ * The backend Services as a refresh reads them (`backendsRead`, plan/refresh.ts `records`), and their
+ * facts: as they are now, or, when they cannot be read (deleted, say), the Services the proxy was
+ * written from (`props.backends`) each with why and no facts, so the Diff after the refresh reports
+ * that too.
+ */
+export async function backendsAsRead(
+  read: () => Promise<Map<string, BackendServiceFacts>>,
+  props: Record<string, unknown>,
+): Promise<{ facts?: Map<string, BackendServiceFacts>; records: BackendRecord[] }> {
+  try {
+    const facts = await read();
+    return { facts, records: backendRecord(facts.values()) };
+  } catch (err) {
+    const error = err instanceof Error ? err.message : String(err);
+    const written = (props[BACKENDS] as BackendRecord[] | undefined) ?? [];
+    return { records: backendRecord(written.map((r) => ({ namespace: r.namespace, name: r.name, error }))) };
+  }
 }

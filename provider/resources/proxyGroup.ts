@@ -4,7 +4,8 @@
  * inputs are declared in plan/schema/proxyGroup.ts.
  *
  * create: refuse device names that are taken -> mint one single-use key per replica -> config and state
- *   Secrets, ServiceAccount, Role, RoleBinding, ConfigMap, StatefulSet -> wait, by watch, until every
+ *   Secrets, ServiceAccount, Role, RoleBinding, ConfigMap, PodDisruptionBudget (2 replicas or more),
+ *   StatefulSet -> wait, by watch, until every
  *   replica's device is registered -> drop the keys from the configs and revoke them. A failure after
  *   the first write removes what was made.
  * update: keys for new replicas only; config Secrets are rewritten with read-modify-write that keeps
@@ -12,8 +13,10 @@
  *   others do (layer 3 only once their DNAT rules are in place); removed replicas' devices and Secrets
  *   are deleted once their Pods are gone.
  * delete: refused while HA resources still have entries in the ConfigMap; then StatefulSet (waiting for
- *   the Pods), devices, Secrets, ConfigMap, RBAC; then it leaves the shared ACME account Secret
- *   (`shareAcmeAccount`), deleting it when no other ProxyGroup uses it (resources/ha/acmeAccount.ts).
+ *   the Pods), devices, Secrets, metrics Service and ServiceMonitor, ConfigMap, RBAC; then it leaves the
+ *   shared ACME account Secret (`shareAcmeAccount`), deleting it when no other ProxyGroup uses it
+ *   (resources/ha/acmeAccount.ts).
+ * A ProxyClass ServiceMonitor is refused before any write when the cluster lacks its CRD.
  */
 import { kubeFor, tailscaleClientFor } from "../credentials";
 import { type Kube, type KubeObject, type ObjectRef, sharedEdit } from "../kube";
@@ -31,6 +34,7 @@ import {
   parseOwners,
   planProxyGroup,
   planProxyGroupScale,
+  podDisruptionBudgetRef,
   proxyGroupNames,
   proxyGroupObjects,
   proxyGroupTeardown,
@@ -52,7 +56,7 @@ import {
   waitForDevice,
 } from "./devices";
 import { joinAcmeAccount, leaveAcmeAccount } from "./ha/acmeAccount";
-import { configMapRef, configMapText, serviceOwnersOf } from "./ha/configMap";
+import { CONFIG_MAP_SHARED_FIELDS, configMapRef, configMapText, serviceOwnersOf } from "./ha/configMap";
 import {
   type ReplicaFacts,
   readReplicas,
@@ -71,6 +75,7 @@ import {
   secretData,
 } from "./kubeFacts";
 import { checkAgainst, cleanOutputs, diffResult, type Lifecycle, partialCreateError } from "./lifecycle";
+import { removeUnplannedMetrics, requireServiceMonitorCrd } from "./metrics";
 
 /** One replica's device, as output. */
 export interface ProxyGroupDeviceOutput {
@@ -303,10 +308,16 @@ async function applyAll(
   await rt.kube.apply(plan.role, own);
   await rt.kube.apply(plan.roleBinding, own);
   // Labels and annotations only: the data keys belong to the HA ingresses and services.
-  await rt.kube.apply(plan.configMap, own);
+  await rt.kube.apply(plan.configMap, { ...own, sharedFields: CONFIG_MAP_SHARED_FIELDS });
   // Before the replicas (re)start: replica 0 reads the account key at start and cannot create the Secret.
   if (plan.acmeAccountSecret) await joinAcmeAccount(rt.kube, input.namespace, input.ownerId);
+  // Before the StatefulSet, so a group growing to 2 replicas is covered once the new one runs; one shrinking
+  // to 1 loses it (a budget over one replica would block drains, plan/ha/proxygroup.ts).
+  if (plan.podDisruptionBudget) await rt.kube.apply(plan.podDisruptionBudget, own);
+  else await rt.kube.delete(podDisruptionBudgetRef(input));
   const sts = await rt.kube.apply(plan.statefulSet, own);
+  if (plan.metricsService) await rt.kube.apply(plan.metricsService, own);
+  if (plan.serviceMonitor) await rt.kube.apply(plan.serviceMonitor, own);
   return { templateChanged: sts.action !== "unchanged" };
 }
 
@@ -414,6 +425,7 @@ export const proxyGroup: Lifecycle = {
       what: `ProxyGroup StatefulSet ${input.namespace}/${input.name}`,
       fix: PROXY_GROUP_POD_SECURITY_FIX,
     });
+    await requireServiceMonitorCrd(rt.kube, skeleton, `ProxyGroup ${input.namespace}/${input.name}`);
     // A retried create adopts the devices a failed one registered.
     await refuseTakenReplicaNames(rt, skeleton.hostnames, await ownDeviceIds(rt.kube, input));
     const id = `${input.namespace}/${input.name}`;
@@ -431,7 +443,7 @@ export const proxyGroup: Lifecycle = {
       if (wrote || minted.length > 0) {
         try {
           const cleanup = { ...rt, remainingMs: () => 60_000 };
-          await runTeardown(cleanup, proxyGroupTeardown(input, input.ownerId));
+          await runTeardown(cleanup, proxyGroupTeardown(input, input.ownerId, input.proxyClass));
           await leaveAcmeAccount(rt.kube, input.namespace, input.ownerId);
           // Ours, and any a killed earlier create minted: the replicas are gone.
           await revokeMintedKeys(rt.tailscale, proxyGroupKeyHolder(input));
@@ -465,6 +477,7 @@ export const proxyGroup: Lifecycle = {
       what: `ProxyGroup StatefulSet ${news.namespace}/${news.name}`,
       fix: PROXY_GROUP_POD_SECURITY_FIX,
     });
+    await requireServiceMonitorCrd(rt.kube, plan, `ProxyGroup ${news.namespace}/${news.name}`);
     const scale = planProxyGroupScale(oldReplicas, plan.replicas);
     await refuseTakenReplicaNames(
       rt,
@@ -476,6 +489,7 @@ export const proxyGroup: Lifecycle = {
       const gone = new Map<number, string>();
       const keys = await keysFor(rt, news, plan, minted, gone);
       await applyAll(rt, news, plan, keys, controlUrl, olds.ownerId);
+      await removeUnplannedMetrics(rt.kube, news.namespace, plan.name, olds.proxyClass, plan);
       await waitForRollout(rt, news, plan.replicas);
       await Promise.all(plan.hostnames.map((_, i) => waitForReplicaDevice(rt, news, i, gone)));
       await retireKeys(rt, news, plan, minted, controlUrl);
@@ -532,7 +546,7 @@ export const proxyGroup: Lifecycle = {
           "with `pulumi destroy --target`, include them).",
       );
     }
-    await runTeardown(rt, proxyGroupTeardown(props, props.ownerId));
+    await runTeardown(rt, proxyGroupTeardown(props, props.ownerId, props.proxyClass));
     // Whatever the recorded inputs say: an update that failed after joining records the old ones.
     await leaveAcmeAccount(rt.kube, props.namespace, props.ownerId);
     // Keys of runs killed between a mint and its revocation, for any replica (a killed scale-up minted for

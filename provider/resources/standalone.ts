@@ -14,15 +14,11 @@ import type { BackendServiceFacts } from "../plan/backends";
 import type { CustomTimeoutsInput } from "../plan/duration";
 import { PlanError } from "../plan/errors";
 import { INGRESS_CONFIG_KEY, replicaReportsRules } from "../plan/ha";
-import { type CredentialsInput, SCHEMA_VERSION } from "../plan/inputs";
+import { type CredentialsInput, type ProxyClassInput, SCHEMA_VERSION } from "../plan/inputs";
+import { recordedMetricsRefs } from "../plan/metrics";
 import type { ProxyNames } from "../plan/names";
-import { BACKENDS, BACKENDS_READ, type BackendRecord, backendRecord, FORWARDING_READ } from "../plan/refresh";
-import {
-  metricsServiceName,
-  type PlanContext,
-  STANDALONE_DNAT_CONFIG_KEY,
-  type StandaloneProxyPlan,
-} from "../plan/standalone";
+import { BACKENDS, BACKENDS_READ, backendRecord, FORWARDING_READ } from "../plan/refresh";
+import { type PlanContext, STANDALONE_DNAT_CONFIG_KEY, type StandaloneProxyPlan } from "../plan/standalone";
 import type { TailscaleClient } from "../tailscale";
 import {
   controlUrlFor,
@@ -33,6 +29,7 @@ import {
   waitForDevice,
 } from "./devices";
 import {
+  backendsAsRead,
   coreRef,
   deviceStateOf,
   objectPath,
@@ -43,6 +40,7 @@ import {
   secretData,
 } from "./kubeFacts";
 import { cleanOutputs, deadline, partialCreateError, type Steps } from "./lifecycle";
+import { removeUnplannedMetrics, requireServiceMonitorCrd } from "./metrics";
 
 /** What differs between the layer-3 and layer-7 standalone proxies. */
 export interface StandaloneSpec<I> {
@@ -99,13 +97,16 @@ function sameList(a: readonly string[], b: readonly string[]): boolean {
   return a.length === b.length && a.every((v, i) => v === b[i]);
 }
 
-/** The refs of a recorded proxy, in delete order (StatefulSet first, ServiceAccount last). */
-function deleteOrder(namespace: string, names: ProxyNames): ObjectRef[] {
+/**
+ * The refs of a recorded proxy, in delete order (StatefulSet first, ServiceAccount last); its metrics
+ * objects as the recorded ProxyClass asked for them.
+ */
+function deleteOrder(namespace: string, names: ProxyNames, pc: ProxyClassInput | undefined): ObjectRef[] {
   return [
     { apiVersion: "apps/v1", kind: "StatefulSet", namespace, name: names.statefulSet },
     coreRef("Secret", namespace, names.secret),
     coreRef("Service", namespace, names.headlessService),
-    coreRef("Service", namespace, metricsServiceName(names)),
+    ...recordedMetricsRefs(namespace, names.statefulSet, pc),
     { apiVersion: "rbac.authorization.k8s.io/v1", kind: "RoleBinding", namespace, name: names.roleBinding },
     { apiVersion: "rbac.authorization.k8s.io/v1", kind: "Role", namespace, name: names.role },
     coreRef("ServiceAccount", namespace, names.serviceAccount),
@@ -174,12 +175,18 @@ export async function teardownStandalone(
   tailscale: TailscaleClient,
   namespace: string,
   names: ProxyNames,
-  known: { deviceId?: string; authKeyId?: string; owner?: KeyHolder },
+  known: {
+    deviceId?: string;
+    authKeyId?: string;
+    owner?: KeyHolder;
+    /** The ProxyClass the objects were written with: which metrics objects to delete. */
+    proxyClass?: ProxyClassInput;
+  },
   timeoutMs: number,
 ): Promise<void> {
   const secret = await kube.get(coreRef("Secret", namespace, names.secret));
   const deviceId = secretData(secret).device_id || known.deviceId;
-  const [sts, ...rest] = deleteOrder(namespace, names);
+  const [sts, ...rest] = deleteOrder(namespace, names, known.proxyClass);
   // Foreground: the StatefulSet disappears only after its Pod, so no proxy is left running (and
   // re-registering) once the device is deleted.
   if (await kube.delete(sts, { propagationPolicy: "Foreground" })) await kube.waitForDeletion(sts, timeoutMs);
@@ -253,6 +260,7 @@ export async function createStandalone<I extends StandaloneInputBase>(
     what: `${spec.kind} proxy StatefulSet ${plan.namespace}/${plan.names.statefulSet}`,
     fix: spec.podSecurityFix,
   });
+  await requireServiceMonitorCrd(kube, plan, `${spec.kind} ${plan.namespace}/${plan.names.statefulSet}`);
   const secretRef = coreRef("Secret", plan.namespace, plan.names.secret);
   const existing = await kube.get(secretRef);
   const leftOver = secretData(existing).device_id;
@@ -300,7 +308,14 @@ export async function createStandalone<I extends StandaloneInputBase>(
   } catch (err) {
     if (wrote || authKey) {
       try {
-        await teardownStandalone(kube, tailscale, plan.namespace, plan.names, { owner }, 60_000);
+        await teardownStandalone(
+          kube,
+          tailscale,
+          plan.namespace,
+          plan.names,
+          { owner, proxyClass: (input as { proxyClass?: ProxyClassInput }).proxyClass },
+          60_000,
+        );
       } catch (cleanupErr) {
         // Recorded by Pulumi as a resource that failed to initialise: `destroy` can then remove it, and
         // the next `up` updates it, which finishes the create (updateStandalone).
@@ -350,12 +365,15 @@ export async function updateStandalone<I extends StandaloneInputBase>(
     what: `${spec.kind} proxy StatefulSet ${plan.namespace}/${plan.names.statefulSet}`,
     fix: spec.podSecurityFix,
   });
+  await requireServiceMonitorCrd(kube, plan, `${spec.kind} ${id}`);
   for (const obj of plan.objects) await kube.apply(obj, { ownerId: news.ownerId });
-  const hadMetrics =
-    (olds as { proxyClass?: { enableMetrics?: boolean } }).proxyClass?.enableMetrics === true;
-  if (hadMetrics && !plan.metricsService) {
-    await kube.delete(coreRef("Service", plan.namespace, metricsServiceName(plan.names)));
-  }
+  await removeUnplannedMetrics(
+    kube,
+    plan.namespace,
+    plan.names.statefulSet,
+    (olds as { proxyClass?: ProxyClassInput }).proxyClass,
+    plan,
+  );
   // Waited for whether or not this update changed the template: an earlier one killed after writing it
   // left the rollout running, and its repair (this update, the StatefulSet now unchanged) must not
   // report the proxy updated before its new Pod is ready. A rolled-out StatefulSet answers at once.
@@ -443,21 +461,10 @@ export async function readStandalone<I extends StandaloneInputBase>(
   const state = deviceStateOf(data);
   // The backend Services as they are now, so the Diff after this refresh reports a proxy written from
   // Services that have changed since (plan/refresh.ts); a Service that cannot be read is reported too.
-  let backendsRead: BackendRecord[];
-  let facts: Map<string, BackendServiceFacts> | undefined;
-  try {
-    facts = await spec.readBackends(kube, props);
-    backendsRead = backendRecord(facts.values());
-  } catch (err) {
-    const error = err instanceof Error ? err.message : String(err);
-    backendsRead = backendRecord(
-      ((props[BACKENDS as keyof typeof props] as BackendRecord[] | undefined) ?? []).map((r) => ({
-        namespace: r.namespace,
-        name: r.name,
-        error,
-      })),
-    );
-  }
+  const { facts, records: backendsRead } = await backendsAsRead(
+    () => spec.readBackends(kube, props),
+    props as Record<string, unknown>,
+  );
   const fqdn = (device.name ?? state?.fqdn ?? props.fqdn).replace(/\.$/, "");
   const live: ProxyDeviceState = {
     deviceId: device.nodeId ?? device.id,
@@ -506,6 +513,7 @@ export async function deleteStandalone(props: StandaloneOutputs & StandaloneInpu
       deviceId: props.deviceId,
       authKeyId: (props as { authKeyId?: string }).authKeyId,
       owner: props.ownerId && props.hostname ? { ownerId: props.ownerId, proxy: props.hostname } : undefined,
+      proxyClass: (props as { proxyClass?: ProxyClassInput }).proxyClass,
     },
     deadline(props, "delete")(),
   );

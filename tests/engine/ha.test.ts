@@ -1,13 +1,16 @@
 // examples/ha through the real Pulumi language runtime and dynamic-provider host, against the local
-// world: preview, an up whose HA creates fail after writing (recorded as partial creates), the up that
-// finishes them, scale, no-op preview, destroy.
+// world: preview (which lists what each HA resource's up writes), an up whose HA ingress creates fail after
+// writing (recorded as partial creates) and the up that finishes them, a backend Service recreated outside
+// Pulumi (the refresh reports it, the preview names the one entry the up rewrites, the up rewrites it),
+// no-op preview, scale, destroy.
 import assert from "node:assert/strict";
+import { UNKNOWN } from "../../provider/plan/inputs";
 import type { StackHarness } from "../support/engine";
 import { programStack } from "../support/examples";
 import { type LocalWorld, startLocalWorld } from "../support/world";
 
 describe("examples/ha through the engine", function () {
-  this.timeout(180_000);
+  this.timeout(300_000);
   let world: LocalWorld;
   let stack: StackHarness;
 
@@ -31,7 +34,7 @@ describe("examples/ha through the engine", function () {
   const changed = (r: { steps: { op: string; urn: string }[] }) =>
     r.steps.filter((s) => s.op !== "same").map((s) => `${s.op} ${s.urn.split("::").pop()}`);
 
-  it("previews, deploys (HA creates that fail after writing are recorded, and finished by the next up), scales, previews again with no changes, and destroys leaving nothing", async () => {
+  it("previews what it writes, deploys (HA creates that fail after writing are recorded, and finished by the next up), follows a recreated backend after a refresh, scales, previews again with no changes, and destroys leaving nothing", async () => {
     const preview = await stack.preview();
     assert.equal(preview.failed, false, preview.error);
     const creates = (type: string) =>
@@ -42,11 +45,36 @@ describe("examples/ha through the engine", function () {
       "the preview, offline, lists the ProxyGroup and every service on it",
     );
 
+    // What each HA resource's up writes, offline; the entry planned from a Service being created is
+    // not known yet.
+    const planned = (r: { steps: { urn: string; inputs?: Record<string, unknown> }[] }, name: string) =>
+      r.steps.find((s) => s.urn.endsWith(`::${name}`) && s.urn.includes(":Tailnet"))?.inputs
+        ?.plannedObjects as Record<string, string>;
+    // The engine keeps a map's keys sorted.
+    assert.deepEqual(
+      Object.keys(planned(preview, "grafana")).sort(),
+      [
+        "Secret/tailscale/grafana.<tailnet-domain>",
+        "Role/tailscale/grafana.<tailnet-domain>",
+        "RoleBinding/tailscale/grafana.<tailnet-domain>",
+        "ConfigMap/tailscale/ingress-ingress-config#serve-config.json/Services/svc:grafana",
+        "TailscaleService/svc:grafana",
+        "Secret/tailscale/ingress-*-config#cap-106.hujson/AdvertiseServices/svc:grafana",
+      ].sort(),
+    );
+    assert.equal(
+      planned(preview, "grafana")[
+        "ConfigMap/tailscale/ingress-ingress-config#serve-config.json/Services/svc:grafana"
+      ],
+      UNKNOWN,
+    );
+
     // Let's Encrypt refuses every order: the HA ingresses fail after writing their objects and Tailscale
     // Services. The dynamic-provider host reports each as a resource that failed to initialise, so the
-    // engine records it with what it wrote instead of forgetting it.
+    // engine records it with what it wrote instead of forgetting it. (As --skip-preview: the preview
+    // above covers it.)
     world.sim.setFault({ cert: { kind: "rate-limited", times: Number.POSITIVE_INFINITY } });
-    const limited = await stack.up();
+    const limited = await stack.up({ skipPreview: true });
     assert.equal(limited.failed, true, "the first up fails");
     assert.match(limited.error ?? "", /rate limited/);
     const partial = ["grafana", "docs", "api"].filter(
@@ -90,9 +118,49 @@ describe("examples/ha through the engine", function () {
       ]);
     }
 
+    // The database's Service recreated outside Pulumi with another cluster IP.
+    const dnatIP = () => {
+      const cm = world.kube.getObject("v1", "ConfigMap", "tailscale", "ingress-ingress-config");
+      const json = JSON.parse(Buffer.from(cm.binaryData["ingress-config.json"], "base64").toString());
+      return json["svc:postgres"].IPv4Mapping.ClusterIP as string;
+    };
+    const before = world.kube.getObject("v1", "Service", "apps", "postgres");
+    assert.equal(dnatIP(), before.spec.clusterIP);
+    world.kube.remove("v1", "Service", "apps", "postgres");
+    world.kube.seed({
+      ...before,
+      metadata: { namespace: "apps", name: "postgres" },
+      spec: { ...before.spec, clusterIP: "10.96.0.250", clusterIPs: undefined },
+    });
+    // As --skip-preview: the explicit previews around it cover the preview.
+    const refreshed = await stack.refresh({ skipPreview: true });
+    assert.equal(refreshed.failed, false, refreshed.error);
+    const op = (r: { steps: { urn: string; op: string }[] }, urn: string) =>
+      r.steps.find((s) => s.urn.endsWith(urn))?.op;
+    assert.equal(op(refreshed, "TailnetService::postgres"), "update", "the refresh reports the drift");
+    assert.equal(op(refreshed, "TailnetIngress::grafana"), "same");
+    const fix = await stack.preview();
+    assert.deepEqual(changed(fix), ["update postgres"]);
+    const stored = stack.state.find((r) => r.urn.endsWith("TailnetService::postgres"))!.inputs
+      .plannedObjects as Record<string, string>;
+    const next = planned(fix, "postgres");
+    assert.deepEqual(
+      Object.keys(next).filter((k) => next[k] !== stored[k]),
+      ["ConfigMap/tailscale/ingress-ingress-config#ingress-config.json/svc:postgres"],
+      "the preview names the one write the up changes",
+    );
+    const fixed = await stack.up({ skipPreview: true });
+    assert.equal(fixed.failed, false, fixed.error);
+    assert.deepEqual(changed(fixed), ["update postgres"]);
+    assert.equal(dnatIP(), "10.96.0.250", "the DNAT entry follows the Service as it is");
+
     const again = await stack.preview();
     assert.equal(again.failed, false, again.error);
     assert.deepEqual(changed(again), [], "a second preview shows no change");
+    for (const name of ["grafana", "postgres"]) {
+      const state = stack.state.find((r) => r.urn.endsWith(`::${name}`) && r.urn.includes(":Tailnet"))!;
+      assert.deepEqual(planned(again, name), state.inputs.plannedObjects, `${name}: the same planned writes`);
+    }
 
     // examples/database beside it wants the hostname svc:postgres holds: its `up` fails naming the service
     // and its owner, instead of registering the device as postgres-1.

@@ -1,7 +1,9 @@
 // Server-side apply as a real API server does it, for what pulumi-tailnet applies: managedFields served
 // per manager and operation, removal of what a manager no longer applies (list elements whole, granular
 // maps key by key, atomic lists whole), fields another manager owns kept, and conflicts with a
-// manager of the same name that wrote with another operation.
+// manager of the same name that wrote with another operation; managedFields rewritten by a JSON patch
+// (client-go's csaupgrade), reset by an empty list, kept when a write leaves them out or sends ones that
+// do not decode, refused when they do not have the type's shape.
 import assert from "node:assert/strict";
 import { type Harness, harness, raw } from "./helpers";
 
@@ -151,5 +153,144 @@ describe("kube-api: server-side apply ownership and removal", () => {
       "f:spec"
     ]["f:template"]["f:spec"]["f:containers"]['k:{"name":"proxy"}'];
     assert.ok(image["f:image"], "force moved the field to the Apply entry");
+  });
+
+  const JSON_PATCH = "application/json-patch+json";
+  // Sorted: the server orders entries by operation, then by the second they last changed.
+  const managersOf = (obj: any) =>
+    (obj.metadata.managedFields ?? []).map((m: any) => `${m.manager}/${m.operation}`).sort();
+
+  /** A StatefulSet written the way a client that never applied writes: create, then a merge patch. */
+  async function writtenByUpdates(name: string) {
+    const created = await raw(
+      h.server,
+      "POST",
+      `${STS}?fieldManager=old`,
+      sts(name, { nodeSelector: { disk: "ssd" }, priorityClassName: "high" }),
+    );
+    assert.equal(created.status, 201);
+    const edited = await raw(
+      h.server,
+      "PATCH",
+      `${STS}/${name}?fieldManager=editor`,
+      { spec: { template: { metadata: { annotations: { note: "kept" } } } } },
+      "application/merge-patch+json",
+    );
+    assert.deepEqual(managersOf(edited.json), ["editor/Update", "old/Update"]);
+    return edited.json;
+  }
+
+  it("a JSON patch of managedFields moves an Update entry to an Apply entry; the next apply removes what it no longer applies", async () => {
+    const live = await writtenByUpdates("upgraded");
+    // As client-go's csaupgrade.UpgradeManagedFieldsPatch writes it: the entry renamed, the list
+    // replaced, and the resourceVersion read "replaced" so that a concurrent write conflicts.
+    const entries = live.metadata.managedFields.map((m: any) =>
+      m.manager === "old" ? { ...m, manager: "me", operation: "Apply" } : m,
+    );
+    const patch = (rv: string) => [
+      { op: "replace", path: "/metadata/managedFields", value: entries },
+      { op: "replace", path: "/metadata/resourceVersion", value: rv },
+    ];
+    const stale = await raw(h.server, "PATCH", `${STS}/upgraded?fieldManager=me`, patch("1"), JSON_PATCH);
+    assert.equal(stale.status, 409, "a resourceVersion that moved on conflicts");
+    const moved = await raw(
+      h.server,
+      "PATCH",
+      `${STS}/upgraded?fieldManager=me`,
+      patch(live.metadata.resourceVersion),
+      JSON_PATCH,
+    );
+    assert.equal(moved.status, 200);
+    assert.deepEqual(managersOf(moved.json), ["editor/Update", "me/Apply"], "only ownership changed");
+    assert.notEqual(moved.json.metadata.resourceVersion, live.metadata.resourceVersion);
+    assert.deepEqual(moved.json.spec, live.spec);
+
+    // priorityClassName is no longer applied: removed, since only "me" owns it now; the editor's
+    // annotation stays.
+    const r = await applyAs("me", sts("upgraded", { nodeSelector: { disk: "ssd" } }), "upgraded");
+    assert.equal(r.status, 200);
+    assert.equal(r.json.spec.template.spec.priorityClassName, undefined);
+    assert.deepEqual(r.json.spec.template.spec.nodeSelector, { disk: "ssd" });
+    assert.deepEqual(r.json.spec.template.metadata.annotations, { note: "kept" });
+  });
+
+  it("without the rewrite, an earlier Update entry keeps a field the apply no longer sets", async () => {
+    await writtenByUpdates("not-upgraded");
+    const full = sts("not-upgraded", { nodeSelector: { disk: "ssd" }, priorityClassName: "high" });
+    assert.equal((await applyAs("old", full, "not-upgraded", true)).status, 200);
+    const r = await applyAs("old", sts("not-upgraded", { nodeSelector: { disk: "ssd" } }), "not-upgraded");
+    assert.equal(r.json.spec.template.spec.priorityClassName, "high", "still owned by old/Update");
+  });
+
+  it("an empty managedFields list, or one empty entry, resets ownership; left out or undecodable, it is kept", async () => {
+    const live = await writtenByUpdates("reset");
+    const patchAs = (body: unknown, type = JSON_PATCH) =>
+      raw(h.server, "PATCH", `${STS}/reset?fieldManager=me`, body, type);
+    const bogus = live.metadata.managedFields.map((m: any) => ({ ...m, operation: "Bogus" }));
+    const ignored = await patchAs([{ op: "replace", path: "/metadata/managedFields", value: bogus }]);
+    assert.equal(ignored.status, 200, "not refused: the live managedFields are kept");
+    assert.deepEqual(managersOf(ignored.json), ["editor/Update", "old/Update"]);
+    assert.equal(ignored.json.metadata.resourceVersion, live.metadata.resourceVersion, "nothing written");
+    for (const fieldsV1 of [{ "f:spec": 5 }, { x: {} }, { 'k:["a"]': {} }]) {
+      const entries = live.metadata.managedFields.map((m: any) => ({ ...m, fieldsV1 }));
+      const r = await patchAs([{ op: "replace", path: "/metadata/managedFields", value: entries }]);
+      assert.deepEqual(managersOf(r.json), ["editor/Update", "old/Update"], JSON.stringify(fieldsV1));
+    }
+    const leftOut = await raw(h.server, "PUT", `${STS}/reset?fieldManager=me`, {
+      ...live,
+      metadata: { ...live.metadata, managedFields: undefined },
+    });
+    assert.deepEqual(managersOf(leftOut.json), ["editor/Update", "old/Update"]);
+
+    const cleared = await patchAs({ metadata: { managedFields: [{}] } }, "application/merge-patch+json");
+    assert.equal(cleared.status, 200);
+    assert.equal(cleared.json.metadata.managedFields, undefined, "[{}] strips every entry");
+    // With no owner left, the next writer owns what it changes, and nothing else.
+    const edited = await raw(
+      h.server,
+      "PATCH",
+      `${STS}/reset?fieldManager=editor`,
+      { spec: { template: { metadata: { annotations: { note: "again" } } } } },
+      "application/merge-patch+json",
+    );
+    assert.deepEqual(managersOf(edited.json), ["editor/Update"]);
+    assert.deepEqual(Object.keys(edited.json.metadata.managedFields[0].fieldsV1), ["f:spec"]);
+    const emptied = await patchAs([{ op: "replace", path: "/metadata/managedFields", value: [] }]);
+    assert.equal(emptied.json.metadata.managedFields, undefined, "[] resets too");
+  });
+
+  it("managedFields of the wrong shape are refused: 422 naming the patch for a JSON patch, 400 for a PUT", async () => {
+    const live = await writtenByUpdates("shape");
+    const entries = live.metadata.managedFields.map((m: any) => ({ ...m, manager: 5 }));
+    const r = await raw(
+      h.server,
+      "PATCH",
+      `${STS}/shape?fieldManager=me`,
+      [{ op: "replace", path: "/metadata/managedFields", value: entries }],
+      JSON_PATCH,
+    );
+    assert.equal(r.status, 422);
+    const detail =
+      "json: cannot unmarshal number into Go struct field ManagedFieldsEntry.metadata.managedFields.manager of type string";
+    assert.equal(r.json.reason, "Invalid");
+    assert.deepEqual(Object.keys(r.json.details), ["causes"], "no kind, no name");
+    assert.equal(r.json.details.causes.length, 1);
+    assert.equal(r.json.details.causes[0].field, "patch");
+    assert.equal(r.json.details.causes[0].reason, "FieldValueInvalid");
+    assert.ok(r.json.details.causes[0].message.endsWith(`: ${detail}`), r.json.details.causes[0].message);
+    assert.ok(r.json.message.startsWith(' "" is invalid: patch: Invalid value: "{'), r.json.message);
+    const put = await raw(h.server, "PUT", `${STS}/shape?fieldManager=me`, {
+      ...live,
+      metadata: { ...live.metadata, managedFields: entries },
+    });
+    assert.equal(put.status, 400);
+    assert.equal(
+      put.json.message,
+      `StatefulSet in version "v1" cannot be handled as a StatefulSet: ${detail}`,
+    );
+    assert.deepEqual(managersOf((await raw(h.server, "GET", `${STS}/shape`)).json), [
+      "editor/Update",
+      "old/Update",
+    ]);
   });
 });

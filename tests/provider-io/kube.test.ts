@@ -276,6 +276,115 @@ describe("Kube against the local Kubernetes API server", () => {
     });
   });
 
+  describe("apply takes over what earlier versions wrote without server-side apply", () => {
+    /** A write as earlier versions sent it: POST or merge patch with our field manager (an Update). */
+    async function writeAsEarlierVersion(path: string, method: "POST" | "PATCH", body: unknown) {
+      const res = await server.fetch(`${path}?fieldManager=pulumi-tailnet`, {
+        method,
+        headers: {
+          "Content-Type": method === "POST" ? "application/json" : "application/merge-patch+json",
+          Authorization: `Bearer ${server.token}`,
+        },
+        body: JSON.stringify(body),
+      });
+      assert.ok(res.status < 300, `${method} ${path}: ${res.status} ${await res.text()}`);
+    }
+    const managers = (o: KubeObject | undefined) =>
+      ((o?.metadata.managedFields ?? []) as any[]).map((m) => `${m.manager}/${m.operation}`).sort();
+    const STS = `/apis/apps/v1/namespaces/${NS}/statefulsets`;
+    const ref = { apiVersion: "apps/v1", kind: "StatefulSet", namespace: NS, name: "ts-old" };
+
+    /** The StatefulSet an earlier version wrote with a ProxyClass nodeSelector and priorityClassName. */
+    async function earlierStatefulSet() {
+      const o = statefulSet("ts-old", "tailscale/tailscale:v1.90");
+      o.metadata.annotations = { [OWNER_ID_KEY]: OWNER };
+      await writeAsEarlierVersion(STS, "POST", o);
+      await writeAsEarlierVersion(`${STS}/ts-old`, "PATCH", {
+        spec: { template: { spec: { nodeSelector: { disk: "ssd" }, priorityClassName: "high" } } },
+      });
+      // Someone else's field, which must survive.
+      const res = await server.fetch(`${STS}/ts-old?fieldManager=kubectl-edit`, {
+        method: "PATCH",
+        headers: { "Content-Type": "application/merge-patch+json", Authorization: `Bearer ${server.token}` },
+        body: JSON.stringify({
+          spec: { template: { spec: { tolerations: [{ key: "k", operator: "Exists" }] } } },
+        }),
+      });
+      assert.equal(res.status, 200);
+      assert.deepEqual(managers(await kube.get(ref)), ["kubectl-edit/Update", "pulumi-tailnet/Update"]);
+    }
+
+    it("a field an earlier version set and this one no longer plans is removed; another manager's stays", async () => {
+      await earlierStatefulSet();
+      const r = await kube.apply(statefulSet("ts-old", "tailscale/tailscale:v1.90"), { ownerId: OWNER });
+      assert.equal(r.action, "updated");
+      const live = (await kube.get(ref)) as any;
+      const pod = live.spec.template.spec;
+      assert.equal(pod.nodeSelector, undefined);
+      assert.equal(pod.priorityClassName, undefined);
+      assert.deepEqual(pod.tolerations, [{ key: "k", operator: "Exists" }], "kubectl-edit's field");
+      assert.equal(pod.containers[0].image, "tailscale/tailscale:v1.90");
+      assert.deepEqual(managers(live), ["kubectl-edit/Update", "pulumi-tailnet/Apply"]);
+      server.resetCounts();
+      const again = await kube.apply(statefulSet("ts-old", "tailscale/tailscale:v1.90"), { ownerId: OWNER });
+      assert.equal(again.action, "unchanged");
+      assert.equal(server.counts().writes, 0, "taken over once");
+    });
+
+    it("the managedFields rewrite is guarded by the resourceVersion: a conflict is read again", async () => {
+      await earlierStatefulSet();
+      server.injectFault({ method: "PATCH", path: `${STS}/ts-old`, status: 409 });
+      const r = await kube.apply(statefulSet("ts-old", "tailscale/tailscale:v1.90"), { ownerId: OWNER });
+      assert.equal(r.action, "updated");
+      assert.equal(((await kube.get(ref)) as any).spec.template.spec.nodeSelector, undefined);
+    });
+
+    it("keeps what other writers of this package set by read-modify-write (sharedFields)", async () => {
+      const cmPath = `/api/v1/namespaces/${NS}/configmaps`;
+      const planned = (labels: Record<string, string>): KubeObject => ({
+        apiVersion: "v1",
+        kind: "ConfigMap",
+        metadata: { name: "pg-ingress-config", namespace: NS, labels },
+      });
+      await writeAsEarlierVersion(cmPath, "POST", {
+        ...planned({ app: "pg", team: "net" }),
+        metadata: { ...planned({ app: "pg", team: "net" }).metadata, annotations: { [OWNER_ID_KEY]: OWNER } },
+      });
+      // An HA resource's entry, as an earlier version's read-modify-write wrote it: our field manager.
+      await writeAsEarlierVersion(`${cmPath}/pg-ingress-config`, "PATCH", {
+        binaryData: { "serve-config.json": b64("{}") },
+        metadata: { annotations: { "tailnet.pulumi.com/service-owners": "{}" } },
+      });
+      const r = await kube.apply(planned({ app: "pg" }), {
+        ownerId: OWNER,
+        sharedFields: [["binaryData"], ["metadata", "annotations", "tailnet.pulumi.com/service-owners"]],
+      });
+      assert.equal(r.action, "updated");
+      const live = (await kube.get(cmRef("pg-ingress-config"))) as any;
+      assert.deepEqual(live.metadata.labels, { app: "pg" }, "the label no longer planned is gone");
+      assert.deepEqual(live.binaryData, { "serve-config.json": b64("{}") });
+      assert.equal(live.metadata.annotations["tailnet.pulumi.com/service-owners"], "{}");
+      assert.deepEqual(managers(live), ["pulumi-tailnet/Apply", "pulumi-tailnet/Update"]);
+      const update = live.metadata.managedFields.find((m: any) => m.operation === "Update");
+      assert.deepEqual(update.fieldsV1, {
+        "f:binaryData": { "f:serve-config.json": {} },
+        "f:metadata": { "f:annotations": { "f:tailnet.pulumi.com/service-owners": {} } },
+      });
+    });
+
+    it("takes over nothing of an object adopted without our annotation", async () => {
+      await writeAsEarlierVersion(
+        `/api/v1/namespaces/${NS}/configmaps`,
+        "POST",
+        configMap("foreign", { a: "1" }),
+      );
+      await kube.apply(configMap("foreign", {}), { ownerId: OWNER, adoptUnowned: true });
+      const live = await kube.get(cmRef("foreign"));
+      assert.deepEqual(live?.data, { a: "1" }, "what the Update entry owns stays");
+      assert.deepEqual(managers(live), ["pulumi-tailnet/Apply", "pulumi-tailnet/Update"]);
+    });
+  });
+
   describe("errors", () => {
     it("explains a missing namespace", async () => {
       const err = await rejection(

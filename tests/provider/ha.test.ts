@@ -37,6 +37,8 @@ describe("HA lifecycles (ProxyGroup, TailnetIngress and TailnetService with prox
     return result.inputs as Record<string, any>;
   }
 
+  const pdb = () => world.kube.getObject("policy/v1", "PodDisruptionBudget", NS, "ingress");
+
   function pgInputs(extra: Record<string, unknown> = {}) {
     return {
       ownerId: "proj/dev/ingress",
@@ -135,8 +137,20 @@ describe("HA lifecycles (ProxyGroup, TailnetIngress and TailnetService with prox
       `Role/${NS}/ingress`,
       `RoleBinding/${NS}/ingress`,
       `ConfigMap/${NS}/ingress-ingress-config`,
+      `PodDisruptionBudget/${NS}/ingress`,
       `StatefulSet/${NS}/ingress`,
     ]);
+    assert.deepEqual(pdb()?.spec, {
+      maxUnavailable: 1,
+      selector: {
+        matchLabels: {
+          "tailscale.com/managed": "true",
+          "tailscale.com/parent-resource-type": "proxygroup",
+          "tailscale.com/parent-resource": "ingress",
+        },
+      },
+      unhealthyPodEvictionPolicy: "AlwaysAllow",
+    });
     assert.equal(outs.configMapName, "ingress-ingress-config");
     assert.deepEqual(world.tailscale.validAuthKeys(), [], "every key was spent and revoked");
     for (const i of [0, 1]) {
@@ -262,6 +276,97 @@ describe("HA lifecycles (ProxyGroup, TailnetIngress and TailnetService with prox
     }
   });
 
+  /**
+   * Rewrites the managedFields of every object of ours in the namespace as an earlier version's writes
+   * (merge patches and updates, never an apply) left them: our entries merged into one Update entry
+   * of `pulumi-tailnet`. Through the API, as a JSON patch.
+   */
+  async function asWrittenByEarlierVersion() {
+    const kinds = [
+      ["v1", "Secret", "secrets"],
+      ["v1", "ConfigMap", "configmaps"],
+      ["v1", "ServiceAccount", "serviceaccounts"],
+      ["apps/v1", "StatefulSet", "statefulsets"],
+      ["rbac.authorization.k8s.io/v1", "Role", "roles"],
+      ["rbac.authorization.k8s.io/v1", "RoleBinding", "rolebindings"],
+    ];
+    const union = (a: any, b: any): any => {
+      for (const [k, v] of Object.entries(b)) a[k] = union(a[k] ?? {}, v);
+      return a;
+    };
+    for (const [apiVersion, kind, plural] of kinds) {
+      for (const o of world.kube.listObjects(apiVersion!, kind!, NS)) {
+        const ours = (o.metadata.managedFields ?? []).filter((m: any) =>
+          m.manager.startsWith("pulumi-tailnet"),
+        );
+        if (ours.length === 0) continue;
+        const merged = {
+          manager: "pulumi-tailnet",
+          operation: "Update",
+          apiVersion,
+          fieldsType: "FieldsV1",
+          fieldsV1: ours.reduce((t: any, m: any) => union(t, m.fieldsV1), {}),
+        };
+        const others = o.metadata.managedFields.filter((m: any) => !ours.includes(m));
+        const base = apiVersion === "v1" ? "/api/v1" : `/apis/${apiVersion}`;
+        const res = await world.kube.fetch(`${base}/namespaces/${NS}/${plural}/${o.metadata.name}`, {
+          method: "PATCH",
+          headers: {
+            "Content-Type": "application/json-patch+json",
+            Authorization: `Bearer ${world.kube.token}`,
+          },
+          body: JSON.stringify([
+            { op: "replace", path: "/metadata/managedFields", value: [...others, merged] },
+          ]),
+        });
+        assert.equal(res.status, 200, `${kind} ${o.metadata.name}: ${await res.text()}`);
+      }
+    }
+  }
+
+  it("objects an earlier version wrote without applying: an update removes what it no longer sets, and keeps every HA resource's entry", async () => {
+    const labelled = pgInputs({
+      proxyClass: { podLabels: { team: "net" }, statefulSetLabels: { tier: "edge" } },
+    });
+    ({ outs: pgOuts } = await provider.update(
+      "ProxyGroup",
+      "x",
+      pgOuts,
+      await checked("ProxyGroup", labelled),
+    ));
+    const sts = () => world.kube.getObject("apps/v1", "StatefulSet", NS, "ingress");
+    assert.equal(sts().metadata.labels.tier, "edge");
+    await asWrittenByEarlierVersion();
+    const managers = sts().metadata.managedFields.map((m: any) => `${m.manager}/${m.operation}`);
+    assert.ok(managers.includes("pulumi-tailnet/Update") && !managers.includes("pulumi-tailnet/Apply"));
+
+    const news = await checked("ProxyGroup", pgInputs({ proxyClass: { podLabels: { team: "net" } } }));
+    ({ outs: pgOuts } = await provider.update("ProxyGroup", "x", pgOuts, news));
+    assert.equal(sts().metadata.labels.tier, undefined, "the label the ProxyGroup no longer sets is gone");
+    assert.equal(sts().spec.template.metadata.labels.team, "net");
+    assert.ok(configMapKey("serve-config.json").Services["svc:web"], "the HA ingress's entry stays");
+    assert.ok(configMapKey("ingress-config.json")["svc:data-postgres"], "the HA service's entry stays");
+    const cm = world.kube.getObject("v1", "ConfigMap", NS, "ingress-ingress-config");
+    assert.deepEqual(
+      Object.keys(JSON.parse(cm.metadata.annotations["tailnet.pulumi.com/service-owners"])).sort(),
+      ["svc:data-postgres", "svc:web"],
+    );
+    // The ingress's update applies its certificate Secret again: the certificate replica 0 stored stays.
+    const ingressNews = await checked(
+      "TailnetIngress",
+      ingressInputs("web", {
+        tags: ["tag:k8s", "tag:web"],
+        defaultBackend: { service: { namespace: "web", name: "api" }, port: 8080 },
+      }),
+    );
+    ({ outs: webOuts } = await provider.update("TailnetIngress", "x", webOuts, ingressNews));
+    const fqdn = `web.${world.tailscale.tailnetDomain}`;
+    assert.ok(world.kube.getObject("v1", "Secret", NS, fqdn).data["tls.crt"], "the certificate stays");
+    assert.equal(webOuts.certificate.state, "issued");
+    for (const p of world.sim.pods())
+      assert.deepEqual(p.advertisedServices, ["svc:web", "svc:data-postgres"]);
+  });
+
   it("scales up (new replica advertises what the group serves) and down (device and Secrets removed)", async () => {
     const up = await checked(
       "ProxyGroup",
@@ -290,6 +395,8 @@ describe("HA lifecycles (ProxyGroup, TailnetIngress and TailnetService with prox
     const { outs: one } = await provider.update("ProxyGroup", "x", three, down);
     pgOuts = one;
     assert.equal(one.devices.length, 1);
+    assert.equal(pdb(), undefined, "one replica has no PodDisruptionBudget: it would block every drain");
+    assert.ok(!one.kubernetesObjects.some((o: string) => o.startsWith("PodDisruptionBudget/")));
     for (const id of removed) assert.ok(!world.tailscale.devices().some((d) => d.nodeId === id));
     for (const name of ["ingress-1", "ingress-1-config", "ingress-2", "ingress-2-config"]) {
       assert.equal(world.kube.getObject("v1", "Secret", NS, name), undefined, name);
@@ -298,6 +405,7 @@ describe("HA lifecycles (ProxyGroup, TailnetIngress and TailnetService with prox
     const back = await checked("ProxyGroup", pgInputs({ proxyClass: { podLabels: { team: "net" } } }));
     ({ outs: pgOuts } = await provider.update("ProxyGroup", "x", one, back));
     assert.equal(pgOuts.devices.length, 2);
+    assert.equal(pdb()?.spec?.maxUnavailable, 1, "two replicas have one again");
   });
 
   it("refuses a Tailscale Service that is not ours before any change, naming it and its owner", async () => {
@@ -346,6 +454,75 @@ describe("HA lifecycles (ProxyGroup, TailnetIngress and TailnetService with prox
     assert.equal((r.props as any).certificate.state, "issued");
     const pr = await provider.read("ProxyGroup", "x", pgOuts);
     assert.equal((pr.props as any).devices.length, 2);
+  });
+
+  it("a refresh reports a backend Service changed since the HA resource was written; the update follows it", async () => {
+    const ingressNews = await checked(
+      "TailnetIngress",
+      ingressInputs("web", {
+        tags: ["tag:k8s", "tag:web"],
+        defaultBackend: { service: { namespace: "web", name: "api" }, port: 8080 },
+      }),
+    );
+    const dbNews = await checked("TailnetService", {
+      ownerId: "proj/dev/postgres",
+      service: { namespace: "data", name: "postgres" },
+      proxyGroup,
+      credentials: world.credentials,
+      customTimeouts: { create: "30s", update: "30s", delete: "30s" },
+    });
+    const refreshed = async (kind: string, outs: Record<string, any>, news: Record<string, any>) => {
+      const r = await provider.read(kind, "x", outs);
+      return { props: r.props as Record<string, any>, diff: await provider.diff(kind, "x", r.props!, news) };
+    };
+    assert.equal((await refreshed("TailnetIngress", webOuts, ingressNews)).diff.changes, false);
+    assert.equal((await refreshed("TailnetService", dbOuts, dbNews)).diff.changes, false);
+
+    // Both backends recreated outside Pulumi with other cluster IPs (the postgres one with a new port).
+    world.kube.remove("v1", "Service", "web", "api");
+    world.kube.remove("v1", "Service", "data", "postgres");
+    await world.addService("web", "api", {
+      selector: { app: "api" },
+      clusterIP: "10.96.0.201",
+      ports: [{ name: "http", port: 8080 }],
+    });
+    await world.addService("data", "postgres", {
+      selector: { app: "postgres" },
+      clusterIP: "10.96.0.202",
+      ports: [{ name: "postgres", port: 5433 }],
+    });
+    const web = await refreshed("TailnetIngress", webOuts, ingressNews);
+    const drift = (d: any) => d.detailedDiff?.backends as { kind: string; reason: string } | undefined;
+    assert.equal(drift(web.diff)?.kind, "update", "the refresh step shows the drift");
+    assert.match(drift(web.diff)!.reason, /Service web\/api: clusterIPs \["[\d.]+"\] → \["10\.96\.0\.201"\]/);
+    const db = await refreshed("TailnetService", dbOuts, dbNews);
+    assert.equal(drift(db.diff)?.kind, "update");
+    assert.match(drift(db.diff)!.reason, /Service data\/postgres: clusterIPs .*"10\.96\.0\.202"\], ports /);
+    assert.match(JSON.stringify(configMapKey("serve-config.json")), /10\.96\.0\.\d+:8080/);
+    assert.doesNotMatch(
+      JSON.stringify(configMapKey("serve-config.json")),
+      /10\.96\.0\.201/,
+      "refresh writes nothing",
+    );
+
+    // The next up: the update rewrites the entries from the Services as they are.
+    ({ outs: webOuts } = await provider.update("TailnetIngress", "x", web.props, ingressNews));
+    ({ outs: dbOuts } = await provider.update("TailnetService", "x", db.props, dbNews));
+    assert.match(
+      JSON.stringify(configMapKey("serve-config.json").Services["svc:web"]),
+      /http:\/\/10\.96\.0\.201:8080\//,
+    );
+    assert.equal(
+      configMapKey("ingress-config.json")["svc:data-postgres"].IPv4Mapping.ClusterIP,
+      "10.96.0.202",
+    );
+    assert.equal(
+      (await provider.diff("TailnetIngress", "x", webOuts, ingressNews)).changes,
+      false,
+      "nothing left to do",
+    );
+    assert.equal((await refreshed("TailnetIngress", webOuts, ingressNews)).diff.changes, false);
+    assert.equal((await refreshed("TailnetService", dbOuts, dbNews)).diff.changes, false);
   });
 
   it("deletes in the safe order and leaves nothing behind", async () => {

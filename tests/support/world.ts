@@ -178,6 +178,13 @@ export interface LocalWorldOptions {
   faults?: WorldFaults;
   /** The cluster's IP families (default `ipv4`, what the world always was). */
   stack?: ClusterStack;
+  /**
+   * CustomResourceDefinitions the cluster has from the start, applied by the cluster admin and
+   * established before the world is returned (e.g. tests/support/prometheus-operator-crds.ts
+   * SERVICE_MONITOR_CRD, as an installed Prometheus Operator brings). Their resources that pulumi-tailnet
+   * labels count as leftovers.
+   */
+  crds?: object[];
 }
 
 /**
@@ -226,6 +233,7 @@ const KINDS: [string, string][] = [
   ["v1", "ServiceAccount"],
   ["v1", "Pod"],
   ["apps/v1", "StatefulSet"],
+  ["policy/v1", "PodDisruptionBudget"],
   ["rbac.authorization.k8s.io/v1", "Role"],
   ["rbac.authorization.k8s.io/v1", "RoleBinding"],
 ];
@@ -278,6 +286,21 @@ export async function startLocalWorld(opts: LocalWorldOptions = {}): Promise<Loc
   };
   kube.seed({ apiVersion: "v1", kind: "Namespace", metadata: { name: DEPLOYER_NAMESPACE } });
   for (const d of deployerRbacDocuments(manifest, "default").once) kube.seed(d);
+  const customKinds: [string, string][] = [];
+  for (const crd of (opts.crds ?? []) as any[]) {
+    kube.seed(crd);
+    const version = crd.spec.versions.find((v: any) => v.storage).name;
+    customKinds.push([`${crd.spec.group}/${version}`, crd.spec.names.kind]);
+  }
+  // The apiextensions controllers establish them right after the write (tests/support/kube-api/crd.ts).
+  for (let i = 0; i < 1000; i++) {
+    const pending = ((opts.crds ?? []) as any[]).filter((crd) => {
+      const live = kube.getObject(crd.apiVersion, crd.kind, undefined, crd.metadata.name);
+      return !live?.status?.conditions?.some((c: any) => c.type === "Established" && c.status === "True");
+    });
+    if (pending.length === 0) break;
+    await new Promise((r) => setImmediate(r));
+  }
   const deployerSa = "pulumi-tailnet-deployer";
   // The cluster admin grants the deployer every namespace the world's stacks use, as they appear.
   for (const n of kube.listObjects("v1", "Namespace")) {
@@ -441,7 +464,16 @@ export async function startLocalWorld(opts: LocalWorldOptions = {}): Promise<Loc
 
   function leftovers(): Leftovers {
     const objects: string[] = [];
-    for (const [apiVersion, kind] of KINDS) {
+    // A custom kind whose CRD a test deleted has no resources left (they go before the CRD).
+    const served = customKinds.filter(([apiVersion, kind]) => {
+      try {
+        kube.listObjects(apiVersion, kind);
+        return true;
+      } catch {
+        return false;
+      }
+    });
+    for (const [apiVersion, kind] of [...KINDS, ...served]) {
       for (const o of kube.listObjects(apiVersion, kind)) {
         if (
           o.metadata?.labels?.[MANAGED_BY] === "pulumi-tailnet" ||

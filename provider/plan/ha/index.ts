@@ -8,6 +8,7 @@ export * from "./common";
 export * from "./config";
 export * from "./ingress";
 export * from "./ownership";
+export * from "./preview";
 export * from "./proxygroup";
 export * from "./service";
 export * from "./teardown";

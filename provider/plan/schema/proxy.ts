@@ -7,6 +7,7 @@
  * with its own tailnet device) or HA (a Tailscale Service served by a ProxyGroup). A field's change may
  * be applied differently in each mode (`{ standalone, ha }`); the mode of the new inputs decides.
  */
+import { withoutServiceRevisions } from "../backends";
 import { checkDnsLabel, checkOwnerId, checkProxyGroupRef } from "../check";
 import { fingerprintedObjects } from "../fingerprint";
 import { serviceNameFor } from "../ha/common";
@@ -175,13 +176,15 @@ const observedField = {
 /**
  * The fields every TailnetService and TailnetIngress declares after its own, in this order (the
  * order of their failures). `hostnameOf` derives the kind's hostname, `namespaceOf` the standalone
- * proxy's default namespace, and `plan` the standalone plan a preview fingerprints (planned without
- * I/O: the kind passes placeholder cluster facts).
+ * proxy's default namespace, `plan` the standalone plan a preview fingerprints (planned without
+ * I/O: the kind passes placeholder cluster facts), and `haWrites` what an HA `up` writes
+ * (plan/ha/preview.ts), which may leave the entries planned from backends unknown.
  */
 export function commonProxyFields<I extends Common>(o: {
   hostnameOf: (input: I) => DerivedHostname | undefined;
   namespaceOf: (input: I) => string | undefined;
   plan: (input: I) => { objects: readonly object[] };
+  haWrites: (input: I) => Record<string, string>;
 }) {
   return {
     ownerId: ownerIdField,
@@ -192,10 +195,11 @@ export function commonProxyFields<I extends Common>(o: {
     joinToken: joinTokenField(o.hostnameOf),
     observed: observedField,
     ...lastFields<I>((input) => {
-      if (input.proxyGroup) return undefined;
-      if (!planInputsKnown(input)) return UNKNOWN;
+      const ha = input.proxyGroup !== undefined;
+      // In HA mode a backend that is not known yet leaves only the entries planned from it unknown.
+      if (!planInputsKnown(ha ? withoutServiceRevisions(input) : input)) return UNKNOWN;
       try {
-        return fingerprintedObjects(o.plan(input));
+        return ha ? o.haWrites(input) : fingerprintedObjects(o.plan(input));
       } catch {
         return undefined; // a plan that cannot be rendered yet is reported by `up`, with its reason
       }

@@ -17,6 +17,7 @@ import { ingressBackends, placeholderBackends } from "../backends";
 import { type CheckFailure, checkBackend, checkBoolean, checkEnum, checkHostname, type Push } from "../check";
 import { goQuote, isPlainObject } from "../gojson";
 import { HTTP_ENDPOINT_AND_REDIRECT, HTTP_ENDPOINT_STANDALONE } from "../ha/ingress";
+import { haIngressWrites } from "../ha/preview";
 import { type DerivedHostname, firstLabel, ingressHostname } from "../hostnames";
 import {
   containsUnknown,
@@ -229,6 +230,7 @@ const fields: Fields<Input, ProxyEffect> = {
     // Against placeholder Services that have every named port, so the fingerprints follow the inputs.
     plan: (input) =>
       planStandaloneIngress(input, placeholderBackends(ingressBackends(input).map((e) => e.backend)), {}),
+    haWrites: haIngressWrites,
   }),
 };
 

@@ -4,6 +4,7 @@
  */
 import { placeholderService } from "../backends";
 import { type CheckFailure, checkHostname, checkServiceRef } from "../check";
+import { haServiceWrites } from "../ha/preview";
 import { serviceHostname } from "../hostnames";
 import { type HostInputs, isUnknown, type PlannedInputs, type TailnetServiceInput } from "../inputs";
 import { TAILNET_SERVICE_OUTPUTS } from "../outputs";
@@ -50,6 +51,7 @@ const fields: Fields<Input, ProxyEffect> = {
         : undefined,
     // Against a placeholder address, so the fingerprints follow the inputs.
     plan: (input) => planStandaloneService(input, placeholderService(input.service), {}),
+    haWrites: haServiceWrites,
   }),
 };
 

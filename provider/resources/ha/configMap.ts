@@ -4,7 +4,14 @@
  * TailnetServices (`ingress-config.json`), each an entry per Tailscale Service, edited by many writers
  * at once (kube/sharedEdit.ts), and an annotation recording which Pulumi resource wrote each entry.
  */
-import { type Kube, KubeApiError, type KubeObject, type ObjectRef, sharedEdit } from "../../kube";
+import {
+  type FieldPath,
+  type Kube,
+  KubeApiError,
+  type KubeObject,
+  type ObjectRef,
+  sharedEdit,
+} from "../../kube";
 import { proxyGroupNames } from "../../plan/ha";
 import type { ProxyGroupRef } from "../../plan/inputs";
 import { coreRef } from "../kubeFacts";
@@ -15,6 +22,17 @@ import { coreRef } from "../kubeFacts";
  * resource in the same cluster cannot overwrite another's entry.
  */
 export const SERVICE_OWNERS_ANNOTATION = "tailnet.pulumi.com/service-owners";
+
+/**
+ * What the HA resources write into the ConfigMap (read-modify-write, with our field manager): its data
+ * keys and the owners annotation. The ProxyGroup's apply of the ConfigMap (labels and annotations)
+ * leaves them to those writers.
+ */
+export const CONFIG_MAP_SHARED_FIELDS: readonly FieldPath[] = [
+  ["binaryData"],
+  ["data"],
+  ["metadata", "annotations", SERVICE_OWNERS_ANNOTATION],
+];
 
 /** The ConfigMap `<pg>-ingress-config`. */
 export function configMapRef(pg: ProxyGroupRef): ObjectRef {

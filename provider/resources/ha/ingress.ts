@@ -22,6 +22,7 @@
  * RoleBinding, Role, certificate Secret.
  */
 import type { KubeObject } from "../../kube";
+import type { BackendServiceFacts } from "../../plan/backends";
 import { PlanError } from "../../plan/errors";
 import {
   certIssued,
@@ -44,8 +45,9 @@ import {
   upsertServeConfigService,
 } from "../../plan/ha";
 import { type ProxyGroupRef, SCHEMA_VERSION, type TailnetIngressInput } from "../../plan/inputs";
+import { BACKENDS, BACKENDS_READ, backendRecord } from "../../plan/refresh";
 import { certificateOutputs, obtainCertificate } from "../certificate";
-import { coreRef, objectPath, readIngressBackends, secretData } from "../kubeFacts";
+import { backendsAsRead, coreRef, objectPath, readIngressBackends, secretData } from "../kubeFacts";
 import { cleanOutputs, type Steps } from "../lifecycle";
 import { editConfigMapKey, refuseForeignEntry } from "./configMap";
 import { copyStandaloneCertificate, nameHolder, retireStandalone, type StandaloneHolder } from "./migration";
@@ -101,7 +103,8 @@ async function ensureCertObjects(
         data: Object.fromEntries(Object.entries(planned.data ?? {}).filter(([k]) => !filled[k])),
       }
     : planned;
-  await rt.kube.apply(secret, { ownerId: input.ownerId });
+  // The keys are replica 0's once it issues, or ours when copied from a standalone proxy (migration.ts).
+  await rt.kube.apply(secret, { ownerId: input.ownerId, sharedFields: [["data"]] });
   await rt.kube.apply(plan.certRole!, { ownerId: input.ownerId });
   await rt.kube.apply(plan.certRoleBinding!, { ownerId: input.ownerId });
 }
@@ -114,6 +117,8 @@ interface Prepared {
   existing?: TailscaleService;
   /** This resource's own standalone proxy that holds the tailnet name (a migration), if any. */
   holder?: StandaloneHolder;
+  /** The backend Services as read, which the serve config entry is planned from. */
+  backends: Map<string, BackendServiceFacts>;
 }
 
 /**
@@ -156,7 +161,7 @@ async function prepare(input: IngressInputs, step: "create" | "update", migrate:
   }
   const holder =
     migrate && !existing ? await nameHolder(rt, plan.hostname, input.ownerId, "TailnetIngress") : undefined;
-  return { rt, pg, plan, clusterId, existing, holder };
+  return { rt, pg, plan, clusterId, existing, holder, backends };
 }
 
 function requireAndRead(rt: HARuntime, pg: ProxyGroupRef): Promise<KubeObject> {
@@ -239,8 +244,10 @@ function recordedOutputs(input: IngressInputs, p: Prepared) {
       objectPath(plan.certSecret!),
       objectPath(plan.certRole!),
       objectPath(plan.certRoleBinding!),
-      `Secret/${pg.namespace}/${pg.name}-ingress-config#${PROXY_GROUP_SERVE_CONFIG_KEY}`,
+      `ConfigMap/${pg.namespace}/${pg.name}-ingress-config#${PROXY_GROUP_SERVE_CONFIG_KEY}`,
     ],
+    // What the serve config entry was written from, so a refresh can tell when a Service changed.
+    [BACKENDS]: backendRecord(p.backends.values()),
     schemaVersion: SCHEMA_VERSION,
   };
 }
@@ -299,6 +306,8 @@ export const haIngress: Steps = {
       addresses: svc.addrs ?? props.addresses,
       tailnetIPs: svc.addrs ?? props.tailnetIPs,
       ...certificateOutputs(certSecret, props.fqdn, props, ari),
+      // The Diff after this refresh compares them with `backends` (plan/refresh.ts `backendDrift`).
+      [BACKENDS_READ]: (await backendsAsRead(() => readIngressBackends(rt.kube, props), props)).records,
       schemaVersion: SCHEMA_VERSION,
     });
     return { id, props: outs };

@@ -50,7 +50,8 @@ import {
 } from "../../plan/ha";
 import { serviceHostname } from "../../plan/hostnames";
 import { type ProxyGroupRef, SCHEMA_VERSION, type TailnetServiceInput } from "../../plan/inputs";
-import { readBackendService, secretData } from "../kubeFacts";
+import { BACKENDS, BACKENDS_READ, backendRecord } from "../../plan/refresh";
+import { backendsAsRead, readBackendService, secretData } from "../kubeFacts";
 import { cleanOutputs, type Steps } from "../lifecycle";
 import { editConfigMapKey, refuseForeignEntry } from "./configMap";
 import { nameHolder, retireStandalone, type StandaloneHolder } from "./migration";
@@ -136,6 +137,8 @@ function recordedOutputs(p: Prepared) {
     // Not the ProxyGroup's namespace: outputs echo the inputs, or every preview would show a change.
     clusterId: p.ctx.clusterId,
     kubernetesObjects: [`ConfigMap/${p.pg.namespace}/${p.pg.name}-ingress-config#${INGRESS_CONFIG_KEY}`],
+    // What the DNAT entry was written from, so a refresh can tell when the Service changed.
+    [BACKENDS]: backendRecord([p.backend]),
     schemaVersion: SCHEMA_VERSION,
   };
 }
@@ -250,6 +253,13 @@ export const haService: Steps = {
       ...props,
       addresses: svc.addrs ?? props.addresses,
       tailnetIPs: svc.addrs ?? props.tailnetIPs,
+      // The Diff after this refresh compares them with `backends` (plan/refresh.ts `backendDrift`).
+      [BACKENDS_READ]: (
+        await backendsAsRead(
+          async () => new Map([["", await readBackendService(rt.kube, props.service, "service")]]),
+          props,
+        )
+      ).records,
       schemaVersion: SCHEMA_VERSION,
     });
     return { id, props: outs };

@@ -16,6 +16,7 @@ export {
   IPV6_POD_CIDRS,
   type KubeletTiming,
   type L3Forward,
+  SIM_NODE,
   type SimFaults,
   type SimPod,
   startClusterSim,

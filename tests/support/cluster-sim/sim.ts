@@ -37,9 +37,19 @@ import {
   SIM_CAPVER,
   secretValue,
 } from "./pod-files";
+import {
+  DEFAULT_NODES,
+  type PlacedPod,
+  type SimNode,
+  type SimNodeSpec,
+  schedule,
+  simNodes,
+} from "./scheduler";
 import { answer, findHandler, listener, TailnetConnectError } from "./tailnet";
 
 type Json = any;
+
+export { SIM_NODE } from "./scheduler";
 
 /** How a pod's certificate gets requested. */
 export type CertIssuance = "on-serve-config" | "on-demand";
@@ -92,6 +102,11 @@ export interface ClusterSimOptions {
    * Default {@link DEFAULT_POD_CIDRS}.
    */
   podCIDRs?: string[];
+  /**
+   * The cluster's nodes, which the scheduler places Pods on (scheduler.ts). Default: one node,
+   * `sim-node-1`.
+   */
+  nodes?: SimNodeSpec[];
 }
 
 /** The Pod CIDR of a kind cluster: IPv4 only. */
@@ -134,7 +149,15 @@ export interface SimPod {
   name: string;
   uid: string;
   podIP: string;
+  /** The node it was scheduled to; undefined while Pending (`unschedulable` says why). */
+  nodeName?: string;
+  /** The scheduler's message for a Pod no node could take. */
+  unschedulable?: string;
   ready: boolean;
+  /** Deletion started (SIGTERM sent or about to be). */
+  terminating: boolean;
+  /** containerboot's `/healthz` answers 200 (the node has a tailnet address). */
+  healthy: boolean;
   /** Container waiting reason while not ready (CrashLoopBackOff, ContainerCreating, NeedsLogin, ...). */
   waitingReason?: string;
   /** Login failure message from control. */
@@ -265,6 +288,13 @@ interface PodMemory {
   syncTimer?: NodeJS.Timeout;
   /** SIGTERM was sent: the containers are shutting down. */
   terminating?: boolean;
+  /**
+   * containerboot's `/healthz` state: true once tailscaled logged in with a tailnet address and
+   * advertises its config's Tailscale Services (kube/health/healthz.go; cmd/containerboot/main.go:882-902).
+   */
+  healthy: boolean;
+  /** The readiness prober of the `tailscale` container, when it has a readinessProbe. */
+  prober?: { timer?: NodeJS.Timeout; successes: number; failures: number; ready: boolean };
   /** Spec and metadata as last synced (a change triggers a sync). */
   syncedShape?: string;
 }
@@ -272,6 +302,8 @@ interface PodMemory {
 /** containerboot substitutes this in serve configs with the node's first cert domain. */
 const CERT_DOMAIN_PLACEHOLDER = "$" + "{TS_CERT_DOMAIN}";
 const CONFLICT_RETRIES = 8;
+/** How long containerboot waits after unadvertising before it stops tailscaled (services.go:80-99). */
+const UNADVERTISE_WAIT_MS = 20_000;
 
 function apiCode(err: unknown): number | undefined {
   const e = err as { code?: number; statusCode?: number };
@@ -348,9 +380,20 @@ class Sim implements ObjectLookup {
   private readonly now: () => Date;
   private readonly tailscaleUrl: string;
   private readonly podCidrs: Cidr[];
+  private readonly nodes: SimNode[];
+  /**
+   * Pods this scheduler placed that the watch cache may not show yet (the scheduler's assumed Pods),
+   * by `namespace/name`.
+   */
+  private readonly assumed = new Map<string, PlacedPod>();
+  /** The scheduler's message for each Pod it could not place, by uid. */
+  private readonly unschedulable = new Map<string, string>();
+  /** Resolvers waiting for the next readiness probe of any Pod (waitIdle). */
+  private probeWaiters: Array<() => void> = [];
 
   constructor(opts: ClusterSimOptions) {
     this.podCidrs = (opts.podCIDRs ?? DEFAULT_POD_CIDRS).map(parseCidr);
+    this.nodes = simNodes(opts.nodes ?? DEFAULT_NODES);
     this.kc.loadFromString(opts.kubeconfig);
     this.clients = new ApiClients(this.kc);
     this.core = this.clients.api(k8s.CoreV1Api);
@@ -425,10 +468,12 @@ class Sim implements ObjectLookup {
     this.clients.close();
     for (const m of this.memory.values()) {
       clearTimeout(m.syncTimer);
+      clearTimeout(m.prober?.timer);
       m.kube?.close();
     }
-    for (const w of this.syncWaiters) w();
+    for (const w of [...this.syncWaiters, ...this.probeWaiters]) w();
     this.syncWaiters = [];
+    this.probeWaiters = [];
   }
 
   setFault(f: SimFaults): void {
@@ -476,6 +521,11 @@ class Sim implements ObjectLookup {
       // waiting for the effect in a real cluster would.
       while (!this.stopped && (await this.staleMounts())) {
         await new Promise<void>((resolve) => this.syncWaiters.push(resolve));
+        await this.drain();
+      }
+      // A readiness probe whose next result changes the Pod's Ready condition: wait for it, too.
+      while (!this.stopped && [...this.memory.values()].some((m) => this.probePending(m))) {
+        await new Promise<void>((resolve) => this.probeWaiters.push(resolve));
         await this.drain();
       }
       const before = this.writes;
@@ -628,6 +678,20 @@ class Sim implements ObjectLookup {
 
   // ------------------------------------------------------------------ StatefulSet controller + kubelet
 
+  /**
+   * The StatefulSet controller's sync (kubernetes/kubernetes@0004b149
+   * pkg/controller/statefulset/stateful_set_control.go updateStatefulSet, processReplica,
+   * processCondemned), as it runs without the MaxUnavailableStatefulSet gate:
+   * - each ordinal below `replicas` in order: a missing Pod is created; with `OrderedReady` (monotonic)
+   *   the pass stops there, and at a Pod that is terminating or not Running and Ready, so a Pod is only
+   *   created once its predecessors are Ready; `Parallel` creates them all and waits for none;
+   * - then the condemned Pods (ordinals ≥ `replicas`), highest first: monotonic, one at a time, each once
+   *   the previous one is gone and the others are Ready;
+   * - then, unless `OnDelete`, the rolling update, from the highest ordinal down to `partition`: the first
+   *   Pod of an old revision that is not terminating is deleted and the pass ends; an updated Pod that is
+   *   not available (here: terminating or not Ready) also ends it. So one replica at a time is replaced,
+   *   and the next only once its replacement is Ready, in both policies.
+   */
   private async reconcileStatefulSet(namespace: string, name: string): Promise<void> {
     const sts = this.informers.sts.get(name, namespace);
     const owned = this.informers.pods
@@ -639,59 +703,118 @@ class Sim implements ObjectLookup {
     }
     const replicas = sts.spec?.replicas ?? 1;
     const revision = `${name}-${hashTemplate(sts.spec?.template)}`;
-    for (const p of owned) {
-      const ordinal = Number(p.metadata!.name!.slice(name.length + 1));
-      if (!(ordinal < replicas)) await this.deletePod(namespace, p.metadata!.name!);
-    }
-    // The real controller's defaults (podManagementPolicy OrderedReady, updateStrategy RollingUpdate):
-    // pods are created in ordinal order, each once the ones before it are Running and Ready; a template
-    // change replaces one pod at a time, highest ordinal first, and only while every other pod is
-    // Ready. So a ProxyGroup rollout keeps all but one replica serving.
-    const isReady = (p: k8s.V1Pod | undefined) =>
-      !!p &&
-      !p.metadata?.deletionTimestamp &&
+    const monotonic = sts.spec?.podManagementPolicy !== "Parallel";
+    const ordinalOf = (p: k8s.V1Pod) => Number(p.metadata!.name!.slice(name.length + 1));
+    const byOrdinal = new Map(owned.map((p) => [ordinalOf(p), p]));
+    const condemned = owned
+      .filter((p) => !(ordinalOf(p) < replicas))
+      .sort((x, y) => ordinalOf(y) - ordinalOf(x));
+    const terminating = (p: k8s.V1Pod) => !!p.metadata?.deletionTimestamp;
+    // isRunningAndReady; minReadySeconds is not modelled, so a Ready Pod is available at once.
+    const ready = (p: k8s.V1Pod) =>
+      p.status?.phase === "Running" &&
       (p.status?.conditions?.some((c) => c.type === "Ready" && c.status === "True") ?? false);
-    let blocked = false;
-    for (let i = 0; i < replicas; i++) {
-      const podName = `${name}-${i}`;
-      const existing = this.informers.pods.get(podName, namespace);
-      if (!existing) {
-        if (!blocked) await this.createPod(sts, i, revision);
-        blocked = true;
-        continue;
+    const unavailable = (p: k8s.V1Pod | undefined) => !p || terminating(p) || !ready(p);
+    const firstUnhealthy =
+      [...Array.from({ length: replicas }, (_, i) => byOrdinal.get(i)), ...[...condemned].reverse()].find(
+        unavailable,
+      ) ?? null;
+
+    const done = await (async () => {
+      for (let i = 0; i < replicas; i++) {
+        const pod = byOrdinal.get(i);
+        if (!pod) {
+          await this.createPod(sts, i, revision);
+          if (monotonic) return true;
+          continue;
+        }
+        if (monotonic && (terminating(pod) || !ready(pod))) return true;
       }
-      if (!isReady(existing)) blocked = true;
-    }
-    if (!blocked) {
-      for (let i = replicas - 1; i >= 0; i--) {
-        const podName = `${name}-${i}`;
-        const existing = this.informers.pods.get(podName, namespace);
-        if (existing && existing.metadata?.labels?.["controller-revision-hash"] !== revision) {
+      for (const pod of condemned) {
+        if (terminating(pod)) {
+          if (monotonic) return true;
+          continue;
+        }
+        if (monotonic && !ready(pod) && pod !== firstUnhealthy) return true;
+        await this.deletePod(namespace, pod.metadata!.name!);
+        if (monotonic) return true;
+      }
+      return false;
+    })();
+    const strategy = sts.spec?.updateStrategy;
+    if (!done && strategy?.type !== "OnDelete") {
+      const partition = strategy?.rollingUpdate?.partition ?? 0;
+      if (partition > 0) {
+        // Pods below the partition would be recreated from the current revision, which needs the
+        // ControllerRevisions this simulator does not keep.
+        this.errors.push(`StatefulSet ${namespace}/${name}: a rollingUpdate partition is not modelled`);
+      }
+      for (let t = replicas - 1; t >= partition; t--) {
+        const pod = byOrdinal.get(t);
+        if (pod && pod.metadata?.labels?.["controller-revision-hash"] !== revision && !terminating(pod)) {
           // Its delete event brings us back to recreate it with the new template.
-          await this.deletePod(namespace, podName);
+          await this.deletePod(namespace, pod.metadata!.name!);
           break;
         }
+        if (unavailable(pod)) break;
       }
     }
     await this.updateStatefulSetStatus(namespace, name, revision);
   }
 
+  /** What the scheduler's cache holds: every bound Pod, and those it placed that the watch has not shown yet. */
+  private placedPods(): PlacedPod[] {
+    const out = new Map<string, PlacedPod>();
+    for (const p of this.informers.pods.list()) {
+      if (!p.spec?.nodeName) continue;
+      const key = `${p.metadata!.namespace}/${p.metadata!.name}`;
+      this.assumed.delete(key);
+      const owner = p.metadata?.ownerReferences?.find((r) => r.controller);
+      out.set(key, {
+        namespace: p.metadata!.namespace!,
+        labels: p.metadata?.labels ?? {},
+        nodeName: p.spec.nodeName,
+        terminating: !!p.metadata?.deletionTimestamp,
+        owner: owner ? `${owner.kind}/${owner.name}` : undefined,
+      });
+    }
+    for (const [key, p] of this.assumed) if (!out.has(key)) out.set(key, p);
+    return [...out.values()];
+  }
+
+  /**
+   * Creates the Pod of `ordinal`, bound at once to the node the scheduler picks (the real Pod is created
+   * unbound and then bound through `pods/binding`; the order of events is the same). A Pod no node can
+   * take is created unbound and reported Pending and Unschedulable, and stays so: the scheduler's retry
+   * on later cluster changes is not modelled.
+   */
   private async createPod(sts: k8s.V1StatefulSet, ordinal: number, revision: string): Promise<void> {
     const ns = sts.metadata!.namespace!;
     const name = `${sts.metadata!.name}-${ordinal}`;
     const template = sts.spec!.template;
+    const labels = {
+      ...(template.metadata?.labels ?? {}),
+      "controller-revision-hash": revision,
+      "statefulset.kubernetes.io/pod-name": name,
+      "apps.kubernetes.io/pod-index": String(ordinal),
+    };
+    const owner = `StatefulSet/${sts.metadata!.name}`;
+    // A template's nodeName binds the Pod there, bypassing the scheduler, as the real scheduler skips
+    // Pods that have one.
+    const bound = template.spec?.nodeName;
+    const placement = bound
+      ? undefined
+      : schedule({ namespace: ns, labels, spec: template.spec, owner }, this.nodes, this.placedPods());
+    if (placement && "notModelled" in placement)
+      this.errors.push(`pod ${ns}/${name}: ${placement.notModelled}`);
+    const nodeName = bound || (placement && "node" in placement ? placement.node : undefined);
     const body: k8s.V1Pod = {
       apiVersion: "v1",
       kind: "Pod",
       metadata: {
         name,
         namespace: ns,
-        labels: {
-          ...(template.metadata?.labels ?? {}),
-          "controller-revision-hash": revision,
-          "statefulset.kubernetes.io/pod-name": name,
-          "apps.kubernetes.io/pod-index": String(ordinal),
-        },
+        labels,
         annotations: template.metadata?.annotations,
         ownerReferences: [
           {
@@ -708,12 +831,15 @@ class Sim implements ObjectLookup {
         ...structuredClone(template.spec!),
         hostname: name,
         subdomain: sts.spec?.serviceName || undefined,
-        nodeName: "sim-node-1",
+        nodeName,
       },
     };
+    let created: k8s.V1Pod;
     try {
-      await this.core.createNamespacedPod({ namespace: ns, body });
+      created = await this.core.createNamespacedPod({ namespace: ns, body });
       this.writes++;
+      if (nodeName)
+        this.assumed.set(`${ns}/${name}`, { namespace: ns, labels, nodeName, terminating: false, owner });
     } catch (err) {
       if (apiCode(err) === 409) return; // created by an earlier pass whose event is still on the way
       const status = apiCode(err);
@@ -732,6 +858,43 @@ class Sim implements ObjectLookup {
       }
       throw err;
     }
+    if (placement && "unschedulable" in placement) {
+      this.unschedulable.set(created.metadata!.uid!, placement.unschedulable);
+      await this.markUnschedulable(ns, name, placement.unschedulable);
+    }
+  }
+
+  /** The scheduler's status for a Pod no node can take: Pending, PodScheduled False, reason Unschedulable. */
+  private async markUnschedulable(namespace: string, name: string, message: string): Promise<void> {
+    await this.retryConflicts(async () => {
+      let pod: k8s.V1Pod;
+      try {
+        pod = await this.core.readNamespacedPod({ name, namespace });
+      } catch (err) {
+        if (apiCode(err) === 404) return;
+        throw err;
+      }
+      pod.status = {
+        phase: "Pending",
+        qosClass: pod.status?.qosClass,
+        conditions: [
+          {
+            type: "PodScheduled",
+            status: "False",
+            reason: "Unschedulable",
+            message,
+            lastTransitionTime: new Date(),
+          },
+        ] as k8s.V1PodCondition[],
+      };
+      try {
+        await this.core.replaceNamespacedPodStatus({ name, namespace, body: pod });
+      } catch (err) {
+        if (apiCode(err) === 404) return;
+        throw err;
+      }
+      this.writes++;
+    });
   }
 
   /** Repeats of one event are one Event whose count grows, as client-go's event recorder aggregates them. */
@@ -860,6 +1023,7 @@ class Sim implements ObjectLookup {
       }
       const podIPs = pod.status?.podIPs?.length ? pod.status.podIPs.map((p) => p.ip) : this.allocPodIps();
       const podIP = podIPs[0]!;
+      const hostIP = this.nodes.find((n) => n.name === pod.spec?.nodeName)?.hostIP ?? "";
       const started = pod.status?.startTime ?? new Date();
       const containers = (pod.spec?.containers ?? []).map((c) => ({
         name: c.name,
@@ -867,7 +1031,7 @@ class Sim implements ObjectLookup {
         imageID: "",
         ready: o.ready,
         restartCount: o.waitingReason === "CrashLoopBackOff" ? 1 : 0,
-        started: o.ready,
+        started: !o.waitingReason,
         state: o.waitingReason
           ? { waiting: { reason: o.waitingReason, message: o.message } }
           : { running: { startedAt: started } },
@@ -877,7 +1041,7 @@ class Sim implements ObjectLookup {
         phase: "Running",
         podIP,
         podIPs: podIPs.map((ip) => ({ ip })),
-        hostIP: "172.18.0.2",
+        hostIP,
         ready: o.ready,
         reason: o.waitingReason ?? "",
       };
@@ -895,7 +1059,7 @@ class Sim implements ObjectLookup {
         phase: "Running",
         podIP,
         podIPs: podIPs.map((ip) => ({ ip })),
-        hostIP: "172.18.0.2",
+        hostIP,
         startTime: started,
         qosClass: pod.status?.qosClass,
         conditions: [
@@ -915,6 +1079,119 @@ class Sim implements ObjectLookup {
       }
       this.writes++;
     });
+  }
+
+  /**
+   * The Pod status the kubelet reports for what the containers do now: the container waiting (not
+   * started, crash-looping) or running, and Ready by {@link podReady}.
+   */
+  private writeStatus(mem: PodMemory, message?: string): Promise<void> {
+    const pod = this.informers.pods.get(mem.name, mem.namespace);
+    return this.setPodStatus(mem.namespace, mem.name, {
+      ready: this.podReady(pod, mem),
+      waitingReason: containerWaiting(mem),
+      message,
+    });
+  }
+
+  /**
+   * Ready as the kubelet decides it (pkg/kubelet/prober, status/generate.go): a running container without a
+   * readinessProbe is Ready as soon as it started, whatever containerboot and tailscaled are doing; with
+   * one, once the probe succeeded `successThreshold` times in a row, until it failed `failureThreshold`
+   * times in a row.
+   */
+  private podReady(pod: k8s.V1Pod | undefined, mem: PodMemory): boolean {
+    if (!mem.started || containerWaiting(mem)) return false;
+    if (!tailscaleContainer(pod)?.readinessProbe) return true;
+    return mem.prober?.ready === true;
+  }
+
+  /**
+   * The kubelet's readiness prober of the `tailscale` container: a probe at the container's start (none
+   * before `initialDelaySeconds`), then every `periodSeconds` (pkg/kubelet/prober/worker.go), evaluated
+   * against what the simulated containerboot serves ({@link probeSucceeds}). A change of the result
+   * re-reconciles the Pod, which writes its Ready condition.
+   */
+  private startProber(pod: k8s.V1Pod, env: Record<string, string>, mem: PodMemory): void {
+    const container = tailscaleContainer(pod);
+    const probe = container?.readinessProbe;
+    if (!probe || mem.prober) return;
+    const prober: NonNullable<PodMemory["prober"]> = { successes: 0, failures: 0, ready: false };
+    mem.prober = prober;
+    const startedAt = Date.now();
+    const period = (probe.periodSeconds ?? 10) * 1000 * this.timeScale;
+    const tick = () => {
+      if (this.stopped || this.memory.get(mem.uid) !== mem || mem.terminating) return;
+      if (Date.now() - startedAt >= (probe.initialDelaySeconds ?? 0) * 1000 * this.timeScale) {
+        const ok = this.probeSucceeds(pod, container!, env, mem);
+        const before = prober.ready;
+        if (ok) {
+          prober.failures = 0;
+          prober.successes++;
+          if (prober.successes >= (probe.successThreshold ?? 1)) prober.ready = true;
+        } else {
+          prober.successes = 0;
+          prober.failures++;
+          if (prober.failures >= (probe.failureThreshold ?? 3)) prober.ready = false;
+        }
+        if (prober.ready !== before) this.enqueue(`pod:${mem.namespace}/${mem.name}`);
+      }
+      const waiters = this.probeWaiters;
+      this.probeWaiters = [];
+      for (const w of waiters) w();
+      prober.timer = setTimeout(tick, period);
+    };
+    tick();
+  }
+
+  /** Whether the Pod's next probe will change its Ready condition (waitIdle waits for it). */
+  private probePending(mem: PodMemory): boolean {
+    if (!mem.prober || mem.terminating) return false;
+    const pod = this.informers.pods.get(mem.name, mem.namespace);
+    const container = tailscaleContainer(pod);
+    if (!pod || !container) return false;
+    return this.probeSucceeds(pod, container, resolveEnv(pod, container, this), mem) !== mem.prober.ready;
+  }
+
+  /**
+   * One readiness probe of the `tailscale` container against containerboot's local HTTP server
+   * (tailscale/tailscale@de9ec7ee cmd/containerboot/main.go:436-457): it runs while containerboot
+   * does, when `TS_ENABLE_METRICS` or `TS_ENABLE_HEALTH_CHECK` is true, on `TS_LOCAL_ADDR_PORT` (default
+   * `[::]:9002`, settings.go:133), and serves `/metrics` (always 200 here) and `/healthz` (200 once the
+   * node has a tailnet address, else 503: kube/health/healthz.go:33-50). The kubelet connects to the
+   * Pod IP (or `host`): a server bound to another address or port refuses the connection.
+   */
+  private probeSucceeds(
+    pod: k8s.V1Pod,
+    container: k8s.V1Container,
+    env: Record<string, string>,
+    mem: PodMemory,
+  ): boolean {
+    const probe = container.readinessProbe!;
+    if (!mem.started || containerWaiting(mem)) return false;
+    const handler = probe.httpGet ?? probe.tcpSocket;
+    if (!handler) {
+      const note = `pod ${mem.namespace}/${mem.name}: only httpGet and tcpSocket readiness probes are modelled`;
+      if (!this.errors.includes(note)) this.errors.push(note);
+      return false;
+    }
+    const metrics = goBool(env["TS_ENABLE_METRICS"]);
+    const health = goBool(env["TS_ENABLE_HEALTH_CHECK"]);
+    const local = /^(?:\[(.*)\]|([^:]*)):(\d+)$/.exec(env["TS_LOCAL_ADDR_PORT"] || "[::]:9002");
+    if (!local || !(metrics || health)) return false;
+    const bound = local[1] ?? local[2] ?? "";
+    const port =
+      typeof handler.port === "number"
+        ? handler.port
+        : container.ports?.find((p) => p.name === handler.port)?.containerPort;
+    const podIPs = (pod.status?.podIPs ?? []).map((p) => p.ip);
+    const target = handler.host || pod.status?.podIP || "";
+    const reachable = ["", "::", "0.0.0.0"].includes(bound) ? podIPs.includes(target) : bound === target;
+    if (port !== Number(local[3]) || !reachable) return false;
+    if (probe.tcpSocket) return true;
+    const path = probe.httpGet?.path ?? "/";
+    if (path === "/healthz" && health) return mem.healthy;
+    return path === "/metrics" && metrics;
   }
 
   /** One IP per Pod CIDR, the primary first; IPv4 skips .0 and .255 as this allocator always did. */
@@ -941,8 +1218,11 @@ class Sim implements ObjectLookup {
   // ------------------------------------------------------------------ containerboot + tailscaled
 
   /**
-   * The kubelet's graceful termination: SIGTERM, the containers exit after `shutdownMs` (containerboot
-   * and tailscaled run on and may still write state meanwhile; the grace period caps it), then the
+   * The kubelet's graceful termination: SIGTERM; containerboot first stops advertising the node's
+   * Tailscale Services, if it advertises any, and waits 20 s for control to move them to another node
+   * (tailscale/tailscale@de9ec7ee kube/services/services.go:56-99, within its 25 s budget,
+   * cmd/containerboot/main.go:394-419), then stops tailscaled, which takes `shutdownMs`; the grace period
+   * caps all of it. containerboot and tailscaled run on meanwhile and may still write state. Then the
    * status manager's final delete with gracePeriodSeconds 0 and the Pod's UID as precondition
    * (kubernetes/kubernetes@0033cb0a pkg/kubelet/status/status_manager.go syncPod, canBeDeleted).
    */
@@ -952,10 +1232,24 @@ class Sim implements ObjectLookup {
     if (mem?.terminating) return;
     if (mem) {
       mem.terminating = true;
+      clearTimeout(mem.prober?.timer);
       mem.logs.push("containerboot: received SIGTERM, shutting down");
-      const graceMs = (pod.metadata?.deletionGracePeriodSeconds ?? 0) * 1000 * this.timeScale;
-      const wait = Math.min(this.delays.shutdownMs, graceMs);
-      if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+      const deadline = Date.now() + (pod.metadata?.deletionGracePeriodSeconds ?? 0) * 1000 * this.timeScale;
+      const sleep = (ms: number) => {
+        const wait = Math.min(ms, deadline - Date.now());
+        return wait > 0 ? new Promise((r) => setTimeout(r, wait)) : Promise.resolve();
+      };
+      if (mem.device && mem.advertised.length > 0) {
+        mem.logs.push(`containerboot: unadvertising services: ${mem.advertised.join(",")}`);
+        const r = await this.control("POST", `/devices/${mem.device.nodeId}/advertise`, { services: [] });
+        if (r.status === 200) {
+          mem.advertised = [];
+          const stateName = mem.kube?.stateSecret;
+          if (stateName) await this.writeProfile(mem, stateName, mem.device, []).catch(() => undefined);
+        }
+        await sleep(UNADVERTISE_WAIT_MS * this.timeScale);
+      }
+      await sleep(this.delays.shutdownMs);
       this.podGone(pod);
     }
     try {
@@ -976,7 +1270,10 @@ class Sim implements ObjectLookup {
     if (!uid) return;
     const mem = this.memory.get(uid);
     this.memory.delete(uid);
+    this.unschedulable.delete(uid);
+    this.assumed.delete(`${pod.metadata?.namespace}/${pod.metadata?.name}`);
     clearTimeout(mem?.syncTimer);
+    clearTimeout(mem?.prober?.timer);
     mem?.kube?.close();
     if (mem?.device) {
       // containerboot unadvertises on SIGTERM and tailscaled goes offline.
@@ -1008,6 +1305,10 @@ class Sim implements ObjectLookup {
     const pod = this.informers.pods.get(name, namespace);
     if (!pod) return;
     if (pod.metadata?.deletionTimestamp) return this.terminatePod(pod);
+    // No kubelet runs a Pod the scheduler did not bind, nor one bound to a node this cluster does not have:
+    // it stays Pending (a delete is completed as the Pod garbage collector completes it for Pods of missing
+    // nodes, in terminatePod).
+    if (!pod.spec?.nodeName || !this.nodes.some((n) => n.name === pod.spec?.nodeName)) return;
     const uid = pod.metadata!.uid!;
     let mem = this.memory.get(uid);
     if (!mem) {
@@ -1020,6 +1321,7 @@ class Sim implements ObjectLookup {
         certDomains: [],
         certificates: new Set(),
         ready: false,
+        healthy: false,
         logs: [],
         mounted: new Map(),
         syncedShape: podShape(pod),
@@ -1039,16 +1341,18 @@ class Sim implements ObjectLookup {
       (startFault.podName instanceof RegExp ? startFault.podName.test(name) : startFault.podName === name)
     ) {
       mem.waitingReason = startFault.reason;
-      return this.setPodStatus(namespace, name, { ready: false, waitingReason: startFault.reason });
+      return this.writeStatus(mem);
     }
     const container = pod.spec?.containers?.find((c) => c.name === "tailscale");
     if (!container) {
       mem.ready = true;
-      return this.setPodStatus(namespace, name, { ready: true });
+      mem.started = true;
+      return this.writeStatus(mem);
     }
     // Fresh pod IP for env resolution: assign it before containerboot reads POD_IP.
     if (!pod.status?.podIP) {
-      await this.setPodStatus(namespace, name, { ready: false, waitingReason: "ContainerCreating" });
+      mem.waitingReason = "ContainerCreating";
+      await this.writeStatus(mem);
       return; // the status update event brings us back with the IP in place
     }
     const env = resolveEnv(pod, container, this);
@@ -1066,7 +1370,7 @@ class Sim implements ObjectLookup {
     if (!configSource || !configKey) {
       // kubelet cannot mount a missing Secret volume: the container never starts.
       mem.waitingReason = "ContainerCreating";
-      return this.setPodStatus(namespace, name, { ready: false, waitingReason: "ContainerCreating" });
+      return this.writeStatus(mem);
     }
     let config: Json;
     try {
@@ -1074,7 +1378,7 @@ class Sim implements ObjectLookup {
     } catch (err) {
       mem.waitingReason = "CrashLoopBackOff";
       mem.loginError = `cannot parse ${configKey}: ${(err as Error).message}`;
-      return this.setPodStatus(namespace, name, { ready: false, waitingReason: "CrashLoopBackOff" });
+      return this.writeStatus(mem);
     }
 
     if (!mem.started) {
@@ -1090,11 +1394,7 @@ class Sim implements ObjectLookup {
       if (!(started instanceof ContainerKube)) {
         mem.waitingReason = started.waitingReason;
         mem.loginError = started.message;
-        return this.setPodStatus(namespace, name, {
-          ready: false,
-          waitingReason: started.waitingReason,
-          message: started.message,
-        });
+        return this.writeStatus(mem, started.message);
       }
       mem.kube = started;
       try {
@@ -1121,7 +1421,11 @@ class Sim implements ObjectLookup {
       } catch (err) {
         return this.containerExit(mem, err);
       }
+      // The container runs: without a readiness probe the kubelet reports it Ready from now on.
       mem.started = true;
+      mem.waitingReason = undefined;
+      await this.writeStatus(mem);
+      this.startProber(pod, env, mem);
     }
     try {
       await this.runContainer(pod, container, env, mem, stateName, config);
@@ -1143,11 +1447,8 @@ class Sim implements ObjectLookup {
     mem.waitingReason = "CrashLoopBackOff";
     mem.loginError = message;
     mem.ready = false;
-    await this.setPodStatus(mem.namespace, mem.name, {
-      ready: false,
-      waitingReason: "CrashLoopBackOff",
-      message,
-    });
+    mem.healthy = false;
+    await this.writeStatus(mem, message);
   }
 
   /** containerboot's strategic merge patch of its own keys, skipped when the Secret already has them. */
@@ -1177,14 +1478,13 @@ class Sim implements ObjectLookup {
     stateName: string,
     config: Json,
   ): Promise<void> {
-    const { namespace, name } = mem;
-
     if (mem.device) {
       // The netmap tells tailscaled when its node was deleted in control: it is logged out.
       const probe = await this.control("GET", `/devices/${mem.device.nodeId}`);
       if (probe.status === 404) {
         mem.device = undefined;
         mem.advertised = [];
+        mem.healthy = false;
       }
     }
     if (!mem.device) {
@@ -1216,6 +1516,9 @@ class Sim implements ObjectLookup {
         mem.loginError = r.body?.message;
       }
     }
+    // The netmap gives the node its addresses: containerboot's /healthz answers 200 from now on, before
+    // it applies the serve config and the layer-3 rules (cmd/containerboot/main.go:900-902, 917-921, 964-979).
+    mem.healthy = device.addresses.length > 0;
 
     // The ingress proxy starts once the device is stored (startup complete, main.go:927-980) and syncs
     // at start and at every change of its directory, i.e. whenever the kubelet changes the mount.
@@ -1231,7 +1534,7 @@ class Sim implements ObjectLookup {
 
     mem.ready = true;
     mem.waitingReason = undefined;
-    await this.setPodStatus(namespace, name, { ready: true });
+    await this.writeStatus(mem);
   }
 
   /** tailscaled start: reuse the node in the state Secret, else log in with the config's auth key. */
@@ -1252,7 +1555,8 @@ class Sim implements ObjectLookup {
     if (!authKey) {
       // tailscaled waits for interactive login that never comes.
       mem.waitingReason = "NeedsLogin";
-      await this.setPodStatus(namespace, name, { ready: false, waitingReason: "NeedsLogin" });
+      mem.healthy = false;
+      await this.writeStatus(mem);
       return false;
     }
     if (mem.failedKey === authKey) return false; // still waiting for the operator to reissue
@@ -1273,11 +1577,8 @@ class Sim implements ObjectLookup {
       mem.loginError = r.body?.message ?? `login failed with HTTP ${r.status}`;
       mem.waitingReason = "CrashLoopBackOff";
       await this.ownKeys(mem, { reissue_authkey: authKey });
-      await this.setPodStatus(namespace, name, {
-        ready: false,
-        waitingReason: "CrashLoopBackOff",
-        message: mem.loginError,
-      });
+      mem.healthy = false;
+      await this.writeStatus(mem, mem.loginError);
       return false;
     }
     mem.failedKey = undefined;
@@ -1329,6 +1630,7 @@ class Sim implements ObjectLookup {
     // The node was deleted in control: tailscaled is logged out and must log in again.
     mem.device = undefined;
     mem.advertised = [];
+    mem.healthy = false;
     this.enqueue(`pod:${mem.namespace}/${mem.name}`);
   }
 
@@ -1753,7 +2055,11 @@ class Sim implements ObjectLookup {
         name: pod.metadata!.name!,
         uid,
         podIP: pod.status?.podIP ?? "",
+        nodeName: pod.spec?.nodeName || undefined,
+        unschedulable: this.unschedulable.get(uid),
         ready: pod.status?.conditions?.some((c) => c.type === "Ready" && c.status === "True") ?? false,
+        terminating: !!pod.metadata?.deletionTimestamp || mem?.terminating === true,
+        healthy: mem?.healthy === true,
         waitingReason: mem?.waitingReason,
         loginError: mem?.loginError,
         deviceId: mem?.device?.nodeId,
@@ -1776,4 +2082,21 @@ class Sim implements ObjectLookup {
     }
     return out.sort((a, b) => `${a.namespace}/${a.name}`.localeCompare(`${b.namespace}/${b.name}`));
   }
+}
+
+/**
+ * The container's waiting reason, if it is not running (not started, crash-looping). NeedsLogin is
+ * tailscaled waiting inside a running container.
+ */
+function containerWaiting(mem: PodMemory): string | undefined {
+  return mem.waitingReason === "NeedsLogin" ? undefined : mem.waitingReason;
+}
+
+function tailscaleContainer(pod: k8s.V1Pod | undefined): k8s.V1Container | undefined {
+  return pod?.spec?.containers?.find((c) => c.name === "tailscale");
+}
+
+/** strconv.ParseBool's true values, as containerboot reads its boolean variables. */
+function goBool(v: string | undefined): boolean {
+  return ["1", "t", "T", "TRUE", "true", "True"].includes(v ?? "");
 }

@@ -4,6 +4,7 @@
  */
 import { randomUUID } from "node:crypto";
 import * as yaml from "js-yaml";
+import { conditionTrue, markTerminating, prune } from "./crd";
 import {
   alreadyExists,
   badRequest,
@@ -12,6 +13,7 @@ import {
   forbidden,
   internalNoReason,
   invalid,
+  invalidField,
   notFound,
   OBJECT_MODIFIED,
   StatusError,
@@ -20,6 +22,7 @@ import {
 import type { StrategyContext } from "./kinds/types";
 import {
   applyMerge,
+  CUSTOM_RESOURCE_KIND,
   clone,
   deleteAtPath,
   formatPath,
@@ -33,9 +36,17 @@ import {
 } from "./patch";
 import { admitPodSecurity } from "./podsecurity";
 import type { UserInfo } from "./rbac";
-import { apiVersionOf, type ResourceType, typeByKind, typeByResource } from "./resources";
+import { apiVersionOf, RESOURCE_TYPES, type ResourceType, typeByKind, typeByResource } from "./resources";
 import { decodeCheck, schemaCheck } from "./schema";
-import { type Entry, type ManagerEntry, managerNameOf, ownershipKey, type Store } from "./store";
+import {
+  decodeManagedFields,
+  type Entry,
+  type ManagerEntry,
+  managerKey,
+  managerNameOf,
+  ownershipKey,
+  type Store,
+} from "./store";
 import { validateObjectMeta } from "./validation";
 
 /** Options common to writes, taken from the query string. */
@@ -132,6 +143,8 @@ const SYSTEM_META = [
 export class Registry {
   /** RBAC escalation checks (set by the server). */
   guard?: WriteGuard;
+  /** The custom resource types of established CRDs, by CRD name (maintained by crd.ts CrdControllers). */
+  readonly customTypes = new Map<string, ResourceType>();
 
   constructor(
     readonly store: Store,
@@ -144,19 +157,22 @@ export class Registry {
     if (err) throw err;
   }
 
-  /** Decodes a request body into the kind's Go type: type errors are 400, unknown fields warn or fail. */
-  decode(t: ResourceType, body: unknown, opts: WriteOptions): any {
+  /**
+   * Decodes a request body into the kind's Go type: type errors are 400, unknown fields warn or fail.
+   * `refuse` turns a decoding error (the decoder's own message) into the request's error instead (a
+   * patched object's, see {@link patchDecodeError}).
+   */
+  decode(t: ResourceType, body: unknown, opts: WriteOptions, refuse?: (detail: string) => StatusError): any {
+    const fail = (detail: string) =>
+      refuse?.(detail) ??
+      badRequest(`${t.kind} in version "${t.version}" cannot be handled as a ${t.kind}: ${detail}`);
     if (!isObj(body)) {
-      throw badRequest(
-        `${t.kind} in version "${t.version}" cannot be handled as a ${t.kind}: json: cannot unmarshal ${Array.isArray(body) ? "array" : typeof body} into Go value of type struct { APIVersion string "json:\\"apiVersion,omitempty\\""; Kind string "json:\\"kind,omitempty\\"" }`,
+      throw fail(
+        `json: cannot unmarshal ${Array.isArray(body) ? "array" : typeof body} into Go value of type struct { APIVersion string "json:\\"apiVersion,omitempty\\""; Kind string "json:\\"kind,omitempty\\"" }`,
       );
     }
-    const res = decodeCheck(body, t.model);
-    if (res.typeError) {
-      throw badRequest(
-        `${t.kind} in version "${t.version}" cannot be handled as a ${t.kind}: ${res.typeError}`,
-      );
-    }
+    const res = t.custom ? this.decodeCustom(t, body) : decodeCheck(body, t.model);
+    if (res.typeError) throw fail(res.typeError);
     const mode = opts.fieldValidation ?? "Warn";
     // Duplicate keys of the request body are reported once, with the first decode of it.
     const strict = [
@@ -164,13 +180,34 @@ export class Registry {
       ...res.unknown.map((u) => `unknown field "${u}"`),
     ];
     opts.duplicates = undefined;
-    if (strict.length > 0 && mode === "Strict")
-      throw badRequest(`strict decoding error: ${strict.join(", ")}`);
+    if (strict.length > 0 && mode === "Strict") {
+      const detail = `strict decoding error: ${strict.join(", ")}`;
+      throw refuse?.(detail) ?? badRequest(detail);
+    }
     if (mode === "Warn") for (const w of strict) opts.warnings?.push(w);
     const obj = clone(body);
-    // Unknown fields are dropped by decoding into the Go struct.
+    // Unknown fields are dropped by decoding into the Go struct (for a custom resource: by pruning).
     for (const u of res.unknown) deleteDotted(obj, u);
     return obj;
+  }
+
+  /**
+   * A custom resource's decoding: metadata as ObjectMeta, the rest pruned to what the CRD's schema
+   * specifies; both kinds of dropped fields are reported as unknown fields.
+   */
+  private decodeCustom(t: ResourceType, body: Record<string, unknown>) {
+    const meta = isObj(body.metadata)
+      ? decodeCheck(body.metadata, "V1ObjectMeta")
+      : { unknown: [] as string[] };
+    const pruned = clone(body);
+    const dropped = prune(pruned, t.custom!.schema);
+    return {
+      unknown: [...meta.unknown.map((u) => `metadata.${u}`), ...dropped],
+      typeError: meta.typeError?.replace(
+        "Go struct field ObjectMeta.",
+        "Go struct field ObjectMeta.metadata.",
+      ),
+    };
   }
 
   private checkTypeMeta(t: ResourceType, obj: any): void {
@@ -270,7 +307,10 @@ export class Registry {
     } else {
       errs.push(...t.strategy.validate(obj));
       if (old) errs.push(...(t.strategy.validateUpdate?.(obj, old) ?? []));
-      const schema = schemaCheck(t.schema, obj);
+      // A custom resource's schema was checked by its strategy (crd.ts validateValue).
+      const schema: { decodeError?: string; errors: FieldError[] } = t.custom
+        ? { errors: [] }
+        : schemaCheck(t.schema, obj);
       if (schema.decodeError) {
         throw badRequest(
           `${t.kind} in version "${t.version}" cannot be handled as a ${t.kind}: ${schema.decodeError}`,
@@ -302,7 +342,7 @@ export class Registry {
     obj: any,
     manager: string,
   ): void {
-    const paths = leafPaths(t.kind, ownedView(obj));
+    const paths = leafPaths(mergeKind(t), ownedView(obj));
     const changed = paths.filter((p) => stable(getAtPath(old, p)) !== stable(getAtPath(obj, p)));
     if (changed.length === 0) return;
     const own = managerKey(manager, "Update");
@@ -354,6 +394,7 @@ export class Registry {
     if (t.strategy.generation) meta.generation = 1;
     else delete meta.generation;
     this.runGuard(t, obj, undefined, opts);
+    this.refuseWhileTerminating(t, meta.name ?? meta.generateName ?? "");
     const generated = !meta.name && !!meta.generateName;
     if (generated) meta.name = this.generateName(meta.generateName);
     this.validate(t, obj, undefined, undefined);
@@ -371,6 +412,22 @@ export class Registry {
     const m = managers ?? new Map<string, ManagerEntry>();
     if (!managers) this.trackUpdate(t, m, {}, ordered, this.manager(opts));
     return { code: 201, body: this.store.put(t, ordered, m) };
+  }
+
+  /**
+   * Creates of a custom resource whose CRD is being deleted are refused, as the handler's
+   * forbidCreateAdmission does (kubernetes/apiextensions-apiserver@1aa2717a pkg/apiserver/customresource_handler.go).
+   */
+  private refuseWhileTerminating(t: ResourceType, name: string): void {
+    if (!t.custom) return;
+    const crd = this.store.entry(
+      typeByKind("apiextensions.k8s.io/v1", "CustomResourceDefinition")!,
+      undefined,
+      t.custom.crd,
+    );
+    if (crd?.obj.metadata.deletionTimestamp || conditionTrue(crd?.obj, "Terminating")) {
+      throw forbidden(gr(t), name, "create not allowed while custom resource definition is terminating");
+    }
   }
 
   private generateName(prefix: string): string {
@@ -425,6 +482,8 @@ export class Registry {
   ): WriteResult {
     const old = entry.obj;
     const name = old.metadata.name;
+    // Taken before the metadata is reset below; a subresource write keeps the live ownership.
+    const requested = subresource ? undefined : obj.metadata.managedFields;
     const rv = obj.metadata.resourceVersion;
     if (rv && rv !== old.metadata.resourceVersion) throw conflict(gr(t), name, OBJECT_MODIFIED);
     if (obj.metadata.uid && obj.metadata.uid !== old.metadata.uid) {
@@ -479,7 +538,7 @@ export class Registry {
     this.validate(t, next, old, subresource);
     if (!subresource) this.validatingAdmission(t, "update", next, old, opts, name);
     next = orderObject(next);
-    const managers = managersAfterApply ?? cloneManagers(entry.managers);
+    const managers = managersAfterApply ?? requestedOwnership(requested, entry);
     if (operation === "Update") this.trackUpdate(t, managers, old, next, this.manager(opts));
     // A write that changes neither the object nor who owns which field is not persisted; a change of
     // ownership alone is (managedFields are part of the object).
@@ -519,12 +578,15 @@ export class Registry {
     subresource?: string,
   ): WriteResult {
     const ct = contentType.split(";")[0].trim().toLowerCase();
-    const accepted = [
-      "application/json-patch+json",
-      "application/merge-patch+json",
-      "application/strategic-merge-patch+json",
-      "application/apply-patch+yaml",
-    ];
+    // Custom resources take no strategic merge patch: they have no Go struct to carry its metadata.
+    const accepted = t.custom
+      ? ["application/json-patch+json", "application/merge-patch+json", "application/apply-patch+yaml"]
+      : [
+          "application/json-patch+json",
+          "application/merge-patch+json",
+          "application/strategic-merge-patch+json",
+          "application/apply-patch+yaml",
+        ];
     if (!accepted.includes(ct)) throw unsupportedMediaType(ct, accepted);
     if (ct === "application/apply-patch+yaml") return this.apply(t, ns, name, rawBody, opts, subresource);
     let patch: unknown;
@@ -541,7 +603,12 @@ export class Registry {
       if (!isObj(patch)) throw badRequest("error decoding patch: json: cannot unmarshal into a JSON object");
       patched = mergePatch(current, patch);
     } else patched = strategicMergePatch(t.kind, current, patch);
-    const obj = this.decode(t, patched, opts);
+    const obj = this.decode(
+      t,
+      patched,
+      opts,
+      ct === "application/strategic-merge-patch+json" ? undefined : (d) => patchDecodeError(patched, d),
+    );
     this.checkTypeMeta(t, obj);
     obj.metadata = isObj(obj.metadata) ? obj.metadata : {};
     if (obj.metadata.name !== name) {
@@ -593,7 +660,7 @@ export class Registry {
     config.metadata.name = name;
     this.checkNamespace(t, config, ns);
     const manager = opts.fieldManager;
-    const configPaths = leafPaths(t.kind, ownedView(config));
+    const configPaths = leafPaths(mergeKind(t), ownedView(config));
     const entry = this.store.entry(t, ns, name);
     if (!entry) {
       if (subresource) throw notFound(gr(t), name);
@@ -630,7 +697,7 @@ export class Registry {
     }
     if (conflicts.size > 0) throw applyConflict(conflicts);
     for (const [key, m] of managers) if (key !== own && m.fields.size === 0) managers.delete(key);
-    let merged: any = applyMerge(t.kind, live, config);
+    let merged: any = applyMerge(mergeKind(t), live, config);
     const previous = managers.get(own);
     const newKeys = new Set(configPaths.map(formatPath));
     // Fields of our last apply that this one leaves out are removed unless another manager owns them
@@ -647,6 +714,9 @@ export class Registry {
       );
     for (const [field, p] of previous?.fields ?? []) {
       if (newKeys.has(field)) continue;
+      // A node the last apply owned itself (a map taken over from an Update entry, `.` in FieldsV1) that
+      // this apply sets keys of stays: the prune's addBackOwnedItems puts back what is applied now.
+      if ([...newKeys].some((k) => k.startsWith(`${field}.`) || k.startsWith(`${field}[`))) continue;
       const gone = p.findIndex(
         (step, j) => !("f" in step) && getAtPath(config, p.slice(0, j + 1)) === undefined,
       );
@@ -732,6 +802,17 @@ export class Registry {
         return { code: 200, body: this.store.put(t, orderObject(next)) };
       }
     }
+    if (
+      t.kind === "CustomResourceDefinition" &&
+      t.group === "apiextensions.k8s.io" &&
+      !old.metadata.deletionTimestamp
+    ) {
+      // A CRD is not removed by its delete: it turns Terminating with the cleanup finalizer, and the
+      // finalizer controller removes it once its resources are gone (crd.ts), answering with the CRD.
+      const marked = orderObject(markTerminating(old));
+      if (opts.dryRun) return { code: 200, body: marked };
+      return { code: 200, body: this.store.put(t, marked) };
+    }
     if (t.kind === "Namespace") {
       next.spec = next.spec ?? {};
       next.status = { ...(next.status ?? {}), phase: "Terminating" };
@@ -796,17 +877,50 @@ export class Registry {
     );
   }
 
+  /** Internal status write of a controller (the CRD controllers of crd.ts). */
+  internalUpdateStatus(t: ResourceType, obj: any): void {
+    const entry = this.store.entry(t, obj.metadata.namespace, obj.metadata.name);
+    if (!entry) return;
+    this.updateDecoded(t, entry, clone(obj), { defaultManager: "kube-apiserver" }, "status", "Update");
+  }
+
   /** Resolves an owner reference to a live entry in the dependent's namespace, or undefined. */
   resolveOwner(ref: any, ns: string | undefined): Entry | undefined | "unknown" {
-    const t = typeByKind(ref.apiVersion, ref.kind);
+    const t = this.typeByKind(ref.apiVersion, ref.kind);
     if (!t) return "unknown";
     return this.store.entry(t, t.namespaced ? ns : undefined, ref.name);
   }
 
+  /** Every type served now: the built-in ones and those of established CRDs. */
+  servedTypes(): ResourceType[] {
+    return [...RESOURCE_TYPES, ...this.customTypes.values()];
+  }
+
   /** Looks up a type by URL parts. */
   typeFor(group: string, version: string, plural: string): ResourceType | undefined {
-    return typeByResource(group, version, plural);
+    return (
+      typeByResource(group, version, plural) ??
+      [...this.customTypes.values()].find(
+        (t) => t.group === group && t.version === version && t.plural === plural,
+      )
+    );
   }
+
+  /** Looks up a served type by apiVersion and kind. */
+  typeByKind(apiVersion: string, kind: string): ResourceType | undefined {
+    return (
+      typeByKind(apiVersion, kind) ??
+      [...this.customTypes.values()].find((t) => apiVersionOf(t) === apiVersion && t.kind === kind)
+    );
+  }
+}
+
+/**
+ * The kind patch.ts merges lists by: a custom resource's lists are atomic unless its CRD's schema says
+ * otherwise (`x-kubernetes-list-type`, which is not modelled), so they merge as CUSTOM_RESOURCE_KIND.
+ */
+function mergeKind(t: ResourceType): string {
+  return t.custom ? CUSTOM_RESOURCE_KIND : t.kind;
 }
 
 function deleteDotted(obj: any, dotted: string): void {
@@ -853,8 +967,21 @@ function cloneManagers(m: Map<string, ManagerEntry>): Map<string, ManagerEntry> 
   return new Map([...m].map(([k, v]) => [k, { ...v, fields: new Map(v.fields) }]));
 }
 
-function managerKey(name: string, op: "Apply" | "Update"): string {
-  return `${name}\u0001${op}`;
+/**
+ * The ownership a non-apply write starts from, as `decodeLiveOrNew` decides it (kubernetes/apimachinery@eed236ce
+ * pkg/util/managedfields/internal/fieldmanager.go): an empty list, or a list of one empty entry, resets
+ * it; managedFields that are absent, the live ones as served, or not decodable (an entry with another
+ * operation, no apiVersion, no or another fieldsType, FieldsV1 that does not parse) keep the live
+ * ownership, so a client unaware of managedFields cannot drop them; any other list replaces it.
+ */
+function requestedOwnership(requested: unknown, entry: Entry): Map<string, ManagerEntry> {
+  const live = () => cloneManagers(entry.managers);
+  if (!Array.isArray(requested)) return live();
+  const emptyEntry = (e: unknown) =>
+    isObj(e) && Object.values(e).every((v) => v === null || v === undefined || v === "");
+  if (requested.length === 0 || (requested.length === 1 && emptyEntry(requested[0]))) return new Map();
+  if (stable(requested) === stable(entry.obj.metadata.managedFields)) return live();
+  return decodeManagedFields(requested) ?? live();
 }
 
 function managerName(key: string): string {
@@ -866,6 +993,20 @@ function withoutManagedFields(o: any): any {
   if (!isObj(o?.metadata) || o.metadata.managedFields === undefined) return o;
   const { managedFields: _mf, ...metadata } = o.metadata;
   return { ...o, metadata };
+}
+
+/**
+ * The 422 of a JSON patch or merge patch whose result does not decode into the kind's type (a wrong
+ * type anywhere, managedFields included; unknown fields under fieldValidation=Strict), as
+ * `jsonPatcher.applyPatchToCurrentObject` answers (kubernetes/apiserver@24a394e5
+ * pkg/endpoints/handlers/patch.go:349-375): no kind, no name, one `patch` cause whose value is the
+ * patched object (as this server serialises it).
+ */
+function patchDecodeError(patched: unknown, detail: string): StatusError {
+  const err = invalid({ group: "", kind: "" }, "", [invalidField("patch", JSON.stringify(patched), detail)]);
+  // StatusDetails.kind is omitempty.
+  delete err.status.details!.kind;
+  return err;
 }
 
 /** 409 of an apply that would change fields other managers own (reference row 20). */

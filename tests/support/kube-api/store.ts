@@ -2,7 +2,7 @@
  * The object store: one global resourceVersion counter (like etcd's revision), a bounded event history
  * for watches that resume from a resourceVersion, and synchronous listeners.
  */
-import { clone, type PathStep } from "./patch";
+import { clone, formatPath, type PathStep } from "./patch";
 import type { ResourceType } from "./resources";
 
 /** Field ownership of one manager (a simplified managedFields entry). */
@@ -12,6 +12,11 @@ export interface ManagerEntry {
   fields: Map<string, PathStep[]>;
   /** When this manager last changed its fields (RFC 3339 seconds); stamped by the store on write. */
   time?: string;
+}
+
+/** The key of a manager: its name and operation (two managers of one name are distinct). */
+export function managerKey(name: string, op: "Apply" | "Update"): string {
+  return `${name}\u0001${op}`;
 }
 
 /** The manager name of a manager key (name and operation: two managers of one name are distinct). */
@@ -52,7 +57,98 @@ export function renderManagedFields(managers: Map<string, ManagerEntry>): any[] 
       fieldsV1: sortTree(tree),
     });
   }
+  // In the server's order: Apply before Update, then by time, manager, apiVersion
+  // (kubernetes/apimachinery@eed236ce pkg/util/managedfields/internal/managedfields.go
+  // sortEncodedManagedFields).
+  const seconds = (t: string | undefined) => (t ? Date.parse(t) : 0);
+  out.sort(
+    (p, q) =>
+      (p.operation === q.operation ? 0 : p.operation < q.operation ? -1 : 1) ||
+      seconds(p.time) - seconds(q.time) ||
+      (p.manager === q.manager ? 0 : p.manager < q.manager ? -1 : 1) ||
+      (p.apiVersion === q.apiVersion ? 0 : p.apiVersion < q.apiVersion ? -1 : 1),
+  );
   return out.length > 0 ? out : undefined;
+}
+
+/**
+ * The leaf paths of a FieldsV1 tree, read as `fieldpath.Set.FromJSON` reads it
+ * (kubernetes-sigs/structured-merge-diff@15d075473efece0367330fd20a7cc2aad2eeb998 fieldpath/serialize.go
+ * `readIterV1`, serialize-pe.go `DeserializePathElement`): a node is owned when it has `.` or no
+ * children; a key of an unknown type is skipped; a key shorter than two characters or without the
+ * colon, a `k:` that is not a JSON object, a `v:` that is not JSON, or a node that is not an object, is
+ * an error (thrown; the caller only needs to know that decoding failed). The model here keeps leaves only: a node owned together with children counts through its
+ * children, and `i:` (a list element by position, which no kind served here produces) is skipped.
+ */
+export function fieldsV1Paths(tree: unknown): PathStep[][] {
+  const out: PathStep[][] = [];
+  const walk = (node: unknown, prefix: PathStep[]) => {
+    if (node === null) {
+      if (prefix.length > 0) out.push(prefix);
+      return;
+    }
+    if (typeof node !== "object" || Array.isArray(node)) {
+      throw new Error(`a FieldsV1 node must be an object: ${JSON.stringify(node)}`);
+    }
+    let children = 0;
+    for (const [key, sub] of Object.entries(node)) {
+      if (key === ".") continue;
+      if (key.length < 2 || key[1] !== ":") throw new Error(`not a FieldsV1 path element: ${key}`);
+      const rest = key.slice(2);
+      let step: PathStep;
+      if (key[0] === "f") step = { f: rest };
+      else if (key[0] === "v") step = { v: JSON.parse(rest) };
+      else if (key[0] === "k") {
+        const keys = JSON.parse(rest);
+        if (typeof keys !== "object" || keys === null || Array.isArray(keys)) {
+          throw new Error(`a k: path element must be a JSON object: ${key}`);
+        }
+        step = { k: keys };
+      } else if (key[0] === "i") {
+        if (!/^-?\d+$/.test(rest)) throw new Error(`an i: path element must be an integer: ${key}`);
+        children++;
+        continue;
+      } else continue;
+      children++;
+      walk(sub, [...prefix, step]);
+    }
+    if (children === 0 && prefix.length > 0) out.push(prefix);
+  };
+  walk(tree, []);
+  return out;
+}
+
+/**
+ * The field ownership a write's `metadata.managedFields` asks for, decoded as `DecodeManagedFields`
+ * does (kubernetes/apimachinery@eed236ce pkg/util/managedfields/internal/managedfields.go): undefined
+ * when an entry is not decodable (operation not Apply or Update, no apiVersion, fieldsType not
+ * `FieldsV1`, FieldsV1 that does not parse). Entries are keyed by manager and operation; two Update
+ * entries of one manager at different apiVersions are merged (the model keys managers by name and
+ * operation only).
+ */
+export function decodeManagedFields(entries: any[]): Map<string, ManagerEntry> | undefined {
+  const out = new Map<string, ManagerEntry>();
+  for (const e of entries) {
+    if (e?.operation !== "Apply" && e?.operation !== "Update") return undefined;
+    if (!e.apiVersion) return undefined;
+    if (e.fieldsType !== "FieldsV1") return undefined;
+    let paths: PathStep[][];
+    try {
+      paths = fieldsV1Paths(e.fieldsV1 ?? {});
+    } catch {
+      return undefined;
+    }
+    const key = managerKey(e.manager ?? "", e.operation);
+    const entry: ManagerEntry = out.get(key) ?? {
+      operation: e.operation,
+      apiVersion: e.apiVersion,
+      fields: new Map(),
+      time: e.time ?? undefined,
+    };
+    for (const p of paths) entry.fields.set(formatPath(p), p);
+    out.set(key, entry);
+  }
+  return out;
 }
 
 function sortTree(t: Record<string, any>): Record<string, any> {

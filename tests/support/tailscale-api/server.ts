@@ -309,6 +309,8 @@ class FakeTailscale {
   private nextLegacyId = 7_000_000_000_001;
   readonly requests: RequestLogEntry[] = [];
   readonly controlRequests: RequestLogEntry[] = [];
+  /** Called after every request that may have changed state (onChange). */
+  private readonly changeListeners = new Set<() => void>();
   readonly schemaViolations: string[] = [];
   private server?: http.Server;
   url = "";
@@ -458,6 +460,10 @@ class FakeTailscale {
       },
       requests: this.requests,
       controlRequests: this.controlRequests,
+      onChange: (fn) => {
+        this.changeListeners.add(fn);
+        return () => this.changeListeners.delete(fn);
+      },
       counts: () => {
         const byRoute: Record<string, number> = {};
         for (const r of this.requests) {
@@ -1794,6 +1800,7 @@ class FakeTailscale {
       if (!(err instanceof ApiError)) throw err;
       result = { status: err.status, body: { message: err.message }, headers: err.headers };
     }
+    if (method !== "GET") for (const fn of this.changeListeners) fn();
 
     if (fault?.after) {
       log(fault.reset ? 0 : fault.status);

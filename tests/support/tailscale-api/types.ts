@@ -227,6 +227,12 @@ export interface TailscaleApiServer {
   requests: RequestLogEntry[];
   /** tailscaled-side (/_control) requests, kept apart so API call counts stay meaningful. */
   controlRequests: RequestLogEntry[];
+  /**
+   * Calls `fn` synchronously after each request other than a GET was handled, API or control (a
+   * device's login, advertisement or disconnection): a test can observe every state the fake goes
+   * through. Returns the unsubscribe function.
+   */
+  onChange(fn: () => void): () => void;
   counts(): { total: number; byRoute: Record<string, number> };
   /** Clears the API request log and counts. */
   resetCounts(): void;
