@@ -191,8 +191,8 @@ export async function teardownStandalone(
   // re-registering) once the device is deleted.
   if (await kube.delete(sts, { propagationPolicy: "Foreground" })) await kube.waitForDeletion(sts, timeoutMs);
   if (deviceId) await tailscale.deleteDevice(deviceId);
-  // The key state written by older versions recorded, and every key minted for this proxy: ours, and those
-  // of runs killed between their mint and its revocation. The Pod is gone, none is needed.
+  // The key that state written by older versions records, and every key minted for this proxy: ours, and
+  // those of runs killed between their mint and its revocation. The Pod is gone, none is needed.
   if (known.authKeyId) await tailscale.deleteKey(known.authKeyId);
   if (known.owner) await revokeMintedKeys(tailscale, known.owner);
   // The state Secret (which names the device) goes only after the device.

@@ -45,6 +45,7 @@ import {
   upsertServeConfigService,
 } from "../../plan/ha";
 import { type ProxyGroupRef, SCHEMA_VERSION, type TailnetIngressInput } from "../../plan/inputs";
+import type { PlannedSecret } from "../../plan/objects";
 import { BACKENDS, BACKENDS_READ, backendRecord } from "../../plan/refresh";
 import { certificateOutputs, obtainCertificate } from "../certificate";
 import { backendsAsRead, coreRef, objectPath, readIngressBackends, secretData } from "../kubeFacts";
@@ -104,9 +105,25 @@ async function ensureCertObjects(
       }
     : planned;
   // The keys are replica 0's once it issues, or ours when copied from a standalone proxy (migration.ts).
-  await rt.kube.apply(secret, { ownerId: input.ownerId, sharedFields: [["data"]] });
+  // A Secret that already has everything planned is not applied again: replica 0 may store the
+  // certificate between this read and the apply (an update finishing a create that failed, or a retried
+  // one, while replica 0 retries its order), and the apply would set the keys back to "".
+  if (!(existing && holdsPlanned(existing, planned)))
+    await rt.kube.apply(secret, { ownerId: input.ownerId, sharedFields: [["data"]] });
   await rt.kube.apply(plan.certRole!, { ownerId: input.ownerId });
   await rt.kube.apply(plan.certRoleBinding!, { ownerId: input.ownerId });
+}
+
+/** Whether `live` has every label, annotation and data key of `planned`, and its type. */
+function holdsPlanned(live: KubeObject, planned: PlannedSecret): boolean {
+  const has = (a: Record<string, string> | undefined, b: Record<string, string> | undefined) =>
+    Object.entries(b ?? {}).every(([k, v]) => a?.[k] === v);
+  return (
+    live.type === planned.type &&
+    has(live.metadata.labels, planned.metadata.labels) &&
+    has(live.metadata.annotations, planned.metadata.annotations) &&
+    Object.keys(planned.data ?? {}).every((k) => k in ((live.data as object | undefined) ?? {}))
+  );
 }
 
 interface Prepared {
