@@ -110,52 +110,67 @@ function serviceOwnersText(service: TailscaleService): string {
 }
 
 /**
- * What every key minted for one proxy device (`hostname` of the resource `ownerId`) starts its
- * description with: the owner's and hostname's digest, then the hostname for people reading the key list.
- * The digest is what tells this device's keys from any other's, however long the hostname (the API allows
- * 50 characters, the client adds a per-attempt marker).
+ * Whose auth keys: the resource `ownerId` and its proxy that logs in with them, `proxy`: a standalone
+ * proxy's hostname, or a ProxyGroup's `<namespace>/<name>` ({@link proxyGroupKeyHolder}), one holder for all
+ * its replicas, so that a destroy also finds the keys a killed scale-up minted for replicas the state never
+ * recorded.
  */
-function keyDescriptionPrefix(ownerId: string, hostname: string): string {
-  const digest = createHash("sha256").update(`${ownerId}\n${hostname}`).digest("hex").slice(0, 8);
+export interface KeyHolder {
+  ownerId: string;
+  proxy: string;
+}
+
+/** The holder of every key minted for the replicas of a ProxyGroup. */
+export function proxyGroupKeyHolder(pg: { ownerId: string; namespace: string; name: string }): KeyHolder {
+  return { ownerId: pg.ownerId, proxy: `${pg.namespace}/${pg.name}` };
+}
+
+/**
+ * What every key minted for one holder starts its description with: the digest of the owner and the
+ * proxy, which tells this holder's keys from any other's, however long the names (the API allows 50
+ * characters, the client adds a per-attempt marker). The rest of the description is for people reading
+ * the key list.
+ */
+function keyDescriptionPrefix(holder: KeyHolder): string {
+  const digest = createHash("sha256").update(`${holder.ownerId}\n${holder.proxy}`).digest("hex").slice(0, 8);
   return `pulumi-tailnet ${digest} `;
 }
 
 /**
- * Mints the key a proxy device logs in with: single-use, not ephemeral, pre-authorised, tagged, and
- * short-lived, since it is used within this step or never (a short life limits what a leaked key
- * could do).
+ * Mints the key the proxy device `hostname` of `holder` logs in with: single-use, not ephemeral,
+ * pre-authorised, tagged, and short-lived, since it is used within this step or never (a short life
+ * limits what a leaked key could do).
  */
 export function mintAuthKey(
   tailscale: TailscaleClient,
-  owner: { ownerId: string; hostname: string },
+  holder: KeyHolder,
+  hostname: string,
   tags: string[],
   remainingMs: number,
 ): Promise<{ id: string; key: string }> {
-  const readable = owner.hostname.replace(/[^A-Za-z0-9 -]/g, "-");
+  const readable = hostname.replace(/[^A-Za-z0-9 -]/g, "-");
   return tailscale.createAuthKey({
     tags,
     reusable: false,
     ephemeral: false,
     preauthorized: true,
     // The API allows at most 50 characters: letters, digits, spaces and hyphens.
-    description: `${keyDescriptionPrefix(owner.ownerId, owner.hostname)}${readable}`.slice(0, 50),
+    description: `${keyDescriptionPrefix(holder)}${readable}`.slice(0, 50),
     expirySeconds: Math.ceil(remainingMs / 1000) + 300,
   });
 }
 
 /**
- * Revokes every valid key minted for these devices (`hostnames` of the resource `ownerId`), whichever
- * run minted it: a run killed after its mint left one nobody holds. Call it only when no proxy still
- * needs to log in with such a key (its device is registered, or its Pod is gone). One list request.
+ * Revokes every valid key minted for `holder`, whichever run minted it: a run killed right after its mint
+ * left one that nothing recorded. Call it only when no proxy of the holder still needs to log in with such
+ * a key (its devices are registered, or its Pods are gone). It searches the client's shared key list
+ * (TailscaleClient.sharedAuthKeyList): the keys this host minted are in it by the id their mint answered,
+ * the keys of earlier hosts from one list request per host, not one per resource.
  */
-export async function revokeMintedKeys(
-  tailscale: TailscaleClient,
-  ownerId: string,
-  hostnames: readonly string[],
-): Promise<void> {
-  const prefixes = hostnames.map((h) => keyDescriptionPrefix(ownerId, h));
-  for (const k of await tailscale.listAuthKeys()) {
-    if (!k.invalid && prefixes.some((p) => k.description?.startsWith(p))) await tailscale.deleteKey(k.id);
+export async function revokeMintedKeys(tailscale: TailscaleClient, holder: KeyHolder): Promise<void> {
+  const prefix = keyDescriptionPrefix(holder);
+  for (const k of await tailscale.sharedAuthKeyList()) {
+    if (k.description?.startsWith(prefix)) await tailscale.deleteKey(k.id);
   }
 }
 

@@ -80,7 +80,8 @@ export function withEveryOutput<T extends object | undefined>(keys: readonly str
  * `up` or `destroy` can finish the job) and shows `reasons`. The host does not add `__provider` to
  * partial state; without it, later calls could not find the code.
  * Used when a create that failed half-way could not remove what it made (provider/resources/standalone.ts,
- * provider/resources/proxyGroup.ts).
+ * provider/resources/proxyGroup.ts), and by every HA create that failed after its checks
+ * (provider/resources/ha/runtime.ts `haPartialCreateError`).
  */
 export function partialCreateError(
   message: string,

@@ -39,7 +39,6 @@ import {
   proxyGroupObjects,
   proxyGroupTeardown,
   renderReplicaConfig,
-  replicaHostname,
   replicaRefs,
   replicaReportsRules,
   serveConfigServiceNames,
@@ -48,7 +47,14 @@ import { firstLabel } from "../plan/hostnames";
 import { type ProxyGroupInput, SCHEMA_VERSION } from "../plan/inputs";
 import { refreshedInputs } from "../plan/schema/field";
 import { PROXY_GROUP } from "../plan/schema/proxyGroup";
-import { controlUrlFor, mintAuthKey, refuseTakenHostnames, revokeMintedKeys, waitForDevice } from "./devices";
+import {
+  controlUrlFor,
+  mintAuthKey,
+  proxyGroupKeyHolder,
+  refuseTakenHostnames,
+  revokeMintedKeys,
+  waitForDevice,
+} from "./devices";
 import { joinAcmeAccount, leaveAcmeAccount } from "./ha/acmeAccount";
 import { CONFIG_MAP_SHARED_FIELDS, configMapRef, configMapText, serviceOwnersOf } from "./ha/configMap";
 import {
@@ -270,7 +276,8 @@ async function keysFor(
     if (decision.deleteDeviceId) await rt.tailscale.deleteDevice(decision.deleteDeviceId);
     const key = await mintAuthKey(
       rt.tailscale,
-      { ownerId: input.ownerId, hostname: plan.hostnames[i]! },
+      proxyGroupKeyHolder(input),
+      plan.hostnames[i]!,
       plan.tags,
       rt.remainingMs(),
     );
@@ -324,8 +331,8 @@ async function retireKeys(
 ): Promise<void> {
   for (let i = 0; i < plan.replicas; i++)
     await writeConfigSecret(rt.kube, input, plan, i, undefined, controlUrl);
-  // Ours, and any a killed earlier run minted for these replicas: every replica is registered.
-  await revokeMintedKeys(rt.tailscale, input.ownerId, plan.hostnames);
+  // Ours, and any a killed earlier run minted for this ProxyGroup: every replica is registered.
+  await revokeMintedKeys(rt.tailscale, proxyGroupKeyHolder(input));
   minted.length = 0;
 }
 
@@ -438,7 +445,8 @@ export const proxyGroup: Lifecycle = {
           const cleanup = { ...rt, remainingMs: () => 60_000 };
           await runTeardown(cleanup, proxyGroupTeardown(input, input.ownerId, input.proxyClass));
           await leaveAcmeAccount(rt.kube, input.namespace, input.ownerId);
-          for (const k of minted) await rt.tailscale.deleteKey(k.id);
+          // Ours, and any a killed earlier create minted: the replicas are gone.
+          await revokeMintedKeys(rt.tailscale, proxyGroupKeyHolder(input));
         } catch (cleanupErr) {
           // Recorded by Pulumi as a resource that failed to initialise (no devices): `destroy` removes it,
           // and the next `up` updates it, which mints for the replicas without a device and waits for them.
@@ -541,8 +549,8 @@ export const proxyGroup: Lifecycle = {
     await runTeardown(rt, proxyGroupTeardown(props, props.ownerId, props.proxyClass));
     // Whatever the recorded inputs say: an update that failed after joining records the old ones.
     await leaveAcmeAccount(rt.kube, props.namespace, props.ownerId);
-    // Keys of runs killed between a mint and its revocation: the replicas are gone, none is needed.
-    const hostnames = Array.from({ length: effectiveReplicas(props) }, (_, i) => replicaHostname(props, i));
-    await revokeMintedKeys(rt.tailscale, props.ownerId, hostnames);
+    // Keys of runs killed between a mint and its revocation, for any replica (a killed scale-up minted for
+    // replicas the state does not list): the replicas are gone, none is needed.
+    await revokeMintedKeys(rt.tailscale, proxyGroupKeyHolder(props));
   },
 };

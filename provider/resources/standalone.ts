@@ -20,7 +20,14 @@ import type { ProxyNames } from "../plan/names";
 import { BACKENDS, BACKENDS_READ, backendRecord, FORWARDING_READ } from "../plan/refresh";
 import { type PlanContext, STANDALONE_DNAT_CONFIG_KEY, type StandaloneProxyPlan } from "../plan/standalone";
 import type { TailscaleClient } from "../tailscale";
-import { controlUrlFor, mintAuthKey, refuseTakenHostnames, revokeMintedKeys, waitForDevice } from "./devices";
+import {
+  controlUrlFor,
+  type KeyHolder,
+  mintAuthKey,
+  refuseTakenHostnames,
+  revokeMintedKeys,
+  waitForDevice,
+} from "./devices";
 import {
   backendsAsRead,
   coreRef,
@@ -171,7 +178,7 @@ export async function teardownStandalone(
   known: {
     deviceId?: string;
     authKeyId?: string;
-    owner?: { ownerId: string; hostname: string };
+    owner?: KeyHolder;
     /** The ProxyClass the objects were written with: which metrics objects to delete. */
     proxyClass?: ProxyClassInput;
   },
@@ -184,9 +191,10 @@ export async function teardownStandalone(
   // re-registering) once the device is deleted.
   if (await kube.delete(sts, { propagationPolicy: "Foreground" })) await kube.waitForDeletion(sts, timeoutMs);
   if (deviceId) await tailscale.deleteDevice(deviceId);
+  // The key that state written by older versions records, and every key minted for this proxy: ours, and
+  // those of runs killed between their mint and its revocation. The Pod is gone, none is needed.
   if (known.authKeyId) await tailscale.deleteKey(known.authKeyId);
-  // Keys of runs that were killed between their mint and its revocation: the Pod is gone, none is needed.
-  if (known.owner) await revokeMintedKeys(tailscale, known.owner.ownerId, [known.owner.hostname]);
+  if (known.owner) await revokeMintedKeys(tailscale, known.owner);
   // The state Secret (which names the device) goes only after the device.
   for (const ref of rest) await kube.delete(ref);
 }
@@ -267,7 +275,7 @@ export async function createStandalone<I extends StandaloneInputBase>(
     });
   }
   const id = `${plan.namespace}/${plan.names.statefulSet}`;
-  const owner = { ownerId: input.ownerId, hostname: plan.hostname };
+  const owner: KeyHolder = { ownerId: input.ownerId, proxy: plan.hostname };
 
   let authKey: { id: string; key: string } | undefined;
   let wrote = false;
@@ -277,7 +285,7 @@ export async function createStandalone<I extends StandaloneInputBase>(
       await kube.delete(secretRef);
     }
     if (!adoptedDevice) {
-      authKey = await mintAuthKey(tailscale, owner, plan.authKeyRequest.tags, remainingMs());
+      authKey = await mintAuthKey(tailscale, owner, plan.hostname, plan.authKeyRequest.tags, remainingMs());
       plan = spec.plan(input, backends, { controlUrl, authKey: authKey.key });
     } else {
       plan = spec.plan(input, backends, { controlUrl, deviceIPs: adoptedIPs });
@@ -292,7 +300,7 @@ export async function createStandalone<I extends StandaloneInputBase>(
     plan = spec.plan(input, backends, { controlUrl, deviceIPs: device.tailnetIPs });
     await kube.apply(plan.secret, { ownerId: input.ownerId });
     // Ours, and any an earlier run minted and was killed before revoking: the device is registered.
-    await revokeMintedKeys(tailscale, owner.ownerId, [owner.hostname]);
+    await revokeMintedKeys(tailscale, owner);
     authKey = undefined;
     await spec.afterDeviceUp?.({ input, kube, tailscale, remainingMs }, plan);
     const data = secretData(await kube.get(secretRef));
@@ -305,11 +313,7 @@ export async function createStandalone<I extends StandaloneInputBase>(
           tailscale,
           plan.namespace,
           plan.names,
-          {
-            authKeyId: authKey?.id,
-            owner,
-            proxyClass: (input as { proxyClass?: ProxyClassInput }).proxyClass,
-          },
+          { owner, proxyClass: (input as { proxyClass?: ProxyClassInput }).proxyClass },
           60_000,
         );
       } catch (cleanupErr) {
@@ -362,11 +366,7 @@ export async function updateStandalone<I extends StandaloneInputBase>(
     fix: spec.podSecurityFix,
   });
   await requireServiceMonitorCrd(kube, plan, `${spec.kind} ${id}`);
-  let templateChanged = false;
-  for (const obj of plan.objects) {
-    const result = await kube.apply(obj, { ownerId: news.ownerId });
-    if (obj.kind === "StatefulSet" && result.action === "updated") templateChanged = true;
-  }
+  for (const obj of plan.objects) await kube.apply(obj, { ownerId: news.ownerId });
   await removeUnplannedMetrics(
     kube,
     plan.namespace,
@@ -374,31 +374,32 @@ export async function updateStandalone<I extends StandaloneInputBase>(
     (olds as { proxyClass?: ProxyClassInput }).proxyClass,
     plan,
   );
-  if (templateChanged) {
-    const stsRef: ObjectRef = {
-      apiVersion: "apps/v1",
-      kind: "StatefulSet",
-      namespace: plan.namespace,
-      name: plan.names.statefulSet,
-    };
-    await kube.waitFor(
-      stsRef,
-      (sts) => {
-        const status = (sts?.status ?? {}) as {
-          observedGeneration?: number;
-          updatedReplicas?: number;
-          readyReplicas?: number;
-        };
-        return (
-          !!sts &&
-          (status.observedGeneration ?? 0) >= (sts.metadata.generation ?? 0) &&
-          (status.updatedReplicas ?? 0) >= 1 &&
-          (status.readyReplicas ?? 0) >= 1
-        );
-      },
-      { timeoutMs: remainingMs(), description: `StatefulSet ${id} to roll out the new proxy Pod` },
-    );
-  }
+  // Waited for whether or not this update changed the template: an earlier one killed after writing it
+  // left the rollout running, and its repair (this update, the StatefulSet now unchanged) must not
+  // report the proxy updated before its new Pod is ready. A rolled-out StatefulSet answers at once.
+  const stsRef: ObjectRef = {
+    apiVersion: "apps/v1",
+    kind: "StatefulSet",
+    namespace: plan.namespace,
+    name: plan.names.statefulSet,
+  };
+  await kube.waitFor(
+    stsRef,
+    (sts) => {
+      const status = (sts?.status ?? {}) as {
+        observedGeneration?: number;
+        updatedReplicas?: number;
+        readyReplicas?: number;
+      };
+      return (
+        !!sts &&
+        (status.observedGeneration ?? 0) >= (sts.metadata.generation ?? 0) &&
+        (status.updatedReplicas ?? 0) >= 1 &&
+        (status.readyReplicas ?? 0) >= 1
+      );
+    },
+    { timeoutMs: remainingMs(), description: `StatefulSet ${id} to roll out the new proxy Pod` },
+  );
   const { device, data } = await waitForProxyDevice(kube, tailscale, plan, remainingMs());
   if (!sameList(device.tailnetIPs, planned ?? [])) {
     // The device registered anew (or got other addresses) during the update.
@@ -511,8 +512,7 @@ export async function deleteStandalone(props: StandaloneOutputs & StandaloneInpu
     {
       deviceId: props.deviceId,
       authKeyId: (props as { authKeyId?: string }).authKeyId,
-      owner:
-        props.ownerId && props.hostname ? { ownerId: props.ownerId, hostname: props.hostname } : undefined,
+      owner: props.ownerId && props.hostname ? { ownerId: props.ownerId, proxy: props.hostname } : undefined,
       proxyClass: (props as { proxyClass?: ProxyClassInput }).proxyClass,
     },
     deadline(props, "delete")(),

@@ -167,6 +167,12 @@ export class TailscaleClient {
   private token: CachedToken | undefined;
   /** The device list shared by hostname checks, with the time its request started. */
   private deviceList: { at: number; devices: Promise<readonly Device[]> } | undefined;
+  /** The auth key list shared by revocations (see `sharedAuthKeyList`). */
+  private keyList: Promise<readonly Key[]> | undefined;
+  /** Keys this client minted (id and description), added to the shared key list. */
+  private readonly mintedKeys: Key[] = [];
+  /** Keys this client revoked or found invalid, left out of the shared key list. */
+  private readonly invalidKeyIds = new Set<string>();
   /** The OAuth client's own tags from its last token response, for error hints. */
   private clientTags: string[] | undefined;
   private tokenInFlight: Promise<CachedToken> | undefined;
@@ -259,6 +265,7 @@ export class TailscaleClient {
           "Tailscale API createAuthKey returned no key id or secret; the API response was malformed",
         );
       }
+      this.mintedKeys.push({ id: key.id, keyType: "auth", description });
       return { id: key.id, key: key.key, expires: key.expires };
     }
   }
@@ -318,7 +325,10 @@ export class TailscaleClient {
    */
   async deleteKey(id: string): Promise<boolean> {
     const key = await this.getKey(id);
-    if (!key || key.invalid) return false;
+    if (!key || key.invalid) {
+      this.invalidKeyIds.add(id);
+      return false;
+    }
     const res = await this.call({
       operation: "deleteKey",
       method: "DELETE",
@@ -327,7 +337,32 @@ export class TailscaleClient {
       passStatuses: [404],
       subject: `auth key ${id}`,
     });
+    this.invalidKeyIds.add(id);
     return res.status !== 404;
+  }
+
+  /**
+   * The tailnet's valid auth keys, from one list per client, that is per provider host and credential set
+   * (provider/credentials.ts), plus the keys this client minted: what revocations search for keys that an
+   * earlier host minted and never recorded (killed right after the mint). Those all predate this host, and
+   * what it mints after the list is added from the mint's answer, so one list serves every resource of the
+   * `up` or `destroy`, however many, instead of one download of the tailnet's keys per resource. Keys this
+   * client revoked or found invalid are left out (one that was valid when listed may be spent since: the
+   * revocation reads it first). A failed list is not kept.
+   */
+  async sharedAuthKeyList(): Promise<readonly Key[]> {
+    if (!this.keyList) {
+      const list = this.listAuthKeys() as Promise<readonly Key[]>;
+      this.keyList = list;
+      list.catch(() => {
+        if (this.keyList === list) this.keyList = undefined;
+      });
+    }
+    const listed = await this.keyList;
+    const ids = new Set(listed.map((k) => k.id));
+    return [...listed, ...this.mintedKeys.filter((k) => !ids.has(k.id))].filter(
+      (k) => !k.invalid && !this.invalidKeyIds.has(k.id),
+    );
   }
 
   // ---------------------------------------------------------------- devices

@@ -1,5 +1,6 @@
 // examples/ha through the real Pulumi language runtime and dynamic-provider host, against the local
-// world: preview (which lists what each HA resource's up writes), up, a backend Service recreated outside
+// world: preview (which lists what each HA resource's up writes), an up whose HA ingress creates fail after
+// writing (recorded as partial creates) and the up that finishes them, a backend Service recreated outside
 // Pulumi (the refresh reports it, the preview names the one entry the up rewrites, the up rewrites it),
 // no-op preview, scale, destroy.
 import assert from "node:assert/strict";
@@ -9,7 +10,7 @@ import { programStack } from "../support/examples";
 import { type LocalWorld, startLocalWorld } from "../support/world";
 
 describe("examples/ha through the engine", function () {
-  this.timeout(240_000);
+  this.timeout(300_000);
   let world: LocalWorld;
   let stack: StackHarness;
 
@@ -29,10 +30,11 @@ describe("examples/ha through the engine", function () {
     await world?.stop();
   });
 
+  const INGRESS = "pulumi-nodejs:dynamic/tailnet:TailnetIngress";
   const changed = (r: { steps: { op: string; urn: string }[] }) =>
     r.steps.filter((s) => s.op !== "same").map((s) => `${s.op} ${s.urn.split("::").pop()}`);
 
-  it("previews what it writes, deploys, follows a recreated backend after a refresh, scales, previews again with no changes, and destroys leaving nothing", async () => {
+  it("previews what it writes, deploys (HA creates that fail after writing are recorded, and finished by the next up), follows a recreated backend after a refresh, scales, previews again with no changes, and destroys leaving nothing", async () => {
     const preview = await stack.preview();
     assert.equal(preview.failed, false, preview.error);
     const creates = (type: string) =>
@@ -67,8 +69,29 @@ describe("examples/ha through the engine", function () {
       UNKNOWN,
     );
 
+    // Let's Encrypt refuses every order: the HA ingresses fail after writing their objects and Tailscale
+    // Services. The dynamic-provider host reports each as a resource that failed to initialise, so the
+    // engine records it with what it wrote instead of forgetting it. (As --skip-preview: the preview
+    // above covers it.)
+    world.sim.setFault({ cert: { kind: "rate-limited", times: Number.POSITIVE_INFINITY } });
+    const limited = await stack.up({ skipPreview: true });
+    assert.equal(limited.failed, true, "the first up fails");
+    assert.match(limited.error ?? "", /rate limited/);
+    const partial = ["grafana", "docs", "api"].filter(
+      (n) => (stack.resource(n, INGRESS)?.initErrors?.length ?? 0) > 0,
+    );
+    assert.ok(partial.length > 0, "the failed creates are in state");
+    for (const n of partial) {
+      const r = stack.resource(n, INGRESS)!;
+      assert.equal(r.id, `tailscale/ingress/svc:${n}`);
+      assert.match(r.initErrors![0]!, /the next pulumi up finishes the create, pulumi destroy removes it/);
+    }
+
+    // The limit lifts: the next up updates each recorded one, which finishes its create.
+    world.sim.setFault({ cert: undefined });
     const up = await stack.up();
     assert.equal(up.failed, false, up.error);
+    for (const n of partial) assert.ok(changed(up).includes(`update ${n}`), `${n} is finished by an update`);
     const domain = world.tailscale.tailnetDomain;
     assert.deepEqual(up.outputs.urls, [
       `https://grafana.${domain}/`,

@@ -517,6 +517,32 @@ describe("TailscaleClient against the fake Tailscale API", () => {
     });
   });
 
+  describe("shared auth key list (revocations)", () => {
+    const LIST_ROUTE = "GET /api/v2/tailnet/{tailnet}/keys";
+    const ids = async (c: TailscaleClient) => (await c.sharedAuthKeyList()).map((k) => k.id).sort();
+
+    it("lists once, adds the keys the client mints after, and leaves out those it revoked", async () => {
+      // A key an earlier host minted and never recorded.
+      const earlier = await client().createAuthKey({ tags: ["tag:k8s"], description: "earlier" });
+      const c = client();
+      const [a, b] = await Promise.all([ids(c), ids(c)]);
+      assert.deepEqual([a, b], [[earlier.id], [earlier.id]]);
+      const mine = await c.createAuthKey({ tags: ["tag:k8s"], description: "mine" });
+      assert.deepEqual(await ids(c), [earlier.id, mine.id].sort(), "a key minted after the list is in it");
+      assert.equal(await c.deleteKey(earlier.id), true);
+      assert.deepEqual(await ids(c), [mine.id], "a revoked key is not");
+      assert.equal(routeCount(LIST_ROUTE), 1);
+    });
+
+    it("does not keep a failed list", async () => {
+      const c = client({ maxAttempts: 1 });
+      api.injectFault({ method: "GET", path: "/api/v2/tailnet/{tailnet}/keys", status: 500 });
+      await assert.rejects(c.sharedAuthKeyList(), /returned 500/);
+      assert.deepEqual(await ids(c), []);
+      assert.equal(routeCount(LIST_ROUTE), 2);
+    });
+  });
+
   describe("resources", () => {
     it("reads, revokes and re-revokes an auth key", async () => {
       const c = client();

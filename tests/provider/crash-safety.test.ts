@@ -1,5 +1,6 @@
 // A provider host killed between any two external writes of the create or delete of a standalone
-// TailnetService (layer 3), a standalone TailnetIngress (layer 7), a ProxyGroup or an HA TailnetIngress:
+// TailnetService (layer 3), a standalone TailnetIngress (layer 7), a ProxyGroup, or an HA TailnetIngress or
+// TailnetService on a ProxyGroup:
 // the next `up` (create again: a host killed during create leaves no state, so the engine creates
 // again) or `destroy` (delete again: the resource is still in state) must finish the job, and
 // nothing may be left behind: no Kubernetes object, no device, no valid auth key.
@@ -71,20 +72,6 @@ describe("crash safety: a provider host killed at any write", function () {
       [],
       `${when}: valid auth keys left`,
     );
-  }
-
-  /** Runs `step` in a host killed after its n-th write; the step must not finish first. */
-  async function killedAfter(n: number, step: () => Promise<unknown>): Promise<void> {
-    resetCredentials();
-    const { dead } = killer.arm(n);
-    const outcome = step().then(
-      () => "finished",
-      (e: Error) => `failed: ${e.message}`,
-    );
-    const first = await Promise.race([dead.then(() => "killed"), outcome]);
-    assert.equal(first, "killed", `the step ran fewer than ${n} writes (${killer.writes.join(", ")})`);
-    killer.arm();
-    resetCredentials();
   }
 
   it("a create whose rollback fails too returns partial state; the next up finishes it, destroy removes it", async () => {
@@ -189,6 +176,51 @@ describe("crash safety: a provider host killed at any write", function () {
     assertNothingLeft("after the partial ProxyGroup was destroyed");
   });
 
+  it("one list of the tailnet's keys per host serves every create and delete, and still finds a key no run recorded", async () => {
+    const all = await Promise.all(["keys-a", "keys-b", "keys-c"].map((n) => inputs(n)));
+    // A host killed right after the mint of the first one's key: nothing recorded its id.
+    await killer.killedAfter(1, () => provider.create("TailnetService", all[0]!));
+    assert.equal(world.tailscale.validAuthKeys().length, 1);
+    const requests = (route: string, method: string) =>
+      world.tailscale.requests.filter(
+        (r) => r.route === `/api/v2/tailnet/{tailnet}/keys${route}` && r.method === method,
+      ).length;
+    const count = () => ({
+      lists: requests("", "GET"),
+      reads: requests("/{keyId}", "GET"),
+      revocations: requests("/{keyId}", "DELETE"),
+    });
+    const since = (before: ReturnType<typeof count>) => {
+      const now = count();
+      return {
+        lists: now.lists - before.lists,
+        reads: now.reads - before.reads,
+        revocations: now.revocations - before.revocations,
+      };
+    };
+
+    // The next up creates the three at once, in one host, as the engine does.
+    let before = count();
+    const made = await Promise.all(all.map((i) => provider.create("TailnetService", i)));
+    assert.deepEqual(
+      since(before),
+      // One list; each create reads the key it minted (spent by the login); the leftover is read and revoked.
+      { lists: 1, reads: 4, revocations: 1 },
+      "Tailscale key requests of three creates",
+    );
+    assert.deepEqual(world.tailscale.validAuthKeys(), [], "the key no run recorded is revoked");
+
+    resetCredentials();
+    before = count();
+    await Promise.all(made.map((m) => provider.remove("TailnetService", m.id, m.outs)));
+    assert.deepEqual(
+      since(before),
+      { lists: 1, reads: 0, revocations: 0 },
+      "Tailscale key requests of three deletes",
+    );
+    assertNothingLeft("after the three were deleted");
+  });
+
   /** The name a kind's device(s) get from `name`. */
   const deviceNames = (kind: string, name: string) =>
     kind === "ProxyGroup" ? [`${name}-0`, `${name}-1`] : [name];
@@ -211,7 +243,7 @@ describe("crash safety: a provider host killed at any write", function () {
       for (let n = 1; n <= createWrites.length; n++) {
         const name = `c${short}-${n}`;
         const news = await inputs(name, kind);
-        await killedAfter(n, () => provider.create(kind, news));
+        await killer.killedAfter(n, () => provider.create(kind, news));
         const at = `${kind} killed after create write ${n} (${createWrites[n - 1]})`;
         const again = await provider.create(kind, news).catch((e: Error) => {
           assert.fail(`${at}: the next up failed: ${e.message}`);
@@ -241,7 +273,7 @@ describe("crash safety: a provider host killed at any write", function () {
       for (let m = 1; m <= deleteWrites.length; m++) {
         const news = await inputs(`d${short}-${m}`, kind);
         const { id, outs } = await provider.create(kind, news);
-        await killedAfter(m, () => provider.remove(kind, id, outs));
+        await killer.killedAfter(m, () => provider.remove(kind, id, outs));
         const at = `${kind} killed after delete write ${m} (${deleteWrites[m - 1]})`;
         await provider.remove(kind, id, outs).catch((e: Error) => {
           assert.fail(`${at}: the next destroy failed: ${e.message}`);
@@ -251,17 +283,36 @@ describe("crash safety: a provider host killed at any write", function () {
     });
   }
 
-  it("HA TailnetIngress create and delete: the next up or destroy finishes, leaving only the ProxyGroup", async () => {
-    const pg = await provider.create("ProxyGroup", await inputs("hapg", "ProxyGroup"));
-    const pgDevices = world.tailscale.devices().map((d) => d.nodeId);
-    const ha = async (name: string) => {
+  describe("on a ProxyGroup", () => {
+    let pg: Awaited<ReturnType<typeof provider.create>>;
+    let pgDevices: string[];
+    before(async () => {
+      resetCredentials();
+      killer.arm();
+      pg = await provider.create("ProxyGroup", await inputs("hapg", "ProxyGroup"));
+      pgDevices = world.tailscale.devices().map((d) => d.nodeId);
+    });
+    after(async () => {
+      if (!pg) return;
+      await provider.remove("ProxyGroup", pg.id, pg.outs);
+      assertNothingLeft("after the ProxyGroup was deleted");
+    });
+
+    /** The inputs of an HA resource of `kind` on the ProxyGroup. */
+    const HA_KINDS: Record<string, (name: string) => Record<string, unknown>> = {
+      TailnetIngress: (name) => ({
+        hostname: name,
+        defaultBackend: { service: { namespace: "crash", name: "web" }, port: "http" },
+      }),
+      TailnetService: (name) => ({ hostname: name, service: { namespace: "crash", name: "db" } }),
+    };
+    const ha = async (kind: string, name: string) => {
       const r = await provider.check(
-        "TailnetIngress",
+        kind,
         {},
         {
           ownerId: `proj/dev/${name}`,
-          hostname: name,
-          defaultBackend: { service: { namespace: "crash", name: "web" }, port: "http" },
+          ...HA_KINDS[kind]!(name),
           proxyGroup: { name: "hapg", namespace: "crash" },
           credentials: world.credentials,
           customTimeouts: { create: "30s", update: "30s", delete: "30s" },
@@ -292,39 +343,61 @@ describe("crash safety: a provider host killed at any write", function () {
         [],
         `${when}: valid auth keys left`,
       );
+      // Nothing of the resource is left in the shared ConfigMap or the replicas' configs either.
+      const cm = world.kube.getObject("v1", "ConfigMap", "crash", "hapg-ingress-config");
+      const entries = Object.values(cm?.binaryData ?? {}).map((b) =>
+        Buffer.from(String(b), "base64").toString(),
+      );
+      for (const text of entries) assert.doesNotMatch(text, /svc:ha[cd]/, `${when}: a ConfigMap entry left`);
+      for (const p of world.sim.pods().filter((x) => x.name.startsWith("hapg-")))
+        assert.deepEqual(p.advertisedServices, [], `${when}: ${p.name} still advertises`);
     };
 
-    killer.arm();
-    const clean = await provider.create("TailnetIngress", await ha("hachk"));
-    const createWrites = [...killer.writes];
-    killer.arm();
-    await provider.remove("TailnetIngress", clean.id, clean.outs);
-    const deleteWrites = [...killer.writes];
-    onlyTheGroupLeft("after a clean create and delete");
-    assert.ok(createWrites.includes("tailscale putService"), `create writes: ${createWrites.join(", ")}`);
-    assert.ok(deleteWrites.includes("tailscale deleteService"), `delete writes: ${deleteWrites.join(", ")}`);
+    for (const [kind, short, written] of [
+      ["TailnetIngress", "i", "tailscale putService"],
+      ["TailnetService", "s", "tailscale putService"],
+    ] as const) {
+      it(`HA ${kind} create and delete: the next up or destroy finishes, leaving only the ProxyGroup`, async () => {
+        const probe = await ha(kind, `hac${short}-probe`);
+        const clean = await killer.writesOf(() => provider.create(kind, probe));
+        const removed = await killer.writesOf(() =>
+          provider.remove(kind, clean.result.id, clean.result.outs),
+        );
+        const [createWrites, deleteWrites] = [clean.writes, removed.writes];
+        onlyTheGroupLeft("after a clean create and delete");
+        assert.ok(createWrites.includes(written), `create writes: ${createWrites.join(", ")}`);
+        assert.ok(
+          deleteWrites.includes("tailscale deleteService"),
+          `delete writes: ${deleteWrites.join(", ")}`,
+        );
 
-    for (let n = 1; n <= createWrites.length; n++) {
-      const news = await ha(`hac${n}`);
-      await killedAfter(n, () => provider.create("TailnetIngress", news));
-      const at = `HA TailnetIngress killed after create write ${n} (${createWrites[n - 1]})`;
-      const again = await provider.create("TailnetIngress", news).catch((e: Error) => {
-        assert.fail(`${at}: the next up failed: ${e.message}`);
+        for (let n = 1; n <= createWrites.length; n++) {
+          const news = await ha(kind, `hac${short}${n}`);
+          await killer.killedAfter(n, () => provider.create(kind, news));
+          const at = `HA ${kind} killed after create write ${n} (${createWrites[n - 1]})`;
+          const again = await provider.create(kind, news).catch((e: Error) => {
+            assert.fail(`${at}: the next up failed: ${e.message}`);
+          });
+          if (kind === "TailnetIngress")
+            assert.equal((again.outs as any).certificate?.state, "issued", `${at}: certificate`);
+          await world.sim.waitIdle();
+          for (const p of world.sim.pods().filter((x) => x.name.startsWith("hapg-")))
+            assert.deepEqual(p.advertisedServices, [`svc:hac${short}${n}`], `${at}: ${p.name} advertises it`);
+          await provider.remove(kind, again.id, again.outs);
+          await world.sim.waitIdle();
+          onlyTheGroupLeft(at);
+        }
+        for (let m = 1; m <= deleteWrites.length; m++) {
+          const { id, outs } = await provider.create(kind, await ha(kind, `had${short}${m}`));
+          await killer.killedAfter(m, () => provider.remove(kind, id, outs));
+          const at = `HA ${kind} killed after delete write ${m} (${deleteWrites[m - 1]})`;
+          await provider.remove(kind, id, outs).catch((e: Error) => {
+            assert.fail(`${at}: the next destroy failed: ${e.message}`);
+          });
+          await world.sim.waitIdle();
+          onlyTheGroupLeft(at);
+        }
       });
-      assert.equal((again.outs as any).certificate?.state, "issued", `${at}: certificate`);
-      await provider.remove("TailnetIngress", again.id, again.outs);
-      onlyTheGroupLeft(at);
     }
-    for (let m = 1; m <= deleteWrites.length; m++) {
-      const { id, outs } = await provider.create("TailnetIngress", await ha(`had${m}`));
-      await killedAfter(m, () => provider.remove("TailnetIngress", id, outs));
-      const at = `HA TailnetIngress killed after delete write ${m} (${deleteWrites[m - 1]})`;
-      await provider.remove("TailnetIngress", id, outs).catch((e: Error) => {
-        assert.fail(`${at}: the next destroy failed: ${e.message}`);
-      });
-      onlyTheGroupLeft(at);
-    }
-    await provider.remove("ProxyGroup", pg.id, pg.outs);
-    assertNothingLeft("after the ProxyGroup was deleted");
   });
 });

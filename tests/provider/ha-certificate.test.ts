@@ -87,20 +87,39 @@ describe("HA TailnetIngress certificate during up", function () {
     await provider.remove("TailnetIngress", id, outs);
   });
 
-  it("fails with the rate limit as the reason, and removes the service", async () => {
+  it("fails with the rate limit as the reason, recorded as a partial create the next up finishes", async () => {
     // A rate limit lasts (unlike a one-off fault): the writer's own attempt and the one `up` asks for
     // both fail, whichever comes first.
     world.sim.setFault({ cert: { kind: "rate-limited", times: Number.POSITIVE_INFINITY } });
-    await assert.rejects(
-      provider.create("TailnetIngress", await checked("TailnetIngress", ingress("limited"))),
-      /rate limited.*useLetsEncryptStagingEnvironment/s,
+    const news = await checked("TailnetIngress", ingress("limited"));
+    const err = (await provider.create("TailnetIngress", news).then(
+      () => assert.fail("expected the create to fail"),
+      (e: unknown) => e,
+    )) as Error & { id?: string; properties?: Record<string, any>; reasons?: string[] };
+    assert.match(err.message, /rate limited.*useLetsEncryptStagingEnvironment/s);
+    // What it wrote is recorded (the host reports a resource that failed to initialise), not torn down:
+    // the certificate Secret and the Tailscale Service are kept for the next up.
+    assert.equal(err.id, `${NS}/edge/svc:limited`);
+    assert.equal(err.properties?.serviceName, "svc:limited");
+    assert.equal(err.properties?.addresses, undefined, "no addresses: an unfinished create");
+    assert.match(
+      String(err.reasons?.[0]),
+      /the next pulumi up finishes the create, pulumi destroy removes it/,
     );
-    assert.deepEqual(
-      world.tailscale.services().map((s) => s.name),
-      [],
-      "no Tailscale Service left behind",
-    );
+
+    // The limit lifts; the engine's next up updates a resource with init errors: it finishes the create.
     world.sim.setFault({ cert: undefined });
+    const { outs } = await provider.update("TailnetIngress", err.id!, err.properties, news);
+    assert.equal((outs as any).certificate.state, "issued");
+    assert.deepEqual(
+      world.tailscale
+        .services()
+        .map((s) => s.name)
+        .filter((n) => n === "svc:limited"),
+      ["svc:limited"],
+    );
+    await provider.remove("TailnetIngress", err.id!, outs);
+    assert.ok(!world.tailscale.services().some((s) => s.name === "svc:limited"), "destroy removes it");
     const cm = world.kube.getObject("v1", "ConfigMap", NS, "edge-ingress-config");
     const serve = cm.binaryData?.["serve-config.json"];
     assert.ok(!serve || !Buffer.from(serve, "base64").toString().includes("svc:limited"));

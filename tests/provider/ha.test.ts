@@ -351,7 +351,8 @@ describe("HA lifecycles (ProxyGroup, TailnetIngress and TailnetService with prox
       Object.keys(JSON.parse(cm.metadata.annotations["tailnet.pulumi.com/service-owners"])).sort(),
       ["svc:data-postgres", "svc:web"],
     );
-    // The ingress's update applies its certificate Secret again: the certificate replica 0 stored stays.
+    // The ingress's update keeps its certificate Secret (not applied again while it holds everything
+    // planned): the certificate replica 0 stored stays.
     const ingressNews = await checked(
       "TailnetIngress",
       ingressInputs("web", {

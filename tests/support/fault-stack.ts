@@ -2,8 +2,9 @@
  * A stack of ProxyGroup, HA and standalone TailnetIngress and TailnetService resources driven in process
  * under seeded faults on both APIs, as the engine drives the dynamic provider: check then create for each
  * resource not yet in state, the ProxyGroup before its dependents and the others in parallel; delete in
- * the reverse order; a resource whose create failed is not in state (a partial-create error's `id` would
- * put it there); one whose delete failed stays. Used by the fault suite (tests/provider/fault-suite.test.ts,
+ * the reverse order; a resource whose create failed is not in state, unless the error is a partial-create
+ * error (`id`, `properties`: what the host reports as a resource that failed to initialise), which records
+ * it with init errors, so the next up updates it; one whose delete failed stays. Used by the fault suite (tests/provider/fault-suite.test.ts,
  * 12 resources, 3 seeds) and the soak (bench/soak.ts, 50 resources, 20 seeds). The engine path itself is
  * covered by tests/engine; here the point is the provider under faults, for seeds that can be replayed.
  */
@@ -88,22 +89,35 @@ function specs(world: LocalWorld, layout: FaultStackLayout): Spec[] {
   return out;
 }
 
-type State = Map<string, { id: string; outs: Record<string, any> }>;
+/** A resource in state; `initErrors`: recorded by a partial-create error, so the next up updates it. */
+type State = Map<string, { id: string; outs: Record<string, any>; initErrors?: boolean }>;
 
-/** One `pulumi up` of the stack: what is not in state is created; returns the failures. */
+/**
+ * One `pulumi up` of the stack: what is not in state is created, what has init errors updated (as the
+ * engine does even without a diff); returns the failures.
+ */
 async function up(all: Spec[], state: State): Promise<string[]> {
   resetCredentials(); // a new provider host per deployment, as the engine starts one
   const failures: string[] = [];
   const createOne = async (s: Spec) => {
-    if (state.has(s.name)) return;
+    const recorded = state.get(s.name);
+    if (recorded && !recorded.initErrors) return;
     try {
-      const checked = await provider.check(s.kind, {}, s.inputs);
+      const checked = await provider.check(s.kind, recorded?.outs ?? {}, s.inputs);
       if ((checked.failures ?? []).length > 0) {
         throw new Error(`check failed: ${JSON.stringify(checked.failures)}`);
       }
-      const { id, outs } = await provider.create(s.kind, checked.inputs);
-      state.set(s.name, { id, outs });
+      if (recorded) {
+        const { outs } = await provider.update(s.kind, recorded.id, recorded.outs, checked.inputs);
+        state.set(s.name, { id: recorded.id, outs: outs as Record<string, any> });
+      } else {
+        const { id, outs } = await provider.create(s.kind, checked.inputs);
+        state.set(s.name, { id, outs });
+      }
     } catch (e) {
+      const partial = e as { id?: string; properties?: Record<string, any> };
+      if (!recorded && partial.id && partial.properties)
+        state.set(s.name, { id: partial.id, outs: partial.properties, initErrors: true });
       failures.push(`${s.name}: ${(e as Error).message}`);
     }
   };

@@ -1,11 +1,17 @@
 /**
- * A provider host killed at an exact write, for crash-safety tests. The engine harness cannot kill its
- * provider host at an exact request, so the host runs in the test's process and this stops it at the
- * I/O layer: Kube's and the Tailscale client's request functions are wrapped; at the chosen write the
- * request is sent and answered, and then the step never resumes (a promise that never settles),
- * exactly what a SIGKILL at that point leaves: the write happened, nothing after it did, no rollback
- * ran. Only writes are boundaries: between two writes a step only reads.
+ * A provider host "killed" right after one of its external writes, for the crash tests
+ * (tests/provider/crash-*.test.ts).
+ *
+ * The engine harness cannot kill its provider host at an exact request, so the host runs in the test's
+ * process and is stopped at the I/O layer. Kube's and the Tailscale client's request functions are
+ * wrapped; at the chosen write the request is sent and answered, and then the step never resumes (a
+ * promise that never settles), exactly what a SIGKILL at that point leaves: the write happened, nothing
+ * after it did, no rollback ran. Only writes are boundaries: between two writes a step only reads, so
+ * "killed before write n" is the same world as "killed after write n-1". The next run gets fresh clients
+ * (resetCredentials), as a new host process would.
  */
+import assert from "node:assert/strict";
+import { resetCredentials } from "../../provider/credentials";
 import { Kube } from "../../provider/kube";
 import { TailscaleClient } from "../../provider/tailscale";
 
@@ -56,6 +62,41 @@ export class HostKiller {
       this.killed = resolve;
     });
     return { dead };
+  }
+
+  /** The writes of `step`, run to its end in a fresh host. */
+  async writesOf<T>(step: () => Promise<T>): Promise<{ result: T; writes: string[] }> {
+    resetCredentials();
+    this.arm();
+    const result = await step();
+    return { result, writes: [...this.writes] };
+  }
+
+  /**
+   * Runs `step` in a fresh host killed after its n-th write: `killed`, or the step finished first (it
+   * makes fewer than n writes) with `result`; a failure is thrown. `writes`: what it wrote. The next
+   * call runs in a fresh host again.
+   */
+  async runUntilWrite<T>(
+    n: number,
+    step: () => Promise<T>,
+  ): Promise<({ killed: true } | { killed: false; result: T }) & { writes: string[] }> {
+    resetCredentials();
+    const { dead } = this.arm(n);
+    const outcome = step().then((result) => ({ killed: false as const, result }));
+    const first = await Promise.race([dead.then(() => ({ killed: true as const })), outcome]);
+    const writes = [...this.writes];
+    this.arm();
+    resetCredentials();
+    return { ...first, writes };
+  }
+
+  /** Runs `step` in a fresh host killed after its n-th write; the step must not finish first. */
+  async killedAfter(n: number, step: () => Promise<unknown>): Promise<void> {
+    const r = await this.runUntilWrite(n, () =>
+      step().catch((e: Error) => assert.fail(`the step failed before its write ${n}: ${e.message}`)),
+    );
+    assert.ok(r.killed, `the step ran fewer than ${n} writes (${r.writes.join(", ")})`);
   }
 
   uninstall(): void {

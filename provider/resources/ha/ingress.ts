@@ -6,6 +6,8 @@
  * ownership, the name not held by a machine):
  *   certificate Secret + Role + RoleBinding -> serve config entry in the shared ConfigMap -> Tailscale
  *   Service (PUT) -> advertise -> wait until the certificate is issued and every replica advertises.
+ *   A create that fails once those checks passed is recorded as it stands, not rolled back (runtime.ts
+ *   `haPartialCreateError` says why): the next `up` finishes it, `destroy` removes it.
  *
  * Advertising, better than the operator (`shouldAdvertiseIngress`): an HTTPS-only service is advertised
  * first by replica 0 alone (the one replica that can obtain the certificate), and by the others once
@@ -24,7 +26,6 @@ import type { BackendServiceFacts } from "../../plan/backends";
 import { PlanError } from "../../plan/errors";
 import {
   certIssued,
-  checkOwnership,
   effectiveJoinToken,
   type HAIngressPlan,
   haIngressHostname,
@@ -45,15 +46,23 @@ import {
 } from "../../plan/ha";
 import { type ProxyGroupRef, SCHEMA_VERSION, type TailnetIngressInput } from "../../plan/inputs";
 import { formerStandaloneNamespaces } from "../../plan/migration";
+import type { PlannedSecret } from "../../plan/objects";
 import { BACKENDS, BACKENDS_READ, backendRecord } from "../../plan/refresh";
 import { TAILNET_INGRESS } from "../../plan/schema/tailnetIngress";
 import { certificateOutputs, obtainCertificate } from "../certificate";
 import { backendsAsRead, coreRef, objectPath, readIngressBackends, secretData } from "../kubeFacts";
 import { cleanOutputs, type Steps } from "../lifecycle";
 import { editConfigMapKey, refuseForeignEntry } from "./configMap";
-import { copyStandaloneCertificate, nameHolder, retireStandalone } from "./migration";
+import { copyStandaloneCertificate, nameHolder, retireStandalone, type StandaloneHolder } from "./migration";
 import { readReplicas, setAdvertised, waitAdvertised } from "./replicas";
-import { clusterIdOf, type HARuntime, requireProxyGroup, runtimeFor } from "./runtime";
+import {
+  clusterIdOf,
+  type HARuntime,
+  haPartialCreateError,
+  requireProxyGroup,
+  runtimeFor,
+  unfinishedCreate,
+} from "./runtime";
 import { runTeardown } from "./teardown";
 
 type IngressInputs = TailnetIngressInput & { __provider?: string };
@@ -98,9 +107,25 @@ async function ensureCertObjects(
       }
     : planned;
   // The keys are replica 0's once it issues, or ours when copied from a standalone proxy (migration.ts).
-  await rt.kube.apply(secret, { ownerId: input.ownerId, sharedFields: [["data"]] });
+  // A Secret that already has everything planned is not applied again: replica 0 may store the
+  // certificate between this read and the apply (an update finishing a create that failed, or a retried
+  // one, while replica 0 retries its order), and the apply would set the keys back to "".
+  if (!(existing && holdsPlanned(existing, planned)))
+    await rt.kube.apply(secret, { ownerId: input.ownerId, sharedFields: [["data"]] });
   await rt.kube.apply(plan.certRole!, { ownerId: input.ownerId });
   await rt.kube.apply(plan.certRoleBinding!, { ownerId: input.ownerId });
+}
+
+/** Whether `live` has every label, annotation and data key of `planned`, and its type. */
+function holdsPlanned(live: KubeObject, planned: PlannedSecret): boolean {
+  const has = (a: Record<string, string> | undefined, b: Record<string, string> | undefined) =>
+    Object.entries(b ?? {}).every(([k, v]) => a?.[k] === v);
+  return (
+    live.type === planned.type &&
+    has(live.metadata.labels, planned.metadata.labels) &&
+    has(live.metadata.annotations, planned.metadata.annotations) &&
+    Object.keys(planned.data ?? {}).every((k) => k in ((live.data as object | undefined) ?? {}))
+  );
 }
 
 interface Prepared {
@@ -109,14 +134,17 @@ interface Prepared {
   plan: HAIngressPlan;
   clusterId?: string;
   existing?: TailscaleService;
-  /** Whether this create adds us to the service's owners (so a failed create releases it). */
-  added: boolean;
+  /** This resource's own standalone proxy that holds the tailnet name (a migration), if any. */
+  holder?: StandaloneHolder;
   /** The backend Services as read, which the serve config entry is planned from. */
   backends: Map<string, BackendServiceFacts>;
 }
 
-/** Every check that can refuse, before the first write. */
-async function prepare(input: IngressInputs, step: "create" | "update"): Promise<Prepared> {
+/**
+ * Every check that can refuse, before the first write. `migrate`: the Tailscale Service may not exist yet
+ * and the tailnet name may be held by this resource's standalone proxy (a create, or finishing one).
+ */
+async function prepare(input: IngressInputs, step: "create" | "update", migrate: boolean): Promise<Prepared> {
   const rt = runtimeFor(input, step);
   const pg = input.proxyGroup!;
   const cm = await requireAndRead(rt, pg);
@@ -150,24 +178,8 @@ async function prepare(input: IngressInputs, step: "create" | "update"): Promise
       throw new Error(`TailnetIngress: ${err.message}`);
     throw err;
   }
-  const check = checkOwnership(
-    serviceName,
-    existing,
-    { ownerId: input.ownerId, clusterId, proxyGroup: input.proxyGroup },
-    joinToken,
-  );
-  return { rt, pg, plan, clusterId, existing, added: check.ok && check.added, backends };
-}
-
-function requireAndRead(rt: HARuntime, pg: ProxyGroupRef): Promise<KubeObject> {
-  return requireProxyGroup(rt.kube, pg, "TailnetIngress");
-}
-
-/** Writes everything and waits; the steps of the module comment. */
-async function provision(input: IngressInputs, p: Prepared, migrate: boolean, previous?: any) {
-  const { rt, pg, plan } = p;
   const holder =
-    migrate && !p.existing
+    migrate && !existing
       ? await nameHolder(
           rt,
           plan.hostname,
@@ -176,6 +188,16 @@ async function provision(input: IngressInputs, p: Prepared, migrate: boolean, pr
           formerStandaloneNamespaces(TAILNET_INGRESS, input as Record<string, any>),
         )
       : undefined;
+  return { rt, pg, plan, clusterId, existing, holder, backends };
+}
+
+function requireAndRead(rt: HARuntime, pg: ProxyGroupRef): Promise<KubeObject> {
+  return requireProxyGroup(rt.kube, pg, "TailnetIngress");
+}
+
+/** Writes everything and waits; the steps of the module comment. */
+async function provision(input: IngressInputs, p: Prepared, previous?: any) {
+  const { rt, pg, plan, holder } = p;
   await ensureCertObjects(rt, input, pg, plan);
   if (holder) await copyStandaloneCertificate(rt, holder, pg.namespace, plan.dnsName!);
   await editConfigMapKey(rt.kube, pg, PROXY_GROUP_SERVE_CONFIG_KEY, plan.serviceName, input.ownerId, (t) =>
@@ -223,17 +245,28 @@ async function provision(input: IngressInputs, p: Prepared, migrate: boolean, pr
 
   const [certSecret, ari] = await Promise.all([rt.kube.get(certRef), renewsWithAriAt(rt, pg)]);
   return cleanOutputs({
+    ...recordedOutputs(input, p),
+    url: `https://${plan.dnsName}/`,
+    addresses: service.addrs ?? [],
+    tailnetIPs: service.addrs ?? [],
+    ...certificateOutputs(certSecret, plan.dnsName!, previous, ari),
+  });
+}
+
+/**
+ * What every record of this ingress holds, of a finished create or of one that failed half-way
+ * (haPartialCreateError): what `delete` needs to find everything it may have written.
+ */
+function recordedOutputs(input: IngressInputs, p: Prepared) {
+  const { pg, plan } = p;
+  return {
     ...input,
     hostname: plan.hostname,
     serviceName: plan.serviceName,
     fqdn: plan.dnsName,
-    url: `https://${plan.dnsName}/`,
-    addresses: service.addrs ?? [],
-    tailnetIPs: service.addrs ?? [],
     joinToken: input.joinToken ?? joinTokenFor(plan.serviceName, input.ownerId),
     // Not the ProxyGroup's namespace: outputs echo the inputs, or every preview would show a change.
     clusterId: p.clusterId,
-    ...certificateOutputs(certSecret, plan.dnsName!, previous, ari),
     kubernetesObjects: [
       objectPath(plan.certSecret!),
       objectPath(plan.certRole!),
@@ -243,7 +276,7 @@ async function provision(input: IngressInputs, p: Prepared, migrate: boolean, pr
     // What the serve config entry was written from, so a refresh can tell when a Service changed.
     [BACKENDS]: backendRecord(p.backends.values()),
     schemaVersion: SCHEMA_VERSION,
-  });
+  };
 }
 
 /** Whether the ProxyGroup's replicas renew with ARI, which tells a renewal's cost (plan/budget.ts). */
@@ -257,55 +290,36 @@ async function renewsWithAriAt(rt: HARuntime, pg: ProxyGroupRef): Promise<boolea
   return renewsWithAri(sts as Parameters<typeof renewsWithAri>[0]);
 }
 
-function teardownOf(props: any, release = true) {
+function teardownOf(props: any) {
   return haIngressTeardown({
     proxyGroup: props.proxyGroup,
     serviceName: props.serviceName,
     ownerId: props.ownerId,
     clusterId: props.clusterId,
     dnsName: props.fqdn,
-    release,
   });
 }
 
 /** The steps of an HA TailnetIngress (check and diff are the kind's: resources/tailnetIngress.ts). */
 export const haIngress: Steps = {
   async create(input: IngressInputs) {
-    const p = await prepare(input, "create");
+    const p = await prepare(input, "create", true);
     const id = `${p.pg.namespace}/${p.pg.name}/${p.plan.serviceName}`;
     try {
-      return { id, outs: await provision(input, p, true) };
+      return { id, outs: await provision(input, p) };
     } catch (err) {
-      try {
-        const cleanup = { ...p.rt, remainingMs: () => 60_000 };
-        await runTeardown(
-          cleanup,
-          teardownOf(
-            {
-              proxyGroup: p.pg,
-              serviceName: p.plan.serviceName,
-              ownerId: input.ownerId,
-              clusterId: p.clusterId,
-              fqdn: p.plan.dnsName,
-            },
-            p.added,
-          ),
-        );
-      } catch (cleanupErr) {
-        throw new Error(
-          `TailnetIngress create failed: ${(err as Error).message}. Removing what it made failed too ` +
-            `(${(cleanupErr as Error).message}); run \`pulumi up\` again to retry.`,
-        );
-      }
-      throw err;
+      throw haPartialCreateError("TailnetIngress", err, id, recordedOutputs(input, p), input);
     }
   },
   async update(_id, olds, news: IngressInputs) {
-    const p = await prepare(news, "update");
-    return { outs: await provision(news, p, false, olds) };
+    // A create that failed half-way is finished as a create: the name may still be the standalone proxy's.
+    const p = await prepare(news, "update", unfinishedCreate(olds));
+    return { outs: await provision(news, p, olds) };
   },
   async read(id, props) {
     if (!props.serviceName) return { id: "" };
+    // What a create that failed half-way wrote is still to be finished or removed, whatever exists yet.
+    if (unfinishedCreate(props)) return { id, props };
     const rt = runtimeFor(props, "read");
     const svc = await rt.tailscale.getService(props.serviceName);
     const mine = releaseOwnership(svc, { ownerId: props.ownerId, clusterId: props.clusterId });

@@ -11,7 +11,7 @@ import { proxyGroupNames } from "../../plan/ha";
 import type { CredentialsInput, ProxyGroupRef } from "../../plan/inputs";
 import type { TailscaleClient } from "../../tailscale";
 import { coreRef } from "../kubeFacts";
-import { deadline } from "../lifecycle";
+import { deadline, partialCreateError } from "../lifecycle";
 import { configMapRef } from "./configMap";
 
 /** What a running HA step has at hand. */
@@ -79,4 +79,39 @@ export async function clusterIdOf(kube: Kube): Promise<string> {
     );
   }
   return ns.metadata.uid;
+}
+
+/**
+ * The error of an HA create that failed after the checks that refuse (so after or around its first
+ * write): the partial-create error (lifecycle.ts), so that Pulumi records the resource with `outs`, and
+ * the next `up` finishes the create (an update from {@link unfinishedCreate} outputs) or `destroy` removes
+ * what it wrote. Not rolled back first, unlike a standalone proxy's create: an HA teardown waits for every
+ * replica to withdraw the service, which fails in the conditions that often failed the create (a replica
+ * that does not report), and it would delete a certificate already issued, which Let's Encrypt's limits
+ * make costly to issue again.
+ */
+export function haPartialCreateError(
+  kind: "TailnetIngress" | "TailnetService",
+  err: unknown,
+  id: string,
+  outs: { proxyGroup?: ProxyGroupRef; serviceName: string },
+  input: { __provider?: string },
+): Error {
+  const pg = outs.proxyGroup!;
+  return partialCreateError(
+    `${kind} create failed: ${(err as Error).message.replace(/\.\s*$/, "")}. What it wrote for Tailscale Service ${outs.serviceName} ` +
+      `on ProxyGroup ${pg.namespace}/${pg.name} is recorded in the stack: the next pulumi up finishes the create, ` +
+      "pulumi destroy removes it.",
+    id,
+    outs,
+    input,
+  );
+}
+
+/**
+ * Whether `outs` are those of an HA create that failed half-way (haPartialCreateError): they have no
+ * `addresses`, which every finished create records.
+ */
+export function unfinishedCreate(outs: { addresses?: unknown }): boolean {
+  return !Array.isArray(outs.addresses);
 }

@@ -7,6 +7,8 @@
  *   Tailscale Service (PUT; its addresses) -> DNAT entry in the shared `ingress-config.json` -> per
  *   replica, once it reports rules matching the entry (its state Secret `ingress-config.json`, written
  *   by its running Pod), `AdvertiseServices` -> wait until every replica advertises.
+ *   A create that fails once those checks passed is recorded as it stands, not rolled back (runtime.ts
+ *   `haPartialCreateError` says why): the next `up` finishes it, `destroy` removes it.
  *
  * Gated on the backend having a ready endpoint, as the operator is (tailscale/tailscale@de9ec7ee
  * cmd/k8s-operator/svc-for-pg.go, `maybeUpdateAdvertiseServicesConfig`): otherwise, in multi-cluster
@@ -25,13 +27,14 @@
  */
 
 import { selectorOf } from "../../kube";
+import type { BackendServiceFacts } from "../../plan/backends";
 import { PlanError } from "../../plan/errors";
 import {
   anyReadyEndpoint,
-  checkOwnership,
   ENDPOINT_SLICE_SERVICE_LABEL,
   type EndpointSliceFacts,
   effectiveJoinToken,
+  type HAServiceContext,
   type HAServicePlan,
   haServiceTeardown,
   INGRESS_CONFIG_KEY,
@@ -53,9 +56,16 @@ import { TAILNET_SERVICE } from "../../plan/schema/tailnetService";
 import { backendsAsRead, readBackendService, secretData } from "../kubeFacts";
 import { cleanOutputs, type Steps } from "../lifecycle";
 import { editConfigMapKey, refuseForeignEntry } from "./configMap";
-import { nameHolder, retireStandalone } from "./migration";
+import { nameHolder, retireStandalone, type StandaloneHolder } from "./migration";
 import { readReplicas, setAdvertised, waitAdvertised } from "./replicas";
-import { clusterIdOf, type HARuntime, requireProxyGroup, runtimeFor } from "./runtime";
+import {
+  clusterIdOf,
+  type HARuntime,
+  haPartialCreateError,
+  requireProxyGroup,
+  runtimeFor,
+  unfinishedCreate,
+} from "./runtime";
 import { runTeardown } from "./teardown";
 
 type ServiceInputs = TailnetServiceInput & { __provider?: string };
@@ -66,8 +76,28 @@ function fail(err: unknown): never {
   throw err;
 }
 
-async function provision(input: ServiceInputs, migrate: boolean) {
-  const rt = runtimeFor(input, migrate ? "create" : "update");
+/** What the checks of an HA TailnetService found, for the writes. */
+interface Prepared {
+  rt: HARuntime;
+  pg: ProxyGroupRef;
+  input: ServiceInputs;
+  backend: BackendServiceFacts;
+  plan: HAServicePlan;
+  ctx: HAServiceContext;
+  joinToken: string | undefined;
+  hostname: string;
+  serviceName: string;
+  /** This resource's own standalone proxy that holds the tailnet name (a migration), if any. */
+  holder?: StandaloneHolder;
+}
+
+/**
+ * Every check that can refuse, before the first write (an update's withdrawal from the replicas when the
+ * backend has no ready endpoint aside). `migrate`: the Tailscale Service may not exist yet and the tailnet
+ * name may be held by this resource's standalone proxy (a create, or finishing one).
+ */
+async function prepare(input: ServiceInputs, step: "create" | "update", migrate: boolean): Promise<Prepared> {
+  const rt = runtimeFor(input, step);
   const pg = input.proxyGroup!;
   const cm = await requireProxyGroup(rt.kube, pg, "TailnetService");
   const backend = await readBackendService(rt.kube, input.service, "service");
@@ -88,12 +118,6 @@ async function provision(input: ServiceInputs, migrate: boolean) {
   } catch (err) {
     fail(err);
   }
-  const check = checkOwnership(
-    serviceName,
-    existing,
-    { ownerId: input.ownerId, clusterId, proxyGroup: input.proxyGroup },
-    joinToken,
-  );
   const holder =
     migrate && !existing
       ? await nameHolder(
@@ -104,73 +128,75 @@ async function provision(input: ServiceInputs, migrate: boolean) {
           formerStandaloneNamespaces(TAILNET_SERVICE, input as Record<string, any>),
         )
       : undefined;
-  const added = check.ok && check.added;
-  await requireReadyBackend(rt, backend, pg, serviceName, !migrate);
+  // On update the service may be advertised already: withdrawn until the backend is ready again.
+  await requireReadyBackend(rt, backend, pg, serviceName, step === "update");
+  return { rt, pg, input, backend, plan, ctx, joinToken, hostname, serviceName, holder };
+}
 
-  try {
-    if (holder) await retireStandalone(rt, holder);
-    const service = tailscaleServiceNeedsPut(existing, plan.tailscaleService)
-      ? await rt.tailscale.putService(plan.tailscaleService)
-      : existing!;
-    // The DNAT entry needs the service's addresses, known once it exists.
-    const withAddrs = planHAService({ ...input, joinToken }, backend, { ...ctx, existingService: service });
-    const entry = withAddrs.ingressConfigEntry;
-    if (!entry) {
-      throw new Error(
-        `TailnetService: Tailscale Service ${serviceName} has no address of the family of Service ` +
-          `${backend.namespace}/${backend.name}'s cluster IP (${(backend.clusterIPs ?? [backend.clusterIP]).join(", ")}); ` +
-          `its addresses are ${(service.addrs ?? []).join(", ") || "none"}`,
-      );
-    }
-    await editConfigMapKey(rt.kube, pg, INGRESS_CONFIG_KEY, serviceName, input.ownerId, (t) =>
-      upsertIngressConfig(t, serviceName, entry),
+/**
+ * What every record of this service holds, of a finished create or of one that failed half-way
+ * (haPartialCreateError): what `delete` needs to find everything it may have written.
+ */
+function recordedOutputs(p: Prepared) {
+  return {
+    ...p.input,
+    hostname: p.hostname,
+    serviceName: p.serviceName,
+    fqdn: p.plan.dnsName,
+    joinToken: p.input.joinToken ?? joinTokenFor(p.serviceName, p.input.ownerId),
+    // Not the ProxyGroup's namespace: outputs echo the inputs, or every preview would show a change.
+    clusterId: p.ctx.clusterId,
+    kubernetesObjects: [`ConfigMap/${p.pg.namespace}/${p.pg.name}-ingress-config#${INGRESS_CONFIG_KEY}`],
+    // What the DNAT entry was written from, so a refresh can tell when the Service changed.
+    [BACKENDS]: backendRecord([p.backend]),
+    schemaVersion: SCHEMA_VERSION,
+  };
+}
+
+/** Writes everything and waits; the steps of the module comment. */
+async function provision(p: Prepared) {
+  const { rt, pg, input, backend, serviceName, plan } = p;
+  if (p.holder) await retireStandalone(rt, p.holder);
+  const service = tailscaleServiceNeedsPut(p.ctx.existingService, plan.tailscaleService)
+    ? await rt.tailscale.putService(plan.tailscaleService)
+    : p.ctx.existingService!;
+  // The DNAT entry needs the service's addresses, known once it exists.
+  const withAddrs = planHAService({ ...input, joinToken: p.joinToken }, backend, {
+    ...p.ctx,
+    existingService: service,
+  });
+  const entry = withAddrs.ingressConfigEntry;
+  if (!entry) {
+    throw new Error(
+      `TailnetService: Tailscale Service ${serviceName} has no address of the family of Service ` +
+        `${backend.namespace}/${backend.name}'s cluster IP (${(backend.clusterIPs ?? [backend.clusterIP]).join(", ")}); ` +
+        `its addresses are ${(service.addrs ?? []).join(", ") || "none"}`,
     );
-    const running = (await readReplicas(rt.kube, pg)).filter((r) => r.pod);
-    await Promise.all(
-      running.map(async (r) => {
-        // Advertise only where the rules are in place: otherwise clients routed there are dropped.
-        await rt.kube.waitFor(
-          r.stateRef,
-          (obj) => replicaReportsRules(secretData(obj)[INGRESS_CONFIG_KEY], r.podIPs, serviceName, entry),
-          {
-            timeoutMs: rt.remainingMs(),
-            description: `ProxyGroup replica ${r.stateRef.name} to install its DNAT rules for ${serviceName} (ingress-config.json in its state Secret)`,
-          },
-        );
-        await setAdvertised(rt.kube, r.configRef, serviceName, true);
-        await waitAdvertised(rt, r, serviceName, true);
-      }),
-    );
-    return {
-      id: `${pg.namespace}/${pg.name}/${serviceName}`,
-      outs: cleanOutputs({
-        ...input,
-        hostname,
-        serviceName,
-        fqdn: plan.dnsName,
-        addresses: service.addrs ?? [],
-        tailnetIPs: service.addrs ?? [],
-        joinToken: input.joinToken ?? joinTokenFor(serviceName, input.ownerId),
-        // Not the ProxyGroup's namespace: outputs echo the inputs, or every preview would show a change.
-        clusterId,
-        kubernetesObjects: [`ConfigMap/${pg.namespace}/${pg.name}-ingress-config#${INGRESS_CONFIG_KEY}`],
-        // What the DNAT entry was written from, so a refresh can tell when the Service changed.
-        [BACKENDS]: backendRecord([backend]),
-        schemaVersion: SCHEMA_VERSION,
-      }),
-      added,
-      cleanup: { proxyGroup: pg, serviceName, ownerId: input.ownerId, clusterId },
-    };
-  } catch (err) {
-    (err as { haCleanup?: unknown }).haCleanup = {
-      proxyGroup: pg,
-      serviceName,
-      ownerId: input.ownerId,
-      clusterId,
-      release: added,
-    };
-    throw err;
   }
+  await editConfigMapKey(rt.kube, pg, INGRESS_CONFIG_KEY, serviceName, input.ownerId, (t) =>
+    upsertIngressConfig(t, serviceName, entry),
+  );
+  const running = (await readReplicas(rt.kube, pg)).filter((r) => r.pod);
+  await Promise.all(
+    running.map(async (r) => {
+      // Advertise only where the rules are in place: otherwise clients routed there are dropped.
+      await rt.kube.waitFor(
+        r.stateRef,
+        (obj) => replicaReportsRules(secretData(obj)[INGRESS_CONFIG_KEY], r.podIPs, serviceName, entry),
+        {
+          timeoutMs: rt.remainingMs(),
+          description: `ProxyGroup replica ${r.stateRef.name} to install its DNAT rules for ${serviceName} (ingress-config.json in its state Secret)`,
+        },
+      );
+      await setAdvertised(rt.kube, r.configRef, serviceName, true);
+      await waitAdvertised(rt, r, serviceName, true);
+    }),
+  );
+  return cleanOutputs({
+    ...recordedOutputs(p),
+    addresses: service.addrs ?? [],
+    tailnetIPs: service.addrs ?? [],
+  });
 }
 
 /**
@@ -213,33 +239,22 @@ async function requireReadyBackend(
 /** The steps of an HA TailnetService (check and diff are the kind's: resources/tailnetService.ts). */
 export const haService: Steps = {
   async create(input: ServiceInputs) {
+    const p = await prepare(input, "create", true);
+    const id = `${p.pg.namespace}/${p.pg.name}/${p.serviceName}`;
     try {
-      const { id, outs } = await provision(input, true);
-      return { id, outs };
+      return { id, outs: await provision(p) };
     } catch (err) {
-      const cleanup = (err as { haCleanup?: Parameters<typeof haServiceTeardown>[0] }).haCleanup;
-      if (cleanup) {
-        try {
-          await runTeardown(
-            { ...runtimeFor(input, "create"), remainingMs: () => 60_000 },
-            haServiceTeardown(cleanup),
-          );
-        } catch (cleanupErr) {
-          throw new Error(
-            `TailnetService create failed: ${(err as Error).message}. Removing what it made failed too ` +
-              `(${(cleanupErr as Error).message}); run \`pulumi up\` again to retry.`,
-          );
-        }
-      }
-      throw err;
+      throw haPartialCreateError("TailnetService", err, id, recordedOutputs(p), input);
     }
   },
-  async update(_id, _olds, news: ServiceInputs) {
-    const { outs } = await provision(news, false);
-    return { outs };
+  async update(_id, olds, news: ServiceInputs) {
+    // A create that failed half-way is finished as a create: the name may still be the standalone proxy's.
+    return { outs: await provision(await prepare(news, "update", unfinishedCreate(olds))) };
   },
   async read(id, props) {
     if (!props.serviceName) return { id: "" };
+    // What a create that failed half-way wrote is still to be finished or removed, whatever exists yet.
+    if (unfinishedCreate(props)) return { id, props };
     const rt = runtimeFor(props, "read");
     const svc = await rt.tailscale.getService(props.serviceName);
     const mine = releaseOwnership(svc, { ownerId: props.ownerId, clusterId: props.clusterId });
