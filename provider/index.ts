@@ -22,6 +22,7 @@ import type { KindSchema } from "./plan/schema/field";
 import { PROXY_GROUP } from "./plan/schema/proxyGroup";
 import { TAILNET_INGRESS } from "./plan/schema/tailnetIngress";
 import { TAILNET_SERVICE } from "./plan/schema/tailnetService";
+import { inStep } from "./progress";
 import { certificateBudget } from "./resources/certificateBudget";
 import { type Lifecycle, recordOnly } from "./resources/lifecycle";
 import { proxyGroup } from "./resources/proxyGroup";
@@ -66,8 +67,13 @@ export function diff(kind: string, id: string, olds: any, news: any): Promise<pu
   return lifecycleOf(kind).diff(id, olds ?? {}, news ?? {});
 }
 
+/** The resource a step is for, as the SDK names it (progress.ts: the host passes no URN). */
+function urnOf(props: any): string | undefined {
+  return typeof props?.resourceUrn === "string" ? props.resourceUrn : undefined;
+}
+
 export function create(kind: string, inputs: any): Promise<pulumi.dynamic.CreateResult> {
-  return lifecycleOf(kind).create(inputs);
+  return inStep(urnOf(inputs), () => lifecycleOf(kind).create(inputs));
 }
 
 export function read(kind: string, id: string, props: any): Promise<pulumi.dynamic.ReadResult> {
@@ -88,10 +94,10 @@ export async function update(
   const declared = declarations[kind];
   const recorded = declared && recordOnly(declared.schema, declared.diff, olds ?? {}, news ?? {});
   if (recorded) return { outs: recorded };
-  return lifecycle.update(id, olds ?? {}, news ?? {});
+  return inStep(urnOf(news), () => lifecycle.update(id, olds ?? {}, news ?? {}));
 }
 
 /** `delete` is a reserved word for a named export; the shim calls this. */
 export function remove(kind: string, id: string, props: any): Promise<void> {
-  return lifecycleOf(kind).delete(id, props ?? {});
+  return inStep(urnOf(props), () => lifecycleOf(kind).delete(id, props ?? {}));
 }

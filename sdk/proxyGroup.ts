@@ -9,6 +9,8 @@ import {
   outputPlaceholders,
   ownerIdFor,
   refuseProviderOptions,
+  resourceUrnInput,
+  TYPE_MODULE,
 } from "./types";
 
 /** Arguments of a {@link ProxyGroup}. */
@@ -95,11 +97,12 @@ export class ProxyGroup extends pulumi.dynamic.Resource {
         tags: args.tags,
         hostnamePrefix: args.hostnamePrefix,
         proxyClass: args.proxyClass,
+        resourceUrn: resourceUrnInput(name, "ProxyGroup", opts),
         customTimeouts: customTimeoutsInput(opts),
         credentials: credentialsInput(args.credentials),
       },
       opts,
-      "tailnet",
+      TYPE_MODULE,
       "ProxyGroup",
     );
   }

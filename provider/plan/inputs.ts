@@ -133,6 +133,8 @@ export interface ProxyCommonInput {
    * exports. Without it, an existing Tailscale Service that is not this resource's own is an error.
    */
   joinToken?: string;
+  /** The resource's own URN, set by the SDK; names it in progress lines (provider/progress.ts). */
+  resourceUrn?: string;
   /** The resource's customTimeouts, copied by the SDK (plan/duration.ts); each step's wait budget. */
   customTimeouts?: CustomTimeoutsInput;
   credentials?: CredentialsInput;
@@ -196,6 +198,8 @@ export interface ProxyGroupInput {
   tags?: string[];
   hostnamePrefix?: string;
   proxyClass?: ProxyClassInput;
+  /** The resource's own URN, set by the SDK; names it in progress lines (provider/progress.ts). */
+  resourceUrn?: string;
   /** The resource's customTimeouts, copied by the SDK (plan/duration.ts); each step's wait budget. */
   customTimeouts?: CustomTimeoutsInput;
   credentials?: CredentialsInput;

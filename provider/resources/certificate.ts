@@ -6,6 +6,7 @@ import { createHash, X509Certificate } from "node:crypto";
 import type { Kube } from "../kube";
 import type { CertificateState } from "../plan/outputs";
 import { TAILSCALE_CONTAINER } from "../plan/proxyclass";
+import { waiting } from "../progress";
 
 // Declared in plan/outputs.ts, which imports nothing, so that sdk/ can re-export it without pulling
 // this module's Kube (and so @kubernetes/client-node) into the published declarations.
@@ -100,14 +101,18 @@ export async function obtainCertificate(
   kube: Kube,
   o: { namespace: string; pod: string; domain: string; staging?: boolean; timeoutMs: number },
 ): Promise<void> {
-  const result = await kube.exec(
-    o.namespace,
-    o.pod,
-    TAILSCALE_CONTAINER,
-    ["tailscale", "--socket=/tmp/tailscaled.sock", "cert", "--cert-file=-", o.domain],
-    o.timeoutMs,
-    // Running it again returns the certificate the first run got (see above): safe after a broken connection.
-    { idempotent: true },
+  const result = await waiting(
+    `the proxy in Pod ${o.namespace}/${o.pod} to obtain the certificate for ${o.domain} (tailscale cert)`,
+    () =>
+      kube.exec(
+        o.namespace,
+        o.pod,
+        TAILSCALE_CONTAINER,
+        ["tailscale", "--socket=/tmp/tailscaled.sock", "cert", "--cert-file=-", o.domain],
+        o.timeoutMs,
+        // Running it again returns the certificate the first run got (see above): safe after a broken connection.
+        { idempotent: true },
+      ),
   );
   if (result.exitCode === 0) return;
   const why = result.stderr.trim() || `exit code ${result.exitCode}`;
