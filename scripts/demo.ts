@@ -154,7 +154,7 @@ function printDone(title: string, result: StepResult, before: Map<string, Proper
       console.log(`        - deleted device ${o.hostname} (${o.deviceId})`);
     if (step.op === "delete") {
       const service = before.get(step.urn)?.serviceName;
-      if (typeof service === "string") console.log(`        - deleted Tailscale Service ${service}`);
+      if (typeof service === "string") console.log(`        - no longer serves Tailscale Service ${service}`);
     } else {
       const service = step.outputs?.serviceName;
       if (typeof service === "string")
