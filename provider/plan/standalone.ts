@@ -11,7 +11,9 @@
  * - Each proxy has its own ServiceAccount, Role and RoleBinding, and the Role grants only what the proxy
  *   uses on its own Secret (`get`, `update`, `patch`, by resourceName) and events. The operator runs every
  *   proxy as the shared `proxies` ServiceAccount with read/write on every Secret of its namespace.
- * - Labels add our ownership marks (labels.ts); the selector is `app: <owner hash>` (no parent UID here).
+ * - Labels: the operator's parent labels under our prefix, no `tailscale.com/managed`, and our ownership
+ *   marks (labels.ts), so an operator beside us ignores them; the selector is `app: <owner hash>` (no
+ *   parent UID here).
  * - Default image `tailscale/tailscale:stable`, pull policy `Always` (proxyclass.ts explains).
  * - TS_DEBUG_FIREWALL_MODE is set only on kernel-networking (layer-3) proxies: a userspace proxy has no
  *   firewall (the operator sets its global PROXY_FIREWALL_MODE on every proxy).
@@ -24,6 +26,8 @@ import type { ProxyClassInput, TailnetIngressInput, TailnetServiceInput } from "
 import {
   ANNOTATION_LAST_SET_CLUSTER_DNS_NAME,
   ANNOTATION_LAST_SET_CLUSTER_IP,
+  LABEL_PARENT_NAME,
+  LABEL_PARENT_NAMESPACE,
   ownerAnnotations,
   proxyLabels,
   proxySelector,
@@ -330,8 +334,8 @@ export function metricsServiceName(names: ProxyNames): string {
  * (`ts_prom_job`, `ts_proxy_*`). Label values are truncated as label values must be.
  */
 function buildMetricsService(o: TemplateOptions): PlannedService {
-  const parent = o.labels["tailscale.com/parent-resource"] ?? o.names.base;
-  const parentNs = o.labels["tailscale.com/parent-resource-ns"] ?? o.namespace;
+  const parent = o.labels[LABEL_PARENT_NAME] ?? o.names.base;
+  const parentNs = o.labels[LABEL_PARENT_NAMESPACE] ?? o.namespace;
   return {
     apiVersion: "v1",
     kind: "Service",

@@ -25,6 +25,7 @@ import {
   effectiveReplicas,
   INGRESS_CONFIG_KEY,
   ingressConfigServiceNames,
+  LABEL_PARENT_NAME,
   PROXY_GROUP_SERVE_CONFIG_KEY,
   type ProxyGroupPlan,
   parseOwners,
@@ -274,6 +275,21 @@ async function keysFor(
 }
 
 /**
+ * The selector of the ProxyGroup's StatefulSet when it exists (a retried create, an update), which it
+ * keeps: Kubernetes refuses to change it (plan/ha/proxygroup.ts `statefulSetSelector`).
+ */
+async function liveSelector(rt: HARuntime, input: PGInputs): Promise<Record<string, string> | undefined> {
+  const sts = await rt.kube.get({
+    apiVersion: "apps/v1",
+    kind: "StatefulSet",
+    namespace: input.namespace,
+    name: proxyGroupNames.statefulSet(input.name),
+  });
+  const spec = sts?.spec as { selector?: { matchLabels?: Record<string, string> } } | undefined;
+  return spec?.selector?.matchLabels;
+}
+
+/**
  * Applies every object; config Secrets with the given keys, keeping what the ingresses advertise.
  * `formerOwnerId` is the ProxyGroup's previous `ownerId` when an update changes it (in place: the
  * objects are relabelled).
@@ -395,7 +411,12 @@ export const proxyGroup: Lifecycle = {
     const rt = runtimeFor(input, "create");
     const controlUrl = controlUrlFor(rt.tailscale);
     const labels = await requireNamespace(rt.kube, input.namespace, "namespace");
-    const skeleton = planProxyGroup(input, { authKeys: {}, controlUrl, existingAdvertiseServices: {} });
+    const skeleton = planProxyGroup(input, {
+      authKeys: {},
+      controlUrl,
+      existingAdvertiseServices: {},
+      statefulSetSelector: await liveSelector(rt, input),
+    });
     requireAdmittedProxyPod({
       namespace: input.namespace,
       labels,
@@ -427,7 +448,7 @@ export const proxyGroup: Lifecycle = {
           // and the next `up` updates it, which mints for the replicas without a device and waits for them.
           throw partialCreateError(
             `ProxyGroup create failed: ${(err as Error).message}. Removing what it made failed too ` +
-              `(${(cleanupErr as Error).message}); objects labelled tailscale.com/parent-resource=${input.name} ` +
+              `(${(cleanupErr as Error).message}); objects labelled ${LABEL_PARENT_NAME}=${input.name} ` +
               `in namespace ${input.namespace} remain: the next pulumi up finishes the create, pulumi destroy removes them.`,
             id,
             outputsOf(input, skeleton, []),
@@ -443,7 +464,12 @@ export const proxyGroup: Lifecycle = {
     const rt = runtimeFor(news, "update");
     const controlUrl = controlUrlFor(rt.tailscale);
     const oldReplicas = effectiveReplicas(olds);
-    const plan = planProxyGroup(news, { authKeys: {}, controlUrl, existingAdvertiseServices: {} });
+    const plan = planProxyGroup(news, {
+      authKeys: {},
+      controlUrl,
+      existingAdvertiseServices: {},
+      statefulSetSelector: await liveSelector(rt, news),
+    });
     // The namespace may have been relabelled, or the ProxyClass changed, since the create.
     requireAdmittedProxyPod({
       namespace: news.namespace,

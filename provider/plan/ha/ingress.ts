@@ -7,7 +7,8 @@
  * replicas' configs, all at once or replica 0 first as {@link shouldAdvertiseIngress} says.
  *
  * Differences on purpose: ownership is ours (ownership.ts), not the operator's owner-references; cert
- * objects carry our owner labels instead of the Ingress parent labels (there is no Ingress object);
+ * objects carry our owner labels instead of the Ingress parent labels (there is no Ingress object), and
+ * of the operator's labels only the three containerboot lists them by (common.ts `containerbootCertLabels`);
  * funnel is refused (the operator ignores it on HA Ingresses).
  */
 import type { BackendServiceFacts } from "../backends";
@@ -26,10 +27,9 @@ import {
 } from "../serve-config";
 import { effectiveTags } from "../tags";
 import {
+  containerbootCertLabels,
   LABEL_DOMAIN,
-  LABEL_MANAGED,
   LABEL_PROXY_GROUP,
-  LABEL_SECRET_TYPE,
   ownershipMetadata,
   PROXY_GROUP_SERVE_CONFIG_KEY,
   serviceNameFor,
@@ -141,10 +141,9 @@ export function buildHAIngressServiceConfig(
   return sc;
 }
 
-/** Labels of the per-domain cert objects (what the operator's cleanup selects on) plus ours. */
+/** Labels of the per-domain cert objects: the ProxyGroup and the domain, under our prefix, and ours. */
 export function certResourceLabels(pg: string, dnsName: string, ownerId: string): Record<string, string> {
   return {
-    [LABEL_MANAGED]: "true",
     [LABEL_PROXY_GROUP]: pg,
     [LABEL_DOMAIN]: toLabelValue(dnsName),
     ...ownershipMetadata(ownerId).labels,
@@ -213,7 +212,7 @@ export function planHAIngress(
     metadata: {
       name: dnsName,
       namespace: pg.namespace,
-      labels: { ...labels, [LABEL_SECRET_TYPE]: "certs" },
+      labels: { ...labels, ...containerbootCertLabels(pg.name) },
       annotations: { ...annotations },
     },
     type: "kubernetes.io/tls",

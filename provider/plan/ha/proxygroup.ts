@@ -13,7 +13,7 @@
  */
 import type { V1Container, V1EnvVar, V1Role, V1Volume, V1VolumeMount } from "@kubernetes/client-node";
 import type { ProxyGroupInput, ProxyGroupRef } from "../inputs";
-import { LABEL_MANAGED_BY, MANAGED_BY } from "../labels";
+import { LABEL_MANAGED_BY, legacyLabels, MANAGED_BY } from "../labels";
 import type {
   ObjectRef,
   PlannedConfigMap,
@@ -38,7 +38,6 @@ import { effectiveTags } from "../tags";
 import {
   CONFIG_KEY,
   DEFAULT_REPLICAS,
-  LABEL_MANAGED,
   LABEL_PARENT_NAME,
   LABEL_PARENT_TYPE,
   LABEL_SECRET_TYPE,
@@ -66,6 +65,13 @@ export interface ProxyGroupContext {
    * ProxyGroup option for a shared ACME account: no input sets it yet.
    */
   shareAcmeAccount?: boolean;
+  /**
+   * `spec.selector.matchLabels` of the StatefulSet when it exists. Kubernetes refuses to change a
+   * StatefulSet's selector and the Pod template must carry it, so a StatefulSet keeps the selector it was
+   * created with: {@link pgLabels}, or for one written before our labels were renamed, its
+   * `legacyLabels` (labels.ts).
+   */
+  statefulSetSelector?: Record<string, string>;
 }
 
 /** All objects of one ProxyGroup, in the order the operator creates them. */
@@ -101,9 +107,12 @@ export const proxyGroupNames = {
   configMap: (pg: string) => `${pg}-ingress-config`,
 };
 
-/** The operator's pgLabels: what the StatefulSet selects on and replicas' RBAC relies on. */
+/**
+ * The operator's pgLabels under our prefix (labels.ts): what every object of the ProxyGroup carries and a
+ * new StatefulSet selects on.
+ */
 export function pgLabels(pg: string): Record<string, string> {
-  return { [LABEL_MANAGED]: "true", [LABEL_PARENT_TYPE]: "proxygroup", [LABEL_PARENT_NAME]: pg };
+  return { [LABEL_PARENT_TYPE]: "proxygroup", [LABEL_PARENT_NAME]: pg };
 }
 
 /** The number of replicas after defaults. */
@@ -111,13 +120,26 @@ export function effectiveReplicas(input: Pick<ProxyGroupInput, "replicas">): num
   return input.replicas ?? DEFAULT_REPLICAS;
 }
 
-/** The config or state Secrets of a ProxyGroup that pulumi-tailnet made, by label. */
+/** The config or state Secrets of a ProxyGroup that pulumi-tailnet made, by label (this version's and older ones'). */
 export function proxyGroupSecrets(pg: ProxyGroupRef, type: "config" | "state"): Selection {
+  const labels = { ...pgLabels(pg.name), [LABEL_SECRET_TYPE]: type, [LABEL_MANAGED_BY]: MANAGED_BY };
   return {
     apiVersion: "v1",
     kind: "Secret",
     namespace: pg.namespace,
-    labels: { ...pgLabels(pg.name), [LABEL_SECRET_TYPE]: type, [LABEL_MANAGED_BY]: MANAGED_BY },
+    labels,
+    legacyLabels: legacyLabels(labels),
+  };
+}
+
+/** The Pods of a ProxyGroup, as this version and as older ones labelled them. */
+export function proxyGroupPods(pg: ProxyGroupRef): Selection {
+  return {
+    apiVersion: "v1",
+    kind: "Pod",
+    namespace: pg.namespace,
+    labels: pgLabels(pg.name),
+    legacyLabels: legacyLabels(pgLabels(pg.name)),
   };
 }
 
@@ -273,15 +295,16 @@ export function planProxyGroup(input: ProxyGroupInput, ctx: ProxyGroupContext): 
     volumeMounts: proxyGroupVolumeMounts(pg, replicas),
   };
   const own = ownershipMetadata(input.ownerId);
+  const selector = ctx.statefulSetSelector ?? pgLabels(pg);
   const baseSts: PlannedStatefulSet = {
     apiVersion: "apps/v1",
     kind: "StatefulSet",
     metadata: meta(input, proxyGroupNames.statefulSet(pg)),
     spec: {
       replicas,
-      selector: { matchLabels: pgLabels(pg) },
+      selector: { matchLabels: { ...selector } },
       template: {
-        metadata: { labels: { ...pgLabels(pg), ...own.labels } },
+        metadata: { labels: { ...pgLabels(pg), ...selector, ...own.labels } },
         spec: {
           serviceAccountName: proxyGroupNames.serviceAccount(pg),
           initContainers: [

@@ -14,7 +14,7 @@ import type { ProxyGroupRef } from "../inputs";
 import { LABEL_OWNER, ownerHash } from "../labels";
 import type { ObjectRef, Selection } from "../objects";
 import { CONFIG_KEY, INGRESS_CONFIG_KEY, PROXY_GROUP_SERVE_CONFIG_KEY } from "./common";
-import { pgLabels, proxyGroupNames, proxyGroupSecrets } from "./proxygroup";
+import { proxyGroupNames, proxyGroupPods, proxyGroupSecrets } from "./proxygroup";
 
 export type { Selection } from "../objects";
 
@@ -229,9 +229,11 @@ export function haServiceTeardown(t: HAServiceTeardownInput): TeardownStep[] {
  * Secrets are selected with this owner's label too, so another tool's objects are never deleted.
  */
 export function proxyGroupTeardown(pg: ProxyGroupRef, ownerId: string): TeardownStep[] {
+  const owner = { [LABEL_OWNER]: ownerHash(ownerId) };
   const mine = (sel: Selection): Selection => ({
     ...sel,
-    labels: { ...sel.labels, [LABEL_OWNER]: ownerHash(ownerId) },
+    labels: { ...sel.labels, ...owner },
+    ...(sel.legacyLabels ? { legacyLabels: { ...sel.legacyLabels, ...owner } } : {}),
   });
   const ref = (apiVersion: string, kind: string, name: string): ObjectRef => ({
     apiVersion,
@@ -248,7 +250,7 @@ export function proxyGroupTeardown(pg: ProxyGroupRef, ownerId: string): Teardown
     {
       step: "waitPodsGone",
       description: `wait for the pods of ProxyGroup ${pg.namespace}/${pg.name} to terminate`,
-      pods: { apiVersion: "v1", kind: "Pod", namespace: pg.namespace, labels: pgLabels(pg.name) },
+      pods: proxyGroupPods(pg),
     },
     {
       step: "deleteDevices",

@@ -35,10 +35,10 @@ import {
   serviceNameFor,
 } from "../../plan/ha";
 import { tailnetNameOf } from "../../plan/hostnames";
-import { ownerHash } from "../../plan/labels";
+import { legacyLabels, ownerHash } from "../../plan/labels";
 import { proxyNames } from "../../plan/names";
 import { isSharedIn } from "../devices";
-import { coreRef, secretData } from "../kubeFacts";
+import { coreRef, listSelection, secretData } from "../kubeFacts";
 import { configMapText, proxyGroupOfConfigMap, serviceOwnersOf } from "./configMap";
 import type { HARuntime } from "./runtime";
 import { runTeardown } from "./teardown";
@@ -142,12 +142,13 @@ export async function releaseForStandalone(
   const owners = parseOwners(svc.annotations);
   if (owners.kind !== "owners" || owners.owners.length === 0 || owners.owners.some((o) => o.id !== ownerId))
     return false;
-  const cms = await rt.kube.list(
-    "v1",
-    "ConfigMap",
-    undefined,
-    selectorOf({ [LABEL_PARENT_TYPE]: "proxygroup" }),
-  );
+  const byType = { [LABEL_PARENT_TYPE]: "proxygroup" };
+  const cms = await listSelection(rt.kube, {
+    apiVersion: "v1",
+    kind: "ConfigMap",
+    labels: byType,
+    legacyLabels: legacyLabels(byType),
+  });
   for (const cm of cms) {
     if (serviceOwnersOf(cm)[serviceName] !== ownerId) continue;
     const pg = proxyGroupOfConfigMap(cm.metadata);

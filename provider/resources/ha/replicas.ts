@@ -6,7 +6,7 @@
 import { type Kube, KubeApiError, type KubeObject, type ObjectRef, selectorOf, sharedEdit } from "../../kube";
 import {
   CONFIG_KEY,
-  pgLabels,
+  proxyGroupPods,
   proxyGroupSecrets,
   readReplicaProfile,
   replicaAdvertises,
@@ -14,7 +14,7 @@ import {
   withAdvertisedService,
 } from "../../plan/ha";
 import type { ProxyGroupRef } from "../../plan/inputs";
-import { secretData } from "../kubeFacts";
+import { listSelection, secretData } from "../kubeFacts";
 import type { HARuntime } from "./runtime";
 
 /** One replica of a ProxyGroup, as the cluster reports it now. */
@@ -43,10 +43,9 @@ function ordinalOf(pg: string, name: string): number | undefined {
 
 /** The replicas of a ProxyGroup (by their state Secrets), with their Pods, in ordinal order. */
 export async function readReplicas(kube: Kube, pg: ProxyGroupRef): Promise<ReplicaFacts[]> {
-  const sel = proxyGroupSecrets(pg, "state");
   const [states, pods] = await Promise.all([
-    kube.list("v1", "Secret", pg.namespace, selectorOf(sel.labels)),
-    kube.list("v1", "Pod", pg.namespace, selectorOf(pgLabels(pg.name))),
+    listSelection(kube, proxyGroupSecrets(pg, "state")),
+    listSelection(kube, proxyGroupPods(pg)),
   ]);
   const out: ReplicaFacts[] = [];
   for (const s of states) {
