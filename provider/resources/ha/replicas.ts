@@ -3,7 +3,7 @@
  * add or remove its Tailscale Service in a replica's `AdvertiseServices`, and wait until the replica
  * reports (in the prefs its tailscaled applied) that it did.
  */
-import { type Kube, KubeApiError, type KubeObject, type ObjectRef, selectorOf, sharedEdit } from "../../kube";
+import { type Kube, KubeApiError, type KubeObject, type ObjectRef, sharedEdit } from "../../kube";
 import {
   CONFIG_KEY,
   proxyGroupPods,

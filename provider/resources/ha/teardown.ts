@@ -1,5 +1,5 @@
 /** Runs the pure teardown step lists of plan/ha/teardown.ts against the cluster and the tailnet. */
-import { type Kube, type KubeObject, refOf, selectorOf } from "../../kube";
+import { refOf } from "../../kube";
 import {
   INGRESS_CONFIG_KEY,
   LABEL_PARENT_NAME,
