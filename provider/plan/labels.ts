@@ -44,6 +44,37 @@ const LEGACY_KEYS: Readonly<Record<string, string>> = {
 };
 
 /**
+ * True for labels an earlier version wrote: the operator's `tailscale.com/managed` with its parent type.
+ * A StatefulSet so labelled keeps its selector and Pod template labels (plan/standalone.ts,
+ * plan/ha/proxygroup.ts `legacyPodLabels`): a ProxyGroup's selector cannot change, and new Pod labels
+ * would restart every proxy for nothing the operator looks at.
+ */
+export function writtenBeforeRename(labels: Readonly<Record<string, string>> | undefined): boolean {
+  return labels?.[OPERATOR_LABEL_MANAGED] === "true" && LEGACY_KEYS[LABEL_PARENT_TYPE]! in labels;
+}
+
+/**
+ * The output under which create and update record how they labelled the resource's Kubernetes objects
+ * (provider/index.ts). State without it was written by an earlier version, whose objects carry the
+ * operator's labels: the diff then asks for an update that relabels them ({@link relabelReason}).
+ */
+export const OBJECT_LABELS = "objectLabels";
+/** The value of {@link OBJECT_LABELS}: our prefix. */
+export const OBJECT_LABELS_NOW = "tailnet.pulumi.com";
+
+/** Why the resource must be updated to relabel its objects, or undefined when it need not be. */
+export function relabelReason(olds: Readonly<Record<string, unknown>>): string | undefined {
+  const objects = olds.kubernetesObjects;
+  if (!Array.isArray(objects) || objects.length === 0 || olds[OBJECT_LABELS] === OBJECT_LABELS_NOW)
+    return undefined;
+  return (
+    "its Kubernetes objects carry the labels an earlier pulumi-tailnet gave them, the Tailscale operator's own " +
+    "(tailscale.com/managed, tailscale.com/parent-resource*), which an operator in the cluster acts on: the update " +
+    "relabels them under tailnet.pulumi.com/ and changes nothing else (a StatefulSet keeps its selector and its Pods' labels, so no Pod restarts)"
+  );
+}
+
+/**
  * The labels an object had when a version before the rename wrote it: each renamed key under its old name,
  * plus `tailscale.com/managed: "true"` when any was renamed (every such object had it).
  */
@@ -83,6 +114,9 @@ export const APP_NAME = "tailscale";
  * keeps the current values of these keys.
  */
 export const MANAGED_LABEL_KEYS: readonly string[] = [
+  // Kept on the Pods of a StatefulSet an earlier version made (writtenBeforeRename).
+  OPERATOR_LABEL_MANAGED,
+  ...Object.values(LEGACY_KEYS),
   LABEL_PARENT_TYPE,
   LABEL_PARENT_NAME,
   LABEL_PARENT_NAMESPACE,

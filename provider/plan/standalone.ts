@@ -28,6 +28,7 @@ import {
   ANNOTATION_LAST_SET_CLUSTER_IP,
   LABEL_PARENT_NAME,
   LABEL_PARENT_NAMESPACE,
+  legacyLabels,
   ownerAnnotations,
   proxyLabels,
   proxySelector,
@@ -75,6 +76,11 @@ export interface PlanContext {
   authKey?: string;
   /** Control server URL, written as the config's `ServerURL`; omitted when not given. */
   controlUrl?: string;
+  /**
+   * The proxy's StatefulSet exists with the Pod labels an earlier version gave it (labels.ts
+   * `writtenBeforeRename`): its Pod template keeps them, so the Pod does not restart for a relabel.
+   */
+  legacyPodLabels?: boolean;
 }
 
 /** The auth key to mint for a standalone proxy: single-use, not ephemeral, pre-authorised, tagged. */
@@ -268,7 +274,9 @@ function buildObjects(o: TemplateOptions) {
       mountPath: `/etc/tailscaled/${o.names.secret}`,
     });
   }
-  const podLabels = { ...o.labels, ...o.selector };
+  const podLabels = o.ctx.legacyPodLabels
+    ? legacyLabels({ ...o.labels, ...o.selector })
+    : { ...o.labels, ...o.selector };
   const podAnnotations = { ...o.annotations, ...o.podAnnotations };
   let statefulSet: PlannedStatefulSet = {
     apiVersion: "apps/v1",

@@ -42,6 +42,7 @@ import {
 } from "../plan/ha";
 import { firstLabel } from "../plan/hostnames";
 import { type ProxyGroupInput, SCHEMA_VERSION } from "../plan/inputs";
+import { writtenBeforeRename } from "../plan/labels";
 import { refreshedInputs } from "../plan/schema/field";
 import { PROXY_GROUP } from "../plan/schema/proxyGroup";
 import { controlUrlFor, mintAuthKey, refuseTakenHostnames, revokeMintedKeys, waitForDevice } from "./devices";
@@ -275,10 +276,10 @@ async function keysFor(
 }
 
 /**
- * The selector of the ProxyGroup's StatefulSet when it exists (a retried create, an update), which it
- * keeps: Kubernetes refuses to change it (plan/ha/proxygroup.ts `statefulSetSelector`).
+ * Whether the ProxyGroup's StatefulSet exists (a retried create, an update) with the selector an earlier
+ * version gave it, which it keeps (plan/ha/proxygroup.ts `legacyPodLabels`).
  */
-async function liveSelector(rt: HARuntime, input: PGInputs): Promise<Record<string, string> | undefined> {
+async function hasLegacySelector(rt: HARuntime, input: PGInputs): Promise<boolean> {
   const sts = await rt.kube.get({
     apiVersion: "apps/v1",
     kind: "StatefulSet",
@@ -286,7 +287,7 @@ async function liveSelector(rt: HARuntime, input: PGInputs): Promise<Record<stri
     name: proxyGroupNames.statefulSet(input.name),
   });
   const spec = sts?.spec as { selector?: { matchLabels?: Record<string, string> } } | undefined;
-  return spec?.selector?.matchLabels;
+  return writtenBeforeRename(spec?.selector?.matchLabels);
 }
 
 /**
@@ -415,7 +416,7 @@ export const proxyGroup: Lifecycle = {
       authKeys: {},
       controlUrl,
       existingAdvertiseServices: {},
-      statefulSetSelector: await liveSelector(rt, input),
+      legacyPodLabels: await hasLegacySelector(rt, input),
     });
     requireAdmittedProxyPod({
       namespace: input.namespace,
@@ -468,7 +469,7 @@ export const proxyGroup: Lifecycle = {
       authKeys: {},
       controlUrl,
       existingAdvertiseServices: {},
-      statefulSetSelector: await liveSelector(rt, news),
+      legacyPodLabels: await hasLegacySelector(rt, news),
     });
     // The namespace may have been relabelled, or the ProxyClass changed, since the create.
     requireAdmittedProxyPod({

@@ -14,6 +14,7 @@ import type { BackendServiceFacts } from "../plan/backends";
 import type { CustomTimeoutsInput } from "../plan/duration";
 import { PlanError } from "../plan/errors";
 import { type CredentialsInput, SCHEMA_VERSION } from "../plan/inputs";
+import { writtenBeforeRename } from "../plan/labels";
 import type { ProxyNames } from "../plan/names";
 import { BACKENDS, BACKENDS_READ, type BackendRecord, backendRecord } from "../plan/refresh";
 import { metricsServiceName, type PlanContext, type StandaloneProxyPlan } from "../plan/standalone";
@@ -262,6 +263,22 @@ export async function createStandalone<I extends StandaloneInputBase>(
   }
 }
 
+/**
+ * Whether the proxy's StatefulSet has the Pod labels an earlier version gave it, which it keeps
+ * (plan/standalone.ts `legacyPodLabels`).
+ */
+async function hasLegacyPodLabels(kube: Kube, olds: StandaloneOutputs): Promise<boolean> {
+  if (!olds.names?.statefulSet) return false;
+  const sts = await kube.get({
+    apiVersion: "apps/v1",
+    kind: "StatefulSet",
+    namespace: olds.namespace,
+    name: olds.names.statefulSet,
+  });
+  const spec = sts?.spec as { template?: { metadata?: { labels?: Record<string, string> } } } | undefined;
+  return writtenBeforeRename(spec?.template?.metadata?.labels);
+}
+
 /** `update` in place: re-plan with current facts, apply what changed, wait for a rollout. */
 export async function updateStandalone<I extends StandaloneInputBase>(
   spec: StandaloneSpec<I>,
@@ -275,7 +292,10 @@ export async function updateStandalone<I extends StandaloneInputBase>(
   const kube = kubeFor(news.credentials);
   const tailscale = tailscaleClientFor(news.credentials);
   const backends = await spec.readBackends(kube, news);
-  const plan = spec.plan(news, backends, { controlUrl: controlUrlFor(tailscale) });
+  const plan = spec.plan(news, backends, {
+    controlUrl: controlUrlFor(tailscale),
+    legacyPodLabels: await hasLegacyPodLabels(kube, olds),
+  });
   if (plan.namespace !== olds.namespace || plan.names.statefulSet !== olds.names?.statefulSet) {
     throw new Error(
       `${spec.kind} ${id}: the update would move the proxy to ${plan.namespace}/${plan.names.statefulSet}; ` +

@@ -6,6 +6,7 @@
 // taken as matching too: ours may be in the operator's namespace (the default `tailscale`).
 import assert from "node:assert/strict";
 import type { BackendServiceFacts } from "../../provider/plan/backends";
+import { diffProxyGroup, diffTailnetService } from "../../provider/plan/diff";
 import { planHAIngress, planProxyGroup, proxyGroupObjects } from "../../provider/plan/ha";
 import type {
   ProxyClassInput,
@@ -251,13 +252,15 @@ const PLANNED: Record<string, Obj[]> = {
   })(),
 };
 
-/** An object as a version before the rename labelled it: its labels, and its Pod template's. */
+/** An object as a version before the rename labelled it: its labels, its selector's, and its Pod template's. */
 function asWrittenBefore(o: Obj): Obj {
   const template = (o.spec?.template as { metadata?: Obj["metadata"] } | undefined)?.metadata;
   const metadata = { ...o.metadata, labels: legacyLabels(o.metadata.labels ?? {}) };
   if (!template) return { ...o, metadata };
+  const selector = o.spec?.selector as { matchLabels: Record<string, string> };
   const spec = {
     ...o.spec,
+    selector: { matchLabels: legacyLabels(selector.matchLabels) },
     template: {
       ...(o.spec?.template as object),
       metadata: { ...template, labels: legacyLabels(template.labels ?? {}) },
@@ -321,5 +324,51 @@ describe("beside the operator: no controller of the operator selects our objects
       "ServiceAccount",
       "StatefulSet",
     ]);
+  });
+});
+
+describe("beside the operator: objects an earlier version labelled as the operator does", () => {
+  const template = (o: Obj) =>
+    (o.spec?.template as { metadata: { labels: Record<string, string> } }).metadata.labels;
+
+  it("a ProxyGroup StatefulSet keeps its selector and Pod labels; its own labels are ours", () => {
+    const now = planProxyGroup(group, { authKeys: {}, existingAdvertiseServices: {} }).statefulSet as Obj;
+    const kept = planProxyGroup(group, { authKeys: {}, existingAdvertiseServices: {}, legacyPodLabels: true })
+      .statefulSet as Obj;
+    const before = asWrittenBefore(now);
+    assert.deepEqual(kept.spec?.selector, before.spec?.selector, "Kubernetes refuses a new selector");
+    assert.deepEqual(kept.spec?.selector, {
+      matchLabels: { [PT]: "proxygroup", [PN]: "ingress", [M]: "true" },
+    });
+    assert.deepEqual(template(kept), template(before), "no Pod restarts");
+    assert.deepEqual(kept.metadata.labels, now.metadata.labels);
+    assert.deepEqual(
+      { ...kept, spec: { ...kept.spec, selector: 0, template: 0 } },
+      {
+        ...now,
+        spec: { ...now.spec, selector: 0, template: 0 },
+      },
+    );
+  });
+
+  it("a standalone StatefulSet keeps its Pod labels (its selector is ours in both: app: <owner hash>)", () => {
+    const now = planStandaloneService(service(), backend, {}).statefulSet as Obj;
+    const kept = planStandaloneService(service(), backend, { legacyPodLabels: true }).statefulSet as Obj;
+    assert.deepEqual(template(kept), template(asWrittenBefore(now)));
+    assert.deepEqual(kept.spec?.selector, now.spec?.selector);
+    assert.deepEqual(kept.metadata.labels, now.metadata.labels);
+  });
+
+  it("the diff of state an earlier version wrote is an in-place update that relabels; of ours, no change", () => {
+    const news = service() as unknown as Record<string, unknown>;
+    const olds = { ...news, kubernetesObjects: ["StatefulSet/tailscale/ts-tailscale-web"] };
+    const d = diffTailnetService(olds, news);
+    assert.equal(d.changes, true);
+    assert.deepEqual(d.replaces, []);
+    assert.match(d.detailedDiff.objectLabels!.reason, /relabels them under tailnet\.pulumi\.com\//);
+    assert.equal(diffTailnetService({ ...olds, objectLabels: "tailnet.pulumi.com" }, news).changes, false);
+    const pg = group as unknown as Record<string, unknown>;
+    const recorded = { ...pg, kubernetesObjects: ["StatefulSet/tailscale/ingress"] };
+    assert.deepEqual(Object.keys(diffProxyGroup(recorded, pg).detailedDiff), ["objectLabels"]);
   });
 });

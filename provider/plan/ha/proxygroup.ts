@@ -66,12 +66,11 @@ export interface ProxyGroupContext {
    */
   shareAcmeAccount?: boolean;
   /**
-   * `spec.selector.matchLabels` of the StatefulSet when it exists. Kubernetes refuses to change a
-   * StatefulSet's selector and the Pod template must carry it, so a StatefulSet keeps the selector it was
-   * created with: {@link pgLabels}, or for one written before our labels were renamed, its
-   * `legacyLabels` (labels.ts).
+   * The StatefulSet exists with the selector and Pod labels an earlier version gave it, the operator's
+   * (labels.ts `writtenBeforeRename`). It keeps both: Kubernetes refuses to change a StatefulSet's
+   * selector, the Pod template must carry it, and new Pod labels would restart every replica.
    */
-  statefulSetSelector?: Record<string, string>;
+  legacyPodLabels?: boolean;
 }
 
 /** All objects of one ProxyGroup, in the order the operator creates them. */
@@ -295,7 +294,8 @@ export function planProxyGroup(input: ProxyGroupInput, ctx: ProxyGroupContext): 
     volumeMounts: proxyGroupVolumeMounts(pg, replicas),
   };
   const own = ownershipMetadata(input.ownerId);
-  const selector = ctx.statefulSetSelector ?? pgLabels(pg);
+  const selector = ctx.legacyPodLabels ? legacyLabels(pgLabels(pg)) : pgLabels(pg);
+  const podLabels = { ...pgLabels(pg), ...own.labels };
   const baseSts: PlannedStatefulSet = {
     apiVersion: "apps/v1",
     kind: "StatefulSet",
@@ -304,7 +304,7 @@ export function planProxyGroup(input: ProxyGroupInput, ctx: ProxyGroupContext): 
       replicas,
       selector: { matchLabels: { ...selector } },
       template: {
-        metadata: { labels: { ...pgLabels(pg), ...selector, ...own.labels } },
+        metadata: { labels: ctx.legacyPodLabels ? legacyLabels(podLabels) : podLabels },
         spec: {
           serviceAccountName: proxyGroupNames.serviceAccount(pg),
           initContainers: [
