@@ -74,6 +74,12 @@ export function relabelReason(olds: Readonly<Record<string, unknown>>): string |
   );
 }
 
+/** `labels` without the keys an earlier version wrote that this one does not (for a read-modify-write merge). */
+export function withoutLegacyKeys(labels: Readonly<Record<string, string>>): Record<string, string> {
+  const old = new Set([...Object.values(LEGACY_KEYS), OPERATOR_LABEL_MANAGED]);
+  return Object.fromEntries(Object.entries(labels).filter(([k]) => !old.has(k)));
+}
+
 /**
  * The labels an object had when a version before the rename wrote it: each renamed key under its old name,
  * plus `tailscale.com/managed: "true"` when any was renamed (every such object had it).

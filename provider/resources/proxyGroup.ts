@@ -42,7 +42,7 @@ import {
 } from "../plan/ha";
 import { firstLabel } from "../plan/hostnames";
 import { type ProxyGroupInput, SCHEMA_VERSION } from "../plan/inputs";
-import { writtenBeforeRename } from "../plan/labels";
+import { withoutLegacyKeys, writtenBeforeRename } from "../plan/labels";
 import { refreshedInputs } from "../plan/schema/field";
 import { PROXY_GROUP } from "../plan/schema/proxyGroup";
 import { controlUrlFor, mintAuthKey, refuseTakenHostnames, revokeMintedKeys, waitForDevice } from "./devices";
@@ -141,7 +141,8 @@ async function writeConfigSecret(
       // Never dropped: the HA ingresses and services own this list.
       advertiseServices: advertisedServicesFromConfig(data[CONFIG_KEY]),
     });
-    const labels = { ...(secret.metadata.labels ?? {}), ...(desired.metadata.labels ?? {}) };
+    // Labels an earlier version wrote that are ours no more go (plan/labels.ts); others' stay.
+    const labels = { ...withoutLegacyKeys(secret.metadata.labels ?? {}), ...(desired.metadata.labels ?? {}) };
     const annotations = { ...(secret.metadata.annotations ?? {}), ...(desired.metadata.annotations ?? {}) };
     if (
       text === data[CONFIG_KEY] &&
