@@ -14,8 +14,8 @@ import type {
   TailnetIngressInput,
   TailnetServiceInput,
 } from "../../provider/plan/inputs";
-import { legacyLabels } from "../../provider/plan/labels";
 import { planStandaloneIngress, planStandaloneService } from "../../provider/plan/standalone";
+import { asWrittenBefore } from "../support/legacy-labels";
 
 /** Any value of the label (present). */
 const ANY: unique symbol = Symbol("any");
@@ -251,23 +251,6 @@ const PLANNED: Record<string, Obj[]> = {
     return [p.certSecret, p.certRole, p.certRoleBinding] as Obj[];
   })(),
 };
-
-/** An object as a version before the rename labelled it: its labels, its selector's, and its Pod template's. */
-function asWrittenBefore(o: Obj): Obj {
-  const template = (o.spec?.template as { metadata?: Obj["metadata"] } | undefined)?.metadata;
-  const metadata = { ...o.metadata, labels: legacyLabels(o.metadata.labels ?? {}) };
-  if (!template) return { ...o, metadata };
-  const selector = o.spec?.selector as { matchLabels: Record<string, string> };
-  const spec = {
-    ...o.spec,
-    selector: { matchLabels: legacyLabels(selector.matchLabels) },
-    template: {
-      ...(o.spec?.template as object),
-      metadata: { ...template, labels: legacyLabels(template.labels ?? {}) },
-    },
-  };
-  return { ...o, metadata, spec };
-}
 
 function describeObj(o: Obj): string {
   return `${o.kind} ${o.metadata.name ?? "(of a planned object)"}`;
