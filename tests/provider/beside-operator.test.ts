@@ -1,8 +1,10 @@
+// Beside the operator, through the provider lifecycle (the selectors themselves: tests/unit/beside-operator.test.ts).
 // Upgrading from a pulumi-tailnet that labelled its objects as the Tailscale operator labels its own
 // (tailscale.com/managed, tailscale.com/parent-resource*): the first diff asks for an update, the update
 // relabels every object under tailnet.pulumi.com/ without failing, replacing or restarting anything (a
 // ProxyGroup's StatefulSet keeps the selector it was created with, which Kubernetes cannot change), and
-// the delete still finds and removes what the earlier version made.
+// the delete still finds and removes what the earlier version made. And the README's migration steps: a
+// name and a certificate taken over from a proxy that held them.
 import assert from "node:assert/strict";
 import * as provider from "../../provider";
 import { kubeFor } from "../../provider/credentials";
@@ -49,7 +51,7 @@ function operatorKeys(labels: Record<string, string> | undefined): string[] {
   return Object.keys(labels ?? {}).filter((k) => OPERATOR_KEYS.test(k));
 }
 
-describe("upgrading objects an earlier version labelled as the operator does", function () {
+describe("beside the operator: upgrading objects an earlier version labelled as the operator does, and migrating", function () {
   this.timeout(90_000);
   let world: LocalWorld;
   let kube: Kube;
@@ -162,5 +164,46 @@ describe("upgrading objects an earlier version labelled as the operator does", f
     const left = world.leftovers();
     assert.deepEqual(left.kubernetesObjects, []);
     assert.deepEqual(left.devices, []);
+  });
+
+  it("migrating: the name of a proxy that is gone, and its certificate through a state Secret made beforehand", async () => {
+    // The proxy that held the name (the operator's keeps its certificate the same way: tailscaled's
+    // Kubernetes state store, keys `<domain>.crt` and `<domain>.key` of its state Secret).
+    await world.addService(NS, "web", { selector: { app: "web" }, ports: [{ name: "http", port: 80 }] });
+    const ingress = (ownerId: string) =>
+      checked("TailnetIngress", {
+        ownerId,
+        hostname: "shop",
+        namespace: NS,
+        defaultBackend: { service: { namespace: NS, name: "web" }, port: "http" },
+      });
+    const before = await ingress("proj/dev/operator-stand-in");
+    const held = await provider.create("TailnetIngress", before);
+    const domain = `shop.${world.tailscale.tailnetDomain}`;
+    const data = (await live(kube, `Secret/${NS}/ts-shop-0`)).data as Record<string, string>;
+    const saved = { [`${domain}.crt`]: data[`${domain}.crt`]!, [`${domain}.key`]: data[`${domain}.key`]! };
+    assert.ok(saved[`${domain}.crt`] && saved[`${domain}.key`], "the certificate is in the state Secret");
+    await provider.remove("TailnetIngress", held.id, held.outs);
+    const orders = world.sim.issuances().length;
+
+    // README steps 3-4: the new proxy's state Secret, with the certificate and the resource's identity.
+    const news = await ingress("proj/dev/shop");
+    world.kube.seed({
+      apiVersion: "v1",
+      kind: "Secret",
+      metadata: {
+        name: "ts-shop-0",
+        namespace: NS,
+        annotations: { "tailnet.pulumi.com/owner-id": news.ownerId },
+      },
+      data: saved,
+    });
+    const { id, outs } = await provider.create("TailnetIngress", news);
+    assert.equal(outs.fqdn, domain, "the same name");
+    assert.equal(outs.certificate.serialNumber, held.outs.certificate.serialNumber, "the same certificate");
+    assert.equal(world.sim.issuances().length, orders, "no new order at Let's Encrypt");
+
+    await provider.remove("TailnetIngress", id, outs);
+    assert.deepEqual(world.leftovers().kubernetesObjects, []);
   });
 });
