@@ -206,4 +206,44 @@ describe("beside the operator: upgrading objects an earlier version labelled as 
     await provider.remove("TailnetIngress", id, outs);
     assert.deepEqual(world.leftovers().kubernetesObjects, []);
   });
+
+  it("migrating on a ProxyGroup: the certificate through a TLS Secret made beforehand", async () => {
+    const pgIn = await checked("ProxyGroup", {
+      ownerId: "proj/dev/gate",
+      name: "gate",
+      namespace: NS,
+      type: "ingress",
+    });
+    const pg = await provider.create("ProxyGroup", pgIn);
+    const ingress = (ownerId: string) =>
+      checked("TailnetIngress", {
+        ownerId,
+        hostname: "portal",
+        defaultBackend: { service: { namespace: NS, name: "web" }, port: "http" },
+        proxyGroup: { name: "gate", namespace: NS },
+      });
+    const domain = `portal.${world.tailscale.tailnetDomain}`;
+    const held = await provider.create("TailnetIngress", await ingress("proj/dev/operator-stand-in"));
+    const data = (await live(kube, `Secret/${NS}/${domain}`)).data as Record<string, string>;
+    const saved = { "tls.crt": data["tls.crt"]!, "tls.key": data["tls.key"]! };
+    await provider.remove("TailnetIngress", held.id, held.outs);
+    const orders = world.sim.issuances().length;
+
+    // README step 3: the certificate Secret, with the certificate and the resource's identity.
+    const news = await ingress("proj/dev/portal");
+    world.kube.seed({
+      apiVersion: "v1",
+      kind: "Secret",
+      type: "kubernetes.io/tls",
+      metadata: { name: domain, namespace: NS, annotations: { "tailnet.pulumi.com/owner-id": news.ownerId } },
+      data: saved,
+    });
+    const { id, outs } = await provider.create("TailnetIngress", news);
+    assert.equal(outs.certificate.serialNumber, held.outs.certificate.serialNumber, "the same certificate");
+    assert.equal(world.sim.issuances().length, orders, "no new order at Let's Encrypt");
+
+    await provider.remove("TailnetIngress", id, outs);
+    await provider.remove("ProxyGroup", pg.id, pg.outs);
+    assert.deepEqual(world.leftovers().kubernetesObjects, []);
+  });
 });
