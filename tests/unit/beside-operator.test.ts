@@ -312,7 +312,7 @@ describe("beside the operator: no controller of the operator selects our objects
 
 describe("beside the operator: objects an earlier version labelled as the operator does", () => {
   const template = (o: Obj) =>
-    (o.spec?.template as { metadata: { labels: Record<string, string> } }).metadata.labels;
+    (o.spec!.template as { metadata: { labels: Record<string, string> } }).metadata.labels;
 
   it("a ProxyGroup StatefulSet keeps its selector and Pod labels; its own labels are ours", () => {
     const now = planProxyGroup(group, { authKeys: {}, existingAdvertiseServices: {} }).statefulSet as Obj;
