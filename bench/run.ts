@@ -6,18 +6,77 @@
  *
  * `npm run bench -- --faults <rate>[:seed]`: the same with seeded faults on both APIs
  * (tests/support/world.ts); a step that still fails is run once more and counted as one step. The
- * options are passed on to bench/ha.ts, which runs next; bench/devices.ts runs last.
+ * options are passed on to bench/ha.ts, which runs next; then bench/devices.ts (hostname checks on a large
+ * tailnet), bench/soak.ts (50 resources under faults, 20 seeds) and bench/fuzz.ts (check and diff).
+ *
+ * Everything printed is also written to bench/RESULTS.md, headed by the machine, the Node version and
+ * the engine's default parallelism, so that file is always one run's output and never edited by hand.
+ * A run with --faults prints only: its timings are not comparable.
  *
  * Not a test: nothing here asserts a time.
  */
 
 import { spawnSync } from "node:child_process";
+import * as fs from "node:fs";
+import * as os from "node:os";
 import * as path from "node:path";
 import type { StepResult } from "../tests/support/engine";
 import { programStack } from "../tests/support/examples";
 import { faultsFromArgv, startLocalWorld } from "../tests/support/world";
 
 const FAULTS = faultsFromArgv(process.argv);
+const RESULTS = path.join(__dirname, "RESULTS.md");
+
+/** What this run printed, in order: RESULTS.md is exactly this, under its header. */
+const printed: string[] = [];
+function print(text: string): void {
+  console.log(text);
+  printed.push(text);
+}
+
+/** Runs another bench script, printing its output and keeping it for RESULTS.md. */
+function runScript(script: string, args: string[]): void {
+  const child = spawnSync(process.execPath, ["--import", "tsx", path.join(__dirname, script), ...args], {
+    stdio: ["ignore", "pipe", "inherit"],
+    encoding: "utf8",
+    maxBuffer: 64 * 1024 * 1024,
+  });
+  if (child.stdout) print(child.stdout.trimEnd());
+  if (child.status !== 0) {
+    console.error(`bench/${script} failed (exit ${child.status ?? child.signal}); RESULTS.md not written`);
+    process.exit(child.status ?? 1);
+  }
+}
+
+/** The commit measured, `+changes` when the working tree differs from it. */
+function commit(): string {
+  const rev = spawnSync("git", ["rev-parse", "--short", "HEAD"], { encoding: "utf8" }).stdout?.trim();
+  const dirty = spawnSync("git", ["status", "--porcelain", "--untracked-files=no"], {
+    encoding: "utf8",
+  }).stdout?.trim();
+  return rev ? `${rev}${dirty ? "+changes" : ""}` : "an unknown commit";
+}
+
+/** Load averages when the run started: other work on the machine slows every figure. */
+const LOAD_AT_START = os.loadavg();
+
+/** The machine and runtime the figures were taken on. */
+function header(): string {
+  const cpus = os.cpus();
+  const parallel = 4 * os.availableParallelism();
+  return [
+    "# Benchmark results",
+    "",
+    `Written by \`npm run bench\` on ${new Date().toISOString().slice(0, 10)}; not edited by hand.`,
+    "",
+    `- Machine: ${os.availableParallelism()} CPUs (${cpus[0]?.model.trim() ?? "unknown model"}), ${Math.round(os.totalmem() / 2 ** 30)} GB memory, ${os.platform()} ${os.release()}.`,
+    `- Node ${process.version}, pulumi-tailnet at ${commit()}.`,
+    `- Load average (1 min) at the start and the end of the run: ${LOAD_AT_START[0]?.toFixed(1)} and ${os.loadavg()[0]?.toFixed(1)} (other work on the machine slows every timing).`,
+    `- Engine parallelism: the default, 4 × ${os.availableParallelism()} CPUs = ${parallel} (pulumi/pulumi@a88168d8 pkg/cmd/pulumi/operations/up.go:69-90), unless a row says otherwise.`,
+    "- Every step goes through the engine path: the program in Pulumi's language runtime, the provider in Pulumi's dynamic-provider host, against the local Kubernetes API, Tailscale API and cluster simulator at a real cluster's timing (tests/support/cluster-sim/sim.ts KubeletTiming).",
+    "",
+  ].join("\n");
+}
 
 interface Row {
   step: string;
@@ -116,31 +175,29 @@ async function main(): Promise<void> {
   for (const scenario of SCENARIOS) {
     const rows0 = await lifecycle(scenario, 0);
     const rows20 = await lifecycle(scenario, 20);
-    console.log(`\n## ${scenario.title}, through the engine path\n`);
-    console.log(table(rows0, rows20));
+    print(`\n## ${scenario.title}, through the engine path\n`);
+    print(table(rows0, rows20));
   }
-  console.log(
+  print(
     "\nRequests are the provider's own (its kubeconfig identity), counted by the local servers; wall time includes" +
       " running the Pulumi program (language host, tsx) and, for create, waiting for the simulated proxy to log in.",
   );
   if (FAULTS)
-    console.log(
-      `\nWith --faults: ${FAULTS.rate * 100}% of requests to each API faulted, seed ${FAULTS.seed}.`,
-    );
+    print(`\nWith --faults: ${FAULTS.rate * 100}% of requests to each API faulted, seed ${FAULTS.seed}.`);
   // bench/ha.ts next, with the same options (npm passes them to the last command only).
-  const ha = spawnSync(
-    process.execPath,
-    ["--import", "tsx", path.join(__dirname, "ha.ts"), "100", ...process.argv.slice(2)],
-    { stdio: "inherit" },
-  );
-  if (ha.status !== 0) process.exit(ha.status ?? 1);
-  // bench/devices.ts last: hostname checks on a 5,000-device tailnet.
-  const devices = spawnSync(
-    process.execPath,
-    ["--import", "tsx", path.join(__dirname, "devices.ts"), "5000", "10"],
-    { stdio: "inherit" },
-  );
-  if (devices.status !== 0) process.exit(devices.status ?? 1);
+  runScript("ha.ts", ["100", ...process.argv.slice(2)]);
+  // bench/devices.ts: hostname checks on a 5,000-device tailnet.
+  runScript("devices.ts", ["5000", "10"]);
+  // bench/soak.ts: 50 resources under 10% faults, 20 seeds (its own faults, whatever --faults says).
+  runScript("soak.ts", ["50", "20"]);
+  // bench/fuzz.ts last: check and diff over 100,000 seeded inputs per kind.
+  runScript("fuzz.ts", ["100000"]);
+  if (FAULTS) {
+    console.log("\nWith --faults the figures are not comparable: bench/RESULTS.md is left as it was.");
+    return;
+  }
+  fs.writeFileSync(RESULTS, `${header()}\n${printed.join("\n")}\n`);
+  console.log(`\nWritten to ${path.relative(process.cwd(), RESULTS)}.`);
 }
 
 main().catch((err) => {

@@ -86,6 +86,7 @@ export class CertificateBudget extends pulumi.dynamic.Resource {
       staging: ingress.certificate.apply((c) => c?.staging ?? false),
       proxyClass: ingress.proxyClass,
       issuances: ingress.certificateIssuances,
+      renewals: ingress.certificateRenewals,
       certificate: ingress.certificate,
     }));
     super(

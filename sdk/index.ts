@@ -26,6 +26,8 @@ export type {
   PodAffinity,
   PodAffinityTerm,
   PodAntiAffinity,
+  PodDNSConfig,
+  PodDNSConfigOption,
   PodSecurityContext,
   PreferredSchedulingTerm,
   ResourceRequirements,
@@ -34,10 +36,11 @@ export type {
   SecurityContext,
   Sysctl,
   Toleration,
+  TopologySpreadConstraint,
   WeightedPodAffinityTerm,
   WindowsSecurityContextOptions,
 } from "./kubernetes";
-export type { ProxyClass } from "./proxyClass";
+export type { ProxyClass, ProxyClassInitContainer, ProxyClassServiceMonitor } from "./proxyClass";
 export { ProxyGroup, type ProxyGroupArgs, type ProxyGroupDevice } from "./proxyGroup";
 export {
   type CertificateState,

@@ -167,6 +167,31 @@ export interface WeightedPodAffinityTerm {
   podAffinityTerm: pulumi.Input<PodAffinityTerm>;
 }
 
+/**
+ * How Pods spread over nodes, zones or any node label (`spec.topologySpreadConstraints[]` of a Pod); a
+ * `k8s.types.input.core.v1.TopologySpreadConstraint` fits.
+ */
+export interface TopologySpreadConstraint {
+  /** How many more matching Pods one domain may have than the emptiest one; at least 1. */
+  maxSkew: pulumi.Input<number>;
+  /** The node label whose values are the domains, e.g. `kubernetes.io/hostname` or `topology.kubernetes.io/zone`. */
+  topologyKey: pulumi.Input<string>;
+  /** `DoNotSchedule` (a Pod that would break it stays Pending) or `ScheduleAnyway` (only preferred). */
+  whenUnsatisfiable: pulumi.Input<string>;
+  /**
+   * The Pods counted. Absent: this proxy's own Pods (Kubernetes would count none, which spreads nothing).
+   */
+  labelSelector?: pulumi.Input<LabelSelector | undefined>;
+  /** Fewer eligible domains than this count as empty ones (`DoNotSchedule` only). */
+  minDomains?: pulumi.Input<number | undefined>;
+  /** `Honor` (default: only nodes the Pod's node selector and affinity allow count) or `Ignore`. */
+  nodeAffinityPolicy?: pulumi.Input<string | undefined>;
+  /** `Honor` (only nodes whose taints the Pod tolerates count) or `Ignore` (Kubernetes' default: all). */
+  nodeTaintsPolicy?: pulumi.Input<string | undefined>;
+  /** Pod label keys whose values, taken from the Pod, narrow `labelSelector`. */
+  matchLabelKeys?: pulumi.Input<pulumi.Input<string>[] | undefined>;
+}
+
 /** A label query: the results of `matchLabels` and `matchExpressions` are ANDed; empty matches everything. */
 export interface LabelSelector {
   /** Labels that must have exactly these values. */
@@ -300,4 +325,25 @@ export interface WindowsSecurityContextOptions {
   runAsUserName?: pulumi.Input<string | undefined>;
   /** Run as a Windows HostProcess container (requires host networking). */
   hostProcess?: pulumi.Input<boolean | undefined>;
+}
+
+/**
+ * DNS parameters of a Pod besides those its `dnsPolicy` gives (`spec.dnsConfig` of a Pod); a
+ * `k8s.types.input.core.v1.PodDNSConfig` fits. With `dnsPolicy: "None"` it is the Pod's whole DNS setup.
+ */
+export interface PodDNSConfig {
+  /** Nameserver IP addresses, at most 3, added to those of the policy (required with `None`). */
+  nameservers?: pulumi.Input<pulumi.Input<string>[] | undefined>;
+  /** Search domains, at most 32, added to those of the policy. */
+  searches?: pulumi.Input<pulumi.Input<string>[] | undefined>;
+  /** Resolver options (`ndots`, `edns0`, …) merged over those of the policy. */
+  options?: pulumi.Input<pulumi.Input<PodDNSConfigOption>[] | undefined>;
+}
+
+/** One resolver option of a {@link PodDNSConfig}, e.g. `{ name: "ndots", value: "2" }`. */
+export interface PodDNSConfigOption {
+  /** Option name. Required. */
+  name?: pulumi.Input<string | undefined>;
+  /** Option value, if it takes one. */
+  value?: pulumi.Input<string | undefined>;
 }

@@ -2,10 +2,12 @@ import type * as pulumi from "@pulumi/pulumi";
 import type {
   Affinity,
   EnvVar,
+  PodDNSConfig,
   PodSecurityContext,
   ResourceRequirements,
   SecurityContext,
   Toleration,
+  TopologySpreadConstraint,
 } from "./kubernetes";
 
 /**
@@ -41,6 +43,13 @@ export interface ProxyClass {
    * (operator: `pod.affinity`)
    */
   affinity?: pulumi.Input<Affinity>;
+  /**
+   * How proxy Pods spread over nodes or zones, as in a Pod spec. A constraint without `labelSelector`
+   * counts the proxy's own Pods. On a ProxyGroup it replaces the default, which keeps the replicas on
+   * as many nodes as there are (`maxSkew: 1` over `kubernetes.io/hostname`, `DoNotSchedule`,
+   * `nodeTaintsPolicy: Honor`); `[]` removes it. (operator: `pod.topologySpreadConstraints`)
+   */
+  topologySpreadConstraints?: pulumi.Input<pulumi.Input<TopologySpreadConstraint>[]>;
   /** Priority class of proxy Pods. (operator: `pod.priorityClassName`) */
   priorityClassName?: pulumi.Input<string>;
   /** Extra labels on proxy Pods. Our own labels always win. (operator: `pod.labels`) */
@@ -75,12 +84,79 @@ export interface ProxyClass {
   firewallMode?: pulumi.Input<"auto" | "iptables" | "nftables">;
   /** Accept subnet routes advertised by other tailnet devices. (operator: `tailscale.acceptRoutes`) */
   acceptRoutes?: pulumi.Input<boolean>;
-  /** Serve Prometheus metrics on port 9002 and debug endpoints on 9001. (operator: `metrics.enable`) */
+  /**
+   * Serve Prometheus metrics on port 9002 of proxy Pods (`/metrics`), and make the `<statefulset>-metrics`
+   * Service selecting them, labelled `ts_prom_job` and `ts_proxy_*` for Prometheus. Also turns on the debug
+   * endpoints unless `enableDebug` says otherwise. (operator: `metrics.enable`)
+   */
   enableMetrics?: pulumi.Input<boolean>;
+  /**
+   * Serve tailscaled's debug endpoints (`/debug/pprof/`, `/debug/metrics`) on port 9001 of proxy Pods;
+   * not for production. Default: the value of `enableMetrics`. (operator:
+   * `tailscaleContainer.debug.enable`)
+   */
+  enableDebug?: pulumi.Input<boolean>;
+  /**
+   * A Prometheus Operator ServiceMonitor of the metrics Service, named like it. Needs `enableMetrics` and the
+   * `servicemonitors.monitoring.coreos.com` CustomResourceDefinition in the cluster: without it `up` fails
+   * before changing anything. (operator: `metrics.serviceMonitor`)
+   */
+  serviceMonitor?: pulumi.Input<ProxyClassServiceMonitor>;
   /**
    * Get certificates from Let's Encrypt's staging environment: untrusted by browsers, but with far
    * higher rate limits. Use it in test and CI stacks. Outputs report `certificate.staging: true`.
    * (operator: `useLetsEncryptStagingEnvironment`)
    */
   useLetsEncryptStagingEnvironment?: pulumi.Input<boolean>;
+  /**
+   * Run proxy Pods on this node, bypassing the scheduler (node selectors, affinity and taints are not
+   * considered). A Pod bound to a node that does not exist never starts. (operator: `pod.nodeName`)
+   */
+  nodeName?: pulumi.Input<string>;
+  /**
+   * DNS policy of proxy Pods: `ClusterFirst` (the Kubernetes default), `ClusterFirstWithHostNet`,
+   * `Default` (the node's resolver) or `None` (only `dnsConfig`, which is then required).
+   * (operator: `pod.dnsPolicy`)
+   */
+  dnsPolicy?: pulumi.Input<"ClusterFirstWithHostNet" | "ClusterFirst" | "Default" | "None">;
+  /** DNS parameters of proxy Pods besides their `dnsPolicy`'s. (operator: `pod.dnsConfig`) */
+  dnsConfig?: pulumi.Input<PodDNSConfig>;
+  /**
+   * The `sysctler` init container of layer-3 and ProxyGroup proxies, which turns on IP forwarding (a
+   * standalone TailnetIngress proxy has none). Its `image` and `imagePullPolicy` override the ProxyClass
+   * ones for it. (operator: `pod.tailscaleInitContainer`)
+   */
+  initContainer?: pulumi.Input<ProxyClassInitContainer>;
+}
+
+/** A ServiceMonitor for a proxy's metrics Service (ProxyClass `serviceMonitor`). */
+export interface ProxyClassServiceMonitor {
+  /** Create the ServiceMonitor. */
+  enable: pulumi.Input<boolean>;
+  /**
+   * Extra labels on the ServiceMonitor, e.g. what your Prometheus' `serviceMonitorSelector` selects. The
+   * metrics labels win over them.
+   */
+  labels?: pulumi.Input<Record<string, pulumi.Input<string>>>;
+}
+
+/**
+ * Settings of the privileged `sysctler` init container (ProxyClass `initContainer`). Its default
+ * securityContext is `{ privileged: true }`; one that removes privilege must still allow writing
+ * `/proc/sys/net/ipv4/ip_forward`.
+ */
+export interface ProxyClassInitContainer {
+  /** Image of the init container. Default: the ProxyClass `image`, else `tailscale/tailscale:stable`. */
+  image?: pulumi.Input<string>;
+  /** Its image pull policy. Default: the ProxyClass `imagePullPolicy`. */
+  imagePullPolicy?: pulumi.Input<"Always" | "IfNotPresent" | "Never">;
+  /** Extra environment variables, with literal values. */
+  env?: pulumi.Input<pulumi.Input<EnvVar>[]>;
+  /** Its requests and limits; non-empty `requests` or `limits` replace the (empty) defaults. */
+  resources?: pulumi.Input<ResourceRequirements>;
+  /**
+   * Its container securityContext, replacing `{ privileged: true }`; a namespace's enforced Pod Security
+   * level is checked against it before anything is created.
+   */
+  securityContext?: pulumi.Input<SecurityContext>;
 }

@@ -40,6 +40,17 @@ export interface ProxyGroupArgs {
   hostnamePrefix?: pulumi.Input<string>;
   /** Customisation of the proxy Pods. */
   proxyClass?: pulumi.Input<ProxyClass>;
+  /**
+   * Keep replica 0's Let's Encrypt account key in the Secret `tailscale-acme-accounts` of the
+   * namespace, shared by every ProxyGroup there that sets this (the operator's
+   * `tailscale.com/share-acme-account: "true"`). A re-created replica 0 then renews the certificates
+   * with the account that issued them, as an ARI renewal that Let's Encrypt exempts from every limit;
+   * without it each renewal counts against the limit of 5 certificates per name per week. It does not
+   * change what a new name or a re-created ingress costs (README, "Let's Encrypt limits"). Default
+   * false. Changing it rolls the replicas in place. The Secret is created by the first ProxyGroup that
+   * uses it and deleted with the last one (the operator keeps it forever).
+   */
+  shareAcmeAccount?: pulumi.Input<boolean>;
   /** Credentials for this resource; see {@link Credentials} for the lookup order. */
   credentials?: pulumi.Input<Credentials>;
 }
@@ -97,6 +108,7 @@ export class ProxyGroup extends pulumi.dynamic.Resource {
         tags: args.tags,
         hostnamePrefix: args.hostnamePrefix,
         proxyClass: args.proxyClass,
+        shareAcmeAccount: args.shareAcmeAccount,
         resourceUrn: resourceUrnInput(name, "ProxyGroup", opts),
         customTimeouts: customTimeoutsInput(opts),
         credentials: credentialsInput(args.credentials),

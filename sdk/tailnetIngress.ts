@@ -83,8 +83,18 @@ export interface TailnetIngressArgs {
   joinToken?: pulumi.Input<string>;
   /** Expose the ingress to the public internet with Tailscale Funnel (port 443). Default false. */
   funnel?: pulumi.Input<boolean>;
-  /** Also listen on port 80 and redirect to HTTPS. Default false. */
+  /** Also listen on port 80 and redirect to HTTPS. Default false. Not together with `httpEndpoint`. */
   httpRedirect?: pulumi.Input<boolean>;
+  /**
+   * With `proxyGroup`: also serve the same routes over plain HTTP on port 80 of the Tailscale Service
+   * (`http://<hostname>.<tailnet>.ts.net/`), as the operator's `tailscale.com/http-endpoint: enabled`
+   * annotation does; the service then lists `tcp:80` besides `tcp:443`. HTTPS stays on. Default false.
+   * Changing it rewrites the serve config and the service's ports in place. Refused without
+   * `proxyGroup` (the operator has no plain HTTP for standalone proxies) and together with
+   * `httpRedirect` (port 80 serves one or the other). On a tailnet with HTTPS certificates off, set
+   * `waitForCertificate: false` too: port 80 is served without a certificate.
+   */
+  httpEndpoint?: pulumi.Input<boolean>;
   /**
    * Scheme the proxy uses to reach the backends. Default: `https+insecure` for port 443 or a port
    * named `https` (the operator's rule), else `http`. Set it instead of renaming ports.
@@ -94,7 +104,9 @@ export interface TailnetIngressArgs {
    * Obtain the Let's Encrypt certificate during `pulumi up` (default true, through `pods/exec`), so the
    * first visitor does not wait for issuance and a failure to issue fails the `up` with its reason.
    * With `proxyGroup`, `up` waits for the certificate either way (watching its Secret when false)
-   * before the replicas other than 0 advertise the service, since they can only serve a stored one.
+   * before the replicas other than 0 advertise the service, since they can only serve a stored one;
+   * unless port 80 is served (`httpEndpoint`, `httpRedirect`): then every replica advertises at once,
+   * as with the operator, and `false` does not wait for the certificate at all.
    */
   waitForCertificate?: pulumi.Input<boolean>;
   /** Credentials for this resource; see {@link Credentials} for the lookup order. */
@@ -128,8 +140,17 @@ export class TailnetIngress extends pulumi.dynamic.Resource {
   declare public readonly joinToken: pulumi.Output<string | undefined>;
   /** The certificate's state; never the private key. */
   declare public readonly certificate: pulumi.Output<CertificateState>;
-  /** When each certificate this resource caused was issued (RFC 3339), renewals excluded. */
+  /**
+   * When each new certificate this resource caused was issued (RFC 3339): what counts against both of
+   * Let's Encrypt's weekly limits (README, "Let's Encrypt limits").
+   */
   declare public readonly certificateIssuances: pulumi.Output<string[]>;
+  /**
+   * When each renewal of its certificate that counts against the per-name limit was issued (RFC 3339):
+   * every renewal, except those a ProxyGroup with `shareAcmeAccount` makes with the account that
+   * issued the certificate, which Let's Encrypt exempts from every limit.
+   */
+  declare public readonly certificateRenewals: pulumi.Output<string[]>;
   /** The ProxyClass given (echoed; a CertificateBudget reads the staging flag from it during preview). */
   declare public readonly proxyClass: pulumi.Output<ProxyClass | undefined>;
   /** Namespace of the standalone proxy's objects (with `proxyGroup`: the `namespace` argument, as given). */
@@ -185,6 +206,7 @@ export class TailnetIngress extends pulumi.dynamic.Resource {
         joinToken: args.joinToken,
         funnel: args.funnel,
         httpRedirect: args.httpRedirect,
+        httpEndpoint: args.httpEndpoint,
         backendProtocol: args.backendProtocol,
         waitForCertificate: args.waitForCertificate,
         resourceUrn: resourceUrnInput(name, "TailnetIngress", opts),

@@ -76,9 +76,10 @@ export class TailnetService extends pulumi.dynamic.Resource {
   /** MagicDNS name, without trailing dot, e.g. `db.tailnet-1234.ts.net`. */
   declare public readonly fqdn: pulumi.Output<string>;
   /**
-   * Tailnet addresses clients connect to. Standalone: the device's one address whose traffic is
-   * forwarded, of the family of the backend's primary cluster IP (IPv4 for an ExternalName backend);
-   * with `proxyGroup`: the Tailscale Service's addresses.
+   * Tailnet addresses clients connect to, each forwarded to the backend's cluster IP of its family.
+   * Standalone: the device's addresses that forward, IPv4 first: both for a dual-stack backend, else
+   * the one of the cluster IP's family (IPv4 for an ExternalName backend); with `proxyGroup`: the
+   * Tailscale Service's addresses.
    */
   declare public readonly tailnetIPs: pulumi.Output<string[]>;
   /** Standalone: stable node ID of the proxy device. */

@@ -60,22 +60,42 @@ export type BackendService = ServiceRef | KubernetesServiceLike;
 /**
  * Credentials for one resource. Every field is optional: what is not given here is taken from the
  * stack configuration (`kubernetes:kubeconfig`, `kubernetes:context`, `tailscale:oauthClientId`,
- * `tailscale:oauthClientSecret`, `tailscale:apiKey`, `tailscale:tailnet`, `tailscale:baseUrl`), and
- * then from the environment (`KUBECONFIG`, `TAILSCALE_OAUTH_CLIENT_ID`,
- * `TAILSCALE_OAUTH_CLIENT_SECRET`, `TAILSCALE_API_KEY`, `TAILSCALE_TAILNET`, `TAILSCALE_BASE_URL`).
+ * `tailscale:oauthClientSecret`, `tailscale:identityToken`, `tailscale:audience`, `tailscale:apiKey`,
+ * `tailscale:tailnet`, `tailscale:baseUrl`), and then from the environment (`KUBECONFIG`,
+ * `TAILSCALE_OAUTH_CLIENT_ID`, `TAILSCALE_OAUTH_CLIENT_SECRET`, `TAILSCALE_IDENTITY_TOKEN`,
+ * `TAILSCALE_AUDIENCE`, `TAILSCALE_API_KEY`, `TAILSCALE_TAILNET`, `TAILSCALE_BASE_URL`).
+ *
+ * The client ID, OAuth client secret, identity token, audience and API key may be `file:<path>`: the
+ * file is read when the value is needed (the identity token at every exchange), as @pulumi/tailscale
+ * reads such values.
  *
  * Prefer stack configuration or the environment: values given here are stored (encrypted) in state,
- * and `pulumi destroy` then uses the stored values even after they were rotated.
+ * and `pulumi destroy` then uses the stored values even after they were rotated (a `file:` path is
+ * stored as the path, and the file is read again).
  */
 export interface Credentials {
   /** Kubeconfig YAML of the cluster the proxies run in (for example a `k8s.Provider`'s kubeconfig). */
   kubeconfig?: pulumi.Input<string>;
   /** Context to use from the kubeconfig. Defaults to its current context. */
   kubeContext?: pulumi.Input<string>;
-  /** Tailscale OAuth client ID (scopes `auth_keys`, `devices:core`, `services:read`; `services` for HA). */
+  /**
+   * Tailscale OAuth client ID, or a federated identity's client ID (scopes `auth_keys`, `devices:core`,
+   * `services:read`; `services` for HA).
+   */
   tailscaleOauthClientId?: pulumi.Input<string>;
   /** Tailscale OAuth client secret (`tskey-client-…`). */
   tailscaleOauthClientSecret?: pulumi.Input<string>;
+  /**
+   * Workload identity federation, instead of a client secret: the OIDC identity token (a JWT) that
+   * Tailscale exchanges for an API token, or better `file:<path>` of a file that holds a fresh one (a
+   * Kubernetes projected ServiceAccount token), read at every exchange.
+   */
+  tailscaleIdentityToken?: pulumi.Input<string>;
+  /**
+   * The audience the federated identity expects: checked against the identity token before it is sent;
+   * without an identity token, in GitHub Actions, the token is requested from GitHub for this audience.
+   */
+  tailscaleAudience?: pulumi.Input<string>;
   /** Tailscale API access token (`tskey-api-…`), instead of an OAuth client. */
   tailscaleApiKey?: pulumi.Input<string>;
   /** Tailnet ID; defaults to the credential's own tailnet (`-`). */

@@ -14,9 +14,15 @@ const namespace = config.get("namespace") ?? "data";
 const ns = new k8s.core.v1.Namespace("data", { metadata: { name: namespace } });
 
 // The database's Service. Its Pods (a StatefulSet running postgres) are left out of this example.
+// On a dual-stack cluster, `pulumi config set ipFamilyPolicy PreferDualStack` gives it an IPv4 and an
+// IPv6 cluster IP, and the proxy forwards both (`tailnetIPs` then lists both addresses).
 const postgres = new k8s.core.v1.Service("postgres", {
   metadata: { namespace: ns.metadata.name, name: "postgres" },
-  spec: { selector: { app: "postgres" }, ports: [{ name: "postgres", port: 5432 }] },
+  spec: {
+    selector: { app: "postgres" },
+    ports: [{ name: "postgres", port: 5432 }],
+    ipFamilyPolicy: config.get("ipFamilyPolicy"),
+  },
 });
 
 const db = new TailnetService(

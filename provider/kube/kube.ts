@@ -467,13 +467,17 @@ export class Kube {
   /**
    * Deletes an object. True when a delete was accepted, false when it was already gone: deleting
    * twice is success. `propagationPolicy` as in DeleteOptions (Foreground keeps the owner until its
-   * dependents are gone).
+   * dependents are gone). With `resourceVersion`, only that version is deleted (DeleteOptions
+   * preconditions): a later write makes it fail with KubeApiError 409 Conflict, and nothing is deleted.
    */
   async delete(
     ref: ObjectRef,
-    options: { propagationPolicy?: "Foreground" | "Background" | "Orphan" } = {},
+    options: { propagationPolicy?: "Foreground" | "Background" | "Orphan"; resourceVersion?: string } = {},
   ): Promise<boolean> {
     const r = this.withNamespace(ref);
+    const body = options.resourceVersion
+      ? { preconditions: { resourceVersion: options.resourceVersion } }
+      : undefined;
     return this.request({ verb: "delete", ref: r, method: "DELETE", repeatable: true }, async (ctx) => {
       try {
         await this.api.delete(
@@ -483,6 +487,7 @@ export class Kube {
           undefined,
           undefined,
           options.propagationPolicy,
+          body,
         );
         return true;
       } catch (err) {

@@ -28,7 +28,7 @@ export interface BackendServiceFacts {
   clusterIP?: string;
   /**
    * `spec.clusterIPs` (dual-stack: one per family, the primary first). A standalone proxy forwards to
-   * the primary `clusterIP` only (containerboot takes one TS_DEST_IP); HA maps each family.
+   * the primary `clusterIP` with TS_DEST_IP and to the other through its DNAT config; HA maps each family.
    */
   clusterIPs?: string[];
   /** `spec.externalName` of an ExternalName Service. */

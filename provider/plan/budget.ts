@@ -2,13 +2,20 @@
  * Let's Encrypt's limits as a budget shared by stacks: which issuances count, what an `up` would add,
  * and whether that stays within the limits. Pure: the caller passes the time.
  *
- * The limits (letsencrypt.org/docs/rate-limits, and Tailscale's "Let's Encrypt rate limits with the
- * Kubernetes Operator"): per registered domain (each `<tailnet>.ts.net`) 50 new certificates per
- * 168 hours, and 5 certificates per 168 hours for the same exact name. A renewal by the ACME account
- * that issued the previous certificate is exempt; a proxy recreated with fresh state is a new account,
- * so its certificate for the same name counts against both. Staging has its own, far higher limits.
+ * The limits (https://letsencrypt.org/docs/rate-limits/ as of letsencrypt/website@b89871ef, and
+ * Tailscale's "Let's Encrypt rate limits with the Kubernetes Operator"): per registered domain (each
+ * `<tailnet>.ts.net`) 50 new certificates per 168 hours, and 5 certificates per 168 hours for the same
+ * exact set of names. A renewal ordered with ACME Renewal
+ * Information (ARI: the order names the certificate it replaces, which the same account issued) is
+ * exempt from every limit. Any other order for a name that was certified before is a renewal too, exempt
+ * from the per-domain limit but counted against the per-name one. tailscaled orders with ARI only
+ * where renewals are not forced (`TS_DEBUG_ACME_FORCE_RENEWAL`, which every proxy but a ProxyGroup
+ * sharing its ACME account sets) and the account that issued the certificate is still the proxy's.
+ * Staging has its own, far higher limits.
  */
+
 import { UNKNOWN } from "./inputs";
+import type { CertificateState } from "./outputs";
 
 /** The sliding window of both limits. */
 export const WINDOW_HOURS = 168;
@@ -48,6 +55,11 @@ export interface LedgerEntry {
   environment: LetsEncryptEnvironment;
   /** When it was issued (the certificate's `notBefore`), RFC 3339. */
   issuedAt: string;
+  /**
+   * A renewal without ARI: counts against the per-name limit only. Absent (a new certificate, or a
+   * ledger written before renewals were told apart): against both.
+   */
+  renewal?: true;
 }
 
 /**
@@ -64,6 +76,8 @@ export interface BudgetIngress {
   proxyClass?: { useLetsEncryptStagingEnvironment?: boolean };
   /** The ingress's `certificateIssuances`. */
   issuances?: string[];
+  /** The ingress's `certificateRenewals`. */
+  renewals?: string[];
   certificate?: { state?: string; notAfter?: string; domain?: string; error?: string };
 }
 
@@ -158,7 +172,52 @@ function limitsFor(input: BudgetInput, env: LetsEncryptEnvironment): BudgetLimit
 }
 
 function key(e: LedgerEntry): string {
-  return `${e.stack}|${e.resource}|${e.hostname}|${e.environment}|${e.issuedAt}`;
+  return `${e.stack}|${e.resource}|${e.hostname}|${e.environment}|${e.issuedAt}${e.renewal ? "|renewal" : ""}`;
+}
+
+/** What one ingress's certificates cost, as its outputs `certificateIssuances` and `certificateRenewals` record it. */
+export interface CertificateHistory {
+  /** Issue times of its new certificates: counted against both limits. */
+  issuances: string[];
+  /** Issue times of its renewals without ARI: counted against the per-name limit only. */
+  renewals: string[];
+}
+
+/**
+ * The history after reading the ingress's certificate `cert`, held by ACME account `account`, given
+ * what the previous outputs recorded. A certificate with a serial not seen before is:
+ * - for the domain of the previous certificate, from the same account, with `ari` (the proxy does not
+ *   force renewals: a ProxyGroup sharing its ACME account): an ARI renewal, exempt, not recorded;
+ * - for the domain of the previous certificate otherwise (renewals forced, or a new account: fresh
+ *   state): a renewal, since Let's Encrypt tells renewals by the set of names;
+ * - anything else (a first certificate, another domain): a new certificate. A first certificate of a
+ *   name some earlier resource held is a renewal to Let's Encrypt; counting it as new errs on the safe side.
+ */
+export function nextCertificateHistory(
+  previous:
+    | {
+        certificate?: CertificateState;
+        certificateIssuances?: string[];
+        certificateRenewals?: string[];
+        certificateAccount?: string;
+      }
+    | undefined,
+  cert: CertificateState,
+  account: string | undefined,
+  ari: boolean,
+): CertificateHistory {
+  const history: CertificateHistory = {
+    issuances: [...(previous?.certificateIssuances ?? [])],
+    renewals: [...(previous?.certificateRenewals ?? [])],
+  };
+  const before = previous?.certificate;
+  if (cert.state !== "issued" || !cert.serialNumber || !cert.notBefore) return history;
+  if (before?.serialNumber === cert.serialNumber) return history;
+  const sameName = before?.state === "issued" && before.domain === cert.domain;
+  const sameAccount = !!account && previous?.certificateAccount === account;
+  if (sameName && sameAccount && ari) return history;
+  (sameName ? history.renewals : history.issuances).push(cert.notBefore);
+  return history;
 }
 
 /**
@@ -172,17 +231,22 @@ export function ownLedger(input: BudgetInput): LedgerEntry[] {
   for (const e of input.previousLedger)
     if (e.stack === input.stack && inWindow(e.issuedAt, now)) entries.set(key(e), e);
   for (const ingress of input.ingresses) {
-    if (!isKnown(ingress.hostname) || !isKnown(ingress.issuances) || !Array.isArray(ingress.issuances))
-      continue;
+    if (!isKnown(ingress.hostname)) continue;
     const environment = environmentOf(ingress);
-    for (const issuedAt of ingress.issuances) {
-      if (!inWindow(issuedAt, now)) continue;
+    const times = (list: string[] | undefined) =>
+      isKnown(list) && Array.isArray(list) ? list.filter((t) => inWindow(t, now)) : [];
+    const found: [string, boolean][] = [
+      ...times(ingress.issuances).map((t): [string, boolean] => [t, false]),
+      ...times(ingress.renewals).map((t): [string, boolean] => [t, true]),
+    ];
+    for (const [issuedAt, renewal] of found) {
       const e: LedgerEntry = {
         stack: input.stack,
         resource: ingress.resource,
         hostname: ingress.hostname,
         environment,
         issuedAt,
+        ...(renewal ? { renewal: true as const } : {}),
       };
       entries.set(key(e), e);
     }
@@ -267,7 +331,14 @@ export function evaluateBudget(input: BudgetInput): { ledger: LedgerEntry[]; rep
     if (environment === "staging" && counted.length === 0 && plannedHere.length === 0) continue;
     const hostnames = [...new Set([...counted.map((e) => e.hostname), ...plannedHere])].sort();
     const scopes = [
-      usageOf(environment, "tailnet", limits.perDomain, counted, plannedHere),
+      // Renewals are exempt from the per-domain limit; the per-name limits count them.
+      usageOf(
+        environment,
+        "tailnet",
+        limits.perDomain,
+        counted.filter((e) => !e.renewal),
+        plannedHere,
+      ),
       ...hostnames.map((h) =>
         usageOf(
           environment,

@@ -26,7 +26,7 @@
  */
 import { containsUnknown, isUnknown } from "./inputs";
 import { OBJECT_LABELS, relabelReason } from "./labels";
-import { BACKENDS, backendDrift, refreshFindings } from "./refresh";
+import { BACKENDS, backendDrift, FORWARDING_READ, forwardingDrift, refreshFindings } from "./refresh";
 import { CERTIFICATE_BUDGET } from "./schema/certificateBudget";
 import {
   changedFields,
@@ -182,6 +182,9 @@ function classifyProxy(
   // inputs name them only, so nothing else would show it, and the update re-reads them.
   const drift = backendDrift(olds);
   if (drift) out.detailedDiff[BACKENDS] = { kind: "update", reason: drift };
+  // Refresh: a standalone layer-3 proxy that does not forward what its Service's families ask for.
+  const forwarding = forwardingDrift(olds);
+  if (forwarding) out.detailedDiff[FORWARDING_READ] = { kind: "update", reason: forwarding };
   relabelIfWrittenBefore(out, olds);
 
   // Derived name: with no explicit hostname, a change of a field the name derives from that changes

@@ -59,6 +59,29 @@ export interface TolerationInput {
   tolerationSeconds?: number;
 }
 
+/** A Kubernetes label selector, as in a Pod spec's topology spread constraint. */
+export interface LabelSelectorInput {
+  matchLabels?: Record<string, string>;
+  matchExpressions?: {
+    key: string;
+    operator: "In" | "NotIn" | "Exists" | "DoesNotExist";
+    values?: string[];
+  }[];
+}
+
+/** A Kubernetes topology spread constraint, as in the Pod spec (`spec.topologySpreadConstraints[]`). */
+export interface TopologySpreadConstraintInput {
+  maxSkew: number;
+  topologyKey: string;
+  whenUnsatisfiable: "DoNotSchedule" | "ScheduleAnyway";
+  /** Absent: the proxy's own Pods (see provider/plan/proxyclass.ts). */
+  labelSelector?: LabelSelectorInput;
+  minDomains?: number;
+  nodeAffinityPolicy?: "Honor" | "Ignore";
+  nodeTaintsPolicy?: "Honor" | "Ignore";
+  matchLabelKeys?: string[];
+}
+
 /** Resource requests and limits of the proxy container, as in the Pod spec. */
 export interface ResourceRequirementsInput {
   requests?: Record<string, string>;
@@ -77,6 +100,8 @@ export interface ProxyClassInput {
   nodeSelector?: Record<string, string>;
   tolerations?: TolerationInput[];
   affinity?: Record<string, unknown>;
+  /** Replaces a ProxyGroup's default spread over nodes (plan/ha/proxygroup.ts). */
+  topologySpreadConstraints?: TopologySpreadConstraintInput[];
   priorityClassName?: string;
   podLabels?: Record<string, string>;
   podAnnotations?: Record<string, string>;
@@ -90,9 +115,42 @@ export interface ProxyClassInput {
   /** `auto`, `iptables` or `nftables`: sets TS_DEBUG_FIREWALL_MODE (layer-3 proxies). */
   firewallMode?: "auto" | "iptables" | "nftables";
   acceptRoutes?: boolean;
-  /** Serve metrics on port 9002 (TS_LOCAL_ADDR_PORT, TS_ENABLE_METRICS) and debug on 9001. */
+  /** Serve metrics on port 9002 (TS_LOCAL_ADDR_PORT, TS_ENABLE_METRICS), with the `<proxy>-metrics` Service. */
   enableMetrics?: boolean;
+  /** Serve tailscaled's debug endpoints on port 9001. Default: `enableMetrics`. */
+  enableDebug?: boolean;
+  /** A Prometheus Operator ServiceMonitor for the metrics Service (needs `enableMetrics`). */
+  serviceMonitor?: ServiceMonitorInput;
   useLetsEncryptStagingEnvironment?: boolean;
+  /** The node proxy Pods run on, bypassing the scheduler (`spec.nodeName`). */
+  nodeName?: string;
+  dnsPolicy?: "ClusterFirstWithHostNet" | "ClusterFirst" | "Default" | "None";
+  dnsConfig?: PodDNSConfigInput;
+  /** The `sysctler` init container of kernel-networking proxies (layer 3, ProxyGroups). */
+  initContainer?: InitContainerInput;
+}
+
+/** ProxyClass `serviceMonitor`: the operator's `metrics.serviceMonitor`. */
+export interface ServiceMonitorInput {
+  enable: boolean;
+  /** Extra labels on the ServiceMonitor (e.g. what a Prometheus' serviceMonitorSelector selects). */
+  labels?: Record<string, string>;
+}
+
+/** A Pod's DNS parameters (`spec.dnsConfig`). */
+export interface PodDNSConfigInput {
+  nameservers?: string[];
+  searches?: string[];
+  options?: { name: string; value?: string }[];
+}
+
+/** ProxyClass `initContainer`: the operator's `tailscaleInitContainer` (without `debug`). */
+export interface InitContainerInput {
+  image?: string;
+  imagePullPolicy?: "Always" | "IfNotPresent" | "Never";
+  env?: { name: string; value: string }[];
+  resources?: ResourceRequirementsInput;
+  securityContext?: Record<string, unknown>;
 }
 
 /** Per-resource credentials. All optional; looked up before provider config and environment. */
@@ -102,6 +160,10 @@ export interface CredentialsInput {
   tailscaleOauthClientId?: string;
   tailscaleOauthClientSecret?: string;
   tailscaleApiKey?: string;
+  /** A federated identity's identity token (a JWT), or `file:<path>` of a file holding it. */
+  tailscaleIdentityToken?: string;
+  /** The audience the federated identity expects. */
+  tailscaleAudience?: string;
   tailscaleTailnet?: string;
   tailscaleBaseUrl?: string;
 }
@@ -180,6 +242,11 @@ export interface TailnetIngressInput extends ProxyCommonInput {
   rules?: IngressRuleInput[];
   funnel?: boolean;
   httpRedirect?: boolean;
+  /**
+   * HA only: serve the same routes over plain HTTP on port 80 of the Tailscale Service too (the
+   * operator's annotation `tailscale.com/http-endpoint: enabled`). Default false.
+   */
+  httpEndpoint?: boolean;
   /** Scheme to the backends. Default: `https+insecure` for port 443 or a port named `https`, else `http`. */
   backendProtocol?: "http" | "https" | "https+insecure";
   /** Obtain the certificate during `up` (default true). */
@@ -198,6 +265,12 @@ export interface ProxyGroupInput {
   tags?: string[];
   hostnamePrefix?: string;
   proxyClass?: ProxyClassInput;
+  /**
+   * Replica 0 keeps its Let's Encrypt account key in the namespace's shared Secret
+   * `tailscale-acme-accounts` (the operator's annotation `tailscale.com/share-acme-account`), so a
+   * re-created replica renews with the same account. Default false.
+   */
+  shareAcmeAccount?: boolean;
   /** The resource's own URN, set by the SDK; names it in progress lines (provider/progress.ts). */
   resourceUrn?: string;
   /** The resource's customTimeouts, copied by the SDK (plan/duration.ts); each step's wait budget. */

@@ -8,6 +8,7 @@
  */
 import type {
   V1ConfigMap,
+  V1PodDisruptionBudget,
   V1Role,
   V1RoleBinding,
   V1Secret,
@@ -43,6 +44,25 @@ export type PlannedRole = Planned<V1Role, "Role">;
 export type PlannedRoleBinding = Planned<V1RoleBinding, "RoleBinding">;
 export type PlannedConfigMap = Planned<V1ConfigMap, "ConfigMap">;
 export type PlannedStatefulSet = Planned<V1StatefulSet, "StatefulSet">;
+export type PlannedPodDisruptionBudget = Planned<V1PodDisruptionBudget, "PodDisruptionBudget">;
+
+/**
+ * A Prometheus Operator ServiceMonitor (`monitoring.coreos.com/v1`), with the fields the operator sets
+ * (tailscale/tailscale@de9ec7ee cmd/k8s-operator/metrics_resources.go ServiceMonitorSpec). No client-node
+ * type exists for a custom resource. A type rather than an interface, to be a `KubeObject`.
+ */
+export type PlannedServiceMonitor = {
+  apiVersion: "monitoring.coreos.com/v1";
+  kind: "ServiceMonitor";
+  metadata: PlannedMetadata;
+  spec: {
+    endpoints: { port: string }[];
+    jobLabel: string;
+    namespaceSelector: { matchNames: string[] };
+    selector: { matchLabels: Record<string, string> };
+    targetLabels: string[];
+  };
+};
 
 /** Any object a plan writes. */
 export type PlannedObject =
@@ -52,7 +72,9 @@ export type PlannedObject =
   | PlannedRole
   | PlannedRoleBinding
   | PlannedConfigMap
-  | PlannedStatefulSet;
+  | PlannedStatefulSet
+  | PlannedServiceMonitor
+  | PlannedPodDisruptionBudget;
 
 /** Objects of one kind in one namespace matching all `labels`, or all `legacyLabels`. */
 export interface Selection {

@@ -57,6 +57,7 @@ export const TAILNET_INGRESS_OUTPUTS = [
   "joinToken",
   "certificate",
   "certificateIssuances",
+  "certificateRenewals",
   "proxyClass",
   "namespace",
   "kubernetesObjects",

@@ -4,8 +4,14 @@
  * adapted to our flattened ProxyClassInput, whose fields are declared in schema/proxyClass.ts. Shared
  * by the standalone and the ProxyGroup builders.
  */
-import type { V1Container, V1EnvVar, V1StatefulSet } from "@kubernetes/client-node";
-import type { ProxyClassInput } from "./inputs";
+import type {
+  V1Container,
+  V1EnvVar,
+  V1LabelSelector,
+  V1StatefulSet,
+  V1TopologySpreadConstraint,
+} from "@kubernetes/client-node";
+import type { ProxyClassInput, TopologySpreadConstraintInput } from "./inputs";
 import { MANAGED_ANNOTATION_KEYS, MANAGED_LABEL_KEYS, mergeLabelsOrAnnotations } from "./labels";
 
 /**
@@ -21,6 +27,13 @@ export interface ApplyProxyClassOptions {
   /** The userspace template (standalone L7) has no privileged init container to customise. */
   userspace: boolean;
 }
+
+/**
+ * The port of containerboot's local HTTP server (metrics, `/healthz`): `TS_LOCAL_ADDR_PORT` defaults to
+ * `[::]:9002` (tailscale/tailscale@de9ec7ee cmd/containerboot/settings.go:133), and `enableMetrics`
+ * sets `$(POD_IP):9002` as the operator does.
+ */
+export const LOCAL_ADDR_PORT = 9002;
 
 /** Let's Encrypt staging directory, set as TS_DEBUG_ACME_DIRECTORY_URL by `useLetsEncryptStagingEnvironment`. */
 export const LETSENCRYPT_STAGING_URL = "https://acme-staging-v02.api.letsencrypt.org/directory";
@@ -65,15 +78,47 @@ function nonEmpty(m: Record<string, string> | undefined): m is Record<string, st
 }
 
 /**
+ * Whether tailscaled serves its debug endpoints (port 9001): `enableDebug`, else `enableMetrics`, as the
+ * operator's debugSetting defaults `tailscaleContainer.debug.enable` to `metrics.enable`
+ * (tailscale/tailscale@de9ec7ee cmd/k8s-operator/sts.go:849-860).
+ */
+export function debugEnabled(pc: ProxyClassInput | undefined): boolean {
+  return pc?.enableDebug ?? pc?.enableMetrics === true;
+}
+
+/** The operator's updateContainer: what a ProxyClass container section changes of a container. */
+function overlayContainer(
+  c: V1Container,
+  o: {
+    securityContext?: Record<string, unknown>;
+    resources?: ProxyClassInput["resources"];
+    env?: { name: string; value: string }[];
+  },
+): void {
+  if (o.securityContext) c.securityContext = clone(o.securityContext);
+  if (o.resources) {
+    c.resources ??= {};
+    if (nonEmpty(o.resources.requests)) c.resources.requests = { ...o.resources.requests };
+    if (nonEmpty(o.resources.limits)) c.resources.limits = { ...o.resources.limits };
+  }
+  if (o.env) {
+    c.env ??= [];
+    for (const e of o.env) c.env.push({ name: e.name, value: e.value });
+  }
+}
+
+/**
  * Returns a copy of `statefulSet` with the ProxyClass applied; the input is not modified. Order of the
  * additions to the `tailscale` container's env, as the operator: debug (`TS_DEBUG_ADDR_PORT`,
- * `TS_TAILSCALED_EXTRA_ARGS`) and metrics (`TS_LOCAL_ADDR_PORT`, `TS_ENABLE_METRICS`) when `enableMetrics`,
- * then `TS_DEBUG_ACME_DIRECTORY_URL` (ingress types only), then the ProxyClass `env` entries.
+ * `TS_TAILSCALED_EXTRA_ARGS`, {@link debugEnabled}) and metrics (`TS_LOCAL_ADDR_PORT`,
+ * `TS_ENABLE_METRICS`, `enableMetrics`), then `TS_DEBUG_ACME_DIRECTORY_URL` (ingress types only), then
+ * the ProxyClass `env` entries.
  *
  * Labels and annotations are merged keeping the managed keys (the selector and ownership labels cannot
  * be overridden). Pod fields are set only when the ProxyClass sets them; unlike the operator, setting one
  * pod field does not clear the others. `image` and `imagePullPolicy` apply to the `sysctler` init
- * container too, since the flattened ProxyClass has one proxy image.
+ * container too, since the flattened ProxyClass has one proxy image; `initContainer` then overrides
+ * them and sets the rest of it, as the operator's `tailscaleInitContainer`.
  */
 export function applyProxyClass<S extends V1StatefulSet>(
   statefulSet: S,
@@ -109,17 +154,21 @@ export function applyProxyClass<S extends V1StatefulSet>(
   container.env ??= [];
   const env: V1EnvVar[] = container.env;
 
-  if (pc.enableMetrics) {
+  if (debugEnabled(pc)) {
     env.push(
       { name: "TS_DEBUG_ADDR_PORT", value: "$(POD_IP):9001" },
       { name: "TS_TAILSCALED_EXTRA_ARGS", value: "--debug=$(TS_DEBUG_ADDR_PORT)" },
-      { name: "TS_LOCAL_ADDR_PORT", value: "$(POD_IP):9002" },
+    );
+    container.ports = [...(container.ports ?? []), { name: "debug", containerPort: 9001, protocol: "TCP" }];
+  }
+  if (pc.enableMetrics) {
+    env.push(
+      { name: "TS_LOCAL_ADDR_PORT", value: `$(POD_IP):${LOCAL_ADDR_PORT}` },
       { name: "TS_ENABLE_METRICS", value: "true" },
     );
     container.ports = [
       ...(container.ports ?? []),
-      { name: "debug", containerPort: 9001, protocol: "TCP" },
-      { name: "metrics", containerPort: 9002, protocol: "TCP" },
+      { name: "metrics", containerPort: LOCAL_ADDR_PORT, protocol: "TCP" },
     ];
   }
   if (pc.useLetsEncryptStagingEnvironment && ACME_PROXY_TYPES.includes(opts.proxyType)) {
@@ -144,27 +193,43 @@ export function applyProxyClass<S extends V1StatefulSet>(
   if (pc.imagePullSecrets) pod.imagePullSecrets = pc.imagePullSecrets.map((name) => ({ name }));
   if (pc.nodeSelector) pod.nodeSelector = { ...pc.nodeSelector };
   if (pc.affinity) pod.affinity = clone(pc.affinity);
+  if (pc.topologySpreadConstraints) {
+    const own = sts.spec!.selector;
+    pod.topologySpreadConstraints = pc.topologySpreadConstraints.map((c) => spreadConstraint(c, own));
+  }
   if (pc.tolerations) pod.tolerations = clone(pc.tolerations);
   if (pc.priorityClassName) pod.priorityClassName = pc.priorityClassName;
+  if (pc.nodeName) pod.nodeName = pc.nodeName;
+  // The operator sets these two only when given (sts.go:937-942).
+  if (pc.dnsPolicy) pod.dnsPolicy = pc.dnsPolicy;
+  if (pc.dnsConfig) pod.dnsConfig = clone(pc.dnsConfig);
 
-  if (pc.securityContext) container.securityContext = clone(pc.securityContext);
-  if (pc.resources) {
-    container.resources ??= {};
-    const resources = container.resources;
-    if (nonEmpty(pc.resources.requests)) resources.requests = { ...pc.resources.requests };
-    if (nonEmpty(pc.resources.limits)) resources.limits = { ...pc.resources.limits };
-  }
-  if (pc.env) for (const e of pc.env) env.push({ name: e.name, value: e.value });
-  const targets: V1Container[] = [container];
-  if (!opts.userspace) {
-    const init = pod.initContainers?.find((c) => c.name === SYSCTLER_CONTAINER);
-    if (init) targets.push(init);
-  }
-  for (const c of targets) {
+  overlayContainer(container, pc);
+  const init = opts.userspace ? undefined : pod.initContainers?.find((c) => c.name === SYSCTLER_CONTAINER);
+  for (const c of init ? [container, init] : [container]) {
     if (pc.image) c.image = pc.image;
     if (pc.imagePullPolicy) c.imagePullPolicy = pc.imagePullPolicy;
   }
+  if (init && pc.initContainer) {
+    overlayContainer(init, pc.initContainer);
+    if (pc.initContainer.image) init.image = pc.initContainer.image;
+    if (pc.initContainer.imagePullPolicy) init.imagePullPolicy = pc.initContainer.imagePullPolicy;
+  }
   return sts;
+}
+
+/**
+ * A ProxyClass spread constraint as the Pod gets it. Unlike Kubernetes, where a constraint without
+ * `labelSelector` counts no Pod (and so spreads nothing), a missing selector means the proxy's own Pods
+ * (the StatefulSet's selector), which users cannot easily spell: our labels are ours.
+ */
+function spreadConstraint(
+  c: TopologySpreadConstraintInput,
+  own: V1LabelSelector,
+): V1TopologySpreadConstraint {
+  const out: V1TopologySpreadConstraint = clone(c);
+  out.labelSelector ??= clone(own);
+  return out;
 }
 
 function clone<T>(v: T): any {

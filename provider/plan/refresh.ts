@@ -128,3 +128,24 @@ export function backendDrift(olds: Record<string, unknown>): string | undefined 
     "the update rewrites the proxy from the Services as they are now"
   );
 }
+
+/**
+ * The output key under which a refresh's Read of a standalone layer-3 proxy records, when they differ,
+ * the tailnet IPs the proxy forwards and those it would forward if rewritten from its backend Service
+ * and device as they are (`{ forwarded, planned }`): a proxy of a dual-stack backend written by a
+ * version that forwarded one family, or a DNAT config that maps an address the device no longer has.
+ * Like {@link BACKENDS_READ}, create and update never write it, and the Diff after a refresh reports it
+ * as an update until one rewrites the proxy.
+ */
+export const FORWARDING_READ = "forwardingRead";
+
+/** Why the proxy a refresh read does not forward what a rewrite would, or undefined when it does. */
+export function forwardingDrift(olds: Record<string, unknown>): string | undefined {
+  const read = olds[FORWARDING_READ];
+  if (!isPlainObject(read) || !Array.isArray(read.forwarded) || !Array.isArray(read.planned))
+    return undefined;
+  return (
+    `refresh read that the proxy forwards ${JSON.stringify(read.forwarded)} of its device's addresses, ` +
+    `where its backend Service's families make it ${JSON.stringify(read.planned)}: the update rewrites its DNAT config`
+  );
+}

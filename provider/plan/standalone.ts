@@ -17,10 +17,16 @@
  * - Default image `tailscale/tailscale:stable`, pull policy `Always` (proxyclass.ts explains).
  * - TS_DEBUG_FIREWALL_MODE is set only on kernel-networking (layer-3) proxies: a userspace proxy has no
  *   firewall (the operator sets its global PROXY_FIREWALL_MODE on every proxy).
+ * - A layer-3 proxy of a dual-stack backend forwards both families: TS_DEST_IP the primary, a DNAT
+ *   config in its Secret the other ({@link STANDALONE_DNAT_CONFIG_KEY}). The operator's forwards the
+ *   primary family only.
  */
 import type { V1EnvVar, V1Volume, V1VolumeMount } from "@kubernetes/client-node";
 import { type BackendServiceFacts, backendKey } from "./backends";
 import { PlanError } from "./errors";
+import { isPlainObject } from "./gojson";
+import { goMarshal, INGRESS_CONFIGS, parseJsonObject } from "./ha/gostruct";
+import type { IngressServiceConfig } from "./ha/service";
 import { type DerivedHostname, ingressHostname, resourceNameOf, serviceHostname } from "./hostnames";
 import type { ProxyClassInput, TailnetIngressInput, TailnetServiceInput } from "./inputs";
 import {
@@ -32,8 +38,8 @@ import {
   ownerAnnotations,
   proxyLabels,
   proxySelector,
-  toLabelValue,
 } from "./labels";
+import { planMetricsObjects } from "./metrics";
 import { type ProxyNames, proxyNames } from "./names";
 import type {
   PlannedObject,
@@ -42,6 +48,7 @@ import type {
   PlannedSecret,
   PlannedService,
   PlannedServiceAccount,
+  PlannedServiceMonitor,
   PlannedStatefulSet,
 } from "./objects";
 import {
@@ -77,6 +84,11 @@ export interface PlanContext {
   /** Control server URL, written as the config's `ServerURL`; omitted when not given. */
   controlUrl?: string;
   /**
+   * The device's tailnet IPs (state Secret `device_ips`), once it has registered: a layer-3 proxy of a
+   * dual-stack backend maps its address of the other family from them ({@link StandaloneProxyPlan.dnatConfig}).
+   */
+  deviceIPs?: readonly string[];
+  /**
    * The proxy's StatefulSet exists with the Pod labels an earlier version gave it (labels.ts
    * `writtenBeforeRename`): its Pod template keeps them, so the Pod does not restart for a relabel.
    */
@@ -91,8 +103,14 @@ export interface AuthKeyRequest {
   preauthorized: true;
 }
 
-/** The layer-3 DNAT target of a TailnetService proxy. */
-export type L3Target = { kind: "clusterIP"; ip: string } | { kind: "dnsName"; name: string };
+/**
+ * The layer-3 DNAT target of a TailnetService proxy: the backend's primary cluster IP (TS_DEST_IP) and,
+ * for a dual-stack backend, its cluster IP of the other family (`secondaryIP`, mapped through
+ * {@link STANDALONE_DNAT_CONFIG_KEY}); or an ExternalName Service's DNS name.
+ */
+export type L3Target =
+  | { kind: "clusterIP"; ip: string; secondaryIP?: string }
+  | { kind: "dnsName"; name: string };
 
 /** Everything needed to create or update one standalone proxy. */
 export interface StandaloneProxyPlan {
@@ -119,7 +137,12 @@ export interface StandaloneProxyPlan {
   statefulSet: PlannedStatefulSet;
   /** With ProxyClass `enableMetrics`: the metrics Service (port 9002), applied after the StatefulSet. */
   metricsService?: PlannedService;
-  /** The same objects in apply order: ServiceAccount, Role, RoleBinding, Secret, headless Service, StatefulSet. */
+  /** With ProxyClass `serviceMonitor.enable` too: the ServiceMonitor of the metrics Service (plan/metrics.ts). */
+  serviceMonitor?: PlannedServiceMonitor;
+  /**
+   * The same objects in apply order: ServiceAccount, Role, RoleBinding, Secret, headless Service,
+   * StatefulSet, then the metrics Service and ServiceMonitor when asked for.
+   */
   objects: PlannedObject[];
   /** The tailscaled config files (`cap-95.hujson`, `cap-107.hujson`) as written to the Secret. */
   tailscaledConfig: Record<string, string>;
@@ -129,6 +152,13 @@ export interface StandaloneProxyPlan {
   handlers?: ResolvedHandler[];
   /** L3: where traffic is DNATed. */
   target?: L3Target;
+  /**
+   * L3, dual-stack backend, once the device's addresses are known: the entry `name` of the DNAT config
+   * written to the Secret key {@link STANDALONE_DNAT_CONFIG_KEY}, which maps the device's address of the
+   * secondary family to the secondary cluster IP. Undefined otherwise, or when the device has no
+   * address of that family.
+   */
+  dnatConfig?: { name: string; entry: IngressServiceConfig };
   authKeyRequest: AuthKeyRequest;
 }
 
@@ -138,6 +168,19 @@ export interface StandaloneProxyPlan {
  * `PROXY_GROUP_SERVE_CONFIG_KEY` (plan/ha/common.ts): the operator names the two differently.
  */
 export const STANDALONE_SERVE_CONFIG_KEY = "serve-config";
+
+/**
+ * Key of a standalone layer-3 proxy's DNAT config in its Secret (`ingressservices.Configs`, the format
+ * of a ProxyGroup's `ingress-config.json`), read by containerboot from the Secret's mount
+ * `/etc/tsconfig/<secret>/` (TS_INGRESS_PROXIES_CONFIG_PATH). containerboot takes one TS_DEST_IP, so
+ * this is how the secondary family of a dual-stack backend is forwarded: its ingress proxy installs a
+ * DNAT rule per mapping, whatever the address (`tailscale/tailscale@de9ec7ee
+ * cmd/containerboot/ingressservices.go` ensureIngressRulesAdded, `util/linuxfw/iptables_for_svcs.go`
+ * EnsureDNATRuleForSvc: `--destination <TailscaleServiceIP> -j DNAT --to-destination <ClusterIP>`, the
+ * rule TS_DEST_IP gets), here the device's own address. Not `ingress-config.json`: containerboot writes
+ * its status under that key of the same Secret.
+ */
+export const STANDALONE_DNAT_CONFIG_KEY = "dnat-config.json";
 
 /** Hostinfo app of a layer-7 proxy (TS_INTERNAL_APP); the operator's value, kept so control sees the same kind. */
 export const APP_INGRESS_RESOURCE = "k8s-operator-ingress-resource";
@@ -168,6 +211,8 @@ interface TemplateOptions {
   annotations: Record<string, string>;
   proxyClass?: ProxyClassInput;
   proxyType: ProxyType;
+  /** The resource the proxy serves, as its metrics labels name it. */
+  parent: { name: string; namespace: string };
   userspace: boolean;
   /** Env after TS_DEBUG_ACME_FORCE_RENEWAL: firewall mode, target or serve config, TS_INTERNAL_APP. */
   tailEnv: V1EnvVar[];
@@ -325,46 +370,32 @@ function buildObjects(o: TemplateOptions) {
     proxyType: o.proxyType,
     userspace: o.userspace,
   });
-  const objects: PlannedObject[] = [serviceAccount, role, roleBinding, secret, headlessService, statefulSet];
-  const metricsService = o.proxyClass?.enableMetrics === true ? buildMetricsService(o) : undefined;
-  if (metricsService) objects.push(metricsService);
-  return { serviceAccount, role, roleBinding, secret, headlessService, statefulSet, metricsService, objects };
-}
-
-/** Name of a proxy's metrics Service: `<base>-metrics`, as the operator names it after the StatefulSet. */
-export function metricsServiceName(names: ProxyNames): string {
-  return `${names.base}-metrics`;
-}
-
-/**
- * The operator's metrics Service for ProxyClass `metrics.enable` (docs/operator-parity.md, "ProxyClass"):
- * port 9002 of the proxy Pod, labelled so a Prometheus scrape config or ServiceMonitor can select it
- * (`ts_prom_job`, `ts_proxy_*`). Label values are truncated as label values must be.
- */
-function buildMetricsService(o: TemplateOptions): PlannedService {
-  const parent = o.labels[LABEL_PARENT_NAME] ?? o.names.base;
-  const parentNs = o.labels[LABEL_PARENT_NAMESPACE] ?? o.namespace;
-  return {
-    apiVersion: "v1",
-    kind: "Service",
-    metadata: {
-      name: metricsServiceName(o.names),
+  const { metricsService, serviceMonitor } = planMetricsObjects(
+    {
+      proxyType: o.proxyType,
+      statefulSet: o.names.statefulSet,
       namespace: o.namespace,
-      labels: {
-        ...o.labels,
-        "tailscale.com/metrics-target": o.names.statefulSet,
-        ts_proxy_type: o.proxyType,
-        ts_proxy_parent_name: toLabelValue(parent),
-        ts_proxy_parent_namespace: toLabelValue(parentNs),
-        ts_prom_job: toLabelValue(`ts_${o.proxyType}_${parentNs}_${parent}`),
-      },
-      annotations: { ...o.annotations },
+      parentName: o.parent.name,
+      parentNamespace: o.parent.namespace,
+      selector: o.selector,
+      labels: o.labels,
+      annotations: o.annotations,
     },
-    spec: {
-      type: "ClusterIP",
-      selector: { ...o.selector },
-      ports: [{ name: "metrics", protocol: "TCP", port: 9002, targetPort: 9002 }],
-    },
+    o.proxyClass,
+  );
+  const objects: PlannedObject[] = [serviceAccount, role, roleBinding, secret, headlessService, statefulSet];
+  if (metricsService) objects.push(metricsService);
+  if (serviceMonitor) objects.push(serviceMonitor);
+  return {
+    serviceAccount,
+    role,
+    roleBinding,
+    secret,
+    headlessService,
+    statefulSet,
+    metricsService,
+    serviceMonitor,
+    objects,
   };
 }
 
@@ -388,8 +419,11 @@ function authKeyRequest(tags: string[]): AuthKeyRequest {
 /**
  * Plans the standalone layer-3 proxy of a TailnetService: a kernel-networking proxy that DNATs all tailnet
  * traffic to the backend's primary cluster IP (TS_DEST_IP), or to an ExternalName Service's DNS name
- * (TS_EXPERIMENTAL_DEST_DNS_NAME). Throws PlanError for a headless backend, a Service without a cluster IP,
- * or an input in HA mode (`proxyGroup` set).
+ * (TS_EXPERIMENTAL_DEST_DNS_NAME). For a dual-stack backend it also DNATs the device's address of the
+ * other family to the cluster IP of that family, through the DNAT config, which needs the device's
+ * addresses (`ctx.deviceIPs`): planned before the device registers, the Secret has no DNAT config yet
+ * and the lifecycle writes it once the addresses are known. Throws PlanError for a headless backend, a
+ * Service without a cluster IP, or an input in HA mode (`proxyGroup` set).
  */
 export function planStandaloneService(
   input: TailnetServiceInput,
@@ -429,7 +463,8 @@ export function planStandaloneService(
       `${what}: the Service has no cluster IP yet; expose a ClusterIP Service`,
     );
   } else {
-    target = { kind: "clusterIP", ip: backend.clusterIP };
+    const secondaryIP = (backend.clusterIPs ?? []).find((ip) => isIPv6(ip) !== isIPv6(backend.clusterIP!));
+    target = { kind: "clusterIP", ip: backend.clusterIP, ...(secondaryIP ? { secondaryIP } : {}) };
   }
 
   const hostname = checkedHostname(serviceHostname(input), what);
@@ -445,13 +480,17 @@ export function planStandaloneService(
   const annotations = ownerAnnotations(input.ownerId);
   const tags = effectiveTags(input.tags);
   const tailscaledConfig = configFiles(hostname, input.proxyClass, ctx);
+  const dualStack = target.kind === "clusterIP" && target.secondaryIP !== undefined;
   const tailEnv: V1EnvVar[] = [
     ...firewallModeEnv(input.proxyClass),
     target.kind === "clusterIP"
       ? { name: "TS_DEST_IP", value: target.ip }
       : { name: "TS_EXPERIMENTAL_DEST_DNS_NAME", value: target.name },
+    ...(dualStack ? dnatConfigEnv() : []),
     { name: "TS_INTERNAL_APP", value: APP_INGRESS_PROXY },
   ];
+  const entry = dnatConfigEntry(target, ctx.deviceIPs);
+  const dnatConfig = entry ? { name: hostname, entry } : undefined;
   const podAnnotations: Record<string, string> =
     target.kind === "clusterIP"
       ? { [ANNOTATION_LAST_SET_CLUSTER_IP]: target.ip }
@@ -464,10 +503,18 @@ export function planStandaloneService(
     annotations,
     proxyClass: input.proxyClass,
     proxyType: "ingress_service",
+    parent: { name: input.service.name, namespace: input.service.namespace },
     userspace: false,
     tailEnv,
     podAnnotations,
-    stringData: { ...tailscaledConfig },
+    stringData: {
+      ...tailscaledConfig,
+      ...(dnatConfig
+        ? {
+            [STANDALONE_DNAT_CONFIG_KEY]: goMarshal({ [dnatConfig.name]: dnatConfig.entry }, INGRESS_CONFIGS),
+          }
+        : {}),
+    },
     ctx,
   });
   return {
@@ -482,21 +529,104 @@ export function planStandaloneService(
     ...objs,
     tailscaledConfig,
     target,
+    ...(dnatConfig ? { dnatConfig } : {}),
     authKeyRequest: authKeyRequest(tags),
   };
 }
 
+function isIPv6(ip: string): boolean {
+  return ip.includes(":");
+}
+
 /**
- * The tailnet IPs whose traffic a standalone layer-3 proxy forwards: of the device's addresses, the one of
- * the target's family. containerboot takes a single TS_DEST_IP and DNATs to it from the tailnet IP of
- * the same family only (`tailscale/tailscale@de9ec7ee cmd/containerboot/forwarding.go:158-191`); for a DNS
- * name it installs the IPv4 rule only, since the IPv6 rule is guarded by `!tsv6.IsValid()` and so never
- * installed on a proxy with an IPv6 address (forwarding.go:252). The operator reports the same family
- * only in the Service's load-balancer status (`cmd/k8s-operator/svc.go:334-374`).
+ * The env of a layer-3 proxy on a dual-stack backend: containerboot's ingress proxy reads the DNAT
+ * config from the Secret's mount, and records in its status the Pod IPs it ran with (POD_IPS), which
+ * tells the lifecycle a status is the running Pod's (`tailscale/tailscale@de9ec7ee
+ * cmd/containerboot/settings.go:143-161`, ingressservices.go isCurrentStatus). The path is in the
+ * directory the tailscaled config is read from, which containerboot already watches.
  */
-export function forwardedTailnetIPs(target: L3Target, deviceIPs: readonly string[]): string[] {
-  const ipv6 = target.kind === "clusterIP" && target.ip.includes(":");
-  return deviceIPs.filter((ip) => ip.includes(":") === ipv6);
+function dnatConfigEnv(): V1EnvVar[] {
+  return [
+    { name: "POD_IPS", valueFrom: { fieldRef: { fieldPath: "status.podIPs" } } },
+    {
+      name: "TS_INGRESS_PROXIES_CONFIG_PATH",
+      value: `/etc/tsconfig/$(POD_NAME)/${STANDALONE_DNAT_CONFIG_KEY}`,
+    },
+  ];
+}
+
+/**
+ * The DNAT config entry of a dual-stack backend's secondary family: from the device's first address of
+ * that family (the one containerboot picks for TS_DEST_IP's family, forwarding.go:158-191) to the
+ * secondary cluster IP. Undefined for a single-stack backend, before the device's addresses are known,
+ * and when the device has no address of that family.
+ */
+export function dnatConfigEntry(
+  target: L3Target,
+  deviceIPs: readonly string[] | undefined,
+): IngressServiceConfig | undefined {
+  if (target.kind !== "clusterIP" || target.secondaryIP === undefined) return undefined;
+  const clusterIP = target.secondaryIP;
+  const own = deviceIPs?.find((ip) => isIPv6(ip) === isIPv6(clusterIP));
+  if (!own) return undefined;
+  const mapping = { TailscaleServiceIP: own, ClusterIP: clusterIP };
+  return isIPv6(clusterIP) ? { IPv6Mapping: mapping } : { IPv4Mapping: mapping };
+}
+
+/**
+ * The target a standalone layer-3 proxy's StatefulSet has (its tailscale container's TS_DEST_IP or
+ * TS_EXPERIMENTAL_DEST_DNS_NAME), for a refresh, which has no plan; undefined when it has neither.
+ */
+export function l3TargetOf(statefulSet: PlannedStatefulSet | undefined): L3Target | undefined {
+  const container = statefulSet?.spec?.template?.spec?.containers?.find(
+    (c) => c.name === TAILSCALE_CONTAINER,
+  );
+  const env = new Map((container?.env ?? []).map((e) => [e.name, e.value]));
+  const ip = env.get("TS_DEST_IP");
+  if (ip) return { kind: "clusterIP", ip };
+  const name = env.get("TS_EXPERIMENTAL_DEST_DNS_NAME");
+  return name ? { kind: "dnsName", name } : undefined;
+}
+
+/**
+ * The tailnet IPs whose traffic a standalone layer-3 proxy forwards, of the device's addresses
+ * `deviceIPs`:
+ * - the one of the target's family: containerboot takes a single TS_DEST_IP and DNATs to it from the
+ *   tailnet IP of the same family only (`tailscale/tailscale@de9ec7ee
+ *   cmd/containerboot/forwarding.go:158-191`); for a DNS name it installs the IPv4 rule only, since the
+ *   IPv6 rule is guarded by `!tsv6.IsValid()` and so never installed on a proxy with an IPv6 address
+ *   (forwarding.go:252);
+ * - each address the DNAT config (`dnatConfigJson`, the Secret's {@link STANDALONE_DNAT_CONFIG_KEY})
+ *   maps to a cluster IP of its own family, while it is still one of the device's addresses (a mapping
+ *   of an address the device no longer has receives nothing).
+ * In the order of `deviceIPs`. The operator forwards, and reports in the Service's load-balancer
+ * status, the primary family only (`cmd/k8s-operator/svc.go:334-374`).
+ */
+export function forwardedTailnetIPs(
+  target: L3Target | undefined,
+  deviceIPs: readonly string[],
+  dnatConfigJson?: string,
+): string[] {
+  const mapped = new Set<string>();
+  if (dnatConfigJson) {
+    let configs: Record<string, unknown> = {};
+    try {
+      configs = parseJsonObject(dnatConfigJson, STANDALONE_DNAT_CONFIG_KEY);
+    } catch {
+      // Not ours any more (edited by hand): containerboot cannot apply it either.
+    }
+    for (const entry of Object.values(configs)) {
+      if (!isPlainObject(entry)) continue;
+      for (const m of [entry.IPv4Mapping, entry.IPv6Mapping]) {
+        if (!isPlainObject(m) || typeof m.TailscaleServiceIP !== "string" || typeof m.ClusterIP !== "string")
+          continue;
+        if (isIPv6(m.TailscaleServiceIP) === isIPv6(m.ClusterIP)) mapped.add(m.TailscaleServiceIP);
+      }
+    }
+  }
+  const primaryV6 = target?.kind === "clusterIP" && isIPv6(target.ip);
+  const primary = target ? deviceIPs.find((ip) => isIPv6(ip) === primaryV6) : undefined;
+  return deviceIPs.filter((ip) => ip === primary || mapped.has(ip));
 }
 
 /** The namespace of a standalone ingress proxy: `namespace`, else the first backend's namespace. */
@@ -559,6 +689,7 @@ export function planStandaloneIngress(
     annotations,
     proxyClass: input.proxyClass,
     proxyType: "ingress_resource",
+    parent: { name: resourceName, namespace },
     userspace: true,
     tailEnv: [
       { name: "TS_SERVE_CONFIG", value: `/etc/tailscaled/$(POD_NAME)/${STANDALONE_SERVE_CONFIG_KEY}` },

@@ -177,3 +177,33 @@ export function quantityError(q: string): string | undefined {
     ? undefined
     : `quantities must match the regular expression '^([+-]?[0-9.]+)([eEinumkKMGTP]*[-+]?[0-9]*)$'`;
 }
+
+const IPV4 = /^(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(\.(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}$/;
+
+function isIPv6(v: string): boolean {
+  let s = v;
+  let groups = 8;
+  const lastColon = s.lastIndexOf(":");
+  if (s.includes(".")) {
+    // A trailing dotted IPv4 takes the place of the last two groups (`::ffff:10.0.0.1`).
+    if (!IPV4.test(s.slice(lastColon + 1))) return false;
+    s = `${s.slice(0, lastColon + 1)}0`;
+    groups = 7;
+  }
+  const halves = s.split("::");
+  if (halves.length > 2) return false;
+  const parts = halves.map((h) => (h === "" ? [] : h.split(":")));
+  if (!parts.every((p) => p.every((g) => /^[0-9a-fA-F]{1,4}$/.test(g)))) return false;
+  const n = parts.reduce((k, p) => k + p.length, 0);
+  return halves.length === 2 ? n < groups : n === groups;
+}
+
+/**
+ * Kubernetes `IsValidIP` (as for a Pod's `dnsConfig.nameservers`): an IPv4 address without leading
+ * zeros or an IPv6 address; the apimachinery error text, or undefined when valid.
+ */
+export function ipAddressError(v: string): string | undefined {
+  return IPV4.test(v) || isIPv6(v)
+    ? undefined
+    : "must be a valid IP address, (e.g. 10.9.8.7 or 2001:db8::ffff)";
+}

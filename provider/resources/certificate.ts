@@ -3,7 +3,8 @@
  * `node:crypto`. Only the certificate is ever read; the private key stays in the cluster.
  */
 import { createHash, X509Certificate } from "node:crypto";
-import type { Kube } from "../kube";
+import type { Kube, KubeObject } from "../kube";
+import { nextCertificateHistory } from "../plan/budget";
 import type { CertificateState } from "../plan/outputs";
 import { TAILSCALE_CONTAINER } from "../plan/proxyclass";
 import { waiting } from "../progress";
@@ -54,31 +55,6 @@ export function certificateState(pem: string | undefined, domain: string): Certi
 export function acmeAccountId(data: Record<string, string>): string | undefined {
   const pem = data["acme-account.key.pem"];
   return pem ? createHash("sha256").update(pem).digest("hex").slice(0, 16) : undefined;
-}
-
-/**
- * The issuances this resource caused: a certificate with a serial not seen before counts as a new
- * issuance, unless it replaced one for the same domain from the same ACME account (a renewal, which
- * Let's Encrypt exempts from its limits).
- */
-export function nextIssuances(
-  previous:
-    | { certificate?: CertificateState; certificateIssuances?: string[]; certificateAccount?: string }
-    | undefined,
-  cert: CertificateState,
-  account: string | undefined,
-): string[] {
-  const issuances = [...(previous?.certificateIssuances ?? [])];
-  const before = previous?.certificate;
-  if (cert.state !== "issued" || !cert.serialNumber || before?.serialNumber === cert.serialNumber)
-    return issuances;
-  const renewal =
-    before?.state === "issued" &&
-    before.domain === cert.domain &&
-    !!account &&
-    previous?.certificateAccount === account;
-  if (!renewal && cert.notBefore) issuances.push(cert.notBefore);
-  return issuances;
 }
 
 /** Why an ingress cannot serve HTTPS when the tailnet has certificates off, and the fix. */
@@ -138,13 +114,16 @@ export async function obtainCertificate(
 }
 
 /**
- * The ACME account identity of a ProxyGroup's certificate: replica 0 records `acme-account-fingerprint`,
- * the SHA-256 (hex) of its account key; its first 16 digits equal {@link acmeAccountId} of the same key.
+ * The ACME account identity of a ProxyGroup's certificate: replica 0 stores, as
+ * `acme-account-fingerprint`, the SHA-256 of its account key's PEM as 32 raw bytes (the Secret's data
+ * holds their base64; tailscale/tailscale@de9ec7ee ipn/store/kubestore/store_kube.go
+ * `acmeAccountKeyFingerprint`, `WriteTLSCertAndKey`). Their first 16 hex digits equal
+ * {@link acmeAccountId} of the same key. Anything else is no identity.
  */
-export function acmeAccountIdFromFingerprint(fingerprint: string | undefined): string | undefined {
-  return fingerprint && /^[0-9a-f]{16,}$/i.test(fingerprint)
-    ? fingerprint.slice(0, 16).toLowerCase()
-    : undefined;
+export function acmeAccountIdFromFingerprint(base64: string | undefined): string | undefined {
+  if (!base64) return undefined;
+  const raw = Buffer.from(base64, "base64");
+  return raw.length === 32 ? raw.toString("hex").slice(0, 16) : undefined;
 }
 
 /**
@@ -153,15 +132,33 @@ export function acmeAccountIdFromFingerprint(fingerprint: string | undefined): s
  * `acme-account-fingerprint` naming its ACME account). Never the private key.
  */
 export function certificateOutputs(
-  certData: Record<string, string>,
+  certSecret: KubeObject | undefined,
   dnsName: string,
   previous: any,
+  ari: boolean,
 ): Record<string, unknown> {
-  const certificate = certificateState(certData["tls.crt"] || undefined, dnsName);
-  const account = acmeAccountIdFromFingerprint(certData["acme-account-fingerprint"]);
+  const data = (certSecret?.data ?? {}) as Record<string, string>;
+  const pem = data["tls.crt"] ? Buffer.from(data["tls.crt"], "base64").toString("utf8") : undefined;
+  const certificate = certificateState(pem || undefined, dnsName);
+  const account = acmeAccountIdFromFingerprint(data["acme-account-fingerprint"]);
+  return historyOutputs(previous, certificate, account, ari);
+}
+
+/**
+ * `certificate`, `certificateIssuances`, `certificateRenewals` and `certificateAccount` (the identity
+ * that tells the next renewal from a new certificate) of an ingress holding `certificate`.
+ */
+export function historyOutputs(
+  previous: any,
+  certificate: CertificateState,
+  account: string | undefined,
+  ari: boolean,
+): Record<string, unknown> {
+  const history = nextCertificateHistory(previous, certificate, account, ari);
   return {
     certificate,
-    certificateIssuances: nextIssuances(previous, certificate, account),
+    certificateIssuances: history.issuances,
+    certificateRenewals: history.renewals,
     ...(account ? { certificateAccount: account } : {}),
   };
 }

@@ -141,6 +141,13 @@ export function deviceStateOf(data: Record<string, string>): ProxyDeviceState | 
   };
 }
 
+/** The IPs of a Pod (`status.podIPs`, else `status.podIP`). */
+export function podIPsOf(pod: KubeObject | undefined): string[] {
+  const status = (pod?.status ?? {}) as { podIP?: string; podIPs?: { ip: string }[] };
+  if (status.podIPs && status.podIPs.length > 0) return status.podIPs.map((p) => p.ip);
+  return status.podIP ? [status.podIP] : [];
+}
+
 /** `Kind/namespace/name` of an object, for outputs and messages. */
 export function objectPath(obj: { kind?: string; metadata?: { namespace?: string; name?: string } }): string {
   return `${obj.kind}/${obj.metadata?.namespace}/${obj.metadata?.name}`;

@@ -1,7 +1,7 @@
 import type * as pulumi from "@pulumi/pulumi";
 import type { Diff, DiffClassification } from "../plan/diff";
 import { type TimeoutStep, timeoutSecondsFor } from "../plan/duration";
-import { BACKENDS_READ, REFRESHED_FROM } from "../plan/refresh";
+import { BACKENDS_READ, FORWARDING_READ, REFRESHED_FROM } from "../plan/refresh";
 import {
   checkInputs,
   type Effect,
@@ -136,6 +136,7 @@ export function recordOnly(
   const outs: Record<string, unknown> = { ...olds };
   delete outs[REFRESHED_FROM]; // written by refresh only (plan/refresh.ts)
   delete outs[BACKENDS_READ];
+  delete outs[FORWARDING_READ];
   for (const key of Object.keys(schema.fields)) {
     const kind = effect(key)?.kind;
     if (!changed.includes(key) && kind !== "none") continue;

@@ -4,7 +4,8 @@
  * inputs are declared in plan/schema/proxyGroup.ts.
  *
  * create: refuse device names that are taken -> mint one single-use key per replica -> config and state
- *   Secrets, ServiceAccount, Role, RoleBinding, ConfigMap, StatefulSet -> wait, by watch, until every
+ *   Secrets, ServiceAccount, Role, RoleBinding, ConfigMap, PodDisruptionBudget (2 replicas or more),
+ *   StatefulSet -> wait, by watch, until every
  *   replica's device is registered -> drop the keys from the configs and revoke them. A failure after
  *   the first write removes what was made.
  * update: keys for new replicas only; config Secrets are rewritten with read-modify-write that keeps
@@ -12,7 +13,10 @@
  *   others do (layer 3 only once their DNAT rules are in place); removed replicas' devices and Secrets
  *   are deleted once their Pods are gone.
  * delete: refused while HA resources still have entries in the ConfigMap; then StatefulSet (waiting for
- *   the Pods), devices, Secrets, ConfigMap, RBAC.
+ *   the Pods), devices, Secrets, metrics Service and ServiceMonitor, ConfigMap, RBAC; then it leaves the
+ *   shared ACME account Secret (`shareAcmeAccount`), deleting it when no other ProxyGroup uses it
+ *   (resources/ha/acmeAccount.ts).
+ * A ProxyClass ServiceMonitor is refused before any write when the cluster lacks its CRD.
  */
 import { kubeFor, tailscaleClientFor } from "../credentials";
 import { type Kube, type KubeObject, type ObjectRef, sharedEdit } from "../kube";
@@ -31,6 +35,7 @@ import {
   parseOwners,
   planProxyGroup,
   planProxyGroupScale,
+  podDisruptionBudgetRef,
   proxyGroupNames,
   proxyGroupObjects,
   proxyGroupTeardown,
@@ -46,6 +51,7 @@ import { withoutLegacyKeys, writtenBeforeRename } from "../plan/labels";
 import { refreshedInputs } from "../plan/schema/field";
 import { PROXY_GROUP } from "../plan/schema/proxyGroup";
 import { controlUrlFor, mintAuthKey, refuseTakenHostnames, revokeMintedKeys, waitForDevice } from "./devices";
+import { joinAcmeAccount, leaveAcmeAccount } from "./ha/acmeAccount";
 import { configMapRef, configMapText, serviceOwnersOf } from "./ha/configMap";
 import {
   type ReplicaFacts,
@@ -65,6 +71,7 @@ import {
   secretData,
 } from "./kubeFacts";
 import { checkAgainst, cleanOutputs, diffResult, type Lifecycle, partialCreateError } from "./lifecycle";
+import { removeUnplannedMetrics, requireServiceMonitorCrd } from "./metrics";
 
 /** One replica's device, as output. */
 export interface ProxyGroupDeviceOutput {
@@ -313,7 +320,15 @@ async function applyAll(
   await rt.kube.apply(plan.roleBinding, own);
   // Labels and annotations only: the data keys belong to the HA ingresses and services.
   await rt.kube.apply(plan.configMap, own);
+  // Before the replicas (re)start: replica 0 reads the account key at start and cannot create the Secret.
+  if (plan.acmeAccountSecret) await joinAcmeAccount(rt.kube, input.namespace, input.ownerId);
+  // Before the StatefulSet, so a group growing to 2 replicas is covered once the new one runs; one shrinking
+  // to 1 loses it (a budget over one replica would block drains, plan/ha/proxygroup.ts).
+  if (plan.podDisruptionBudget) await rt.kube.apply(plan.podDisruptionBudget, own);
+  else await rt.kube.delete(podDisruptionBudgetRef(input));
   const sts = await rt.kube.apply(plan.statefulSet, own);
+  if (plan.metricsService) await rt.kube.apply(plan.metricsService, own);
+  if (plan.serviceMonitor) await rt.kube.apply(plan.serviceMonitor, own);
   return { templateChanged: sts.action !== "unchanged" };
 }
 
@@ -426,6 +441,7 @@ export const proxyGroup: Lifecycle = {
       what: `ProxyGroup StatefulSet ${input.namespace}/${input.name}`,
       fix: PROXY_GROUP_POD_SECURITY_FIX,
     });
+    await requireServiceMonitorCrd(rt.kube, skeleton, `ProxyGroup ${input.namespace}/${input.name}`);
     // A retried create adopts the devices a failed one registered.
     await refuseTakenReplicaNames(rt, skeleton.hostnames, await ownDeviceIds(rt.kube, input));
     const id = `${input.namespace}/${input.name}`;
@@ -443,7 +459,8 @@ export const proxyGroup: Lifecycle = {
       if (wrote || minted.length > 0) {
         try {
           const cleanup = { ...rt, remainingMs: () => 60_000 };
-          await runTeardown(cleanup, proxyGroupTeardown(input, input.ownerId));
+          await runTeardown(cleanup, proxyGroupTeardown(input, input.ownerId, input.proxyClass));
+          await leaveAcmeAccount(rt.kube, input.namespace, input.ownerId);
           for (const k of minted) await rt.tailscale.deleteKey(k.id);
         } catch (cleanupErr) {
           // Recorded by Pulumi as a resource that failed to initialise (no devices): `destroy` removes it,
@@ -480,6 +497,7 @@ export const proxyGroup: Lifecycle = {
       what: `ProxyGroup StatefulSet ${news.namespace}/${news.name}`,
       fix: PROXY_GROUP_POD_SECURITY_FIX,
     });
+    await requireServiceMonitorCrd(rt.kube, plan, `ProxyGroup ${news.namespace}/${news.name}`);
     const scale = planProxyGroupScale(oldReplicas, plan.replicas);
     await refuseTakenReplicaNames(
       rt,
@@ -491,6 +509,7 @@ export const proxyGroup: Lifecycle = {
       const gone = new Map<number, string>();
       const keys = await keysFor(rt, news, plan, minted, gone);
       await applyAll(rt, news, plan, keys, controlUrl, olds.ownerId);
+      await removeUnplannedMetrics(rt.kube, news.namespace, plan.name, olds.proxyClass, plan);
       await waitForRollout(rt, news, plan.replicas);
       await Promise.all(plan.hostnames.map((_, i) => waitForReplicaDevice(rt, news, i, gone)));
       await retireKeys(rt, news, plan, minted, controlUrl);
@@ -508,6 +527,10 @@ export const proxyGroup: Lifecycle = {
       await rt.kube.delete(refs.stateSecret);
       await rt.kube.delete(refs.configSecret);
     }
+    // Once every replica runs without it (the rollout above): sharing turned off, or the group's identity
+    // changed in place (the new one joined in applyAll).
+    if (!news.shareAcmeAccount || olds.ownerId !== news.ownerId)
+      await leaveAcmeAccount(rt.kube, news.namespace, olds.ownerId);
     return { outs: outputsOf(news, plan, await devicesOf(rt.kube, news, plan.replicas)) };
   },
 
@@ -543,7 +566,9 @@ export const proxyGroup: Lifecycle = {
           "with `pulumi destroy --target`, include them).",
       );
     }
-    await runTeardown(rt, proxyGroupTeardown(props, props.ownerId));
+    await runTeardown(rt, proxyGroupTeardown(props, props.ownerId, props.proxyClass));
+    // Whatever the recorded inputs say: an update that failed after joining records the old ones.
+    await leaveAcmeAccount(rt.kube, props.namespace, props.ownerId);
     // Keys of runs killed between a mint and its revocation: the replicas are gone, none is needed.
     const hostnames = Array.from({ length: effectiveReplicas(props) }, (_, i) => replicaHostname(props, i));
     await revokeMintedKeys(rt.tailscale, props.ownerId, hostnames);

@@ -4,7 +4,7 @@
  * ProxyGroup (ha/).
  */
 import type { Diff } from "../plan/diff";
-import { BACKENDS_READ, observedState, REFRESHED_FROM } from "../plan/refresh";
+import { BACKENDS_READ, FORWARDING_READ, observedState, REFRESHED_FROM } from "../plan/refresh";
 import { refreshedInputs } from "../plan/schema/field";
 import type { ProxySchema } from "../plan/schema/proxy";
 import { TailscaleApiError } from "../tailscale";
@@ -49,6 +49,7 @@ export function proxyLifecycle(k: ProxyKind): Lifecycle {
     if (filled) {
       delete filled[REFRESHED_FROM];
       delete filled[BACKENDS_READ];
+      delete filled[FORWARDING_READ];
     }
     return filled;
   };

@@ -13,11 +13,13 @@ import type { Kube, ObjectRef } from "../kube";
 import type { BackendServiceFacts } from "../plan/backends";
 import type { CustomTimeoutsInput } from "../plan/duration";
 import { PlanError } from "../plan/errors";
-import { type CredentialsInput, SCHEMA_VERSION } from "../plan/inputs";
+import { INGRESS_CONFIG_KEY, replicaReportsRules } from "../plan/ha";
+import { type CredentialsInput, type ProxyClassInput, SCHEMA_VERSION } from "../plan/inputs";
 import { writtenBeforeRename } from "../plan/labels";
+import { recordedMetricsRefs } from "../plan/metrics";
 import type { ProxyNames } from "../plan/names";
-import { BACKENDS, BACKENDS_READ, type BackendRecord, backendRecord } from "../plan/refresh";
-import { metricsServiceName, type PlanContext, type StandaloneProxyPlan } from "../plan/standalone";
+import { BACKENDS, BACKENDS_READ, type BackendRecord, backendRecord, FORWARDING_READ } from "../plan/refresh";
+import { type PlanContext, STANDALONE_DNAT_CONFIG_KEY, type StandaloneProxyPlan } from "../plan/standalone";
 import type { TailscaleClient } from "../tailscale";
 import { controlUrlFor, mintAuthKey, refuseTakenHostnames, revokeMintedKeys, waitForDevice } from "./devices";
 import {
@@ -25,11 +27,13 @@ import {
   deviceStateOf,
   objectPath,
   type ProxyDeviceState,
+  podIPsOf,
   requireAdmittedProxyPod,
   requireNamespace,
   secretData,
 } from "./kubeFacts";
 import { cleanOutputs, deadline, partialCreateError, type Steps } from "./lifecycle";
+import { removeUnplannedMetrics, requireServiceMonitorCrd } from "./metrics";
 
 /** What differs between the layer-3 and layer-7 standalone proxies. */
 export interface StandaloneSpec<I> {
@@ -82,13 +86,20 @@ export interface StandaloneOutputs {
   [key: string]: unknown;
 }
 
-/** The refs of a recorded proxy, in delete order (StatefulSet first, ServiceAccount last). */
-function deleteOrder(namespace: string, names: ProxyNames): ObjectRef[] {
+function sameList(a: readonly string[], b: readonly string[]): boolean {
+  return a.length === b.length && a.every((v, i) => v === b[i]);
+}
+
+/**
+ * The refs of a recorded proxy, in delete order (StatefulSet first, ServiceAccount last); its metrics
+ * objects as the recorded ProxyClass asked for them.
+ */
+function deleteOrder(namespace: string, names: ProxyNames, pc: ProxyClassInput | undefined): ObjectRef[] {
   return [
     { apiVersion: "apps/v1", kind: "StatefulSet", namespace, name: names.statefulSet },
     coreRef("Secret", namespace, names.secret),
     coreRef("Service", namespace, names.headlessService),
-    coreRef("Service", namespace, metricsServiceName(names)),
+    ...recordedMetricsRefs(namespace, names.statefulSet, pc),
     { apiVersion: "rbac.authorization.k8s.io/v1", kind: "RoleBinding", namespace, name: names.roleBinding },
     { apiVersion: "rbac.authorization.k8s.io/v1", kind: "Role", namespace, name: names.role },
     coreRef("ServiceAccount", namespace, names.serviceAccount),
@@ -112,18 +123,63 @@ function waitForProxyDevice(
   });
 }
 
+/**
+ * Waits until the running proxy Pod has installed the DNAT rules of `dnat`. containerboot's ingress
+ * proxy, started once the device is up, reads the config from the mounted Secret and again on every
+ * change of the mount, which the kubelet makes at its next sync of the Pod (up to about 90 s after the
+ * write); it records what it applied, with the Pod's IPs, under `ingress-config.json` in the state
+ * Secret (`tailscale/tailscale@de9ec7ee cmd/containerboot/ingressservices.go` run, sync,
+ * recordStatus; main.go:927-980). A status with other Pod IPs is an earlier Pod's.
+ */
+export async function waitForDnatRules(
+  kube: Kube,
+  plan: StandaloneProxyPlan,
+  dnat: NonNullable<StandaloneProxyPlan["dnatConfig"]>,
+  remainingMs: () => number,
+): Promise<void> {
+  const who = `proxy Pod ${plan.namespace}/${plan.names.pod}`;
+  // Listed and watched, not read: the deployer may list and watch Pods (deploy/deployer-rbac.yaml).
+  const pod = await kube.waitFor(
+    coreRef("Pod", plan.namespace, plan.names.pod),
+    (p) => !!p && !p.metadata.deletionTimestamp && podIPsOf(p).length > 0,
+    { timeoutMs: remainingMs(), description: `${who} to run with its Pod IPs` },
+  );
+  const podIPs = podIPsOf(pod);
+  const rules = [dnat.entry.IPv4Mapping, dnat.entry.IPv6Mapping]
+    .filter((m) => m !== undefined)
+    .map((m) => `${m.TailscaleServiceIP} → ${m.ClusterIP}`)
+    .join(", ");
+  await kube.waitFor(
+    coreRef("Secret", plan.namespace, plan.names.secret),
+    (obj) => replicaReportsRules(secretData(obj)[INGRESS_CONFIG_KEY], podIPs, dnat.name, dnat.entry),
+    {
+      timeoutMs: remainingMs(),
+      description:
+        `${who} to install its DNAT rule ${rules} (containerboot reads ${STANDALONE_DNAT_CONFIG_KEY} from its ` +
+        `mounted Secret at the kubelet's next sync of the Pod and reports the rules under ${INGRESS_CONFIG_KEY} of ` +
+        "that Secret; its logs say why it did not)",
+    },
+  );
+}
+
 /** Removes a proxy's objects, device and key; everything already gone counts as done. */
 export async function teardownStandalone(
   kube: Kube,
   tailscale: TailscaleClient,
   namespace: string,
   names: ProxyNames,
-  known: { deviceId?: string; authKeyId?: string; owner?: { ownerId: string; hostname: string } },
+  known: {
+    deviceId?: string;
+    authKeyId?: string;
+    owner?: { ownerId: string; hostname: string };
+    /** The ProxyClass the objects were written with: which metrics objects to delete. */
+    proxyClass?: ProxyClassInput;
+  },
   timeoutMs: number,
 ): Promise<void> {
   const secret = await kube.get(coreRef("Secret", namespace, names.secret));
   const deviceId = secretData(secret).device_id || known.deviceId;
-  const [sts, ...rest] = deleteOrder(namespace, names);
+  const [sts, ...rest] = deleteOrder(namespace, names, known.proxyClass);
   // Foreground: the StatefulSet disappears only after its Pod, so no proxy is left running (and
   // re-registering) once the device is deleted.
   if (await kube.delete(sts, { propagationPolicy: "Foreground" })) await kube.waitForDeletion(sts, timeoutMs);
@@ -196,11 +252,14 @@ export async function createStandalone<I extends StandaloneInputBase>(
     what: `${spec.kind} proxy StatefulSet ${plan.namespace}/${plan.names.statefulSet}`,
     fix: spec.podSecurityFix,
   });
+  await requireServiceMonitorCrd(kube, plan, `${spec.kind} ${plan.namespace}/${plan.names.statefulSet}`);
   const secretRef = coreRef("Secret", plan.namespace, plan.names.secret);
   const existing = await kube.get(secretRef);
   const leftOver = secretData(existing).device_id;
   // A retried create adopts the device a failed one registered, if it still exists.
   const adoptedDevice = leftOver ? await tailscale.getDevice(leftOver) : undefined;
+  // What is planned from an adopted device's addresses (a dual-stack backend's DNAT config) stays.
+  const adoptedIPs = adoptedDevice ? deviceStateOf(secretData(existing))?.tailnetIPs : undefined;
   if (!adoptedDevice) {
     await refuseTakenHostnames(tailscale, [plan.hostname], new Set(), {
       what: "a new proxy",
@@ -220,6 +279,8 @@ export async function createStandalone<I extends StandaloneInputBase>(
     if (!adoptedDevice) {
       authKey = await mintAuthKey(tailscale, owner, plan.authKeyRequest.tags, remainingMs());
       plan = spec.plan(input, backends, { controlUrl, authKey: authKey.key });
+    } else {
+      plan = spec.plan(input, backends, { controlUrl, deviceIPs: adoptedIPs });
     }
     for (const obj of plan.objects) {
       wrote = true;
@@ -227,7 +288,8 @@ export async function createStandalone<I extends StandaloneInputBase>(
     }
     const { device } = await waitForProxyDevice(kube, tailscale, plan, remainingMs());
     // The key is spent by the login; drop it from the config and revoke it, so no valid key is left.
-    plan = spec.plan(input, backends, { controlUrl });
+    // What needs the device's addresses is written with it.
+    plan = spec.plan(input, backends, { controlUrl, deviceIPs: device.tailnetIPs });
     await kube.apply(plan.secret, { ownerId: input.ownerId });
     // Ours, and any an earlier run minted and was killed before revoking: the device is registered.
     await revokeMintedKeys(tailscale, owner.ownerId, [owner.hostname]);
@@ -243,7 +305,11 @@ export async function createStandalone<I extends StandaloneInputBase>(
           tailscale,
           plan.namespace,
           plan.names,
-          { authKeyId: authKey?.id, owner },
+          {
+            authKeyId: authKey?.id,
+            owner,
+            proxyClass: (input as { proxyClass?: ProxyClassInput }).proxyClass,
+          },
           60_000,
         );
       } catch (cleanupErr) {
@@ -292,10 +358,12 @@ export async function updateStandalone<I extends StandaloneInputBase>(
   const kube = kubeFor(news.credentials);
   const tailscale = tailscaleClientFor(news.credentials);
   const backends = await spec.readBackends(kube, news);
-  const plan = spec.plan(news, backends, {
-    controlUrl: controlUrlFor(tailscale),
-    legacyPodLabels: await hasLegacyPodLabels(kube, olds),
-  });
+  const controlUrl = controlUrlFor(tailscale);
+  const legacyPodLabels = await hasLegacyPodLabels(kube, olds);
+  const first = spec.plan(news, backends, { controlUrl, legacyPodLabels });
+  const secretRef = coreRef("Secret", first.namespace, first.names.secret);
+  const planned = deviceStateOf(secretData(await kube.get(secretRef)))?.tailnetIPs;
+  let plan = spec.plan(news, backends, { controlUrl, deviceIPs: planned, legacyPodLabels });
   if (plan.namespace !== olds.namespace || plan.names.statefulSet !== olds.names?.statefulSet) {
     throw new Error(
       `${spec.kind} ${id}: the update would move the proxy to ${plan.namespace}/${plan.names.statefulSet}; ` +
@@ -310,16 +378,19 @@ export async function updateStandalone<I extends StandaloneInputBase>(
     what: `${spec.kind} proxy StatefulSet ${plan.namespace}/${plan.names.statefulSet}`,
     fix: spec.podSecurityFix,
   });
+  await requireServiceMonitorCrd(kube, plan, `${spec.kind} ${id}`);
   let templateChanged = false;
   for (const obj of plan.objects) {
     const result = await kube.apply(obj, { ownerId: news.ownerId });
     if (obj.kind === "StatefulSet" && result.action === "updated") templateChanged = true;
   }
-  const hadMetrics =
-    (olds as { proxyClass?: { enableMetrics?: boolean } }).proxyClass?.enableMetrics === true;
-  if (hadMetrics && !plan.metricsService) {
-    await kube.delete(coreRef("Service", plan.namespace, metricsServiceName(plan.names)));
-  }
+  await removeUnplannedMetrics(
+    kube,
+    plan.namespace,
+    plan.names.statefulSet,
+    (olds as { proxyClass?: ProxyClassInput }).proxyClass,
+    plan,
+  );
   if (templateChanged) {
     const stsRef: ObjectRef = {
       apiVersion: "apps/v1",
@@ -346,9 +417,39 @@ export async function updateStandalone<I extends StandaloneInputBase>(
     );
   }
   const { device, data } = await waitForProxyDevice(kube, tailscale, plan, remainingMs());
+  if (!sameList(device.tailnetIPs, planned ?? [])) {
+    // The device registered anew (or got other addresses) during the update.
+    plan = spec.plan(news, backends, { controlUrl, deviceIPs: device.tailnetIPs });
+    await kube.apply(plan.secret, { ownerId: news.ownerId });
+  }
   await spec.afterDeviceUp?.({ input: news, kube, tailscale, remainingMs }, plan);
-  const fresh = secretData(await kube.get(coreRef("Secret", plan.namespace, plan.names.secret)));
+  const fresh = secretData(await kube.get(secretRef));
   return { outs: baseOutputs(spec, news, plan, device, { ...data, ...fresh }, backends, olds) };
+}
+
+/**
+ * The tailnet IPs the proxy forwards and those an update would make it forward, from the Services and
+ * the device as they are, when they differ (plan/refresh.ts {@link FORWARDING_READ}); undefined when
+ * they agree, for a kind whose outputs have no `tailnetIPs` of their own, or when no plan can be made.
+ */
+function forwardingRead<I extends StandaloneInputBase>(
+  spec: StandaloneSpec<I>,
+  input: I,
+  facts: Map<string, BackendServiceFacts>,
+  device: ProxyDeviceState,
+  read: object,
+): { forwarded: string[]; planned: string[] } | undefined {
+  const forwarded = (read as { tailnetIPs?: string[] }).tailnetIPs;
+  if (!forwarded) return undefined;
+  let planned: string[] | undefined;
+  try {
+    const plan = spec.plan(input, facts, { deviceIPs: device.tailnetIPs });
+    planned = (spec.outputs(plan, device, plan.secret.stringData ?? {}) as { tailnetIPs?: string[] })
+      .tailnetIPs;
+  } catch {
+    return undefined; // the Services no longer make a proxy: the backend drift says so
+  }
+  return planned && !sameList(forwarded, planned) ? { forwarded, planned } : undefined;
 }
 
 /**
@@ -377,8 +478,10 @@ export async function readStandalone<I extends StandaloneInputBase>(
   // The backend Services as they are now, so the Diff after this refresh reports a proxy written from
   // Services that have changed since (plan/refresh.ts); a Service that cannot be read is reported too.
   let backendsRead: BackendRecord[];
+  let facts: Map<string, BackendServiceFacts> | undefined;
   try {
-    backendsRead = backendRecord((await spec.readBackends(kube, props)).values());
+    facts = await spec.readBackends(kube, props);
+    backendsRead = backendRecord(facts.values());
   } catch (err) {
     const error = err instanceof Error ? err.message : String(err);
     backendsRead = backendRecord(
@@ -390,24 +493,34 @@ export async function readStandalone<I extends StandaloneInputBase>(
     );
   }
   const fqdn = (device.name ?? state?.fqdn ?? props.fqdn).replace(/\.$/, "");
+  const live: ProxyDeviceState = {
+    deviceId: device.nodeId ?? device.id,
+    fqdn,
+    tailnetIPs: device.addresses ?? [],
+    httpsEndpoint: state?.httpsEndpoint,
+  };
+  // No plan at a refresh: the live StatefulSet says what the proxy does.
+  const read = spec.outputs(
+    {
+      hostname: props.hostname,
+      namespace: props.namespace,
+      names,
+      statefulSet: sts,
+    } as unknown as StandaloneProxyPlan,
+    live,
+    data,
+    props,
+  );
+  const forwarding = facts && forwardingRead(spec, props, facts, live, read);
   const outs = cleanOutputs({
     ...props,
     fqdn,
     hostname: fqdn.split(".")[0],
     tailnetIPs: device.addresses ?? state?.tailnetIPs ?? props.tailnetIPs,
     deviceId: device.nodeId ?? device.id,
-    ...spec.outputs(
-      { hostname: props.hostname, namespace: props.namespace, names } as StandaloneProxyPlan,
-      {
-        deviceId: device.nodeId ?? device.id,
-        fqdn,
-        tailnetIPs: device.addresses ?? [],
-        httpsEndpoint: state?.httpsEndpoint,
-      },
-      data,
-      props,
-    ),
+    ...read,
     [BACKENDS_READ]: backendsRead,
+    ...(forwarding ? { [FORWARDING_READ]: forwarding } : {}),
     schemaVersion: SCHEMA_VERSION,
   });
   return { id, props: outs };
@@ -428,6 +541,7 @@ export async function deleteStandalone(props: StandaloneOutputs & StandaloneInpu
       authKeyId: (props as { authKeyId?: string }).authKeyId,
       owner:
         props.ownerId && props.hostname ? { ownerId: props.ownerId, hostname: props.hostname } : undefined,
+      proxyClass: (props as { proxyClass?: ProxyClassInput }).proxyClass,
     },
     deadline(props, "delete")(),
   );

@@ -10,8 +10,8 @@ import { planStandaloneIngress } from "../plan/standalone";
 import {
   acmeAccountId,
   certificateState,
+  historyOutputs,
   httpsDisabled,
-  nextIssuances,
   obtainCertificate,
 } from "./certificate";
 import { haIngress } from "./ha/ingress";
@@ -32,12 +32,10 @@ const standaloneSpec: StandaloneSpec<TailnetIngressInput> = {
   },
   outputs(_plan, device, data, previous) {
     const certificate = certificateState(data[`${device.fqdn}.crt`], device.fqdn);
-    const account = acmeAccountId(data);
     return {
       url: `https://${device.fqdn}/`,
-      certificate,
-      certificateIssuances: nextIssuances(previous, certificate, account),
-      ...(account ? { certificateAccount: account } : {}),
+      // A standalone proxy forces its renewals (plan/standalone.ts, as the operator's): never ARI.
+      ...historyOutputs(previous, certificate, acmeAccountId(data), false),
     };
   },
   async afterDeviceUp(rt, plan) {

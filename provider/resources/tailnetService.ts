@@ -7,12 +7,17 @@ import { backendKey } from "../plan/backends";
 import { diffTailnetService } from "../plan/diff";
 import type { TailnetServiceInput } from "../plan/inputs";
 import { TAILNET_SERVICE } from "../plan/schema/tailnetService";
-import { forwardedTailnetIPs, planStandaloneService } from "../plan/standalone";
+import {
+  forwardedTailnetIPs,
+  l3TargetOf,
+  planStandaloneService,
+  STANDALONE_DNAT_CONFIG_KEY,
+} from "../plan/standalone";
 import { haService } from "./ha/service";
 import { readBackendService } from "./kubeFacts";
 import type { Lifecycle } from "./lifecycle";
 import { proxyLifecycle } from "./proxyLifecycle";
-import { type StandaloneSpec, standaloneSteps } from "./standalone";
+import { type StandaloneSpec, standaloneSteps, waitForDnatRules } from "./standalone";
 
 const standaloneSpec: StandaloneSpec<TailnetServiceInput> = {
   kind: "TailnetService",
@@ -23,13 +28,14 @@ const standaloneSpec: StandaloneSpec<TailnetServiceInput> = {
   plan(input, backends, ctx) {
     return planStandaloneService(input, backends.get(backendKey(input.service))!, ctx);
   },
-  outputs(plan, device, _data, previous) {
-    if (plan.target) return { tailnetIPs: forwardedTailnetIPs(plan.target, device.tailnetIPs) };
-    // A refresh has no plan: keep the families the last up recorded (the target's family).
-    const recorded: string[] = Array.isArray(previous?.tailnetIPs) ? previous.tailnetIPs : [];
-    if (recorded.length === 0) return {};
-    const families = new Set(recorded.map((ip) => ip.includes(":")));
-    return { tailnetIPs: device.tailnetIPs.filter((ip) => families.has(ip.includes(":"))) };
+  outputs(plan, device, data) {
+    // The live Secret's DNAT config: in create and update the running Pod has reported its rules
+    // (afterDeviceUp); at a refresh, what the proxy is configured with.
+    const target = plan.target ?? l3TargetOf(plan.statefulSet);
+    return { tailnetIPs: forwardedTailnetIPs(target, device.tailnetIPs, data[STANDALONE_DNAT_CONFIG_KEY]) };
+  },
+  async afterDeviceUp({ kube, remainingMs }, plan) {
+    if (plan.dnatConfig) await waitForDnatRules(kube, plan, plan.dnatConfig, remainingMs);
   },
   podSecurityFix:
     "A layer-3 proxy needs the privileged level (kernel networking for its DNAT: a privileged sysctler init " +

@@ -1,7 +1,13 @@
 /**
- * Tailscale API v2 client for the dynamic provider: OAuth client credentials (token cached and
- * refreshed before expiry, once more on a 401) or an API key, auth keys, devices, Tailscale
- * Services and tailnet settings. Built on Node's `fetch`; no dependency.
+ * Tailscale API v2 client for the dynamic provider: OAuth client credentials or a federated identity's
+ * identity token (exchanged for an API token, cached and refreshed before expiry, once more on a 401) or
+ * an API key; auth keys, devices, Tailscale Services and tailnet settings. Built on Node's `fetch`; no
+ * dependency.
+ *
+ * Workload identity federation: `POST /api/v2/oauth/token-exchange` with the form fields `client_id` (the
+ * federated identity's ID) and `jwt` (the identity token), no Authorization, answered like the OAuth token
+ * endpoint (tailscale/tailscale-client-go-v2@4f50555a identityfederation.go:80-132; Tailscale's CLI sends
+ * the same, tailscale/tailscale@de9ec7ee feature/identityfederation/identityfederation.go:136-153).
  *
  * Retry policy (Tailscale publishes no rate limits, tailscale/tailscale#14328, and its Go client does
  * not retry, tailscale/tailscale-client-go-v2@4f50555a client.go:321-374, so the policy is ours):
@@ -30,6 +36,7 @@ import {
   type TailscaleOperation,
 } from "./errors";
 import { backoffMs, parseRetryAfter, pathEscape } from "./http";
+import { checkIdentityToken, type IdentityClaims } from "./identityToken";
 import type {
   CreateAuthKeyOptions,
   CreatedAuthKey,
@@ -50,7 +57,20 @@ export const DEFAULT_TAILSCALE_BASE_URL = "https://api.tailscale.com";
  */
 export const DEVICE_LIST_MAX_AGE_MS = 15_000;
 
-/** Options of {@link TailscaleClient}. Give either an OAuth client (id + secret) or an API key. */
+/** A federated identity's side of the exchange: `oauthClientId` is the federated identity's ID. */
+export interface IdentityFederationOptions {
+  /** Returns the identity token to exchange; called for every exchange (a token file may have been rotated). */
+  identityToken: () => Promise<string>;
+  /** Where the token comes from, as a user names it, for errors: `the file /var/run/… (TAILSCALE_IDENTITY_TOKEN)`. */
+  origin: string;
+  /** The audience the federated identity expects, checked against the token before it is sent. */
+  audience?: { value: string; setting: string };
+}
+
+/**
+ * Options of {@link TailscaleClient}. Give an OAuth client (id + secret), a federated identity (id +
+ * `identityFederation`) or an API key.
+ */
 export interface TailscaleClientOptions {
   /** API origin, without `/api/v2`. Default `https://api.tailscale.com`. */
   baseUrl?: string;
@@ -58,6 +78,8 @@ export interface TailscaleClientOptions {
   tailnet?: string;
   oauthClientId?: string;
   oauthClientSecret?: string;
+  /** Workload identity federation instead of an OAuth client secret. */
+  identityFederation?: IdentityFederationOptions;
   /** Scopes to request for the OAuth token; default: all scopes of the OAuth client. */
   oauthScopes?: string[];
   apiKey?: string;
@@ -88,6 +110,7 @@ export interface TailscaleClientOptions {
 export interface TailscaleClientStats {
   /** Every HTTP request, token requests included. */
   requests: number;
+  /** Requests for an API token: OAuth client credentials or identity token exchanges. */
   tokenRequests: number;
   /** Requests repeated after 429/5xx/network errors. */
   retries: number;
@@ -107,6 +130,8 @@ interface CallOptions {
   passStatuses?: number[];
   subject?: string;
   tags?: string[];
+  /** The claims of the identity token an exchange sent, to explain a refusal. */
+  identityClaims?: IdentityClaims;
 }
 
 interface CallResult {
@@ -145,16 +170,24 @@ export class TailscaleClient {
   /** The OAuth client's own tags from its last token response, for error hints. */
   private clientTags: string[] | undefined;
   private tokenInFlight: Promise<CachedToken> | undefined;
+  /** The identity token being exchanged, only to redact it from what the server answers. */
+  private identityJwt: string | undefined;
 
   constructor(options: TailscaleClientOptions) {
-    const hasOAuth = Boolean(options.oauthClientSecret);
+    const hasOAuth = Boolean(options.oauthClientSecret) || Boolean(options.identityFederation);
     if (!hasOAuth && !options.apiKey) {
       throw new Error(
-        "TailscaleClient needs credentials: an OAuth client (oauthClientId + oauthClientSecret) or an API key",
+        "TailscaleClient needs credentials: an OAuth client (oauthClientId + oauthClientSecret), a federated " +
+          "identity (oauthClientId + identityFederation) or an API key",
       );
     }
+    if (options.oauthClientSecret && options.identityFederation) {
+      throw new Error("TailscaleClient: give oauthClientSecret or identityFederation, not both");
+    }
     if (hasOAuth && !options.oauthClientId) {
-      throw new Error("TailscaleClient: oauthClientSecret is set but oauthClientId is missing; set both");
+      throw new Error(
+        "TailscaleClient: a secret or identity token is set but oauthClientId is missing; set both",
+      );
     }
     this.opts = options;
     this.baseUrl = (options.baseUrl ?? DEFAULT_TAILSCALE_BASE_URL).replace(/\/+$/, "");
@@ -479,12 +512,13 @@ export class TailscaleClient {
     return `/tailnet/${pathEscape(this.tailnet)}/${this.servicesPath}/${pathEscape(name)}`;
   }
 
+  /** Whether calls carry an API token this client obtained (from an OAuth client or a federated identity). */
   private get usesOAuth(): boolean {
-    return Boolean(this.opts.oauthClientSecret);
+    return Boolean(this.opts.oauthClientSecret) || Boolean(this.opts.identityFederation);
   }
 
   private secrets(): (string | undefined)[] {
-    return [this.opts.oauthClientSecret, this.opts.apiKey, this.token?.token];
+    return [this.opts.oauthClientSecret, this.opts.apiKey, this.token?.token, this.identityJwt];
   }
 
   private async authorization(): Promise<string> {
@@ -497,7 +531,8 @@ export class TailscaleClient {
     if (this.token && this.now() < this.token.refreshAt) return this.token;
     // One token request at a time: parallel calls wait for the same exchange.
     if (!this.tokenInFlight) {
-      this.tokenInFlight = this.fetchToken().finally(() => {
+      const next = this.opts.identityFederation ? this.exchangeIdentityToken() : this.fetchToken();
+      this.tokenInFlight = next.finally(() => {
         this.tokenInFlight = undefined;
       });
     }
@@ -524,9 +559,44 @@ export class TailscaleClient {
       form.toString(),
       true,
     );
-    const body = res.json as { access_token?: string; expires_in?: number; tags?: unknown } | undefined;
+    return this.keepToken(res.json, "OAuth token");
+  }
+
+  /**
+   * Exchanges the federated identity's current identity token for an API token. The token is read anew
+   * and checked first (identityToken.ts); it is held only while the request runs, to redact it.
+   */
+  private async exchangeIdentityToken(): Promise<CachedToken> {
+    const fed = this.opts.identityFederation!;
+    const jwt = (await fed.identityToken()).trim();
+    const claims = checkIdentityToken(jwt, { origin: fed.origin, nowMs: this.now(), audience: fed.audience });
+    const form = new URLSearchParams({ client_id: this.opts.oauthClientId!, jwt });
+    this.identityJwt = jwt;
+    try {
+      const res = await this.exchange(
+        {
+          operation: "tokenExchange",
+          method: "POST",
+          path: "/oauth/token-exchange",
+          idempotent: true,
+          subject: `an API token for federated identity ${this.opts.oauthClientId}`,
+          identityClaims: claims,
+        },
+        { "Content-Type": "application/x-www-form-urlencoded", Accept: "application/json" },
+        form.toString(),
+        true,
+      );
+      return this.keepToken(res.json, "token exchange");
+    } finally {
+      this.identityJwt = undefined;
+    }
+  }
+
+  /** Caches a token response's access token until shortly before it expires. */
+  private keepToken(json: unknown, what: string): CachedToken {
+    const body = json as { access_token?: string; expires_in?: number; tags?: unknown } | undefined;
     if (!body?.access_token) {
-      throw new Error("Tailscale OAuth token response had no access_token; check tailscale:baseUrl");
+      throw new Error(`Tailscale ${what} response had no access_token; check tailscale:baseUrl`);
     }
     const lifetimeMs =
       (typeof body.expires_in === "number" && body.expires_in > 0 ? body.expires_in : 3600) * 1000;
@@ -584,7 +654,7 @@ export class TailscaleClient {
     for (let attempt = 1; ; attempt++) {
       let response: Response;
       this.stats.requests++;
-      if (c.operation === "oauthToken") this.stats.tokenRequests++;
+      if (c.operation === "oauthToken" || c.operation === "tokenExchange") this.stats.tokenRequests++;
       try {
         response = await this.fetchFn(url, {
           method: c.method,
@@ -642,6 +712,13 @@ export class TailscaleClient {
       tags: c.tags,
       clientTags: this.clientTags,
       oauth: this.usesOAuth,
+      federated: this.opts.identityFederation
+        ? {
+            clientId: this.opts.oauthClientId!,
+            origin: this.opts.identityFederation.origin,
+            claims: c.identityClaims,
+          }
+        : undefined,
       credentialSource: this.opts.credentialSource,
       apiMessage: message,
       attempts: attempts && attempts > 1 ? attempts : undefined,

@@ -5,10 +5,12 @@
  */
 
 import { type CredentialSource, rejectedCredentialHint } from "../credentialSource";
+import { describeClaims, type IdentityClaims } from "./identityToken";
 
 /** The Tailscale API operations this client performs, used to pick a hint. */
 export type TailscaleOperation =
   | "oauthToken"
+  | "tokenExchange"
   | "createAuthKey"
   | "getKey"
   | "listKeys"
@@ -25,6 +27,7 @@ export type TailscaleOperation =
 /** Scope an OAuth client needs for each operation (KB 1623 and the OpenAPI "OAuth Scope" lines). */
 const REQUIRED_SCOPE: Record<TailscaleOperation, string> = {
   oauthToken: "(any)",
+  tokenExchange: "(any)",
   createAuthKey: "auth_keys",
   getKey: "auth_keys:read",
   listKeys: "auth_keys:read",
@@ -40,14 +43,18 @@ const REQUIRED_SCOPE: Record<TailscaleOperation, string> = {
 };
 
 const KEY_PATTERN = /tskey-[A-Za-z0-9_-]+/g;
+/** A JWT (an identity token): base64url JSON header and claims, then a signature. */
+const JWT_PATTERN = /eyJ[A-Za-z0-9_-]*\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*/g;
 
-/** Removes Tailscale key material and the given known secrets from a text. */
+/** Removes Tailscale key material, JWTs and the given known secrets from a text. */
 export function redactSecrets(text: string, secrets: readonly (string | undefined)[] = []): string {
   let out = text;
   for (const s of secrets) {
     if (s && s.length >= 4) out = out.split(s).join("[redacted]");
   }
-  return out.replace(KEY_PATTERN, (m) => `${m.split("-").slice(0, 2).join("-")}-[redacted]`);
+  return out
+    .replace(KEY_PATTERN, (m) => `${m.split("-").slice(0, 2).join("-")}-[redacted]`)
+    .replace(JWT_PATTERN, "[redacted JWT]");
 }
 
 /** Context used to build the hint of an error. */
@@ -58,8 +65,10 @@ export interface ErrorContext {
   tags?: string[];
   /** The OAuth client's own tags, as its token response listed them (unknown before the first token). */
   clientTags?: string[];
-  /** Whether the client authenticates with an OAuth client (else an API key). */
+  /** Whether the client authenticates with an API token it obtains (OAuth client or federated identity; else an API key). */
   oauth: boolean;
+  /** Set for a federated identity: its ID, where its identity token came from, and that token's claims (exchange only). */
+  federated?: { clientId: string; origin: string; claims?: IdentityClaims };
   /** Where the credentials came from (see TailscaleClientOptions.credentialSource). */
   credentialSource?: CredentialSource;
   /** What the API said (redacted), to tell refusals that share a status apart. */
@@ -68,8 +77,49 @@ export interface ErrorContext {
   attempts?: number;
 }
 
+/** What the credential is called in hints. */
+function trustCredential(ctx: ErrorContext): string {
+  return ctx.federated ? "the federated identity" : "the OAuth client";
+}
+
+const FEDERATED_KEYS = "tailscale:oauthClientId / tailscale:identityToken / tailscale:audience";
+
+/**
+ * The hint for a refused exchange. Tailscale answers every mismatch with the same
+ * `403 {"message":"Unauthorized"}` (tailscale/github-action#227), so the hint lists what it compares
+ * (KB https://tailscale.com/kb/1581/workload-identity-federation: signature, issuer, audience, expiry,
+ * claim rules) next to the token's own claims.
+ */
+function refusedIdentityToken(ctx: ErrorContext): string {
+  const f = ctx.federated!;
+  const claims = f.claims ? ` (${describeClaims(f.claims)})` : "";
+  return rejectedCredentialHint(ctx.credentialSource, {
+    what:
+      `federated identity ${f.clientId} refused the identity token from ${f.origin}${claims}. Tailscale gives no ` +
+      "reason: check in the admin console (Settings → Trust credentials) that the client id is a federated " +
+      "identity's (not an OAuth client's), that its issuer is the token's issuer exactly, its subject pattern matches " +
+      "the token's subject, its audience is one of the token's audiences and its custom claim rules match the token, " +
+      "and that the issuer's signing keys are published at its /.well-known/openid-configuration",
+    configKeys: FEDERATED_KEYS,
+    otherwise:
+      "fix the federated identity's trust settings or the token (TAILSCALE_OAUTH_CLIENT_ID, TAILSCALE_IDENTITY_TOKEN, " +
+      "TAILSCALE_AUDIENCE, or the same tailscale:* stack config)",
+  });
+}
+
 /** The hint for a 401: which credential was rejected, and how to replace it where it came from. */
 function rejectedCredential(ctx: ErrorContext): string {
+  if (ctx.operation === "tokenExchange") return refusedIdentityToken(ctx);
+  if (ctx.federated) {
+    return rejectedCredentialHint(ctx.credentialSource, {
+      what:
+        `the API token obtained for federated identity ${ctx.federated.clientId} was rejected even after a new ` +
+        "exchange (the federated identity may have been deleted)",
+      configKeys: FEDERATED_KEYS,
+      otherwise:
+        "check TAILSCALE_OAUTH_CLIENT_ID (the federated identity's ID) and that the federated identity exists",
+    });
+  }
   return rejectedCredentialHint(
     ctx.credentialSource,
     ctx.oauth
@@ -103,7 +153,7 @@ function tagRefusalHint(ctx: ErrorContext): string {
   }
   const own = ctx.clientTags ? ` (its tags: [${ctx.clientTags.join(", ")}])` : "";
   return (
-    `the OAuth client${own} cannot create auth keys tagged ${tags}: an OAuth client mints keys only with exactly ` +
+    `${trustCredential(ctx)}${own} cannot create auth keys tagged ${tags}: an OAuth client or federated identity mints keys only with exactly ` +
     "its own tags, or with tags its tags own in the tailnet policy. Make the proxies' tags owned by the client's " +
     'tag in tagOwners (e.g. "tag:k8s": ["tag:k8s-operator"]), or set the tags to exactly the client\'s tags'
   );
@@ -121,14 +171,20 @@ export function hintFor(status: number, ctx: ErrorContext): string {
     }
     return "check network connectivity to the Tailscale API (tailscale:baseUrl / TAILSCALE_BASE_URL) and retry";
   }
-  if (status === 401) {
+  if (op === "tokenExchange" && status === 404) {
+    return (
+      "the token exchange endpoint was not found: check tailscale:baseUrl / TAILSCALE_BASE_URL (a control server " +
+      "without workload identity federation has none)"
+    );
+  }
+  if (status === 401 || (op === "tokenExchange" && (status === 400 || status === 403))) {
     return rejectedCredential(ctx);
   }
   if (status === 403) {
     // A missing scope is the API's 403 (tailscale/github-action#301); a refused tag is a 400 (tailscale/tailscale#8299).
     if (op === "createAuthKey") {
       return ctx.oauth
-        ? 'the OAuth client lacks the "auth_keys" scope: create an OAuth client with the scopes "auth_keys", ' +
+        ? `${trustCredential(ctx)} lacks the "auth_keys" scope: give it the scopes "auth_keys", ` +
             '"devices:core" and "services"'
         : "the API key's user may not create auth keys: use an admin's key or an OAuth client with the " +
             '"auth_keys" scope; an OAuth client secret (tskey-client-…) used as tailscale:apiKey gets this ' +
@@ -138,8 +194,8 @@ export function hintFor(status: number, ctx: ErrorContext): string {
       return "the OAuth client was asked for a scope it does not have: create it with the scopes it needs";
     }
     return ctx.oauth
-      ? `the OAuth client lacks the "${REQUIRED_SCOPE[op]}" scope (or the tags) needed for ${op}: create an OAuth ` +
-          'client with the scopes "auth_keys", "devices:core" and "services" and tags that own the proxies\' tags'
+      ? `${trustCredential(ctx)} lacks the "${REQUIRED_SCOPE[op]}" scope (or the tags) needed for ${op}: give ` +
+          'it the scopes "auth_keys", "devices:core" and "services" and tags that own the proxies\' tags'
       : `the API key's user is not allowed to perform ${op}: use an admin's key or an OAuth client with the ` +
           `"${REQUIRED_SCOPE[op]}" scope`;
   }

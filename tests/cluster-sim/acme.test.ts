@@ -4,7 +4,7 @@ import { newAccountKeyPem } from "../support/cluster-sim/acme";
 
 describe("ACME simulation: accounts, renewals and Let's Encrypt limits", () => {
   const now = new Date("2026-11-26T12:00:00Z");
-  const order = (acme: AcmeSim, domain: string, accountKeyPem: string, at = now) =>
+  const order = (acme: AcmeSim, domain: string, accountKeyPem: string, at = now, replaces = false) =>
     acme.order({
       namespace: "tailscale",
       podName: "p-0",
@@ -12,27 +12,43 @@ describe("ACME simulation: accounts, renewals and Let's Encrypt limits", () => {
       environment: "production",
       accountKeyPem,
       now: at,
+      replaces,
     });
 
-  it("exempts renewals by the same account and rate-limits the sixth duplicate from fresh accounts in a week", () => {
+  it("exempts ARI renewals by the same account from every limit; other renewals count per set of names, 5 a week", () => {
     const acme = new AcmeSim();
+    const web = "web.tailnet-1234.ts.net";
     const account = newAccountKeyPem();
-    assert.equal(order(acme, "web.tailnet-1234.ts.net", account).issuance.renewal, false);
-    for (let i = 0; i < 3; i++) {
-      const r = order(acme, "web.tailnet-1234.ts.net", account);
-      assert.ok(r.cert);
-      assert.equal(r.issuance.renewal, true);
+    const first = order(acme, web, account).issuance;
+    assert.deepEqual([first.renewal, first.ari], [false, false]);
+    for (let i = 0; i < 6; i++) {
+      const r = order(acme, web, account, now, true);
+      assert.ok(r.cert, "an ARI renewal is never limited");
+      assert.deepEqual([r.issuance.renewal, r.issuance.ari], [true, true]);
     }
-    // Fresh state (a new account) for the same name: each is a duplicate, 5 per week.
-    for (let i = 0; i < 4; i++) assert.ok(order(acme, "web.tailnet-1234.ts.net", newAccountKeyPem()).cert);
-    const sixth = order(acme, "web.tailnet-1234.ts.net", newAccountKeyPem());
+    // `replaces` from another account is no ARI renewal (tailscaled sends it only for its own).
+    assert.equal(order(acme, web, newAccountKeyPem(), now, true).issuance.ari, false);
+    // Forced renewals and fresh accounts: renewals by the names, 5 per week with the first.
+    for (let i = 0; i < 3; i++) assert.ok(order(acme, web, i % 2 ? account : newAccountKeyPem()).cert);
+    const sixth = order(acme, web, account);
     assert.equal(sixth.cert, undefined);
     assert.equal(sixth.issuance.error, "rate-limited");
     const nextWeek = new Date(now.getTime() + 8 * 24 * 3600 * 1000);
+    assert.ok(order(acme, web, newAccountKeyPem(), nextWeek).cert, "the window refills");
+  });
+
+  it("renewals are exempt from the per-domain limit", () => {
+    const acme = new AcmeSim({
+      production: { newCertificatesPerWeek: 2, duplicateCertificatesPerWeek: 5 },
+      staging: { newCertificatesPerWeek: 2, duplicateCertificatesPerWeek: 5 },
+    });
+    assert.ok(order(acme, "a.tailnet-1.ts.net", newAccountKeyPem()).cert);
+    assert.ok(order(acme, "b.tailnet-1.ts.net", newAccountKeyPem()).cert);
     assert.ok(
-      order(acme, "web.tailnet-1234.ts.net", newAccountKeyPem(), nextWeek).cert,
-      "the window refills",
+      order(acme, "a.tailnet-1.ts.net", newAccountKeyPem()).cert,
+      "a renewal of a, by another account",
     );
+    assert.equal(order(acme, "c.tailnet-1.ts.net", newAccountKeyPem()).issuance.error, "rate-limited");
   });
 
   it("counts new certificates per tailnet domain against the weekly limit", () => {

@@ -1,8 +1,13 @@
 import assert from "node:assert/strict";
-import { X509Certificate } from "node:crypto";
+import { createHash, X509Certificate } from "node:crypto";
 import * as k8s from "@kubernetes/client-node";
 import { getCa } from "../support/ca";
-import { type ClusterSim, startClusterSim, TEST_TIME_SCALE } from "../support/cluster-sim";
+import {
+  type ClusterSim,
+  DUAL_STACK_POD_CIDRS,
+  startClusterSim,
+  TEST_TIME_SCALE,
+} from "../support/cluster-sim";
 import { type KubeApiServer, startKubeApiServer } from "../support/kube-api";
 import { startTailscaleApi, type TailscaleApiServer } from "../support/tailscale-api";
 import {
@@ -65,7 +70,14 @@ describe("cluster-sim", function () {
 
   async function createStandalone(
     name: string,
-    o: { authKey: string; hostname: string; l7?: boolean; staging?: boolean; destIP?: string },
+    o: {
+      authKey: string;
+      hostname: string;
+      l7?: boolean;
+      staging?: boolean;
+      destIP?: string;
+      extraEnv?: Record<string, unknown>[];
+    },
   ): Promise<void> {
     await core.createNamespacedSecret({
       namespace: NS,
@@ -73,7 +85,12 @@ describe("cluster-sim", function () {
     });
     await apps.createNamespacedStatefulSet({
       namespace: NS,
-      body: standaloneStatefulSet(name, { l7: o.l7, staging: o.staging, destIP: o.destIP }),
+      body: standaloneStatefulSet(name, {
+        l7: o.l7,
+        staging: o.staging,
+        destIP: o.destIP,
+        extraEnv: o.extraEnv,
+      }),
     });
   }
 
@@ -392,6 +409,54 @@ describe("cluster-sim", function () {
     assert.deepEqual(after.advertisedServices, ["svc:web"]);
   });
 
+  it("a standalone layer-3 proxy with TS_DEST_IP and an ingress proxy config: the config's rules join TS_DEST_IP's once mounted; one it cannot install crash-loops", async () => {
+    await start({ podCIDRs: DUAL_STACK_POD_CIDRS });
+    await createStandalone("l3", {
+      authKey: ts.createAuthKey({ tags: ["tag:k8s"] }).key,
+      hostname: "l3",
+      destIP: "10.96.0.40",
+      extraEnv: [
+        { name: "POD_IPS", valueFrom: { fieldRef: { fieldPath: "status.podIPs" } } },
+        { name: "TS_INGRESS_PROXIES_CONFIG_PATH", value: "/etc/tsconfig/$(POD_NAME)/dnat-config.json" },
+      ],
+    });
+    await sim.waitIdle();
+    let pod = sim.pods()[0]!;
+    const [v4, v6] = pod.deviceIps!;
+    assert.deepEqual(pod.forwards, [{ tailnetIP: v4, destination: "10.96.0.40" }]);
+    assert.equal(pod.ingressConfigs, undefined, "no such file: no config");
+    assert.equal((await state("l3-0"))["ingress-config.json"], undefined, "and no status to record");
+
+    // The mounted copy changes at the Pod's next kubelet sync (the timing has its own test above).
+    const writeConfig = async (mapping: Record<string, string>) => {
+      const config = JSON.stringify({ l3: { IPv6Mapping: mapping } });
+      await core.patchNamespacedSecret(
+        { name: "l3-0", namespace: NS, body: { stringData: { "dnat-config.json": config } } },
+        k8s.setHeaderOptions("Content-Type", k8s.PatchStrategy.MergePatch),
+      );
+      await sim.waitIdle();
+    };
+    await writeConfig({ TailscaleServiceIP: v6!, ClusterIP: "fd00:10:96::40" });
+    pod = sim.pods()[0]!;
+    assert.deepEqual(pod.forwards, [
+      { tailnetIP: v4, destination: "10.96.0.40" },
+      { tailnetIP: v6, destination: "fd00:10:96::40" },
+    ]);
+    const [podV4, podV6] = (
+      await core.readNamespacedPod({ name: "l3-0", namespace: NS })
+    ).status!.podIPs!.map((p) => p.ip);
+    assert.equal(
+      (await state("l3-0"))["ingress-config.json"],
+      `{"configs":{"l3":{"IPv6Mapping":{"TailscaleServiceIP":"${v6}","ClusterIP":"fd00:10:96::40"}}},"podIPv4":"${podV4}","podIPv6":"${podV6}"}`,
+      "the status as Go marshals it, with POD_IPS",
+    );
+
+    await writeConfig({ TailscaleServiceIP: v6!, ClusterIP: "10.96.0.41" });
+    pod = sim.pods()[0]!;
+    assert.equal(pod.waitingReason, "CrashLoopBackOff");
+    assert.match(pod.loginError ?? "", /^ingress proxy failed: .*error adding ingress rule for l3/);
+  });
+
   it("runs an HA ProxyGroup: advertises configured services, applies L3 config, replica 0 issues the cert", async () => {
     await start();
     const pg = "ingress-pg";
@@ -515,6 +580,103 @@ describe("cluster-sim", function () {
       sim.pods().map((p) => p.advertisedServices),
       [[svcName], []],
     );
+  });
+
+  it("shared ACME account: the writer keeps its key in the shared Secret, as its ServiceAccount; a tailnet client reaches it on the listed ports", async () => {
+    await start();
+    const pg = "edge";
+    const fqdn = `web.${ts.tailnetDomain}`;
+    const apiKey = ts.createApiKey();
+    await fetch(`${ts.url}/api/v2/tailnet/-/vip-services/svc:web`, {
+      method: "PUT",
+      headers: { Authorization: `Bearer ${apiKey}`, "Content-Type": "application/json" },
+      body: JSON.stringify({ name: "svc:web", ports: ["tcp:443", "tcp:80"], tags: ["tag:k8s"] }),
+    });
+    const handlers = { "/": { Proxy: "http://10.96.0.30:80/" } };
+    const serve = {
+      Services: {
+        "svc:web": {
+          TCP: { "443": { HTTPS: true }, "80": { HTTP: true }, "8080": { HTTP: true } },
+          Web: { [`${fqdn}:443`]: { Handlers: handlers }, [`${fqdn}:80`]: { Handlers: handlers } },
+        },
+      },
+    };
+    await core.createNamespacedSecret({
+      namespace: NS,
+      body: {
+        metadata: { name: `${pg}-0-config`, namespace: NS },
+        stringData: {
+          "cap-106.hujson": tailscaledConfig({
+            authKey: ts.createAuthKey({ tags: ["tag:k8s"] }).key,
+            hostname: `${pg}-0`,
+            advertiseServices: ["svc:web"],
+          }),
+        },
+      },
+    });
+    await core.createNamespacedConfigMap({
+      namespace: NS,
+      body: {
+        metadata: { name: `${pg}-ingress-config`, namespace: NS },
+        binaryData: { "serve-config.json": Buffer.from(JSON.stringify(serve)).toString("base64") },
+      },
+    });
+    kube.seed({
+      apiVersion: "v1",
+      kind: "Secret",
+      metadata: { name: fqdn, namespace: NS, labels: { "tailscale.com/secret-type": "certs" } },
+      type: "kubernetes.io/tls",
+      data: { "tls.crt": "", "tls.key": "" },
+    });
+    // A Role without the shared Secret, as a ProxyGroup not sharing the account has.
+    const own = [`${pg}-0`, `${pg}-0-config`, fqdn];
+    for (const o of proxyRbac(pg, own)) kube.seed(o);
+    kube.seed({ apiVersion: "v1", kind: "Secret", metadata: { name: `${pg}-0`, namespace: NS } });
+    await apps.createNamespacedStatefulSet({
+      namespace: NS,
+      body: proxyGroupStatefulSet(pg, 1, { sharedAcme: true }),
+    });
+    await sim.waitIdle();
+    const pod = () => sim.pods()[0]!;
+    // The Role does not grant it: the order fails as the API server refuses the ServiceAccount, and
+    // tailscaled keeps running.
+    assert.equal(pod().ready, true);
+    assert.match(pod().certError ?? "", /"tailscale-acme-accounts" is forbidden/);
+    // Granted, but absent: the store never creates it.
+    kube.remove("rbac.authorization.k8s.io/v1", "Role", NS, pg);
+    kube.seed(proxyRbac(pg, [...own, "tailscale-acme-accounts"])[1]);
+    await assert.rejects(sim.requestCertificate(`${pg}-0`, NS, fqdn), /tailscale-acme-accounts.*not found/);
+    // Created (empty, as the ProxyGroup's `up` creates it): the new key goes into the shared field, and
+    // the certificate records its fingerprint (raw bytes).
+    kube.seed({
+      apiVersion: "v1",
+      kind: "Secret",
+      metadata: { name: "tailscale-acme-accounts", namespace: NS },
+    });
+    await sim.requestCertificate(`${pg}-0`, NS, fqdn);
+    const shared = decode(
+      await core.readNamespacedSecret({ name: "tailscale-acme-accounts", namespace: NS }),
+    );
+    const key = shared["_default.acme-account.key.pem"]!;
+    assert.match(key, /BEGIN PRIVATE KEY/);
+    const tls = await core.readNamespacedSecret({ name: fqdn, namespace: NS });
+    assert.equal(
+      Buffer.from(tls.data!["acme-account-fingerprint"]!, "base64").toString("hex"),
+      createHash("sha256").update(key).digest("hex"),
+    );
+    assert.equal((await state(`${pg}-0`))["acme-account.key.pem"], undefined);
+
+    // Through the tailnet: the listed ports reach the serve config's listeners, others do not.
+    assert.deepEqual(await sim.tailnetRequest(`http://${fqdn}/a?b=1`), {
+      servedBy: `${NS}/${pg}-0`,
+      proxiedTo: "http://10.96.0.30:80/a?b=1",
+    });
+    assert.equal((await sim.tailnetRequest(`https://${fqdn}/`)).proxiedTo, "http://10.96.0.30:80/");
+    await assert.rejects(
+      sim.tailnetRequest(`http://${fqdn}:8080/`),
+      /lists ports \[tcp:443, tcp:80\], not tcp:8080/,
+    );
+    await assert.rejects(sim.tailnetRequest(`http://nothing.${ts.tailnetDomain}/`), /no such host/);
   });
 
   it("relogs in with the auth key when the device was deleted out of band (and fails if the key is spent)", async () => {

@@ -106,11 +106,14 @@ export function standaloneStatefulSet(
   };
 }
 
-/** An ingress ProxyGroup StatefulSet with N replicas (docs/operator-parity.md, "ProxyGroup"). */
+/**
+ * An ingress ProxyGroup StatefulSet with N replicas (docs/operator-parity.md, "ProxyGroup"); with
+ * `sharedAcme`, the operator's env of a ProxyGroup sharing the ACME account.
+ */
 export function proxyGroupStatefulSet(
   pg: string,
   replicas: number,
-  o: { staging?: boolean } = {},
+  o: { staging?: boolean; sharedAcme?: boolean } = {},
 ): k8s.V1StatefulSet {
   const labels = { "tailscale.com/managed": "true", "tailscale.com/parent-resource": pg };
   const volumes: Json[] = [];
@@ -124,6 +127,8 @@ export function proxyGroupStatefulSet(
   const env: Json[] = [
     { name: "TS_USERSPACE", value: "false" },
     { name: "POD_IP", valueFrom: { fieldRef: { fieldPath: "status.podIP" } } },
+    // The operator's: the ingress proxy records the Pod's IPs in its status (proxygroup_specs.go:170).
+    { name: "POD_IPS", valueFrom: { fieldRef: { fieldPath: "status.podIPs" } } },
     { name: "POD_NAME", valueFrom: { fieldRef: { fieldPath: "metadata.name" } } },
     { name: "POD_UID", valueFrom: { fieldRef: { fieldPath: "metadata.uid" } } },
     { name: "TS_KUBE_SECRET", value: "$(POD_NAME)" },
@@ -134,7 +139,12 @@ export function proxyGroupStatefulSet(
     { name: "TS_INGRESS_PROXIES_CONFIG_PATH", value: "/etc/proxies/ingress-config.json" },
     { name: "TS_SERVE_CONFIG", value: "/etc/proxies/serve-config.json" },
     { name: "TS_EXPERIMENTAL_CERT_SHARE", value: "true" },
-    { name: "TS_DEBUG_ACME_FORCE_RENEWAL", value: "true" },
+    ...(o.sharedAcme
+      ? [
+          { name: "TS_ACME_ACCOUNT_SECRET_NAME", value: "tailscale-acme-accounts" },
+          { name: "TS_ACME_ACCOUNT_FIELD", value: "_default.acme-account.key.pem" },
+        ]
+      : [{ name: "TS_DEBUG_ACME_FORCE_RENEWAL", value: "true" }]),
   ];
   if (o.staging) env.push({ name: "TS_DEBUG_ACME_DIRECTORY_URL", value: LE_STAGING });
   return {

@@ -57,7 +57,7 @@ describe("a replaced backend Service is followed by the proxy, through the engin
     assert.equal(step(preview, ":Service::db"), "replace");
     assert.equal(step(preview, ":TailnetService::db"), "update", "the proxy follows in place");
 
-    const next = await stack.up();
+    const next = await stack.up({ skipPreview: true });
     assert.equal(next.failed, false, next.error);
     assert.equal(step(next, ":Service::db"), "replace");
     assert.equal(step(next, ":TailnetService::db"), "update");
@@ -78,7 +78,7 @@ describe("a replaced backend Service is followed by the proxy, through the engin
 
   it("a refresh reports a `{ namespace, name }` backend changed in the cluster; the up after it follows", async () => {
     assert.equal(destIP("web"), "10.96.0.20");
-    const unchanged = await stack.refresh();
+    const unchanged = await stack.refresh({ skipPreview: true });
     assert.equal(unchanged.failed, false, unchanged.error);
     assert.equal(step(unchanged, ":TailnetService::web"), "same", "nothing changed: same");
 
@@ -92,13 +92,13 @@ describe("a replaced backend Service is followed by the proxy, through the engin
       "preview makes no API call, so it cannot see it",
     );
 
-    const refreshed = await stack.refresh();
+    const refreshed = await stack.refresh({ skipPreview: true });
     assert.equal(refreshed.failed, false, refreshed.error);
     assert.equal(step(refreshed, ":TailnetService::web"), "update", "the refresh reports the drift");
     assert.equal(step(refreshed, ":TailnetService::db"), "same");
     assert.equal(destIP("web"), "10.96.0.20", "a refresh changes nothing in the cluster");
 
-    const up = await stack.up();
+    const up = await stack.up({ skipPreview: true });
     assert.equal(up.failed, false, up.error);
     assert.equal(step(up, ":TailnetService::web"), "update");
     assert.equal(destIP("web"), "10.96.0.21", "TS_DEST_IP follows the Service as it is now");
@@ -108,10 +108,10 @@ describe("a replaced backend Service is followed by the proxy, through the engin
       [],
       "nothing left to do",
     );
-    const again = await stack.refresh();
+    const again = await stack.refresh({ skipPreview: true });
     assert.equal(step(again, ":TailnetService::web"), "same", "the proxy matches the Service again");
 
-    const destroy = await stack.destroy();
+    const destroy = await stack.destroy({ skipPreview: true });
     assert.equal(destroy.failed, false, destroy.error);
     world.assertNothingLeft();
   });

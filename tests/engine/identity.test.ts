@@ -57,7 +57,7 @@ describe("identity across renames, through the engine", function () {
     assert.deepEqual(ours(renamed), { "edge-renamed": "same", "web-renamed": "same", "db-renamed": "same" });
 
     stack.renameStack("prod");
-    const moved = await stack.up();
+    const moved = await stack.up({ skipPreview: true });
     assert.equal(moved.failed, false, moved.error);
     assert.deepEqual(ours(moved), { "edge-renamed": "same", "web-renamed": "same", "db-renamed": "same" });
 
@@ -74,7 +74,7 @@ describe("identity across renames, through the engine", function () {
       services,
     );
 
-    const destroy = await stack.destroy();
+    const destroy = await stack.destroy({ skipPreview: true });
     assert.equal(destroy.failed, false, destroy.error);
     world.assertNothingLeft();
   });

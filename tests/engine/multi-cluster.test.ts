@@ -90,7 +90,7 @@ describe("examples/multi-cluster through the engine (two stacks, two clusters)",
     assert.equal(upA.outputs.serviceName, "svc:web");
 
     // Same hostname, no token: refused before the Tailscale Service is touched, naming it and its owner.
-    const refused = await b.stack.up();
+    const refused = await b.stack.up({ skipPreview: true });
     assert.equal(refused.failed, true);
     assert.match(
       JSON.stringify(refused.logs) + String(refused.error),
@@ -99,7 +99,7 @@ describe("examples/multi-cluster through the engine (two stacks, two clusters)",
     assert.deepEqual(owners(), ["tailnet-multi-cluster/cluster-a/web"]);
 
     b.stack.setConfig("joinFrom", "cluster-a");
-    const upB = await b.stack.up();
+    const upB = await b.stack.up({ skipPreview: true });
     assert.equal(upB.failed, false, upB.error);
     assert.deepEqual(upB.outputs.addresses, upA.outputs.addresses, "one service, one set of addresses");
     assert.deepEqual(owners(), [
@@ -123,12 +123,12 @@ describe("examples/multi-cluster through the engine (two stacks, two clusters)",
     );
 
     // Deleting one cluster's share leaves the other serving.
-    const downB = await b.stack.destroy();
+    const downB = await b.stack.destroy({ skipPreview: true });
     assert.equal(downB.failed, false, downB.error);
     assert.deepEqual(owners(), ["tailnet-multi-cluster/cluster-a/web"]);
     assert.deepEqual(await advertising(a), [["svc:web"], ["svc:web"]]);
 
-    const downA = await a.stack.destroy();
+    const downA = await a.stack.destroy({ skipPreview: true });
     assert.equal(downA.failed, false, downA.error);
     assert.deepEqual(tailscale.services(), []);
     assert.deepEqual(tailscale.devices(), []);

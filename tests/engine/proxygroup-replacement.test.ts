@@ -62,7 +62,7 @@ describe("ProxyGroup replacement, through the engine", function () {
     // Within the limits, the replacement runs: the ingress is deleted before the group and re-created on
     // the new one, with a new certificate; the standalone service is untouched.
     stack.setConfig("budgetLimits", JSON.stringify({ staging: { perHostname: 2 } }));
-    const replaced = await stack.up();
+    const replaced = await stack.up({ skipPreview: true });
     assert.equal(replaced.failed, false, replaced.error);
     assert.deepEqual(ours(replaced), { edge: "replace", web: "replace", db: "same" });
     const served = world.sim.pods().filter((p) => p.advertisedServices.includes("svc:web"));
@@ -72,7 +72,7 @@ describe("ProxyGroup replacement, through the engine", function () {
       "advertised by the new group's replica",
     );
 
-    const destroy = await stack.destroy();
+    const destroy = await stack.destroy({ skipPreview: true });
     assert.equal(destroy.failed, false, destroy.error);
     assert.deepEqual(world.leftovers().devices, []);
   });

@@ -72,7 +72,7 @@ describe("customTimeouts, through the engine", function () {
       assert.deepEqual(world.tailscale.devices(), []);
 
       s.setConfig("customTimeouts", JSON.stringify({ create: "5m", delete: "20m" }));
-      const up = await s.up();
+      const up = await s.up({ skipPreview: true });
       assert.equal(up.failed, false, up.error);
       const create = up.operations.find((o) => o.kind === "create" && o.urn.includes(":TailnetService::"));
       assert.equal(create?.timeout, 300, "the engine's own timeout, which the host drops");
@@ -84,7 +84,7 @@ describe("customTimeouts, through the engine", function () {
       // A new delete timeout: the step is an update that only records it.
       s.setConfig("customTimeouts", JSON.stringify({ create: "5m", delete: "2s" }));
       const from = { kube: world.kube.requests.length, tailscale: world.tailscale.requests.length };
-      const record = await s.up();
+      const record = await s.up({ skipPreview: true });
       assert.equal(record.failed, false, record.error);
       const step = record.steps.find((x) => x.urn.includes(":TailnetService::"));
       assert.equal(step?.op, "update");
@@ -100,7 +100,7 @@ describe("customTimeouts, through the engine", function () {
         .find((p) => p.metadata.name.startsWith("ts-pg-timeouts"));
       assert.ok(pod, "the proxy Pod runs");
       await holdPod("timeouts", pod.metadata.name, ["tests.pulumi-tailnet/hold"]);
-      const held = await s.destroy();
+      const held = await s.destroy({ skipPreview: true });
       assert.equal(held.failed, true, "the delete must give up");
       const waited = /Timed out after ([0-9.]+)(m?s)/.exec(held.error ?? "");
       assert.ok(waited, held.error);
@@ -110,7 +110,7 @@ describe("customTimeouts, through the engine", function () {
       );
 
       await holdPod("timeouts", pod.metadata.name, null);
-      const destroy = await s.destroy();
+      const destroy = await s.destroy({ skipPreview: true });
       assert.equal(destroy.failed, false, destroy.error);
       assert.deepEqual(world.leftovers().devices, []);
     } finally {

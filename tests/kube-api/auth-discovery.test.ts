@@ -49,10 +49,12 @@ describe("kube-api: authentication and discovery", () => {
     assert.equal((await raw(h.server, "GET", "/api")).json.versions[0], "v1");
     const groups = (await raw(h.server, "GET", "/apis")).json.groups.map((g: any) => g.name);
     assert.deepEqual(groups.sort(), [
+      "apiextensions.k8s.io",
       "apps",
       "authentication.k8s.io",
       "authorization.k8s.io",
       "discovery.k8s.io",
+      "policy",
       "rbac.authorization.k8s.io",
     ]);
     const core = (await raw(h.server, "GET", "/api/v1")).json;

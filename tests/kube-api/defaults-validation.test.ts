@@ -282,6 +282,44 @@ describe("kube-api: defaulting, validation and immutability", () => {
       ]);
     });
 
+    it("StatefulSet: the Pod's nodeName and DNS settings", async () => {
+      const none = statefulSet("dns-none");
+      none.spec!.template.spec!.dnsPolicy = "None";
+      const a = await failure(h.apps.createNamespacedStatefulSet({ namespace: "default", body: none }));
+      assert.equal(
+        a.status.message,
+        'StatefulSet.apps "dns-none" is invalid: spec.template.spec.dnsConfig: Required value: must provide `dnsConfig` when `dnsPolicy` is None',
+      );
+      const bad = statefulSet("dns-bad");
+      Object.assign(bad.spec!.template.spec!, {
+        nodeName: "Node_1",
+        dnsPolicy: "None",
+        dnsConfig: {
+          nameservers: ["1.1.1.1", "8.8.8.8", "9.9.9.9", "x"],
+          searches: ["a.example."],
+          options: [{}],
+        },
+      });
+      const b = await failure(h.apps.createNamespacedStatefulSet({ namespace: "default", body: bad }));
+      assert.deepEqual(
+        b.status.details.causes.map((x: any) => `${x.reason} ${x.field}`),
+        [
+          "FieldValueInvalid spec.template.spec.nodeName",
+          "FieldValueInvalid spec.template.spec.dnsConfig.nameservers",
+          "FieldValueInvalid spec.template.spec.dnsConfig.nameservers[3]",
+          "FieldValueRequired spec.template.spec.dnsConfig.options[0]",
+        ],
+      );
+      const ok = statefulSet("dns-ok");
+      Object.assign(ok.spec!.template.spec!, {
+        nodeName: "node-a",
+        dnsPolicy: "None",
+        dnsConfig: { nameservers: ["1.1.1.1"], searches: ["example.com."] },
+      });
+      const made = await h.apps.createNamespacedStatefulSet({ namespace: "default", body: ok });
+      assert.equal(made.spec?.template.spec?.dnsPolicy, "None");
+    });
+
     it("RoleBinding roleRef and subjects; Role verbs", async () => {
       const rb = await failure(
         h.rbac.createNamespacedRoleBinding({

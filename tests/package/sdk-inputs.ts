@@ -47,6 +47,7 @@ async function main(): Promise<void> {
     tags: ["tag:k8s"],
     hostnamePrefix: "pg",
     proxyClass: { enableMetrics: true },
+    shareAcmeAccount: true,
     credentials,
   };
   const group = new sdk.ProxyGroup("pg", groupArgs, opts);
@@ -71,7 +72,8 @@ async function main(): Promise<void> {
     proxyGroup: group,
     joinToken: "0".repeat(32),
     funnel: false,
-    httpRedirect: true,
+    httpRedirect: false,
+    httpEndpoint: true,
     backendProtocol: "http",
     waitForCertificate: true,
     credentials,

@@ -17,13 +17,17 @@ import type {
   IngressBackendInput,
   IngressPathInput,
   IngressRuleInput,
+  InitContainerInput,
+  PodDNSConfigInput,
   ProxyClassInput,
   ProxyGroupInput,
   ResourceRequirementsInput,
+  ServiceMonitorInput,
   ServiceRefInput,
   TailnetIngressInput,
   TailnetServiceInput,
   TolerationInput,
+  TopologySpreadConstraintInput,
 } from "../../provider/plan/inputs";
 import type {
   CERTIFICATE_BUDGET_OUTPUTS,
@@ -46,7 +50,11 @@ import type {
   IngressBackend,
   IngressPath,
   IngressRule,
+  PodDNSConfig,
+  PodDNSConfigOption,
   ProxyClass,
+  ProxyClassInitContainer,
+  ProxyClassServiceMonitor,
   ProxyGroup,
   ProxyGroupArgs,
   ProxyGroupDevice,
@@ -57,6 +65,7 @@ import type {
   TailnetService,
   TailnetServiceArgs,
   Toleration,
+  TopologySpreadConstraint,
 } from "../../sdk";
 
 /** Compiles only when `T` is `true`. */
@@ -109,6 +118,13 @@ export type Checks = [
   // `string` in the SDK (as in @pulumi/kubernetes) and checked by the provider at preview, so only
   // its keys are compared.
   Assert<SameKeys<Toleration, TolerationInput>>,
+  Assert<SameKeys<TopologySpreadConstraint, TopologySpreadConstraintInput>>,
   Assert<Sends<ResourceRequirements, ResourceRequirementsInput>>,
   Assert<Sends<EnvVar, NonNullable<ProxyClassInput["env"]>[number]>>,
+  // A DNS option's name is optional in the SDK, as in @pulumi/kubernetes, and required by check.
+  Assert<SameKeys<PodDNSConfig, PodDNSConfigInput>>,
+  Assert<SameKeys<PodDNSConfigOption, NonNullable<PodDNSConfigInput["options"]>[number]>>,
+  Assert<SameKeys<ProxyClassServiceMonitor, ServiceMonitorInput>>,
+  Assert<Sends<ProxyClassServiceMonitor, ServiceMonitorInput>>,
+  Assert<SameKeys<ProxyClassInitContainer, InitContainerInput>>,
 ];

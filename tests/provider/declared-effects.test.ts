@@ -48,6 +48,11 @@ interface Case {
   samples: Record<string, unknown>;
   /** What of the world each target of this kind is. */
   observe: Partial<Record<Target, () => unknown>>;
+  /**
+   * Inputs set back, by an update of their own, before a field's row: for a sample that check refuses
+   * together with an earlier row's (`httpEndpoint` after `httpRedirect`).
+   */
+  before?: Record<string, Record<string, unknown>>;
 }
 
 describe("declared effects: every in-place field is applied by update, every no-effect field never diffs", function () {
@@ -127,6 +132,7 @@ describe("declared effects: every in-place field is applied by update, every no-
     rules: [{ paths: [{ path: "/hello", backend: hello }] }],
     funnel: true,
     httpRedirect: true,
+    httpEndpoint: true,
     waitForCertificate: false,
     backendProtocol: "https+insecure",
   };
@@ -220,6 +226,7 @@ describe("declared effects: every in-place field is applied by update, every no-
         serveConfig: configMapKey("serve-config.json"),
         tailscaleService: tailscaleService("svc:hello-ha"),
       },
+      before: { httpEndpoint: { httpRedirect: false } },
     },
     {
       kind: "ProxyGroup",
@@ -239,6 +246,7 @@ describe("declared effects: every in-place field is applied by update, every no-
         hostnamePrefix: "edge",
         tags: ["tag:k8s", "tag:web"],
         proxyClass: { podLabels: { team: "net" } },
+        shareAcmeAccount: true,
         customTimeouts: { create: "45s", update: "45s", delete: "45s" },
       },
       observe: {
@@ -300,6 +308,10 @@ describe("declared effects: every in-place field is applied by update, every no-
             `${key} is declared refused in this mode, so check must refuse it`,
           );
           continue;
+        }
+        if (c.before?.[key]) {
+          inputs = await checked(c.kind, { ...inputs, ...c.before[key] });
+          outs = (await provider.update(c.kind, id, outs, inputs)).outs as Record<string, any>;
         }
         const news = await checked(c.kind, { ...inputs, [key]: sample });
         const d = (await provider.diff(c.kind, id, outs, news)) as {

@@ -4,7 +4,8 @@
 // any one rule removed, the lifecycle that needs it fails with an error naming the missing permission.
 //
 // Speed: four short lifecycles cover every product path that touches Kubernetes (a standalone service
-// with its metrics Service and drift repaired by an update, a standalone ingress with its certificate
+// with its metrics Service and ServiceMonitor (the world has the Prometheus Operator's CRD) and drift
+// repaired by an update, a standalone ingress with its certificate
 // over pods/exec, a ProxyGroup scaled with an HA ingress, and a migration both ways); each removed rule
 // reruns only the first lifecycle that needs it, and only until it fails.
 import assert from "node:assert/strict";
@@ -12,6 +13,7 @@ import * as fs from "node:fs";
 import * as yaml from "js-yaml";
 import * as provider from "../../provider";
 import { breakdownRule, type PolicyRule, ruleAllows, uncovered } from "../support/kube-api/rbac";
+import { SERVICE_MONITOR_CRD } from "../support/prometheus-operator-crds";
 import {
   DEPLOYER_RBAC_PATH,
   type LocalWorld,
@@ -107,7 +109,10 @@ const LIFECYCLES: Record<string, Lifecycle> = {
         hostname: "pg",
         ...common(world),
       };
-      const withMetrics = await checked("TailnetService", { ...base, proxyClass: { enableMetrics: true } });
+      const withMetrics = await checked("TailnetService", {
+        ...base,
+        proxyClass: { enableMetrics: true, serviceMonitor: { enable: true } },
+      });
       const made = await provider.create("TailnetService", withMetrics);
       drift(world, [
         ["v1", "ServiceAccount", NS, "ts-pg"],
@@ -225,7 +230,7 @@ const LIFECYCLES: Record<string, Lifecycle> = {
 
 function worldOptions(name: string, deployerRbac?: string): LocalWorldOptions {
   const grants = LIFECYCLES[name]!.grants;
-  return { deployerRbac, grants: (ns) => grants[ns] ?? ["proxies", "backends"] };
+  return { deployerRbac, grants: (ns) => grants[ns] ?? ["proxies", "backends"], crds: [SERVICE_MONITOR_CRD] };
 }
 
 type Attrs = NonNullable<LocalWorld["kube"]["requests"][number]["authz"]>;

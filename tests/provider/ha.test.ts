@@ -37,6 +37,8 @@ describe("HA lifecycles (ProxyGroup, TailnetIngress and TailnetService with prox
     return result.inputs as Record<string, any>;
   }
 
+  const pdb = () => world.kube.getObject("policy/v1", "PodDisruptionBudget", NS, "ingress");
+
   function pgInputs(extra: Record<string, unknown> = {}) {
     return {
       ownerId: "proj/dev/ingress",
@@ -135,8 +137,20 @@ describe("HA lifecycles (ProxyGroup, TailnetIngress and TailnetService with prox
       `Role/${NS}/ingress`,
       `RoleBinding/${NS}/ingress`,
       `ConfigMap/${NS}/ingress-ingress-config`,
+      `PodDisruptionBudget/${NS}/ingress`,
       `StatefulSet/${NS}/ingress`,
     ]);
+    assert.deepEqual(pdb()?.spec, {
+      maxUnavailable: 1,
+      selector: {
+        matchLabels: {
+          "tailscale.com/managed": "true",
+          "tailscale.com/parent-resource-type": "proxygroup",
+          "tailscale.com/parent-resource": "ingress",
+        },
+      },
+      unhealthyPodEvictionPolicy: "AlwaysAllow",
+    });
     assert.equal(outs.configMapName, "ingress-ingress-config");
     assert.deepEqual(world.tailscale.validAuthKeys(), [], "every key was spent and revoked");
     for (const i of [0, 1]) {
@@ -290,6 +304,8 @@ describe("HA lifecycles (ProxyGroup, TailnetIngress and TailnetService with prox
     const { outs: one } = await provider.update("ProxyGroup", "x", three, down);
     pgOuts = one;
     assert.equal(one.devices.length, 1);
+    assert.equal(pdb(), undefined, "one replica has no PodDisruptionBudget: it would block every drain");
+    assert.ok(!one.kubernetesObjects.some((o: string) => o.startsWith("PodDisruptionBudget/")));
     for (const id of removed) assert.ok(!world.tailscale.devices().some((d) => d.nodeId === id));
     for (const name of ["ingress-1", "ingress-1-config", "ingress-2", "ingress-2-config"]) {
       assert.equal(world.kube.getObject("v1", "Secret", NS, name), undefined, name);
@@ -298,6 +314,7 @@ describe("HA lifecycles (ProxyGroup, TailnetIngress and TailnetService with prox
     const back = await checked("ProxyGroup", pgInputs({ proxyClass: { podLabels: { team: "net" } } }));
     ({ outs: pgOuts } = await provider.update("ProxyGroup", "x", one, back));
     assert.equal(pgOuts.devices.length, 2);
+    assert.equal(pdb()?.spec?.maxUnavailable, 1, "two replicas have one again");
   });
 
   it("refuses a Tailscale Service that is not ours before any change, naming it and its owner", async () => {

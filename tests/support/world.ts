@@ -23,6 +23,7 @@ import {
   DUAL_STACK_POD_CIDRS,
   IPV6_POD_CIDRS,
   startClusterSim,
+  type TailnetResponse,
   TEST_TIME_SCALE,
 } from "./cluster-sim";
 import {
@@ -39,6 +40,13 @@ import { tailscaleCli } from "./tailscale-cli";
 
 /** The managed-by label every object of ours carries. */
 const MANAGED_BY = "app.kubernetes.io/managed-by";
+
+/** What {@link LocalWorld.tailnetFetch} got. */
+export interface TailnetFetchResult extends TailnetResponse {
+  status: number;
+  /** The backend Service a proxied request reached, with the port and the path it was sent. */
+  backend?: { namespace: string; name: string; port: number; path: string };
+}
 
 /** What a test or the demo gets. */
 export interface LocalWorld {
@@ -86,6 +94,14 @@ export interface LocalWorld {
    * ({@link setEndpointsReady}), standing in for the application left out.
    */
   readyPodsOnCreate(namespace: string, name: string): void;
+  /**
+   * A tailnet client's HTTP request to `url` through the simulated tailnet ({@link ClusterSim.tailnetRequest}),
+   * with the backend a proxied request reached: the Service whose cluster IP and port the proxy
+   * requested (status 200), or none (502, as tailscaled's reverse proxy answers a refused dial).
+   * Throws TailnetConnectError when no connection is made (no such name, a port the Tailscale Service
+   * does not list, nothing listening).
+   */
+  tailnetFetch(url: string, opts?: { via?: string }): Promise<TailnetFetchResult>;
   /** What is left: our Kubernetes objects, tailnet devices, valid auth keys, Tailscale Services. */
   leftovers(): Leftovers;
   /**
@@ -162,6 +178,13 @@ export interface LocalWorldOptions {
   faults?: WorldFaults;
   /** The cluster's IP families (default `ipv4`, what the world always was). */
   stack?: ClusterStack;
+  /**
+   * CustomResourceDefinitions the cluster has from the start, applied by the cluster admin and
+   * established before the world is returned (e.g. tests/support/prometheus-operator-crds.ts
+   * SERVICE_MONITOR_CRD, as an installed Prometheus Operator brings). Their resources that pulumi-tailnet
+   * labels count as leftovers.
+   */
+  crds?: object[];
 }
 
 /**
@@ -210,6 +233,7 @@ const KINDS: [string, string][] = [
   ["v1", "ServiceAccount"],
   ["v1", "Pod"],
   ["apps/v1", "StatefulSet"],
+  ["policy/v1", "PodDisruptionBudget"],
   ["rbac.authorization.k8s.io/v1", "Role"],
   ["rbac.authorization.k8s.io/v1", "RoleBinding"],
 ];
@@ -262,6 +286,21 @@ export async function startLocalWorld(opts: LocalWorldOptions = {}): Promise<Loc
   };
   kube.seed({ apiVersion: "v1", kind: "Namespace", metadata: { name: DEPLOYER_NAMESPACE } });
   for (const d of deployerRbacDocuments(manifest, "default").once) kube.seed(d);
+  const customKinds: [string, string][] = [];
+  for (const crd of (opts.crds ?? []) as any[]) {
+    kube.seed(crd);
+    const version = crd.spec.versions.find((v: any) => v.storage).name;
+    customKinds.push([`${crd.spec.group}/${version}`, crd.spec.names.kind]);
+  }
+  // The apiextensions controllers establish them right after the write (tests/support/kube-api/crd.ts).
+  for (let i = 0; i < 1000; i++) {
+    const pending = ((opts.crds ?? []) as any[]).filter((crd) => {
+      const live = kube.getObject(crd.apiVersion, crd.kind, undefined, crd.metadata.name);
+      return !live?.status?.conditions?.some((c: any) => c.type === "Established" && c.status === "True");
+    });
+    if (pending.length === 0) break;
+    await new Promise((r) => setImmediate(r));
+  }
   const deployerSa = "pulumi-tailnet-deployer";
   // The cluster admin grants the deployer every namespace the world's stacks use, as they appear.
   for (const n of kube.listObjects("v1", "Namespace")) {
@@ -353,6 +392,23 @@ export async function startLocalWorld(opts: LocalWorldOptions = {}): Promise<Loc
           setEndpointsReady(namespace, name, true);
       });
     },
+    async tailnetFetch(url, opts) {
+      const r = await sim.tailnetRequest(url, opts);
+      if (!r.proxiedTo) return { ...r, status: r.status ?? 502 };
+      const to = new URL(r.proxiedTo);
+      const ip = to.hostname.replace(/^\[|\]$/g, "");
+      const port = Number(to.port || (to.protocol === "https:" ? 443 : 80));
+      const svc = kube
+        .listObjects("v1", "Service")
+        .find(
+          (o) =>
+            (o.spec?.clusterIPs ?? [o.spec?.clusterIP]).includes(ip) &&
+            (o.spec?.ports ?? []).some((p: { port: number }) => p.port === port),
+        );
+      if (!svc) return { ...r, status: 502 };
+      const backend = { namespace: svc.metadata.namespace, name: svc.metadata.name, port, path: to.pathname };
+      return { ...r, status: 200, backend };
+    },
     leftovers,
     assertNothingLeft() {
       assert.deepEqual(
@@ -408,7 +464,16 @@ export async function startLocalWorld(opts: LocalWorldOptions = {}): Promise<Loc
 
   function leftovers(): Leftovers {
     const objects: string[] = [];
-    for (const [apiVersion, kind] of KINDS) {
+    // A custom kind whose CRD a test deleted has no resources left (they go before the CRD).
+    const served = customKinds.filter(([apiVersion, kind]) => {
+      try {
+        kube.listObjects(apiVersion, kind);
+        return true;
+      } catch {
+        return false;
+      }
+    });
+    for (const [apiVersion, kind] of [...KINDS, ...served]) {
       for (const o of kube.listObjects(apiVersion, kind)) {
         if (
           o.metadata?.labels?.[MANAGED_BY] === "pulumi-tailnet" ||

@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { createTestIssuer } from "../support/oidc-issuer";
 import { startTailscaleApi, type TailscaleApiServer } from "../support/tailscale-api";
 
 interface Res {
@@ -49,6 +50,21 @@ async function token(
     headers["Authorization"] = `Basic ${Buffer.from(`${clientId}:${secret}`).toString("base64")}`;
   }
   const r = await fetch(`${ts.url}/api/v2/oauth/token`, { method: "POST", headers, body: form.toString() });
+  const text = await r.text();
+  return { status: r.status, body: text ? JSON.parse(text) : undefined, text, headers: r.headers };
+}
+
+/** POST /api/v2/oauth/token-exchange as Tailscale's Go client sends it. */
+async function exchange(
+  ts: TailscaleApiServer,
+  form: Record<string, string>,
+  contentType?: string,
+): Promise<Res> {
+  const r = await fetch(`${ts.url}/api/v2/oauth/token-exchange`, {
+    method: "POST",
+    headers: { "Content-Type": contentType ?? "application/x-www-form-urlencoded" },
+    body: contentType ? JSON.stringify(form) : new URLSearchParams(form).toString(),
+  });
   const text = await r.text();
   return { status: r.status, body: text ? JSON.parse(text) : undefined, text, headers: r.headers };
 }
@@ -163,6 +179,147 @@ describe("tailscale-api fake", () => {
       const s = await call(ts, "GET", "/api/v2/tailnet/-/settings", { token: all });
       assert.equal(s.status, 200);
       assert.equal(s.body.httpsEnabled, true);
+    });
+  });
+
+  describe("workload identity federation", () => {
+    const ci = createTestIssuer("https://token.actions.example");
+    const SUB = "repo:acme/infra:ref:refs/heads/main";
+    function identity(o: { customClaimRules?: Record<string, string> } = {}) {
+      ts.publishIssuerKeys(ci.issuer, ci.jwks());
+      return ts.createFederatedIdentity({
+        scopes: ["auth_keys", "devices:core"],
+        tags: ["tag:k8s-operator"],
+        issuer: ci.issuer,
+        subject: "repo:acme/infra:*",
+        ...o,
+      });
+    }
+
+    it("exchanges a token of the trusted issuer for a one-hour bearer token with the identity's scopes and tags", async () => {
+      const { clientId, audience } = identity();
+      const r = await exchange(ts, {
+        client_id: clientId,
+        jwt: ci.sign({ sub: SUB, aud: [audience, "other"] }),
+      });
+      assert.equal(r.status, 200, r.text);
+      assert.equal(r.body.token_type, "Bearer");
+      assert.equal(r.body.expires_in, 3600);
+      assert.equal(r.body.scope, "auth_keys devices:core");
+      const t = r.body.access_token;
+      const mint = await call(ts, "POST", "/api/v2/tailnet/-/keys", {
+        token: t,
+        body: authKeyBody(["tag:k8s"]),
+      });
+      assert.equal(mint.status, 200, "tags owned by the identity's tags");
+      assert.equal(
+        (await call(ts, "POST", "/api/v2/tailnet/-/keys", { token: t, body: authKeyBody(["tag:other"]) }))
+          .status,
+        400,
+      );
+      // Tailscale's CLI also sends an authorization-code grant's fields, which do not matter.
+      const cli = await exchange(ts, {
+        grant_type: "authorization_code",
+        code: "",
+        client_id: clientId,
+        jwt: ci.sign({ sub: SUB, aud: audience }),
+      });
+      assert.equal(cli.status, 200);
+      ts.deleteFederatedIdentity(clientId);
+      assert.equal((await call(ts, "GET", "/api/v2/tailnet/-/devices", { token: t })).status, 401);
+      assert.deepEqual(ts.exchangeRefusals, []);
+    });
+
+    it("refuses every mismatch with the same 403 Unauthorized, recording why", async () => {
+      const { clientId, audience } = identity({ customClaimRules: { repository_owner: "acme" } });
+      const claims = { sub: SUB, aud: audience, repository_owner: "acme" };
+      const stranger = createTestIssuer(ci.issuer);
+      const unsigned = `${ci.sign(claims).split(".").slice(0, 2).join(".")}.`;
+      const oauth = ts.createOAuthClient({ scopes: ["auth_keys"], tags: ["tag:k8s-operator"] });
+      const cases: [string, Record<string, string>, RegExp][] = [
+        [
+          "wrong audience",
+          { client_id: clientId, jwt: ci.sign({ ...claims, aud: "api.example" }) },
+          /audience/,
+        ],
+        [
+          "expired",
+          { client_id: clientId, jwt: ci.sign(claims, { nowS: Date.now() / 1000 - 700 }) },
+          /expired/,
+        ],
+        ["unknown client", { client_id: "kNOPECNTRL", jwt: ci.sign(claims) }, /no federated identity/],
+        [
+          "an OAuth client's ID",
+          { client_id: oauth.clientId, jwt: ci.sign(claims) },
+          /no federated identity/,
+        ],
+        ["another key", { client_id: clientId, jwt: stranger.sign(claims) }, /verifies the signature/],
+        ["no signature", { client_id: clientId, jwt: unsigned }, /verifies the signature/],
+        [
+          "other issuer",
+          { client_id: clientId, jwt: ci.sign({ ...claims, iss: "https://x.example" }) },
+          /issuer/,
+        ],
+        [
+          "other subject",
+          { client_id: clientId, jwt: ci.sign({ ...claims, sub: "repo:evil/infra:x" }) },
+          /subject/,
+        ],
+        [
+          "claim rule",
+          { client_id: clientId, jwt: ci.sign({ ...claims, repository_owner: "evil" }) },
+          /claim/,
+        ],
+        [
+          "not yet valid",
+          { client_id: clientId, jwt: ci.sign(claims, { nowS: Date.now() / 1000 + 60 }) },
+          /nbf/,
+        ],
+      ];
+      for (const [what, form, why] of cases) {
+        const r = await exchange(ts, form);
+        assert.equal(r.status, 403, what);
+        assert.deepEqual(r.body, { message: "Unauthorized" }, what);
+        assert.match(ts.exchangeRefusals.at(-1) ?? "", why, what);
+      }
+      assert.equal(ts.exchangeRefusals.length, cases.length);
+      assert.equal((await exchange(ts, { client_id: clientId })).status, 400, "no jwt");
+      assert.equal(
+        (await exchange(ts, { client_id: clientId, jwt: ci.sign(claims) }, "application/json")).status,
+        400,
+        "a JSON body",
+      );
+      assert.equal((await exchange(ts, { client_id: clientId, jwt: ci.sign(claims) })).status, 200);
+    });
+
+    it("verifies ES256 and follows the issuer's key rotation", async () => {
+      const ec = createTestIssuer("https://cluster.example/oidc", "ES256");
+      ts.publishIssuerKeys(ec.issuer, ec.jwks());
+      const { clientId, audience } = ts.createFederatedIdentity({
+        scopes: ["devices:core:read"],
+        tags: [],
+        issuer: ec.issuer,
+        subject: "system:serviceaccount:deploy:pulumi",
+        audience: "tailscale",
+      });
+      assert.equal(audience, "tailscale");
+      const claims = { sub: "system:serviceaccount:deploy:pulumi", aud: "tailscale" };
+      const old = ec.sign(claims);
+      assert.equal((await exchange(ts, { client_id: clientId, jwt: old })).status, 200);
+      ec.rotateKey();
+      ts.publishIssuerKeys(ec.issuer, ec.jwks());
+      assert.equal((await exchange(ts, { client_id: clientId, jwt: old })).status, 403);
+      assert.equal((await exchange(ts, { client_id: clientId, jwt: ec.sign(claims) })).status, 200);
+      assert.throws(
+        () =>
+          ts.createFederatedIdentity({ scopes: ["all"], tags: [], issuer: "http://insecure", subject: "*" }),
+        /https/,
+      );
+      assert.throws(
+        () =>
+          ts.createFederatedIdentity({ scopes: ["all"], tags: [], issuer: "https://unknown", subject: "*" }),
+        /not reachable/,
+      );
     });
   });
 

@@ -1,13 +1,15 @@
 // The Let's Encrypt budget: what counts, what an update adds, when a preview fails or warns.
 import assert from "node:assert/strict";
+import { createHash } from "node:crypto";
 import {
   type BudgetIngress,
   certificateWarnings,
   evaluateBudget,
   type LedgerEntry,
+  nextCertificateHistory,
 } from "../../provider/plan/budget";
 import { UNKNOWN } from "../../provider/plan/inputs";
-import { nextIssuances } from "../../provider/resources/certificate";
+import { acmeAccountId, acmeAccountIdFromFingerprint } from "../../provider/resources/certificate";
 
 const NOW = "2026-11-26T12:00:00.000Z";
 const hoursAgo = (h: number) => new Date(Date.parse(NOW) - h * 3600_000).toISOString();
@@ -229,6 +231,66 @@ describe("CertificateBudget evaluation (pure)", () => {
   });
 });
 
+describe("renewals in the budget: exempt from the per-domain limit, counted per name", () => {
+  const name = (r: ReturnType<typeof evaluateBudget>, h: string) =>
+    r.report.usage.find((u) => u.scope === h)!;
+  const renewals = [hoursAgo(10), hoursAgo(20), hoursAgo(30), hoursAgo(40)];
+
+  it("an ingress's renewals count against its name only, and go into the ledger marked", () => {
+    const r = evaluateBudget({
+      stack: "infra/a",
+      ingresses: [existing("web", [hoursAgo(50)], { renewals }), planned("api")],
+      peers: { "org/infra/b": entries("infra/b", 44) },
+      previousLedger: [],
+      now: NOW,
+    });
+    assert.equal(tailnet(r).used, 45, "44 of the peer and web's one new certificate; no renewal");
+    assert.equal(name(r, "web").used, 5);
+    assert.deepEqual(
+      r.ledger.filter((e) => e.renewal).map((e) => e.issuedAt),
+      [...renewals].sort(),
+    );
+    assert.deepEqual(r.report.violations, []);
+  });
+
+  it("renewals fill the per-name limit a re-creation of the name needs", () => {
+    const r = evaluateBudget({
+      stack: "infra/a",
+      ingresses: [planned("web")],
+      peers: {},
+      previousLedger: existingLedger("infra/a", "web", [hoursAgo(50)], renewals),
+      now: NOW,
+    });
+    assert.equal(name(r, "web").used, 5);
+    assert.match(
+      r.report.violations[0] ?? "",
+      /certificates for the name "web" per 168 h: 5 used .* = 6 > 5/,
+    );
+    assert.equal(tailnet(r).used, 1);
+  });
+
+  it("a peer's renewals count against the names, not the tailnet", () => {
+    const peer = existingLedger("infra/b", "db", [], renewals);
+    const r = evaluateBudget({
+      stack: "infra/a",
+      ingresses: [],
+      peers: { b: peer },
+      previousLedger: [],
+      now: NOW,
+    });
+    assert.equal(tailnet(r).used, 0);
+    assert.equal(name(r, "db").used, 4);
+  });
+});
+
+function existingLedger(stack: string, hostname: string, issued: string[], renewed: string[]): LedgerEntry[] {
+  const base = { stack, resource: `urn:old:${hostname}`, hostname, environment: "production" as const };
+  return [
+    ...issued.map((issuedAt) => ({ ...base, issuedAt })),
+    ...renewed.map((issuedAt) => ({ ...base, issuedAt, renewal: true as const })),
+  ];
+}
+
 describe("certificate issuances of one ingress", () => {
   const issued = (serial: string, notBefore: string, domain = "web.t.ts.net") => ({
     state: "issued" as const,
@@ -237,25 +299,106 @@ describe("certificate issuances of one ingress", () => {
     notBefore,
   });
 
-  it("records a first certificate, ignores the same one again, and recognises a renewal by the same account", () => {
-    const first = nextIssuances(undefined, issued("01", "2026-11-01T00:00:00.000Z"), "acct1");
-    assert.deepEqual(first, ["2026-11-01T00:00:00.000Z"]);
-    const prev = {
-      certificate: issued("01", "2026-11-01T00:00:00.000Z"),
-      certificateIssuances: first,
-      certificateAccount: "acct1",
-    };
-    assert.deepEqual(nextIssuances(prev, issued("01", "2026-11-01T00:00:00.000Z"), "acct1"), first);
-    assert.deepEqual(
-      nextIssuances(prev, issued("02", "2026-12-01T00:00:00.000Z"), "acct1"),
-      first,
-      "renewal",
+  const prev = {
+    certificate: issued("01", "2026-11-01T00:00:00.000Z"),
+    certificateIssuances: ["2026-11-01T00:00:00.000Z"],
+    certificateAccount: "acct1",
+  };
+  const next = "2026-12-01T00:00:00.000Z";
+  // Let's Encrypt: an ARI renewal is exempt from every limit; another order for the same names is a
+  // renewal counted against the per-name limit only; anything else is new (plan/budget.ts).
+  const cases: {
+    name: string;
+    previous?: typeof prev;
+    cert: ReturnType<typeof issued> | { state: "pending"; domain: string };
+    account?: string;
+    ari: boolean;
+    want: { issuances: string[]; renewals: string[] };
+  }[] = [
+    {
+      name: "a first certificate is new",
+      cert: issued("01", "2026-11-01T00:00:00.000Z"),
+      account: "acct1",
+      ari: true,
+      want: { issuances: ["2026-11-01T00:00:00.000Z"], renewals: [] },
+    },
+    {
+      name: "the same certificate again changes nothing",
+      previous: prev,
+      cert: issued("01", "2026-11-01T00:00:00.000Z"),
+      account: "acct1",
+      ari: false,
+      want: { issuances: prev.certificateIssuances, renewals: [] },
+    },
+    {
+      name: "renewed by the same account with ARI (shared ACME account): exempt, not recorded",
+      previous: prev,
+      cert: issued("02", next),
+      account: "acct1",
+      ari: true,
+      want: { issuances: prev.certificateIssuances, renewals: [] },
+    },
+    {
+      name: "renewed by the same account with renewals forced (every other proxy): a renewal",
+      previous: prev,
+      cert: issued("02", next),
+      account: "acct1",
+      ari: false,
+      want: { issuances: prev.certificateIssuances, renewals: [next] },
+    },
+    {
+      name: "re-issued by a new account (fresh state), even where ARI is on: a renewal, not new",
+      previous: prev,
+      cert: issued("03", next),
+      account: "acct2",
+      ari: true,
+      want: { issuances: prev.certificateIssuances, renewals: [next] },
+    },
+    {
+      name: "a certificate for another domain is new",
+      previous: prev,
+      cert: issued("04", next, "api.t.ts.net"),
+      account: "acct1",
+      ari: true,
+      want: { issuances: [...prev.certificateIssuances, next], renewals: [] },
+    },
+    {
+      name: "no certificate yet changes nothing",
+      previous: prev,
+      cert: { state: "pending", domain: "web.t.ts.net" },
+      account: "acct1",
+      ari: false,
+      want: { issuances: prev.certificateIssuances, renewals: [] },
+    },
+  ];
+  for (const c of cases) {
+    it(c.name, () => {
+      assert.deepEqual(nextCertificateHistory(c.previous, c.cert, c.account, c.ari), c.want);
+    });
+  }
+  it("keeps the renewals recorded before", () => {
+    const before = { ...prev, certificateRenewals: ["2026-11-20T00:00:00.000Z"] };
+    assert.deepEqual(nextCertificateHistory(before, issued("02", next), "acct1", false).renewals, [
+      "2026-11-20T00:00:00.000Z",
+      next,
+    ]);
+  });
+
+  it("a ProxyGroup certificate names its ACME account by the 32 raw bytes replica 0 stores", () => {
+    const pem = "-----BEGIN PRIVATE KEY-----\nkey\n-----END PRIVATE KEY-----\n";
+    const raw = createHash("sha256").update(pem).digest();
+    // The same identity as a standalone proxy's account key of the same PEM.
+    assert.equal(
+      acmeAccountIdFromFingerprint(raw.toString("base64")),
+      acmeAccountId({ "acme-account.key.pem": pem }),
     );
-    assert.deepEqual(
-      nextIssuances(prev, issued("03", "2026-12-01T00:00:00.000Z"), "acct2"),
-      [...first, "2026-12-01T00:00:00.000Z"],
-      "a new ACME account (fresh proxy state) is a new issuance",
+    assert.equal(acmeAccountIdFromFingerprint(raw.toString("base64")), raw.toString("hex").slice(0, 16));
+    // Hex text (not what kubestore writes), a short value, nothing: no identity.
+    assert.equal(
+      acmeAccountIdFromFingerprint(Buffer.from(raw.toString("hex")).toString("base64")),
+      undefined,
     );
-    assert.deepEqual(nextIssuances(prev, { state: "pending", domain: "web.t.ts.net" }, "acct1"), first);
+    assert.equal(acmeAccountIdFromFingerprint(Buffer.from("short").toString("base64")), undefined);
+    assert.equal(acmeAccountIdFromFingerprint(undefined), undefined);
   });
 });

@@ -391,4 +391,20 @@ describe("the Diff after a refresh's Read (plan/refresh.ts)", () => {
     const observed = { ...refreshedFrom, certificate: renewed.certificate };
     assert.equal(diffTailnetIngress({ ...renewed, refreshedFrom }, { ...inputs, observed }).changes, false);
   });
+
+  it("reports a standalone layer-3 proxy that forwards less than its backend's families ask for, in the up after the refresh too", () => {
+    const forwardingRead = { forwarded: ["100.64.0.1"], planned: ["100.64.0.1", "fd7a:115c:a1e0::1"] };
+    const d = diffTailnetService({ ...svcOld, forwardingRead }, svcNew());
+    assert.deepEqual(Object.keys(d.detailedDiff), ["forwardingRead"]);
+    assert.equal(d.detailedDiff.forwardingRead!.kind, "update");
+    assert.match(
+      d.detailedDiff.forwardingRead!.reason,
+      /forwards \["100.64.0.1"\].*rewrites its DNAT config/,
+    );
+    assert.equal(
+      diffTailnetService({ ...svcOld, forwardingRead: { forwarded: [] } }, svcNew()).changes,
+      false,
+      "not a record this version wrote",
+    );
+  });
 });

@@ -51,6 +51,22 @@ const PROXY_CLASSES: Record<string, ProxyClassInput | undefined> = {
     podAnnotations: { "container.apparmor.security.beta.kubernetes.io/tailscale": "unconfined" },
   },
   "seccomp annotation": { podAnnotations: { "seccomp.security.alpha.kubernetes.io/pod": "unconfined" } },
+  // The init container (layer 3 and ProxyGroups only) is checked as any container is.
+  "unprivileged containers, NET_ADMIN init container": {
+    securityContext: { privileged: false, capabilities: { add: ["NET_ADMIN"] } },
+    initContainer: { securityContext: { privileged: false, capabilities: { add: ["NET_ADMIN"] } } },
+  },
+  "unprivileged containers, baseline init container": {
+    securityContext: { privileged: false },
+    initContainer: { securityContext: { privileged: false, capabilities: { drop: ["ALL"] } } },
+  },
+  "debug and metrics ports (no host port), nodeName, DNS": {
+    enableMetrics: true,
+    enableDebug: true,
+    nodeName: "node-a",
+    dnsPolicy: "None",
+    dnsConfig: { nameservers: ["1.1.1.1"] },
+  },
 };
 
 function templates(): Array<[string, V1PodTemplateSpec]> {
@@ -112,6 +128,31 @@ describe("Pod Security pre-check", () => {
       podSecurityViolations("baseline", byName.get("ProxyGroup / none")!).map((v) => v.control),
       ["Privileged Containers"],
     );
+  });
+
+  it("an init container ProxyClass can make a layer-3 or ProxyGroup proxy fit baseline, or keep it from fitting", () => {
+    const byName = new Map(templates());
+    for (const kind of ["L3", "ProxyGroup"]) {
+      assert.deepEqual(
+        podSecurityViolations(
+          "baseline",
+          byName.get(`${kind} / unprivileged containers, baseline init container`)!,
+        ),
+        [],
+      );
+      assert.deepEqual(
+        podSecurityViolations(
+          "baseline",
+          byName.get(`${kind} / unprivileged containers, NET_ADMIN init container`)!,
+        ).map((v) => [v.control, v.detail]),
+        [
+          [
+            "Capabilities",
+            'containers "sysctler", "tailscale" must not add capabilities beyond the default set',
+          ],
+        ],
+      );
+    }
   });
 
   it("reads the enforce label as the plugin does: none is privileged, an invalid value is restricted", () => {

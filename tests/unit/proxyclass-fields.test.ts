@@ -1,6 +1,7 @@
 // Every ProxyClass field declared in provider/plan/schema/proxyClass.ts changes what its declaration
-// says (the Pod template, the StatefulSet's own metadata, or the tailscaled config), on every proxy type
-// it is declared for, and nothing on the others. The sample table is typed over every ProxyClass
+// says (the Pod template, the StatefulSet's own metadata, the tailscaled config or the ServiceMonitor), on
+// every proxy type it is declared for, and nothing on the others; a field that `requires` others is tried
+// with them set, and refused by check without them. The sample table is typed over every ProxyClass
 // field (tests/support/proxyclass-samples.ts): a field added to ProxyClassInput without a sample does not
 // compile.
 import assert from "node:assert/strict";
@@ -8,7 +9,12 @@ import type { BackendServiceFacts } from "../../provider/plan/backends";
 import { planProxyGroup } from "../../provider/plan/ha";
 import type { ProxyClassInput } from "../../provider/plan/inputs";
 import type { ProxyType } from "../../provider/plan/proxyclass";
-import { checkProxyClass, PROXY_CLASS, type ProxyClassTarget } from "../../provider/plan/schema/proxyClass";
+import {
+  checkProxyClass,
+  PROXY_CLASS,
+  type ProxyClassField,
+  type ProxyClassTarget,
+} from "../../provider/plan/schema/proxyClass";
 import { planStandaloneIngress, planStandaloneService } from "../../provider/plan/standalone";
 import { PROXY_CLASS_SAMPLES as samples } from "../support/proxyclass-samples";
 
@@ -34,6 +40,7 @@ function planned(
       podTemplate: plan.statefulSet.spec?.template,
       statefulSetMetadata: plan.statefulSet.metadata,
       tailscaledConfig: plan.configSecrets.map((s) => s.stringData),
+      serviceMonitor: plan.serviceMonitor,
     };
   }
   const plan =
@@ -48,6 +55,7 @@ function planned(
     podTemplate: plan.statefulSet.spec?.template,
     statefulSetMetadata: plan.statefulSet.metadata,
     tailscaledConfig: plan.tailscaledConfig,
+    serviceMonitor: plan.serviceMonitor,
   };
 }
 
@@ -58,13 +66,32 @@ describe("ProxyClass fields: each changes what its declaration says", () => {
     assert.deepEqual(checkProxyClass(samples), []);
   });
 
-  for (const [key, field] of Object.entries(PROXY_CLASS)) {
-    it(`${key}: ${field.appliesTo}${"only" in field ? ` (${field.only.join(", ")} only)` : ""}`, () => {
-      const only: readonly ProxyType[] = "only" in field ? field.only : TYPES;
+  for (const [key, field] of Object.entries(PROXY_CLASS) as [keyof ProxyClassInput, ProxyClassField][]) {
+    const requires = field.requires ?? [];
+    const title = [
+      field.appliesTo,
+      field.only ? `${field.only.join(", ")} only` : "",
+      requires.length > 0 ? `with ${requires.join(", ")}` : "",
+    ];
+    it(`${key}: ${title.filter(Boolean).join("; ")}`, () => {
+      const only: readonly ProxyType[] = field.only ?? TYPES;
+      const base: ProxyClassInput = Object.fromEntries(requires.map((r) => [r, true]));
+      if (requires.length > 0) {
+        assert.deepEqual(
+          checkProxyClass({ [key]: samples[key] }).map((f) => f.property),
+          [`proxyClass.${key}`],
+          `${key} is refused without ${requires.join(", ")}`,
+        );
+      }
       for (const type of TYPES) {
-        const without = planned(type, undefined);
-        const withField = planned(type, { [key]: samples[key as keyof ProxyClassInput] });
-        for (const target of ["podTemplate", "statefulSetMetadata", "tailscaledConfig"] as const) {
+        const without = planned(type, requires.length > 0 ? base : undefined);
+        const withField = planned(type, { ...base, [key]: samples[key] });
+        for (const target of [
+          "podTemplate",
+          "statefulSetMetadata",
+          "tailscaledConfig",
+          "serviceMonitor",
+        ] as const) {
           if (only.includes(type) && target === field.appliesTo) {
             assert.notDeepEqual(
               withField[target],

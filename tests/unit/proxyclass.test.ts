@@ -56,6 +56,20 @@ describe("applyProxyClass (parity: Test_applyProxyClassToStatefulSet)", () => {
     ],
     image: "ghcr.io/my-repo/tailscale:v0.01testsomething",
     imagePullPolicy: "IfNotPresent",
+    nodeName: "some-node",
+    dnsPolicy: "ClusterFirstWithHostNet",
+    dnsConfig: {
+      nameservers: ["1.1.1.1", "8.8.8.8"],
+      searches: ["example.com", "test.local"],
+      options: [{ name: "ndots", value: "2" }, { name: "edns0" }],
+    },
+    initContainer: {
+      image: "ghcr.io/my-repo/tailscale:init",
+      imagePullPolicy: "Always",
+      env: [{ name: "INIT", value: "1" }],
+      resources: { requests: { cpu: "10m" } },
+      securityContext: { privileged: false, capabilities: { add: ["NET_ADMIN"] } },
+    },
   };
 
   it("all fields are copied; managed labels and annotations are kept, stale ones dropped", () => {
@@ -86,11 +100,22 @@ describe("applyProxyClass (parity: Test_applyProxyClassToStatefulSet)", () => {
             },
             tolerations: [{ operator: "Exists" }],
             priorityClassName: "high-priority",
+            nodeName: "some-node",
+            dnsPolicy: "ClusterFirstWithHostNet",
+            dnsConfig: {
+              nameservers: ["1.1.1.1", "8.8.8.8"],
+              searches: ["example.com", "test.local"],
+              options: [{ name: "ndots", value: "2" }, { name: "edns0" }],
+            },
             initContainers: [
               {
                 name: "sysctler",
-                image: "ghcr.io/my-repo/tailscale:v0.01testsomething",
-                imagePullPolicy: "IfNotPresent",
+                // The init container's own image and pull policy win over the ProxyClass-wide ones.
+                image: "ghcr.io/my-repo/tailscale:init",
+                imagePullPolicy: "Always",
+                securityContext: { privileged: false, capabilities: { add: ["NET_ADMIN"] } },
+                resources: { requests: { cpu: "10m" } },
+                env: [{ name: "INIT", value: "1" }],
               },
             ],
             containers: [
@@ -118,25 +143,47 @@ describe("applyProxyClass (parity: Test_applyProxyClassToStatefulSet)", () => {
     assert.deepEqual(input, base(), "the input StatefulSet is not modified");
   });
 
-  it("metrics: debug then metrics env and ports", () => {
-    const got = applyProxyClass(
-      base(),
-      { enableMetrics: true },
-      { proxyType: "ingress_service", userspace: false },
-    );
-    const c = got.spec!.template.spec!.containers[0]!;
-    assert.deepEqual(c.env, [
-      { name: "TS_USERSPACE", value: "false" },
-      { name: "TS_DEBUG_ADDR_PORT", value: "$(POD_IP):9001" },
-      { name: "TS_TAILSCALED_EXTRA_ARGS", value: "--debug=$(TS_DEBUG_ADDR_PORT)" },
-      { name: "TS_LOCAL_ADDR_PORT", value: "$(POD_IP):9002" },
-      { name: "TS_ENABLE_METRICS", value: "true" },
-    ]);
-    assert.deepEqual(c.ports, [
-      { name: "debug", containerPort: 9001, protocol: "TCP" },
-      { name: "metrics", containerPort: 9002, protocol: "TCP" },
-    ]);
-  });
+  // The operator's cases (metrics only, debug only, both) plus the default of debug from metrics.
+  const DEBUG_ENV = [
+    { name: "TS_DEBUG_ADDR_PORT", value: "$(POD_IP):9001" },
+    { name: "TS_TAILSCALED_EXTRA_ARGS", value: "--debug=$(TS_DEBUG_ADDR_PORT)" },
+  ];
+  const METRICS_ENV = [
+    { name: "TS_LOCAL_ADDR_PORT", value: "$(POD_IP):9002" },
+    { name: "TS_ENABLE_METRICS", value: "true" },
+  ];
+  const DEBUG_PORT = { name: "debug", containerPort: 9001, protocol: "TCP" };
+  const METRICS_PORT = { name: "metrics", containerPort: 9002, protocol: "TCP" };
+  const endpoints: { name: string; pc: ProxyClassInput; env: object[]; ports?: object[] }[] = [
+    {
+      name: "metrics, debug by default: debug then metrics",
+      pc: { enableMetrics: true },
+      env: [...DEBUG_ENV, ...METRICS_ENV],
+      ports: [DEBUG_PORT, METRICS_PORT],
+    },
+    {
+      name: "metrics only",
+      pc: { enableMetrics: true, enableDebug: false },
+      env: METRICS_ENV,
+      ports: [METRICS_PORT],
+    },
+    { name: "debug only", pc: { enableDebug: true }, env: DEBUG_ENV, ports: [DEBUG_PORT] },
+    {
+      name: "both",
+      pc: { enableMetrics: true, enableDebug: true },
+      env: [...DEBUG_ENV, ...METRICS_ENV],
+      ports: [DEBUG_PORT, METRICS_PORT],
+    },
+    { name: "neither", pc: { enableMetrics: false }, env: [] },
+  ];
+  for (const c of endpoints) {
+    it(`debug and metrics endpoints: ${c.name}`, () => {
+      const got = applyProxyClass(base(), c.pc, { proxyType: "ingress_service", userspace: false });
+      const container = got.spec!.template.spec!.containers[0]!;
+      assert.deepEqual(container.env, [{ name: "TS_USERSPACE", value: "false" }, ...c.env]);
+      assert.deepEqual(container.ports, c.ports);
+    });
+  }
 
   const staging: {
     proxyType: "ingress_resource" | "ingress_service" | "proxygroup_ingress";
@@ -170,7 +217,7 @@ describe("applyProxyClass (parity: Test_applyProxyClassToStatefulSet)", () => {
   it("userspace: the init container is left alone; a ProxyClass cannot override the selector label", () => {
     const got = applyProxyClass(
       base(),
-      { image: "repo/img:1", podLabels: { app: "evil" } },
+      { image: "repo/img:1", podLabels: { app: "evil" }, initContainer: { image: "repo/init:1" } },
       { proxyType: "ingress_resource", userspace: true },
     );
     assert.equal(got.spec!.template.spec!.initContainers![0]!.image, "tailscale/tailscale:stable");

@@ -6,9 +6,12 @@ import { PlanError } from "../../provider/plan/errors";
 import type { TailnetIngressInput, TailnetServiceInput } from "../../provider/plan/inputs";
 import { ownerHash } from "../../provider/plan/labels";
 import {
+  dnatConfigEntry,
   forwardedTailnetIPs,
+  l3TargetOf,
   planStandaloneIngress,
   planStandaloneService,
+  STANDALONE_DNAT_CONFIG_KEY,
 } from "../../provider/plan/standalone";
 
 // Fixtures of the operator's tests (ingress_test.go / operator_test.go), adapted to our inputs.
@@ -560,20 +563,150 @@ describe("planStandaloneIngress (layer 7)", () => {
   });
 });
 
-describe("forwardedTailnetIPs: the tailnet IPs a standalone layer-3 proxy forwards (containerboot forwarding.go)", () => {
+describe("planStandaloneService on a dual-stack backend: the secondary family through the DNAT config", () => {
+  const input: TailnetServiceInput = {
+    ownerId: OWNER_SVC,
+    service: { namespace: "default", name: "test" },
+    hostname: "db",
+  };
   const device = ["100.64.0.7", "fd7a:115c:a1e0::7"];
-  const cases: [string, Parameters<typeof forwardedTailnetIPs>[0], string[]][] = [
-    ["IPv4 cluster IP: the IPv4", { kind: "clusterIP", ip: "10.96.0.10" }, ["100.64.0.7"]],
-    ["IPv6 cluster IP: the IPv6", { kind: "clusterIP", ip: "fd00:10:96::a" }, ["fd7a:115c:a1e0::7"]],
+  const dnatEnv = [
+    fieldEnv("POD_IPS", "status.podIPs"),
+    { name: "TS_INGRESS_PROXIES_CONFIG_PATH", value: "/etc/tsconfig/$(POD_NAME)/dnat-config.json" },
+  ];
+  const cases: {
+    what: string;
+    clusterIPs: string[];
+    deviceIPs?: string[];
+    env: object[];
+    config?: string;
+  }[] = [
+    {
+      what: "single-stack: TS_DEST_IP only, no DNAT config, whatever the device has",
+      clusterIPs: ["10.20.30.40"],
+      deviceIPs: device,
+      env: [],
+    },
+    {
+      what: "dual-stack, before the device registers: the ingress proxy's env, the config not yet",
+      clusterIPs: ["10.20.30.40", "fd00:10:96::28"],
+      env: dnatEnv,
+    },
+    {
+      what: "dual-stack, IPv4 primary: the device's IPv6 to the IPv6 cluster IP",
+      clusterIPs: ["10.20.30.40", "fd00:10:96::28"],
+      deviceIPs: device,
+      env: dnatEnv,
+      config:
+        '{"db":{"IPv6Mapping":{"TailscaleServiceIP":"fd7a:115c:a1e0::7","ClusterIP":"fd00:10:96::28"}}}',
+    },
+    {
+      what: "dual-stack, IPv6 primary: the device's IPv4 to the IPv4 cluster IP",
+      clusterIPs: ["fd00:10:96::28", "10.20.30.40"],
+      deviceIPs: device,
+      env: dnatEnv,
+      config: '{"db":{"IPv4Mapping":{"TailscaleServiceIP":"100.64.0.7","ClusterIP":"10.20.30.40"}}}',
+    },
+    {
+      what: "dual-stack, a device without an IPv6 address: nothing to map",
+      clusterIPs: ["10.20.30.40", "fd00:10:96::28"],
+      deviceIPs: ["100.64.0.7"],
+      env: dnatEnv,
+    },
+  ];
+  for (const c of cases) {
+    it(c.what, () => {
+      const backend = { ...testSvc, clusterIP: c.clusterIPs[0], clusterIPs: c.clusterIPs };
+      const p = planStandaloneService(input, backend, { deviceIPs: c.deviceIPs });
+      assert.deepEqual(envOf(p.statefulSet).slice(BASE_ENV(false).length), [
+        { name: "TS_DEST_IP", value: c.clusterIPs[0] },
+        ...c.env,
+        { name: "TS_INTERNAL_APP", value: "k8s-operator-ingress-proxy" },
+      ]);
+      assert.equal(p.secret.stringData?.[STANDALONE_DNAT_CONFIG_KEY], c.config);
+      assert.equal(p.dnatConfig === undefined, c.config === undefined);
+      if (p.dnatConfig) assert.deepEqual({ [p.dnatConfig.name]: p.dnatConfig.entry }, JSON.parse(c.config!));
+      assert.deepEqual(l3TargetOf(p.statefulSet), { kind: "clusterIP", ip: c.clusterIPs[0] });
+      // The config is read from the Secret's mount, which is the whole Secret: no volume of its own.
+      assert.deepEqual(p.statefulSet.spec!.template.spec!.volumes, [
+        { name: "tailscaledconfig-0", secret: { secretName: "ts-db-0" } },
+      ]);
+    });
+  }
+
+  it("dnatConfigEntry: nothing for a DNS name or a single-stack cluster IP", () => {
+    assert.equal(dnatConfigEntry({ kind: "dnsName", name: "db.example.com" }, device), undefined);
+    assert.equal(dnatConfigEntry({ kind: "clusterIP", ip: "10.20.30.40" }, device), undefined);
+  });
+
+  it("l3TargetOf: the DNS name of an ExternalName proxy; nothing for a layer-7 proxy", () => {
+    const ext = planStandaloneService(
+      input,
+      { ...testSvc, type: "ExternalName", clusterIP: "", clusterIPs: [], externalName: "db.example.com" },
+      {},
+    );
+    assert.deepEqual(l3TargetOf(ext.statefulSet), { kind: "dnsName", name: "db.example.com" });
+    const l7 = planStandaloneIngress(
+      { ownerId: OWNER_ING, defaultBackend: { service: { namespace: "default", name: "test" }, port: 8080 } },
+      new Map([["default/test", testSvc]]),
+      {},
+    );
+    assert.equal(l3TargetOf(l7.statefulSet), undefined);
+  });
+});
+
+describe("forwardedTailnetIPs: the tailnet IPs a standalone layer-3 proxy forwards (containerboot forwarding.go, ingressservices.go)", () => {
+  const device = ["100.64.0.7", "fd7a:115c:a1e0::7"];
+  const v6Config =
+    '{"db":{"IPv6Mapping":{"TailscaleServiceIP":"fd7a:115c:a1e0::7","ClusterIP":"fd00:10:96::28"}}}';
+  const cases: [string, Parameters<typeof forwardedTailnetIPs>[0], string | undefined, string[]][] = [
+    ["IPv4 cluster IP: the IPv4", { kind: "clusterIP", ip: "10.96.0.10" }, undefined, ["100.64.0.7"]],
+    [
+      "IPv6 cluster IP: the IPv6",
+      { kind: "clusterIP", ip: "fd00:10:96::a" },
+      undefined,
+      ["fd7a:115c:a1e0::7"],
+    ],
     [
       "DNS name: the IPv4 (the IPv6 rule is never installed)",
       { kind: "dnsName", name: "db.example.com" },
+      undefined,
       ["100.64.0.7"],
     ],
+    [
+      "IPv4 cluster IP and the DNAT config's IPv6: both, in the device's order",
+      { kind: "clusterIP", ip: "10.96.0.10" },
+      v6Config,
+      device,
+    ],
+    [
+      "a mapping of an address the device no longer has: not forwarded",
+      { kind: "clusterIP", ip: "10.96.0.10" },
+      v6Config.replace("::7", "::8"),
+      ["100.64.0.7"],
+    ],
+    [
+      "a mapping across families: containerboot cannot install it",
+      { kind: "clusterIP", ip: "10.96.0.10" },
+      v6Config.replace("fd00:10:96::28", "10.96.0.11"),
+      ["100.64.0.7"],
+    ],
+    [
+      "a DNAT config that is not JSON: only TS_DEST_IP's family",
+      { kind: "clusterIP", ip: "10.96.0.10" },
+      "{",
+      ["100.64.0.7"],
+    ],
+    [
+      "no target (TS_DEST_IP removed by hand): only the DNAT config's",
+      undefined,
+      v6Config,
+      ["fd7a:115c:a1e0::7"],
+    ],
   ];
-  for (const [what, target, want] of cases) {
+  for (const [what, target, config, want] of cases) {
     it(what, () => {
-      assert.deepEqual(forwardedTailnetIPs(target, device), want);
+      assert.deepEqual(forwardedTailnetIPs(target, device, config), want);
     });
   }
 });

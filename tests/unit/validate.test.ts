@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { HTTP_ENDPOINT_STANDALONE } from "../../provider/plan/ha/ingress";
 import { ingressHostname, serviceHostname } from "../../provider/plan/hostnames";
 import type { TailnetIngressInput, TailnetServiceInput } from "../../provider/plan/inputs";
 import { containsUnknown, UNKNOWN } from "../../provider/plan/inputs";
@@ -294,6 +295,7 @@ const ing = (over: Partial<TailnetIngressInput> = {}): TailnetIngressInput => ({
   defaultBackend: { service: { namespace: "default", name: "test" }, port: 8080 },
   ...over,
 });
+const PG = { name: "ingress", namespace: "tailscale" };
 const be = (port: number | string = 8080) => ({ service: { namespace: "default", name: "test" }, port });
 
 describe("checkTailnetIngress", () => {
@@ -504,6 +506,37 @@ describe("checkTailnetIngress", () => {
         want: [],
       },
       {
+        name: "httpEndpoint with proxyGroup is accepted, alone or beside httpRedirect: false",
+        input: ing({ proxyGroup: PG, httpEndpoint: true, httpRedirect: false }),
+        want: [],
+      },
+      {
+        name: "httpEndpoint without proxyGroup: refused, naming the field and the way out",
+        input: ing({ httpEndpoint: true }),
+        want: [{ property: "httpEndpoint", reason: HTTP_ENDPOINT_STANDALONE }],
+      },
+      {
+        name: "httpEndpoint: false is accepted without proxyGroup (the default)",
+        input: ing({ httpEndpoint: false }),
+        want: [],
+      },
+      {
+        name: "httpEndpoint with httpRedirect: refused, naming both (the operator ignores the redirect)",
+        input: ing({ proxyGroup: PG, httpEndpoint: true, httpRedirect: true }),
+        want: [
+          {
+            property: "httpEndpoint",
+            reason:
+              "httpEndpoint and httpRedirect cannot both be set: port 80 either serves the routes over plain HTTP (httpEndpoint) or redirects them to HTTPS (httpRedirect); remove one of them",
+          },
+        ],
+      },
+      {
+        name: "httpEndpoint must be a boolean",
+        input: ing({ proxyGroup: PG, httpEndpoint: "enabled" as never }),
+        want: [{ property: "httpEndpoint", reason: 'must be a boolean (true or false), got "enabled"' }],
+      },
+      {
         name: "backend Service reference checked",
         input: ing({ defaultBackend: { service: { namespace: "Default", name: "" }, port: 80 } }),
         want: [
@@ -646,14 +679,283 @@ describe("checkProxyClass", () => {
       ],
     );
   });
+  it("topologySpreadConstraints: the API server's rules, by path", () => {
+    assert.deepEqual(
+      checkProxyClass({
+        topologySpreadConstraints: [
+          { maxSkew: 1, topologyKey: "kubernetes.io/hostname", whenUnsatisfiable: "DoNotSchedule" },
+          {
+            maxSkew: 2,
+            topologyKey: "topology.kubernetes.io/zone",
+            whenUnsatisfiable: "ScheduleAnyway",
+            nodeTaintsPolicy: "Honor",
+            nodeAffinityPolicy: "Ignore",
+            labelSelector: { matchExpressions: [{ key: "app", operator: "In", values: ["edge"] }] },
+            matchLabelKeys: ["pod-template-hash"],
+          },
+        ],
+      }),
+      [],
+    );
+    assert.deepEqual(
+      checkProxyClass({
+        topologySpreadConstraints: [
+          { maxSkew: 0, topologyKey: "", whenUnsatisfiable: "Never" as never, minDomains: 0 },
+          {
+            maxSkew: 1,
+            topologyKey: "kubernetes.io/hostname",
+            whenUnsatisfiable: "ScheduleAnyway",
+            minDomains: 2,
+            nodeTaintsPolicy: "honor" as never,
+            labelSelector: {
+              matchLabels: { "bad key!": "v" },
+              matchExpressions: [
+                { key: "app", operator: "In" },
+                { key: "tier", operator: "Exists", values: ["x"] },
+              ],
+            },
+            skew: 1,
+          } as never,
+          { maxSkew: 1, topologyKey: "kubernetes.io/hostname", whenUnsatisfiable: "ScheduleAnyway" },
+        ],
+      }),
+      [
+        {
+          property: "proxyClass.topologySpreadConstraints[0].maxSkew",
+          reason: "must be a whole number greater than zero, got 0",
+        },
+        {
+          property: "proxyClass.topologySpreadConstraints[0].topologyKey",
+          reason: 'is required: a node label, e.g. "kubernetes.io/hostname"',
+        },
+        {
+          property: "proxyClass.topologySpreadConstraints[0].whenUnsatisfiable",
+          reason: 'Unsupported value: "Never": supported values: "DoNotSchedule", "ScheduleAnyway"',
+        },
+        {
+          property: "proxyClass.topologySpreadConstraints[0].minDomains",
+          reason: "must be a whole number greater than zero, got 0",
+        },
+        {
+          property: "proxyClass.topologySpreadConstraints[1].skew",
+          reason:
+            '"skew" is not a field of a topology spread constraint, so it would be ignored: remove it or correct its spelling (fields: maxSkew, topologyKey, whenUnsatisfiable, labelSelector, minDomains, nodeAffinityPolicy, nodeTaintsPolicy, matchLabelKeys). A program built with a newer pulumi-tailnet than the one the provider runs sends what this version does not know: use one version for both.',
+        },
+        {
+          property: "proxyClass.topologySpreadConstraints[1].minDomains",
+          reason: "can only be set with whenUnsatisfiable DoNotSchedule",
+        },
+        {
+          property: "proxyClass.topologySpreadConstraints[1].nodeTaintsPolicy",
+          reason: 'Unsupported value: "honor": supported values: "Honor", "Ignore"',
+        },
+        {
+          property: 'proxyClass.topologySpreadConstraints[1].labelSelector.matchLabels["bad key!"]',
+          reason:
+            "invalid key \"bad key!\": name part must consist of alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric character (e.g. 'MyName',  or 'my.name',  or '123-abc', regex used for validation is '([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]')",
+        },
+        {
+          property: "proxyClass.topologySpreadConstraints[1].labelSelector.matchExpressions[0].values",
+          reason: "must be non-empty when operator is In",
+        },
+        {
+          property: "proxyClass.topologySpreadConstraints[1].labelSelector.matchExpressions[1].values",
+          reason: "must be empty when operator is Exists",
+        },
+        {
+          property: "proxyClass.topologySpreadConstraints[2]",
+          reason: 'repeats topologyKey "kubernetes.io/hostname" with whenUnsatisfiable ScheduleAnyway',
+        },
+      ],
+    );
+  });
   it("tolerates unknown values", () => {
     assert.deepEqual(
       checkProxyClass({
         image: UNKNOWN,
         env: [{ name: UNKNOWN, value: UNKNOWN }],
         podLabels: { a: UNKNOWN },
+        serviceMonitor: { enable: true, labels: UNKNOWN as never },
+        enableMetrics: UNKNOWN as never,
+        dnsConfig: { nameservers: UNKNOWN as never },
+        initContainer: { image: UNKNOWN },
       }),
       [],
     );
   });
+
+  // The fields of nodes, DNS, the init container, debug and the ServiceMonitor: what each refuses.
+  const cases: { name: string; pc: Record<string, unknown>; want: [string, string][] }[] = [
+    {
+      name: "valid: the operator's dnsConfig, nodeName, initContainer, debug, ServiceMonitor",
+      pc: {
+        nodeName: "some-node",
+        dnsPolicy: "ClusterFirstWithHostNet",
+        dnsConfig: {
+          nameservers: ["1.1.1.1", "2001:db8::53"],
+          searches: ["example.com", "test.local."],
+          options: [{ name: "ndots", value: "2" }, { name: "edns0" }],
+        },
+        initContainer: { image: "tailscale/tailscale:v1.84.0", env: [{ name: "A", value: "1" }] },
+        enableDebug: true,
+        enableMetrics: true,
+        serviceMonitor: { enable: true, labels: { release: "prometheus" } },
+      },
+      want: [],
+    },
+    {
+      name: "a ServiceMonitor without metrics",
+      pc: { serviceMonitor: { enable: true } },
+      want: [
+        [
+          "proxyClass.serviceMonitor",
+          "can only be used with proxyClass.enableMetrics: true; set it, or remove serviceMonitor",
+        ],
+      ],
+    },
+    {
+      name: "a disabled ServiceMonitor needs no metrics",
+      pc: { serviceMonitor: { enable: false } },
+      want: [],
+    },
+    {
+      name: "serviceMonitor: enable missing, a bad label, an unknown field",
+      pc: { enableMetrics: true, serviceMonitor: { labels: { "bad key!": "v" }, selector: {} } },
+      want: [
+        [
+          "proxyClass.serviceMonitor.selector",
+          '"selector" is not a field of serviceMonitor, so it would be ignored: remove it or correct its spelling (fields: enable, labels). A program built with a newer pulumi-tailnet than the one the provider runs sends what this version does not know: use one version for both.',
+        ],
+        ["proxyClass.serviceMonitor.enable", "is required: true to create the ServiceMonitor"],
+        [
+          'proxyClass.serviceMonitor.labels["bad key!"]',
+          "invalid key \"bad key!\": name part must consist of alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric character (e.g. 'MyName',  or 'my.name',  or '123-abc', regex used for validation is '([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]')",
+        ],
+      ],
+    },
+    {
+      name: "enableDebug must be a boolean",
+      pc: { enableDebug: "yes" },
+      want: [["proxyClass.enableDebug", 'must be a boolean (true or false), got "yes"']],
+    },
+    {
+      name: "nodeName must be a DNS subdomain",
+      pc: { nodeName: "Node_1" },
+      want: [
+        [
+          "proxyClass.nodeName",
+          "a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.', and must start and end with an alphanumeric character (e.g. 'example.com', regex used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*')",
+        ],
+      ],
+    },
+    {
+      name: "dnsPolicy None needs dnsConfig",
+      pc: { dnsPolicy: "None" },
+      want: [
+        [
+          "proxyClass.dnsPolicy",
+          "must provide `dnsConfig` when `dnsPolicy` is None: set dnsConfig with at least one nameserver, or choose another dnsPolicy",
+        ],
+      ],
+    },
+    {
+      name: "dnsPolicy None needs a nameserver",
+      pc: { dnsPolicy: "None", dnsConfig: { nameservers: [] } },
+      want: [
+        [
+          "proxyClass.dnsConfig.nameservers",
+          "must provide at least one DNS nameserver when `dnsPolicy` is None",
+        ],
+      ],
+    },
+    {
+      name: "dnsPolicy None needs a nameserver, also when dnsConfig has none at all",
+      pc: { dnsPolicy: "None", dnsConfig: { searches: ["example.com"] } },
+      want: [
+        [
+          "proxyClass.dnsConfig.nameservers",
+          "must provide at least one DNS nameserver when `dnsPolicy` is None",
+        ],
+      ],
+    },
+    {
+      name: "an unsupported dnsPolicy",
+      pc: { dnsPolicy: "Google" },
+      want: [
+        [
+          "proxyClass.dnsPolicy",
+          'Unsupported value: "Google": supported values: "ClusterFirstWithHostNet", "ClusterFirst", "Default", "None"',
+        ],
+      ],
+    },
+    {
+      name: "dnsConfig: too many nameservers, a bad address, a bad search domain, an option without a name",
+      pc: {
+        dnsConfig: {
+          nameservers: ["1.1.1.1", "1.0.0.1", "8.8.8.8", "1.2.3.04"],
+          searches: ["Example.com"],
+          options: [{ value: "2" }],
+        },
+      },
+      want: [
+        ["proxyClass.dnsConfig.nameservers", "must not have more than 3 nameservers"],
+        [
+          "proxyClass.dnsConfig.nameservers[3]",
+          "must be a valid IP address, (e.g. 10.9.8.7 or 2001:db8::ffff)",
+        ],
+        [
+          "proxyClass.dnsConfig.searches[0]",
+          "a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.', and must start and end with an alphanumeric character (e.g. 'example.com', regex used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*')",
+        ],
+        ["proxyClass.dnsConfig.options[0].name", "must not be empty"],
+      ],
+    },
+    {
+      name: "dnsConfig: 33 search domains",
+      pc: { dnsConfig: { searches: Array.from({ length: 33 }, (_, i) => `d${i}.example`) } },
+      want: [["proxyClass.dnsConfig.searches", "must not have more than 32 search paths"]],
+    },
+    {
+      name: "initContainer: debug is refused as the operator does, and its fields are checked",
+      pc: {
+        initContainer: {
+          debug: { enable: true },
+          image: "Bad Image",
+          imagePullPolicy: "Maybe",
+          resources: { limits: { cpu: "lots" } },
+          command: ["sh"],
+        },
+      },
+      want: [
+        [
+          "proxyClass.initContainer.debug",
+          "debug settings cannot be configured on the init container; use enableDebug",
+        ],
+        [
+          "proxyClass.initContainer.command",
+          '"command" is not a field of initContainer, so it would be ignored: remove it or correct its spelling (fields: image, imagePullPolicy, env, resources, securityContext). A program built with a newer pulumi-tailnet than the one the provider runs sends what this version does not know: use one version for both.',
+        ],
+        [
+          "proxyClass.initContainer.image",
+          'invalid image reference "Bad Image": invalid reference format; expected [registry/]repository[:tag][@digest], e.g. "tailscale/tailscale:v1.84.0"',
+        ],
+        [
+          "proxyClass.initContainer.imagePullPolicy",
+          'Unsupported value: "Maybe": supported values: "Always", "IfNotPresent", "Never"',
+        ],
+        [
+          'proxyClass.initContainer.resources.limits["cpu"]',
+          "quantities must match the regular expression '^([+-]?[0-9.]+)([eEinumkKMGTP]*[-+]?[0-9]*)$'",
+        ],
+      ],
+    },
+  ];
+  for (const c of cases) {
+    it(c.name, () => {
+      assert.deepEqual(
+        checkProxyClass(c.pc).map((f) => [f.property, f.reason]),
+        c.want,
+      );
+    });
+  }
 });

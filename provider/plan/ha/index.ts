@@ -3,6 +3,7 @@
  * advertised by ProxyGroup replicas), their ownership and ordered teardown. No I/O, no clock, no
  * randomness. (Their validation and diff are derived from the declarations in ../schema.)
  */
+export * from "./acmeAccount";
 export * from "./common";
 export * from "./config";
 export * from "./ingress";

@@ -9,7 +9,8 @@
  * Differences on purpose: ownership is ours (ownership.ts), not the operator's owner-references; cert
  * objects carry our owner labels instead of the Ingress parent labels (there is no Ingress object), and
  * of the operator's labels only the three containerboot lists them by (common.ts `containerbootCertLabels`);
- * funnel is refused (the operator ignores it on HA Ingresses).
+ * funnel is refused (the operator ignores it on HA Ingresses), and so is `httpEndpoint` together with
+ * `httpRedirect` (the operator serves HTTP and ignores the redirect).
  */
 import type { BackendServiceFacts } from "../backends";
 import { PlanError } from "../errors";
@@ -54,13 +55,25 @@ export interface HAIngressContext {
   existingService?: TailscaleService;
   /** Join token exported by an owner of an existing service; defaults to `input.joinToken`. */
   joinToken?: string;
-  /**
-   * Serve plain HTTP on port 80 with the same handlers (the operator's annotation
-   * `tailscale.com/http-endpoint: enabled`). Wins over `httpRedirect`. Kept for a planned plain-HTTP
-   * option of HA ingresses: no input sets it yet.
-   */
-  httpEndpoint?: boolean;
 }
+
+/**
+ * Why `httpEndpoint` needs `proxyGroup`: the operator serves plain HTTP only on ProxyGroup Ingresses
+ * (tailscale/tailscale@de9ec7ee cmd/k8s-operator/ingress-for-pg.go `isHTTPEndpointEnabled`;
+ * cmd/k8s-operator/ingress.go has no such annotation), and a standalone proxy's serve config always
+ * holds HTTPS on 443 at the top level, which containerboot does not apply at all on a tailnet without
+ * HTTPS (cmd/containerboot/serve.go `isValidHTTPSConfig`), the case plain HTTP is most wanted for. A
+ * ProxyGroup's serve config holds its ports under `Services`, which that check does not look at.
+ */
+export const HTTP_ENDPOINT_STANDALONE =
+  "httpEndpoint (plain HTTP on port 80) is only supported with proxyGroup, as in the Tailscale operator: set proxyGroup, or use httpRedirect to redirect port 80 to HTTPS";
+
+/**
+ * Both on port 80: the operator lets httpEndpoint win and logs a warning no Pulumi user sees
+ * (ingress-for-pg.go); refusing says which one is meant.
+ */
+export const HTTP_ENDPOINT_AND_REDIRECT =
+  "httpEndpoint and httpRedirect cannot both be set: port 80 either serves the routes over plain HTTP (httpEndpoint) or redirects them to HTTPS (httpRedirect); remove one of them";
 
 /** Everything the lifecycle writes for one HA ingress. */
 export interface HAIngressPlan {
@@ -166,6 +179,8 @@ export function planHAIngress(
       "funnel is not supported with proxyGroup: Tailscale Services cannot be funnelled; remove funnel or proxyGroup",
     );
   }
+  if (input.httpEndpoint && input.httpRedirect)
+    throw new PlanError("InvalidInput", HTTP_ENDPOINT_AND_REDIRECT);
   const pg = pgOf(input);
   const ownerId = input.ownerId;
   const hostname = haIngressHostname(input);
@@ -178,7 +193,7 @@ export function planHAIngress(
   );
   if (!check.ok) throw new OwnershipConflictError(check.reason);
 
-  const http = ctx.httpEndpoint === true || input.httpRedirect === true;
+  const http = input.httpEndpoint === true || input.httpRedirect === true;
   const tailscaleService = buildTailscaleService(
     serviceName,
     ctx.existingService,
@@ -202,10 +217,7 @@ export function planHAIngress(
   const labels = certResourceLabels(pg.name, dnsName, ownerId);
   const annotations = ownershipMetadata(ownerId).annotations;
   plan.dnsName = dnsName;
-  plan.serveConfigEntry = buildHAIngressServiceConfig(dnsName, handlers, {
-    httpEndpoint: ctx.httpEndpoint,
-    httpRedirect: input.httpRedirect,
-  });
+  plan.serveConfigEntry = buildHAIngressServiceConfig(dnsName, handlers, input);
   plan.certSecret = {
     apiVersion: "v1",
     kind: "Secret",

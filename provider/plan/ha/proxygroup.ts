@@ -9,19 +9,36 @@
  * - the Role never has an empty `resourceNames` list: with 0 replicas (and no shared ACME account)
  *   the operator's rule would grant get/patch/update on every Secret of the namespace, so we leave
  *   that rule out instead;
- * - the pod template carries no `name` or `deletionGracePeriodSeconds` (meaningless on a template).
+ * - the pod template carries no `name` or `deletionGracePeriodSeconds` (meaningless on a template);
+ * - the shared ACME account Secret (`shareAcmeAccount`) lists the ProxyGroups that use it and is
+ *   deleted with the last of them, where the operator keeps it forever (acmeAccount.ts).
+ * - zero-downtime defaults the operator lacks ({@link replicaReadinessProbe}, {@link replicaSpread},
+ *   {@link ROLLOUT}, and a PodDisruptionBudget from 2 replicas, {@link planReplicaDisruptionBudget}).
  */
-import type { V1Container, V1EnvVar, V1Role, V1Volume, V1VolumeMount } from "@kubernetes/client-node";
+import type {
+  V1Container,
+  V1EnvVar,
+  V1Probe,
+  V1Role,
+  V1StatefulSetSpec,
+  V1TopologySpreadConstraint,
+  V1Volume,
+  V1VolumeMount,
+} from "@kubernetes/client-node";
 import type { ProxyGroupInput, ProxyGroupRef } from "../inputs";
 import { LABEL_MANAGED_BY, legacyLabels, MANAGED_BY } from "../labels";
+import { planMetricsObjects } from "../metrics";
 import type {
   ObjectRef,
   PlannedConfigMap,
   PlannedObject,
+  PlannedPodDisruptionBudget,
   PlannedRole,
   PlannedRoleBinding,
   PlannedSecret,
+  PlannedService,
   PlannedServiceAccount,
+  PlannedServiceMonitor,
   PlannedStatefulSet,
   Selection,
 } from "../objects";
@@ -30,11 +47,13 @@ import {
   DEFAULT_IMAGE_PULL_POLICY,
   DEFAULT_PROXY_IMAGE,
   firewallModeEnv,
+  LOCAL_ADDR_PORT,
   SYSCTL_SCRIPT,
   SYSCTLER_CONTAINER,
   TAILSCALE_CONTAINER,
 } from "../proxyclass";
 import { effectiveTags } from "../tags";
+import { acmeAccountSecret, SHARED_ACME_FIELD, SHARED_ACME_SECRET } from "./acmeAccount";
 import {
   CONFIG_KEY,
   DEFAULT_REPLICAS,
@@ -44,9 +63,6 @@ import {
   ownershipMetadata,
 } from "./common";
 import { renderReplicaConfig } from "./config";
-
-/** Name of the Secret holding a shared ACME account key (operator's `tailscale-acme-accounts`). */
-export const SHARED_ACME_SECRET = "tailscale-acme-accounts";
 
 /** Per-call facts the planner can't derive from inputs. */
 export interface ProxyGroupContext {
@@ -59,12 +75,6 @@ export interface ProxyGroupContext {
   controlUrl?: string;
   /** `AdvertiseServices` found in each existing config Secret; kept, since the ingresses own it. */
   existingAdvertiseServices: Record<number, string[]>;
-  /**
-   * Share one ACME account between replicas through the Secret `tailscale-acme-accounts` (the
-   * operator's annotation `tailscale.com/share-acme-account`). Default false. Kept for a planned
-   * ProxyGroup option for a shared ACME account: no input sets it yet.
-   */
-  shareAcmeAccount?: boolean;
   /**
    * The StatefulSet exists with the selector and Pod labels an earlier version gave it, the operator's
    * (labels.ts `writtenBeforeRename`). It keeps both: Kubernetes refuses to change a StatefulSet's
@@ -91,7 +101,19 @@ export interface ProxyGroupPlan {
    * keys: an update of the ProxyGroup must only rewrite labels and annotations.
    */
   configMap: PlannedConfigMap;
+  /**
+   * With `shareAcmeAccount`: the namespace's shared ACME account Secret as a create writes it, listing
+   * this ProxyGroup as its only user. Shared with other ProxyGroups, so never applied as planned: the
+   * lifecycle joins and leaves it (acmeAccount.ts).
+   */
+  acmeAccountSecret?: PlannedSecret;
+  /** Only with 2 replicas or more ({@link planReplicaDisruptionBudget}). */
+  podDisruptionBudget?: PlannedPodDisruptionBudget;
   statefulSet: PlannedStatefulSet;
+  /** With ProxyClass `enableMetrics`: `<pg>-metrics`, selecting every replica (plan/metrics.ts). */
+  metricsService?: PlannedService;
+  /** With ProxyClass `serviceMonitor.enable` too: its ServiceMonitor. */
+  serviceMonitor?: PlannedServiceMonitor;
 }
 
 /** Names of a ProxyGroup's objects. */
@@ -104,6 +126,7 @@ export const proxyGroupNames = {
   /** Also the Pod name: `TS_KUBE_SECRET=$(POD_NAME)`. */
   stateSecret: (pg: string, i: number) => `${pg}-${i}`,
   configMap: (pg: string) => `${pg}-ingress-config`,
+  podDisruptionBudget: (pg: string) => pg,
 };
 
 /**
@@ -189,12 +212,89 @@ export function proxyGroupEnv(input: ProxyGroupInput, shareAcmeAccount: boolean)
   if (shareAcmeAccount) {
     out.push(
       env("TS_ACME_ACCOUNT_SECRET_NAME", SHARED_ACME_SECRET),
-      env("TS_ACME_ACCOUNT_FIELD", "_default.acme-account.key.pem"),
+      env("TS_ACME_ACCOUNT_FIELD", SHARED_ACME_FIELD),
     );
   } else {
     out.push(env("TS_DEBUG_ACME_FORCE_RENEWAL", "true"));
   }
+  // Ours: serves the `/healthz` that the readiness probe reads (replicaReadinessProbe).
+  out.push(env(HEALTH_CHECK_ENV, "true"));
   return out;
+}
+
+/**
+ * Whether the replicas of a ProxyGroup's StatefulSet renew their certificates with ARI (the order names
+ * the certificate it replaces: exempt from every Let's Encrypt limit): only when the template does not
+ * force renewals, as {@link proxyGroupEnv} leaves them for a shared ACME account
+ * (tailscale/tailscale@de9ec7ee feature/acme/cert.go, `TS_DEBUG_ACME_FORCE_RENEWAL`). No StatefulSet: no.
+ */
+export function renewsWithAri(sts: Pick<PlannedStatefulSet, "spec"> | undefined): boolean {
+  const container = sts?.spec?.template?.spec?.containers?.find((c) => c.name === TAILSCALE_CONTAINER);
+  if (!container) return false;
+  return !container.env?.some((e) => e.name === "TS_DEBUG_ACME_FORCE_RENEWAL" && e.value === "true");
+}
+
+/**
+ * containerboot's switch for `/healthz` on its local server (tailscale/tailscale@de9ec7ee
+ * cmd/containerboot/main.go:77-80, 444-447). The probe also needs the server on {@link LOCAL_ADDR_PORT}
+ * of the Pod IP, so a ProxyGroup's ProxyClass may not set these (plan/schema/proxyGroup.ts).
+ */
+export const HEALTH_CHECK_ENV = "TS_ENABLE_HEALTH_CHECK";
+/** Variables that would move or break `/healthz` (TS_HEALTHCHECK_ADDR_PORT with TS_ENABLE_HEALTH_CHECK is fatal, settings.go:346-348). */
+export const HEALTH_ENV_RESERVED = [HEALTH_CHECK_ENV, "TS_LOCAL_ADDR_PORT", "TS_HEALTHCHECK_ADDR_PORT"];
+
+/**
+ * Readiness of a replica: containerboot's `/healthz`, which answers 200 once the node's netmap gives it
+ * a tailnet address and 503 before (tailscale/tailscale@de9ec7ee kube/health/healthz.go:22-50). It is
+ * updated after the forwarding rules are set up and the device's endpoints stored
+ * (cmd/containerboot/main.go:882-902), and the node advertises the Tailscale Services of its config
+ * from tailscaled's start (`AdvertiseServices` is a pref of its config file, ipn/conf.go:39, 189-191), so a Ready
+ * replica is logged in and advertising. It does not cover the serve config and the layer-3 rules of
+ * the services, which containerboot applies just after (main.go:917-921, 964-979), nor control's
+ * choice of the new replica as a primary. Without a probe the kubelet reports the Pod Ready as soon as
+ * its container starts, and the StatefulSet controller then stops the next replica while this one is
+ * still logging in: the operator's ingress replicas have none ("TODO(tomhjp): add a readiness probe or
+ * gate to Ingress Pods", cmd/k8s-operator/proxygroup_specs.go:292-293). A probe every 5 s (Kubernetes'
+ * default is 10 s) halves the wait it adds to each replica of a rollout.
+ */
+export function replicaReadinessProbe(): V1Probe {
+  return { httpGet: { path: "/healthz", port: LOCAL_ADDR_PORT }, periodSeconds: 5 };
+}
+
+/**
+ * How the StatefulSet replaces and adds replicas, set explicitly since zero downtime depends on it (both
+ * equal Kubernetes' defaults, so no existing StatefulSet changes, and `podManagementPolicy` is
+ * immutable). With `OrderedReady` and `RollingUpdate` the StatefulSet controller deletes one replica
+ * that runs an old template (the highest ordinal first) only while every other replica is Running and
+ * Ready, and the next only once its replacement is Ready (kubernetes/kubernetes@0004b149
+ * pkg/controller/statefulset/stateful_set_control.go updateStatefulSet, processReplica).
+ */
+export const ROLLOUT: Pick<V1StatefulSetSpec, "podManagementPolicy" | "updateStrategy"> = {
+  podManagementPolicy: "OrderedReady",
+  updateStrategy: { type: "RollingUpdate", rollingUpdate: { partition: 0 } },
+};
+
+/**
+ * The default spread of a ProxyGroup's replicas: at most one more on any node than on another, so one
+ * node's loss takes one replica when there are nodes enough. `DoNotSchedule`: a soft preference could
+ * put every replica on one node. `nodeTaintsPolicy: Honor` counts only nodes the replicas tolerate; with
+ * Kubernetes' default (`Ignore`) a cordoned node (taint `node.kubernetes.io/unschedulable`) or a
+ * tainted control-plane node counts as an empty node, and the replica a drain evicts could then go
+ * nowhere (https://kubernetes.io/docs/concepts/scheduling-eviction/topology-spread-constraints/#spread-constraint-definition).
+ * More replicas than nodes is fine (skew 1 allows 2-and-1). A ProxyClass `topologySpreadConstraints`
+ * replaces it.
+ * `selector` is the StatefulSet's (planProxyGroup), which the replicas carry.
+ */
+export function replicaSpread(selector: Record<string, string>): V1TopologySpreadConstraint[] {
+  return [
+    {
+      maxSkew: 1,
+      topologyKey: "kubernetes.io/hostname",
+      whenUnsatisfiable: "DoNotSchedule",
+      nodeTaintsPolicy: "Honor",
+      labelSelector: { matchLabels: { ...selector } },
+    },
+  ];
 }
 
 /** Volumes: every replica's config Secret, then the shared ConfigMap (every pod mounts all of them). */
@@ -258,7 +358,7 @@ export function proxyGroupRoleRules(
 export function planProxyGroup(input: ProxyGroupInput, ctx: ProxyGroupContext): ProxyGroupPlan {
   const pg = input.name;
   const replicas = effectiveReplicas(input);
-  const share = ctx.shareAcmeAccount === true;
+  const share = input.shareAcmeAccount === true;
   const hostnames = Array.from({ length: replicas }, (_, i) => replicaHostname(input, i));
 
   const configSecrets: PlannedSecret[] = hostnames.map((hostname, i) => ({
@@ -292,6 +392,7 @@ export function planProxyGroup(input: ProxyGroupInput, ctx: ProxyGroupContext): 
     resources: { requests: { cpu: "1m", memory: "1Mi" } },
     env: proxyGroupEnv(input, share),
     volumeMounts: proxyGroupVolumeMounts(pg, replicas),
+    readinessProbe: replicaReadinessProbe(),
   };
   const own = ownershipMetadata(input.ownerId);
   const selector = ctx.legacyPodLabels ? legacyLabels(pgLabels(pg)) : pgLabels(pg);
@@ -303,6 +404,7 @@ export function planProxyGroup(input: ProxyGroupInput, ctx: ProxyGroupContext): 
     spec: {
       replicas,
       selector: { matchLabels: { ...selector } },
+      ...ROLLOUT,
       template: {
         metadata: { labels: ctx.legacyPodLabels ? legacyLabels(podLabels) : podLabels },
         spec: {
@@ -318,12 +420,28 @@ export function planProxyGroup(input: ProxyGroupInput, ctx: ProxyGroupContext): 
           ],
           containers: [container],
           volumes: proxyGroupVolumes(pg, replicas),
+          topologySpreadConstraints: replicaSpread(selector),
         },
       },
     },
   };
 
+  const stsMeta = meta(input, proxyGroupNames.statefulSet(pg));
+  const metrics = planMetricsObjects(
+    {
+      proxyType: "proxygroup_ingress",
+      statefulSet: proxyGroupNames.statefulSet(pg),
+      namespace: input.namespace,
+      parentName: pg,
+      parentNamespace: input.namespace,
+      selector,
+      labels: stsMeta.labels,
+      annotations: stsMeta.annotations,
+    },
+    input.proxyClass,
+  );
   return {
+    ...metrics,
     name: pg,
     namespace: input.namespace,
     replicas,
@@ -352,6 +470,8 @@ export function planProxyGroup(input: ProxyGroupInput, ctx: ProxyGroupContext): 
       roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "Role", name: proxyGroupNames.role(pg) },
     },
     configMap: { apiVersion: "v1", kind: "ConfigMap", metadata: meta(input, proxyGroupNames.configMap(pg)) },
+    ...(share ? { acmeAccountSecret: acmeAccountSecret(input.namespace, [input.ownerId]) } : {}),
+    podDisruptionBudget: planReplicaDisruptionBudget(input, replicas, selector),
     // Kernel networking: the `sysctler` init container gets the ProxyClass image too.
     statefulSet: applyProxyClass(baseSts, input.proxyClass, {
       proxyType: "proxygroup_ingress",
@@ -360,7 +480,52 @@ export function planProxyGroup(input: ProxyGroupInput, ctx: ProxyGroupContext): 
   };
 }
 
-/** The plan's objects in the operator's create order: config Secrets, state Secrets, SA, Role, RoleBinding, ConfigMap, StatefulSet. */
+/**
+ * The PodDisruptionBudget of a ProxyGroup with 2 replicas or more: voluntary evictions (a node drain,
+ * the cluster autoscaler) take at most one replica at a time, and none while another is not Ready.
+ * `maxUnavailable: 1` rather than a `minAvailable`: it holds for every replica count, so scaling does not
+ * rewrite it, and it counts replicas that are already down. With 1 replica there is none: any budget that
+ * protects it (`minAvailable: 1`, `maxUnavailable: 0`) blocks every drain of its node for good, and one
+ * that lets drains through protects nothing. `unhealthyPodEvictionPolicy: AlwaysAllow`: a replica that is
+ * not Ready serves nothing, so evicting it must not wait for the budget (with the default,
+ * IfHealthyBudget, a crash-looping replica blocks the drain while another one is down too;
+ * https://kubernetes.io/docs/tasks/run-application/configure-pdb/#unhealthy-pod-eviction-policy).
+ * The StatefulSet controller's own rolling update does not go through evictions and ignores it.
+ * `selector` is the StatefulSet's (planProxyGroup), which the replicas carry.
+ */
+export function planReplicaDisruptionBudget(
+  input: ProxyGroupInput,
+  replicas: number,
+  selector: Record<string, string>,
+): PlannedPodDisruptionBudget | undefined {
+  if (replicas < 2) return undefined;
+  return {
+    apiVersion: "policy/v1",
+    kind: "PodDisruptionBudget",
+    metadata: meta(input, proxyGroupNames.podDisruptionBudget(input.name)),
+    spec: {
+      maxUnavailable: 1,
+      selector: { matchLabels: { ...selector } },
+      unhealthyPodEvictionPolicy: "AlwaysAllow",
+    },
+  };
+}
+
+/** The PodDisruptionBudget of ProxyGroup `pg`, planned or not (an update to 1 replica deletes it). */
+export function podDisruptionBudgetRef(pg: ProxyGroupRef): ObjectRef {
+  return {
+    apiVersion: "policy/v1",
+    kind: "PodDisruptionBudget",
+    namespace: pg.namespace,
+    name: proxyGroupNames.podDisruptionBudget(pg.name),
+  };
+}
+
+/**
+ * The plan's objects in the operator's create order (config Secrets, state Secrets, SA, Role, RoleBinding,
+ * ConfigMap, StatefulSet), with ours before the StatefulSet (the shared ACME account Secret when shared, the
+ * PodDisruptionBudget) and after it (the metrics Service and ServiceMonitor when asked for).
+ */
 export function proxyGroupObjects(plan: ProxyGroupPlan): PlannedObject[] {
   return [
     ...plan.configSecrets,
@@ -369,7 +534,11 @@ export function proxyGroupObjects(plan: ProxyGroupPlan): PlannedObject[] {
     plan.role,
     plan.roleBinding,
     plan.configMap,
+    ...(plan.acmeAccountSecret ? [plan.acmeAccountSecret] : []),
+    ...(plan.podDisruptionBudget ? [plan.podDisruptionBudget] : []),
     plan.statefulSet,
+    ...(plan.metricsService ? [plan.metricsService] : []),
+    ...(plan.serviceMonitor ? [plan.serviceMonitor] : []),
   ];
 }
 

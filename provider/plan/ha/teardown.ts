@@ -10,11 +10,12 @@
  *   service: its address may be reallocated once it is deleted, and a stale DNAT rule would capture
  *   the new owner's traffic.
  */
-import type { ProxyGroupRef } from "../inputs";
+import type { ProxyClassInput, ProxyGroupRef } from "../inputs";
 import { LABEL_OWNER, ownerHash } from "../labels";
+import { recordedMetricsRefs } from "../metrics";
 import type { ObjectRef, Selection } from "../objects";
 import { CONFIG_KEY, INGRESS_CONFIG_KEY, PROXY_GROUP_SERVE_CONFIG_KEY } from "./common";
-import { proxyGroupNames, proxyGroupPods, proxyGroupSecrets } from "./proxygroup";
+import { podDisruptionBudgetRef, proxyGroupNames, proxyGroupPods, proxyGroupSecrets } from "./proxygroup";
 
 export type { Selection } from "../objects";
 
@@ -228,7 +229,11 @@ export function haServiceTeardown(t: HAServiceTeardownInput): TeardownStep[] {
  * ingresses and services and are not touched (their resources depend on the ProxyGroup and go first).
  * Secrets are selected with this owner's label too, so another tool's objects are never deleted.
  */
-export function proxyGroupTeardown(pg: ProxyGroupRef, ownerId: string): TeardownStep[] {
+export function proxyGroupTeardown(
+  pg: ProxyGroupRef,
+  ownerId: string,
+  proxyClass?: ProxyClassInput,
+): TeardownStep[] {
   const owner = { [LABEL_OWNER]: ownerHash(ownerId) };
   const mine = (sel: Selection): Selection => ({
     ...sel,
@@ -262,15 +267,30 @@ export function proxyGroupTeardown(pg: ProxyGroupRef, ownerId: string): Teardown
       description: `delete the config and state Secrets of ProxyGroup ${pg.namespace}/${pg.name}`,
       selections: [mine(proxyGroupSecrets(pg, "state")), mine(proxyGroupSecrets(pg, "config"))],
     },
+    ...metricsStep(pg, proxyClass),
     {
       step: "deleteObjects",
-      description: `delete the ConfigMap and RBAC of ProxyGroup ${pg.namespace}/${pg.name}`,
+      description: `delete the PodDisruptionBudget, ConfigMap and RBAC of ProxyGroup ${pg.namespace}/${pg.name}`,
       objects: [
+        podDisruptionBudgetRef(pg),
         ref("v1", "ConfigMap", proxyGroupNames.configMap(pg.name)),
         ref("rbac.authorization.k8s.io/v1", "RoleBinding", proxyGroupNames.roleBinding(pg.name)),
         ref("rbac.authorization.k8s.io/v1", "Role", proxyGroupNames.role(pg.name)),
         ref("v1", "ServiceAccount", proxyGroupNames.serviceAccount(pg.name)),
       ],
+    },
+  ];
+}
+
+/** The metrics objects the ProxyGroup's recorded ProxyClass asked for (plan/metrics.ts recordedMetricsRefs). */
+function metricsStep(pg: ProxyGroupRef, pc: ProxyClassInput | undefined): TeardownStep[] {
+  const objects = recordedMetricsRefs(pg.namespace, proxyGroupNames.statefulSet(pg.name), pc);
+  if (objects.length === 0) return [];
+  return [
+    {
+      step: "deleteObjects",
+      description: `delete the metrics Service and ServiceMonitor of ProxyGroup ${pg.namespace}/${pg.name}`,
+      objects,
     },
   ];
 }

@@ -53,8 +53,9 @@ function checkIngress(v: unknown, at: string, push: Push): void {
         push,
       );
   }
-  if (v.issuances !== undefined && v.issuances !== null && !isUnknown(v.issuances)) {
-    checkList(v.issuances, `${at}.issuances`, push, "must be a list of RFC 3339 times", (t, p) =>
+  for (const k of ["issuances", "renewals"]) {
+    if (v[k] === undefined || v[k] === null || isUnknown(v[k])) continue;
+    checkList(v[k], `${at}.${k}`, push, "must be a list of RFC 3339 times", (t, p) =>
       checkString(t, p, push, true),
     );
   }
@@ -73,6 +74,7 @@ function checkLedgerEntry(v: unknown, at: string, push: Push): void {
   checkEnum(v.environment, ENVIRONMENTS, `${at}.environment`, push);
   if (v.environment === undefined) push(`${at}.environment`, "is required");
   checkString(v.issuedAt, `${at}.issuedAt`, push, true);
+  checkBoolean(v.renewal, `${at}.renewal`, push);
   if (typeof v.issuedAt === "string" && Number.isNaN(Date.parse(v.issuedAt)))
     push(`${at}.issuedAt`, `must be an RFC 3339 time, got ${JSON.stringify(v.issuedAt)}`);
 }

@@ -9,14 +9,15 @@
  *   (the CRD lets a 62-character prefix through, which overflows once `-<i>` is appended);
  * - `tags` may not be an empty list, as for every kind (plan/tags.ts).
  */
-import { type CheckFailure, checkOwnerId, type Push } from "../check";
+import { type CheckFailure, checkBoolean, checkOwnerId, type Push } from "../check";
 import { fingerprintedObjects } from "../fingerprint";
 import { goQuote, isPlainObject } from "../gojson";
 import { DEFAULT_REPLICAS } from "../ha/common";
-import { planProxyGroup, proxyGroupObjects } from "../ha/proxygroup";
+import { HEALTH_ENV_RESERVED, planProxyGroup, proxyGroupObjects } from "../ha/proxygroup";
 import { type HostInputs, isUnknown, type PlannedInputs, type ProxyGroupInput } from "../inputs";
 import { MAX_STATEFULSET_NAME } from "../names";
 import { PROXY_GROUP_OUTPUTS } from "../outputs";
+import { LOCAL_ADDR_PORT } from "../proxyclass";
 import { dns1123LabelErrors, unsupportedValue, validLabel } from "../syntax";
 import { checkInputs, type Effect, type Fields, type KindSchema } from "./field";
 import { checkProxyClassField, lastFields, planInputsKnown, tagsField } from "./shared";
@@ -155,11 +156,32 @@ const fields: Fields<Input> = {
           `the configured ProxyClass specifies to use image ${goQuote(image)} but expected a "tailscale" image for ProxyGroup of type "ingress"`,
         );
       }
+      const env = isPlainObject(v) && Array.isArray(v.env) ? v.env : [];
+      env.forEach((e: unknown, i: number) => {
+        const name = isPlainObject(e) ? e.name : undefined;
+        if (typeof name === "string" && HEALTH_ENV_RESERVED.includes(name)) {
+          c.push(
+            `${c.at}.env[${i}].name`,
+            `${name} is set by pulumi-tailnet on ProxyGroup replicas: their readiness probe reads containerboot's ` +
+              `/healthz on port ${LOCAL_ADDR_PORT} of the Pod IP, which this would move or turn off; remove it`,
+          );
+        }
+      });
     },
     change: {
       kind: "inPlace",
       target: "statefulSet",
       reason: "the pod template is updated in place (rolling restart)",
+    },
+  },
+  shareAcmeAccount: {
+    default: false,
+    check: (v, c) => checkBoolean(v, c.at, c.push),
+    change: {
+      kind: "inPlace",
+      target: "statefulSet",
+      reason:
+        "replica 0's environment and the replicas' Role change in place (a rolling restart); the shared Secret tailscale-acme-accounts is joined, or left (deleted when no other ProxyGroup uses it)",
     },
   },
   // What an `up` will write, object by object (no keys, no services yet: those are only known at

@@ -18,6 +18,8 @@ const CREDENTIAL_KEYS = {
   tailscaleOauthClientId: true,
   tailscaleOauthClientSecret: true,
   tailscaleApiKey: true,
+  tailscaleIdentityToken: true,
+  tailscaleAudience: true,
   tailscaleTailnet: true,
   tailscaleBaseUrl: true,
 } satisfies Record<keyof CredentialsInput, true>;

@@ -9,12 +9,14 @@
  *   widen the match (`/api` would also serve `/api/v2`); use `Prefix` (or omit `pathType`);
  * - a path that is neither empty nor absolute is refused (tailscaled mount points start with `/`);
  * - the same path routed twice is refused (the operator keeps the last one silently);
- * - `funnel` with `proxyGroup` is refused (the operator ignores funnel on ProxyGroup Ingresses).
+ * - `funnel` with `proxyGroup` is refused (the operator ignores funnel on ProxyGroup Ingresses);
+ * - `httpEndpoint` with `httpRedirect` is refused (the operator serves HTTP and ignores the redirect).
  * An empty path is accepted and served at `/`, as the operator does.
  */
 import { ingressBackends, placeholderBackends } from "../backends";
 import { type CheckFailure, checkBackend, checkBoolean, checkEnum, checkHostname, type Push } from "../check";
 import { goQuote, isPlainObject } from "../gojson";
+import { HTTP_ENDPOINT_AND_REDIRECT, HTTP_ENDPOINT_STANDALONE } from "../ha/ingress";
 import { type DerivedHostname, firstLabel, ingressHostname } from "../hostnames";
 import {
   containsUnknown,
@@ -189,6 +191,24 @@ const fields: Fields<Input, ProxyEffect> = {
     default: false,
     check: (v, c) => checkBoolean(v, c.at, c.push),
     change: serveConfigChange,
+  },
+  httpEndpoint: {
+    default: false,
+    check(v, c) {
+      checkBoolean(v, c.at, c.push);
+      if (v !== true) return;
+      if (c.input.proxyGroup === undefined) c.push(c.at, HTTP_ENDPOINT_STANDALONE);
+      else if (c.input.httpRedirect === true) c.push(c.at, HTTP_ENDPOINT_AND_REDIRECT);
+    },
+    change: {
+      standalone: { kind: "refused", reason: "check refuses httpEndpoint without proxyGroup" },
+      ha: {
+        kind: "inPlace",
+        target: "serveConfig",
+        reason:
+          "port 80 of the serve config and the Tailscale Service's ports (tcp:80) are rewritten in place; tailscaled reloads them without a restart",
+      },
+    },
   },
   waitForCertificate: {
     default: true,

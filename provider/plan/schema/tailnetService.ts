@@ -25,7 +25,7 @@ const fields: Fields<Input, ProxyEffect> = {
         kind: "inPlace",
         target: "statefulSet",
         reason:
-          "the layer-3 target changes: the proxy's TS_DEST_IP (or DNS name) is updated and the Pod restarts",
+          "the layer-3 target changes: the proxy's TS_DEST_IP (or DNS name), and for a dual-stack backend its DNAT config, is updated and the Pod restarts",
       },
       ha: {
         kind: "inPlace",

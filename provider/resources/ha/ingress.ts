@@ -32,7 +32,9 @@ import {
   OwnershipConflictError,
   PROXY_GROUP_SERVE_CONFIG_KEY,
   planHAIngress,
+  proxyGroupNames,
   releaseOwnership,
+  renewsWithAri,
   serviceNameFor,
   shouldAdvertiseIngress,
   type TailscaleService,
@@ -199,7 +201,7 @@ async function provision(input: IngressInputs, p: Prepared, migrate: boolean, pr
   await Promise.all(rest.map((r) => setAdvertised(rt.kube, r.configRef, plan.serviceName, true)));
   await Promise.all(replicas.map((r) => waitAdvertised(rt, r, plan.serviceName, true)));
 
-  const certData = secretData(await rt.kube.get(certRef));
+  const [certSecret, ari] = await Promise.all([rt.kube.get(certRef), renewsWithAriAt(rt, pg)]);
   const refs = certRefs(pg, plan.dnsName!);
   return cleanOutputs({
     ...input,
@@ -212,7 +214,7 @@ async function provision(input: IngressInputs, p: Prepared, migrate: boolean, pr
     joinToken: input.joinToken ?? joinTokenFor(plan.serviceName, input.ownerId),
     // Not the ProxyGroup's namespace: outputs echo the inputs, or every preview would show a change.
     clusterId: p.clusterId,
-    ...certificateOutputs(certData, plan.dnsName!, previous),
+    ...certificateOutputs(certSecret, plan.dnsName!, previous, ari),
     kubernetesObjects: [
       objectPath(plan.certSecret!),
       objectPath(plan.certRole!),
@@ -221,6 +223,17 @@ async function provision(input: IngressInputs, p: Prepared, migrate: boolean, pr
     ],
     schemaVersion: SCHEMA_VERSION,
   });
+}
+
+/** Whether the ProxyGroup's replicas renew with ARI, which tells a renewal's cost (plan/budget.ts). */
+async function renewsWithAriAt(rt: HARuntime, pg: ProxyGroupRef): Promise<boolean> {
+  const sts = await rt.kube.get({
+    apiVersion: "apps/v1",
+    kind: "StatefulSet",
+    namespace: pg.namespace,
+    name: proxyGroupNames.statefulSet(pg.name),
+  });
+  return renewsWithAri(sts as Parameters<typeof renewsWithAri>[0]);
 }
 
 function teardownOf(props: any, release = true) {
@@ -276,12 +289,15 @@ export const haIngress: Steps = {
     const svc = await rt.tailscale.getService(props.serviceName);
     const mine = releaseOwnership(svc, { ownerId: props.ownerId, clusterId: props.clusterId });
     if (!svc || mine.action === "none") return { id: "" };
-    const certData = secretData(await rt.kube.get(coreRef("Secret", props.proxyGroup.namespace, props.fqdn)));
+    const [certSecret, ari] = await Promise.all([
+      rt.kube.get(coreRef("Secret", props.proxyGroup.namespace, props.fqdn)),
+      renewsWithAriAt(rt, props.proxyGroup),
+    ]);
     const outs = cleanOutputs({
       ...props,
       addresses: svc.addrs ?? props.addresses,
       tailnetIPs: svc.addrs ?? props.tailnetIPs,
-      ...certificateOutputs(certData, props.fqdn, props),
+      ...certificateOutputs(certSecret, props.fqdn, props, ari),
       schemaVersion: SCHEMA_VERSION,
     });
     return { id, props: outs };

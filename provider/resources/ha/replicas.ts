@@ -14,7 +14,7 @@ import {
   withAdvertisedService,
 } from "../../plan/ha";
 import type { ProxyGroupRef } from "../../plan/inputs";
-import { listSelection, secretData } from "../kubeFacts";
+import { listSelection, podIPsOf, secretData } from "../kubeFacts";
 import type { HARuntime } from "./runtime";
 
 /** One replica of a ProxyGroup, as the cluster reports it now. */
@@ -27,13 +27,6 @@ export interface ReplicaFacts {
   podIPs: string[];
   /** Decoded state Secret data. */
   state: Record<string, string>;
-}
-
-/** The IPs of a Pod (`status.podIPs`, else `status.podIP`). */
-export function podIPsOf(pod: KubeObject | undefined): string[] {
-  const status = (pod?.status ?? {}) as { podIP?: string; podIPs?: { ip: string }[] };
-  if (status.podIPs && status.podIPs.length > 0) return status.podIPs.map((p) => p.ip);
-  return status.podIP ? [status.podIP] : [];
 }
 
 function ordinalOf(pg: string, name: string): number | undefined {

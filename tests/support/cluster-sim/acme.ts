@@ -1,5 +1,8 @@
 // The Let's Encrypt side of tailscaled's cert loop: accounts, renewals, issuance history and
-// the weekly limits (https://letsencrypt.org/docs/rate-limits/), issuing from the local CAs in tests/support/ca.
+// the weekly limits (https://letsencrypt.org/docs/rate-limits/ as of letsencrypt/website@b89871ef),
+// issuing from the local CAs in tests/support/ca. An order that names the certificate it replaces
+// (ARI), issued by the same account, is exempt from every limit; any other order for a set of names
+// certified before is a renewal: exempt from the per-domain limit, counted against the per-set one.
 import { createHash, createPublicKey, generateKeyPairSync, X509Certificate } from "node:crypto";
 import {
   type CaEnvironment,
@@ -21,8 +24,10 @@ export interface Issuance {
   environment: CaEnvironment;
   /** SHA-256 fingerprint of the ACME account public key. */
   account: string;
-  /** Same account already holds a certificate for the same names: exempt from limits. */
+  /** The same names were certified before (by any account): exempt from the per-domain limit. */
   renewal: boolean;
+  /** An ARI renewal (it replaces this account's certificate for the same names): exempt from every limit. */
+  ari: boolean;
   ok: boolean;
   error?: "rate-limited" | "https-disabled";
   serial?: string;
@@ -34,7 +39,7 @@ export interface RateLimits {
   duplicateCertificatesPerWeek: number;
 }
 
-/** Let's Encrypt limits: 50 new certificates per registered domain and 5 duplicates per week. */
+/** Let's Encrypt limits: 50 new certificates per registered domain and 5 per exact set of names per week. */
 export const DEFAULT_RATE_LIMITS: Record<CaEnvironment, RateLimits> = {
   production: { newCertificatesPerWeek: 50, duplicateCertificatesPerWeek: 5 },
   staging: { newCertificatesPerWeek: 30000, duplicateCertificatesPerWeek: 30000 },
@@ -106,13 +111,16 @@ export class AcmeSim {
     environment: CaEnvironment;
     accountKeyPem: string;
     now: Date;
+    /** The order names a certificate it replaces (tailscaled's ARI renewal). */
+    replaces?: boolean;
     forcedError?: "rate-limited" | "https-disabled";
   }): { cert?: IssuedCert; issuance: Issuance } {
     const account = accountFingerprint(o.accountKeyPem);
     const key = [...o.domains].sort().join(",");
     const sameNames = (i: Issuance) =>
       i.ok && i.environment === o.environment && [...i.domains].sort().join(",") === key;
-    const renewal = this.history.some((i) => sameNames(i) && i.account === account);
+    const renewal = this.history.some(sameNames);
+    const ari = o.replaces === true && this.history.some((i) => sameNames(i) && i.account === account);
     const base: Issuance = {
       at: o.now,
       namespace: o.namespace,
@@ -122,18 +130,18 @@ export class AcmeSim {
       environment: o.environment,
       account,
       renewal,
+      ari,
       ok: false,
     };
     let error = o.forcedError;
-    if (!error && !renewal) {
+    if (!error && !ari) {
       const since = o.now.getTime() - WEEK_MS;
       const recent = this.history.filter(
-        (i) => i.ok && !i.renewal && i.environment === o.environment && i.at.getTime() > since,
+        (i) => i.ok && !i.ari && i.environment === o.environment && i.at.getTime() > since,
       );
       const limits = this.limits[o.environment];
-      if (
-        recent.filter((i) => i.tailnetDomain === base.tailnetDomain).length >= limits.newCertificatesPerWeek
-      ) {
+      const newInDomain = recent.filter((i) => !i.renewal && i.tailnetDomain === base.tailnetDomain);
+      if (!renewal && newInDomain.length >= limits.newCertificatesPerWeek) {
         error = "rate-limited";
       } else if (recent.filter(sameNames).length >= limits.duplicateCertificatesPerWeek) {
         error = "rate-limited";

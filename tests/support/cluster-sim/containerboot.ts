@@ -232,7 +232,10 @@ export class ContainerKube {
    * shared ACME account Secret): get, then create (state Secret only, with `create`), JSON patch, or
    * update without `patch`; then the state-updated Event. Returns false when nothing changed.
    */
-  async storeWrite(secretName: string, changes: Record<string, string | undefined>): Promise<boolean> {
+  async storeWrite(
+    secretName: string,
+    changes: Record<string, string | Buffer | undefined>,
+  ): Promise<boolean> {
     for (let attempt = 0; ; attempt++) {
       try {
         const changed = await this.storeWriteOnce(secretName, changes);
@@ -249,10 +252,12 @@ export class ContainerKube {
 
   private async storeWriteOnce(
     secretName: string,
-    changes: Record<string, string | undefined>,
+    changes: Record<string, string | Buffer | undefined>,
   ): Promise<boolean> {
     const secret = await this.getSecret(secretName);
-    const enc = (v: string) => Buffer.from(v, "utf8").toString("base64");
+    // Values are bytes: text as UTF-8, a Buffer as is (e.g. the raw `acme-account-fingerprint`).
+    const enc = (v: string | Buffer) =>
+      (typeof v === "string" ? Buffer.from(v, "utf8") : v).toString("base64");
     if (!secret) {
       if (secretName !== this.stateSecret || !this.canCreate) {
         throw Object.assign(

@@ -16,8 +16,11 @@ export {
   IPV6_POD_CIDRS,
   type KubeletTiming,
   type L3Forward,
+  SIM_NODE,
   type SimFaults,
   type SimPod,
   startClusterSim,
+  type TailnetResponse,
   TEST_TIME_SCALE,
 } from "./sim";
+export { TailnetConnectError } from "./tailnet";

@@ -7,8 +7,7 @@
 import { createHash } from "node:crypto";
 import * as k8s from "@kubernetes/client-node";
 import { mulberry32 } from "../kube-api/faults";
-import { bigIntToIp, type Cidr, familyOf, parseCidr } from "../kube-api/ipfamily";
-import { isIP } from "../kube-api/validation";
+import { bigIntToIp, type Cidr, parseCidr } from "../kube-api/ipfamily";
 import {
   AcmeSim,
   certStillGood,
@@ -20,6 +19,14 @@ import {
 import { ApiClients } from "./clients";
 import { ContainerKube } from "./containerboot";
 import {
+  ingressForwardingRule,
+  ingressRules,
+  type L3Forward,
+  parseIngressConfigs,
+  podIPsFromEnv,
+  statusToRecord,
+} from "./ingress-proxy";
+import {
   listMountedKeys,
   type ObjectLookup,
   parseHuJson,
@@ -30,8 +37,19 @@ import {
   SIM_CAPVER,
   secretValue,
 } from "./pod-files";
+import {
+  DEFAULT_NODES,
+  type PlacedPod,
+  type SimNode,
+  type SimNodeSpec,
+  schedule,
+  simNodes,
+} from "./scheduler";
+import { answer, findHandler, listener, TailnetConnectError } from "./tailnet";
 
 type Json = any;
+
+export { SIM_NODE } from "./scheduler";
 
 /** How a pod's certificate gets requested. */
 export type CertIssuance = "on-serve-config" | "on-demand";
@@ -84,6 +102,11 @@ export interface ClusterSimOptions {
    * Default {@link DEFAULT_POD_CIDRS}.
    */
   podCIDRs?: string[];
+  /**
+   * The cluster's nodes, which the scheduler places Pods on (scheduler.ts). Default: one node,
+   * `sim-node-1`.
+   */
+  nodes?: SimNodeSpec[];
 }
 
 /** The Pod CIDR of a kind cluster: IPv4 only. */
@@ -93,15 +116,7 @@ export const IPV6_POD_CIDRS = ["fd00:10:244::/56"];
 /** The Pod CIDRs of a dual-stack kind cluster (IPv4 primary). */
 export const DUAL_STACK_POD_CIDRS = ["10.244.0.0/16", "fd00:10:244::/56"];
 
-/**
- * One DNAT rule a standalone layer-3 proxy installed: traffic to the proxy's tailnet address
- * `tailnetIP` is sent to `destination` (`tailscale/tailscale@de9ec7ee cmd/containerboot/forwarding.go`
- * installIngressForwardingRule).
- */
-export interface L3Forward {
-  tailnetIP: string;
-  destination: string;
-}
+export type { L3Forward } from "./ingress-proxy";
 
 /**
  * The kubelet's sync timing. A running Pod is synced every `syncFrequency` plus a jitter of up to half of
@@ -134,7 +149,15 @@ export interface SimPod {
   name: string;
   uid: string;
   podIP: string;
+  /** The node it was scheduled to; undefined while Pending (`unschedulable` says why). */
+  nodeName?: string;
+  /** The scheduler's message for a Pod no node could take. */
+  unschedulable?: string;
   ready: boolean;
+  /** Deletion started (SIGTERM sent or about to be). */
+  terminating: boolean;
+  /** containerboot's `/healthz` answers 200 (the node has a tailnet address). */
+  healthy: boolean;
   /** Container waiting reason while not ready (CrashLoopBackOff, ContainerCreating, NeedsLogin, ...). */
   waitingReason?: string;
   /** Login failure message from control. */
@@ -146,13 +169,14 @@ export interface SimPod {
   /** L3 standalone: TS_DEST_IP or TS_EXPERIMENTAL_DEST_DNS_NAME. */
   dnatTarget?: string;
   /**
-   * L3: the DNAT rules containerboot installed. Standalone with TS_DEST_IP: one, for the family of
-   * TS_DEST_IP (DNS-name targets are not resolved by the simulator, so they install none here). HA: one
-   * per `IPv4Mapping` / `IPv6Mapping` of the applied ingress-config.json
-   * (`tailscale/tailscale@de9ec7ee cmd/containerboot/ingressservices.go` ensureIngressRulesAdded).
+   * L3: the DNAT rules containerboot installed: for TS_DEST_IP one, for its family (DNS-name targets
+   * are not resolved by the simulator, so they install none here), then one per `IPv4Mapping` /
+   * `IPv6Mapping` of the config its ingress proxy applied (TS_INGRESS_PROXIES_CONFIG_PATH: a
+   * ProxyGroup's ingress-config.json, a standalone proxy's dnat-config.json;
+   * `tailscale/tailscale@de9ec7ee cmd/containerboot/ingressservices.go` ensureIngressRulesAdded).
    */
   forwards?: L3Forward[];
-  /** HA L3: the ingress-config.json mappings this pod applied. */
+  /** L3: the ingress proxy config this pod applied (undefined: none, or no such file). */
   ingressConfigs?: Record<string, Json>;
   /** Tailscale Services this pod currently advertises. */
   advertisedServices: string[];
@@ -188,8 +212,29 @@ export interface ClusterSim {
   issuances(): Issuance[];
   /** Asks the pod's tailscaled for its certificate now (the on-demand path: a TLS handshake / `tailscale cert`). */
   requestCertificate(podName: string, namespace?: string, domain?: string): Promise<void>;
+  /**
+   * One HTTP request from a tailnet client to `url` (`http://` or `https://`, a MagicDNS name of a
+   * Tailscale Service or a device): control resolves the name (a service only carries the ports it
+   * lists), one host that serves it answers from the serve config its tailscaled applied (`via`: that
+   * Pod, by name). Throws {@link TailnetConnectError} when no connection is made.
+   */
+  tailnetRequest(url: string, opts?: { via?: string }): Promise<TailnetResponse>;
   /** Errors the simulator hit while reconciling (unexpected API failures): tests can assert it is empty. */
   errors: string[];
+}
+
+/** What a proxy answered a tailnet request (see {@link ClusterSim.tailnetRequest}). */
+export interface TailnetResponse {
+  /** `namespace/name` of the Pod whose tailscaled answered. */
+  servedBy: string;
+  /** The status it answered itself; absent when it proxied the request (the backend answers). */
+  status?: number;
+  /** A redirect's Location. */
+  location?: string;
+  /** What it answered itself (a text handler, an error page). */
+  body?: string;
+  /** The URL its reverse proxy requested from the backend. */
+  proxiedTo?: string;
 }
 
 /** Starts the simulator; resolves once its watches have synced. */
@@ -204,6 +249,7 @@ export async function startClusterSim(opts: ClusterSimOptions): Promise<ClusterS
     watchesSynced: () => sim.watchesSynced(),
     issuances: () => sim.acme.history.map((i) => ({ ...i, domains: [...i.domains] })),
     requestCertificate: (podName, namespace, domain) => sim.requestCertificate(podName, namespace, domain),
+    tailnetRequest: (url, opts) => sim.tailnetRequest(url, opts),
     errors: sim.errors,
   };
 }
@@ -227,6 +273,8 @@ interface PodMemory {
   certificates: Set<string>;
   certShareMode?: "rw" | "ro";
   certError?: string;
+  /** The serve config tailscaled applied last (`${TS_CERT_DOMAIN}` expanded); what tailnet requests meet. */
+  serveConfig?: Json;
   ready: boolean;
   /** The container's Kubernetes client (as the Pod's ServiceAccount), once it started. */
   kube?: ContainerKube;
@@ -240,6 +288,13 @@ interface PodMemory {
   syncTimer?: NodeJS.Timeout;
   /** SIGTERM was sent: the containers are shutting down. */
   terminating?: boolean;
+  /**
+   * containerboot's `/healthz` state: true once tailscaled logged in with a tailnet address and
+   * advertises its config's Tailscale Services (kube/health/healthz.go; cmd/containerboot/main.go:882-902).
+   */
+  healthy: boolean;
+  /** The readiness prober of the `tailscale` container, when it has a readinessProbe. */
+  prober?: { timer?: NodeJS.Timeout; successes: number; failures: number; ready: boolean };
   /** Spec and metadata as last synced (a change triggers a sync). */
   syncedShape?: string;
 }
@@ -247,6 +302,8 @@ interface PodMemory {
 /** containerboot substitutes this in serve configs with the node's first cert domain. */
 const CERT_DOMAIN_PLACEHOLDER = "$" + "{TS_CERT_DOMAIN}";
 const CONFLICT_RETRIES = 8;
+/** How long containerboot waits after unadvertising before it stops tailscaled (services.go:80-99). */
+const UNADVERTISE_WAIT_MS = 20_000;
 
 function apiCode(err: unknown): number | undefined {
   const e = err as { code?: number; statusCode?: number };
@@ -323,9 +380,20 @@ class Sim implements ObjectLookup {
   private readonly now: () => Date;
   private readonly tailscaleUrl: string;
   private readonly podCidrs: Cidr[];
+  private readonly nodes: SimNode[];
+  /**
+   * Pods this scheduler placed that the watch cache may not show yet (the scheduler's assumed Pods),
+   * by `namespace/name`.
+   */
+  private readonly assumed = new Map<string, PlacedPod>();
+  /** The scheduler's message for each Pod it could not place, by uid. */
+  private readonly unschedulable = new Map<string, string>();
+  /** Resolvers waiting for the next readiness probe of any Pod (waitIdle). */
+  private probeWaiters: Array<() => void> = [];
 
   constructor(opts: ClusterSimOptions) {
     this.podCidrs = (opts.podCIDRs ?? DEFAULT_POD_CIDRS).map(parseCidr);
+    this.nodes = simNodes(opts.nodes ?? DEFAULT_NODES);
     this.kc.loadFromString(opts.kubeconfig);
     this.clients = new ApiClients(this.kc);
     this.core = this.clients.api(k8s.CoreV1Api);
@@ -400,10 +468,12 @@ class Sim implements ObjectLookup {
     this.clients.close();
     for (const m of this.memory.values()) {
       clearTimeout(m.syncTimer);
+      clearTimeout(m.prober?.timer);
       m.kube?.close();
     }
-    for (const w of this.syncWaiters) w();
+    for (const w of [...this.syncWaiters, ...this.probeWaiters]) w();
     this.syncWaiters = [];
+    this.probeWaiters = [];
   }
 
   setFault(f: SimFaults): void {
@@ -451,6 +521,11 @@ class Sim implements ObjectLookup {
       // waiting for the effect in a real cluster would.
       while (!this.stopped && (await this.staleMounts())) {
         await new Promise<void>((resolve) => this.syncWaiters.push(resolve));
+        await this.drain();
+      }
+      // A readiness probe whose next result changes the Pod's Ready condition: wait for it, too.
+      while (!this.stopped && [...this.memory.values()].some((m) => this.probePending(m))) {
+        await new Promise<void>((resolve) => this.probeWaiters.push(resolve));
         await this.drain();
       }
       const before = this.writes;
@@ -603,6 +678,20 @@ class Sim implements ObjectLookup {
 
   // ------------------------------------------------------------------ StatefulSet controller + kubelet
 
+  /**
+   * The StatefulSet controller's sync (kubernetes/kubernetes@0004b149
+   * pkg/controller/statefulset/stateful_set_control.go updateStatefulSet, processReplica,
+   * processCondemned), as it runs without the MaxUnavailableStatefulSet gate:
+   * - each ordinal below `replicas` in order: a missing Pod is created; with `OrderedReady` (monotonic)
+   *   the pass stops there, and at a Pod that is terminating or not Running and Ready, so a Pod is only
+   *   created once its predecessors are Ready; `Parallel` creates them all and waits for none;
+   * - then the condemned Pods (ordinals ≥ `replicas`), highest first: monotonic, one at a time, each once
+   *   the previous one is gone and the others are Ready;
+   * - then, unless `OnDelete`, the rolling update, from the highest ordinal down to `partition`: the first
+   *   Pod of an old revision that is not terminating is deleted and the pass ends; an updated Pod that is
+   *   not available (here: terminating or not Ready) also ends it. So one replica at a time is replaced,
+   *   and the next only once its replacement is Ready, in both policies.
+   */
   private async reconcileStatefulSet(namespace: string, name: string): Promise<void> {
     const sts = this.informers.sts.get(name, namespace);
     const owned = this.informers.pods
@@ -614,59 +703,118 @@ class Sim implements ObjectLookup {
     }
     const replicas = sts.spec?.replicas ?? 1;
     const revision = `${name}-${hashTemplate(sts.spec?.template)}`;
-    for (const p of owned) {
-      const ordinal = Number(p.metadata!.name!.slice(name.length + 1));
-      if (!(ordinal < replicas)) await this.deletePod(namespace, p.metadata!.name!);
-    }
-    // The real controller's defaults (podManagementPolicy OrderedReady, updateStrategy RollingUpdate):
-    // pods are created in ordinal order, each once the ones before it are Running and Ready; a template
-    // change replaces one pod at a time, highest ordinal first, and only while every other pod is
-    // Ready. So a ProxyGroup rollout keeps all but one replica serving.
-    const isReady = (p: k8s.V1Pod | undefined) =>
-      !!p &&
-      !p.metadata?.deletionTimestamp &&
+    const monotonic = sts.spec?.podManagementPolicy !== "Parallel";
+    const ordinalOf = (p: k8s.V1Pod) => Number(p.metadata!.name!.slice(name.length + 1));
+    const byOrdinal = new Map(owned.map((p) => [ordinalOf(p), p]));
+    const condemned = owned
+      .filter((p) => !(ordinalOf(p) < replicas))
+      .sort((x, y) => ordinalOf(y) - ordinalOf(x));
+    const terminating = (p: k8s.V1Pod) => !!p.metadata?.deletionTimestamp;
+    // isRunningAndReady; minReadySeconds is not modelled, so a Ready Pod is available at once.
+    const ready = (p: k8s.V1Pod) =>
+      p.status?.phase === "Running" &&
       (p.status?.conditions?.some((c) => c.type === "Ready" && c.status === "True") ?? false);
-    let blocked = false;
-    for (let i = 0; i < replicas; i++) {
-      const podName = `${name}-${i}`;
-      const existing = this.informers.pods.get(podName, namespace);
-      if (!existing) {
-        if (!blocked) await this.createPod(sts, i, revision);
-        blocked = true;
-        continue;
+    const unavailable = (p: k8s.V1Pod | undefined) => !p || terminating(p) || !ready(p);
+    const firstUnhealthy =
+      [...Array.from({ length: replicas }, (_, i) => byOrdinal.get(i)), ...[...condemned].reverse()].find(
+        unavailable,
+      ) ?? null;
+
+    const done = await (async () => {
+      for (let i = 0; i < replicas; i++) {
+        const pod = byOrdinal.get(i);
+        if (!pod) {
+          await this.createPod(sts, i, revision);
+          if (monotonic) return true;
+          continue;
+        }
+        if (monotonic && (terminating(pod) || !ready(pod))) return true;
       }
-      if (!isReady(existing)) blocked = true;
-    }
-    if (!blocked) {
-      for (let i = replicas - 1; i >= 0; i--) {
-        const podName = `${name}-${i}`;
-        const existing = this.informers.pods.get(podName, namespace);
-        if (existing && existing.metadata?.labels?.["controller-revision-hash"] !== revision) {
+      for (const pod of condemned) {
+        if (terminating(pod)) {
+          if (monotonic) return true;
+          continue;
+        }
+        if (monotonic && !ready(pod) && pod !== firstUnhealthy) return true;
+        await this.deletePod(namespace, pod.metadata!.name!);
+        if (monotonic) return true;
+      }
+      return false;
+    })();
+    const strategy = sts.spec?.updateStrategy;
+    if (!done && strategy?.type !== "OnDelete") {
+      const partition = strategy?.rollingUpdate?.partition ?? 0;
+      if (partition > 0) {
+        // Pods below the partition would be recreated from the current revision, which needs the
+        // ControllerRevisions this simulator does not keep.
+        this.errors.push(`StatefulSet ${namespace}/${name}: a rollingUpdate partition is not modelled`);
+      }
+      for (let t = replicas - 1; t >= partition; t--) {
+        const pod = byOrdinal.get(t);
+        if (pod && pod.metadata?.labels?.["controller-revision-hash"] !== revision && !terminating(pod)) {
           // Its delete event brings us back to recreate it with the new template.
-          await this.deletePod(namespace, podName);
+          await this.deletePod(namespace, pod.metadata!.name!);
           break;
         }
+        if (unavailable(pod)) break;
       }
     }
     await this.updateStatefulSetStatus(namespace, name, revision);
   }
 
+  /** What the scheduler's cache holds: every bound Pod, and those it placed that the watch has not shown yet. */
+  private placedPods(): PlacedPod[] {
+    const out = new Map<string, PlacedPod>();
+    for (const p of this.informers.pods.list()) {
+      if (!p.spec?.nodeName) continue;
+      const key = `${p.metadata!.namespace}/${p.metadata!.name}`;
+      this.assumed.delete(key);
+      const owner = p.metadata?.ownerReferences?.find((r) => r.controller);
+      out.set(key, {
+        namespace: p.metadata!.namespace!,
+        labels: p.metadata?.labels ?? {},
+        nodeName: p.spec.nodeName,
+        terminating: !!p.metadata?.deletionTimestamp,
+        owner: owner ? `${owner.kind}/${owner.name}` : undefined,
+      });
+    }
+    for (const [key, p] of this.assumed) if (!out.has(key)) out.set(key, p);
+    return [...out.values()];
+  }
+
+  /**
+   * Creates the Pod of `ordinal`, bound at once to the node the scheduler picks (the real Pod is created
+   * unbound and then bound through `pods/binding`; the order of events is the same). A Pod no node can
+   * take is created unbound and reported Pending and Unschedulable, and stays so: the scheduler's retry
+   * on later cluster changes is not modelled.
+   */
   private async createPod(sts: k8s.V1StatefulSet, ordinal: number, revision: string): Promise<void> {
     const ns = sts.metadata!.namespace!;
     const name = `${sts.metadata!.name}-${ordinal}`;
     const template = sts.spec!.template;
+    const labels = {
+      ...(template.metadata?.labels ?? {}),
+      "controller-revision-hash": revision,
+      "statefulset.kubernetes.io/pod-name": name,
+      "apps.kubernetes.io/pod-index": String(ordinal),
+    };
+    const owner = `StatefulSet/${sts.metadata!.name}`;
+    // A template's nodeName binds the Pod there, bypassing the scheduler, as the real scheduler skips
+    // Pods that have one.
+    const bound = template.spec?.nodeName;
+    const placement = bound
+      ? undefined
+      : schedule({ namespace: ns, labels, spec: template.spec, owner }, this.nodes, this.placedPods());
+    if (placement && "notModelled" in placement)
+      this.errors.push(`pod ${ns}/${name}: ${placement.notModelled}`);
+    const nodeName = bound || (placement && "node" in placement ? placement.node : undefined);
     const body: k8s.V1Pod = {
       apiVersion: "v1",
       kind: "Pod",
       metadata: {
         name,
         namespace: ns,
-        labels: {
-          ...(template.metadata?.labels ?? {}),
-          "controller-revision-hash": revision,
-          "statefulset.kubernetes.io/pod-name": name,
-          "apps.kubernetes.io/pod-index": String(ordinal),
-        },
+        labels,
         annotations: template.metadata?.annotations,
         ownerReferences: [
           {
@@ -683,12 +831,15 @@ class Sim implements ObjectLookup {
         ...structuredClone(template.spec!),
         hostname: name,
         subdomain: sts.spec?.serviceName || undefined,
-        nodeName: "sim-node-1",
+        nodeName,
       },
     };
+    let created: k8s.V1Pod;
     try {
-      await this.core.createNamespacedPod({ namespace: ns, body });
+      created = await this.core.createNamespacedPod({ namespace: ns, body });
       this.writes++;
+      if (nodeName)
+        this.assumed.set(`${ns}/${name}`, { namespace: ns, labels, nodeName, terminating: false, owner });
     } catch (err) {
       if (apiCode(err) === 409) return; // created by an earlier pass whose event is still on the way
       const status = apiCode(err);
@@ -707,6 +858,43 @@ class Sim implements ObjectLookup {
       }
       throw err;
     }
+    if (placement && "unschedulable" in placement) {
+      this.unschedulable.set(created.metadata!.uid!, placement.unschedulable);
+      await this.markUnschedulable(ns, name, placement.unschedulable);
+    }
+  }
+
+  /** The scheduler's status for a Pod no node can take: Pending, PodScheduled False, reason Unschedulable. */
+  private async markUnschedulable(namespace: string, name: string, message: string): Promise<void> {
+    await this.retryConflicts(async () => {
+      let pod: k8s.V1Pod;
+      try {
+        pod = await this.core.readNamespacedPod({ name, namespace });
+      } catch (err) {
+        if (apiCode(err) === 404) return;
+        throw err;
+      }
+      pod.status = {
+        phase: "Pending",
+        qosClass: pod.status?.qosClass,
+        conditions: [
+          {
+            type: "PodScheduled",
+            status: "False",
+            reason: "Unschedulable",
+            message,
+            lastTransitionTime: new Date(),
+          },
+        ] as k8s.V1PodCondition[],
+      };
+      try {
+        await this.core.replaceNamespacedPodStatus({ name, namespace, body: pod });
+      } catch (err) {
+        if (apiCode(err) === 404) return;
+        throw err;
+      }
+      this.writes++;
+    });
   }
 
   /** Repeats of one event are one Event whose count grows, as client-go's event recorder aggregates them. */
@@ -835,6 +1023,7 @@ class Sim implements ObjectLookup {
       }
       const podIPs = pod.status?.podIPs?.length ? pod.status.podIPs.map((p) => p.ip) : this.allocPodIps();
       const podIP = podIPs[0]!;
+      const hostIP = this.nodes.find((n) => n.name === pod.spec?.nodeName)?.hostIP ?? "";
       const started = pod.status?.startTime ?? new Date();
       const containers = (pod.spec?.containers ?? []).map((c) => ({
         name: c.name,
@@ -842,7 +1031,7 @@ class Sim implements ObjectLookup {
         imageID: "",
         ready: o.ready,
         restartCount: o.waitingReason === "CrashLoopBackOff" ? 1 : 0,
-        started: o.ready,
+        started: !o.waitingReason,
         state: o.waitingReason
           ? { waiting: { reason: o.waitingReason, message: o.message } }
           : { running: { startedAt: started } },
@@ -852,7 +1041,7 @@ class Sim implements ObjectLookup {
         phase: "Running",
         podIP,
         podIPs: podIPs.map((ip) => ({ ip })),
-        hostIP: "172.18.0.2",
+        hostIP,
         ready: o.ready,
         reason: o.waitingReason ?? "",
       };
@@ -870,7 +1059,7 @@ class Sim implements ObjectLookup {
         phase: "Running",
         podIP,
         podIPs: podIPs.map((ip) => ({ ip })),
-        hostIP: "172.18.0.2",
+        hostIP,
         startTime: started,
         qosClass: pod.status?.qosClass,
         conditions: [
@@ -890,6 +1079,119 @@ class Sim implements ObjectLookup {
       }
       this.writes++;
     });
+  }
+
+  /**
+   * The Pod status the kubelet reports for what the containers do now: the container waiting (not
+   * started, crash-looping) or running, and Ready by {@link podReady}.
+   */
+  private writeStatus(mem: PodMemory, message?: string): Promise<void> {
+    const pod = this.informers.pods.get(mem.name, mem.namespace);
+    return this.setPodStatus(mem.namespace, mem.name, {
+      ready: this.podReady(pod, mem),
+      waitingReason: containerWaiting(mem),
+      message,
+    });
+  }
+
+  /**
+   * Ready as the kubelet decides it (pkg/kubelet/prober, status/generate.go): a running container without a
+   * readinessProbe is Ready as soon as it started, whatever containerboot and tailscaled are doing; with
+   * one, once the probe succeeded `successThreshold` times in a row, until it failed `failureThreshold`
+   * times in a row.
+   */
+  private podReady(pod: k8s.V1Pod | undefined, mem: PodMemory): boolean {
+    if (!mem.started || containerWaiting(mem)) return false;
+    if (!tailscaleContainer(pod)?.readinessProbe) return true;
+    return mem.prober?.ready === true;
+  }
+
+  /**
+   * The kubelet's readiness prober of the `tailscale` container: a probe at the container's start (none
+   * before `initialDelaySeconds`), then every `periodSeconds` (pkg/kubelet/prober/worker.go), evaluated
+   * against what the simulated containerboot serves ({@link probeSucceeds}). A change of the result
+   * re-reconciles the Pod, which writes its Ready condition.
+   */
+  private startProber(pod: k8s.V1Pod, env: Record<string, string>, mem: PodMemory): void {
+    const container = tailscaleContainer(pod);
+    const probe = container?.readinessProbe;
+    if (!probe || mem.prober) return;
+    const prober: NonNullable<PodMemory["prober"]> = { successes: 0, failures: 0, ready: false };
+    mem.prober = prober;
+    const startedAt = Date.now();
+    const period = (probe.periodSeconds ?? 10) * 1000 * this.timeScale;
+    const tick = () => {
+      if (this.stopped || this.memory.get(mem.uid) !== mem || mem.terminating) return;
+      if (Date.now() - startedAt >= (probe.initialDelaySeconds ?? 0) * 1000 * this.timeScale) {
+        const ok = this.probeSucceeds(pod, container!, env, mem);
+        const before = prober.ready;
+        if (ok) {
+          prober.failures = 0;
+          prober.successes++;
+          if (prober.successes >= (probe.successThreshold ?? 1)) prober.ready = true;
+        } else {
+          prober.successes = 0;
+          prober.failures++;
+          if (prober.failures >= (probe.failureThreshold ?? 3)) prober.ready = false;
+        }
+        if (prober.ready !== before) this.enqueue(`pod:${mem.namespace}/${mem.name}`);
+      }
+      const waiters = this.probeWaiters;
+      this.probeWaiters = [];
+      for (const w of waiters) w();
+      prober.timer = setTimeout(tick, period);
+    };
+    tick();
+  }
+
+  /** Whether the Pod's next probe will change its Ready condition (waitIdle waits for it). */
+  private probePending(mem: PodMemory): boolean {
+    if (!mem.prober || mem.terminating) return false;
+    const pod = this.informers.pods.get(mem.name, mem.namespace);
+    const container = tailscaleContainer(pod);
+    if (!pod || !container) return false;
+    return this.probeSucceeds(pod, container, resolveEnv(pod, container, this), mem) !== mem.prober.ready;
+  }
+
+  /**
+   * One readiness probe of the `tailscale` container against containerboot's local HTTP server
+   * (tailscale/tailscale@de9ec7ee cmd/containerboot/main.go:436-457): it runs while containerboot
+   * does, when `TS_ENABLE_METRICS` or `TS_ENABLE_HEALTH_CHECK` is true, on `TS_LOCAL_ADDR_PORT` (default
+   * `[::]:9002`, settings.go:133), and serves `/metrics` (always 200 here) and `/healthz` (200 once the
+   * node has a tailnet address, else 503: kube/health/healthz.go:33-50). The kubelet connects to the
+   * Pod IP (or `host`): a server bound to another address or port refuses the connection.
+   */
+  private probeSucceeds(
+    pod: k8s.V1Pod,
+    container: k8s.V1Container,
+    env: Record<string, string>,
+    mem: PodMemory,
+  ): boolean {
+    const probe = container.readinessProbe!;
+    if (!mem.started || containerWaiting(mem)) return false;
+    const handler = probe.httpGet ?? probe.tcpSocket;
+    if (!handler) {
+      const note = `pod ${mem.namespace}/${mem.name}: only httpGet and tcpSocket readiness probes are modelled`;
+      if (!this.errors.includes(note)) this.errors.push(note);
+      return false;
+    }
+    const metrics = goBool(env["TS_ENABLE_METRICS"]);
+    const health = goBool(env["TS_ENABLE_HEALTH_CHECK"]);
+    const local = /^(?:\[(.*)\]|([^:]*)):(\d+)$/.exec(env["TS_LOCAL_ADDR_PORT"] || "[::]:9002");
+    if (!local || !(metrics || health)) return false;
+    const bound = local[1] ?? local[2] ?? "";
+    const port =
+      typeof handler.port === "number"
+        ? handler.port
+        : container.ports?.find((p) => p.name === handler.port)?.containerPort;
+    const podIPs = (pod.status?.podIPs ?? []).map((p) => p.ip);
+    const target = handler.host || pod.status?.podIP || "";
+    const reachable = ["", "::", "0.0.0.0"].includes(bound) ? podIPs.includes(target) : bound === target;
+    if (port !== Number(local[3]) || !reachable) return false;
+    if (probe.tcpSocket) return true;
+    const path = probe.httpGet?.path ?? "/";
+    if (path === "/healthz" && health) return mem.healthy;
+    return path === "/metrics" && metrics;
   }
 
   /** One IP per Pod CIDR, the primary first; IPv4 skips .0 and .255 as this allocator always did. */
@@ -916,8 +1218,11 @@ class Sim implements ObjectLookup {
   // ------------------------------------------------------------------ containerboot + tailscaled
 
   /**
-   * The kubelet's graceful termination: SIGTERM, the containers exit after `shutdownMs` (containerboot
-   * and tailscaled run on and may still write state meanwhile; the grace period caps it), then the
+   * The kubelet's graceful termination: SIGTERM; containerboot first stops advertising the node's
+   * Tailscale Services, if it advertises any, and waits 20 s for control to move them to another node
+   * (tailscale/tailscale@de9ec7ee kube/services/services.go:56-99, within its 25 s budget,
+   * cmd/containerboot/main.go:394-419), then stops tailscaled, which takes `shutdownMs`; the grace period
+   * caps all of it. containerboot and tailscaled run on meanwhile and may still write state. Then the
    * status manager's final delete with gracePeriodSeconds 0 and the Pod's UID as precondition
    * (kubernetes/kubernetes@0033cb0a pkg/kubelet/status/status_manager.go syncPod, canBeDeleted).
    */
@@ -927,10 +1232,24 @@ class Sim implements ObjectLookup {
     if (mem?.terminating) return;
     if (mem) {
       mem.terminating = true;
+      clearTimeout(mem.prober?.timer);
       mem.logs.push("containerboot: received SIGTERM, shutting down");
-      const graceMs = (pod.metadata?.deletionGracePeriodSeconds ?? 0) * 1000 * this.timeScale;
-      const wait = Math.min(this.delays.shutdownMs, graceMs);
-      if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+      const deadline = Date.now() + (pod.metadata?.deletionGracePeriodSeconds ?? 0) * 1000 * this.timeScale;
+      const sleep = (ms: number) => {
+        const wait = Math.min(ms, deadline - Date.now());
+        return wait > 0 ? new Promise((r) => setTimeout(r, wait)) : Promise.resolve();
+      };
+      if (mem.device && mem.advertised.length > 0) {
+        mem.logs.push(`containerboot: unadvertising services: ${mem.advertised.join(",")}`);
+        const r = await this.control("POST", `/devices/${mem.device.nodeId}/advertise`, { services: [] });
+        if (r.status === 200) {
+          mem.advertised = [];
+          const stateName = mem.kube?.stateSecret;
+          if (stateName) await this.writeProfile(mem, stateName, mem.device, []).catch(() => undefined);
+        }
+        await sleep(UNADVERTISE_WAIT_MS * this.timeScale);
+      }
+      await sleep(this.delays.shutdownMs);
       this.podGone(pod);
     }
     try {
@@ -951,7 +1270,10 @@ class Sim implements ObjectLookup {
     if (!uid) return;
     const mem = this.memory.get(uid);
     this.memory.delete(uid);
+    this.unschedulable.delete(uid);
+    this.assumed.delete(`${pod.metadata?.namespace}/${pod.metadata?.name}`);
     clearTimeout(mem?.syncTimer);
+    clearTimeout(mem?.prober?.timer);
     mem?.kube?.close();
     if (mem?.device) {
       // containerboot unadvertises on SIGTERM and tailscaled goes offline.
@@ -983,6 +1305,10 @@ class Sim implements ObjectLookup {
     const pod = this.informers.pods.get(name, namespace);
     if (!pod) return;
     if (pod.metadata?.deletionTimestamp) return this.terminatePod(pod);
+    // No kubelet runs a Pod the scheduler did not bind, nor one bound to a node this cluster does not have:
+    // it stays Pending (a delete is completed as the Pod garbage collector completes it for Pods of missing
+    // nodes, in terminatePod).
+    if (!pod.spec?.nodeName || !this.nodes.some((n) => n.name === pod.spec?.nodeName)) return;
     const uid = pod.metadata!.uid!;
     let mem = this.memory.get(uid);
     if (!mem) {
@@ -995,6 +1321,7 @@ class Sim implements ObjectLookup {
         certDomains: [],
         certificates: new Set(),
         ready: false,
+        healthy: false,
         logs: [],
         mounted: new Map(),
         syncedShape: podShape(pod),
@@ -1014,16 +1341,18 @@ class Sim implements ObjectLookup {
       (startFault.podName instanceof RegExp ? startFault.podName.test(name) : startFault.podName === name)
     ) {
       mem.waitingReason = startFault.reason;
-      return this.setPodStatus(namespace, name, { ready: false, waitingReason: startFault.reason });
+      return this.writeStatus(mem);
     }
     const container = pod.spec?.containers?.find((c) => c.name === "tailscale");
     if (!container) {
       mem.ready = true;
-      return this.setPodStatus(namespace, name, { ready: true });
+      mem.started = true;
+      return this.writeStatus(mem);
     }
     // Fresh pod IP for env resolution: assign it before containerboot reads POD_IP.
     if (!pod.status?.podIP) {
-      await this.setPodStatus(namespace, name, { ready: false, waitingReason: "ContainerCreating" });
+      mem.waitingReason = "ContainerCreating";
+      await this.writeStatus(mem);
       return; // the status update event brings us back with the IP in place
     }
     const env = resolveEnv(pod, container, this);
@@ -1041,7 +1370,7 @@ class Sim implements ObjectLookup {
     if (!configSource || !configKey) {
       // kubelet cannot mount a missing Secret volume: the container never starts.
       mem.waitingReason = "ContainerCreating";
-      return this.setPodStatus(namespace, name, { ready: false, waitingReason: "ContainerCreating" });
+      return this.writeStatus(mem);
     }
     let config: Json;
     try {
@@ -1049,10 +1378,12 @@ class Sim implements ObjectLookup {
     } catch (err) {
       mem.waitingReason = "CrashLoopBackOff";
       mem.loginError = `cannot parse ${configKey}: ${(err as Error).message}`;
-      return this.setPodStatus(namespace, name, { ready: false, waitingReason: "CrashLoopBackOff" });
+      return this.writeStatus(mem);
     }
 
     if (!mem.started) {
+      const podIPs = podIPsFromEnv(env);
+      if (typeof podIPs === "string") return this.containerExit(mem, new Error(podIPs));
       const started = await ContainerKube.start({
         admin: this.core,
         base: this.kc,
@@ -1063,11 +1394,7 @@ class Sim implements ObjectLookup {
       if (!(started instanceof ContainerKube)) {
         mem.waitingReason = started.waitingReason;
         mem.loginError = started.message;
-        return this.setPodStatus(namespace, name, {
-          ready: false,
-          waitingReason: started.waitingReason,
-          message: started.message,
-        });
+        return this.writeStatus(mem, started.message);
       }
       mem.kube = started;
       try {
@@ -1094,7 +1421,11 @@ class Sim implements ObjectLookup {
       } catch (err) {
         return this.containerExit(mem, err);
       }
+      // The container runs: without a readiness probe the kubelet reports it Ready from now on.
       mem.started = true;
+      mem.waitingReason = undefined;
+      await this.writeStatus(mem);
+      this.startProber(pod, env, mem);
     }
     try {
       await this.runContainer(pod, container, env, mem, stateName, config);
@@ -1116,11 +1447,8 @@ class Sim implements ObjectLookup {
     mem.waitingReason = "CrashLoopBackOff";
     mem.loginError = message;
     mem.ready = false;
-    await this.setPodStatus(mem.namespace, mem.name, {
-      ready: false,
-      waitingReason: "CrashLoopBackOff",
-      message,
-    });
+    mem.healthy = false;
+    await this.writeStatus(mem, message);
   }
 
   /** containerboot's strategic merge patch of its own keys, skipped when the Secret already has them. */
@@ -1137,7 +1465,7 @@ class Sim implements ObjectLookup {
   private async store(
     mem: PodMemory,
     secretName: string,
-    changes: Record<string, string | undefined>,
+    changes: Record<string, string | Buffer | undefined>,
   ): Promise<void> {
     if (await mem.kube!.storeWrite(secretName, changes)) this.writes++;
   }
@@ -1150,14 +1478,13 @@ class Sim implements ObjectLookup {
     stateName: string,
     config: Json,
   ): Promise<void> {
-    const { namespace, name } = mem;
-
     if (mem.device) {
       // The netmap tells tailscaled when its node was deleted in control: it is logged out.
       const probe = await this.control("GET", `/devices/${mem.device.nodeId}`);
       if (probe.status === 404) {
         mem.device = undefined;
         mem.advertised = [];
+        mem.healthy = false;
       }
     }
     if (!mem.device) {
@@ -1168,12 +1495,14 @@ class Sim implements ObjectLookup {
     const device = mem.device!;
     const destIP = env["TS_DEST_IP"];
     mem.dnatTarget = destIP || env["TS_EXPERIMENTAL_DEST_DNS_NAME"] || undefined;
+    const forwards: L3Forward[] = [];
     if (destIP) {
       const rule = ingressForwardingRule(destIP, device.addresses);
       if (typeof rule === "string")
         return this.containerExit(mem, new Error(`installing ingress proxy rules: ${rule}`));
-      mem.forwards = [rule];
-    } else mem.forwards = undefined;
+      forwards.push(rule);
+    }
+    mem.forwards = destIP ? forwards : undefined;
 
     const advertise: string[] = Array.isArray(config.AdvertiseServices) ? config.AdvertiseServices : [];
     if (!sameList(advertise, mem.advertised)) {
@@ -1187,16 +1516,25 @@ class Sim implements ObjectLookup {
         mem.loginError = r.body?.message;
       }
     }
+    // The netmap gives the node its addresses: containerboot's /healthz answers 200 from now on, before
+    // it applies the serve config and the layer-3 rules (cmd/containerboot/main.go:900-902, 917-921, 964-979).
+    mem.healthy = device.addresses.length > 0;
 
+    // The ingress proxy starts once the device is stored (startup complete, main.go:927-980) and syncs
+    // at start and at every change of its directory, i.e. whenever the kubelet changes the mount.
     const ingressPath = env["TS_INGRESS_PROXIES_CONFIG_PATH"];
-    if (ingressPath) await this.applyIngressConfig(pod, container, ingressPath, stateName, mem);
+    if (ingressPath) {
+      const rules = await this.applyIngressConfig(pod, container, env, ingressPath, stateName, mem);
+      if (rules === undefined) return;
+      mem.forwards = [...forwards, ...rules];
+    }
 
     const servePath = env["TS_SERVE_CONFIG"];
     if (servePath) await this.applyServeConfig(pod, container, env, servePath, stateName, mem);
 
     mem.ready = true;
     mem.waitingReason = undefined;
-    await this.setPodStatus(namespace, name, { ready: true });
+    await this.writeStatus(mem);
   }
 
   /** tailscaled start: reuse the node in the state Secret, else log in with the config's auth key. */
@@ -1217,7 +1555,8 @@ class Sim implements ObjectLookup {
     if (!authKey) {
       // tailscaled waits for interactive login that never comes.
       mem.waitingReason = "NeedsLogin";
-      await this.setPodStatus(namespace, name, { ready: false, waitingReason: "NeedsLogin" });
+      mem.healthy = false;
+      await this.writeStatus(mem);
       return false;
     }
     if (mem.failedKey === authKey) return false; // still waiting for the operator to reissue
@@ -1238,11 +1577,8 @@ class Sim implements ObjectLookup {
       mem.loginError = r.body?.message ?? `login failed with HTTP ${r.status}`;
       mem.waitingReason = "CrashLoopBackOff";
       await this.ownKeys(mem, { reissue_authkey: authKey });
-      await this.setPodStatus(namespace, name, {
-        ready: false,
-        waitingReason: "CrashLoopBackOff",
-        message: mem.loginError,
-      });
+      mem.healthy = false;
+      await this.writeStatus(mem, mem.loginError);
       return false;
     }
     mem.failedKey = undefined;
@@ -1294,43 +1630,46 @@ class Sim implements ObjectLookup {
     // The node was deleted in control: tailscaled is logged out and must log in again.
     mem.device = undefined;
     mem.advertised = [];
+    mem.healthy = false;
     this.enqueue(`pod:${mem.namespace}/${mem.name}`);
   }
 
+  /**
+   * One sync of containerboot's ingress proxy (ingressservices.go sync): the mounted config, its DNAT
+   * rules, and the status recorded in the state Secret. A config it cannot read or install fails the
+   * sync, and containerboot exits ("ingress proxy failed"). Resolves to the rules, or undefined when
+   * the container exited.
+   */
   private async applyIngressConfig(
     pod: k8s.V1Pod,
     container: k8s.V1Container,
+    env: Record<string, string>,
     path: string,
     stateName: string,
     mem: PodMemory,
-  ): Promise<void> {
+  ): Promise<L3Forward[] | undefined> {
     const text = readMountedFile(pod, container, path, this.mountedView(mem));
-    let configs: Record<string, Json> = {};
-    if (text?.trim()) {
-      try {
-        configs = JSON.parse(text) ?? {};
-      } catch (err) {
-        this.errors.push(`pod ${mem.namespace}/${mem.name}: ${path} is not JSON: ${(err as Error).message}`);
-        return;
-      }
+    let configs: ReturnType<typeof parseIngressConfigs>;
+    let rules: L3Forward[];
+    try {
+      configs = parseIngressConfigs(text);
+      rules = ingressRules(configs);
+    } catch (err) {
+      await this.containerExit(
+        mem,
+        new Error(`ingress proxy failed: ingress proxy: error syncing configs: ${(err as Error).message}`),
+      );
+      return undefined;
     }
-    mem.ingressConfigs = configs;
-    mem.forwards = Object.values(configs).flatMap((c) =>
-      [c?.IPv4Mapping, c?.IPv6Mapping]
-        .filter((m) => m && typeof m === "object")
-        .map((m) => ({ tailnetIP: String(m.TailscaleServiceIP), destination: String(m.ClusterIP) })),
-    );
-    // containerboot's POD_IPS (status.podIPs): the IPv4 and the IPv6, podIPv6 omitted when empty
-    // (`tailscale/tailscale@de9ec7ee cmd/containerboot/settings.go`, ingressservices.go).
-    const podIPs = (pod.status?.podIPs ?? []).map((p) => p.ip);
-    const status: Json = { configs, podIPv4: podIPs.find((ip) => familyOf(ip) === "IPv4") };
-    const podIPv6 = podIPs.find((ip) => familyOf(ip) === "IPv6");
-    if (podIPv6) status.podIPv6 = podIPv6;
-    const statusText = JSON.stringify(status);
-    if (secretValue(this.secret(mem.namespace, stateName), "ingress-config.json") !== statusText) {
-      await mem.kube!.jsonPatchKey("ingress-config.json", statusText);
+    mem.ingressConfigs = configs ?? undefined;
+    const podIPs = podIPsFromEnv(env) as { v4?: string; v6?: string };
+    const recorded = secretValue(this.secret(mem.namespace, stateName), "ingress-config.json");
+    const status = statusToRecord(configs, podIPs, recorded);
+    if (status !== undefined) {
+      await mem.kube!.jsonPatchKey("ingress-config.json", status);
       this.writes++;
     }
+    return rules;
   }
 
   private async applyServeConfig(
@@ -1359,6 +1698,10 @@ class Sim implements ObjectLookup {
     }
     mem.httpsEndpoint = certDomain;
     await this.ownKeys(mem, { https_endpoint: certDomain });
+    // containerboot applies it unless it serves HTTPS at the top level on a tailnet without HTTPS
+    // (`tailscale/tailscale@de9ec7ee cmd/containerboot/serve.go` isValidHTTPSConfig).
+    const topLevelHttps = Object.values<Json>(serve?.TCP ?? {}).some((h) => h?.HTTPS === true);
+    mem.serveConfig = topLevelHttps && certDomain === "no-https" ? undefined : serve;
 
     const environment = environmentFromEnv(env);
     if (serve?.Services && typeof serve.Services === "object") {
@@ -1412,15 +1755,43 @@ class Sim implements ObjectLookup {
     return f.kind;
   }
 
+  /**
+   * The ACME account key an order uses, as tailscaled's kubestore keeps it
+   * (`tailscale/tailscale@de9ec7ee ipn/store/kubestore/store_kube.go`): `acme-account.key.pem` of the
+   * state Secret, or, for the cert-share writer (rw) with `TS_ACME_ACCOUNT_SECRET_NAME` and
+   * `TS_ACME_ACCOUNT_FIELD`, the shared Secret's field, read and written as the Pod's ServiceAccount.
+   * The shared key wins when there is one; otherwise the Pod's own key is used and copied up
+   * (reconcileSharedACMEAccountKey, maybeRestoreSharedACMEAccountKey: a failure is only logged); a new
+   * key is written to the shared Secret, and a failure to write it fails the order. The store never
+   * creates the shared Secret.
+   */
   private async accountKey(mem: PodMemory, stateName: string, env?: Record<string, string>): Promise<string> {
+    const local = secretValue(this.secret(mem.namespace, stateName), "acme-account.key.pem");
     const sharedName = env?.["TS_ACME_ACCOUNT_SECRET_NAME"];
     const sharedField = env?.["TS_ACME_ACCOUNT_FIELD"];
-    const [secretName, field] =
-      sharedName && sharedField ? [sharedName, sharedField] : [stateName, "acme-account.key.pem"];
-    const existing = secretValue(this.secret(mem.namespace, secretName), field);
-    if (existing) return existing;
+    if (mem.certShareMode !== "rw" || !sharedName || !sharedField) {
+      if (local) return local;
+      const pem = newAccountKeyPem();
+      await this.store(mem, stateName, { "acme-account.key.pem": pem });
+      return pem;
+    }
+    let shared: string | undefined;
+    try {
+      shared = secretValue(await mem.kube!.getSecret(sharedName), sharedField);
+    } catch (err) {
+      mem.logs.push(`kubestore: reading shared ACME accounts Secret "${sharedName}": ${apiMessage(err)}`);
+    }
+    if (shared) return shared;
+    if (local) {
+      try {
+        await this.store(mem, sharedName, { [sharedField]: local });
+      } catch (err) {
+        mem.logs.push(`kubestore: restoring shared ACME account key: ${apiMessage(err)}`);
+      }
+      return local;
+    }
     const pem = newAccountKeyPem();
-    await this.store(mem, secretName, { [field]: pem });
+    await this.store(mem, sharedName, { [sharedField]: pem });
     return pem;
   }
 
@@ -1485,7 +1856,8 @@ class Sim implements ObjectLookup {
         data: (cert, accountKeyPem) => ({
           "tls.crt": cert.certPem,
           "tls.key": cert.keyPem,
-          "acme-account-fingerprint": createHash("sha256").update(accountKeyPem).digest("hex"),
+          // 32 raw bytes, as kubestore stores them (store_kube.go acmeAccountKeyFingerprint).
+          "acme-account-fingerprint": createHash("sha256").update(accountKeyPem).digest(),
         }),
       }),
     );
@@ -1503,17 +1875,14 @@ class Sim implements ObjectLookup {
     store: {
       secret: string;
       certKey: string;
-      data: (cert: { certPem: string; keyPem: string }, accountKeyPem: string) => Record<string, string>;
+      data: (
+        cert: { certPem: string; keyPem: string },
+        accountKeyPem: string,
+      ) => Record<string, string | Buffer>;
     },
   ): Promise<void> {
-    if (
-      certStillGood(
-        this.stored(mem.namespace, store.secret, store.certKey, domain),
-        domain,
-        environment,
-        this.now(),
-      )
-    ) {
+    const previous = this.stored(mem.namespace, store.secret, store.certKey, domain);
+    if (certStillGood(previous, domain, environment, this.now())) {
       mem.certificates.add(domain);
       return;
     }
@@ -1521,7 +1890,15 @@ class Sim implements ObjectLookup {
     const container = pod?.spec?.containers?.find((c) => c.name === "tailscale");
     const env = pod && container ? resolveEnv(pod, container, this) : undefined;
     if (this.delays.certMs > 0) await new Promise((r) => setTimeout(r, this.delays.certMs));
-    const accountKeyPem = await this.accountKey(mem, stateName, env);
+    let accountKeyPem: string;
+    try {
+      accountKeyPem = await this.accountKey(mem, stateName, env);
+    } catch (err) {
+      // tailscaled fails the order and keeps running; its cert loop tries again later.
+      mem.certError = `acme: storing the ACME account key: ${apiMessage(err)}`;
+      mem.logs.push(mem.certError);
+      return;
+    }
     const { cert, issuance } = this.acme.order({
       namespace: mem.namespace,
       podName: mem.name,
@@ -1529,6 +1906,7 @@ class Sim implements ObjectLookup {
       environment,
       accountKeyPem,
       now: this.now(),
+      replaces: this.replacesPrevious(mem, store.secret, previous, accountKeyPem, env),
       forcedError: this.takeCertFault(),
     });
     if (!cert) {
@@ -1539,6 +1917,27 @@ class Sim implements ObjectLookup {
     mem.certificates.add(domain);
     this.written.set(`${this.secret(mem.namespace, store.secret)?.metadata?.uid}/${domain}`, cert.certPem);
     await this.store(mem, store.secret, store.data(cert, accountKeyPem));
+  }
+
+  /**
+   * Whether tailscaled's order names the previous certificate as the one it replaces (ARI): there is
+   * one, renewals are not forced, and for the cert-share writer the certificate's recorded account
+   * fingerprint is the current key's (`tailscale/tailscale@de9ec7ee feature/acme/cert.go:395-418`,
+   * ipn/store/kubestore/store_kube.go ShouldUseARIReplacesForRenewal; a certificate without one is
+   * taken as the current account's).
+   */
+  private replacesPrevious(
+    mem: PodMemory,
+    secretName: string,
+    previous: string | undefined,
+    accountKeyPem: string,
+    env: Record<string, string> | undefined,
+  ): boolean {
+    if (!previous || env?.["TS_DEBUG_ACME_FORCE_RENEWAL"] === "true") return false;
+    if (mem.certShareMode !== "rw") return true;
+    const recorded = this.secret(mem.namespace, secretName)?.data?.["acme-account-fingerprint"];
+    if (!recorded) return true;
+    return recorded === createHash("sha256").update(accountKeyPem).digest("base64");
   }
 
   /**
@@ -1590,6 +1989,62 @@ class Sim implements ObjectLookup {
     if (mem.certError) throw new Error(`requestCertificate: ${podName}: ${mem.certError}`);
   }
 
+  async tailnetRequest(url: string, opts: { via?: string } = {}): Promise<TailnetResponse> {
+    const u = new URL(url);
+    const https = u.protocol === "https:";
+    if (!https && u.protocol !== "http:") throw new TailnetConnectError(`unsupported scheme ${u.protocol}`);
+    const port = Number(u.port || (https ? 443 : 80));
+    const fqdn = u.hostname.toLowerCase();
+    const dial = `dial tcp ${fqdn}:${port}`;
+    const r = await this.control("GET", `/resolve/${encodeURIComponent(fqdn)}`);
+    if (r.status === 404) throw new TailnetConnectError(`${dial}: no such host (${r.body?.message})`);
+    if (r.status !== 200) throw new Error(`resolving ${fqdn}: HTTP ${r.status} ${JSON.stringify(r.body)}`);
+    const service: string | undefined = r.body.kind === "service" ? r.body.name : undefined;
+    if (service) {
+      // Control lets clients reach only the ports the service lists.
+      const ports: string[] = r.body.ports ?? [];
+      if (!ports.includes(`tcp:${port}`) && !ports.includes("do-not-validate")) {
+        throw new TailnetConnectError(
+          `${dial}: Tailscale Service ${service} lists ports [${ports.join(", ")}], not tcp:${port}`,
+        );
+      }
+    }
+    const hosts: string[] = r.body.hosts ?? [];
+    const mem = [...this.memory.values()]
+      .filter((m) => m.device && hosts.includes(m.device.nodeId) && !m.terminating)
+      .filter((m) => !opts.via || m.name === opts.via)
+      .sort((a, b) => `${a.namespace}/${a.name}`.localeCompare(`${b.namespace}/${b.name}`))[0];
+    if (!mem) {
+      throw new TailnetConnectError(
+        `${dial}: no ${opts.via ? `host ${opts.via}` : "host"} ${service ? `advertises ${service}` : "is online"}`,
+      );
+    }
+    const servedBy = `${mem.namespace}/${mem.name}`;
+    const l = listener(mem.serveConfig, fqdn, port, service);
+    if (!l || !(l.tcp.HTTP || l.tcp.HTTPS)) {
+      throw new TailnetConnectError(
+        `${dial}: connection refused by ${servedBy}: its applied serve config has no HTTP listener on ${port}${service ? ` for ${service}` : ""}`,
+      );
+    }
+    if (l.tcp.HTTPS && !https) {
+      return { servedBy, status: 400, body: "Client sent an HTTP request to an HTTPS server.\n" };
+    }
+    if (https && !l.tcp.HTTPS) {
+      throw new TailnetConnectError(`${dial}: tls: first record does not look like a TLS handshake`);
+    }
+    if (https && !mem.certificates.has(fqdn)) {
+      throw new TailnetConnectError(
+        `${dial}: TLS handshake failed: ${servedBy} holds no certificate for ${fqdn}`,
+      );
+    }
+    const found = findHandler(l.web?.Handlers, u.pathname);
+    if (!found) return { servedBy, status: 404, body: "404 page not found\n" };
+    const a = answer(found.handler, found.mount, u.host, `${u.pathname}${u.search}`);
+    if (a.kind === "proxy") return { servedBy, proxiedTo: a.target };
+    if (a.kind === "redirect") return { servedBy, status: a.status, location: a.location };
+    return { servedBy, status: a.status, body: a.body };
+  }
+
   podViews(): SimPod[] {
     const out: SimPod[] = [];
     for (const pod of this.informers.pods.list()) {
@@ -1600,7 +2055,11 @@ class Sim implements ObjectLookup {
         name: pod.metadata!.name!,
         uid,
         podIP: pod.status?.podIP ?? "",
+        nodeName: pod.spec?.nodeName || undefined,
+        unschedulable: this.unschedulable.get(uid),
         ready: pod.status?.conditions?.some((c) => c.type === "Ready" && c.status === "True") ?? false,
+        terminating: !!pod.metadata?.deletionTimestamp || mem?.terminating === true,
+        healthy: mem?.healthy === true,
         waitingReason: mem?.waitingReason,
         loginError: mem?.loginError,
         deviceId: mem?.device?.nodeId,
@@ -1626,16 +2085,18 @@ class Sim implements ObjectLookup {
 }
 
 /**
- * installIngressForwardingRule of containerboot for TS_DEST_IP: one address, DNATed from the proxy's
- * tailnet address of the same family; the error text when there is none
- * (`tailscale/tailscale@de9ec7ee cmd/containerboot/forwarding.go:158-191`). TS_DEST_IP takes exactly one
- * address (netip.ParseAddr), so a list is an error too.
+ * The container's waiting reason, if it is not running (not started, crash-looping). NeedsLogin is
+ * tailscaled waiting inside a running container.
  */
-function ingressForwardingRule(dest: string, tailnetIPs: readonly string[]): L3Forward | string {
-  if (!isIP(dest)) return `ParseAddr(${JSON.stringify(dest)}): not a single IP address`;
-  const local = tailnetIPs.find((ip) => familyOf(ip) === familyOf(dest));
-  if (!local) {
-    return `no tailscale IP matching family of ${dest} found in [${tailnetIPs.map((ip) => `${ip}/${familyOf(ip) === "IPv4" ? 32 : 128}`).join(" ")}]`;
-  }
-  return { tailnetIP: local, destination: dest };
+function containerWaiting(mem: PodMemory): string | undefined {
+  return mem.waitingReason === "NeedsLogin" ? undefined : mem.waitingReason;
+}
+
+function tailscaleContainer(pod: k8s.V1Pod | undefined): k8s.V1Container | undefined {
+  return pod?.spec?.containers?.find((c) => c.name === "tailscale");
+}
+
+/** strconv.ParseBool's true values, as containerboot reads its boolean variables. */
+function goBool(v: string | undefined): boolean {
+  return ["1", "t", "T", "TRUE", "true", "True"].includes(v ?? "");
 }

@@ -3,7 +3,7 @@
  * `apidiscovery.k8s.io/v2` APIGroupDiscoveryList that kubectl asks for first) as a 1.36 server serves them.
  * https://kubernetes.io/docs/concepts/overview/kubernetes-api/#aggregated-discovery
  */
-import { apiVersionOf, groupVersions, RESOURCE_TYPES, type ResourceType } from "./resources";
+import { apiVersionOf, groupVersions, type ResourceType } from "./resources";
 import { REVIEW_RESOURCES } from "./reviews";
 
 /** GET /version */
@@ -34,9 +34,12 @@ export function apiVersions(hostPort: string): object {
   };
 }
 
-/** Every group version served, the review groups included. */
-function allGroupVersions(): { group: string; version: string }[] {
-  const out = groupVersions();
+/**
+ * Every group version served, the review groups included. `types` are the types served now (the
+ * built-in ones and those of established CRDs, Registry.servedTypes).
+ */
+function allGroupVersions(types: readonly ResourceType[]): { group: string; version: string }[] {
+  const out = groupVersions(types);
   for (const r of REVIEW_RESOURCES) {
     if (!out.some((g) => g.group === r.group && g.version === r.version))
       out.push({ group: r.group, version: r.version });
@@ -45,30 +48,34 @@ function allGroupVersions(): { group: string; version: string }[] {
 }
 
 /** Whether a group version is served. */
-export function servesGroupVersion(group: string, version: string): boolean {
-  return allGroupVersions().some((g) => g.group === group && g.version === version);
+export function servesGroupVersion(types: readonly ResourceType[], group: string, version: string): boolean {
+  return allGroupVersions(types).some((g) => g.group === group && g.version === version);
 }
 
-function groupEntry(name: string) {
-  const versions = allGroupVersions()
+function groupEntry(types: readonly ResourceType[], name: string) {
+  const versions = allGroupVersions(types)
     .filter((g) => g.group === name)
     .map((g) => ({ groupVersion: apiVersionOf(g), version: g.version }));
   return { name, versions, preferredVersion: versions[0] };
 }
 
-function groupNames(): string[] {
-  return [...new Set(allGroupVersions().map((g) => g.group))].filter((g) => g !== "").sort();
+function groupNames(types: readonly ResourceType[]): string[] {
+  return [...new Set(allGroupVersions(types).map((g) => g.group))].filter((g) => g !== "").sort();
 }
 
 /** GET /apis */
-export function apiGroupList(): object {
-  return { kind: "APIGroupList", apiVersion: "v1", groups: groupNames().map(groupEntry) };
+export function apiGroupList(types: readonly ResourceType[]): object {
+  return {
+    kind: "APIGroupList",
+    apiVersion: "v1",
+    groups: groupNames(types).map((g) => groupEntry(types, g)),
+  };
 }
 
 /** GET /apis/{group}, or undefined when the group is not served. */
-export function apiGroup(group: string): object | undefined {
-  if (!allGroupVersions().some((g) => g.group === group)) return undefined;
-  return { kind: "APIGroup", apiVersion: "v1", ...groupEntry(group) };
+export function apiGroup(types: readonly ResourceType[], group: string): object | undefined {
+  if (!allGroupVersions(types).some((g) => g.group === group)) return undefined;
+  return { kind: "APIGroup", apiVersion: "v1", ...groupEntry(types, group) };
 }
 
 /** The subresources a type serves beyond its own: ServiceAccount's TokenRequest. */
@@ -79,9 +86,13 @@ function subresourceFacts(t: ResourceType, sub: string): { group?: string; versi
 }
 
 /** GET /api/v1 or /apis/{group}/{version}, or undefined when not served. */
-export function apiResourceList(group: string, version: string): object | undefined {
-  if (!servesGroupVersion(group, version)) return undefined;
-  const types = RESOURCE_TYPES.filter((t) => t.group === group && t.version === version);
+export function apiResourceList(
+  served: readonly ResourceType[],
+  group: string,
+  version: string,
+): object | undefined {
+  if (!servesGroupVersion(served, group, version)) return undefined;
+  const types = served.filter((t) => t.group === group && t.version === version);
   const resources: object[] = [];
   for (const t of types) {
     const r: Record<string, unknown> = {
@@ -142,13 +153,13 @@ export function wantsAggregated(accept: string | undefined): boolean {
 }
 
 /** GET /api or /apis with the aggregated Accept: one APIGroupDiscovery per group, resources inlined. */
-export function aggregatedDiscovery(core: boolean): object {
-  const names = core ? [""] : groupNames();
+export function aggregatedDiscovery(types: readonly ResourceType[], core: boolean): object {
+  const names = core ? [""] : groupNames(types);
   const items = names.map((group) => {
-    const versions = allGroupVersions()
+    const versions = allGroupVersions(types)
       .filter((g) => g.group === group)
       .map((g) => {
-        const list = apiResourceList(group, g.version) as { resources: any[] };
+        const list = apiResourceList(types, group, g.version) as { resources: any[] };
         const top = list.resources.filter((r) => !String(r.name).includes("/"));
         return {
           version: g.version,

@@ -5,7 +5,6 @@
  */
 import { clone } from "./patch";
 import type { Registry } from "./registry";
-import { RESOURCE_TYPES } from "./resources";
 import type { Entry } from "./store";
 
 /** The event-driven garbage collector. */
@@ -134,7 +133,7 @@ export class GarbageCollector {
     const name = ns.obj.metadata.name;
     let remaining = 0;
     let changed = false;
-    for (const t of RESOURCE_TYPES) {
+    for (const t of this.registry.servedTypes()) {
       if (!t.namespaced) continue;
       for (const e of this.registry.store.entriesOf(t, name)) {
         remaining++;

@@ -7,6 +7,7 @@
  */
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { type Authenticator, impersonate } from "./auth";
+import { JUST_ESTABLISHED_MS } from "./crd";
 import {
   AGGREGATED_DISCOVERY,
   aggregatedDiscovery,
@@ -267,7 +268,7 @@ function route(registry: Registry, segs: string[]): Route | ReviewRoute | "notfo
     version = segs[2]!;
     rest = segs.slice(3);
   } else return undefined;
-  if (!servesGroupVersion(group, version) || rest.length === 0) return undefined;
+  if (!servesGroupVersion(registry.servedTypes(), group, version) || rest.length === 0) return undefined;
   const review = rest.length === 1 ? reviewResource(group, version, rest[0]!) : undefined;
   if (review) return { review };
   let legacyWatch = false;
@@ -510,7 +511,7 @@ export function createHandler(registry: Registry, state: HttpState) {
       }
       if (!r) {
         if (routed === "notfound-status") return send(res, 404, resourceNotFound);
-        return await discovery(segs, method, req, res, state);
+        return await discovery(segs, method, req, res, state, registry.servedTypes());
       }
       await serveResource(registry, state, r, method, query, bodyText, req, res, acting, watchFault);
     } catch (e) {
@@ -537,6 +538,7 @@ async function discovery(
   req: IncomingMessage,
   res: ServerResponse,
   state: HttpState,
+  types: readonly ResourceType[],
 ): Promise<void> {
   const p = `/${segs.join("/")}`;
   if (method !== "GET") return notFoundText(res);
@@ -551,7 +553,7 @@ async function discovery(
     return send(
       res,
       200,
-      aggregatedDiscovery(p === "/api"),
+      aggregatedDiscovery(types, p === "/api"),
       { Vary: "Accept" },
       {
         encoding: "json",
@@ -560,17 +562,17 @@ async function discovery(
     );
   }
   if (p === "/api") return send(res, 200, apiVersions(state.hostPort));
-  if (p === "/apis") return send(res, 200, apiGroupList());
+  if (p === "/apis") return send(res, 200, apiGroupList(types));
   if (segs[0] === "api" && segs.length === 2) {
-    const l = apiResourceList("", segs[1]!);
+    const l = apiResourceList(types, "", segs[1]!);
     return l ? send(res, 200, l) : notFoundText(res);
   }
   if (segs[0] === "apis" && segs.length === 2) {
-    const g = apiGroup(segs[1]!);
+    const g = apiGroup(types, segs[1]!);
     return g ? send(res, 200, g) : notFoundText(res);
   }
   if (segs[0] === "apis" && segs.length === 3) {
-    const l = apiResourceList(segs[1]!, segs[2]!);
+    const l = apiResourceList(types, segs[1]!, segs[2]!);
     return l ? send(res, 200, l) : notFoundText(res);
   }
   if (segs[0] === "openapi") {
@@ -708,6 +710,11 @@ async function serveResource(
       case "POST": {
         if (t.namespaced && ns === undefined) throw methodNotSupported(grr, "create");
         const choice = negotiateOutput(req.headers.accept);
+        // A create right after the CRD became established waits, so that every apiserver of an HA
+        // control plane serves the type by then (kubernetes/apiextensions-apiserver@1aa2717a
+        // pkg/apiserver/customresource_handler.go serveResource).
+        const wait = t.custom ? t.custom.establishedAt + JUST_ESTABLISHED_MS - Date.now() : 0;
+        if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
         const opts = writeOptions(query, req, user, bodyText);
         const out = registry.create(t, ns, parseBody(bodyText, req), opts);
         return send(res, out.code, out.body, withWarnings(opts), choice);

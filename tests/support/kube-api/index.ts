@@ -18,6 +18,7 @@ import type { AddressInfo } from "node:net";
 import { join } from "node:path";
 import { Authenticator } from "./auth";
 import { bootstrapClusterRoleBindings, bootstrapClusterRoles } from "./bootstrap-policy";
+import { CrdControllers } from "./crd";
 import { notFound as notFoundStatus } from "./errors";
 import { attachExec, type ExecHandler } from "./exec";
 import { FaultInjector, type FaultKind, type FaultSpec, type InjectedFault } from "./faults";
@@ -337,6 +338,15 @@ export async function startKubeApiServer(opts: KubeApiServerOptions = {}): Promi
   const serviceCidrs = parseServiceCidrs(opts.serviceCIDRs ?? DEFAULT_SERVICE_CIDRS);
   const registry = new Registry(store, ipam(store, serviceCidrs));
   const gc = new GarbageCollector(registry);
+  const crdType = typeByKind("apiextensions.k8s.io/v1", "CustomResourceDefinition")!;
+  const crds = new CrdControllers({
+    crdType,
+    store,
+    customTypes: registry.customTypes,
+    writeStatus: (obj) => registry.internalUpdateStatus(crdType, obj),
+    writeMain: (obj) => registry.internalUpdate(crdType, obj),
+    deleteObject: (t, ns, name) => registry.delete(t, ns, name, { propagationPolicy: "Background" }),
+  });
   bootstrap(registry, ca.certPem, serviceCidrs[0]!);
   aggregateClusterRoles(registry);
   await new Promise<void>((resolve) => queueMicrotask(resolve));
@@ -436,7 +446,7 @@ export async function startKubeApiServer(opts: KubeApiServerOptions = {}): Promi
   const url = `https://127.0.0.1:${port}`;
 
   const typeOrThrow = (apiVersion: string, kind: string) => {
-    const t = typeByKind(apiVersion, kind);
+    const t = registry.typeByKind(apiVersion, kind);
     if (!t) throw new Error(`kube-api test server does not serve ${apiVersion} ${kind}`);
     return t;
   };
@@ -544,6 +554,7 @@ export async function startKubeApiServer(opts: KubeApiServerOptions = {}): Promi
     fetch: rawFetch,
     async stop() {
       gc.stop();
+      crds.stop();
       for (const w of state.openWatches) w.end();
       state.openWatches.clear();
       server.closeAllConnections();

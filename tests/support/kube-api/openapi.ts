@@ -30,7 +30,7 @@ const models = k8s as unknown as Record<string, { getAttributeTypeMap?: () => At
 
 /** client-node class prefixes (API group and version folded into the name). */
 const CLASS_PREFIX =
-  /^(V1|CoreV1|AppsV1|RbacV1|DiscoveryV1|EventsV1|AuthenticationV1|AuthorizationV1|AutoscalingV1|StorageV1)/;
+  /^(V1|CoreV1|AppsV1|RbacV1|DiscoveryV1|EventsV1|AuthenticationV1|AuthorizationV1|AutoscalingV1|StorageV1|ApiextensionsV1)/;
 
 /** kubernetes-models schema module prefixes and the OpenAPI name prefixes they stand for. */
 const SCHEMA_PREFIXES: [string, string, string][] = [
@@ -41,6 +41,12 @@ const SCHEMA_PREFIXES: [string, string, string][] = [
   ["IoK8sApiAuthorizationV1", "io.k8s.api.authorization.v1", "kubernetes-models"],
   ["IoK8sApiAuthenticationV1", "io.k8s.api.authentication.v1", "kubernetes-models"],
   ["IoK8sApiAutoscalingV1", "io.k8s.api.autoscaling.v1", "kubernetes-models"],
+  ["IoK8sApiPolicyV1", "io.k8s.api.policy.v1", "kubernetes-models"],
+  [
+    "IoK8sApiextensionsApiserverPkgApisApiextensionsV1",
+    "io.k8s.apiextensions-apiserver.pkg.apis.apiextensions.v1",
+    "kubernetes-models",
+  ],
   [
     "IoK8sApimachineryPkgApisMetaV1",
     "io.k8s.apimachinery.pkg.apis.meta.v1",
@@ -62,6 +68,7 @@ function prefixesFor(cls: string): [string, string, string][] {
     AutoscalingV1: "Autoscaling",
     StorageV1: "Storage",
   }[m];
+  if (m === "ApiextensionsV1") return SCHEMA_PREFIXES.filter((p) => p[0].startsWith("IoK8sApiextensions"));
   if (!group) return SCHEMA_PREFIXES;
   return SCHEMA_PREFIXES.filter((p) => p[0] === `IoK8sApi${group}V1`);
 }

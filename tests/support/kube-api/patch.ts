@@ -42,6 +42,9 @@ export function jsonPatch(target: unknown, patch: unknown): unknown {
   }
 }
 
+/** The `kind` the merge functions are given for custom resources (registry.ts mergeKind). */
+export const CUSTOM_RESOURCE_KIND = "";
+
 /** How a list field merges under strategic merge patch and server-side apply. */
 export type ListStrategy = { keys: string[] } | { set: true } | { atomic: true };
 
@@ -50,6 +53,8 @@ export type ListStrategy = { keys: string[] } | { set: true } | { atomic: true }
  * SMP uses the first key; SSA uses all of them (list-map keys), as in client-go's applyconfigurations.
  */
 export function listStrategy(kind: string, path: string[]): ListStrategy {
+  // A custom resource's lists are atomic (no list-type markers are modelled), its metadata's as any object's.
+  if (kind === CUSTOM_RESOURCE_KIND && path[0] !== "metadata") return { atomic: true };
   const last = path[path.length - 1];
   const parent = path[path.length - 2];
   switch (last) {

@@ -4,6 +4,7 @@
  */
 import { randomUUID } from "node:crypto";
 import * as yaml from "js-yaml";
+import { conditionTrue, markTerminating, prune } from "./crd";
 import {
   alreadyExists,
   badRequest,
@@ -20,6 +21,7 @@ import {
 import type { StrategyContext } from "./kinds/types";
 import {
   applyMerge,
+  CUSTOM_RESOURCE_KIND,
   clone,
   deleteAtPath,
   formatPath,
@@ -33,7 +35,7 @@ import {
 } from "./patch";
 import { admitPodSecurity } from "./podsecurity";
 import type { UserInfo } from "./rbac";
-import { apiVersionOf, type ResourceType, typeByKind, typeByResource } from "./resources";
+import { apiVersionOf, RESOURCE_TYPES, type ResourceType, typeByKind, typeByResource } from "./resources";
 import { decodeCheck, schemaCheck } from "./schema";
 import { type Entry, type ManagerEntry, managerNameOf, ownershipKey, type Store } from "./store";
 import { validateObjectMeta } from "./validation";
@@ -132,6 +134,8 @@ const SYSTEM_META = [
 export class Registry {
   /** RBAC escalation checks (set by the server). */
   guard?: WriteGuard;
+  /** The custom resource types of established CRDs, by CRD name (maintained by crd.ts CrdControllers). */
+  readonly customTypes = new Map<string, ResourceType>();
 
   constructor(
     readonly store: Store,
@@ -151,7 +155,7 @@ export class Registry {
         `${t.kind} in version "${t.version}" cannot be handled as a ${t.kind}: json: cannot unmarshal ${Array.isArray(body) ? "array" : typeof body} into Go value of type struct { APIVersion string "json:\\"apiVersion,omitempty\\""; Kind string "json:\\"kind,omitempty\\"" }`,
       );
     }
-    const res = decodeCheck(body, t.model);
+    const res = t.custom ? this.decodeCustom(t, body) : decodeCheck(body, t.model);
     if (res.typeError) {
       throw badRequest(
         `${t.kind} in version "${t.version}" cannot be handled as a ${t.kind}: ${res.typeError}`,
@@ -168,9 +172,28 @@ export class Registry {
       throw badRequest(`strict decoding error: ${strict.join(", ")}`);
     if (mode === "Warn") for (const w of strict) opts.warnings?.push(w);
     const obj = clone(body);
-    // Unknown fields are dropped by decoding into the Go struct.
+    // Unknown fields are dropped by decoding into the Go struct (for a custom resource: by pruning).
     for (const u of res.unknown) deleteDotted(obj, u);
     return obj;
+  }
+
+  /**
+   * A custom resource's decoding: metadata as ObjectMeta, the rest pruned to what the CRD's schema
+   * specifies; both kinds of dropped fields are reported as unknown fields.
+   */
+  private decodeCustom(t: ResourceType, body: Record<string, unknown>) {
+    const meta = isObj(body.metadata)
+      ? decodeCheck(body.metadata, "V1ObjectMeta")
+      : { unknown: [] as string[] };
+    const pruned = clone(body);
+    const dropped = prune(pruned, t.custom!.schema);
+    return {
+      unknown: [...meta.unknown.map((u) => `metadata.${u}`), ...dropped],
+      typeError: meta.typeError?.replace(
+        "Go struct field ObjectMeta.",
+        "Go struct field ObjectMeta.metadata.",
+      ),
+    };
   }
 
   private checkTypeMeta(t: ResourceType, obj: any): void {
@@ -270,7 +293,10 @@ export class Registry {
     } else {
       errs.push(...t.strategy.validate(obj));
       if (old) errs.push(...(t.strategy.validateUpdate?.(obj, old) ?? []));
-      const schema = schemaCheck(t.schema, obj);
+      // A custom resource's schema was checked by its strategy (crd.ts validateValue).
+      const schema: { decodeError?: string; errors: FieldError[] } = t.custom
+        ? { errors: [] }
+        : schemaCheck(t.schema, obj);
       if (schema.decodeError) {
         throw badRequest(
           `${t.kind} in version "${t.version}" cannot be handled as a ${t.kind}: ${schema.decodeError}`,
@@ -302,7 +328,7 @@ export class Registry {
     obj: any,
     manager: string,
   ): void {
-    const paths = leafPaths(t.kind, ownedView(obj));
+    const paths = leafPaths(mergeKind(t), ownedView(obj));
     const changed = paths.filter((p) => stable(getAtPath(old, p)) !== stable(getAtPath(obj, p)));
     if (changed.length === 0) return;
     const own = managerKey(manager, "Update");
@@ -354,6 +380,7 @@ export class Registry {
     if (t.strategy.generation) meta.generation = 1;
     else delete meta.generation;
     this.runGuard(t, obj, undefined, opts);
+    this.refuseWhileTerminating(t, meta.name ?? meta.generateName ?? "");
     const generated = !meta.name && !!meta.generateName;
     if (generated) meta.name = this.generateName(meta.generateName);
     this.validate(t, obj, undefined, undefined);
@@ -371,6 +398,22 @@ export class Registry {
     const m = managers ?? new Map<string, ManagerEntry>();
     if (!managers) this.trackUpdate(t, m, {}, ordered, this.manager(opts));
     return { code: 201, body: this.store.put(t, ordered, m) };
+  }
+
+  /**
+   * Creates of a custom resource whose CRD is being deleted are refused, as the handler's
+   * forbidCreateAdmission does (kubernetes/apiextensions-apiserver@1aa2717a pkg/apiserver/customresource_handler.go).
+   */
+  private refuseWhileTerminating(t: ResourceType, name: string): void {
+    if (!t.custom) return;
+    const crd = this.store.entry(
+      typeByKind("apiextensions.k8s.io/v1", "CustomResourceDefinition")!,
+      undefined,
+      t.custom.crd,
+    );
+    if (crd?.obj.metadata.deletionTimestamp || conditionTrue(crd?.obj, "Terminating")) {
+      throw forbidden(gr(t), name, "create not allowed while custom resource definition is terminating");
+    }
   }
 
   private generateName(prefix: string): string {
@@ -519,12 +562,15 @@ export class Registry {
     subresource?: string,
   ): WriteResult {
     const ct = contentType.split(";")[0].trim().toLowerCase();
-    const accepted = [
-      "application/json-patch+json",
-      "application/merge-patch+json",
-      "application/strategic-merge-patch+json",
-      "application/apply-patch+yaml",
-    ];
+    // Custom resources take no strategic merge patch: they have no Go struct to carry its metadata.
+    const accepted = t.custom
+      ? ["application/json-patch+json", "application/merge-patch+json", "application/apply-patch+yaml"]
+      : [
+          "application/json-patch+json",
+          "application/merge-patch+json",
+          "application/strategic-merge-patch+json",
+          "application/apply-patch+yaml",
+        ];
     if (!accepted.includes(ct)) throw unsupportedMediaType(ct, accepted);
     if (ct === "application/apply-patch+yaml") return this.apply(t, ns, name, rawBody, opts, subresource);
     let patch: unknown;
@@ -593,7 +639,7 @@ export class Registry {
     config.metadata.name = name;
     this.checkNamespace(t, config, ns);
     const manager = opts.fieldManager;
-    const configPaths = leafPaths(t.kind, ownedView(config));
+    const configPaths = leafPaths(mergeKind(t), ownedView(config));
     const entry = this.store.entry(t, ns, name);
     if (!entry) {
       if (subresource) throw notFound(gr(t), name);
@@ -630,7 +676,7 @@ export class Registry {
     }
     if (conflicts.size > 0) throw applyConflict(conflicts);
     for (const [key, m] of managers) if (key !== own && m.fields.size === 0) managers.delete(key);
-    let merged: any = applyMerge(t.kind, live, config);
+    let merged: any = applyMerge(mergeKind(t), live, config);
     const previous = managers.get(own);
     const newKeys = new Set(configPaths.map(formatPath));
     // Fields of our last apply that this one leaves out are removed unless another manager owns them
@@ -732,6 +778,17 @@ export class Registry {
         return { code: 200, body: this.store.put(t, orderObject(next)) };
       }
     }
+    if (
+      t.kind === "CustomResourceDefinition" &&
+      t.group === "apiextensions.k8s.io" &&
+      !old.metadata.deletionTimestamp
+    ) {
+      // A CRD is not removed by its delete: it turns Terminating with the cleanup finalizer, and the
+      // finalizer controller removes it once its resources are gone (crd.ts), answering with the CRD.
+      const marked = orderObject(markTerminating(old));
+      if (opts.dryRun) return { code: 200, body: marked };
+      return { code: 200, body: this.store.put(t, marked) };
+    }
     if (t.kind === "Namespace") {
       next.spec = next.spec ?? {};
       next.status = { ...(next.status ?? {}), phase: "Terminating" };
@@ -796,17 +853,50 @@ export class Registry {
     );
   }
 
+  /** Internal status write of a controller (the CRD controllers of crd.ts). */
+  internalUpdateStatus(t: ResourceType, obj: any): void {
+    const entry = this.store.entry(t, obj.metadata.namespace, obj.metadata.name);
+    if (!entry) return;
+    this.updateDecoded(t, entry, clone(obj), { defaultManager: "kube-apiserver" }, "status", "Update");
+  }
+
   /** Resolves an owner reference to a live entry in the dependent's namespace, or undefined. */
   resolveOwner(ref: any, ns: string | undefined): Entry | undefined | "unknown" {
-    const t = typeByKind(ref.apiVersion, ref.kind);
+    const t = this.typeByKind(ref.apiVersion, ref.kind);
     if (!t) return "unknown";
     return this.store.entry(t, t.namespaced ? ns : undefined, ref.name);
   }
 
+  /** Every type served now: the built-in ones and those of established CRDs. */
+  servedTypes(): ResourceType[] {
+    return [...RESOURCE_TYPES, ...this.customTypes.values()];
+  }
+
   /** Looks up a type by URL parts. */
   typeFor(group: string, version: string, plural: string): ResourceType | undefined {
-    return typeByResource(group, version, plural);
+    return (
+      typeByResource(group, version, plural) ??
+      [...this.customTypes.values()].find(
+        (t) => t.group === group && t.version === version && t.plural === plural,
+      )
+    );
   }
+
+  /** Looks up a served type by apiVersion and kind. */
+  typeByKind(apiVersion: string, kind: string): ResourceType | undefined {
+    return (
+      typeByKind(apiVersion, kind) ??
+      [...this.customTypes.values()].find((t) => apiVersionOf(t) === apiVersion && t.kind === kind)
+    );
+  }
+}
+
+/**
+ * The kind patch.ts merges lists by: a custom resource's lists are atomic unless its CRD's schema says
+ * otherwise (`x-kubernetes-list-type`, which is not modelled), so they merge as CUSTOM_RESOURCE_KIND.
+ */
+function mergeKind(t: ResourceType): string {
+  return t.custom ? CUSTOM_RESOURCE_KIND : t.kind;
 }
 
 function deleteDotted(obj: any, dotted: string): void {

@@ -1,4 +1,5 @@
 /** The resource types this server serves, with the discovery facts a real server reports for them. */
+import { type CustomTypeFacts, crdStrategy } from "./crd";
 import { statefulSetStrategy } from "./kinds/apps";
 import { configMapStrategy, secretStrategy } from "./kinds/config";
 import {
@@ -8,6 +9,7 @@ import {
   podStrategy,
   serviceAccountStrategy,
 } from "./kinds/core";
+import { podDisruptionBudgetStrategy } from "./kinds/policy";
 import {
   clusterRoleBindingStrategy,
   clusterRoleStrategy,
@@ -38,6 +40,8 @@ export interface ResourceType {
   /** Discovery categories (`all` is what `kubectl get all` expands). */
   categories?: string[];
   strategy: KindStrategy;
+  /** A custom resource type (crd.ts): its CRD and schema. Built-in types have none. */
+  custom?: CustomTypeFacts;
 }
 
 const ALL = ["create", "delete", "deletecollection", "get", "list", "patch", "update", "watch"];
@@ -172,6 +176,20 @@ export const RESOURCE_TYPES: ResourceType[] = [
     strategy: statefulSetStrategy,
   },
   {
+    group: "policy",
+    version: "v1",
+    kind: "PodDisruptionBudget",
+    plural: "poddisruptionbudgets",
+    singular: "poddisruptionbudget",
+    namespaced: true,
+    shortNames: ["pdb"],
+    verbs: ALL,
+    subresources: { status: STATUS },
+    schema: "IoK8sApiPolicyV1PodDisruptionBudget",
+    model: "V1PodDisruptionBudget",
+    strategy: podDisruptionBudgetStrategy,
+  },
+  {
     group: "rbac.authorization.k8s.io",
     version: "v1",
     kind: "Role",
@@ -236,6 +254,21 @@ export const RESOURCE_TYPES: ResourceType[] = [
     model: "V1EndpointSlice",
     strategy: endpointSliceStrategy,
   },
+  {
+    group: "apiextensions.k8s.io",
+    version: "v1",
+    kind: "CustomResourceDefinition",
+    plural: "customresourcedefinitions",
+    singular: "customresourcedefinition",
+    namespaced: false,
+    shortNames: ["crd", "crds"],
+    categories: ["api-extensions"],
+    verbs: ALL,
+    subresources: { status: STATUS },
+    schema: "IoK8sApiextensionsApiserverPkgApisApiextensionsV1CustomResourceDefinition",
+    model: "V1CustomResourceDefinition",
+    strategy: crdStrategy,
+  },
 ];
 
 /** `apps/v1` or `v1`. */
@@ -253,9 +286,11 @@ export function typeByResource(group: string, version: string, plural: string): 
   return RESOURCE_TYPES.find((t) => t.group === group && t.version === version && t.plural === plural);
 }
 
-/** The group versions served, for /api and /apis. */
-export function groupVersions(): { group: string; version: string }[] {
+/** The group versions served, for /api and /apis: the built-in types' and `types`' (custom ones). */
+export function groupVersions(
+  types: readonly ResourceType[] = RESOURCE_TYPES,
+): { group: string; version: string }[] {
   const seen = new Map<string, { group: string; version: string }>();
-  for (const t of RESOURCE_TYPES) seen.set(apiVersionOf(t), { group: t.group, version: t.version });
+  for (const t of types) seen.set(apiVersionOf(t), { group: t.group, version: t.version });
   return [...seen.values()];
 }

@@ -31,11 +31,11 @@ function goType(t: string, format: string): string {
   if (t === "string" || t === "Date") return "string";
   if (t.startsWith("Array<")) return `[]${goType(t.slice(6, -1), "")}`;
   if (t.startsWith("{ [key: string]: ")) return `map[string]${goType(t.slice(17, -3), "")}`;
-  return `v1.${t.replace(/^(V1|CoreV1|AppsV1|RbacV1|DiscoveryV1|EventsV1)/, "")}`;
+  return `v1.${t.replace(/^(V1|CoreV1|AppsV1|RbacV1|DiscoveryV1|EventsV1|ApiextensionsV1)/, "")}`;
 }
 
 function structName(cls: string): string {
-  return cls.replace(/^(V1|CoreV1|AppsV1|RbacV1|DiscoveryV1|EventsV1)/, "");
+  return cls.replace(/^(V1|CoreV1|AppsV1|RbacV1|DiscoveryV1|EventsV1|ApiextensionsV1)/, "");
 }
 
 /** Walks a body against the Go type tree rooted at a client-node model class. */

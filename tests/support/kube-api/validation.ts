@@ -224,3 +224,30 @@ export function checkEnum(field: string, v: unknown, allowed: string[]): FieldEr
   if (v === undefined) return [];
   return allowed.includes(v as string) ? [] : [notSupportedField(field, v, allowed)];
 }
+
+/**
+ * ValidateLabelSelector and ValidateLabelSelectorRequirement (kubernetes/apimachinery@eed236ce
+ * pkg/apis/meta/v1/validation/validation.go:64-103). A missing selector is valid.
+ */
+export function validateLabelSelector(sel: any, field: string): FieldError[] {
+  if (sel === undefined || sel === null) return [];
+  const errs = validateLabels(sel.matchLabels, `${field}.matchLabels`);
+  (Array.isArray(sel.matchExpressions) ? sel.matchExpressions : []).forEach((r: any, i: number) => {
+    const p = `${field}.matchExpressions[${i}]`;
+    const values: unknown[] = Array.isArray(r?.values) ? r.values : [];
+    if (r?.operator === "In" || r?.operator === "NotIn") {
+      if (values.length === 0)
+        errs.push(requiredField(`${p}.values`, "must be specified when `operator` is 'In' or 'NotIn'"));
+    } else if (r?.operator === "Exists" || r?.operator === "DoesNotExist") {
+      if (values.length > 0)
+        errs.push(
+          forbiddenField(`${p}.values`, "may not be specified when `operator` is 'Exists' or 'DoesNotExist'"),
+        );
+    } else errs.push(invalidField(`${p}.operator`, r?.operator ?? "", "not a valid selector operator"));
+    errs.push(...invalidEach(`${p}.key`, r?.key ?? "", qualifiedNameErrors(String(r?.key ?? ""))));
+    values.forEach((v, j) => {
+      errs.push(...invalidEach(`${p}.values[${j}]`, v, labelValueErrors(String(v))));
+    });
+  });
+  return errs;
+}

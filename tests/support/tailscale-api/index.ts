@@ -4,7 +4,9 @@ export { OPENAPI_PATH, SPEC_SUPPLEMENTS } from "./spec";
 export type {
   DeviceRecord,
   FaultSpec,
+  FederatedIdentityOptions,
   InjectedTailscaleFault,
+  Jwks,
   KeyRecord,
   RequestLogEntry,
   SeededFaultSpec,

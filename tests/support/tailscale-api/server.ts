@@ -2,12 +2,13 @@
 // that tailscaled talks to (under /_control/, which is not part of the public API).
 // Behaviour follows the real API where it is known (README.md beside this file); every /api/v2 request and response is validated
 // against the OpenAPI document (see spec.ts for the explicit list of supplements).
-import { createHash, randomBytes, randomInt } from "node:crypto";
+import { createHash, createPublicKey, randomBytes, randomInt, verify } from "node:crypto";
 import * as http from "node:http";
 import type { AddressInfo, Socket } from "node:net";
 import { type FaultAction, FaultInjector, type FaultSpec as InjectorFaultSpec } from "../kube-api/faults";
 import {
   formatAjvErrors,
+  OAUTH_TOKEN_EXCHANGE_RESPONSE_SCHEMA,
   OAUTH_TOKEN_RESPONSE_SCHEMA,
   SPEC_SUPPLEMENTS,
   type SpecOperation,
@@ -16,7 +17,9 @@ import {
 import type {
   DeviceRecord,
   FaultSpec,
+  FederatedIdentityOptions,
   InjectedTailscaleFault,
+  Jwks,
   KeyRecord,
   RequestLogEntry,
   SeededFaultSpec,
@@ -75,9 +78,20 @@ class ApiError extends Error {
   }
 }
 
+/**
+ * Who is calling. `oauth` is a token of a trust credential (KB 1623): an OAuth client's (`via: "client"`)
+ * or a federated identity's (`via: "federated"`); `clientId` is the credential's ID.
+ */
 type Caller =
   | { kind: "user"; userId: string; loginName: string; keyId: string }
-  | { kind: "oauth"; clientId: string; scopes: string[]; tags: string[]; keyId: string };
+  | {
+      kind: "oauth";
+      via: "client" | "federated";
+      clientId: string;
+      scopes: string[];
+      tags: string[];
+      keyId: string;
+    };
 
 interface Credential {
   caller: Caller;
@@ -85,8 +99,29 @@ interface Credential {
 }
 
 interface KeyState extends KeyRecord {
+  /** Empty for federated identities, which have none. */
   secret: string;
 }
+
+/** The scope that reads (`:read`) or writes keys of a type (SPEC listTailnetKeys, createKey). */
+function keyScope(keyType: KeyRecord["keyType"], read: boolean): string {
+  const base = { auth: "auth_keys", client: "oauth_keys", federated: "federated_keys" }[keyType];
+  return read ? `${base}:read` : base;
+}
+
+/** A trust pattern: `*` matches any characters, everything else itself (SPEC `Key.subject`, `customClaimRules`). */
+function matchesPattern(pattern: string, value: string): boolean {
+  const re = pattern
+    .split("*")
+    .map((p) => p.replace(/[.*+?^${}()|[\]\\]/g, "\\$&"))
+    .join(".*");
+  return new RegExp(`^${re}$`, "s").test(value);
+}
+
+const JWT_ALGORITHMS: Record<string, { hash: string; dsaEncoding?: "ieee-p1363" }> = {
+  RS256: { hash: "sha256" },
+  ES256: { hash: "sha256", dsaEncoding: "ieee-p1363" },
+};
 
 interface ServiceState extends ServiceRecord {
   /** nodeId -> manual approval. */
@@ -264,11 +299,18 @@ class FakeTailscale {
   private readonly sockets = new Set<Socket>();
   private readonly routes: Route[];
   private readonly tokenResponseValidator;
+  private readonly exchangeResponseValidator;
+  /** What the fake "fetched" from each issuer's discovery document: its signing keys. */
+  private readonly issuerKeys = new Map<string, Jwks>();
+  /** Why each refused token exchange was refused (the answer itself gives no reason). */
+  readonly exchangeRefusals: string[] = [];
   private nextDeviceNum = 1;
   private nextServiceNum = 1;
   private nextLegacyId = 7_000_000_000_001;
   readonly requests: RequestLogEntry[] = [];
   readonly controlRequests: RequestLogEntry[] = [];
+  /** Called after every request that may have changed state (onChange). */
+  private readonly changeListeners = new Set<() => void>();
   readonly schemaViolations: string[] = [];
   private server?: http.Server;
   url = "";
@@ -288,6 +330,7 @@ class FakeTailscale {
       autoApproverServices: opts.policy?.autoApproverServices ?? { "tag:k8s": ["tag:k8s"] },
     };
     this.tokenResponseValidator = spec.compileSupplement(OAUTH_TOKEN_RESPONSE_SCHEMA);
+    this.exchangeResponseValidator = spec.compileSupplement(OAUTH_TOKEN_EXCHANGE_RESPONSE_SCHEMA);
     this.injector = new FaultInjector(injectorSpecs(opts.faults));
     this.routes = this.buildRoutes();
     for (const d of opts.sharedInDevices ?? [HELLO_DEVICE]) this.shareIn(d);
@@ -365,6 +408,17 @@ class FakeTailscale {
         client.revoked = this.iso();
         client.valid = false;
       },
+      publishIssuerKeys: (issuer, jwks) => {
+        this.issuerKeys.set(issuer, structuredClone(jwks));
+      },
+      createFederatedIdentity: (o) => this.createFederatedIdentity(o),
+      deleteFederatedIdentity: (clientId) => {
+        const k = this.keyStore.get(clientId);
+        if (k?.keyType !== "federated") throw new Error(`no federated identity ${clientId}`);
+        k.revoked = this.iso();
+        k.valid = false;
+      },
+      exchangeRefusals: this.exchangeRefusals,
       createApiKey: () => this.createApiKey(),
       createAuthKey: (o = {}) => {
         const k = this.mintAuthKey({
@@ -406,6 +460,10 @@ class FakeTailscale {
       },
       requests: this.requests,
       controlRequests: this.controlRequests,
+      onChange: (fn) => {
+        this.changeListeners.add(fn);
+        return () => this.changeListeners.delete(fn);
+      },
       counts: () => {
         const byRoute: Record<string, number> = {};
         for (const r of this.requests) {
@@ -487,6 +545,49 @@ class FakeTailscale {
     return { clientId: id, clientSecret: secret };
   }
 
+  /**
+   * A federated identity, as an admin creates one (KB 1581; SPEC `createKey` with `keyType: "federated"`):
+   * the issuer must be an https:// URL whose keys were published, the subject a pattern; without an
+   * audience the fake generates one, as Tailscale does ("a secure audience", SPEC `Key.audience`; its
+   * real format is not documented).
+   */
+  createFederatedIdentity(o: FederatedIdentityOptions): { clientId: string; audience: string } {
+    let issuerUrl: URL | undefined;
+    try {
+      issuerUrl = new URL(o.issuer);
+    } catch {
+      issuerUrl = undefined;
+    }
+    if (issuerUrl?.protocol !== "https:") throw new Error(`issuer ${o.issuer} must be an https:// URL`);
+    if (!this.issuerKeys.has(o.issuer)) {
+      throw new Error(`issuer ${o.issuer} is not reachable: publishIssuerKeys(issuer, jwks) first`);
+    }
+    if (o.scopes.length === 0) throw new Error("a federated identity needs at least one scope");
+    if (!o.subject) throw new Error("a federated identity needs a subject pattern");
+    const id = `k${rand(10)}CNTRL`;
+    const audience = o.audience ?? `api.tailscale.com/${id}/${hex(8)}`;
+    this.keyStore.set(id, {
+      id,
+      secret: "",
+      keyType: "federated",
+      created: this.iso(),
+      reusable: false,
+      ephemeral: false,
+      preauthorized: false,
+      tags: [...o.tags],
+      scopes: [...o.scopes],
+      description: o.description ?? "",
+      userId: this.adminUserId,
+      uses: 0,
+      valid: true,
+      issuer: o.issuer,
+      subject: o.subject,
+      audience,
+      customClaimRules: { ...(o.customClaimRules ?? {}) },
+    });
+    return { clientId: id, audience };
+  }
+
   private authenticate(headers: http.IncomingHttpHeaders): Caller {
     const h = headers.authorization;
     if (!h) throw new ApiError(401, "API token required: send 'Authorization: Bearer <token>'");
@@ -505,7 +606,7 @@ class FakeTailscale {
     if (cred.caller.kind === "oauth") {
       const client = this.keyStore.get(cred.caller.clientId);
       if (!client || client.revoked)
-        throw new ApiError(401, "API token invalid: its OAuth client was deleted");
+        throw new ApiError(401, "API token invalid: its trust credential was deleted");
     }
     return cred.caller;
   }
@@ -608,6 +709,12 @@ class FakeTailscale {
     } else {
       out.scopes = k.scopes;
       out.tags = k.tags;
+    }
+    if (k.keyType === "federated") {
+      out.issuer = k.issuer;
+      out.subject = k.subject;
+      out.audience = k.audience;
+      out.customClaimRules = k.customClaimRules;
     }
     return out;
   }
@@ -741,9 +848,7 @@ class FakeTailscale {
     if (caller.kind === "user") return true;
     // Every credential may read the key it is using (KB 1623).
     if (k.id === caller.keyId || k.id === caller.clientId) return true;
-    return k.keyType === "auth"
-      ? this.hasScope(caller, "auth_keys:read")
-      : this.hasScope(caller, "oauth_keys:read");
+    return this.hasScope(caller, keyScope(k.keyType, true));
   }
 
   // ---------------------------------------------------------------- devices
@@ -1134,6 +1239,12 @@ class FakeTailscale {
       auth: false,
       handler: (ctx) => this.oauthToken(ctx),
     });
+    r.push({
+      method: "POST",
+      template: `/api/v2${SPEC_SUPPLEMENTS.tokenExchangePath}`,
+      auth: false,
+      handler: (ctx) => this.tokenExchange(ctx),
+    });
 
     api("GET", "/tailnet/{tailnet}/keys", [], (ctx) => {
       const caller = ctx.caller!;
@@ -1144,9 +1255,10 @@ class FakeTailscale {
       const keys = [...this.keyStore.values()].filter((k) => {
         if (!this.keyRecord(k).valid) return false;
         if (caller.kind === "user") return all || k.userId === caller.userId;
-        // Without `all`, an OAuth token lists "all OAuth clients for the tailnet" and nothing else
-        // (SPEC listTailnetKeys); auth keys it minted are listed only with `all=true`.
-        if (!all && k.keyType !== "client") return false;
+        // Without `all`, an OAuth token lists "all OAuth clients for the tailnet", a federated identity's
+        // token "all federated identities", and nothing else (SPEC listTailnetKeys); auth keys it minted are
+        // listed only with `all=true`.
+        if (!all && k.keyType !== caller.via) return false;
         return this.visibleKey(caller, k);
       });
       return { status: 200, body: { keys: keys.map((k) => this.renderKey(k, false)) } };
@@ -1155,17 +1267,13 @@ class FakeTailscale {
     api("GET", "/tailnet/{tailnet}/keys/{keyId}", [], (ctx) => {
       const k = this.presentKey(ctx.params["keyId"]!);
       if (!this.visibleKey(ctx.caller!, k)) {
-        this.requireScopes(
-          ctx.caller!,
-          [k.keyType === "auth" ? "auth_keys:read" : "oauth_keys:read"],
-          "reading keys",
-        );
+        this.requireScopes(ctx.caller!, [keyScope(k.keyType, true)], "reading keys");
       }
       return { status: 200, body: this.renderKey(k, false) };
     });
     api("DELETE", "/tailnet/{tailnet}/keys/{keyId}", [], (ctx) => {
       const k = this.presentKey(ctx.params["keyId"]!);
-      this.requireScopes(ctx.caller!, [k.keyType === "auth" ? "auth_keys" : "oauth_keys"], "deleting keys");
+      this.requireScopes(ctx.caller!, [keyScope(k.keyType, false)], "deleting keys");
       k.revoked ??= this.iso();
       return { status: 200 };
     });
@@ -1331,6 +1439,33 @@ class FakeTailscale {
       });
       return { status: 200, body: { services: states, certDomains: this.certDomains(d) } };
     });
+    // What a client's netmap says about a MagicDNS name: a Tailscale Service (its ports, and the hosts
+    // that advertise it with approval, online) or a device.
+    control("GET", "/resolve/{name}", (ctx) => {
+      const fqdn = ctx.params["name"]!.toLowerCase().replace(/\.$/, "");
+      const suffix = `.${this.tailnetDomain}`;
+      const label = fqdn.endsWith(suffix) ? fqdn.slice(0, -suffix.length) : undefined;
+      const s = label ? this.serviceStore.get(`svc:${label}`) : undefined;
+      if (s) {
+        const hosts = [...this.deviceStore.values()]
+          .filter(
+            (d) =>
+              d.connectedToControl &&
+              d.advertisedServices.includes(s.name) &&
+              this.approvalLevel(s, d) !== "not-approved",
+          )
+          .map((d) => d.nodeId)
+          .sort();
+        return { status: 200, body: { kind: "service", name: s.name, ports: s.ports, hosts } };
+      }
+      const d = [...this.deviceStore.values()].find((x) => x.name === fqdn);
+      if (d)
+        return {
+          status: 200,
+          body: { kind: "device", name: d.name, hosts: d.connectedToControl ? [d.nodeId] : [] },
+        };
+      throw new ApiError(404, `${fqdn} is not a name in the tailnet`);
+    });
     control("GET", "/devices/{nodeId}/cert-domains", (ctx) => {
       const d = this.controlDevice(ctx);
       return { status: 200, body: { certDomains: this.certDomains(d) } };
@@ -1371,7 +1506,14 @@ class FakeTailscale {
     const tokenId = `k${rand(10)}CNTRL`;
     const token = `tskey-api-${tokenId}-${rand(30)}`;
     this.credentials.set(token, {
-      caller: { kind: "oauth", clientId: client.id, scopes, tags: client.tags, keyId: tokenId },
+      caller: {
+        kind: "oauth",
+        via: "client",
+        clientId: client.id,
+        scopes,
+        tags: client.tags,
+        keyId: tokenId,
+      },
       expiresAt: this.now() + TOKEN_LIFETIME_S * 1000,
     });
     return {
@@ -1385,6 +1527,119 @@ class FakeTailscale {
         tags: [...client.tags],
       },
     };
+  }
+
+  /**
+   * Workload identity federation: `client_id` and `jwt` form fields, no Authorization
+   * (tailscale/tailscale-client-go-v2@4f50555a identityfederation.go:95-105; Tailscale's CLI also sends
+   * `grant_type=authorization_code&code=`, tailscale/tailscale@de9ec7ee
+   * feature/identityfederation/identityfederation.go:136-153, which is ignored). Tailscale checks the
+   * signature with the issuer's published keys, the issuer, audience and expiry, and the claim rules (KB
+   * 1581). Every refusal is the same `403 {"message":"Unauthorized"}` users report (tailscale/github-action#227);
+   * the reason goes to `exchangeRefusals`. That an unknown or deleted client ID gets the same answer is
+   * assumed (undocumented). The access token lasts an hour, as an OAuth client's (assumed).
+   */
+  private tokenExchange(ctx: Ctx): Handled {
+    const ct = String(ctx.headers["content-type"] ?? "");
+    if (!ct.startsWith("application/x-www-form-urlencoded")) {
+      throw new ApiError(400, "the token exchange request must be application/x-www-form-urlencoded");
+    }
+    const form = new URLSearchParams(ctx.rawBody);
+    const clientId = form.get("client_id") ?? "";
+    const jwt = form.get("jwt") ?? "";
+    if (clientId === "" || jwt === "") throw new ApiError(400, "client_id and jwt are required");
+    const refuse = (why: string): ApiError => {
+      this.exchangeRefusals.push(`${clientId}: ${why}`);
+      return new ApiError(403, "Unauthorized");
+    };
+    const identity = this.keyStore.get(clientId);
+    if (identity?.keyType !== "federated") throw refuse("no federated identity has this client ID");
+    if (identity.revoked) throw refuse("the federated identity was deleted");
+    const claims = this.verifiedClaims(jwt, identity.issuer!, refuse);
+    const now = this.now() / 1000;
+    if (claims.iss !== identity.issuer)
+      throw refuse(`issuer ${JSON.stringify(claims.iss)} is not the trusted one`);
+    const aud = Array.isArray(claims.aud) ? claims.aud : [claims.aud];
+    if (!aud.includes(identity.audience)) {
+      throw refuse(
+        `audience ${JSON.stringify(claims.aud)} does not include ${JSON.stringify(identity.audience)}`,
+      );
+    }
+    if (typeof claims.exp !== "number" || claims.exp <= now)
+      throw refuse("the token has expired or has no exp");
+    if (typeof claims.nbf === "number" && claims.nbf > now) throw refuse("the token is not valid yet (nbf)");
+    if (typeof claims.sub !== "string" || !matchesPattern(identity.subject!, claims.sub)) {
+      throw refuse(
+        `subject ${JSON.stringify(claims.sub)} does not match ${JSON.stringify(identity.subject)}`,
+      );
+    }
+    for (const [claim, pattern] of Object.entries(identity.customClaimRules ?? {})) {
+      const v = claims[claim];
+      if (!(typeof v === "string" || typeof v === "number" || typeof v === "boolean")) {
+        throw refuse(`claim ${claim} is missing or not a scalar`);
+      }
+      if (!matchesPattern(pattern, String(v))) {
+        throw refuse(`claim ${claim} ${JSON.stringify(v)} does not match ${JSON.stringify(pattern)}`);
+      }
+    }
+    const tokenId = `k${rand(10)}CNTRL`;
+    const token = `tskey-api-${tokenId}-${rand(30)}`;
+    this.credentials.set(token, {
+      caller: {
+        kind: "oauth",
+        via: "federated",
+        clientId,
+        scopes: [...identity.scopes],
+        tags: [...identity.tags],
+        keyId: tokenId,
+      },
+      expiresAt: this.now() + TOKEN_LIFETIME_S * 1000,
+    });
+    return {
+      status: 200,
+      body: {
+        access_token: token,
+        token_type: "Bearer",
+        expires_in: TOKEN_LIFETIME_S,
+        scope: identity.scopes.join(" "),
+      },
+    };
+  }
+
+  /** The claims of a JWT whose signature one of `issuer`'s published keys verifies (RS256 or ES256). */
+  private verifiedClaims(
+    jwt: string,
+    issuer: string,
+    refuse: (why: string) => ApiError,
+  ): Record<string, Json> {
+    const parts = jwt.split(".");
+    if (parts.length !== 3) throw refuse("the token is not a JWT");
+    let header: Json;
+    let claims: Json;
+    try {
+      header = JSON.parse(Buffer.from(parts[0]!, "base64url").toString("utf8"));
+      claims = JSON.parse(Buffer.from(parts[1]!, "base64url").toString("utf8"));
+    } catch {
+      throw refuse("the token's header or claims are not JSON");
+    }
+    const alg = JWT_ALGORITHMS[header?.alg];
+    if (!alg) throw refuse(`signature algorithm ${JSON.stringify(header?.alg)} is not accepted`);
+    const keys = (this.issuerKeys.get(issuer)?.keys ?? []).filter(
+      (k) => header.kid === undefined || k.kid === header.kid,
+    );
+    const signed = Buffer.from(`${parts[0]}.${parts[1]}`);
+    const signature = Buffer.from(parts[2]!, "base64url");
+    const ok = keys.some((jwk) => {
+      try {
+        const key = createPublicKey({ key: jwk as Json, format: "jwk" });
+        return verify(alg.hash, signed, { key, dsaEncoding: alg.dsaEncoding }, signature);
+      } catch {
+        return false;
+      }
+    });
+    if (!ok) throw refuse(`no published key of ${issuer} verifies the signature`);
+    if (typeof claims !== "object" || claims === null) throw refuse("the token's claims are not an object");
+    return claims;
   }
 
   // ---------------------------------------------------------------- request pipeline
@@ -1545,6 +1800,7 @@ class FakeTailscale {
       if (!(err instanceof ApiError)) throw err;
       result = { status: err.status, body: { message: err.message }, headers: err.headers };
     }
+    if (method !== "GET") for (const fn of this.changeListeners) fn();
 
     if (fault?.after) {
       log(fault.reset ? 0 : fault.status);
@@ -1614,6 +1870,9 @@ class FakeTailscale {
     let problem: string | undefined;
     if (route.template.endsWith(SPEC_SUPPLEMENTS.oauthTokenPath)) {
       const v = result.status === 200 ? this.tokenResponseValidator : this.spec.errorBody();
+      if (!v(result.body)) problem = formatAjvErrors(v, "body");
+    } else if (route.template.endsWith(SPEC_SUPPLEMENTS.tokenExchangePath)) {
+      const v = result.status === 200 ? this.exchangeResponseValidator : this.spec.errorBody();
       if (!v(result.body)) problem = formatAjvErrors(v, "body");
     } else if (op) {
       const code = String(result.status);

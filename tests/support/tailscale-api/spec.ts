@@ -24,6 +24,8 @@ export const OPENAPI_PATH = path.join(__dirname, "openapi", "openapi.json");
 export const SPEC_SUPPLEMENTS = {
   /** G1: the OAuth client-credentials endpoint is not in the document; its shapes are hand-written. */
   oauthTokenPath: "/oauth/token",
+  /** G1: nor is workload identity federation's token exchange; its shapes are hand-written too. */
+  tokenExchangePath: "/oauth/token-exchange",
   /** G2: Tailscale's Go clients call `/vip-services`; validated with the documented `/services` operations. */
   pathAliases: [
     { alias: "/tailnet/{tailnet}/vip-services", specPath: "/tailnet/{tailnet}/services" },
@@ -193,5 +195,21 @@ export const OAUTH_TOKEN_RESPONSE_SCHEMA = {
     expires_in: { type: "integer", minimum: 1 },
     scope: { type: "string" },
     tags: { type: "array", items: { type: "string", pattern: "^tag:" } },
+  },
+} as const;
+
+/**
+ * G1 supplement: the token exchange's response, the fields Tailscale's Go client reads
+ * (tailscale/tailscale-client-go-v2@4f50555a identityfederation.go:23-29). Whether it also lists tags, as the
+ * OAuth token response does, is not known; the fake sends none.
+ */
+export const OAUTH_TOKEN_EXCHANGE_RESPONSE_SCHEMA = {
+  type: "object",
+  required: ["access_token", "token_type", "expires_in"],
+  properties: {
+    access_token: { type: "string", pattern: "^tskey-api-" },
+    token_type: { const: "Bearer" },
+    expires_in: { type: "integer", minimum: 1 },
+    scope: { type: "string" },
   },
 } as const;

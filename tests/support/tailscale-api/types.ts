@@ -1,4 +1,5 @@
 // Public shapes of the fake Tailscale API (what tests and the cluster simulator see).
+import type { JsonWebKey } from "node:crypto";
 import type { FaultKind, FaultSpec as InjectorFaultSpec } from "../kube-api/faults";
 
 /** A Tailscale device as the fake control plane holds it. */
@@ -46,10 +47,10 @@ export interface SharedInDevice {
   user: string;
 }
 
-/** An auth key or OAuth client as the fake holds it, never with its secret. */
+/** An auth key, OAuth client or federated identity as the fake holds it, never with its secret. */
 export interface KeyRecord {
   id: string;
-  keyType: "auth" | "client";
+  keyType: "auth" | "client" | "federated";
   created: string;
   /** Auth keys only. */
   expires?: string;
@@ -69,6 +70,31 @@ export interface KeyRecord {
   /** False once revoked, expired or (single-use) spent. */
   valid: boolean;
   invalidReason?: "revoked" | "expired" | "spent";
+  /** Federated identities only: the trust they grant tokens to (SPEC `Key`). */
+  issuer?: string;
+  subject?: string;
+  audience?: string;
+  customClaimRules?: Record<string, string>;
+}
+
+/** An issuer's signing keys, as its `jwks_uri` serves them. */
+export interface Jwks {
+  keys: (JsonWebKey & { kid?: string })[];
+}
+
+/** A federated identity to create (KB https://tailscale.com/kb/1581/workload-identity-federation). */
+export interface FederatedIdentityOptions {
+  scopes: string[];
+  tags: string[];
+  /** The trusted issuer, an https:// URL whose keys were published with `publishIssuerKeys`. */
+  issuer: string;
+  /** Pattern the token's `sub` must match; `*` matches any characters. */
+  subject: string;
+  /** The `aud` the token must carry; generated when omitted, as Tailscale does. */
+  audience?: string;
+  /** Claim name to pattern, each of which the token must match. */
+  customClaimRules?: Record<string, string>;
+  description?: string;
 }
 
 /** A Tailscale Service ("VIP service"). */
@@ -161,6 +187,17 @@ export interface TailscaleApiServer {
    * gets tokens, and the tokens it got stop working.
    */
   deleteOAuthClient(clientId: string): void;
+  /**
+   * Publishes an issuer's signing keys: what Tailscale would fetch from `<issuer>/.well-known/openid-configuration`
+   * and its `jwks_uri`. Publishing again replaces them (an issuer's key rotation).
+   */
+  publishIssuerKeys(issuer: string, jwks: Jwks): void;
+  /** Creates a federated identity as an admin does in the console (no API request logged). */
+  createFederatedIdentity(o: FederatedIdentityOptions): { clientId: string; audience: string };
+  /** Deletes a federated identity: it exchanges no more tokens, and the tokens it got stop working. */
+  deleteFederatedIdentity(clientId: string): void;
+  /** Why each refused token exchange was refused, `<client_id>: <reason>` (the answer says only "Unauthorized"). */
+  exchangeRefusals: string[];
   /** Creates a user-owned API access token for the tailnet admin user (all permissions). */
   createApiKey(): string;
   /** Mints an auth key directly (test setup shortcut; same rules as login expects). */
@@ -190,6 +227,12 @@ export interface TailscaleApiServer {
   requests: RequestLogEntry[];
   /** tailscaled-side (/_control) requests, kept apart so API call counts stay meaningful. */
   controlRequests: RequestLogEntry[];
+  /**
+   * Calls `fn` synchronously after each request other than a GET was handled, API or control (a
+   * device's login, advertisement or disconnection): a test can observe every state the fake goes
+   * through. Returns the unsubscribe function.
+   */
+  onChange(fn: () => void): () => void;
   counts(): { total: number; byRoute: Record<string, number> };
   /** Clears the API request log and counts. */
   resetCounts(): void;

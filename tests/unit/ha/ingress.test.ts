@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import type { BackendServiceFacts } from "../../../provider/plan/backends";
 import { PlanError } from "../../../provider/plan/errors";
 import {
+  buildHAIngressServiceConfig,
   certIssued,
   haIngressTeardown,
   joinTokenFor,
@@ -237,10 +238,9 @@ describe("ha/ingress: TestIngressPGReconciler, step by step through the pure hel
 
 describe("ha/ingress: ports, HTTP and redirect", () => {
   it("HTTPEndpoint: tcp:443 + tcp:80, same proxy handlers on port 80", () => {
-    const plan = planHAIngress(ingress(), backends, {
+    const plan = planHAIngress(ingress({ httpEndpoint: true }), backends, {
       ...ctx,
       tailnetDomain: "tailxyz.ts.net",
-      httpEndpoint: true,
     });
     assert.deepEqual(plan.tailscaleService.ports, ["tcp:443", "tcp:80"]);
     assert.equal(
@@ -267,12 +267,19 @@ describe("ha/ingress: ports, HTTP and redirect", () => {
     );
   });
 
-  it("HTTPEndpointAndRedirectConflict: the HTTP endpoint wins, port 80 proxies", () => {
-    const plan = planHAIngress(ingress({ httpRedirect: true }), backends, { ...ctx, httpEndpoint: true });
-    assert.deepEqual(plan.tailscaleService.ports, ["tcp:443", "tcp:80"]);
-    assert.deepEqual(plan.serveConfigEntry!.Web!["my-svc.ts.net:80"], {
-      Handlers: { "/": { Proxy: "http://10.0.0.1:8080/" } },
-    });
+  it("HTTPEndpointAndRedirectConflict: refused (ours; the operator serves HTTP and ignores the redirect)", () => {
+    assert.throws(
+      () => planHAIngress(ingress({ httpRedirect: true, httpEndpoint: true }), backends, ctx),
+      /httpEndpoint and httpRedirect cannot both be set/,
+    );
+    // The operator's bytes for both, should a caller build the entry itself: the endpoint wins.
+    assert.deepEqual(
+      buildHAIngressServiceConfig("my-svc.ts.net", [{ path: "/", proxy: "http://10.0.0.1:8080/" }], {
+        httpEndpoint: true,
+        httpRedirect: true,
+      }).Web!["my-svc.ts.net:80"],
+      { Handlers: { "/": { Proxy: "http://10.0.0.1:8080/" } } },
+    );
   });
 
   it("without the tailnet domain, no serve entry or cert objects yet (they are keyed by the FQDN)", () => {

@@ -197,12 +197,15 @@ describe("ha/proxygroup: planProxyGroup", () => {
                   { name: "TS_SERVE_CONFIG", value: "/etc/proxies/serve-config.json" },
                   { name: "TS_EXPERIMENTAL_CERT_SHARE", value: "true" },
                   { name: "TS_DEBUG_ACME_FORCE_RENEWAL", value: "true" },
+                  // Ours, for the readiness probe.
+                  { name: "TS_ENABLE_HEALTH_CHECK", value: "true" },
                 ],
                 volumeMounts: [
                   { name: "tailscaledconfig-0", mountPath: "/etc/tsconfig/ingress-pg-0", readOnly: true },
                   { name: "tailscaledconfig-1", mountPath: "/etc/tsconfig/ingress-pg-1", readOnly: true },
                   { name: "ingress-pg-ingress-config", mountPath: "/etc/proxies", readOnly: true },
                 ],
+                readinessProbe: { httpGet: { path: "/healthz", port: 9002 }, periodSeconds: 5 },
               },
             ],
             volumes: [
@@ -210,8 +213,41 @@ describe("ha/proxygroup: planProxyGroup", () => {
               { name: "tailscaledconfig-1", secret: { secretName: "ingress-pg-1-config" } },
               { name: "ingress-pg-ingress-config", configMap: { name: "ingress-pg-ingress-config" } },
             ],
+            topologySpreadConstraints: [
+              {
+                maxSkew: 1,
+                topologyKey: "kubernetes.io/hostname",
+                whenUnsatisfiable: "DoNotSchedule",
+                nodeTaintsPolicy: "Honor",
+                labelSelector: {
+                  matchLabels: {
+                    "tailscale.com/managed": "true",
+                    "tailscale.com/parent-resource-type": "proxygroup",
+                    "tailscale.com/parent-resource": "ingress-pg",
+                  },
+                },
+              },
+            ],
           },
         },
+        podManagementPolicy: "OrderedReady",
+        updateStrategy: { type: "RollingUpdate", rollingUpdate: { partition: 0 } },
+      },
+    });
+    assert.deepEqual(plan.podDisruptionBudget, {
+      apiVersion: "policy/v1",
+      kind: "PodDisruptionBudget",
+      metadata: { name: "ingress-pg", namespace: "tailscale", labels: labels("ingress-pg"), annotations },
+      spec: {
+        maxUnavailable: 1,
+        selector: {
+          matchLabels: {
+            "tailscale.com/managed": "true",
+            "tailscale.com/parent-resource-type": "proxygroup",
+            "tailscale.com/parent-resource": "ingress-pg",
+          },
+        },
+        unhealthyPodEvictionPolicy: "AlwaysAllow",
       },
     });
   });
@@ -229,9 +265,99 @@ describe("ha/proxygroup: planProxyGroup", () => {
         "Role/ingress-pg",
         "RoleBinding/ingress-pg",
         "ConfigMap/ingress-pg-ingress-config",
+        "PodDisruptionBudget/ingress-pg",
         "StatefulSet/ingress-pg",
       ],
     );
+  });
+
+  it("a PodDisruptionBudget from 2 replicas on, the same whatever the count (none for 0 or 1: it would block drains)", () => {
+    const cases: [number, boolean][] = [
+      [0, false],
+      [1, false],
+      [2, true],
+      [3, true],
+      [10, true],
+    ];
+    const two = planProxyGroup(pgInput({ replicas: 2 }), noCtx).podDisruptionBudget;
+    for (const [replicas, has] of cases) {
+      const plan = planProxyGroup(pgInput({ replicas }), noCtx);
+      assert.deepEqual(plan.podDisruptionBudget, has ? two : undefined, `${replicas} replicas`);
+      assert.equal(
+        proxyGroupObjects(plan).some((o) => o.kind === "PodDisruptionBudget"),
+        has,
+        `${replicas} replicas: in the planned objects`,
+      );
+    }
+  });
+
+  it("rollout, readiness and spread are the same for every replica count", () => {
+    const shape = (replicas: number) => {
+      const sts = planProxyGroup(pgInput({ replicas }), noCtx).statefulSet;
+      return {
+        rollout: [sts.spec!.podManagementPolicy, sts.spec!.updateStrategy],
+        probe: tailscaleContainer(sts).readinessProbe,
+        spread: sts.spec!.template.spec!.topologySpreadConstraints,
+      };
+    };
+    for (const replicas of [0, 1, 3]) assert.deepEqual(shape(replicas), shape(2), `${replicas} replicas`);
+  });
+
+  it("a ProxyClass topologySpreadConstraints replaces the default spread; no labelSelector means the group's Pods; [] removes it", () => {
+    const spread = (pc: ProxyGroupInput["proxyClass"]) =>
+      planProxyGroup(pgInput({ proxyClass: pc }), noCtx).statefulSet.spec!.template.spec!
+        .topologySpreadConstraints;
+    const own = {
+      matchLabels: {
+        "tailscale.com/managed": "true",
+        "tailscale.com/parent-resource-type": "proxygroup",
+        "tailscale.com/parent-resource": "ingress-pg",
+      },
+    };
+    const cases: [string, ProxyGroupInput["proxyClass"], unknown][] = [
+      [
+        "zone, soft, selector filled in",
+        {
+          topologySpreadConstraints: [
+            { maxSkew: 2, topologyKey: "topology.kubernetes.io/zone", whenUnsatisfiable: "ScheduleAnyway" },
+          ],
+        },
+        [
+          {
+            maxSkew: 2,
+            topologyKey: "topology.kubernetes.io/zone",
+            whenUnsatisfiable: "ScheduleAnyway",
+            labelSelector: own,
+          },
+        ],
+      ],
+      [
+        "a selector of the user's kept as given",
+        {
+          topologySpreadConstraints: [
+            {
+              maxSkew: 1,
+              topologyKey: "kubernetes.io/hostname",
+              whenUnsatisfiable: "DoNotSchedule",
+              labelSelector: { matchLabels: { app: "edge" } },
+              minDomains: 2,
+            },
+          ],
+        },
+        [
+          {
+            maxSkew: 1,
+            topologyKey: "kubernetes.io/hostname",
+            whenUnsatisfiable: "DoNotSchedule",
+            labelSelector: { matchLabels: { app: "edge" } },
+            minDomains: 2,
+          },
+        ],
+      ],
+      ["an empty list: no constraint", { topologySpreadConstraints: [] }, []],
+      ["another field only: the default", { podLabels: { team: "net" } }, spread(undefined)],
+    ];
+    for (const [name, pc, want] of cases) assert.deepEqual(spread(pc), want, name);
   });
 
   it("every object validates against the Kubernetes schema (kubernetes-models)", async () => {
@@ -253,6 +379,11 @@ describe("ha/proxygroup: planProxyGroup", () => {
     new ConfigMap(plan.configMap).validate();
     new Role(plan.role).validate();
     new RoleBinding(plan.roleBinding).validate();
+    const PodDisruptionBudget = await load(
+      "kubernetes-models/policy/v1/PodDisruptionBudget",
+      "PodDisruptionBudget",
+    );
+    new PodDisruptionBudget(plan.podDisruptionBudget).validate();
     // The check is real: a StatefulSet without a selector is rejected.
     assert.throws(() =>
       new StatefulSet({
@@ -263,10 +394,10 @@ describe("ha/proxygroup: planProxyGroup", () => {
   });
 
   it("TestProxyGroupTypes/ingress_type: replicas 0 with a shared ACME account", () => {
-    const plan = planProxyGroup(pgInput({ name: "test-ingress", replicas: 0 }), {
-      ...noCtx,
-      shareAcmeAccount: true,
-    });
+    const plan = planProxyGroup(
+      pgInput({ name: "test-ingress", replicas: 0, shareAcmeAccount: true }),
+      noCtx,
+    );
     const sts = plan.statefulSet;
     assert.equal(envValue(sts, "TS_INTERNAL_APP"), "k8s-operator-proxygroup-ingress");
     assert.equal(envValue(sts, "TS_SERVE_CONFIG"), "/etc/proxies/serve-config.json");
@@ -379,6 +510,7 @@ describe("ha/proxygroup: planProxyGroup", () => {
       "TS_SERVE_CONFIG",
       "TS_EXPERIMENTAL_CERT_SHARE",
       "TS_DEBUG_ACME_FORCE_RENEWAL",
+      "TS_ENABLE_HEALTH_CHECK",
       "TS_DEBUG_ADDR_PORT",
       "TS_TAILSCALED_EXTRA_ARGS",
       "TS_LOCAL_ADDR_PORT",

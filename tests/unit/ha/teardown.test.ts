@@ -175,7 +175,7 @@ describe("ha/teardown", () => {
     );
   });
 
-  it("ProxyGroup: StatefulSet, pods gone, devices, this owner's Secrets, then ConfigMap and RBAC (ours: no ownerRef GC)", () => {
+  it("ProxyGroup: StatefulSet, pods gone, devices, this owner's Secrets, then PodDisruptionBudget, ConfigMap and RBAC (ours: no ownerRef GC)", () => {
     const pgHash = "795b39f530041e9c791a";
     const steps = proxyGroupTeardown(PG, "proj/dev/pg");
     assert.deepEqual(steps, [
@@ -214,8 +214,9 @@ describe("ha/teardown", () => {
       },
       {
         step: "deleteObjects",
-        description: "delete the ConfigMap and RBAC of ProxyGroup tailscale/test-pg",
+        description: "delete the PodDisruptionBudget, ConfigMap and RBAC of ProxyGroup tailscale/test-pg",
         objects: [
+          { apiVersion: "policy/v1", kind: "PodDisruptionBudget", namespace: "tailscale", name: "test-pg" },
           configMap,
           {
             apiVersion: "rbac.authorization.k8s.io/v1",

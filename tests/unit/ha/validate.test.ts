@@ -47,6 +47,29 @@ describe("ha/validate: checkProxyGroup", () => {
     ]);
   });
 
+  it("proxyClass.env may not move or turn off the /healthz the readiness probe reads", () => {
+    const reason = (name: string) =>
+      `${name} is set by pulumi-tailnet on ProxyGroup replicas: their readiness probe reads containerboot's ` +
+      "/healthz on port 9002 of the Pod IP, which this would move or turn off; remove it";
+    assert.deepEqual(
+      check({
+        proxyClass: {
+          env: [
+            { name: "EXTRA", value: "1" },
+            { name: "TS_LOCAL_ADDR_PORT", value: "127.0.0.1:9002" },
+            { name: "TS_ENABLE_HEALTH_CHECK", value: "false" },
+            { name: "TS_HEALTHCHECK_ADDR_PORT", value: "[::]:8080" },
+          ],
+        },
+      }),
+      [
+        { property: "proxyClass.env[1].name", reason: reason("TS_LOCAL_ADDR_PORT") },
+        { property: "proxyClass.env[2].name", reason: reason("TS_ENABLE_HEALTH_CHECK") },
+        { property: "proxyClass.env[3].name", reason: reason("TS_HEALTHCHECK_ADDR_PORT") },
+      ],
+    );
+  });
+
   it("replicas: whole number ≥ 0", () => {
     assert.deepEqual(check({ replicas: -1 }), [
       { property: "replicas", reason: "should be greater than or equal to 0, got -1" },
@@ -110,6 +133,14 @@ describe("ha/validate: checkProxyGroup", () => {
         reason:
           'the configured ProxyClass specifies to use image "example.com/k8s-proxy" but expected a "tailscale" image for ProxyGroup of type "ingress"',
       },
+    ]);
+  });
+
+  it("shareAcmeAccount: a boolean", () => {
+    assert.deepEqual(check({ shareAcmeAccount: true }), []);
+    assert.deepEqual(check({ shareAcmeAccount: false }), []);
+    assert.deepEqual(check({ shareAcmeAccount: "true" }), [
+      { property: "shareAcmeAccount", reason: 'must be a boolean (true or false), got "true"' },
     ]);
   });
 

@@ -2,8 +2,24 @@
  * PodSpec defaulting and validation shared by Pod and StatefulSet templates, after
  * kubernetes/kubernetes pkg/apis/core/v1/defaults.go and pkg/apis/core/validation.
  */
-import { duplicateField, type FieldError, invalidField, notFoundField, requiredField } from "../errors";
-import { checkEnum, dns1123LabelErrors, invalidEach, validateLabels } from "../validation";
+import {
+  duplicateField,
+  type FieldError,
+  invalidField,
+  notFoundField,
+  notSupportedField,
+  requiredField,
+} from "../errors";
+import {
+  checkEnum,
+  dns1123LabelErrors,
+  dns1123SubdomainErrors,
+  invalidEach,
+  isIP,
+  qualifiedNameErrors,
+  validateLabelSelector,
+  validateLabels,
+} from "../validation";
 
 /** imagePullPolicy default: Always for `:latest` or an untagged image, else IfNotPresent. */
 export function defaultPullPolicy(image: string | undefined): string {
@@ -100,6 +116,113 @@ const VOLUME_SOURCES = [
   "image",
 ];
 
+const NOT_POSITIVE = "must be greater than zero";
+
+/**
+ * validateTopologySpreadConstraints (kubernetes/kubernetes pkg/apis/core/validation/validation.go):
+ * maxSkew and minDomains positive, minDomains only with DoNotSchedule, one constraint per
+ * {topologyKey, whenUnsatisfiable}, the node inclusion policies, matchLabelKeys, the label selector.
+ */
+function validateSpread(list: any[], path: string): FieldError[] {
+  const errs: FieldError[] = [];
+  list.forEach((c, i) => {
+    const p = `${path}[${i}]`;
+    if (!(typeof c?.maxSkew === "number" && c.maxSkew > 0))
+      errs.push(invalidField(`${p}.maxSkew`, c?.maxSkew ?? 0, NOT_POSITIVE));
+    if (!c?.topologyKey) errs.push(requiredField(`${p}.topologyKey`, "can not be empty"));
+    const when = c?.whenUnsatisfiable ?? "";
+    if (when !== "DoNotSchedule" && when !== "ScheduleAnyway")
+      errs.push(notSupportedField(`${p}.whenUnsatisfiable`, when, ["DoNotSchedule", "ScheduleAnyway"]));
+    if (list.slice(i + 1).some((o) => o?.topologyKey === c?.topologyKey && o?.whenUnsatisfiable === when))
+      errs.push(duplicateField(`${p}.{topologyKey, whenUnsatisfiable}`, `{${c?.topologyKey}, ${when}}`));
+    if (c?.minDomains !== undefined) {
+      if (!(c.minDomains > 0)) errs.push(invalidField(`${p}.minDomains`, c.minDomains, NOT_POSITIVE));
+      if (when !== "DoNotSchedule")
+        errs.push(
+          invalidField(
+            `${p}.minDomains`,
+            c.minDomains,
+            `can only use minDomains if whenUnsatisfiable=DoNotSchedule, not ${when}`,
+          ),
+        );
+    }
+    for (const f of ["nodeAffinityPolicy", "nodeTaintsPolicy"])
+      errs.push(...checkEnum(`${p}.${f}`, c?.[f], ["Honor", "Ignore"]));
+    const keys: string[] = Array.isArray(c?.matchLabelKeys) ? c.matchLabelKeys : [];
+    if (keys.length > 0 && !c?.labelSelector)
+      errs.push(requiredField(`${p}.labelSelector`, "must be specified when matchLabelKeys is set"));
+    keys.forEach((k, j) => {
+      errs.push(...invalidEach(`${p}.matchLabelKeys[${j}]`, k, qualifiedNameErrors(String(k))));
+      if (c?.labelSelector?.matchLabels && k in c.labelSelector.matchLabels)
+        errs.push(
+          invalidField(`${p}.matchLabelKeys[${j}]`, k, "exists in both matchLabelKeys and labelSelector"),
+        );
+    });
+    errs.push(...validateLabelSelector(c?.labelSelector, `${p}.labelSelector`));
+  });
+  return errs;
+}
+
+const HANDLERS = ["exec", "httpGet", "tcpSocket", "grpc"];
+
+/** IsValidPortName (k8s.io/apimachinery pkg/util/validation): an IANA_SVC_NAME. */
+function portNameErrors(v: string): string[] {
+  const out: string[] = [];
+  if (v.length < 1 || v.length > 15) out.push("must be no more than 15 characters");
+  if (!/^[-a-z0-9]+$/.test(v))
+    out.push("must contain only alpha-numeric characters (a-z, 0-9), and hyphens (-)");
+  if (v.includes("--")) out.push("must not contain consecutive hyphens");
+  if (!/[a-z]/.test(v)) out.push("must contain at least one letter (a-z)");
+  if (v.startsWith("-") || v.endsWith("-")) out.push("must not begin or end with a hyphen");
+  return out;
+}
+
+/** validateProbe and validateHandler (pkg/apis/core/validation), the parts that matter here. */
+function validateProbe(probe: any, path: string, kind: "liveness" | "readiness" | "startup"): FieldError[] {
+  if (!probe || typeof probe !== "object") return [];
+  const errs: FieldError[] = [];
+  const set = HANDLERS.filter((h) => probe[h] !== undefined && probe[h] !== null);
+  if (set.length === 0) errs.push(requiredField(path, "must specify a handler type"));
+  else if (set.length > 1)
+    errs.push({
+      type: "FieldValueForbidden",
+      field: `${path}.${set[1]}`,
+      body: "Forbidden: may not specify more than 1 handler type",
+    });
+  for (const f of [
+    "initialDelaySeconds",
+    "timeoutSeconds",
+    "periodSeconds",
+    "successThreshold",
+    "failureThreshold",
+  ]) {
+    if (typeof probe[f] === "number" && probe[f] < 0)
+      errs.push(invalidField(`${path}.${f}`, probe[f], "must be greater than or equal to 0"));
+  }
+  if (kind !== "readiness" && probe.successThreshold !== undefined && probe.successThreshold !== 1)
+    errs.push(invalidField(`${path}.successThreshold`, probe.successThreshold, "must be 1"));
+  if (kind === "readiness" && probe.terminationGracePeriodSeconds !== undefined)
+    errs.push(
+      invalidField(
+        `${path}.terminationGracePeriodSeconds`,
+        probe.terminationGracePeriodSeconds,
+        "must not be set for readinessProbes",
+      ),
+    );
+  const handler = probe.httpGet ? "httpGet" : "tcpSocket";
+  if (probe.httpGet || probe.tcpSocket) {
+    const port = probe[handler].port;
+    const at = `${path}.${handler}.port`;
+    if (typeof port === "number") {
+      if (port < 1 || port > 65535)
+        errs.push(invalidField(at, port, "must be between 1 and 65535, inclusive"));
+    } else errs.push(...invalidEach(at, port, portNameErrors(String(port ?? ""))));
+  }
+  if (probe.httpGet)
+    errs.push(...checkEnum(`${path}.httpGet.scheme`, probe.httpGet.scheme, ["HTTP", "HTTPS"]));
+  return errs;
+}
+
 const ENV_NAME_MSG =
   "a valid environment variable name must consist only of printable ASCII characters other than '='";
 
@@ -144,6 +267,9 @@ function validateContainers(
       }
       errs.push(...checkEnum(`${pp}.protocol`, port?.protocol, ["SCTP", "TCP", "UDP"]));
     });
+    errs.push(...validateProbe(c?.livenessProbe, `${p}.livenessProbe`, "liveness"));
+    errs.push(...validateProbe(c?.readinessProbe, `${p}.readinessProbe`, "readiness"));
+    errs.push(...validateProbe(c?.startupProbe, `${p}.startupProbe`, "startup"));
     const mountPaths = new Set<string>();
     (Array.isArray(c?.volumeMounts) ? c.volumeMounts : []).forEach((m: any, j: number) => {
       const mp = `${p}.volumeMounts[${j}]`;
@@ -222,5 +348,67 @@ export function validatePodSpec(
     );
   }
   if (spec.nodeSelector) errs.push(...validateLabels(spec.nodeSelector, `${path}.nodeSelector`));
+  if (Array.isArray(spec.topologySpreadConstraints))
+    errs.push(...validateSpread(spec.topologySpreadConstraints, `${path}.topologySpreadConstraints`));
+  if (spec.nodeName)
+    errs.push(...invalidEach(`${path}.nodeName`, spec.nodeName, dns1123SubdomainErrors(spec.nodeName)));
+  errs.push(...validateDnsConfig(spec.dnsConfig, spec.dnsPolicy, `${path}.dnsConfig`));
+  return errs;
+}
+
+/**
+ * validatePodDNSConfig (kubernetes/kubernetes pkg/apis/core/validation/validation.go; limits
+ * MaxDNSNameservers 3, MaxDNSSearchPaths 32, MaxDNSSearchListChars 2048).
+ */
+function validateDnsConfig(cfg: any, policy: unknown, path: string): FieldError[] {
+  if (policy === "None") {
+    if (!cfg) return [requiredField(path, "must provide `dnsConfig` when `dnsPolicy` is None")];
+    if ((cfg.nameservers ?? []).length === 0) {
+      return [
+        requiredField(
+          `${path}.nameservers`,
+          "must provide at least one DNS nameserver when `dnsPolicy` is None",
+        ),
+      ];
+    }
+  }
+  if (!cfg || typeof cfg !== "object") return [];
+  const errs: FieldError[] = [];
+  const nameservers: string[] = Array.isArray(cfg.nameservers) ? cfg.nameservers : [];
+  if (nameservers.length > 3) {
+    errs.push(invalidField(`${path}.nameservers`, nameservers, "must not have more than 3 nameservers"));
+  }
+  nameservers.forEach((ns, i) => {
+    if (!isIP(ns)) {
+      errs.push(
+        invalidField(
+          `${path}.nameservers[${i}]`,
+          ns,
+          "must be a valid IP address, (e.g. 10.9.8.7 or 2001:db8::ffff)",
+        ),
+      );
+    }
+  });
+  const searches: string[] = Array.isArray(cfg.searches) ? cfg.searches : [];
+  if (searches.length > 32) {
+    errs.push(invalidField(`${path}.searches`, searches, "must not have more than 32 search paths"));
+  }
+  if (searches.join(" ").length > 2048) {
+    errs.push(
+      invalidField(
+        `${path}.searches`,
+        searches,
+        "must not have more than 2048 characters (including spaces) in the search list",
+      ),
+    );
+  }
+  searches.forEach((d, i) => {
+    // A trailing dot is fine.
+    const name = String(d).replace(/\.$/, "");
+    errs.push(...invalidEach(`${path}.searches[${i}]`, name, dns1123SubdomainErrors(name)));
+  });
+  (Array.isArray(cfg.options) ? cfg.options : []).forEach((o: any, i: number) => {
+    if (!o?.name) errs.push(requiredField(`${path}.options[${i}]`, "must not be empty"));
+  });
   return errs;
 }
