@@ -7,8 +7,10 @@
  * namespace for Services and EndpointSlices and in the operator's own for the rest. So that an operator in the
  * same cluster leaves our objects alone, ours carry the same parent labels under our own prefix
  * (`tailnet.pulumi.com/parent-resource{,-ns,-type}`) and no `tailscale.com/managed`. Kept from the operator,
- * because something outside the operator reads them: the `ts_*` labels of metrics Services (Prometheus and
- * ServiceMonitors), and on HA certificate Secrets the three labels containerboot lists them by (common.ts).
+ * because something outside the operator reads them: the operator's metrics labels of metrics Services
+ * (plan/metrics.ts: Prometheus and ServiceMonitors; their `tailscale.com/managed` comes with no parent type, which
+ * every operator selector on it also wants), and on HA certificate Secrets the three labels containerboot lists
+ * them by (common.ts).
  * tests/unit/beside-operator.test.ts checks every planned object against every operator selector.
  *
  * Our ownership marks: `app.kubernetes.io/managed-by`, `app.kubernetes.io/name`, and

@@ -125,7 +125,7 @@ const SELECTORS: OperatorSelector[] = [
     kinds: ["Service"],
     labels: { [M]: "true", [PT]: "proxygroup", [PN]: ANY },
   },
-  ...["ingress_service", "ingress_resource", "proxygroup_ingress"].map(
+  ...["ingress_service", "ingress_resource", "proxygroup"].map(
     (type): OperatorSelector => ({
       where: `${OP}metrics_resources.go:162-167, 262-272 maybeCleanupMetricsResources: deletes the metrics Service of a ${type} proxy of the same parent, in the operator's namespace`,
       kinds: ["Service"],
@@ -213,7 +213,7 @@ const backend: BackendServiceFacts = {
   clusterIPs: ["10.0.0.1"],
   ports: [{ name: "http", port: 80, protocol: "TCP" }],
 };
-const metrics: ProxyClassInput = { enableMetrics: true };
+const metrics: ProxyClassInput = { enableMetrics: true, serviceMonitor: { enable: true } };
 const service = (over: Partial<TailnetServiceInput> = {}): TailnetServiceInput => ({
   ownerId: OWNER,
   service: { namespace: "tailscale", name: "web" },
@@ -281,6 +281,26 @@ describe("beside the operator: no controller of the operator selects our objects
     assert.deepEqual(kept, [
       "Service ts-tailscale-web-metrics ingress_service",
       "Service ts-web-metrics ingress_resource",
+      "Service ingress-metrics proxygroup",
+    ]);
+  });
+
+  it("tailscale.com/managed is on HA certificate Secrets and metrics objects only", () => {
+    const carrying = Object.values(PLANNED)
+      .flatMap(withDerived)
+      .filter((o) => o.metadata.labels?.[M] === "true")
+      .map(describeObj);
+    assert.deepEqual(carrying.sort(), [
+      "EndpointSlice (of a planned object)",
+      "EndpointSlice (of a planned object)",
+      "EndpointSlice (of a planned object)",
+      "Secret web.tailnet-1234.ts.net",
+      "Service ingress-metrics",
+      "Service ts-tailscale-web-metrics",
+      "Service ts-web-metrics",
+      "ServiceMonitor ingress-metrics",
+      "ServiceMonitor ts-tailscale-web-metrics",
+      "ServiceMonitor ts-web-metrics",
     ]);
   });
 

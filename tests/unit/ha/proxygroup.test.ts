@@ -221,9 +221,8 @@ describe("ha/proxygroup: planProxyGroup", () => {
                 nodeTaintsPolicy: "Honor",
                 labelSelector: {
                   matchLabels: {
-                    "tailscale.com/managed": "true",
-                    "tailscale.com/parent-resource-type": "proxygroup",
-                    "tailscale.com/parent-resource": "ingress-pg",
+                    "tailnet.pulumi.com/parent-resource-type": "proxygroup",
+                    "tailnet.pulumi.com/parent-resource": "ingress-pg",
                   },
                 },
               },
@@ -242,9 +241,8 @@ describe("ha/proxygroup: planProxyGroup", () => {
         maxUnavailable: 1,
         selector: {
           matchLabels: {
-            "tailscale.com/managed": "true",
-            "tailscale.com/parent-resource-type": "proxygroup",
-            "tailscale.com/parent-resource": "ingress-pg",
+            "tailnet.pulumi.com/parent-resource-type": "proxygroup",
+            "tailnet.pulumi.com/parent-resource": "ingress-pg",
           },
         },
         unhealthyPodEvictionPolicy: "AlwaysAllow",
@@ -309,9 +307,8 @@ describe("ha/proxygroup: planProxyGroup", () => {
         .topologySpreadConstraints;
     const own = {
       matchLabels: {
-        "tailscale.com/managed": "true",
-        "tailscale.com/parent-resource-type": "proxygroup",
-        "tailscale.com/parent-resource": "ingress-pg",
+        "tailnet.pulumi.com/parent-resource-type": "proxygroup",
+        "tailnet.pulumi.com/parent-resource": "ingress-pg",
       },
     };
     const cases: [string, ProxyGroupInput["proxyClass"], unknown][] = [
