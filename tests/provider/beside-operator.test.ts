@@ -18,6 +18,8 @@ const API: Record<string, string> = {
   StatefulSet: "apps/v1",
   Role: "rbac.authorization.k8s.io/v1",
   RoleBinding: "rbac.authorization.k8s.io/v1",
+  PodDisruptionBudget: "policy/v1",
+  ServiceMonitor: "monitoring.coreos.com/v1",
 };
 const OPERATOR_KEYS = /^tailscale\.com\/(managed|parent-resource)/;
 
