@@ -32,8 +32,6 @@ import type { ProxyClassInput, TailnetIngressInput, TailnetServiceInput } from "
 import {
   ANNOTATION_LAST_SET_CLUSTER_DNS_NAME,
   ANNOTATION_LAST_SET_CLUSTER_IP,
-  LABEL_PARENT_NAME,
-  LABEL_PARENT_NAMESPACE,
   legacyLabels,
   ownerAnnotations,
   proxyLabels,
