@@ -17,11 +17,13 @@ import {
   diffTailnetIngress,
   diffTailnetService,
 } from "./plan/diff";
+import { OBJECT_LABELS, OBJECT_LABELS_NOW } from "./plan/labels";
 import { CERTIFICATE_BUDGET } from "./plan/schema/certificateBudget";
 import type { KindSchema } from "./plan/schema/field";
 import { PROXY_GROUP } from "./plan/schema/proxyGroup";
 import { TAILNET_INGRESS } from "./plan/schema/tailnetIngress";
 import { TAILNET_SERVICE } from "./plan/schema/tailnetService";
+import { inStep } from "./progress";
 import { certificateBudget } from "./resources/certificateBudget";
 import { type Lifecycle, recordOnly } from "./resources/lifecycle";
 import { proxyGroup } from "./resources/proxyGroup";
@@ -66,12 +68,30 @@ export function diff(kind: string, id: string, olds: any, news: any): Promise<pu
   return lifecycleOf(kind).diff(id, olds ?? {}, news ?? {});
 }
 
-export function create(kind: string, inputs: any): Promise<pulumi.dynamic.CreateResult> {
-  return lifecycleOf(kind).create(inputs);
+/** The resource a step is for, as the SDK names it (progress.ts: the host passes no URN). */
+function urnOf(props: any): string | undefined {
+  return typeof props?.resourceUrn === "string" ? props.resourceUrn : undefined;
 }
 
-export function read(kind: string, id: string, props: any): Promise<pulumi.dynamic.ReadResult> {
-  return lifecycleOf(kind).read(id, props ?? {});
+/**
+ * Outputs of a create or update that wrote the resource's Kubernetes objects, with how it labelled them
+ * (plan/labels.ts `OBJECT_LABELS`): the diff relabels objects an earlier version wrote.
+ */
+function labelled<T extends { outs?: any }>(result: T): T {
+  if (Array.isArray(result.outs?.kubernetesObjects)) result.outs[OBJECT_LABELS] = OBJECT_LABELS_NOW;
+  return result;
+}
+
+export async function create(kind: string, inputs: any): Promise<pulumi.dynamic.CreateResult> {
+  return labelled(await inStep(urnOf(inputs), () => lifecycleOf(kind).create(inputs)));
+}
+
+/** A refresh reads the objects, it does not relabel them: what the last create or update recorded stays. */
+export async function read(kind: string, id: string, props: any): Promise<pulumi.dynamic.ReadResult> {
+  const result = await lifecycleOf(kind).read(id, props ?? {});
+  if (result.props && props?.[OBJECT_LABELS] !== undefined && result.props[OBJECT_LABELS] === undefined)
+    result.props[OBJECT_LABELS] = props[OBJECT_LABELS];
+  return result;
 }
 
 /**
@@ -88,10 +108,10 @@ export async function update(
   const declared = declarations[kind];
   const recorded = declared && recordOnly(declared.schema, declared.diff, olds ?? {}, news ?? {});
   if (recorded) return { outs: recorded };
-  return lifecycle.update(id, olds ?? {}, news ?? {});
+  return labelled(await inStep(urnOf(news), () => lifecycle.update(id, olds ?? {}, news ?? {})));
 }
 
 /** `delete` is a reserved word for a named export; the shim calls this. */
 export function remove(kind: string, id: string, props: any): Promise<void> {
-  return lifecycleOf(kind).delete(id, props ?? {});
+  return inStep(urnOf(props), () => lifecycleOf(kind).delete(id, props ?? {}));
 }

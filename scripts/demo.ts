@@ -2,7 +2,10 @@
  * `npm run demo`: the examples' Pulumi programs previewed, deployed, previewed again, and destroyed,
  * offline: against a local Kubernetes API server, a local Tailscale API, and a cluster simulator
  * playing kubelet and tailscaled. The programs and the provider are the real ones; only the servers
- * are local. The last line proves that nothing was left behind.
+ * are local. A preview is shown as planned; an `up` or `destroy` as it went, from its steps and the
+ * engine's log: what was created, updated, replaced or deleted, the tailnet devices each resource has
+ * (one per ProxyGroup replica), and the waits the provider reported. The last line proves that
+ * nothing was left behind.
  *
  * `npm run demo -- --keep`: the last example is not destroyed and the world keeps running until Ctrl-C,
  * with the two lines to inspect it with kubectl (the cluster admin's kubeconfig of the local world).
@@ -11,7 +14,7 @@
  * requests, seeded (tests/support/world.ts). An `up` or `destroy` that still fails is run once more,
  * as a user would, and the faults injected are printed per command.
  */
-import type { StackHarness, StepResult } from "../tests/support/engine";
+import type { PropertyMap, StackHarness, Step, StepResult } from "../tests/support/engine";
 import { isSecret, SIG_KEY, UNKNOWN } from "../tests/support/engine/marshal";
 import { programStack } from "../tests/support/examples";
 import { faultsFromArgv, type LocalWorld, startLocalWorld } from "../tests/support/world";
@@ -51,21 +54,28 @@ function plannedOf(stack: StackHarness): Planned {
   return out;
 }
 
-function printSteps(title: string, result: StepResult, before: Planned = new Map()): void {
+function heading(title: string, result: StepResult): void {
   console.log(`\n── ${title} ${"─".repeat(Math.max(0, 70 - title.length))}`);
   if (result.failed) {
     console.log(`  FAILED: ${result.error}`);
     for (const log of result.logs.filter((l) => l.severity === "error")) console.log(`  ${log.message}`);
     throw new Error(`${title} failed`);
   }
+}
+
+function stepLine(step: Step): string {
+  const name = step.urn.split("::").pop();
+  const why = step.replaces?.length ? ` (replace because of ${step.replaces.join(", ")})` : "";
+  return `  ${SYMBOL[step.op] ?? "?"} ${step.op.padEnd(7)} ${step.type.replace("pulumi-nodejs:dynamic/", "")} ${name}${why}`;
+}
+
+/** What a preview plans: each step, and the Kubernetes objects it would write (their fingerprints). */
+function printSteps(title: string, result: StepResult, before: Planned = new Map()): void {
+  heading(title, result);
   const changed = result.steps.filter((s) => s.op !== "same" && s.type !== "pulumi:pulumi:Stack");
   for (const step of result.steps) {
     if (step.type === "pulumi:pulumi:Stack") continue;
-    const name = step.urn.split("::").pop();
-    const why = step.replaces?.length ? ` (replace because of ${step.replaces.join(", ")})` : "";
-    console.log(
-      `  ${SYMBOL[step.op] ?? "?"} ${step.op.padEnd(7)} ${step.type.replace("pulumi-nodejs:dynamic/", "")} ${name}${why}`,
-    );
+    console.log(stepLine(step));
     const planned = step.inputs?.plannedObjects;
     const old = before.get(step.urn);
     const changedInputs = (step.diffs ?? []).filter((d) => d !== "plannedObjects");
@@ -93,6 +103,71 @@ function printSteps(title: string, result: StepResult, before: Planned = new Map
     }
   }
   if (changed.length === 0) console.log("  no changes");
+}
+
+/** A tailnet device as the outputs name it: a standalone proxy's, or one ProxyGroup replica's. */
+interface Device {
+  hostname: string;
+  deviceId: string;
+  tailnetIPs: string[];
+}
+
+/** The devices a resource's outputs name (none for a resource served by a ProxyGroup). */
+function devicesOf(outputs: PropertyMap | undefined): Device[] {
+  if (!outputs) return [];
+  if (Array.isArray(outputs.devices)) return outputs.devices as unknown as Device[];
+  if (typeof outputs.deviceId !== "string") return [];
+  return [
+    {
+      hostname: String(outputs.hostname),
+      deviceId: outputs.deviceId,
+      tailnetIPs: (outputs.tailnetIPs as string[] | undefined) ?? [],
+    },
+  ];
+}
+
+/** The outputs of every resource of the last saved state, by URN: what an `up` started from. */
+function outputsOf(stack: StackHarness): Map<string, PropertyMap> {
+  return new Map(stack.state.map((r) => [r.urn, r.outputs]));
+}
+
+/**
+ * What an `up` or `destroy` did, from its steps (not its preview): each resource created, updated,
+ * replaced or deleted, the tailnet devices it gained, kept or lost, its Tailscale Service, and the
+ * waits the provider told the engine about (their last lines, `[12s] done waiting for …`).
+ */
+function printDone(title: string, result: StepResult, before: Map<string, PropertyMap>): void {
+  heading(title, result);
+  const changed = result.steps.filter((s) => s.op !== "same" && s.type !== "pulumi:pulumi:Stack");
+  for (const step of changed) {
+    console.log(stepLine(step));
+    const diffs = (step.diffs ?? []).filter((d) => d !== "plannedObjects");
+    if (step.op === "update" && diffs.length > 0) console.log(`        changed: ${diffs.join(", ")}`);
+    const now = step.op === "delete" ? [] : devicesOf(step.outputs);
+    const old = devicesOf(before.get(step.urn));
+    for (const d of now) {
+      const was = old.find((o) => o.hostname === d.hostname);
+      const mark = !was ? "+ new" : was.deviceId !== d.deviceId ? "+- new" : "  kept";
+      console.log(`        ${mark} device ${d.hostname} (${d.deviceId}, ${d.tailnetIPs.join(", ")})`);
+    }
+    for (const o of old.filter((o) => !now.some((d) => d.hostname === o.hostname)))
+      console.log(`        - deleted device ${o.hostname} (${o.deviceId})`);
+    if (step.op === "delete") {
+      const service = before.get(step.urn)?.serviceName;
+      if (typeof service === "string") console.log(`        - no longer serves Tailscale Service ${service}`);
+    } else {
+      const service = step.outputs?.serviceName;
+      if (typeof service === "string")
+        console.log(`        Tailscale Service ${service} (${show(step.outputs?.addresses)})`);
+      if (typeof step.outputs?.url === "string") console.log(`        ${step.outputs.url}`);
+    }
+    for (const log of result.logs)
+      if (log.urn === step.urn && log.ephemeral && /^\[[^\]]+\] done /.test(log.message))
+        console.log(`        ${log.message}`);
+  }
+  const same = result.steps.filter((s) => s.op === "same" && s.type !== "pulumi:pulumi:Stack").length;
+  if (changed.length === 0) console.log("  no changes");
+  else if (same > 0) console.log(`  (${same} unchanged)`);
 }
 
 function printOutputs(result: StepResult): void {
@@ -151,19 +226,22 @@ async function runExample(
     console.log(`\n████ examples/${example}`);
     printSteps("pulumi preview", await stack.preview());
     const up = await converging(world, "pulumi up", () => stack.up());
-    printSteps("pulumi up", up);
+    printDone("pulumi up", up, new Map());
     printOutputs(up);
     printSteps("pulumi preview (again)", await stack.preview());
     if (change) {
       for (const [key, value] of Object.entries(change.config)) stack.setConfig(key, value);
-      const before = plannedOf(stack);
-      printSteps(`pulumi preview (${change.title})`, await stack.preview(), before);
+      printSteps(`pulumi preview (${change.title})`, await stack.preview(), plannedOf(stack));
+      const before = outputsOf(stack);
       const updated = await converging(world, `pulumi up (${change.title})`, () => stack.up());
-      printSteps(`pulumi up (${change.title})`, updated, before);
+      printDone(`pulumi up (${change.title})`, updated, before);
       printOutputs(updated);
     }
     if (keep) console.log("\n(--keep: not destroyed)");
-    else printSteps("pulumi destroy", await converging(world, "pulumi destroy", () => stack.destroy()));
+    else {
+      const before = outputsOf(stack);
+      printDone("pulumi destroy", await converging(world, "pulumi destroy", () => stack.destroy()), before);
+    }
   } finally {
     await stack.close();
   }

@@ -3,7 +3,7 @@ import type { BudgetReport, LedgerEntry, LimitUsage } from "../provider/plan/bud
 import { CERTIFICATE_BUDGET_OUTPUTS } from "../provider/plan/outputs";
 import { providerFor } from "./shim";
 import type { TailnetIngress } from "./tailnetIngress";
-import { outputPlaceholders, ownerIdFor, refuseProviderOptions } from "./types";
+import { outputPlaceholders, ownerIdFor, refuseProviderOptions, TYPE_MODULE } from "./types";
 
 // The shapes the provider computes, re-exported under the names a program reads them by.
 /** One certificate issuance recorded by a budget. */
@@ -100,7 +100,7 @@ export class CertificateBudget extends pulumi.dynamic.Resource {
         limits: args.limits,
       },
       opts,
-      "tailnet",
+      TYPE_MODULE,
       "CertificateBudget",
     );
     // Warnings go through the program (dynamic providers cannot log to the engine), so they show in

@@ -9,6 +9,8 @@ import {
   outputPlaceholders,
   ownerIdFor,
   refuseProviderOptions,
+  resourceUrnInput,
+  TYPE_MODULE,
 } from "./types";
 
 /** Arguments of a {@link ProxyGroup}. */
@@ -107,11 +109,12 @@ export class ProxyGroup extends pulumi.dynamic.Resource {
         hostnamePrefix: args.hostnamePrefix,
         proxyClass: args.proxyClass,
         shareAcmeAccount: args.shareAcmeAccount,
+        resourceUrn: resourceUrnInput(name, "ProxyGroup", opts),
         customTimeouts: customTimeoutsInput(opts),
         credentials: credentialsInput(args.credentials),
       },
       opts,
-      "tailnet",
+      TYPE_MODULE,
       "ProxyGroup",
     );
   }

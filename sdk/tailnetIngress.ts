@@ -16,7 +16,9 @@ import {
   outputPlaceholders,
   ownerIdFor,
   refuseProviderOptions,
+  resourceUrnInput,
   serviceRefInput,
+  TYPE_MODULE,
 } from "./types";
 
 /** Where an ingress path sends requests: a Service and one of its ports. */
@@ -207,15 +209,17 @@ export class TailnetIngress extends pulumi.dynamic.Resource {
         httpEndpoint: args.httpEndpoint,
         backendProtocol: args.backendProtocol,
         waitForCertificate: args.waitForCertificate,
+        resourceUrn: resourceUrnInput(name, "TailnetIngress", opts),
         customTimeouts: customTimeoutsInput(opts),
         credentials: credentialsInput(args.credentials),
       },
       pulumi.mergeOptions(opts, { additionalSecretOutputs: ["joinToken"] }),
-      "tailnet",
+      TYPE_MODULE,
       "TailnetIngress",
     );
-    // Through the program, since dynamic providers cannot log to the engine: every preview and
-    // update warns about a certificate that failed or is about to expire.
+    // Through the program, not the provider (whose create and update do not run in a preview, and
+    // whose progress lines are ephemeral): every preview and update warns about a certificate that
+    // failed or is about to expire.
     this.certificate.apply((certificate) => {
       for (const warning of certificateWarnings(name, certificate, new Date().toISOString())) {
         pulumi.log.warn(warning, this);

@@ -11,7 +11,9 @@ import {
   outputPlaceholders,
   ownerIdFor,
   refuseProviderOptions,
+  resourceUrnInput,
   serviceRefInput,
+  TYPE_MODULE,
 } from "./types";
 
 /** Arguments of a {@link TailnetService}. */
@@ -117,11 +119,12 @@ export class TailnetService extends pulumi.dynamic.Resource {
           ? pulumi.output({ name: args.proxyGroup.name, namespace: args.proxyGroup.namespace })
           : undefined,
         joinToken: args.joinToken,
+        resourceUrn: resourceUrnInput(name, "TailnetService", opts),
         customTimeouts: customTimeoutsInput(opts),
         credentials: credentialsInput(args.credentials),
       },
       pulumi.mergeOptions(opts, { additionalSecretOutputs: ["joinToken"] }),
-      "tailnet",
+      TYPE_MODULE,
       "TailnetService",
     );
   }

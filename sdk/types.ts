@@ -238,6 +238,34 @@ export function customTimeoutsInput(
   return Object.keys(input).length ? input : undefined;
 }
 
+/** The module of every pulumi-tailnet type token: `pulumi-nodejs:dynamic/tailnet:<kind>`. */
+export const TYPE_MODULE = "tailnet";
+
+/**
+ * The resource's own URN, as the engine names it (`pulumi.createUrn`: stack, project, the parents'
+ * types, the type token, the name), for the provider's progress lines: the dynamic-provider host gives
+ * provider code no URN (provider/progress.ts). The parent's URN is taken without its dependencies: a
+ * dependency on a component stands for every child of it, some of which wait for this resource.
+ */
+export function resourceUrnInput(
+  name: string,
+  kind: string,
+  opts: pulumi.CustomResourceOptions | undefined,
+): pulumi.Output<string> {
+  const parent = opts?.parent;
+  const parentUrn = parent
+    ? pulumi.output(
+        new Promise<string>((resolve) =>
+          parent.urn.apply((urn) => {
+            resolve(urn);
+            return urn;
+          }),
+        ),
+      )
+    : undefined;
+  return pulumi.createUrn(name, `pulumi-nodejs:dynamic/${TYPE_MODULE}:${kind}`, parentUrn);
+}
+
 /** Credentials as a secret input (or undefined), so they are encrypted in state. */
 export function credentialsInput(credentials: pulumi.Input<Credentials> | undefined) {
   return credentials === undefined ? undefined : pulumi.secret(pulumi.output(credentials));

@@ -18,6 +18,8 @@ import * as os from "node:os";
 import * as path from "node:path";
 import type * as K8s from "@kubernetes/client-node";
 import type { CredentialSource } from "../credentialSource";
+import { observedState } from "../plan/progress";
+import { waiting } from "../progress";
 import { differingFields } from "./compare";
 import {
   type FailureContext,
@@ -166,8 +168,13 @@ export interface ApplyOptions {
 /** Options of {@link Kube.waitFor}. */
 export interface WaitOptions {
   timeoutMs: number;
-  /** What is awaited, for the timeout message, e.g. "the StatefulSet's replicas to be ready". */
+  /** What is awaited, for progress and the timeout message, e.g. "the StatefulSet's replicas to be ready". */
   description: string;
+  /**
+   * What the object shows, in words, for progress (never a secret value); default plan/progress.ts
+   * `observedState`.
+   */
+  state?: (obj: KubeObject | undefined) => string;
 }
 
 /** Result of {@link Kube.readModifyWrite}. */
@@ -665,6 +672,18 @@ export class Kube {
     options: WaitOptions,
   ): Promise<KubeObject | undefined> {
     const r = this.withNamespace(ref);
+    const seen = options.state ?? observedState;
+    return waiting(options.description, (observe) =>
+      this.watchUntil(r, predicate, options, (obj) => observe(`${describeRef(r)}: ${seen(obj)}`)),
+    );
+  }
+
+  private async watchUntil(
+    r: ObjectRef,
+    predicate: (obj: KubeObject | undefined) => boolean,
+    options: WaitOptions,
+    observe: (obj: KubeObject | undefined) => void,
+  ): Promise<KubeObject | undefined> {
     const k8s = loadClientNode();
     const watch = new k8s.Watch(this.kc);
     const watchPath = await this.collectionPathFor(r);
@@ -691,6 +710,7 @@ export class Kube {
       const check = (obj: KubeObject | undefined): boolean => {
         last = obj;
         try {
+          observe(obj);
           if (predicate(obj)) {
             finish(() => resolve(obj));
             return true;

@@ -17,13 +17,15 @@
  * - Tailscale Service fields (HA tags) are in place only while the resource stays HA; in a
  *   standalone↔HA migration the new side makes the service, so they take their standalone effect.
  * A Diff after a refresh's Read also reports the watched outputs (device, addresses, certificate) that
- * refresh read anew (plan/refresh.ts), as updates, so the refresh step shows them.
+ * refresh read anew (plan/refresh.ts), as updates, so the refresh step shows them. State written by a
+ * version that labelled its objects as the operator does is an update that relabels them (labels.ts).
  * `deleteBeforeReplace` is true exactly when the replacement keeps the same tailnet name outside a
  * standalone↔HA migration: otherwise control would give the new device a `-1` suffixed name while the old
  * one still holds it (the operator's users hit exactly that). A ProxyGroup is deleted first when its
  * device hostnames stay the same, for the same reason.
  */
 import { containsUnknown, isUnknown } from "./inputs";
+import { OBJECT_LABELS, relabelReason } from "./labels";
 import { BACKENDS, backendDrift, FORWARDING_READ, forwardingDrift, refreshFindings } from "./refresh";
 import { CERTIFICATE_BUDGET } from "./schema/certificateBudget";
 import {
@@ -183,6 +185,7 @@ function classifyProxy(
   // Refresh: a standalone layer-3 proxy that does not forward what its Service's families ask for.
   const forwarding = forwardingDrift(olds);
   if (forwarding) out.detailedDiff[FORWARDING_READ] = { kind: "update", reason: forwarding };
+  relabelIfWrittenBefore(out, olds);
 
   // Derived name: with no explicit hostname, a change of a field the name derives from that changes
   // the name is a replacement too.
@@ -217,6 +220,12 @@ function classifyProxy(
   );
 }
 
+/** Objects written by a version that labelled them as the operator does are relabelled by an update (labels.ts). */
+function relabelIfWrittenBefore(out: Classification, olds: Record<string, unknown>): void {
+  const reason = relabelReason(olds);
+  if (reason) out.detailedDiff[OBJECT_LABELS] ??= { kind: "update", reason };
+}
+
 /** A kind's diff: the change from its previous outputs `olds` to its new inputs `news`. */
 export type Diff = (olds: Record<string, unknown>, news: Record<string, unknown>) => DiffClassification;
 
@@ -244,6 +253,7 @@ function classifyFields(
  */
 export const diffProxyGroup: Diff = (olds, news) => {
   const out = classifyFields(PROXY_GROUP, olds, news);
+  relabelIfWrittenBefore(out, olds);
   const missing = replicasWithoutDevice(olds);
   if (missing.length > 0 && !out.detailedDiff.devices) {
     out.detailedDiff.devices = {

@@ -196,6 +196,8 @@ export interface ProxyCommonInput {
    * exports. Without it, an existing Tailscale Service that is not this resource's own is an error.
    */
   joinToken?: string;
+  /** The resource's own URN, set by the SDK; names it in progress lines (provider/progress.ts). */
+  resourceUrn?: string;
   /** The resource's customTimeouts, copied by the SDK (plan/duration.ts); each step's wait budget. */
   customTimeouts?: CustomTimeoutsInput;
   credentials?: CredentialsInput;
@@ -270,6 +272,8 @@ export interface ProxyGroupInput {
    * re-created replica renews with the same account. Default false.
    */
   shareAcmeAccount?: boolean;
+  /** The resource's own URN, set by the SDK; names it in progress lines (provider/progress.ts). */
+  resourceUrn?: string;
   /** The resource's customTimeouts, copied by the SDK (plan/duration.ts); each step's wait budget. */
   customTimeouts?: CustomTimeoutsInput;
   credentials?: CredentialsInput;

@@ -1,21 +1,102 @@
 /**
  * Labels and annotations that mark the objects a proxy owns.
  *
- * We keep the operator's four labels (so existing dashboards, NetworkPolicies and `kubectl get -l` habits
- * keep working) and add our own ownership marks: `app.kubernetes.io/managed-by`, `app.kubernetes.io/name`,
- * and `tailnet.pulumi.com/owner` (a hash of the Pulumi resource identity, which a retried create uses to
- * adopt what a failed one left, and a sweep uses to find leaks).
+ * The operator's controllers find their objects by the labels `tailscale.com/managed: "true"` and
+ * `tailscale.com/parent-resource{,-ns,-type}` (tailscale/tailscale@de9ec7ee cmd/k8s-operator/operator.go:826-855,
+ * 1195-1217, 1259-1313, 1392-1520; k8s-operator/reconciler/dnsrecords/dnsrecords.go:114-131, 545-572), in any
+ * namespace for Services and EndpointSlices and in the operator's own for the rest. So that an operator in the
+ * same cluster leaves our objects alone, ours carry the same parent labels under our own prefix
+ * (`tailnet.pulumi.com/parent-resource{,-ns,-type}`) and no `tailscale.com/managed`. Kept from the operator,
+ * because something outside the operator reads them: the operator's metrics labels of metrics Services
+ * (plan/metrics.ts: Prometheus and ServiceMonitors; their `tailscale.com/managed` comes with no parent type, which
+ * every operator selector on it also wants), and on HA certificate Secrets the three labels containerboot lists
+ * them by (common.ts).
+ * tests/unit/beside-operator.test.ts checks every planned object against every operator selector.
+ *
+ * Our ownership marks: `app.kubernetes.io/managed-by`, `app.kubernetes.io/name`, and
+ * `tailnet.pulumi.com/owner` (a hash of the Pulumi resource identity, which a retried create uses to adopt
+ * what a failed one left, and a sweep uses to find leaks).
+ *
+ * Objects written before the rename carry the operator's keys ({@link legacyLabels}): lookups by label list
+ * both (objects.ts `Selection.legacyLabels`), and a ProxyGroup StatefulSet keeps the selector it was created
+ * with, which Kubernetes does not let change (plan/ha/proxygroup.ts).
  */
 import { sha256Hex } from "./gojson";
 
-/** `tailscale.com/managed: "true"` (operator). */
-export const LABEL_MANAGED = "tailscale.com/managed";
-/** Name of the parent resource (operator). */
-export const LABEL_PARENT_NAME = "tailscale.com/parent-resource";
-/** Namespace of the parent resource (operator). */
-export const LABEL_PARENT_NAMESPACE = "tailscale.com/parent-resource-ns";
-/** `svc` (layer 3) or `ingress` (layer 7) (operator). */
-export const LABEL_PARENT_TYPE = "tailscale.com/parent-resource-type";
+/** The operator's `tailscale.com/managed: "true"`: on our objects only where containerboot needs it. */
+export const OPERATOR_LABEL_MANAGED = "tailscale.com/managed";
+/** Name of the parent resource: the backend Service, the resource, or the ProxyGroup. */
+export const LABEL_PARENT_NAME = "tailnet.pulumi.com/parent-resource";
+/** Namespace of the parent resource. */
+export const LABEL_PARENT_NAMESPACE = "tailnet.pulumi.com/parent-resource-ns";
+/** `svc` (layer 3), `ingress` (layer 7) or `proxygroup`, the operator's values. */
+export const LABEL_PARENT_TYPE = "tailnet.pulumi.com/parent-resource-type";
+/** Secret role of a ProxyGroup's Secrets: `config` or `state`. */
+export const LABEL_SECRET_TYPE = "tailnet.pulumi.com/secret-type";
+
+/**
+ * Our keys as versions before the rename wrote them: the operator's (tailscale/tailscale@de9ec7ee
+ * cmd/k8s-operator/sts.go:49-51, kube/kubetypes/types.go:61-62), with `tailscale.com/managed: "true"`.
+ */
+const LEGACY_KEYS: Readonly<Record<string, string>> = {
+  [LABEL_PARENT_NAME]: "tailscale.com/parent-resource",
+  [LABEL_PARENT_NAMESPACE]: "tailscale.com/parent-resource-ns",
+  [LABEL_PARENT_TYPE]: "tailscale.com/parent-resource-type",
+  [LABEL_SECRET_TYPE]: "tailscale.com/secret-type",
+};
+
+/**
+ * True for labels an earlier version wrote: the operator's `tailscale.com/managed` with its parent type.
+ * A StatefulSet so labelled keeps its selector and Pod template labels (plan/standalone.ts,
+ * plan/ha/proxygroup.ts `legacyPodLabels`): a ProxyGroup's selector cannot change, and new Pod labels
+ * would restart every proxy for nothing the operator looks at.
+ */
+export function writtenBeforeRename(labels: Readonly<Record<string, string>> | undefined): boolean {
+  return labels?.[OPERATOR_LABEL_MANAGED] === "true" && LEGACY_KEYS[LABEL_PARENT_TYPE]! in labels;
+}
+
+/**
+ * The output under which create and update record how they labelled the resource's Kubernetes objects
+ * (provider/index.ts). State without it was written by an earlier version, whose objects carry the
+ * operator's labels: the diff then asks for an update that relabels them ({@link relabelReason}).
+ */
+export const OBJECT_LABELS = "objectLabels";
+/** The value of {@link OBJECT_LABELS}: our prefix. */
+export const OBJECT_LABELS_NOW = "tailnet.pulumi.com";
+
+/** Why the resource must be updated to relabel its objects, or undefined when it need not be. */
+export function relabelReason(olds: Readonly<Record<string, unknown>>): string | undefined {
+  const objects = olds.kubernetesObjects;
+  if (!Array.isArray(objects) || objects.length === 0 || olds[OBJECT_LABELS] === OBJECT_LABELS_NOW)
+    return undefined;
+  return (
+    "its Kubernetes objects carry the labels an earlier pulumi-tailnet gave them, the Tailscale operator's own " +
+    "(tailscale.com/managed, tailscale.com/parent-resource*), which an operator in the cluster acts on: the update " +
+    "relabels them under tailnet.pulumi.com/ and changes nothing else (a StatefulSet keeps its selector and its Pods' labels, so no Pod restarts)"
+  );
+}
+
+/** `labels` without the keys an earlier version wrote that this one does not (for a read-modify-write merge). */
+export function withoutLegacyKeys(labels: Readonly<Record<string, string>>): Record<string, string> {
+  const old = new Set([...Object.values(LEGACY_KEYS), OPERATOR_LABEL_MANAGED]);
+  return Object.fromEntries(Object.entries(labels).filter(([k]) => !old.has(k)));
+}
+
+/**
+ * The labels an object had when a version before the rename wrote it: each renamed key under its old name,
+ * plus `tailscale.com/managed: "true"` when any was renamed (every such object had it).
+ */
+export function legacyLabels(labels: Readonly<Record<string, string>>): Record<string, string> {
+  const out: Record<string, string> = {};
+  let renamed = false;
+  for (const [k, v] of Object.entries(labels)) {
+    const old = LEGACY_KEYS[k];
+    if (old) renamed = true;
+    out[old ?? k] = v;
+  }
+  if (renamed) out[OPERATOR_LABEL_MANAGED] = "true";
+  return out;
+}
 /** Recommended Kubernetes label naming the managing tool. */
 export const LABEL_MANAGED_BY = "app.kubernetes.io/managed-by";
 /** Recommended Kubernetes label naming the application. */
@@ -41,7 +122,9 @@ export const APP_NAME = "tailscale";
  * keeps the current values of these keys.
  */
 export const MANAGED_LABEL_KEYS: readonly string[] = [
-  LABEL_MANAGED,
+  // Kept on the Pods of a StatefulSet an earlier version made (writtenBeforeRename).
+  OPERATOR_LABEL_MANAGED,
+  ...Object.values(LEGACY_KEYS),
   LABEL_PARENT_TYPE,
   LABEL_PARENT_NAME,
   LABEL_PARENT_NAMESPACE,
@@ -98,10 +181,9 @@ export interface ProxyLabelInput {
   parentType: "svc" | "ingress";
 }
 
-/** The seven labels every object of a standalone proxy carries (the operator's four plus our three). */
+/** The six labels every object of a standalone proxy carries (the operator's parent labels under our prefix, and ours). */
 export function proxyLabels(p: ProxyLabelInput): Record<string, string> {
   return {
-    [LABEL_MANAGED]: "true",
     [LABEL_PARENT_NAME]: toLabelValue(p.parentName),
     [LABEL_PARENT_NAMESPACE]: toLabelValue(p.parentNamespace),
     [LABEL_PARENT_TYPE]: p.parentType,

@@ -76,10 +76,12 @@ export type PlannedObject =
   | PlannedServiceMonitor
   | PlannedPodDisruptionBudget;
 
-/** Objects of one kind in one namespace matching all labels. */
+/** Objects of one kind in one namespace matching all `labels`, or all `legacyLabels`. */
 export interface Selection {
   apiVersion: string;
   kind: string;
   namespace: string;
   labels: Record<string, string>;
+  /** The same objects as versions before our labels were renamed labelled them (labels.ts `legacyLabels`). */
+  legacyLabels?: Record<string, string>;
 }

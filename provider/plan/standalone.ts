@@ -11,7 +11,9 @@
  * - Each proxy has its own ServiceAccount, Role and RoleBinding, and the Role grants only what the proxy
  *   uses on its own Secret (`get`, `update`, `patch`, by resourceName) and events. The operator runs every
  *   proxy as the shared `proxies` ServiceAccount with read/write on every Secret of its namespace.
- * - Labels add our ownership marks (labels.ts); the selector is `app: <owner hash>` (no parent UID here).
+ * - Labels: the operator's parent labels under our prefix, no `tailscale.com/managed`, and our ownership
+ *   marks (labels.ts), so an operator beside us ignores them; the selector is `app: <owner hash>` (no
+ *   parent UID here).
  * - Default image `tailscale/tailscale:stable`, pull policy `Always` (proxyclass.ts explains).
  * - TS_DEBUG_FIREWALL_MODE is set only on kernel-networking (layer-3) proxies: a userspace proxy has no
  *   firewall (the operator sets its global PROXY_FIREWALL_MODE on every proxy).
@@ -30,6 +32,7 @@ import type { ProxyClassInput, TailnetIngressInput, TailnetServiceInput } from "
 import {
   ANNOTATION_LAST_SET_CLUSTER_DNS_NAME,
   ANNOTATION_LAST_SET_CLUSTER_IP,
+  legacyLabels,
   ownerAnnotations,
   proxyLabels,
   proxySelector,
@@ -83,6 +86,11 @@ export interface PlanContext {
    * dual-stack backend maps its address of the other family from them ({@link StandaloneProxyPlan.dnatConfig}).
    */
   deviceIPs?: readonly string[];
+  /**
+   * The proxy's StatefulSet exists with the Pod labels an earlier version gave it (labels.ts
+   * `writtenBeforeRename`): its Pod template keeps them, so the Pod does not restart for a relabel.
+   */
+  legacyPodLabels?: boolean;
 }
 
 /** The auth key to mint for a standalone proxy: single-use, not ephemeral, pre-authorised, tagged. */
@@ -309,7 +317,9 @@ function buildObjects(o: TemplateOptions) {
       mountPath: `/etc/tailscaled/${o.names.secret}`,
     });
   }
-  const podLabels = { ...o.labels, ...o.selector };
+  const podLabels = o.ctx.legacyPodLabels
+    ? legacyLabels({ ...o.labels, ...o.selector })
+    : { ...o.labels, ...o.selector };
   const podAnnotations = { ...o.annotations, ...o.podAnnotations };
   let statefulSet: PlannedStatefulSet = {
     apiVersion: "apps/v1",

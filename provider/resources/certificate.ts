@@ -7,6 +7,7 @@ import type { Kube, KubeObject } from "../kube";
 import { nextCertificateHistory } from "../plan/budget";
 import type { CertificateState } from "../plan/outputs";
 import { TAILSCALE_CONTAINER } from "../plan/proxyclass";
+import { waiting } from "../progress";
 
 // Declared in plan/outputs.ts, which imports nothing, so that sdk/ can re-export it without pulling
 // this module's Kube (and so @kubernetes/client-node) into the published declarations.
@@ -76,14 +77,18 @@ export async function obtainCertificate(
   kube: Kube,
   o: { namespace: string; pod: string; domain: string; staging?: boolean; timeoutMs: number },
 ): Promise<void> {
-  const result = await kube.exec(
-    o.namespace,
-    o.pod,
-    TAILSCALE_CONTAINER,
-    ["tailscale", "--socket=/tmp/tailscaled.sock", "cert", "--cert-file=-", o.domain],
-    o.timeoutMs,
-    // Running it again returns the certificate the first run got (see above): safe after a broken connection.
-    { idempotent: true },
+  const result = await waiting(
+    `the proxy in Pod ${o.namespace}/${o.pod} to obtain the certificate for ${o.domain} (tailscale cert)`,
+    () =>
+      kube.exec(
+        o.namespace,
+        o.pod,
+        TAILSCALE_CONTAINER,
+        ["tailscale", "--socket=/tmp/tailscaled.sock", "cert", "--cert-file=-", o.domain],
+        o.timeoutMs,
+        // Running it again returns the certificate the first run got (see above): safe after a broken connection.
+        { idempotent: true },
+      ),
   );
   if (result.exitCode === 0) return;
   const why = result.stderr.trim() || `exit code ${result.exitCode}`;

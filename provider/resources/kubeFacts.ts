@@ -2,11 +2,31 @@
  * Reading what only the cluster knows, for the pure planners: backend Services and proxy state.
  */
 import type { V1PodTemplateSpec } from "@kubernetes/client-node";
-import type { Kube, KubeObject, ObjectRef } from "../kube";
+import { type Kube, type KubeObject, type ObjectRef, selectorOf } from "../kube";
 import { type BackendServiceFacts, backendKey, ingressBackends } from "../plan/backends";
 import type { ServiceRefInput, TailnetIngressInput } from "../plan/inputs";
+import type { Selection } from "../plan/objects";
 import { podSecurityRefusal } from "../plan/podSecurity";
 import { BACKENDS, type BackendRecord, backendRecord } from "../plan/refresh";
+
+/** The objects a selection names (in every namespace without one), labelled by this version or an older one, each once. */
+export async function listSelection(
+  kube: Kube,
+  sel: Omit<Selection, "namespace"> & { namespace?: string },
+): Promise<KubeObject[]> {
+  const lists = await Promise.all(
+    [sel.labels, ...(sel.legacyLabels ? [sel.legacyLabels] : [])].map((labels) =>
+      kube.list(sel.apiVersion, sel.kind, sel.namespace, selectorOf(labels)),
+    ),
+  );
+  const seen = new Set<string>();
+  return lists.flat().filter((o) => {
+    const key = o.metadata.uid ?? `${o.metadata.namespace}/${o.metadata.name}`;
+    if (seen.has(key)) return false;
+    seen.add(key);
+    return true;
+  });
+}
 
 /** Reference of a core/v1 object. */
 export function coreRef(kind: string, namespace: string | undefined, name: string): ObjectRef {

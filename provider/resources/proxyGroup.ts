@@ -29,6 +29,7 @@ import {
   effectiveReplicas,
   INGRESS_CONFIG_KEY,
   ingressConfigServiceNames,
+  LABEL_PARENT_NAME,
   PROXY_GROUP_SERVE_CONFIG_KEY,
   type ProxyGroupPlan,
   parseOwners,
@@ -45,6 +46,7 @@ import {
 } from "../plan/ha";
 import { firstLabel } from "../plan/hostnames";
 import { type ProxyGroupInput, SCHEMA_VERSION } from "../plan/inputs";
+import { withoutLegacyKeys, writtenBeforeRename } from "../plan/labels";
 import { refreshedInputs } from "../plan/schema/field";
 import { PROXY_GROUP } from "../plan/schema/proxyGroup";
 import {
@@ -152,7 +154,8 @@ async function writeConfigSecret(
       // Never dropped: the HA ingresses and services own this list.
       advertiseServices: advertisedServicesFromConfig(data[CONFIG_KEY]),
     });
-    const labels = { ...(secret.metadata.labels ?? {}), ...(desired.metadata.labels ?? {}) };
+    // Labels an earlier version wrote that are ours no more go (plan/labels.ts); others' stay.
+    const labels = { ...withoutLegacyKeys(secret.metadata.labels ?? {}), ...(desired.metadata.labels ?? {}) };
     const annotations = { ...(secret.metadata.annotations ?? {}), ...(desired.metadata.annotations ?? {}) };
     if (
       text === data[CONFIG_KEY] &&
@@ -288,6 +291,21 @@ async function keysFor(
 }
 
 /**
+ * Whether the ProxyGroup's StatefulSet exists (a retried create, an update) with the selector an earlier
+ * version gave it, which it keeps (plan/ha/proxygroup.ts `legacyPodLabels`).
+ */
+async function hasLegacySelector(rt: HARuntime, input: PGInputs): Promise<boolean> {
+  const sts = await rt.kube.get({
+    apiVersion: "apps/v1",
+    kind: "StatefulSet",
+    namespace: input.namespace,
+    name: proxyGroupNames.statefulSet(input.name),
+  });
+  const spec = sts?.spec as { selector?: { matchLabels?: Record<string, string> } } | undefined;
+  return writtenBeforeRename(spec?.selector?.matchLabels);
+}
+
+/**
  * Applies every object; config Secrets with the given keys, keeping what the ingresses advertise.
  * `formerOwnerId` is the ProxyGroup's previous `ownerId` when an update changes it (in place: the
  * objects are relabelled).
@@ -417,7 +435,12 @@ export const proxyGroup: Lifecycle = {
     const rt = runtimeFor(input, "create");
     const controlUrl = controlUrlFor(rt.tailscale);
     const labels = await requireNamespace(rt.kube, input.namespace, "namespace");
-    const skeleton = planProxyGroup(input, { authKeys: {}, controlUrl, existingAdvertiseServices: {} });
+    const skeleton = planProxyGroup(input, {
+      authKeys: {},
+      controlUrl,
+      existingAdvertiseServices: {},
+      legacyPodLabels: await hasLegacySelector(rt, input),
+    });
     requireAdmittedProxyPod({
       namespace: input.namespace,
       labels,
@@ -452,7 +475,7 @@ export const proxyGroup: Lifecycle = {
           // and the next `up` updates it, which mints for the replicas without a device and waits for them.
           throw partialCreateError(
             `ProxyGroup create failed: ${(err as Error).message}. Removing what it made failed too ` +
-              `(${(cleanupErr as Error).message}); objects labelled tailscale.com/parent-resource=${input.name} ` +
+              `(${(cleanupErr as Error).message}); objects labelled ${LABEL_PARENT_NAME}=${input.name} ` +
               `in namespace ${input.namespace} remain: the next pulumi up finishes the create, pulumi destroy removes them.`,
             id,
             outputsOf(input, skeleton, []),
@@ -468,7 +491,12 @@ export const proxyGroup: Lifecycle = {
     const rt = runtimeFor(news, "update");
     const controlUrl = controlUrlFor(rt.tailscale);
     const oldReplicas = effectiveReplicas(olds);
-    const plan = planProxyGroup(news, { authKeys: {}, controlUrl, existingAdvertiseServices: {} });
+    const plan = planProxyGroup(news, {
+      authKeys: {},
+      controlUrl,
+      existingAdvertiseServices: {},
+      legacyPodLabels: await hasLegacySelector(rt, news),
+    });
     // The namespace may have been relabelled, or the ProxyClass changed, since the create.
     requireAdmittedProxyPod({
       namespace: news.namespace,

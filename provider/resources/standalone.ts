@@ -15,6 +15,7 @@ import type { CustomTimeoutsInput } from "../plan/duration";
 import { PlanError } from "../plan/errors";
 import { INGRESS_CONFIG_KEY, replicaReportsRules } from "../plan/ha";
 import { type CredentialsInput, type ProxyClassInput, SCHEMA_VERSION } from "../plan/inputs";
+import { writtenBeforeRename } from "../plan/labels";
 import { recordedMetricsRefs } from "../plan/metrics";
 import type { ProxyNames } from "../plan/names";
 import { BACKENDS, BACKENDS_READ, backendRecord, FORWARDING_READ } from "../plan/refresh";
@@ -333,6 +334,22 @@ export async function createStandalone<I extends StandaloneInputBase>(
   }
 }
 
+/**
+ * Whether the proxy's StatefulSet has the Pod labels an earlier version gave it, which it keeps
+ * (plan/standalone.ts `legacyPodLabels`).
+ */
+async function hasLegacyPodLabels(kube: Kube, olds: StandaloneOutputs): Promise<boolean> {
+  if (!olds.names?.statefulSet) return false;
+  const sts = await kube.get({
+    apiVersion: "apps/v1",
+    kind: "StatefulSet",
+    namespace: olds.namespace,
+    name: olds.names.statefulSet,
+  });
+  const spec = sts?.spec as { template?: { metadata?: { labels?: Record<string, string> } } } | undefined;
+  return writtenBeforeRename(spec?.template?.metadata?.labels);
+}
+
 /** `update` in place: re-plan with current facts, apply what changed, wait for a rollout. */
 export async function updateStandalone<I extends StandaloneInputBase>(
   spec: StandaloneSpec<I>,
@@ -347,10 +364,11 @@ export async function updateStandalone<I extends StandaloneInputBase>(
   const tailscale = tailscaleClientFor(news.credentials);
   const backends = await spec.readBackends(kube, news);
   const controlUrl = controlUrlFor(tailscale);
-  const first = spec.plan(news, backends, { controlUrl });
+  const legacyPodLabels = await hasLegacyPodLabels(kube, olds);
+  const first = spec.plan(news, backends, { controlUrl, legacyPodLabels });
   const secretRef = coreRef("Secret", first.namespace, first.names.secret);
   const planned = deviceStateOf(secretData(await kube.get(secretRef)))?.tailnetIPs;
-  let plan = spec.plan(news, backends, { controlUrl, deviceIPs: planned });
+  let plan = spec.plan(news, backends, { controlUrl, deviceIPs: planned, legacyPodLabels });
   if (plan.namespace !== olds.namespace || plan.names.statefulSet !== olds.names?.statefulSet) {
     throw new Error(
       `${spec.kind} ${id}: the update would move the proxy to ${plan.namespace}/${plan.names.statefulSet}; ` +

@@ -30,6 +30,7 @@ interface ToyCall {
   pluginConfig?: string | null;
   withOlds?: boolean;
   inputKeys?: string[];
+  rootUrn?: string;
 }
 interface ToyCloud {
   objects: Record<string, { name: string; size: number; status?: string }>;
@@ -394,6 +395,35 @@ describe("engine harness: faithful to the Pulumi engine", function () {
       assert.equal(a?.inputs.failUpdate, undefined);
       assert.equal(a?.outputs.size, 4);
       assert.deepEqual(a?.initErrors, ["toy: the update never finished"]);
+    });
+  });
+
+  describe("the Engine service, for the program and the provider hosts", () => {
+    const cloud = path.join(tmp, "log.json");
+    const h = make("log", cloud, {
+      config: { withB: "false", withD: "false", withL: "true", warn: "false" },
+    });
+
+    it("a provider host is given the Engine service's address; its Log calls keep their URN and ephemeral flag", async () => {
+      // pkg/host/host_server.go:50-78 (one Engine server per plugin host), provider_plugin.go:282 (its address is a
+      // resource plugin's argument), host_server.go:91-133 (Log, GetRootResource as SetRootResource stored it).
+      const { result: r, calls } = await callsDuring(cloud, () => h.up({ skipPreview: true }));
+      ok(r);
+      const l = h.resource("l");
+      assert.ok(l);
+      const logged = r.logs
+        .filter((x) => x.urn === l.urn)
+        .map((x) => ({ message: x.message, source: x.source, ephemeral: x.ephemeral ?? false }));
+      assert.deepEqual(logged, [
+        { message: "toy: waiting", source: "engine", ephemeral: true },
+        { message: "toy: done", source: "engine", ephemeral: false },
+      ]);
+      const stack = h.state.find((x) => x.type === "pulumi:pulumi:Stack");
+      assert.equal(
+        calls.find((c) => c.op === "log")?.rootUrn,
+        stack?.urn,
+        "the program's own Engine service",
+      );
     });
   });
 

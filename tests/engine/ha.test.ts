@@ -2,9 +2,11 @@
 // world: preview (which lists what each HA resource's up writes), an up whose HA ingress creates fail after
 // writing (recorded as partial creates) and the up that finishes them, a backend Service recreated outside
 // Pulumi (the refresh reports it, the preview names the one entry the up rewrites, the up rewrites it),
-// no-op preview, scale, destroy.
+// no-op preview, scale, destroy. Certificates take 4 s to issue here, so the `up` reports its wait for
+// them through the engine (provider/progress.ts).
 import assert from "node:assert/strict";
 import { UNKNOWN } from "../../provider/plan/inputs";
+import { TEST_TIME_SCALE } from "../support/cluster-sim";
 import type { StackHarness } from "../support/engine";
 import { programStack } from "../support/examples";
 import { type LocalWorld, startLocalWorld } from "../support/world";
@@ -15,7 +17,7 @@ describe("examples/ha through the engine", function () {
   let stack: StackHarness;
 
   before(async () => {
-    world = await startLocalWorld();
+    world = await startLocalWorld({ sim: { delays: { certMs: 4_000 / TEST_TIME_SCALE } } });
     // The example leaves out the applications' Deployments; an HA TailnetService is advertised only
     // while its backend has a ready endpoint, so postgres's ready Pods are stood in for.
     world.readyPodsOnCreate("apps", "postgres");
@@ -93,6 +95,19 @@ describe("examples/ha through the engine", function () {
     assert.equal(up.failed, false, up.error);
     for (const n of partial) assert.ok(changed(up).includes(`update ${n}`), `${n} is finished by an update`);
     const domain = world.tailscale.tailnetDomain;
+    // Each ingress's wait for its certificate is told on its own line in the CLI (Engine.Log with its
+    // URN, ephemeral), while it lasts and when it ends; the preview runs no step, so it tells nothing.
+    for (const name of ["grafana", "docs", "api"]) {
+      const urn = stack.resource(name, "pulumi-nodejs:dynamic/tailnet:TailnetIngress")?.urn;
+      const what = `the proxy in Pod tailscale/ingress-0 to obtain the certificate for ${name}.${domain}`;
+      const lines = up.logs.filter((l) => l.urn === urn && l.message.includes(what));
+      assert.ok(lines.length >= 2, `${name}: ${JSON.stringify(up.logs.filter((l) => l.ephemeral))}`);
+      assert.ok(lines.every((l) => l.source === "engine" && l.ephemeral && l.severity === "info"));
+      assert.match(lines[0]!.message, /^\[\d+s\] waiting for /, "what and for how long");
+      assert.match(lines.at(-1)!.message, /^\[\d+s\] done waiting for /, "and when it is over");
+    }
+    assert.ok(!up.logs.some((l) => /tskey-/.test(l.message)), "no key in any line");
+    assert.ok(!(up.preview?.logs ?? []).some((l) => l.ephemeral), "a preview waits for nothing");
     assert.deepEqual(up.outputs.urls, [
       `https://grafana.${domain}/`,
       `https://docs.${domain}/`,

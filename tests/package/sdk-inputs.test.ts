@@ -26,6 +26,7 @@ function expectedKeys(schema: KindSchema<any, any>): string[] {
 describe("the SDK sends exactly the inputs the provider declares", function () {
   this.timeout(60_000);
   let sent: Record<string, string[]>;
+  let urns: { sent: string; registered: string };
 
   before(async () => {
     const { stdout } = await promisify(execFile)(
@@ -33,7 +34,7 @@ describe("the SDK sends exactly the inputs the provider declares", function () {
       ["--import", "tsx", path.join("tests", "package", "sdk-inputs.ts")],
       { cwd: ROOT },
     );
-    sent = JSON.parse(stdout);
+    ({ sent, urns } = JSON.parse(stdout));
   });
 
   for (const schema of [TAILNET_SERVICE, TAILNET_INGRESS, PROXY_GROUP, CERTIFICATE_BUDGET]) {
@@ -42,4 +43,12 @@ describe("the SDK sends exactly the inputs the provider declares", function () {
       assert.deepEqual(sent[schema.kind], expectedKeys(schema));
     });
   }
+
+  it("resourceUrn is the URN the resource is registered under, its parent's type included", () => {
+    assert.equal(urns.sent, urns.registered);
+    assert.equal(
+      urns.sent,
+      "urn:pulumi:dev::proj::test:index:Group$pulumi-nodejs:dynamic/tailnet:TailnetService::child",
+    );
+  });
 });

@@ -2,6 +2,7 @@
 // constructs every SDK class with every argument set, under Pulumi's mocks, and prints, per resource
 // type, the keys of the inputs the SDK sends to the provider. Each argument list is typed `Required<…>`
 // of the class's Args, so an argument added to the SDK does not compile here until it is given too.
+// It also prints the `resourceUrn` a resource under a component sent, and the URN the monitor gave it.
 import * as pulumi from "@pulumi/pulumi";
 import type {
   CertificateBudgetArgs,
@@ -11,11 +12,16 @@ import type {
 } from "../../sdk";
 
 const sent: Record<string, string[]> = {};
+const sentUrns: Record<string, unknown> = {};
 
 async function main(): Promise<void> {
   await pulumi.runtime.setMocks(
     {
       newResource(args) {
+        if (args.name === "child") {
+          sentUrns[args.name] = args.inputs.resourceUrn;
+          return { id: `${args.name}-id`, state: args.inputs };
+        }
         sent[args.type.replace(/^.*:/, "")] = Object.keys(args.inputs).sort();
         return { id: `${args.name}-id`, state: args.inputs };
       },
@@ -79,9 +85,12 @@ async function main(): Promise<void> {
     limits: { production: { perDomain: 40 } },
   };
   new sdk.CertificateBudget("budget", budgetArgs, opts);
+  const parent = new pulumi.ComponentResource("test:index:Group", "group");
+  const child = new sdk.TailnetService("child", { service }, { parent });
+  const childUrn = await new Promise<string>((resolve) => child.urn.apply(resolve));
   // Inputs are sent once their Outputs resolve.
   await new Promise((resolve) => setTimeout(resolve, 500));
-  process.stdout.write(JSON.stringify(sent));
+  process.stdout.write(JSON.stringify({ sent, urns: { sent: sentUrns.child, registered: childUrn } }));
 }
 
 main().catch((err) => {

@@ -78,7 +78,7 @@ type SameKeys<A, B> = Mutual<keyof A, keyof B>;
 type Sends<A, B> = [pulumi.Unwrap<A>] extends [B] ? true : false;
 
 /** Fields the SDK sets itself, never from arguments. */
-type SetBySdk = "ownerId" | "customTimeouts";
+type SetBySdk = "ownerId" | "customTimeouts" | "resourceUrn";
 /** The outputs an SDK class declares: its `Output` properties, besides every resource's `urn` and `id`. */
 type DeclaredOutputs<C> = Exclude<
   { [K in keyof C]: C[K] extends pulumi.Output<unknown> ? K : never }[keyof C],

@@ -144,9 +144,8 @@ describe("HA lifecycles (ProxyGroup, TailnetIngress and TailnetService with prox
       maxUnavailable: 1,
       selector: {
         matchLabels: {
-          "tailscale.com/managed": "true",
-          "tailscale.com/parent-resource-type": "proxygroup",
-          "tailscale.com/parent-resource": "ingress",
+          "tailnet.pulumi.com/parent-resource-type": "proxygroup",
+          "tailnet.pulumi.com/parent-resource": "ingress",
         },
       },
       unhealthyPodEvictionPolicy: "AlwaysAllow",

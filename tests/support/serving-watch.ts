@@ -54,8 +54,8 @@ export function watchServing(
       .filter(
         (p: Json) =>
           p.metadata.namespace === o.namespace &&
-          p.metadata.labels?.["tailscale.com/parent-resource"] === o.group &&
-          p.metadata.labels?.["tailscale.com/parent-resource-type"] === "proxygroup",
+          p.metadata.labels?.["tailnet.pulumi.com/parent-resource"] === o.group &&
+          p.metadata.labels?.["tailnet.pulumi.com/parent-resource-type"] === "proxygroup",
       );
     for (const p of pods) {
       const uids = watch.podUids.get(p.metadata.name) ?? [];

@@ -46,15 +46,14 @@ describe("proxy names (our Test_statefulSetNameBase: deterministic, no generateN
 });
 
 describe("labels", () => {
-  it("the operator's four labels plus ours (differs: managed-by, name, owner added)", () => {
+  it("the operator's parent labels under our prefix, no tailscale.com/managed, plus ours (differs: so an operator beside us ignores them; managed-by, name, owner added)", () => {
     const ownerId = "proj/dev/db";
     assert.deepEqual(
       proxyLabels({ ownerId, parentName: "test", parentNamespace: "default", parentType: "svc" }),
       {
-        "tailscale.com/managed": "true",
-        "tailscale.com/parent-resource": "test",
-        "tailscale.com/parent-resource-ns": "default",
-        "tailscale.com/parent-resource-type": "svc",
+        "tailnet.pulumi.com/parent-resource": "test",
+        "tailnet.pulumi.com/parent-resource-ns": "default",
+        "tailnet.pulumi.com/parent-resource-type": "svc",
         "app.kubernetes.io/managed-by": "pulumi-tailnet",
         "app.kubernetes.io/name": "tailscale",
         "tailnet.pulumi.com/owner": createHash("sha256").update(ownerId).digest("hex").slice(0, 20),

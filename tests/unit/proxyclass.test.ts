@@ -8,7 +8,7 @@ const base = (): V1StatefulSet => ({
   kind: "StatefulSet",
   metadata: {
     name: "ts-x",
-    labels: { "tailscale.com/managed": "true", app: "1234", stale: "x" },
+    labels: { "tailnet.pulumi.com/parent-resource-type": "svc", app: "1234", stale: "x" },
     annotations: {},
   },
   spec: {
@@ -16,7 +16,7 @@ const base = (): V1StatefulSet => ({
     serviceName: "ts-x",
     template: {
       metadata: {
-        labels: { "tailscale.com/managed": "true", app: "1234" },
+        labels: { "tailnet.pulumi.com/parent-resource-type": "svc", app: "1234" },
         annotations: { "tailscale.com/operator-last-set-cluster-ip": "10.0.0.1" },
       },
       spec: {
@@ -80,7 +80,7 @@ describe("applyProxyClass (parity: Test_applyProxyClassToStatefulSet)", () => {
       kind: "StatefulSet",
       metadata: {
         name: "ts-x",
-        labels: { foo: "bar", "tailscale.com/managed": "true", app: "1234" },
+        labels: { foo: "bar", "tailnet.pulumi.com/parent-resource-type": "svc", app: "1234" },
         annotations: { "foo.io/bar": "foo" },
       },
       spec: {
@@ -88,7 +88,7 @@ describe("applyProxyClass (parity: Test_applyProxyClassToStatefulSet)", () => {
         serviceName: "ts-x",
         template: {
           metadata: {
-            labels: { bar: "foo", "tailscale.com/managed": "true", app: "1234" },
+            labels: { bar: "foo", "tailnet.pulumi.com/parent-resource-type": "svc", app: "1234" },
             annotations: { "bar.io/foo": "foo", "tailscale.com/operator-last-set-cluster-ip": "10.0.0.1" },
           },
           spec: {

@@ -28,10 +28,9 @@ const testSvc: BackendServiceFacts = {
 const ingSvc: BackendServiceFacts = { ...testSvc, clusterIP: "1.2.3.4", clusterIPs: ["1.2.3.4"] };
 
 const commonLabels = (owner: string, parent: string, type: "svc" | "ingress") => ({
-  "tailscale.com/managed": "true",
-  "tailscale.com/parent-resource": parent,
-  "tailscale.com/parent-resource-ns": "default",
-  "tailscale.com/parent-resource-type": type,
+  "tailnet.pulumi.com/parent-resource": parent,
+  "tailnet.pulumi.com/parent-resource-ns": "default",
+  "tailnet.pulumi.com/parent-resource-type": type,
   "app.kubernetes.io/managed-by": "pulumi-tailnet",
   "app.kubernetes.io/name": "tailscale",
   "tailnet.pulumi.com/owner": ownerHash(owner),
@@ -282,7 +281,7 @@ describe("planStandaloneService (layer 3)", () => {
     assert.deepEqual(p.roleBinding.subjects, [
       { kind: "ServiceAccount", name: "ts-default-test", namespace: "tailscale" },
     ]);
-    assert.equal(p.labels["tailscale.com/parent-resource-ns"], "default");
+    assert.equal(p.labels["tailnet.pulumi.com/parent-resource-ns"], "default");
     assert.deepEqual(p.authKeyRequest.tags, ["tag:db"]);
     assert.equal(
       p.tailscaledConfig["cap-95.hujson"],
@@ -546,8 +545,8 @@ describe("planStandaloneIngress (layer 7)", () => {
       {},
     );
     assert.equal(p.namespace, "apps");
-    assert.match(p.labels["tailscale.com/parent-resource"]!, /^My-Ingress-[0-9a-f]{8}$/);
-    assert.equal(p.labels["tailscale.com/parent-resource-ns"], "apps");
+    assert.match(p.labels["tailnet.pulumi.com/parent-resource"]!, /^My-Ingress-[0-9a-f]{8}$/);
+    assert.equal(p.labels["tailnet.pulumi.com/parent-resource-ns"], "apps");
   });
 
   it("PlanError for bad backends and HA inputs", () => {

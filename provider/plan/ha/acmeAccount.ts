@@ -18,7 +18,7 @@
  * not create (no `app.kubernetes.io/managed-by: pulumi-tailnet`, e.g. an operator's) is shared the
  * same way but never deleted. Pure.
  */
-import { LABEL_MANAGED, LABEL_MANAGED_BY, MANAGED_BY } from "../labels";
+import { LABEL_MANAGED_BY, MANAGED_BY } from "../labels";
 import type { PlannedSecret } from "../objects";
 
 /** Name of the shared Secret (the operator's `kubetypes.ACMEAccountsSecretName`). */
@@ -51,7 +51,7 @@ export function acmeAccountSecret(namespace: string, users: readonly string[]): 
     metadata: {
       name: SHARED_ACME_SECRET,
       namespace,
-      labels: { [LABEL_MANAGED]: "true", [LABEL_MANAGED_BY]: MANAGED_BY },
+      labels: { [LABEL_MANAGED_BY]: MANAGED_BY },
       annotations: { [ACME_ACCOUNT_USERS]: serializeUsers(users) },
     },
     type: "Opaque",

@@ -3,25 +3,46 @@
  * TailnetService). The values that must match the operator's are listed, with their upstream sources,
  * in docs/operator-parity.md ("ProxyGroups and Tailscale Services").
  */
-import { LABEL_MANAGED_BY, LABEL_OWNER, MANAGED_BY, ownerAnnotations, ownerHash } from "../labels";
+import {
+  LABEL_MANAGED_BY,
+  LABEL_OWNER,
+  MANAGED_BY,
+  OPERATOR_LABEL_MANAGED,
+  ownerAnnotations,
+  ownerHash,
+} from "../labels";
 
 export {
   ANNOTATION_OWNER_ID,
-  LABEL_MANAGED,
   LABEL_MANAGED_BY,
   LABEL_OWNER,
   LABEL_PARENT_NAME,
   LABEL_PARENT_TYPE,
+  LABEL_SECRET_TYPE,
   MANAGED_BY,
+  OPERATOR_LABEL_MANAGED,
 } from "../labels";
 export { DEFAULT_IMAGE_PULL_POLICY, DEFAULT_PROXY_IMAGE } from "../proxyclass";
 
-/** Secret role: `config`, `state` or `certs`. */
-export const LABEL_SECRET_TYPE = "tailscale.com/secret-type";
+/**
+ * The labels containerboot lists a ProxyGroup's certificate Secrets by, which every HA certificate
+ * Secret must carry: `tailscale.com/secret-type: certs`, `tailscale.com/managed: "true"` and
+ * `tailscale.com/proxy-group: <ProxyGroup>` (tailscale/tailscale@de9ec7ee ipn/store/kubestore/store_kube.go:688-706
+ * `certSecretSelector`). The operator's controllers that read certificate Secrets also want
+ * `tailscale.com/domain` and the parent labels (cmd/k8s-operator/operator.go:1392-1398 `isTLSSecret`,
+ * ingress-for-pg.go:1106-1112), which ours do not carry.
+ */
+export function containerbootCertLabels(pg: string): Record<string, string> {
+  return {
+    "tailscale.com/secret-type": "certs",
+    [OPERATOR_LABEL_MANAGED]: "true",
+    "tailscale.com/proxy-group": pg,
+  };
+}
 /** On cert Secrets/Roles/RoleBindings: the ProxyGroup whose replicas read the cert. */
-export const LABEL_PROXY_GROUP = "tailscale.com/proxy-group";
+export const LABEL_PROXY_GROUP = "tailnet.pulumi.com/proxy-group";
 /** On cert Secrets/Roles/RoleBindings: the certificate's domain (truncated to a label value). */
-export const LABEL_DOMAIN = "tailscale.com/domain";
+export const LABEL_DOMAIN = "tailnet.pulumi.com/domain";
 
 /** The tailscaled config file name in config Secrets (`cap-<pgMinCapabilityVersion>.hujson`). */
 export const CONFIG_KEY = "cap-106.hujson";

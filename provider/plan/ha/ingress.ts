@@ -7,7 +7,8 @@
  * replicas' configs, all at once or replica 0 first as {@link shouldAdvertiseIngress} says.
  *
  * Differences on purpose: ownership is ours (ownership.ts), not the operator's owner-references; cert
- * objects carry our owner labels instead of the Ingress parent labels (there is no Ingress object);
+ * objects carry our owner labels instead of the Ingress parent labels (there is no Ingress object), and
+ * of the operator's labels only the three containerboot lists them by (common.ts `containerbootCertLabels`);
  * funnel is refused (the operator ignores it on HA Ingresses), and so is `httpEndpoint` together with
  * `httpRedirect` (the operator serves HTTP and ignores the redirect).
  */
@@ -27,10 +28,9 @@ import {
 } from "../serve-config";
 import { effectiveTags } from "../tags";
 import {
+  containerbootCertLabels,
   LABEL_DOMAIN,
-  LABEL_MANAGED,
   LABEL_PROXY_GROUP,
-  LABEL_SECRET_TYPE,
   ownershipMetadata,
   PROXY_GROUP_SERVE_CONFIG_KEY,
   serviceNameFor,
@@ -154,10 +154,9 @@ export function buildHAIngressServiceConfig(
   return sc;
 }
 
-/** Labels of the per-domain cert objects (what the operator's cleanup selects on) plus ours. */
+/** Labels of the per-domain cert objects: the ProxyGroup and the domain, under our prefix, and ours. */
 export function certResourceLabels(pg: string, dnsName: string, ownerId: string): Record<string, string> {
   return {
-    [LABEL_MANAGED]: "true",
     [LABEL_PROXY_GROUP]: pg,
     [LABEL_DOMAIN]: toLabelValue(dnsName),
     ...ownershipMetadata(ownerId).labels,
@@ -225,7 +224,7 @@ export function planHAIngress(
     metadata: {
       name: dnsName,
       namespace: pg.namespace,
-      labels: { ...labels, [LABEL_SECRET_TYPE]: "certs" },
+      labels: { ...labels, ...containerbootCertLabels(pg.name) },
       annotations: { ...annotations },
     },
     type: "kubernetes.io/tls",

@@ -26,7 +26,7 @@ import type {
   V1VolumeMount,
 } from "@kubernetes/client-node";
 import type { ProxyGroupInput, ProxyGroupRef } from "../inputs";
-import { LABEL_MANAGED_BY, MANAGED_BY } from "../labels";
+import { LABEL_MANAGED_BY, legacyLabels, MANAGED_BY } from "../labels";
 import { planMetricsObjects } from "../metrics";
 import type {
   ObjectRef,
@@ -57,7 +57,6 @@ import { acmeAccountSecret, SHARED_ACME_FIELD, SHARED_ACME_SECRET } from "./acme
 import {
   CONFIG_KEY,
   DEFAULT_REPLICAS,
-  LABEL_MANAGED,
   LABEL_PARENT_NAME,
   LABEL_PARENT_TYPE,
   LABEL_SECRET_TYPE,
@@ -76,6 +75,12 @@ export interface ProxyGroupContext {
   controlUrl?: string;
   /** `AdvertiseServices` found in each existing config Secret; kept, since the ingresses own it. */
   existingAdvertiseServices: Record<number, string[]>;
+  /**
+   * The StatefulSet exists with the selector and Pod labels an earlier version gave it, the operator's
+   * (labels.ts `writtenBeforeRename`). It keeps both: Kubernetes refuses to change a StatefulSet's
+   * selector, the Pod template must carry it, and new Pod labels would restart every replica.
+   */
+  legacyPodLabels?: boolean;
 }
 
 /** All objects of one ProxyGroup, in the order the operator creates them. */
@@ -124,9 +129,12 @@ export const proxyGroupNames = {
   podDisruptionBudget: (pg: string) => pg,
 };
 
-/** The operator's pgLabels: what the StatefulSet selects on and replicas' RBAC relies on. */
+/**
+ * The operator's pgLabels under our prefix (labels.ts): what every object of the ProxyGroup carries and a
+ * new StatefulSet selects on.
+ */
 export function pgLabels(pg: string): Record<string, string> {
-  return { [LABEL_MANAGED]: "true", [LABEL_PARENT_TYPE]: "proxygroup", [LABEL_PARENT_NAME]: pg };
+  return { [LABEL_PARENT_TYPE]: "proxygroup", [LABEL_PARENT_NAME]: pg };
 }
 
 /** The number of replicas after defaults. */
@@ -134,13 +142,26 @@ export function effectiveReplicas(input: Pick<ProxyGroupInput, "replicas">): num
   return input.replicas ?? DEFAULT_REPLICAS;
 }
 
-/** The config or state Secrets of a ProxyGroup that pulumi-tailnet made, by label. */
+/** The config or state Secrets of a ProxyGroup that pulumi-tailnet made, by label (this version's and older ones'). */
 export function proxyGroupSecrets(pg: ProxyGroupRef, type: "config" | "state"): Selection {
+  const labels = { ...pgLabels(pg.name), [LABEL_SECRET_TYPE]: type, [LABEL_MANAGED_BY]: MANAGED_BY };
   return {
     apiVersion: "v1",
     kind: "Secret",
     namespace: pg.namespace,
-    labels: { ...pgLabels(pg.name), [LABEL_SECRET_TYPE]: type, [LABEL_MANAGED_BY]: MANAGED_BY },
+    labels,
+    legacyLabels: legacyLabels(labels),
+  };
+}
+
+/** The Pods of a ProxyGroup, as this version and as older ones labelled them. */
+export function proxyGroupPods(pg: ProxyGroupRef): Selection {
+  return {
+    apiVersion: "v1",
+    kind: "Pod",
+    namespace: pg.namespace,
+    labels: pgLabels(pg.name),
+    legacyLabels: legacyLabels(pgLabels(pg.name)),
   };
 }
 
@@ -262,15 +283,16 @@ export const ROLLOUT: Pick<V1StatefulSetSpec, "podManagementPolicy" | "updateStr
  * nowhere (https://kubernetes.io/docs/concepts/scheduling-eviction/topology-spread-constraints/#spread-constraint-definition).
  * More replicas than nodes is fine (skew 1 allows 2-and-1). A ProxyClass `topologySpreadConstraints`
  * replaces it.
+ * `selector` is the StatefulSet's (planProxyGroup), which the replicas carry.
  */
-export function replicaSpread(pg: string): V1TopologySpreadConstraint[] {
+export function replicaSpread(selector: Record<string, string>): V1TopologySpreadConstraint[] {
   return [
     {
       maxSkew: 1,
       topologyKey: "kubernetes.io/hostname",
       whenUnsatisfiable: "DoNotSchedule",
       nodeTaintsPolicy: "Honor",
-      labelSelector: { matchLabels: pgLabels(pg) },
+      labelSelector: { matchLabels: { ...selector } },
     },
   ];
 }
@@ -373,16 +395,18 @@ export function planProxyGroup(input: ProxyGroupInput, ctx: ProxyGroupContext): 
     readinessProbe: replicaReadinessProbe(),
   };
   const own = ownershipMetadata(input.ownerId);
+  const selector = ctx.legacyPodLabels ? legacyLabels(pgLabels(pg)) : pgLabels(pg);
+  const podLabels = { ...pgLabels(pg), ...own.labels };
   const baseSts: PlannedStatefulSet = {
     apiVersion: "apps/v1",
     kind: "StatefulSet",
     metadata: meta(input, proxyGroupNames.statefulSet(pg)),
     spec: {
       replicas,
-      selector: { matchLabels: pgLabels(pg) },
+      selector: { matchLabels: { ...selector } },
       ...ROLLOUT,
       template: {
-        metadata: { labels: { ...pgLabels(pg), ...own.labels } },
+        metadata: { labels: ctx.legacyPodLabels ? legacyLabels(podLabels) : podLabels },
         spec: {
           serviceAccountName: proxyGroupNames.serviceAccount(pg),
           initContainers: [
@@ -396,7 +420,7 @@ export function planProxyGroup(input: ProxyGroupInput, ctx: ProxyGroupContext): 
           ],
           containers: [container],
           volumes: proxyGroupVolumes(pg, replicas),
-          topologySpreadConstraints: replicaSpread(pg),
+          topologySpreadConstraints: replicaSpread(selector),
         },
       },
     },
@@ -410,7 +434,7 @@ export function planProxyGroup(input: ProxyGroupInput, ctx: ProxyGroupContext): 
       namespace: input.namespace,
       parentName: pg,
       parentNamespace: input.namespace,
-      selector: pgLabels(pg),
+      selector,
       labels: stsMeta.labels,
       annotations: stsMeta.annotations,
     },
@@ -447,7 +471,7 @@ export function planProxyGroup(input: ProxyGroupInput, ctx: ProxyGroupContext): 
     },
     configMap: { apiVersion: "v1", kind: "ConfigMap", metadata: meta(input, proxyGroupNames.configMap(pg)) },
     ...(share ? { acmeAccountSecret: acmeAccountSecret(input.namespace, [input.ownerId]) } : {}),
-    podDisruptionBudget: planReplicaDisruptionBudget(input, replicas),
+    podDisruptionBudget: planReplicaDisruptionBudget(input, replicas, selector),
     // Kernel networking: the `sysctler` init container gets the ProxyClass image too.
     statefulSet: applyProxyClass(baseSts, input.proxyClass, {
       proxyType: "proxygroup_ingress",
@@ -467,10 +491,12 @@ export function planProxyGroup(input: ProxyGroupInput, ctx: ProxyGroupContext): 
  * IfHealthyBudget, a crash-looping replica blocks the drain while another one is down too;
  * https://kubernetes.io/docs/tasks/run-application/configure-pdb/#unhealthy-pod-eviction-policy).
  * The StatefulSet controller's own rolling update does not go through evictions and ignores it.
+ * `selector` is the StatefulSet's (planProxyGroup), which the replicas carry.
  */
 export function planReplicaDisruptionBudget(
   input: ProxyGroupInput,
   replicas: number,
+  selector: Record<string, string>,
 ): PlannedPodDisruptionBudget | undefined {
   if (replicas < 2) return undefined;
   return {
@@ -479,7 +505,7 @@ export function planReplicaDisruptionBudget(
     metadata: meta(input, proxyGroupNames.podDisruptionBudget(input.name)),
     spec: {
       maxUnavailable: 1,
-      selector: { matchLabels: pgLabels(input.name) },
+      selector: { matchLabels: { ...selector } },
       unhealthyPodEvictionPolicy: "AlwaysAllow",
     },
   };

@@ -15,7 +15,7 @@ import { LABEL_OWNER, ownerHash } from "../labels";
 import { recordedMetricsRefs } from "../metrics";
 import type { ObjectRef, Selection } from "../objects";
 import { CONFIG_KEY, INGRESS_CONFIG_KEY, PROXY_GROUP_SERVE_CONFIG_KEY } from "./common";
-import { pgLabels, podDisruptionBudgetRef, proxyGroupNames, proxyGroupSecrets } from "./proxygroup";
+import { podDisruptionBudgetRef, proxyGroupNames, proxyGroupPods, proxyGroupSecrets } from "./proxygroup";
 
 export type { Selection } from "../objects";
 
@@ -234,9 +234,11 @@ export function proxyGroupTeardown(
   ownerId: string,
   proxyClass?: ProxyClassInput,
 ): TeardownStep[] {
+  const owner = { [LABEL_OWNER]: ownerHash(ownerId) };
   const mine = (sel: Selection): Selection => ({
     ...sel,
-    labels: { ...sel.labels, [LABEL_OWNER]: ownerHash(ownerId) },
+    labels: { ...sel.labels, ...owner },
+    ...(sel.legacyLabels ? { legacyLabels: { ...sel.legacyLabels, ...owner } } : {}),
   });
   const ref = (apiVersion: string, kind: string, name: string): ObjectRef => ({
     apiVersion,
@@ -253,7 +255,7 @@ export function proxyGroupTeardown(
     {
       step: "waitPodsGone",
       description: `wait for the pods of ProxyGroup ${pg.namespace}/${pg.name} to terminate`,
-      pods: { apiVersion: "v1", kind: "Pod", namespace: pg.namespace, labels: pgLabels(pg.name) },
+      pods: proxyGroupPods(pg),
     },
     {
       step: "deleteDevices",

@@ -91,6 +91,23 @@ export const credentialsField = {
   },
 } satisfies FieldSpec<CredentialsInput | undefined, any, Effect>;
 
+/**
+ * `resourceUrn`: the resource's own URN, sent by the SDK because the dynamic-provider host gives provider
+ * code none; it names the resource in the progress lines of its waits (provider/progress.ts), nothing else.
+ */
+export const resourceUrnField = {
+  origin: "sdk",
+  check: (v, c) => {
+    if (v !== undefined && v !== null && (typeof v !== "string" || !v.startsWith("urn:pulumi:")))
+      c.push(c.at, "must be the resource's URN (urn:pulumi:…), which the pulumi-tailnet SDK sets");
+  },
+  change: {
+    kind: "none",
+    reason:
+      "only names the resource in progress lines; a renamed stack or resource must not touch what exists",
+  },
+} satisfies FieldSpec<string | undefined, any, Effect>;
+
 export const providerField = {
   origin: "host",
   change: { kind: "none", reason: "the provider code: upgrading pulumi-tailnet must not touch what exists" },
@@ -107,12 +124,13 @@ export function plannedObjectsField<I>(plan: (input: I) => PlannedInputs["planne
 
 /**
  * Whether every input a plan reads is known: everything but the inputs no plan reads (credentials,
- * customTimeouts, and plannedObjects itself).
+ * customTimeouts, resourceUrn, and plannedObjects itself).
  */
 export function planInputsKnown(input: object): boolean {
   const {
     credentials: _c,
     customTimeouts: _t,
+    resourceUrn: _u,
     plannedObjects: _p,
     ...rest
   } = input as Record<string, unknown>;
@@ -120,11 +138,12 @@ export function planInputsKnown(input: object): boolean {
 }
 
 /**
- * The fields every kind that writes Kubernetes objects declares last, in this order: `customTimeouts`,
- * `credentials`, `plannedObjects` (from `plan`) and `__provider`.
+ * The fields every kind that writes Kubernetes objects declares last, in this order: `resourceUrn`,
+ * `customTimeouts`, `credentials`, `plannedObjects` (from `plan`) and `__provider`.
  */
 export function lastFields<I>(plan: (input: I) => PlannedInputs["plannedObjects"]) {
   return {
+    resourceUrn: resourceUrnField,
     customTimeouts: customTimeoutsField,
     credentials: credentialsField,
     plannedObjects: plannedObjectsField<I>(plan),

@@ -3,10 +3,10 @@
  * add or remove its Tailscale Service in a replica's `AdvertiseServices`, and wait until the replica
  * reports (in the prefs its tailscaled applied) that it did.
  */
-import { type Kube, KubeApiError, type KubeObject, type ObjectRef, selectorOf, sharedEdit } from "../../kube";
+import { type Kube, KubeApiError, type KubeObject, type ObjectRef, sharedEdit } from "../../kube";
 import {
   CONFIG_KEY,
-  pgLabels,
+  proxyGroupPods,
   proxyGroupSecrets,
   readReplicaProfile,
   replicaAdvertises,
@@ -14,7 +14,7 @@ import {
   withAdvertisedService,
 } from "../../plan/ha";
 import type { ProxyGroupRef } from "../../plan/inputs";
-import { podIPsOf, secretData } from "../kubeFacts";
+import { listSelection, podIPsOf, secretData } from "../kubeFacts";
 import type { HARuntime } from "./runtime";
 
 /** One replica of a ProxyGroup, as the cluster reports it now. */
@@ -36,10 +36,9 @@ function ordinalOf(pg: string, name: string): number | undefined {
 
 /** The replicas of a ProxyGroup (by their state Secrets), with their Pods, in ordinal order. */
 export async function readReplicas(kube: Kube, pg: ProxyGroupRef): Promise<ReplicaFacts[]> {
-  const sel = proxyGroupSecrets(pg, "state");
   const [states, pods] = await Promise.all([
-    kube.list("v1", "Secret", pg.namespace, selectorOf(sel.labels)),
-    kube.list("v1", "Pod", pg.namespace, selectorOf(pgLabels(pg.name))),
+    listSelection(kube, proxyGroupSecrets(pg, "state")),
+    listSelection(kube, proxyGroupPods(pg)),
   ]);
   const out: ReplicaFacts[] = [];
   for (const s of states) {

@@ -1,5 +1,5 @@
 /** Runs the pure teardown step lists of plan/ha/teardown.ts against the cluster and the tailnet. */
-import { type Kube, type KubeObject, refOf, selectorOf } from "../../kube";
+import { refOf } from "../../kube";
 import {
   INGRESS_CONFIG_KEY,
   LABEL_PARENT_NAME,
@@ -11,7 +11,7 @@ import {
   type TeardownStep,
 } from "../../plan/ha";
 import type { ProxyGroupRef } from "../../plan/inputs";
-import { coreRef, secretData } from "../kubeFacts";
+import { coreRef, listSelection, secretData } from "../kubeFacts";
 import { editConfigMapKey, proxyGroupOfConfigMap } from "./configMap";
 import { readReplicas, replicaDeviceId, setAdvertised, waitAdvertised } from "./replicas";
 import type { HARuntime } from "./runtime";
@@ -25,10 +25,6 @@ export async function runTeardown(rt: HARuntime, steps: TeardownStep[]): Promise
       throw new Error(`could not ${step.description}: ${(err as Error).message}`);
     }
   }
-}
-
-async function listSelection(kube: Kube, sel: Selection): Promise<KubeObject[]> {
-  return kube.list(sel.apiVersion, sel.kind, sel.namespace, selectorOf(sel.labels));
 }
 
 function pgOfSelection(sel: Selection): ProxyGroupRef {

@@ -72,8 +72,11 @@ export interface DeploymentHost {
   resolveStack(ref: string): StackRecord;
   /** In-process providers for non-dynamic packages. */
   builtins: Builtins;
-  /** Starts a fresh, unconfigured dynamic-provider host process, its output going to `onOutput`. */
-  startProviderHost(onOutput: (line: string) => void): Promise<DynamicProviderHost>;
+  /**
+   * Starts a fresh, unconfigured dynamic-provider host process given the Engine service's address, its output going to
+   * `onOutput`.
+   */
+  startProviderHost(engineAddress: string, onOutput: (line: string) => void): Promise<DynamicProviderHost>;
   /** Start one host while the program boots, for the first dynamic provider the deployment loads. */
   prestartProviderHost: boolean;
   /** `PULUMI_ENABLE_LEGACY_REFRESH_DIFF`: refresh compares outputs instead of calling Diff. */
@@ -234,6 +237,8 @@ export class Deployment {
   private genChain: Promise<unknown> = Promise.resolve();
   private halted = false;
   private rootUrn = "";
+  /** The Engine service of this deployment, which the program and every provider host are given. */
+  private engine: Promise<{ server: grpc.Server; address: string }> | undefined;
   private stackOutputs: PropertyMap | undefined;
   private readonly dryRun: boolean;
   private program: ChildProcess | undefined;
@@ -252,8 +257,16 @@ export class Deployment {
     }
   }
 
-  /** Runs the deployment; always stops the provider hosts it started. */
+  /** Runs the deployment; always stops the provider hosts it started, then its Engine service. */
   async run(): Promise<DeploymentOutcome> {
+    try {
+      return await this.deploy();
+    } finally {
+      if (this.engine) (await this.engine.catch(() => undefined))?.server.forceShutdown();
+    }
+  }
+
+  private async deploy(): Promise<DeploymentOutcome> {
     const usesDynamic =
       this.host.prestartProviderHost || this.oldList.some((r) => r.type.startsWith("pulumi-nodejs:"));
     if (usesDynamic) this.spareHost = this.startHost();
@@ -376,8 +389,10 @@ export class Deployment {
   // ---------------------------------------------------------------- providers
 
   private startHost(): Promise<DynamicProviderHost> {
-    const h = this.host.startProviderHost((line) =>
-      this.logs.push({ severity: "info", message: line, source: "provider" }),
+    const h = this.engineAddress().then((address) =>
+      this.host.startProviderHost(address, (line) =>
+        this.logs.push({ severity: "info", message: line, source: "provider" }),
+      ),
     );
     h.catch(() => undefined);
     this.hosts.push(h);
@@ -564,22 +579,32 @@ export class Deployment {
     return [...this.toDelete, ...this.oldList.filter((r) => !this.claimed.has(r))];
   }
 
+  /**
+   * The address of the deployment's Engine service, started on first use. As the CLI's plugin host serves it
+   * (pulumi/pulumi@a88168d8 pkg/host/host_server.go:50-78): one server for the whole deployment, whose address the
+   * language host gets as `--engine` (sdk/go/common/resource/plugin/langruntime_plugin.go:74) and every resource
+   * plugin as its argument (provider_plugin.go:282); the ResourceMonitor is a server of its own.
+   */
+  private async engineAddress(): Promise<string> {
+    this.engine ??= (async () => {
+      const server = new grpc.Server();
+      server.addService(
+        enginerpc.EngineService as unknown as grpc.ServiceDefinition,
+        this.engineImpl() as unknown as grpc.UntypedServiceImplementation,
+      );
+      return { server, address: await listen(server) };
+    })();
+    return (await this.engine).address;
+  }
+
   private async launch(): Promise<{ code: number; stderr: string }> {
+    const engineAddr = await this.engineAddress();
     const server = new grpc.Server();
     server.addService(
       resrpc.ResourceMonitorService as unknown as grpc.ServiceDefinition,
       this.monitorImpl() as unknown as grpc.UntypedServiceImplementation,
     );
-    server.addService(
-      enginerpc.EngineService as unknown as grpc.ServiceDefinition,
-      this.engineImpl() as unknown as grpc.UntypedServiceImplementation,
-    );
-    const port = await new Promise<number>((resolve, reject) =>
-      server.bindAsync("127.0.0.1:0", grpc.ServerCredentials.createInsecure(), (err, p) =>
-        err ? reject(err) : resolve(p),
-      ),
-    );
-    const addr = `127.0.0.1:${port}`;
+    const addr = await listen(server);
     const h = this.host;
     const p = h.launch;
     const values: Record<string, string> = {};
@@ -597,7 +622,7 @@ export class Deployment {
       "--monitor",
       addr,
       "--engine",
-      addr,
+      engineAddr,
       "--organization",
       h.organization,
       "--project",
@@ -676,18 +701,30 @@ export class Deployment {
     };
   }
 
+  /**
+   * The Engine service as the CLI's host server implements it (pkg/host/host_server.go:91-133): Log (an unknown
+   * severity refused; `ephemeral` messages are the display's status lines, LogStatus, the others diagnostics) from the
+   * program and from provider hosts alike, and the root resource's URN.
+   */
   private engineImpl() {
     return {
       log: this.unary(async (req: engineproto.LogRequest) => {
         const S = engineproto.LogSeverity;
-        const sev = req.getSeverity();
-        const severity =
-          sev === S.ERROR ? "error" : sev === S.WARNING ? "warning" : sev === S.INFO ? "info" : "debug";
+        const severities: Record<number, LogEntry["severity"]> = {
+          [S.DEBUG]: "debug",
+          [S.INFO]: "info",
+          [S.WARNING]: "warning",
+          [S.ERROR]: "error",
+        };
+        const severity = severities[req.getSeverity()];
+        if (!severity) throw new Error(`Unrecognized logging severity: ${req.getSeverity()}`);
         this.logs.push({
           severity,
           message: req.getMessage(),
           urn: req.getUrn() || undefined,
           source: "engine",
+          ...(req.getEphemeral() ? { ephemeral: true } : {}),
+          ...(req.getStreamid() ? { streamId: req.getStreamid() } : {}),
         });
         return new Empty();
       }),
@@ -1574,4 +1611,13 @@ class DeleteProtectedError extends Error {
       `resource "${urn}" cannot be deleted\nbecause it is protected. To unprotect the resource, either remove the \`protect\` flag from the resource in your Pulumi program and run \`pulumi up\`, or use the command:\n\`pulumi state unprotect '${urn}'\``,
     );
   }
+}
+
+/** Binds a server to a free local port, as `rpcutil.ServeWithOptions` does, and returns its address. */
+function listen(server: grpc.Server): Promise<string> {
+  return new Promise<string>((resolve, reject) =>
+    server.bindAsync("127.0.0.1:0", grpc.ServerCredentials.createInsecure(), (err, port) =>
+      err ? reject(err) : resolve(`127.0.0.1:${port}`),
+    ),
+  );
 }

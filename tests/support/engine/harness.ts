@@ -268,7 +268,7 @@ export class StackHarness {
         record: this.record(),
         resolveStack: (ref) => this.backend.resolve(ref, this.project),
         builtins: this.o.builtins ?? {},
-        startProviderHost: (onOutput) => this.startProviderHost(onOutput),
+        startProviderHost: (engineAddress, onOutput) => this.startProviderHost(engineAddress, onOutput),
         prestartProviderHost: this.o.prestartProviderHost !== false,
         legacyRefreshDiff: envBool(this.o.env?.PULUMI_ENABLE_LEGACY_REFRESH_DIFF),
       },
@@ -286,7 +286,10 @@ export class StackHarness {
     return 4 * os.availableParallelism();
   }
 
-  private startProviderHost(onOutput: (line: string) => void): Promise<DynamicProviderHost> {
+  private startProviderHost(
+    engineAddress: string,
+    onOutput: (line: string) => void,
+  ): Promise<DynamicProviderHost> {
     // The plugin's PULUMI_CONFIG holds the `pulumi-nodejs:` namespace only, never the whole stack config
     // (pulumi/pulumi@a88168d8 pkg/host/host.go:381-397, keys without the namespace); runtime options come as
     // PULUMI_RUNTIME_<OPTION> (sdk/go/common/resource/plugin/provider_plugin.go:238-259).
@@ -295,6 +298,7 @@ export class StackHarness {
       if (k.startsWith("pulumi-nodejs:"))
         pluginConfig[k.slice("pulumi-nodejs:".length)] = typeof v === "string" ? v : v.secret;
     return DynamicProviderHost.start({
+      engineAddress,
       cwd: this.launch.pwd,
       project: this.project,
       env: {

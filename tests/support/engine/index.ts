@@ -13,7 +13,9 @@
  * legacy output comparison); secrets and `additionalSecretOutputs` (preview included); partial failures; protect and
  * retainOnDelete; customTimeouts as the requests' `timeout`; aliases (name, type, parent, project, stack, URN strings,
  * inherited by children); `renameStack`; StackReference names by backend kind; import failing as in the host; errors
- * whose `code` is 0 losing their message as they do between grpc-js and grpc-go.
+ * whose `code` is 0 losing their message as they do between grpc-js and grpc-go; one Engine service per deployment
+ * (Log, GetRootResource, SetRootResource), whose address the program gets as `--engine` and every provider host as its
+ * argument, its Log calls (URN, ephemeral, stream id) in the results' `logs`.
  *
  * Not emulated, and why the product cannot tell:
  * - Transforms, resource hooks, `deletedWith`, `replaceWith`, replacement triggers, resource references and output

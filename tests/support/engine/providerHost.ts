@@ -41,6 +41,11 @@ export class ResourceInitError extends Error {
 
 /** Options for {@link DynamicProviderHost.start}. */
 export interface DynamicProviderHostOptions {
+  /**
+   * Address of the deployment's Engine service, the plugin's only argument as the CLI starts resource plugins
+   * (`[]string{host.ServerAddr()}`, pulumi/pulumi@a88168d8 sdk/go/common/resource/plugin/provider_plugin.go:282).
+   */
+  engineAddress: string;
   /** Working directory of the host: the engine starts plugins in the program directory. */
   cwd: string;
   /** Project name, exported as PULUMI_NODEJS_PROJECT / PULUMI_PROJECT. */
@@ -79,7 +84,9 @@ export class DynamicProviderHost {
     // resolves from the program's node_modules chain only (sdk/nodejs/dist/pulumi-resource-pulumi-nodejs;
     // sdk/go/common/resource/plugin/provider_plugin.go:238-286 at pulumi/pulumi@a88168d8).
     const script = locateModule("@pulumi/pulumi/cmd/dynamic-provider", o.cwd);
-    const child = spawn(process.execPath, [script, "127.0.0.1:1"], {
+    // The host itself only checks that the address is there (sdk/nodejs/cmd/dynamic-provider/index.ts:487-493); code
+    // it loads may connect to it.
+    const child = spawn(process.execPath, [script, o.engineAddress], {
       cwd: o.cwd,
       env,
       stdio: ["ignore", "pipe", "pipe"],

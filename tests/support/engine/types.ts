@@ -92,8 +92,19 @@ export interface LogEntry {
   severity: "debug" | "info" | "warning" | "error";
   message: string;
   urn?: string;
-  /** engine: Engine.Log from the program; stdout/stderr: the program's streams; provider: the provider host's output. */
+  /**
+   * engine: Engine.Log, from the program or from a provider host (the engine cannot tell them apart: both have the same
+   * address); stdout/stderr: the program's streams; provider: the provider host's output.
+   */
   source: "engine" | "stdout" | "stderr" | "provider";
+  /**
+   * An Engine.Log marked ephemeral: the CLI shows it as the resource's status line while the step runs and keeps it
+   * out of the Diagnostics summary (pulumi/pulumi@a88168d8 pkg/host/host_server.go:107-111 `LogStatus`,
+   * pkg/backend/display/progress.go:802-805).
+   */
+  ephemeral?: boolean;
+  /** The Engine.Log's stream id, when not 0. */
+  streamId?: number;
 }
 
 /** The result of one deployment: preview, or the update of up/refresh/destroy. */

@@ -15,7 +15,7 @@ import {
 } from "../../../provider/plan/ha";
 import type { ProxyGroupInput } from "../../../provider/plan/inputs";
 
-const OURS = { "tailscale.com/managed": "true", "app.kubernetes.io/managed-by": "pulumi-tailnet" };
+const OURS = { "app.kubernetes.io/managed-by": "pulumi-tailnet" };
 
 /** A live Secret: ours or not, listing `users` (undefined: no annotation), at resourceVersion 7. */
 function live(users: string[] | undefined, labels: Record<string, string> = OURS) {

@@ -77,12 +77,11 @@ describe("ha/ingress: TestIngressPGReconciler, step by step through the pure hel
     assert.equal(config0, '{"Version":"","AdvertiseServices":["svc:my-svc"]}');
   });
 
-  it("2: cert Secret, Role and RoleBinding named after the domain (ours: owner labels instead of Ingress parent labels)", () => {
+  it("2: cert Secret, Role and RoleBinding named after the domain (ours: owner labels instead of Ingress parent labels, ours under our prefix; the Secret keeps the three containerboot lists it by)", () => {
     const plan = planHAIngress(ingress(), backends, ctx);
     const certLabels = {
-      "tailscale.com/managed": "true",
-      "tailscale.com/proxy-group": "test-pg",
-      "tailscale.com/domain": "my-svc.ts.net",
+      "tailnet.pulumi.com/proxy-group": "test-pg",
+      "tailnet.pulumi.com/domain": "my-svc.ts.net",
       "app.kubernetes.io/managed-by": "pulumi-tailnet",
       "tailnet.pulumi.com/owner": OWNER_HASH,
     };
@@ -93,7 +92,12 @@ describe("ha/ingress: TestIngressPGReconciler, step by step through the pure hel
       metadata: {
         name: "my-svc.ts.net",
         namespace: "operator-ns",
-        labels: { ...certLabels, "tailscale.com/secret-type": "certs" },
+        labels: {
+          ...certLabels,
+          "tailscale.com/secret-type": "certs",
+          "tailscale.com/managed": "true",
+          "tailscale.com/proxy-group": "test-pg",
+        },
         annotations,
       },
       type: "kubernetes.io/tls",
@@ -208,7 +212,7 @@ describe("ha/ingress: TestIngressPGReconciler, step by step through the pure hel
       backends,
       ctx,
     );
-    assert.equal(plan.certRole!.metadata!.labels!["tailscale.com/proxy-group"], "test-pg-second");
+    assert.equal(plan.certRole!.metadata!.labels!["tailnet.pulumi.com/proxy-group"], "test-pg-second");
     assert.deepEqual(plan.certRoleBinding!.subjects, [
       { kind: "ServiceAccount", name: "test-pg-second", namespace: "operator-ns" },
     ]);

@@ -25,9 +25,8 @@ const noCtx = { authKeys: {}, existingAdvertiseServices: {} };
 
 function labels(pg: string, extra: Record<string, string> = {}) {
   return {
-    "tailscale.com/managed": "true",
-    "tailscale.com/parent-resource-type": "proxygroup",
-    "tailscale.com/parent-resource": pg,
+    "tailnet.pulumi.com/parent-resource-type": "proxygroup",
+    "tailnet.pulumi.com/parent-resource": pg,
     ...extra,
     "app.kubernetes.io/managed-by": "pulumi-tailnet",
     "tailnet.pulumi.com/owner": OWNER_HASH,
@@ -63,7 +62,7 @@ describe("ha/proxygroup: planProxyGroup", () => {
         metadata: {
           name: "ingress-pg-0-config",
           namespace: "tailscale",
-          labels: labels("ingress-pg", { "tailscale.com/secret-type": "config" }),
+          labels: labels("ingress-pg", { "tailnet.pulumi.com/secret-type": "config" }),
           annotations,
         },
         type: "Opaque",
@@ -78,7 +77,7 @@ describe("ha/proxygroup: planProxyGroup", () => {
         metadata: {
           name: "ingress-pg-1-config",
           namespace: "tailscale",
-          labels: labels("ingress-pg", { "tailscale.com/secret-type": "config" }),
+          labels: labels("ingress-pg", { "tailnet.pulumi.com/secret-type": "config" }),
           annotations,
         },
         type: "Opaque",
@@ -95,7 +94,7 @@ describe("ha/proxygroup: planProxyGroup", () => {
         metadata: {
           name: "ingress-pg-0",
           namespace: "tailscale",
-          labels: labels("ingress-pg", { "tailscale.com/secret-type": "state" }),
+          labels: labels("ingress-pg", { "tailnet.pulumi.com/secret-type": "state" }),
           annotations,
         },
         type: "Opaque",
@@ -106,7 +105,7 @@ describe("ha/proxygroup: planProxyGroup", () => {
         metadata: {
           name: "ingress-pg-1",
           namespace: "tailscale",
-          labels: labels("ingress-pg", { "tailscale.com/secret-type": "state" }),
+          labels: labels("ingress-pg", { "tailnet.pulumi.com/secret-type": "state" }),
           annotations,
         },
         type: "Opaque",
@@ -157,9 +156,8 @@ describe("ha/proxygroup: planProxyGroup", () => {
         replicas: 2,
         selector: {
           matchLabels: {
-            "tailscale.com/managed": "true",
-            "tailscale.com/parent-resource-type": "proxygroup",
-            "tailscale.com/parent-resource": "ingress-pg",
+            "tailnet.pulumi.com/parent-resource-type": "proxygroup",
+            "tailnet.pulumi.com/parent-resource": "ingress-pg",
           },
         },
         template: {
@@ -223,9 +221,8 @@ describe("ha/proxygroup: planProxyGroup", () => {
                 nodeTaintsPolicy: "Honor",
                 labelSelector: {
                   matchLabels: {
-                    "tailscale.com/managed": "true",
-                    "tailscale.com/parent-resource-type": "proxygroup",
-                    "tailscale.com/parent-resource": "ingress-pg",
+                    "tailnet.pulumi.com/parent-resource-type": "proxygroup",
+                    "tailnet.pulumi.com/parent-resource": "ingress-pg",
                   },
                 },
               },
@@ -244,9 +241,8 @@ describe("ha/proxygroup: planProxyGroup", () => {
         maxUnavailable: 1,
         selector: {
           matchLabels: {
-            "tailscale.com/managed": "true",
-            "tailscale.com/parent-resource-type": "proxygroup",
-            "tailscale.com/parent-resource": "ingress-pg",
+            "tailnet.pulumi.com/parent-resource-type": "proxygroup",
+            "tailnet.pulumi.com/parent-resource": "ingress-pg",
           },
         },
         unhealthyPodEvictionPolicy: "AlwaysAllow",
@@ -311,9 +307,8 @@ describe("ha/proxygroup: planProxyGroup", () => {
         .topologySpreadConstraints;
     const own = {
       matchLabels: {
-        "tailscale.com/managed": "true",
-        "tailscale.com/parent-resource-type": "proxygroup",
-        "tailscale.com/parent-resource": "ingress-pg",
+        "tailnet.pulumi.com/parent-resource-type": "proxygroup",
+        "tailnet.pulumi.com/parent-resource": "ingress-pg",
       },
     };
     const cases: [string, ProxyGroupInput["proxyClass"], unknown][] = [

@@ -2,22 +2,32 @@ import assert from "node:assert/strict";
 import { haIngressTeardown, haServiceTeardown, proxyGroupTeardown } from "../../../provider/plan/ha";
 
 const PG = { name: "test-pg", namespace: "tailscale" };
-const configSecrets = {
+// Selected by our labels, and by the operator's under which versions before the rename wrote them.
+const secretsOf = (type: string) => ({
   apiVersion: "v1",
   kind: "Secret",
   namespace: "tailscale",
   labels: {
-    "tailscale.com/managed": "true",
-    "tailscale.com/parent-resource-type": "proxygroup",
-    "tailscale.com/parent-resource": "test-pg",
-    "tailscale.com/secret-type": "config",
+    "tailnet.pulumi.com/parent-resource-type": "proxygroup",
+    "tailnet.pulumi.com/parent-resource": "test-pg",
+    "tailnet.pulumi.com/secret-type": type,
     "app.kubernetes.io/managed-by": "pulumi-tailnet",
   },
-};
-const stateSecrets = {
-  ...configSecrets,
-  labels: { ...configSecrets.labels, "tailscale.com/secret-type": "state" },
-};
+  legacyLabels: {
+    "tailscale.com/parent-resource-type": "proxygroup",
+    "tailscale.com/parent-resource": "test-pg",
+    "tailscale.com/secret-type": type,
+    "app.kubernetes.io/managed-by": "pulumi-tailnet",
+    "tailscale.com/managed": "true",
+  },
+});
+const configSecrets = secretsOf("config");
+const stateSecrets = secretsOf("state");
+const mine = (sel: ReturnType<typeof secretsOf>, hash: string) => ({
+  ...sel,
+  labels: { ...sel.labels, "tailnet.pulumi.com/owner": hash },
+  legacyLabels: { ...sel.legacyLabels, "tailnet.pulumi.com/owner": hash },
+});
 const configMap = {
   apiVersion: "v1",
   kind: "ConfigMap",
@@ -182,9 +192,13 @@ describe("ha/teardown", () => {
           kind: "Pod",
           namespace: "tailscale",
           labels: {
-            "tailscale.com/managed": "true",
+            "tailnet.pulumi.com/parent-resource-type": "proxygroup",
+            "tailnet.pulumi.com/parent-resource": "test-pg",
+          },
+          legacyLabels: {
             "tailscale.com/parent-resource-type": "proxygroup",
             "tailscale.com/parent-resource": "test-pg",
+            "tailscale.com/managed": "true",
           },
         },
       },
@@ -196,10 +210,7 @@ describe("ha/teardown", () => {
       {
         step: "deleteSelected",
         description: "delete the config and state Secrets of ProxyGroup tailscale/test-pg",
-        selections: [
-          { ...stateSecrets, labels: { ...stateSecrets.labels, "tailnet.pulumi.com/owner": pgHash } },
-          { ...configSecrets, labels: { ...configSecrets.labels, "tailnet.pulumi.com/owner": pgHash } },
-        ],
+        selections: [mine(stateSecrets, pgHash), mine(configSecrets, pgHash)],
       },
       {
         step: "deleteObjects",
