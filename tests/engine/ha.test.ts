@@ -95,17 +95,25 @@ describe("examples/ha through the engine", function () {
     assert.equal(up.failed, false, up.error);
     for (const n of partial) assert.ok(changed(up).includes(`update ${n}`), `${n} is finished by an update`);
     const domain = world.tailscale.tailnetDomain;
-    // Each ingress's wait for its certificate is told on its own line in the CLI (Engine.Log with its
-    // URN, ephemeral), while it lasts and when it ends; the preview runs no step, so it tells nothing.
-    for (const name of ["grafana", "docs", "api"]) {
-      const urn = stack.resource(name, "pulumi-nodejs:dynamic/tailnet:TailnetIngress")?.urn;
+    // An ingress's wait for its certificate is told on its own line in the CLI (Engine.Log with its URN,
+    // ephemeral), while it lasts and when it ends; the preview runs no step, so it tells nothing. Not
+    // every ingress waits here: once the limit lifts, replica 0's own certificate loop may store one
+    // before its update asks.
+    const waited = ["grafana", "docs", "api"].filter((name) => {
+      const urn = stack.resource(name, INGRESS)?.urn;
       const what = `the proxy in Pod tailscale/ingress-0 to obtain the certificate for ${name}.${domain}`;
       const lines = up.logs.filter((l) => l.urn === urn && l.message.includes(what));
-      assert.ok(lines.length >= 2, `${name}: ${JSON.stringify(up.logs.filter((l) => l.ephemeral))}`);
+      if (lines.length === 0) return false;
+      assert.ok(lines.length >= 2, `${name}: ${JSON.stringify(lines)}`);
       assert.ok(lines.every((l) => l.source === "engine" && l.ephemeral && l.severity === "info"));
       assert.match(lines[0]!.message, /^\[\d+s\] waiting for /, "what and for how long");
       assert.match(lines.at(-1)!.message, /^\[\d+s\] done waiting for /, "and when it is over");
-    }
+      return true;
+    });
+    assert.ok(
+      waited.length > 0,
+      `some ingress waited: ${JSON.stringify(up.logs.filter((l) => l.ephemeral))}`,
+    );
     assert.ok(!up.logs.some((l) => /tskey-/.test(l.message)), "no key in any line");
     assert.ok(!(up.preview?.logs ?? []).some((l) => l.ephemeral), "a preview waits for nothing");
     assert.deepEqual(up.outputs.urls, [
