@@ -12,6 +12,7 @@
  */
 import { readFileSync } from "node:fs";
 import { readFile } from "node:fs/promises";
+import { backoffMs, parseRetryAfter } from "./retry";
 
 /** The prefix that makes a setting's value a path. */
 export const FILE_PREFIX = "file:";
@@ -96,19 +97,26 @@ export function identityTokenOrigin(s: IdentityTokenSource): string {
   }
 }
 
-/** How to reach GitHub Actions' token endpoint; tests give their own transport and sleep. */
+/** How to reach GitHub Actions' token endpoint; tests give their own transport, sleep and randomness. */
 export interface IdentityTokenIo {
   fetch?: typeof globalThis.fetch;
   sleep?: (ms: number) => Promise<void>;
+  random?: () => number;
+  now?: () => number;
 }
 
-const GITHUB_ATTEMPTS = 3;
+/**
+ * Retries of the token request: attempts in all, the first backoff (doubled per retry, with jitter, up
+ * to the cap) when the endpoint gives no Retry-After, and the most all the waits may add up to.
+ */
+const GITHUB_RETRY = { attempts: 5, initialBackoffMs: 500, maxBackoffMs: 5_000, maxWaitMs: 30_000 };
 
 /**
  * A GitHub Actions job's OIDC token for `audience`: GET ACTIONS_ID_TOKEN_REQUEST_URL with the audience
  * and `Authorization: Bearer $ACTIONS_ID_TOKEN_REQUEST_TOKEN`, answered `{"value": "<jwt>"}` (what
- * Tailscale's own discovery sends, tailscale/tailscale@de9ec7ee wif/wif.go:120-167). Network errors and
- * 5xx are retried twice.
+ * Tailscale's own discovery sends, tailscale/tailscale@de9ec7ee wif/wif.go:120-167). A 429 (after its
+ * Retry-After), a 5xx and a request that got no answer are retried (provider/retry.ts); any other
+ * status is the job's configuration and fails at once. A GET changes nothing, so repeating it is safe.
  */
 async function githubActionsToken(
   s: Extract<IdentityTokenSource, { from: "github-actions" }>,
@@ -118,46 +126,63 @@ async function githubActionsToken(
   const sleep = io.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));
   const url = new URL(s.requestUrl);
   url.searchParams.set("audience", s.audience);
-  let problem = "";
-  for (let attempt = 1; attempt <= GITHUB_ATTEMPTS; attempt++) {
-    if (attempt > 1) await sleep(500 * 2 ** (attempt - 2));
-    let res: Response;
+  let waited = 0;
+  for (let attempt = 1; ; attempt++) {
+    let problem: string;
+    let retryAfterMs: number | undefined;
     try {
-      res = await fetchFn(url, {
+      const res = await fetchFn(url, {
         headers: { Authorization: `Bearer ${s.requestToken}`, Accept: "application/json" },
         signal: AbortSignal.timeout(10_000),
       });
-    } catch (err) {
-      problem = `got no answer (${err instanceof Error ? `${err.name}: ${err.message}` : String(err)})`;
-      continue;
-    }
-    const text = await res.text();
-    if (res.status >= 500) {
+      const text = await res.text();
+      if (res.status === 200) return tokenFromAnswer(s, text);
+      if (res.status !== 429 && res.status < 500) {
+        const said = text.split(s.requestToken).join("[redacted]").trim().slice(0, 300);
+        throw new CredentialReadError(
+          `${identityTokenOrigin(s)} answered ${res.status}${said ? `: ${said}` : ""}. Give the workflow job ` +
+            "`permissions: id-token: write`, or set the identity token yourself (TAILSCALE_IDENTITY_TOKEN or " +
+            "tailscale:identityToken, its value or file:<path>)",
+        );
+      }
       problem = `answered ${res.status}`;
+      retryAfterMs = parseRetryAfter(res.headers.get("retry-after"), (io.now ?? Date.now)());
+    } catch (err) {
+      if (err instanceof CredentialReadError) throw err;
+      problem = `got no answer (${err instanceof Error ? `${err.name}: ${err.message}` : String(err)})`;
+    }
+    const wait =
+      retryAfterMs ??
+      backoffMs(attempt, GITHUB_RETRY.initialBackoffMs, GITHUB_RETRY.maxBackoffMs, io.random ?? Math.random);
+    if (attempt < GITHUB_RETRY.attempts && waited + wait <= GITHUB_RETRY.maxWaitMs) {
+      waited += wait;
+      await sleep(wait);
       continue;
     }
-    if (res.status !== 200) {
-      const said = text.split(s.requestToken).join("[redacted]").trim().slice(0, 300);
-      throw new CredentialReadError(
-        `${identityTokenOrigin(s)} answered ${res.status}${said ? `: ${said}` : ""}. Give the workflow job ` +
-          "`permissions: id-token: write`, or set the identity token yourself (TAILSCALE_IDENTITY_TOKEN or " +
-          "tailscale:identityToken, its value or file:<path>)",
-      );
-    }
-    let value: unknown;
-    try {
-      value = (JSON.parse(text) as { value?: unknown }).value;
-    } catch {
-      value = undefined;
-    }
-    if (typeof value !== "string" || value.trim() === "") {
-      throw new CredentialReadError(`${identityTokenOrigin(s)} answered without a token ("value")`);
-    }
-    return value.trim();
+    const tooLong =
+      attempt < GITHUB_RETRY.attempts
+        ? `, and asked to wait ${Math.ceil(wait / 1000)} s more (Retry-After), past the ${GITHUB_RETRY.maxWaitMs / 1000} s we wait in all`
+        : "";
+    throw new CredentialReadError(
+      `${identityTokenOrigin(s)} ${problem} after ${attempt} attempt(s) over ${Math.round(waited / 1000)} s${tooLong}. ` +
+        "GitHub's token service may be unavailable or rate-limiting this job: run the job again later, or set the " +
+        "identity token yourself (TAILSCALE_IDENTITY_TOKEN or tailscale:identityToken, its value or file:<path>)",
+    );
   }
-  throw new CredentialReadError(
-    `${identityTokenOrigin(s)} ${problem} after ${GITHUB_ATTEMPTS} attempts; retry the command`,
-  );
+}
+
+/** The token in the endpoint's 200 answer `{"value": "<jwt>"}`. */
+function tokenFromAnswer(s: Extract<IdentityTokenSource, { from: "github-actions" }>, text: string): string {
+  let value: unknown;
+  try {
+    value = (JSON.parse(text) as { value?: unknown }).value;
+  } catch {
+    value = undefined;
+  }
+  if (typeof value !== "string" || value.trim() === "") {
+    throw new CredentialReadError(`${identityTokenOrigin(s)} answered without a token ("value")`);
+  }
+  return value.trim();
 }
 
 /** Reads the identity token now: a file is read again every time (it may have been rotated). */

@@ -5,7 +5,7 @@
  * (client-go) ride those out. Every request of {@link Kube} goes through {@link retrying}; watches
  * and exec upgrades, which are not one request and one answer, ask {@link decideRetry} directly.
  * {@link decideRetry} is the whole decision, pure so that its table is testable. Backoff is
- * exponential with jitter (provider/tailscale/http.ts, shared with the Tailscale client).
+ * exponential with jitter (provider/retry.ts, shared with the Tailscale client).
  *
  * | failure                                  | GET, repeatable writes          | other writes            |
  * | ---------------------------------------- | ------------------------------- | ----------------------- |
@@ -27,7 +27,7 @@
  * patch (applying it twice gives the same object) and a delete (a 404 is then success). A create with
  * generateName is not: repeating it would make a second object.
  */
-import { backoffMs, parseRetryAfter } from "../tailscale/http";
+import { backoffMs, parseRetryAfter } from "../retry";
 import { KubeApiError } from "./errors";
 
 /** HTTP methods of the requests Kube sends. */

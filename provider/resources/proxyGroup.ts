@@ -328,12 +328,14 @@ async function applyAll(
   // Labels and annotations only: the data keys belong to the HA ingresses and services.
   await rt.kube.apply(plan.configMap, { ...own, sharedFields: CONFIG_MAP_SHARED_FIELDS });
   // Before the replicas (re)start: replica 0 reads the account key at start and cannot create the Secret.
-  if (plan.acmeAccountSecret) await joinAcmeAccount(rt.kube, input.namespace, input.ownerId);
+  if (plan.acmeAccountSecret) await joinAcmeAccount(rt.kube, input.namespace, input.ownerId, "joining");
   // Before the StatefulSet, so a group growing to 2 replicas is covered once the new one runs; one shrinking
   // to 1 loses it (a budget over one replica would block drains, plan/ha/proxygroup.ts).
   if (plan.podDisruptionBudget) await rt.kube.apply(plan.podDisruptionBudget, own);
   else await rt.kube.delete(podDisruptionBudgetRef(input));
   const sts = await rt.kube.apply(plan.statefulSet, own);
+  // Its StatefulSet exists now, so no leave counts it gone; lists it again if one did in the meantime.
+  if (plan.acmeAccountSecret) await joinAcmeAccount(rt.kube, input.namespace, input.ownerId, "running");
   if (plan.metricsService) await rt.kube.apply(plan.metricsService, own);
   if (plan.serviceMonitor) await rt.kube.apply(plan.serviceMonitor, own);
   return { templateChanged: sts.action !== "unchanged" };
@@ -467,7 +469,7 @@ export const proxyGroup: Lifecycle = {
         try {
           const cleanup = { ...rt, remainingMs: () => 60_000 };
           await runTeardown(cleanup, proxyGroupTeardown(input, input.ownerId, input.proxyClass));
-          await leaveAcmeAccount(rt.kube, input.namespace, input.ownerId);
+          await leaveAcmeAccount(rt.kube, input.namespace, input);
           // Ours, and any a killed earlier create minted: the replicas are gone.
           await revokeMintedKeys(rt.tailscale, proxyGroupKeyHolder(input));
         } catch (cleanupErr) {
@@ -538,7 +540,7 @@ export const proxyGroup: Lifecycle = {
     // Once every replica runs without it (the rollout above): sharing turned off, or the group's identity
     // changed in place (the new one joined in applyAll).
     if (!news.shareAcmeAccount || olds.ownerId !== news.ownerId)
-      await leaveAcmeAccount(rt.kube, news.namespace, olds.ownerId);
+      await leaveAcmeAccount(rt.kube, news.namespace, { ownerId: olds.ownerId, name: news.name });
     return { outs: outputsOf(news, plan, await devicesOf(rt.kube, news, plan.replicas)) };
   },
 
@@ -576,7 +578,7 @@ export const proxyGroup: Lifecycle = {
     }
     await runTeardown(rt, proxyGroupTeardown(props, props.ownerId, props.proxyClass));
     // Whatever the recorded inputs say: an update that failed after joining records the old ones.
-    await leaveAcmeAccount(rt.kube, props.namespace, props.ownerId);
+    await leaveAcmeAccount(rt.kube, props.namespace, props);
     // Keys of runs killed between a mint and its revocation, for any replica (a killed scale-up minted for
     // replicas the state does not list): the replicas are gone, none is needed.
     await revokeMintedKeys(rt.tailscale, proxyGroupKeyHolder(props));

@@ -28,6 +28,7 @@
  */
 import { randomBytes } from "node:crypto";
 import type { CredentialSource } from "../credentialSource";
+import { backoffMs, parseRetryAfter } from "../retry";
 import {
   type ErrorContext,
   hintFor,
@@ -35,7 +36,7 @@ import {
   TailscaleApiError,
   type TailscaleOperation,
 } from "./errors";
-import { backoffMs, parseRetryAfter, pathEscape } from "./http";
+import { pathEscape } from "./http";
 import { checkIdentityToken, type IdentityClaims } from "./identityToken";
 import type {
   CreateAuthKeyOptions,

@@ -1,5 +1,5 @@
 /** The Tailscale side of the provider: API client, types and errors. */
 export * from "./client";
 export * from "./errors";
-export { parseRetryAfter, pathEscape } from "./http";
+export { pathEscape } from "./http";
 export * from "./types";

@@ -3,7 +3,9 @@
 // maps key by key, atomic lists whole), fields another manager owns kept, and conflicts with a
 // manager of the same name that wrote with another operation; managedFields rewritten by a JSON patch
 // (client-go's csaupgrade), reset by an empty list, kept when a write leaves them out or sends ones that
-// do not decode, refused when they do not have the type's shape.
+// do not decode, refused when they do not have the type's shape; a resourceVersion in the applied
+// object a precondition of an update (409 when stale), ignored by a create-by-apply, and a uid there
+// refused when no object exists.
 import assert from "node:assert/strict";
 import { type Harness, harness, raw } from "./helpers";
 
@@ -292,5 +294,63 @@ describe("kube-api: server-side apply ownership and removal", () => {
       "editor/Update",
       "old/Update",
     ]);
+  });
+
+  it("takes a resourceVersion in the applied object as a precondition: 409 when it is not the live one", async () => {
+    const created = await applyAs("me", sts("rv", {}), "rv");
+    assert.equal(created.status, 201);
+    const rv = created.json.metadata.resourceVersion as string;
+    const at = (resourceVersion: string, pod: Record<string, unknown> = {}) => {
+      const body = sts("rv", pod);
+      return applyAs("me", { ...body, metadata: { ...body.metadata, resourceVersion } }, "rv");
+    };
+    const current = await at(rv, { nodeSelector: { disk: "ssd" } });
+    assert.equal(current.status, 200, "the live version: applied");
+    assert.deepEqual(current.json.spec.template.spec.nodeSelector, { disk: "ssd" });
+    assert.notEqual(current.json.metadata.resourceVersion, rv);
+
+    for (const pod of [{ nodeSelector: { disk: "hdd" } }, { nodeSelector: { disk: "ssd" } }]) {
+      const stale = await at(rv, pod);
+      assert.equal(stale.status, 409, "a stale version fails, a change or none");
+      assert.deepEqual(stale.json, {
+        kind: "Status",
+        apiVersion: "v1",
+        metadata: {},
+        status: "Failure",
+        message:
+          'Operation cannot be fulfilled on statefulsets.apps "rv": the object has been modified; please apply your changes to the latest version and try again',
+        reason: "Conflict",
+        details: { name: "rv", group: "apps", kind: "statefulsets" },
+        code: 409,
+      });
+    }
+    const live = (await raw(h.server, "GET", `${STS}/rv`)).json;
+    assert.deepEqual(live.spec.template.spec.nodeSelector, { disk: "ssd" }, "nothing written");
+    assert.equal(live.metadata.resourceVersion, current.json.metadata.resourceVersion);
+    assert.equal((await applyAs("me", sts("rv", {}), "rv")).status, 200, "without one: unconditional");
+  });
+
+  it("create-by-apply ignores a resourceVersion, and refuses a uid of an object that is not there", async () => {
+    const body = sts("fresh", {});
+    const r = await applyAs(
+      "me",
+      { ...body, metadata: { ...body.metadata, resourceVersion: "12345" } },
+      "fresh",
+    );
+    assert.equal(r.status, 201);
+    assert.notEqual(r.json.metadata.resourceVersion, "12345", "the server's own");
+    const uid = "3f1e2d4c-0000-4000-8000-000000000000";
+    const u = await applyAs(
+      "me",
+      { ...body, metadata: { name: "ghost", namespace: "default", uid } },
+      "ghost",
+    );
+    assert.equal(u.status, 409);
+    assert.equal(u.json.reason, "Conflict");
+    assert.equal(
+      u.json.message,
+      `Operation cannot be fulfilled on statefulsets.apps "ghost": uid mismatch: the provided object specified uid ${uid}, and no existing object was found`,
+    );
+    assert.equal((await raw(h.server, "GET", `${STS}/ghost`)).status, 404);
   });
 });

@@ -11,7 +11,7 @@ import {
   resolveTailscaleCredentials,
   tailscaleClientFor,
 } from "../../provider/credentials";
-import { CredentialReadError } from "../../provider/credentialValues";
+import { CredentialReadError, readIdentityToken } from "../../provider/credentialValues";
 import { UNKNOWN } from "../../provider/plan/inputs";
 import { TailscaleApiError } from "../../provider/tailscale";
 import { IdentityTokenError } from "../../provider/tailscale/identityToken";
@@ -579,6 +579,110 @@ describe("credentials wired to the local servers", () => {
       } finally {
         await gh.stop();
       }
+    });
+
+    describe("GitHub Actions' token endpoint failing", () => {
+      let gh: Awaited<ReturnType<typeof startGitHubActionsTokenEndpoint>>;
+      before(async () => {
+        gh = await startGitHubActionsTokenEndpoint(issuer, SUB);
+      });
+      after(async () => {
+        await gh.stop();
+      });
+      beforeEach(() => {
+        gh.statuses.length = 0;
+      });
+
+      const source = () => ({
+        from: "github-actions" as const,
+        requestUrl: gh.requestUrl,
+        requestToken: gh.requestToken,
+        audience: fed.audience,
+        setting: "TAILSCALE_AUDIENCE",
+      });
+      /** Reads the token, recording the waits instead of waiting. */
+      const read = async () => {
+        const waits: number[] = [];
+        const got: { token?: string; err?: Error } = await readIdentityToken(source(), {
+          sleep: async (ms) => {
+            waits.push(ms);
+          },
+          random: () => 0.5,
+        }).then(
+          (token) => ({ token }),
+          (err: Error) => ({ err }),
+        );
+        return { ...got, waits };
+      };
+      const isToken = (t: string | undefined) => assert.match(t ?? "", /^[\w-]+\.[\w-]+\.[\w-]+$/);
+
+      it("a 429 is retried after its Retry-After, then the token is served", async () => {
+        gh.failNext({ status: 429, headers: { "Retry-After": "2" } });
+        const r = await read();
+        isToken(r.token);
+        assert.deepEqual(gh.statuses, [429, 200]);
+        assert.deepEqual(r.waits, [2000], "the wait the endpoint asked for");
+      });
+
+      it("5xx answers are retried with growing backoff, then the token is served", async () => {
+        gh.failNext({ status: 500 }, { status: 503 }, { status: 502 });
+        const r = await read();
+        isToken(r.token);
+        assert.deepEqual(gh.statuses, [500, 503, 502, 200]);
+        assert.equal(r.waits.length, 3);
+        assert.ok(r.waits[0]! < r.waits[1]! && r.waits[1]! < r.waits[2]!, `backoff grows: ${r.waits}`);
+      });
+
+      it("a 403 is not retried, and says what to give the job; the request token stays out", async () => {
+        gh.failNext({ status: 403, body: { message: `token ${gh.requestToken} lacks id-token: write` } });
+        const r = await read();
+        assert.deepEqual(gh.statuses, [403]);
+        assert.deepEqual(r.waits, []);
+        assert.ok(r.err instanceof CredentialReadError, String(r.err));
+        assert.match(
+          r.err.message,
+          /GitHub Actions' OIDC token endpoint .* answered 403.*permissions: id-token: write/,
+        );
+        assert.ok(!r.err.message.includes(gh.requestToken), "the request token is redacted");
+      });
+
+      it("5xx until the attempts run out: names the endpoint, the status and what to do", async () => {
+        gh.failNext(...Array.from({ length: 5 }, () => ({ status: 503 })));
+        const r = await read();
+        assert.deepEqual(gh.statuses, [503, 503, 503, 503, 503]);
+        assert.ok(r.err instanceof CredentialReadError, String(r.err));
+        assert.match(
+          r.err.message,
+          /OIDC token endpoint .* answered 503 after 5 attempt\(s\).*run the job again later/,
+        );
+        assert.ok(!r.err.message.includes(gh.requestToken));
+      });
+
+      it("a Retry-After past what we wait in all fails at once, saying so", async () => {
+        gh.failNext({ status: 429, headers: { "Retry-After": "3600" } });
+        const r = await read();
+        assert.deepEqual(gh.statuses, [429]);
+        assert.deepEqual(r.waits, []);
+        assert.match(
+          String(r.err?.message),
+          /answered 429 after 1 attempt\(s\).*asked to wait 3600 s more \(Retry-After\)/,
+        );
+      });
+
+      it("a request that gets no answer is retried", async () => {
+        const dead = await startGitHubActionsTokenEndpoint(issuer, SUB);
+        await dead.stop();
+        const waits: number[] = [];
+        const err = await readIdentityToken(
+          { ...source(), requestUrl: dead.requestUrl },
+          { sleep: async (ms) => void waits.push(ms), random: () => 0.5 },
+        ).then(
+          () => undefined,
+          (e: Error) => e,
+        );
+        assert.equal(waits.length, 4, "retried until the attempts ran out");
+        assert.match(String(err?.message), /OIDC token endpoint .* got no answer .* after 5 attempt\(s\)/);
+      });
     });
   });
 

@@ -1,8 +1,8 @@
 import assert from "node:assert/strict";
 import { refuseTakenHostnames } from "../../provider/resources/devices";
+import { parseRetryAfter } from "../../provider/retry";
 import {
   DEVICE_LIST_MAX_AGE_MS,
-  parseRetryAfter,
   pathEscape,
   TailscaleApiError,
   TailscaleClient,

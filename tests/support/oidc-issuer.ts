@@ -67,6 +67,13 @@ export interface GitHubActionsTokenEndpoint {
   requestToken: string;
   /** The audience of every token request answered, in order. */
   audiences: string[];
+  /** Every request that carried the request token, each answered or failed: the status sent. */
+  statuses: number[];
+  /**
+   * Answers the next requests with these failures, in order, before serving tokens again: a status,
+   * its headers (e.g. Retry-After), and a body (GitHub's JSON error by default).
+   */
+  failNext(...answers: { status: number; headers?: Record<string, string>; body?: unknown }[]): void;
   stop(): Promise<void>;
 }
 
@@ -82,10 +89,12 @@ export async function startGitHubActionsTokenEndpoint(
 ): Promise<GitHubActionsTokenEndpoint> {
   const requestToken = randomBytes(24).toString("hex");
   const audiences: string[] = [];
+  const statuses: number[] = [];
+  const failures: { status: number; headers?: Record<string, string>; body?: unknown }[] = [];
   const server = http.createServer((req, res) => {
     const url = new URL(req.url ?? "/", "http://localhost");
-    const answer = (status: number, body: unknown) => {
-      res.writeHead(status, { "Content-Type": "application/json" });
+    const answer = (status: number, body: unknown, headers: Record<string, string> = {}) => {
+      res.writeHead(status, { "Content-Type": "application/json", ...headers });
       res.end(JSON.stringify(body));
     };
     if (req.method !== "GET" || url.pathname !== "/_apis/actions/idtoken") {
@@ -96,8 +105,15 @@ export async function startGitHubActionsTokenEndpoint(
       answer(401, { message: "Unauthorized" });
       return;
     }
+    const failure = failures.shift();
+    if (failure) {
+      statuses.push(failure.status);
+      answer(failure.status, failure.body ?? { message: `status ${failure.status}` }, failure.headers);
+      return;
+    }
     const audience = url.searchParams.get("audience") ?? "https://github.com/acme";
     audiences.push(audience);
+    statuses.push(200);
     answer(200, {
       count: 1,
       value: issuer.sign(
@@ -112,6 +128,8 @@ export async function startGitHubActionsTokenEndpoint(
     requestUrl: `http://127.0.0.1:${port}/_apis/actions/idtoken?api-version=2.0`,
     requestToken,
     audiences,
+    statuses,
+    failNext: (...answers) => failures.push(...answers),
     stop: () => new Promise<void>((resolve) => server.close(() => resolve())),
   };
 }

@@ -16,10 +16,28 @@
  * leave deletes the Secret, so nothing is left after a destroy, and a delete guarded by the
  * resourceVersion it read never removes it from under a user that joined meanwhile. A Secret we did
  * not create (no `app.kubernetes.io/managed-by: pulumi-tailnet`, e.g. an operator's) is shared the
- * same way but never deleted. Pure.
+ * same way but never deleted.
+ *
+ * A user listed whose ProxyGroup has no StatefulSet in the namespace is gone: a provider host killed
+ * between the join and the StatefulSet write leaves its name behind, and a program that then drops that
+ * ProxyGroup never deletes it, so without this the Secret would outlive its last real user. A leave
+ * drops such users ({@link planAcmeAccountLeave}). So that a ProxyGroup of another process joining at
+ * that moment (listed, its StatefulSet not yet written) is not lost for good, a join lists the user in
+ * {@link ACME_ACCOUNT_JOINING} too and, once its StatefulSet is written, removes it from there (stage
+ * `running`) and so changes the Secret: a leave reads the Secret, then lists the StatefulSets, and writes
+ * at the version read; if the joiner's StatefulSet came after that list, its `running` write comes after
+ * it as well, and either the leave's write fails with 409 (and decides again) or the `running` write
+ * comes after the leave's and lists the user again (recreating the Secret if it was deleted). Pure.
  */
-import { LABEL_MANAGED_BY, MANAGED_BY } from "../labels";
-import type { PlannedSecret } from "../objects";
+import {
+  LABEL_MANAGED_BY,
+  LABEL_OWNER,
+  LABEL_PARENT_TYPE,
+  legacyLabels,
+  MANAGED_BY,
+  ownerHash,
+} from "../labels";
+import type { PlannedSecret, Selection } from "../objects";
 
 /** Name of the shared Secret (the operator's `kubetypes.ACMEAccountsSecretName`). */
 export const SHARED_ACME_SECRET = "tailscale-acme-accounts";
@@ -34,6 +52,12 @@ export const SHARED_ACME_FIELD = "_default.acme-account.key.pem";
 /** Annotation listing the `ownerId`s of the ProxyGroups that share the Secret, as a JSON array. */
 export const ACME_ACCOUNT_USERS = "tailnet.pulumi.com/acme-account-users";
 
+/** Annotation listing the users that joined and have not written their StatefulSet yet, as a JSON array. */
+export const ACME_ACCOUNT_JOINING = "tailnet.pulumi.com/acme-account-joining";
+
+/** Where a ProxyGroup is when it joins: before writing its StatefulSet, or after. */
+export type AcmeAccountStage = "joining" | "running";
+
 /** The metadata of the shared Secret as pure functions read it. */
 export interface AcmeAccountSecretMeta {
   metadata: {
@@ -43,8 +67,15 @@ export interface AcmeAccountSecretMeta {
   };
 }
 
-/** The Secret as created: no data (replica 0 writes the key), listing `users`. */
-export function acmeAccountSecret(namespace: string, users: readonly string[]): PlannedSecret {
+/**
+ * The Secret as created: no data (replica 0 writes the key), listing `users`, and among them `joining`
+ * as not running yet.
+ */
+export function acmeAccountSecret(
+  namespace: string,
+  users: readonly string[],
+  joining: readonly string[] = [],
+): PlannedSecret {
   return {
     apiVersion: "v1",
     kind: "Secret",
@@ -52,10 +83,22 @@ export function acmeAccountSecret(namespace: string, users: readonly string[]): 
       name: SHARED_ACME_SECRET,
       namespace,
       labels: { [LABEL_MANAGED_BY]: MANAGED_BY },
-      annotations: { [ACME_ACCOUNT_USERS]: serializeUsers(users) },
+      annotations: {
+        [ACME_ACCOUNT_USERS]: serializeUsers(users),
+        ...(joining.length > 0 ? { [ACME_ACCOUNT_JOINING]: serializeUsers(joining) } : {}),
+      },
     },
     type: "Opaque",
   };
+}
+
+/** The Secret a join creates when there is none: `ownerId` its only user, at `stage`. */
+export function acmeAccountSecretFor(
+  namespace: string,
+  ownerId: string,
+  stage: AcmeAccountStage,
+): PlannedSecret {
+  return acmeAccountSecret(namespace, [ownerId], stage === "joining" ? [ownerId] : []);
 }
 
 function serializeUsers(users: readonly string[]): string {
@@ -64,7 +107,16 @@ function serializeUsers(users: readonly string[]): string {
 
 /** The users the Secret lists; an absent or unreadable annotation lists none. */
 export function acmeAccountUsers(secret: AcmeAccountSecretMeta): string[] {
-  const text = secret.metadata.annotations?.[ACME_ACCOUNT_USERS];
+  return listAnnotation(secret, ACME_ACCOUNT_USERS);
+}
+
+/** The users the Secret lists as joining (their StatefulSet not written yet). */
+export function acmeAccountJoining(secret: AcmeAccountSecretMeta): string[] {
+  return listAnnotation(secret, ACME_ACCOUNT_JOINING);
+}
+
+function listAnnotation(secret: AcmeAccountSecretMeta, key: string): string[] {
+  const text = secret.metadata.annotations?.[key];
   if (!text) return [];
   try {
     const parsed: unknown = JSON.parse(text);
@@ -80,48 +132,85 @@ export function acmeAccountSecretIsOurs(secret: AcmeAccountSecretMeta): boolean 
 }
 
 /**
- * The Secret with `ownerId` among its users (a copy), or undefined when it already is (no write).
- * The other fields, the account key among them, are kept.
+ * The Secret with `ownerId` among its users (a copy) at `stage`: listed as joining before its
+ * StatefulSet is written, no longer once it is. Undefined when it already is so (no write). The other
+ * fields, the account key among them, are kept.
  */
 export function withAcmeAccountUser<T extends AcmeAccountSecretMeta>(
   secret: T,
   ownerId: string,
+  stage: AcmeAccountStage,
 ): T | undefined {
   const users = acmeAccountUsers(secret);
-  if (users.includes(ownerId)) return undefined;
-  return withUsers(secret, [...users, ownerId]);
+  const joining = acmeAccountJoining(secret);
+  const wantJoining = stage === "joining";
+  if (users.includes(ownerId) && joining.includes(ownerId) === wantJoining) return undefined;
+  const others = joining.filter((u) => u !== ownerId);
+  return withUsers(secret, [...users, ownerId], wantJoining ? [...others, ownerId] : others);
 }
 
-/** The Secret without `ownerId` among its users (a copy), or undefined when it is not one (no write). */
-export function withoutAcmeAccountUser<T extends AcmeAccountSecretMeta>(
-  secret: T,
-  ownerId: string,
-): T | undefined {
+/** A StatefulSet as {@link planAcmeAccountLeave} reads it. */
+export interface AcmeAccountStatefulSetMeta {
+  metadata: { name?: string; labels?: Record<string, string> };
+}
+
+/** The StatefulSets of the ProxyGroups pulumi-tailnet made in `namespace` (this version's labels and older ones'). */
+export function proxyGroupStatefulSets(namespace: string): Selection {
+  const labels = { [LABEL_PARENT_TYPE]: "proxygroup", [LABEL_MANAGED_BY]: MANAGED_BY };
+  return {
+    apiVersion: "apps/v1",
+    kind: "StatefulSet",
+    namespace,
+    labels,
+    legacyLabels: legacyLabels(labels),
+  };
+}
+
+/** What a leave does to the Secret. */
+export type AcmeAccountLeave<T extends AcmeAccountSecretMeta = AcmeAccountSecretMeta> =
+  | { action: "keep" }
+  | { action: "write"; secret: T; dropped: string[] }
+  | { action: "delete"; resourceVersion?: string; dropped: string[] };
+
+/**
+ * What the ProxyGroup `leaver` (its `ownerId` and StatefulSet name) leaving does to the Secret, given the
+ * ProxyGroup StatefulSets of its namespace ({@link proxyGroupStatefulSets}), listed after the Secret was
+ * read. The leaver is removed, unless a StatefulSet of the same owner under another name is there (a
+ * create-before-delete replacement: the new one uses the Secret). Every other user without a StatefulSet
+ * is dropped (`dropped`): it was left behind by a killed host, or is joining right now and lists itself
+ * again once its StatefulSet is written (see above). When no user is left and the Secret is ours, it is
+ * deleted, only at the version read (someone joined since: 409, and the caller decides again); an
+ * absent Secret, or nothing to change, is kept as it is.
+ */
+export function planAcmeAccountLeave<T extends AcmeAccountSecretMeta>(
+  secret: T | undefined,
+  leaver: { ownerId: string; name: string },
+  statefulSets: readonly AcmeAccountStatefulSetMeta[],
+): AcmeAccountLeave<T> {
+  if (!secret) return { action: "keep" };
+  const running = (user: string) =>
+    statefulSets.some(
+      (s) =>
+        s.metadata.labels?.[LABEL_OWNER] === ownerHash(user) &&
+        (user !== leaver.ownerId || s.metadata.name !== leaver.name),
+    );
   const users = acmeAccountUsers(secret);
-  if (!users.includes(ownerId)) return undefined;
-  return withUsers(
-    secret,
-    users.filter((u) => u !== ownerId),
-  );
+  const kept = users.filter(running);
+  const dropped = users.filter((u) => u !== leaver.ownerId && !kept.includes(u));
+  if (kept.length === 0 && acmeAccountSecretIsOurs(secret)) {
+    return { action: "delete", resourceVersion: secret.metadata.resourceVersion, dropped };
+  }
+  const joining = acmeAccountJoining(secret);
+  const keptJoining = joining.filter((u) => kept.includes(u));
+  if (kept.length === users.length && keptJoining.length === joining.length) return { action: "keep" };
+  return { action: "write", secret: withUsers(secret, kept, keptJoining), dropped };
 }
 
-function withUsers<T extends AcmeAccountSecretMeta>(secret: T, users: string[]): T {
+function withUsers<T extends AcmeAccountSecretMeta>(secret: T, users: string[], joining: string[]): T {
   const annotations = { ...secret.metadata.annotations };
   if (users.length > 0) annotations[ACME_ACCOUNT_USERS] = serializeUsers(users);
   else delete annotations[ACME_ACCOUNT_USERS];
+  if (joining.length > 0) annotations[ACME_ACCOUNT_JOINING] = serializeUsers(joining);
+  else delete annotations[ACME_ACCOUNT_JOINING];
   return { ...secret, metadata: { ...secret.metadata, annotations } };
-}
-
-/**
- * What to do with the Secret once a user has left (after {@link withoutAcmeAccountUser}): delete it
- * when it is ours and no user is left, guarded by the resourceVersion read (a user that joined since
- * makes the delete fail with 409, and the caller reads again); otherwise keep it.
- */
-export function acmeAccountRelease(
-  secret: AcmeAccountSecretMeta | undefined,
-): { action: "keep" } | { action: "delete"; resourceVersion?: string } {
-  if (!secret || !acmeAccountSecretIsOurs(secret) || acmeAccountUsers(secret).length > 0) {
-    return { action: "keep" };
-  }
-  return { action: "delete", resourceVersion: secret.metadata.resourceVersion };
 }

@@ -337,6 +337,22 @@ interface PodMemory {
 const CERT_DOMAIN_PLACEHOLDER = "$" + "{TS_CERT_DOMAIN}";
 const CONFLICT_RETRIES = 8;
 
+/** How `Sim.updateStatus` reads an object and writes its status. */
+interface StatusIo<T> {
+  read(): Promise<T>;
+  write(obj: T): Promise<unknown>;
+}
+
+/** What `request` resolves to, or undefined when the object is gone (404). */
+async function orGone<T>(request: Promise<T>): Promise<T | undefined> {
+  try {
+    return await request;
+  } catch (err) {
+    if (apiCode(err) === 404) return undefined;
+    throw err;
+  }
+}
+
 function apiCode(err: unknown): number | undefined {
   const e = err as { code?: number; statusCode?: number };
   return e?.code ?? e?.statusCode;
@@ -917,14 +933,7 @@ class Sim implements ObjectLookup {
 
   /** The scheduler's status for a Pod no node can take: Pending, PodScheduled False, reason Unschedulable. */
   private async markUnschedulable(namespace: string, name: string, message: string): Promise<void> {
-    await this.retryConflicts(async () => {
-      let pod: k8s.V1Pod;
-      try {
-        pod = await this.core.readNamespacedPod({ name, namespace });
-      } catch (err) {
-        if (apiCode(err) === 404) return;
-        throw err;
-      }
+    await this.updateStatus(this.podStatus(namespace, name), (pod) => {
       pod.status = {
         phase: "Pending",
         qosClass: pod.status?.qosClass,
@@ -938,13 +947,7 @@ class Sim implements ObjectLookup {
           },
         ] as k8s.V1PodCondition[],
       };
-      try {
-        await this.core.replaceNamespacedPodStatus({ name, namespace, body: pod });
-      } catch (err) {
-        if (apiCode(err) === 404) return;
-        throw err;
-      }
-      this.writes++;
+      return true;
     });
   }
 
@@ -1012,14 +1015,11 @@ class Sim implements ObjectLookup {
   }
 
   private async updateStatefulSetStatus(namespace: string, name: string, revision: string): Promise<void> {
-    await this.retryConflicts(async () => {
-      let sts: k8s.V1StatefulSet;
-      try {
-        sts = await this.apps.readNamespacedStatefulSet({ name, namespace });
-      } catch (err) {
-        if (apiCode(err) === 404) return;
-        throw err;
-      }
+    const io: StatusIo<k8s.V1StatefulSet> = {
+      read: () => this.apps.readNamespacedStatefulSet({ name, namespace }),
+      write: (body) => this.apps.replaceNamespacedStatefulSetStatus({ name, namespace, body }),
+    };
+    await this.updateStatus(io, (sts) => {
       const pods = this.informers.pods
         .list(namespace)
         .filter(
@@ -1046,16 +1046,9 @@ class Sim implements ObjectLookup {
       const same = (Object.keys(status) as Array<keyof k8s.V1StatefulSetStatus>).every(
         (k) => old[k] === status[k],
       );
-      if (same) return;
+      if (same) return false;
       sts.status = status;
-      try {
-        await this.apps.replaceNamespacedStatefulSetStatus({ name, namespace, body: sts });
-      } catch (err) {
-        // Deleted since it was read: the controller drops a key whose object is gone.
-        if (apiCode(err) === 404) return;
-        throw err;
-      }
-      this.writes++;
+      return true;
     });
   }
 
@@ -1064,14 +1057,7 @@ class Sim implements ObjectLookup {
     name: string,
     o: { ready: boolean; waitingReason?: string; message?: string },
   ): Promise<void> {
-    await this.retryConflicts(async () => {
-      let pod: k8s.V1Pod;
-      try {
-        pod = await this.core.readNamespacedPod({ name, namespace });
-      } catch (err) {
-        if (apiCode(err) === 404) return;
-        throw err;
-      }
+    await this.updateStatus(this.podStatus(namespace, name), (pod) => {
       const podIPs = pod.status?.podIPs?.length ? pod.status.podIPs.map((p) => p.ip) : this.allocPodIps();
       const podIP = podIPs[0]!;
       const hostIP = this.nodes.find((n) => n.name === pod.spec?.nodeName)?.hostIP ?? "";
@@ -1104,7 +1090,7 @@ class Sim implements ObjectLookup {
         prevReady === o.ready &&
         prevReason === desired.reason
       ) {
-        return;
+        return false;
       }
       pod.status = {
         phase: "Running",
@@ -1121,14 +1107,7 @@ class Sim implements ObjectLookup {
         ] as k8s.V1PodCondition[],
         containerStatuses: containers as k8s.V1ContainerStatus[],
       };
-      try {
-        await this.core.replaceNamespacedPodStatus({ name, namespace, body: pod });
-      } catch (err) {
-        // Deleted since it was read, as above.
-        if (apiCode(err) === 404) return;
-        throw err;
-      }
-      this.writes++;
+      return true;
     });
   }
 
@@ -1254,6 +1233,29 @@ class Sim implements ObjectLookup {
     });
   }
 
+  /**
+   * A status write as the kubelet and the controllers make one: read the object, let `change` set its
+   * status (false: nothing to write), write the status subresource. A 409 starts over with a fresh
+   * read; an object deleted before the read or the write is dropped, as a controller drops a key
+   * whose object is gone.
+   */
+  private async updateStatus<T>(io: StatusIo<T>, change: (obj: T) => boolean): Promise<void> {
+    await this.retryConflicts(async () => {
+      const obj = await orGone(io.read());
+      if (obj === undefined || !change(obj)) return;
+      if ((await orGone(io.write(obj))) === undefined) return;
+      this.writes++;
+    });
+  }
+
+  /** The reads and status writes of Pod `namespace/name`, for {@link updateStatus}. */
+  private podStatus(namespace: string, name: string): StatusIo<k8s.V1Pod> {
+    return {
+      read: () => this.core.readNamespacedPod({ name, namespace }),
+      write: (body) => this.core.replaceNamespacedPodStatus({ name, namespace, body }),
+    };
+  }
+
   private async retryConflicts(fn: () => Promise<void>): Promise<void> {
     for (let i = 0; ; i++) {
       try {
@@ -1377,15 +1379,8 @@ class Sim implements ObjectLookup {
    */
   private async writeTerminalStatus(pod: k8s.V1Pod, plans: readonly ContainerTermination[]): Promise<void> {
     const { namespace, name, uid } = pod.metadata as { namespace: string; name: string; uid: string };
-    await this.retryConflicts(async () => {
-      let live: k8s.V1Pod;
-      try {
-        live = await this.core.readNamespacedPod({ name, namespace });
-      } catch (err) {
-        if (apiCode(err) === 404) return;
-        throw err;
-      }
-      if (live.metadata?.uid !== uid) return;
+    await this.updateStatus(this.podStatus(namespace, name), (live) => {
+      if (live.metadata?.uid !== uid) return false;
       const finishedAt = new Date();
       const containerStatuses = (live.spec?.containers ?? []).map((c) => {
         const before = live.status?.containerStatuses?.find((s) => s.name === c.name);
@@ -1418,13 +1413,7 @@ class Sim implements ObjectLookup {
         ),
         containerStatuses,
       };
-      try {
-        await this.core.replaceNamespacedPodStatus({ name, namespace, body: live });
-      } catch (err) {
-        if (apiCode(err) === 404) return;
-        throw err;
-      }
-      this.writes++;
+      return true;
     });
   }
 

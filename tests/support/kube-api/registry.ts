@@ -664,6 +664,18 @@ export class Registry {
     const entry = this.store.entry(t, ns, name);
     if (!entry) {
       if (subresource) throw notFound(gr(t), name);
+      // Create-by-apply: a uid names an object that is not there (kubernetes/apiserver@24a394e5
+      // pkg/endpoints/handlers/patch.go:612-618); a resourceVersion is no precondition, the registry's
+      // create branch never compares it and storage clears it (pkg/registry/generic/registry/store.go:736-784,
+      // pkg/storage/etcd3/store.go updateState, pkg/storage/api_object_versioner.go:63-71).
+      if (config.metadata.uid) {
+        throw conflict(
+          gr(t),
+          name,
+          `uid mismatch: the provided object specified uid ${config.metadata.uid}, and no existing object was found`,
+        );
+      }
+      delete config.metadata.resourceVersion;
       this.admitNamespace(t, ns, name);
       const obj = this.decode(t, config, opts);
       const managers = new Map<string, ManagerEntry>();
@@ -734,8 +746,11 @@ export class Registry {
     }
     managers.set(own, { operation: "Apply", apiVersion: apiVersionOf(t), fields: pathMap(configPaths) });
     merged = this.decode(t, merged, { ...opts, warnings: [] });
-    merged.metadata.resourceVersion = undefined;
-    delete merged.metadata.resourceVersion;
+    // A resourceVersion in the applied object is a precondition, checked as an update's (updateDecoded:
+    // 409 Conflict, OBJECT_MODIFIED) after the field conflicts, as the registry's Update compares it once
+    // the patcher produced the object (kubernetes/apiserver@24a394e5 pkg/registry/generic/registry/store.go:807-809).
+    merged.metadata.resourceVersion = config.metadata.resourceVersion;
+    if (!merged.metadata.resourceVersion) delete merged.metadata.resourceVersion;
     return this.updateDecoded(t, entry, merged, opts, subresource, "Apply", managers);
   }
 

@@ -2,23 +2,32 @@
 // writes, how ProxyGroups of any stack join and leave it, and when the last one deletes it.
 import assert from "node:assert/strict";
 import {
+  ACME_ACCOUNT_JOINING,
   ACME_ACCOUNT_USERS,
+  type AcmeAccountLeave,
   type AcmeAccountSecretMeta,
-  acmeAccountRelease,
+  type AcmeAccountStage,
+  acmeAccountJoining,
   acmeAccountSecret,
+  acmeAccountSecretFor,
   acmeAccountUsers,
+  planAcmeAccountLeave,
   planProxyGroup,
   proxyGroupObjects,
+  proxyGroupStatefulSets,
   renewsWithAri,
   withAcmeAccountUser,
-  withoutAcmeAccountUser,
 } from "../../../provider/plan/ha";
 import type { ProxyGroupInput } from "../../../provider/plan/inputs";
+import { ownerHash } from "../../../provider/plan/labels";
 
 const OURS = { "app.kubernetes.io/managed-by": "pulumi-tailnet" };
 
-/** A live Secret: ours or not, listing `users` (undefined: no annotation), at resourceVersion 7. */
-function live(users: string[] | undefined, labels: Record<string, string> = OURS) {
+/**
+ * A live Secret: ours or not, listing `users` (undefined: no annotation) and `joining`, at
+ * resourceVersion 7.
+ */
+function live(users: string[] | undefined, labels: Record<string, string> = OURS, joining: string[] = []) {
   return {
     apiVersion: "v1",
     kind: "Secret",
@@ -30,6 +39,7 @@ function live(users: string[] | undefined, labels: Record<string, string> = OURS
       annotations: {
         other: "kept",
         ...(users ? { [ACME_ACCOUNT_USERS]: JSON.stringify(users) } : {}),
+        ...(joining.length > 0 ? { [ACME_ACCOUNT_JOINING]: JSON.stringify(joining) } : {}),
       },
     },
     data: { "_default.acme-account.key.pem": "a2V5" },
@@ -74,68 +84,194 @@ describe("ha/acmeAccount: the shared ACME account Secret", () => {
     assert.equal(planProxyGroup(input, ctx).acmeAccountSecret, undefined);
   });
 
-  const joins: { name: string; users: string[] | undefined; want: string[] | "no write" }[] = [
-    { name: "a new user is added, the list kept sorted", users: ["p/s/z"], want: ["p/s/a", "p/s/z"] },
-    { name: "a user already listed: no write", users: ["p/s/a"], want: "no write" },
-    { name: "no annotation yet (an operator's Secret): the first user", users: undefined, want: ["p/s/a"] },
+  it("a join creates it listing its user, as joining only before the StatefulSet is written", () => {
+    assert.deepEqual(acmeAccountSecretFor("edge", "p/s/a", "running"), acmeAccountSecret("edge", ["p/s/a"]));
+    const joining = acmeAccountSecretFor("edge", "p/s/a", "joining");
+    assert.deepEqual(acmeAccountUsers(joining), ["p/s/a"]);
+    assert.deepEqual(acmeAccountJoining(joining), ["p/s/a"]);
+  });
+
+  const joins: {
+    name: string;
+    users: string[] | undefined;
+    joining?: string[];
+    stage: AcmeAccountStage;
+    want: { users: string[]; joining: string[] } | "no write";
+  }[] = [
+    {
+      name: "a new user is added as joining, the list kept sorted",
+      users: ["p/s/z"],
+      stage: "joining",
+      want: { users: ["p/s/a", "p/s/z"], joining: ["p/s/a"] },
+    },
+    {
+      name: "a listed user joins again (an update): marked joining, so its running write changes the Secret",
+      users: ["p/s/a"],
+      stage: "joining",
+      want: { users: ["p/s/a"], joining: ["p/s/a"] },
+    },
+    {
+      name: "already joining: no write",
+      users: ["p/s/a"],
+      joining: ["p/s/a"],
+      stage: "joining",
+      want: "no write",
+    },
+    {
+      name: "no annotation yet (an operator's Secret): the first user",
+      users: undefined,
+      stage: "joining",
+      want: { users: ["p/s/a"], joining: ["p/s/a"] },
+    },
+    {
+      name: "running: no longer joining, the other joiners kept",
+      users: ["p/s/a", "q/t/b"],
+      joining: ["p/s/a", "q/t/b"],
+      stage: "running",
+      want: { users: ["p/s/a", "q/t/b"], joining: ["q/t/b"] },
+    },
+    {
+      name: "running after a leave dropped it meanwhile: listed again",
+      users: ["q/t/b"],
+      stage: "running",
+      want: { users: ["p/s/a", "q/t/b"], joining: [] },
+    },
+    {
+      name: "running, listed and not joining: no write",
+      users: ["p/s/a"],
+      stage: "running",
+      want: "no write",
+    },
   ];
   for (const c of joins) {
     it(`join: ${c.name}`, () => {
-      const next = withAcmeAccountUser(live(c.users), "p/s/a");
+      const next = withAcmeAccountUser(live(c.users, OURS, c.joining), "p/s/a", c.stage);
       if (c.want === "no write") return assert.equal(next, undefined);
       assert.ok(next);
-      assert.deepEqual(acmeAccountUsers(next), c.want);
+      assert.deepEqual({ users: acmeAccountUsers(next), joining: acmeAccountJoining(next) }, c.want);
+      if (c.want.joining.length === 0) assert.equal(ACME_ACCOUNT_JOINING in next.metadata.annotations, false);
       assert.equal(next.metadata.annotations.other, "kept");
       assert.deepEqual(next.data, live(c.users).data, "the account key is kept");
     });
   }
 
+  /** A ProxyGroup StatefulSet `name` of `ownerId`, as the list of proxyGroupStatefulSets returns it. */
+  const sts = (name: string, ownerId: string) => ({
+    metadata: { name, labels: { "tailnet.pulumi.com/owner": ownerHash(ownerId) } },
+  });
+  const leaver = { ownerId: "p/s/a", name: "pg-a" };
   const leaves: {
     name: string;
     users: string[] | undefined;
+    joining?: string[];
     labels?: Record<string, string>;
-    left: string[] | "no write";
-    release: ReturnType<typeof acmeAccountRelease>;
+    statefulSets: ReturnType<typeof sts>[];
+    want:
+      | { action: "keep" }
+      | { action: "delete"; dropped: string[] }
+      | { users: string[]; joining: string[]; dropped: string[] };
   }[] = [
     {
-      name: "another ProxyGroup still uses it: kept",
+      name: "another ProxyGroup with a StatefulSet still uses it: kept, without the leaver",
       users: ["p/s/a", "q/t/b"],
-      left: ["q/t/b"],
-      release: { action: "keep" },
+      statefulSets: [sts("pg-b", "q/t/b")],
+      want: { users: ["q/t/b"], joining: [], dropped: [] },
     },
     {
       name: "the last user: deleted, only at the version read",
       users: ["p/s/a"],
-      left: [],
-      release: { action: "delete", resourceVersion: "7" },
+      statefulSets: [],
+      want: { action: "delete", dropped: [] },
+    },
+    {
+      name: "the last real user beside a phantom one (no StatefulSet: a killed host's join): deleted",
+      users: ["p/s/a", "q/t/killed"],
+      joining: ["q/t/killed"],
+      statefulSets: [sts("pg-other", "r/u/not-a-user")],
+      want: { action: "delete", dropped: ["q/t/killed"] },
+    },
+    {
+      name: "a phantom user is dropped while a real one keeps it, with its joining mark",
+      users: ["p/s/a", "q/t/b", "q/t/killed"],
+      joining: ["q/t/b", "q/t/killed"],
+      statefulSets: [sts("pg-b", "q/t/b")],
+      want: { users: ["q/t/b"], joining: ["q/t/b"], dropped: ["q/t/killed"] },
     },
     {
       name: "not a user (a retried delete, or it never joined) and nobody left: deleted",
       users: undefined,
-      left: "no write",
-      release: { action: "delete", resourceVersion: "7" },
+      statefulSets: [],
+      want: { action: "delete", dropped: [] },
     },
     {
-      name: "not ours (the operator's), last user: kept",
+      name: "not a user, and everyone listed runs: nothing to write",
+      users: ["q/t/b"],
+      statefulSets: [sts("pg-b", "q/t/b")],
+      want: { action: "keep" },
+    },
+    {
+      name: "the leaver's own StatefulSet (sharing turned off in an update) does not keep it",
       users: ["p/s/a"],
+      statefulSets: [sts("pg-a", "p/s/a")],
+      want: { action: "delete", dropped: [] },
+    },
+    {
+      name: "a StatefulSet of the leaver's owner under another name (create-before-delete replacement): kept as is",
+      users: ["p/s/a"],
+      statefulSets: [sts("pg-a2", "p/s/a")],
+      want: { action: "keep" },
+    },
+    {
+      name: "not ours (the operator's), last user: kept, our marks gone",
+      users: ["p/s/a", "q/t/killed"],
+      joining: ["q/t/killed"],
       labels: { "tailscale.com/managed": "true" },
-      left: [],
-      release: { action: "keep" },
+      statefulSets: [],
+      want: { users: [], joining: [], dropped: ["q/t/killed"] },
     },
   ];
   for (const c of leaves) {
     it(`leave: ${c.name}`, () => {
-      const before = live(c.users, c.labels);
-      const next = withoutAcmeAccountUser(before, "p/s/a");
-      if (c.left === "no write") assert.equal(next, undefined);
-      else {
-        assert.ok(next);
-        assert.deepEqual(acmeAccountUsers(next), c.left);
-        if (c.left.length === 0) assert.equal(ACME_ACCOUNT_USERS in next.metadata.annotations, false);
+      const before = live(c.users, c.labels, c.joining);
+      const got: AcmeAccountLeave<typeof before> = planAcmeAccountLeave(before, leaver, c.statefulSets);
+      if ("action" in c.want) {
+        const want = c.want.action === "delete" ? { ...c.want, resourceVersion: "7" } : c.want;
+        return assert.deepEqual(got, want);
       }
-      assert.deepEqual(acmeAccountRelease(next ?? before), c.release);
+      assert.equal(got.action, "write");
+      if (got.action !== "write") return;
+      const { secret, dropped } = got;
+      assert.deepEqual(
+        { users: acmeAccountUsers(secret), joining: acmeAccountJoining(secret), dropped },
+        c.want,
+      );
+      if (c.want.users.length === 0) assert.equal(ACME_ACCOUNT_USERS in secret.metadata.annotations, false);
+      assert.equal(secret.metadata.annotations.other, "kept");
+      assert.deepEqual(secret.data, before.data, "the account key is kept");
+      assert.equal(secret.metadata.resourceVersion, "7", "written at the version read");
     });
   }
+
+  it("leave: no Secret at all is nothing to do", () => {
+    assert.deepEqual(planAcmeAccountLeave(undefined, leaver, []), { action: "keep" });
+  });
+
+  it("leave reads the ProxyGroup StatefulSets of the namespace, by this version's labels and older ones'", () => {
+    assert.deepEqual(proxyGroupStatefulSets("edge"), {
+      apiVersion: "apps/v1",
+      kind: "StatefulSet",
+      namespace: "edge",
+      labels: {
+        "tailnet.pulumi.com/parent-resource-type": "proxygroup",
+        "app.kubernetes.io/managed-by": "pulumi-tailnet",
+      },
+      legacyLabels: {
+        "tailscale.com/parent-resource-type": "proxygroup",
+        "app.kubernetes.io/managed-by": "pulumi-tailnet",
+        "tailscale.com/managed": "true",
+      },
+    });
+  });
 
   it("renewals are ARI (exempt from every limit) only on the StatefulSet of a ProxyGroup sharing the account", () => {
     const input: ProxyGroupInput = { ownerId: "p/s/pg", name: "pg", namespace: "edge", type: "ingress" };
@@ -143,10 +279,6 @@ describe("ha/acmeAccount: the shared ACME account Secret", () => {
     assert.equal(renewsWithAri(planProxyGroup({ ...input, shareAcmeAccount: true }, ctx).statefulSet), true);
     assert.equal(renewsWithAri(planProxyGroup(input, ctx).statefulSet), false);
     assert.equal(renewsWithAri(undefined), false);
-  });
-
-  it("leave: no Secret at all is nothing to do", () => {
-    assert.deepEqual(acmeAccountRelease(undefined), { action: "keep" });
   });
 
   it("an unreadable users annotation lists nobody", () => {
