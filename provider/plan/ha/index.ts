@@ -12,3 +12,4 @@ export * from "./preview";
 export * from "./proxygroup";
 export * from "./service";
 export * from "./teardown";
+export * from "./staticEndpoints";
