@@ -38,8 +38,7 @@ export function renderReplicaConfig(c: ReplicaConfigInput): string {
       acceptRoutes: c.acceptRoutes === true,
       AdvertiseServices:
         c.advertiseServices && c.advertiseServices.length > 0 ? [...c.advertiseServices] : undefined,
-      StaticEndpoints:
-        c.staticEndpoints && c.staticEndpoints.length > 0 ? [...c.staticEndpoints] : undefined,
+      StaticEndpoints: c.staticEndpoints && c.staticEndpoints.length > 0 ? [...c.staticEndpoints] : undefined,
     },
     CONFIG_VALPHA,
   );

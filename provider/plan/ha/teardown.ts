@@ -16,9 +16,9 @@ import { recordedMetricsRefs } from "../metrics";
 import type { ObjectRef, Selection } from "../objects";
 import { CONFIG_KEY, INGRESS_CONFIG_KEY, PROXY_GROUP_SERVE_CONFIG_KEY } from "./common";
 import {
+  nodePortServiceRefs,
   podDisruptionBudgetRef,
   proxyGroupNames,
-  nodePortServiceRefs,
   proxyGroupPods,
   proxyGroupSecrets,
 } from "./proxygroup";

@@ -400,7 +400,10 @@ function checkStaticEndpoints(v: unknown, at: string, push: Push): void {
   const np = v.nodePort;
   const npAt = `${at}.nodePort`;
   if (np === undefined) {
-    push(npAt, 'is required: { ports: [{ port: 30000, endPort: 30005 }], selector: { "node-role": "edge" } }');
+    push(
+      npAt,
+      'is required: { ports: [{ port: 30000, endPort: 30005 }], selector: { "node-role": "edge" } }',
+    );
     return;
   }
   if (isUnknown(np)) return;
@@ -408,7 +411,12 @@ function checkStaticEndpoints(v: unknown, at: string, push: Push): void {
     push(npAt, "must be an object { ports, selector }");
     return;
   }
-  checkKnownKeys(np, ["ports", "selector"], { at: npAt, what: "staticEndpoints.nodePort", noun: "a field" }, push);
+  checkKnownKeys(
+    np,
+    ["ports", "selector"],
+    { at: npAt, what: "staticEndpoints.nodePort", noun: "a field" },
+    push,
+  );
   if (np.selector !== undefined && !isUnknown(np.selector))
     checkStringMap(np.selector, `${npAt}.selector`, push, { values: "label" });
   const ports = np.ports;
@@ -447,7 +455,10 @@ function checkStaticEndpoints(v: unknown, at: string, push: Push): void {
     const endPort = num("endPort");
     if (port === undefined || (r.endPort !== undefined && endPort === undefined)) return;
     if (endPort !== undefined && endPort < port) {
-      push(`${item}.endPort`, `must be at least port (${port}), got ${endPort}: the range is port..endPort, inclusive`);
+      push(
+        `${item}.endPort`,
+        `must be at least port (${port}), got ${endPort}: the range is port..endPort, inclusive`,
+      );
       return;
     }
     ranges.push({ port, endPort, at: item });

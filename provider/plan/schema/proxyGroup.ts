@@ -96,14 +96,16 @@ function checkHostnamePrefix(news: Input, push: Push): void {
  * valid are reported by the ProxyClass check and not counted here.
  */
 function checkEnoughNodePorts(pc: unknown, replicas: unknown, c: { at: string; push: Push }): void {
-  const ports = isPlainObject(pc) && isPlainObject(pc.staticEndpoints) ? pc.staticEndpoints.nodePort : undefined;
+  const ports =
+    isPlainObject(pc) && isPlainObject(pc.staticEndpoints) ? pc.staticEndpoints.nodePort : undefined;
   const list = isPlainObject(ports) ? ports.ports : undefined;
   if (!Array.isArray(list) || list.length === 0 || containsUnknown(list) || isUnknown(replicas)) return;
   const valid = list.every(
     (r) =>
       isPlainObject(r) &&
       Number.isInteger(r.port) &&
-      (r.endPort === undefined || (Number.isInteger(r.endPort) && (r.endPort as number) >= (r.port as number))),
+      (r.endPort === undefined ||
+        (Number.isInteger(r.endPort) && (r.endPort as number) >= (r.port as number))),
   );
   const n = replicas ?? DEFAULT_REPLICAS;
   if (!valid || typeof n !== "number") return;

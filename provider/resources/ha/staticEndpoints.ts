@@ -54,9 +54,9 @@ export async function applyStaticEndpoints(
   const what = `ProxyGroup ${input.namespace}/${input.name}`;
   let nodes: NodeFacts[];
   try {
-    nodes = (await listSelection(kube, { apiVersion: "v1", kind: "Node", labels: config.selector ?? {} })).map(
-      nodeFactsOf,
-    );
+    nodes = (
+      await listSelection(kube, { apiVersion: "v1", kind: "Node", labels: config.selector ?? {} })
+    ).map(nodeFactsOf);
   } catch (err) {
     throw new Error(
       `${what}: proxyClass.staticEndpoints needs the cluster's Nodes (their ExternalIP addresses): ${(err as Error).message}`,
@@ -74,7 +74,8 @@ export async function applyStaticEndpoints(
   const taken = new Set<number>();
   for (;;) {
     const alloc = allocateNodePorts({ ranges: config.ports, replicas, current, taken });
-    if ("error" in alloc) throw new Error(`${what}: proxyClass.staticEndpoints.nodePort.ports: ${alloc.error}`);
+    if ("error" in alloc)
+      throw new Error(`${what}: proxyClass.staticEndpoints.nodePort.ports: ${alloc.error}`);
     const out: Record<number, ReplicaStaticEndpoints> = {};
     for (let i = 0; i < replicas; i++) {
       const chosen = chooseStaticEndpoints(config, nodes, alloc.ports[i]!, advertised[i]!);
