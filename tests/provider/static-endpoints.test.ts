@@ -3,7 +3,8 @@
 // server does): a create gives each replica a NodePort Service, skipping a port another Service holds,
 // lists the selected nodes' addresses in each config and in the outputs; an update of the ranges moves
 // the Services in place without restarting the replicas; too few free ports fail naming the field before
-// anything changes; removing the field deletes the Services; a delete leaves nothing.
+// anything changes; removing the field deletes the Services, and so does a scale-down the removed
+// replica's; a delete leaves nothing.
 import assert from "node:assert/strict";
 import * as provider from "../../provider";
 import { type LocalWorld, startLocalWorld } from "../support/world";
@@ -43,12 +44,12 @@ describe("ProxyClass staticEndpoints of a ProxyGroup", function () {
     assert.deepEqual(r.failures ?? [], []);
     return r.inputs as Record<string, any>;
   }
-  const inputs = (proxyClass?: object) => ({
+  const inputs = (proxyClass?: object, replicas = 2) => ({
     ownerId: "p/s/edge",
     name: "edge",
     namespace: NS,
     type: "ingress",
-    replicas: 2,
+    replicas,
     ...(proxyClass ? { proxyClass } : {}),
     credentials: world.credentials,
     customTimeouts: { create: "30s", update: "30s", delete: "30s" },
@@ -71,7 +72,7 @@ describe("ProxyClass staticEndpoints of a ProxyGroup", function () {
       value?: string;
     }[];
 
-  it("is made, moved in place, refused when too few ports are free, removed, and leaves nothing", async () => {
+  it("is made, moved in place, refused when too few ports are free, removed, scaled down, and leaves nothing", async () => {
     const first = await checked(inputs(withPorts([{ port: 30200, endPort: 30202 }])));
     const made = await provider.create("ProxyGroup", first);
     assert.deepEqual([nodePort(0), nodePort(1)], [30201, 30202], "30200 is another Service's");
@@ -120,6 +121,10 @@ describe("ProxyClass staticEndpoints of a ProxyGroup", function () {
     const again = await checked(inputs(withPorts([{ port: 30300, endPort: 30301 }])), off);
     outs = (await provider.update("ProxyGroup", made.id, outs, again)).outs;
     assert.deepEqual([nodePort(0), nodePort(1)], [30300, 30301]);
+    // Scaled down: the removed replica's Service goes with its Secrets.
+    const one = await checked(inputs(withPorts([{ port: 30300, endPort: 30301 }]), 1), again);
+    outs = (await provider.update("ProxyGroup", made.id, outs, one)).outs;
+    assert.deepEqual([nodePort(0), nodePort(1)], [30300, undefined]);
     await provider.remove("ProxyGroup", made.id, outs);
     world.assertNothingLeft();
   });
