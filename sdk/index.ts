@@ -40,7 +40,14 @@ export type {
   WeightedPodAffinityTerm,
   WindowsSecurityContextOptions,
 } from "./kubernetes";
-export type { ProxyClass, ProxyClassInitContainer, ProxyClassServiceMonitor } from "./proxyClass";
+export type {
+  ProxyClass,
+  ProxyClassInitContainer,
+  ProxyClassNodePortConfig,
+  ProxyClassPortRange,
+  ProxyClassServiceMonitor,
+  ProxyClassStaticEndpoints,
+} from "./proxyClass";
 export { ProxyGroup, type ProxyGroupArgs, type ProxyGroupDevice } from "./proxyGroup";
 export {
   type CertificateState,

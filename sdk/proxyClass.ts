@@ -127,6 +127,47 @@ export interface ProxyClass {
    * ones for it. (operator: `pod.tailscaleInitContainer`)
    */
   initContainer?: pulumi.Input<ProxyClassInitContainer>;
+  /**
+   * ProxyGroups only (refused on a standalone proxy): static endpoints, so that devices outside the
+   * cluster's network connect to the replicas directly instead of through a DERP relay. Each replica gets
+   * a NodePort Service `<group>-<i>-nodeport` (UDP, a node port chosen from `nodePort.ports`, kept while it
+   * stays in them), tailscaled listens on UDP 41641 (`PORT`), and the replica advertises up to 2
+   * `ExternalIP`s of the nodes `nodePort.selector` selects, with its node port. The nodes' firewall must
+   * let UDP to those ports in. Changing or removing it is applied in place (a rolling restart); removing it
+   * deletes the Services. The deployer needs to list Nodes (deploy/deployer-rbac.yaml). Each device's
+   * endpoints are in the ProxyGroup's `devices[].staticEndpoints`. (operator: `staticEndpoints`)
+   */
+  staticEndpoints?: pulumi.Input<ProxyClassStaticEndpoints>;
+}
+
+/** ProxyClass `staticEndpoints` of a ProxyGroup. */
+export interface ProxyClassStaticEndpoints {
+  /** Static endpoints through per-replica NodePort Services. (operator: `staticEndpoints.nodePort`) */
+  nodePort: pulumi.Input<ProxyClassNodePortConfig>;
+}
+
+/** How the replicas' NodePort Services and advertised node addresses are chosen. */
+export interface ProxyClassNodePortConfig {
+  /**
+   * The node ports the replicas' Services are given, one each, e.g. `[{ port: 30000, endPort: 30009 }]`:
+   * within Kubernetes' default NodePort range 30000-32767, not overlapping, and together at least as many
+   * as there are replicas. A port another Service in the cluster holds is skipped; `up` fails, naming the
+   * field, when too few are free.
+   */
+  ports: pulumi.Input<pulumi.Input<ProxyClassPortRange>[]>;
+  /**
+   * Labels of the nodes whose `ExternalIP` addresses (`status.addresses`) the replicas advertise; every
+   * node when absent. `up` fails when no node matches or none of them has an `ExternalIP`.
+   */
+  selector?: pulumi.Input<Record<string, pulumi.Input<string>>>;
+}
+
+/** One port, or the ports `port` to `endPort` inclusive. */
+export interface ProxyClassPortRange {
+  /** The first (or only) port. */
+  port: pulumi.Input<number>;
+  /** The last port of the range, at least `port`; absent: just `port`. */
+  endPort?: pulumi.Input<number>;
 }
 
 /** A ServiceMonitor for a proxy's metrics Service (ProxyClass `serviceMonitor`). */

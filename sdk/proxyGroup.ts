@@ -67,6 +67,11 @@ export interface ProxyGroupDevice {
   tailnetIPs: string[];
   /** Stable node ID of the device. */
   deviceId: string;
+  /**
+   * With ProxyClass `staticEndpoints`: the `ip:port` endpoints the replica advertises (what its tailscaled
+   * config lists), e.g. `["203.0.113.7:30001"]`. (operator: `status.devices[].staticEndpoints`)
+   */
+  staticEndpoints?: string[];
 }
 
 /**

@@ -129,6 +129,27 @@ export interface ProxyClassInput {
   dnsConfig?: PodDNSConfigInput;
   /** The `sysctler` init container of kernel-networking proxies (layer 3, ProxyGroups). */
   initContainer?: InitContainerInput;
+  /** Per-replica NodePort Services whose node addresses the replicas advertise (ProxyGroups only). */
+  staticEndpoints?: StaticEndpointsInput;
+}
+
+/** ProxyClass `staticEndpoints`: the operator's `spec.staticEndpoints`. */
+export interface StaticEndpointsInput {
+  nodePort: NodePortConfigInput;
+}
+
+/** ProxyClass `staticEndpoints.nodePort`: the operator's `NodePortConfig`. */
+export interface NodePortConfigInput {
+  /** The ranges the replicas' NodePorts are chosen from. */
+  ports: PortRangeInput[];
+  /** Labels of the nodes whose `ExternalIP`s are advertised; every node when absent or empty. */
+  selector?: Record<string, string>;
+}
+
+/** One port (`endPort` absent) or the ports `port`..`endPort`, inclusive: the operator's `PortRange`. */
+export interface PortRangeInput {
+  port: number;
+  endPort?: number;
 }
 
 /** ProxyClass `serviceMonitor`: the operator's `metrics.serviceMonitor`. */

@@ -3,7 +3,8 @@
  * HA TailnetIngress and TailnetService resources on it (docs/operator-parity.md, "ProxyGroup"). Its
  * inputs are declared in plan/schema/proxyGroup.ts.
  *
- * create: refuse device names that are taken -> mint one single-use key per replica -> config and state
+ * create: refuse device names that are taken -> mint one single-use key per replica -> with ProxyClass
+ *   `staticEndpoints`, the replicas' NodePort Services (resources/ha/staticEndpoints.ts) -> config and state
  *   Secrets, ServiceAccount, Role, RoleBinding, ConfigMap, PodDisruptionBudget (2 replicas or more),
  *   StatefulSet -> wait, by watch, until every
  *   replica's device is registered -> drop the keys from the configs and revoke them. A failure after
@@ -11,9 +12,9 @@
  * update: keys for new replicas only; config Secrets are rewritten with read-modify-write that keeps
  *   `AdvertiseServices` (the ingresses own it); after the rollout, new replicas advertise what the
  *   others do (layer 3 only once their DNAT rules are in place); removed replicas' devices and Secrets
- *   are deleted once their Pods are gone.
+ *   are deleted once their Pods are gone, and the NodePort Services no replica uses after the rollout.
  * delete: refused while HA resources still have entries in the ConfigMap; then StatefulSet (waiting for
- *   the Pods), devices, Secrets, metrics Service and ServiceMonitor, ConfigMap, RBAC; then it leaves the
+ *   the Pods), devices, Secrets, NodePort Services, metrics Service and ServiceMonitor, ConfigMap, RBAC; then it leaves the
  *   shared ACME account Secret (`shareAcmeAccount`), deleting it when no other ProxyGroup uses it
  *   (resources/ha/acmeAccount.ts).
  * A ProxyClass ServiceMonitor is refused before any write when the cluster lacks its CRD.
@@ -30,6 +31,7 @@ import {
   INGRESS_CONFIG_KEY,
   ingressConfigServiceNames,
   LABEL_PARENT_NAME,
+  nodePortServiceRefs,
   PROXY_GROUP_SERVE_CONFIG_KEY,
   type ProxyGroupPlan,
   parseOwners,
@@ -43,6 +45,7 @@ import {
   replicaRefs,
   replicaReportsRules,
   serveConfigServiceNames,
+  staticEndpointsFromConfig,
 } from "../plan/ha";
 import { firstLabel } from "../plan/hostnames";
 import { type ProxyGroupInput, SCHEMA_VERSION } from "../plan/inputs";
@@ -67,6 +70,7 @@ import {
   waitAdvertised,
 } from "./ha/replicas";
 import { type HARuntime, runtimeFor } from "./ha/runtime";
+import { applyStaticEndpoints } from "./ha/staticEndpoints";
 import { runTeardown } from "./ha/teardown";
 import {
   coreRef,
@@ -86,6 +90,8 @@ export interface ProxyGroupDeviceOutput {
   fqdn: string;
   tailnetIPs: string[];
   deviceId: string;
+  /** What its config lists as `StaticEndpoints` (ProxyClass `staticEndpoints`); absent when none. */
+  staticEndpoints?: string[];
 }
 
 type PGInputs = ProxyGroupInput & { __provider?: string };
@@ -137,6 +143,7 @@ async function writeConfigSecret(
             authKey,
             controlUrl,
             acceptRoutes: input.proxyClass?.acceptRoutes,
+            staticEndpoints: plan.staticEndpoints[ordinal],
           }),
         },
       },
@@ -153,6 +160,7 @@ async function writeConfigSecret(
       acceptRoutes: input.proxyClass?.acceptRoutes,
       // Never dropped: the HA ingresses and services own this list.
       advertiseServices: advertisedServicesFromConfig(data[CONFIG_KEY]),
+      staticEndpoints: plan.staticEndpoints[ordinal],
     });
     // Labels an earlier version wrote that are ours no more go (plan/labels.ts); others' stay.
     const labels = { ...withoutLegacyKeys(secret.metadata.labels ?? {}), ...(desired.metadata.labels ?? {}) };
@@ -220,15 +228,18 @@ async function waitForRollout(rt: HARuntime, input: PGInputs, replicas: number):
 async function devicesOf(kube: Kube, input: PGInputs, replicas: number): Promise<ProxyGroupDeviceOutput[]> {
   const out: ProxyGroupDeviceOutput[] = [];
   for (let i = 0; i < replicas; i++) {
-    const data = secretData(await kube.get(replicaRefs(input.name, input.namespace, i).stateSecret));
-    const d = deviceStateOf(data);
+    const refs = replicaRefs(input.name, input.namespace, i);
+    const d = deviceStateOf(secretData(await kube.get(refs.stateSecret)));
     if (!d) continue;
+    // What we wrote, as the operator reports it (proxygroup.go:1263-1272): tailscaled reports nothing of it.
+    const endpoints = staticEndpointsFromConfig(secretData(await kube.get(refs.configSecret))[CONFIG_KEY]);
     out.push({
       ordinal: i,
       hostname: firstLabel(d.fqdn),
       fqdn: d.fqdn,
       tailnetIPs: d.tailnetIPs,
       deviceId: d.deviceId,
+      ...(endpoints.length > 0 ? { staticEndpoints: endpoints } : {}),
     });
   }
   return out;
@@ -437,12 +448,13 @@ export const proxyGroup: Lifecycle = {
     const rt = runtimeFor(input, "create");
     const controlUrl = controlUrlFor(rt.tailscale);
     const labels = await requireNamespace(rt.kube, input.namespace, "namespace");
-    const skeleton = planProxyGroup(input, {
+    const ctx = {
       authKeys: {},
       controlUrl,
       existingAdvertiseServices: {},
       legacyPodLabels: await hasLegacySelector(rt, input),
-    });
+    };
+    let skeleton = planProxyGroup(input, ctx);
     requireAdmittedProxyPod({
       namespace: input.namespace,
       labels,
@@ -460,6 +472,11 @@ export const proxyGroup: Lifecycle = {
       const gone = new Map<number, string>();
       const keys = await keysFor(rt, input, skeleton, minted, gone);
       wrote = true;
+      // First, as the operator: the replicas' configs list the node ports the Services got.
+      const staticEndpoints = await applyStaticEndpoints(rt.kube, input, skeleton.replicas, {
+        ownerId: input.ownerId,
+      });
+      if (staticEndpoints) skeleton = planProxyGroup(input, { ...ctx, staticEndpoints });
       await applyAll(rt, input, skeleton, keys, controlUrl);
       await Promise.all(skeleton.hostnames.map((_, i) => waitForReplicaDevice(rt, input, i, gone)));
       await retireKeys(rt, input, skeleton, minted, controlUrl);
@@ -468,7 +485,10 @@ export const proxyGroup: Lifecycle = {
       if (wrote || minted.length > 0) {
         try {
           const cleanup = { ...rt, remainingMs: () => 60_000 };
-          await runTeardown(cleanup, proxyGroupTeardown(input, input.ownerId, input.proxyClass));
+          await runTeardown(
+            cleanup,
+            proxyGroupTeardown(input, input.ownerId, input.proxyClass, skeleton.replicas),
+          );
           await leaveAcmeAccount(rt.kube, input.namespace, input);
           // Ours, and any a killed earlier create minted: the replicas are gone.
           await revokeMintedKeys(rt.tailscale, proxyGroupKeyHolder(input));
@@ -493,12 +513,13 @@ export const proxyGroup: Lifecycle = {
     const rt = runtimeFor(news, "update");
     const controlUrl = controlUrlFor(rt.tailscale);
     const oldReplicas = effectiveReplicas(olds);
-    const plan = planProxyGroup(news, {
+    const ctx = {
       authKeys: {},
       controlUrl,
       existingAdvertiseServices: {},
       legacyPodLabels: await hasLegacySelector(rt, news),
-    });
+    };
+    let plan = planProxyGroup(news, ctx);
     // The namespace may have been relabelled, or the ProxyClass changed, since the create.
     requireAdmittedProxyPod({
       namespace: news.namespace,
@@ -518,6 +539,11 @@ export const proxyGroup: Lifecycle = {
     try {
       const gone = new Map<number, string>();
       const keys = await keysFor(rt, news, plan, minted, gone);
+      const staticEndpoints = await applyStaticEndpoints(rt.kube, news, plan.replicas, {
+        ownerId: news.ownerId,
+        formerOwnerId: olds.ownerId,
+      });
+      if (staticEndpoints) plan = planProxyGroup(news, { ...ctx, staticEndpoints });
       await applyAll(rt, news, plan, keys, controlUrl, olds.ownerId);
       await removeUnplannedMetrics(rt.kube, news.namespace, plan.name, olds.proxyClass, plan);
       await waitForRollout(rt, news, plan.replicas);
@@ -536,6 +562,15 @@ export const proxyGroup: Lifecycle = {
       if (deviceId) await rt.tailscale.deleteDevice(deviceId);
       await rt.kube.delete(refs.stateSecret);
       await rt.kube.delete(refs.configSecret);
+    }
+    // Once no replica advertises them (the rollout above): the Services of removed replicas, or all of
+    // them when ProxyClass `staticEndpoints` was removed.
+    // (A delete removes every replica's, whatever the state records: proxyGroupTeardown.)
+    if (olds.proxyClass?.staticEndpoints || news.proxyClass?.staticEndpoints) {
+      const planned = new Set(plan.nodePortServices.map((svc) => svc.metadata.name));
+      for (const ref of nodePortServiceRefs(news, Math.max(oldReplicas, plan.replicas))) {
+        if (!planned.has(ref.name)) await rt.kube.delete(ref);
+      }
     }
     // Once every replica runs without it (the rollout above): sharing turned off, or the group's identity
     // changed in place (the new one joined in applyAll).
@@ -576,7 +611,10 @@ export const proxyGroup: Lifecycle = {
           "with `pulumi destroy --target`, include them).",
       );
     }
-    await runTeardown(rt, proxyGroupTeardown(props, props.ownerId, props.proxyClass));
+    await runTeardown(
+      rt,
+      proxyGroupTeardown(props, props.ownerId, props.proxyClass, effectiveReplicas(props)),
+    );
     // Whatever the recorded inputs say: an update that failed after joining records the old ones.
     await leaveAcmeAccount(rt.kube, props.namespace, props);
     // Keys of runs killed between a mint and its revocation, for any replica (a killed scale-up minted for

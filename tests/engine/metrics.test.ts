@@ -2,8 +2,10 @@
 // dynamic-provider host (tests/engine/fixtures/metrics):
 // - in a cluster with the Prometheus Operator's ServiceMonitor CRD, `up` makes the operator's
 //   `<pg>-metrics` Service and a ServiceMonitor selecting it; a second `up` changes the ServiceMonitor's
-//   labels and sets nodeName, dnsPolicy, dnsConfig, the init container and debug off, all in place (the
-//   same StatefulSet and ServiceMonitor objects, an update step, no replacement); destroy leaves nothing;
+//   labels and sets nodeName, dnsPolicy, dnsConfig, the init container, debug off and static endpoints
+//   (a NodePort Service, the node's ExternalIP in the config and in the `devices` output), all in place
+//   (the same StatefulSet and ServiceMonitor objects, an update step, no replacement); destroy leaves
+//   nothing;
 // - in a cluster without the CRD, the same ProxyClass fails the `up` naming the field and the CRD, before
 //   anything is written to the cluster or the tailnet.
 import assert from "node:assert/strict";
@@ -101,6 +103,7 @@ describe("ProxyGroup metrics, ServiceMonitor and ProxyClass fields through the e
           options: [{ name: "ndots", value: "2" }],
         },
         initContainer: { image: "tailscale/tailscale:v1.84.0", resources: { requests: { cpu: "5m" } } },
+        staticEndpoints: { nodePort: { ports: [{ port: 30400, endPort: 30401 }] } },
       }),
     );
     // Later commands run as `--skip-preview` does: the first `up` covered the preview.
@@ -120,6 +123,13 @@ describe("ProxyGroup metrics, ServiceMonitor and ProxyClass fields through the e
     assert.equal(init.image, "tailscale/tailscale:v1.84.0");
     assert.deepEqual(init.resources, { requests: { cpu: "5m" } });
     assert.deepEqual(ports(container(sts2)), ["metrics:9002"], "debug off: its port is gone");
+    // Static endpoints: the replica's NodePort Service, and the node's ExternalIP with it in the output.
+    const nodePort = w.kube.getObject("v1", "Service", "tailscale", "edge-0-nodeport");
+    assert.equal(nodePort?.spec.ports[0].nodePort, 30400);
+    assert.deepEqual(
+      (update.outputs.devices as { staticEndpoints?: string[] }[]).map((d) => d.staticEndpoints),
+      [["203.0.113.2:30400"]],
+    );
     // The replica was rolled to the new template, on the node it names.
     const replica = w.kube.getObject("v1", "Pod", "tailscale", "edge-0");
     assert.equal(replica.spec.nodeName, SIM_NODE);

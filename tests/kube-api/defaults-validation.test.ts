@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { failure, type Harness, harness, raw, statefulSet } from "./helpers";
+import { failure, type Harness, harness, merge, raw, statefulSet } from "./helpers";
 
 describe("kube-api: defaulting, validation and immutability", () => {
   let h: Harness;
@@ -374,6 +374,53 @@ describe("kube-api: defaulting, validation and immutability", () => {
           'status.loadBalancer.ingress[1].hostname: Invalid value: "100.64.0.1": must be a DNS name, not an IP address',
         ],
       );
+    });
+
+    it("Service node ports: within 30000-32767, not another Service's, on create and on update; port names are DNS labels", async () => {
+      const np = (name: string, nodePort?: number) => ({
+        metadata: { name },
+        spec: {
+          type: "NodePort",
+          ports: [{ name: "static-endpoint-port", port: 41641, protocol: "UDP", nodePort }],
+        },
+      });
+      const first = await h.core.createNamespacedService({ namespace: "default", body: np("np-a", 30500) });
+      assert.equal(first.spec?.ports?.[0]?.nodePort, 30500);
+      const causes = async (p: Promise<unknown>) => {
+        const { code, status } = await failure(p);
+        assert.equal(code, 422);
+        return [status.message, ...status.details.causes.map((x: any) => `${x.field}: ${x.message}`)];
+      };
+      assert.deepEqual(
+        await causes(h.core.createNamespacedService({ namespace: "default", body: np("np-b", 30500) })),
+        [
+          'Service "np-b" is invalid: spec.ports[0].nodePort: Invalid value: 30500: provided port is already allocated',
+          "spec.ports[0].nodePort: Invalid value: 30500: provided port is already allocated",
+        ],
+      );
+      assert.deepEqual(
+        await causes(h.core.createNamespacedService({ namespace: "default", body: np("np-b", 40000) })),
+        [
+          'Service "np-b" is invalid: spec.ports[0].nodePort: Invalid value: 40000: provided port is not in the valid range. The range of valid ports is 30000-32767',
+          "spec.ports[0].nodePort: Invalid value: 40000: provided port is not in the valid range. The range of valid ports is 30000-32767",
+        ],
+      );
+      await h.core.createNamespacedService({ namespace: "default", body: np("np-b", 30501) });
+      const moved = (nodePort: number) =>
+        h.core.patchNamespacedService(
+          {
+            name: "np-b",
+            namespace: "default",
+            body: { spec: { ports: [{ ...np("x").spec.ports[0], nodePort }] } },
+          },
+          merge,
+        );
+      assert.deepEqual((await causes(moved(30500))).slice(1), [
+        "spec.ports[0].nodePort: Invalid value: 30500: provided port is already allocated",
+      ]);
+      assert.equal((await moved(30502)).spec?.ports?.[0]?.nodePort, 30502, "a free port is taken on update");
+      // Its own port is no conflict: an update that keeps it passes.
+      assert.equal((await moved(30502)).spec?.ports?.[0]?.nodePort, 30502);
     });
 
     it("ownerReferences need apiVersion, kind, name and uid", async () => {

@@ -146,12 +146,14 @@ const LIFECYCLES: Record<string, Lifecycle> = {
     async run(world) {
       world.kube.seed({ apiVersion: "v1", kind: "Namespace", metadata: { name: NS } });
       await world.addService("web", "frontend");
+      // With static endpoints: the Nodes are listed, a NodePort Service per replica applied and deleted.
       const pgIn = (replicas: number) => ({
         ownerId: "p/s/edge",
         name: "edge",
         namespace: NS,
         type: "ingress",
         replicas,
+        proxyClass: { staticEndpoints: { nodePort: { ports: [{ port: 30100, endPort: 30101 }] } } },
         ...common(world),
       });
       const one = await checked("ProxyGroup", pgIn(1));
@@ -349,16 +351,20 @@ describe("deployer RBAC manifest (deploy/deployer-rbac.yaml)", function () {
     for (const name of Object.keys(LIFECYCLES)) traces.push(await trace(name));
   });
 
-  it("lists nothing cluster-wide: a ClusterRole may only get objects it names (a migration needs none)", () => {
+  it("reaches into no namespace cluster-wide: a ClusterRole may only get objects it names, or list Nodes (a migration needs none)", () => {
+    // Nodes belong to no namespace: listing them (ProxyClass staticEndpoints) reaches none.
+    const nodesList = (r: RuleRef) =>
+      JSON.stringify(r.rule.resources) === '["nodes"]' && JSON.stringify(r.rule.verbs) === '["list"]';
     const open = RULES.filter(
       (r) =>
         r.scope === "cluster" &&
+        !nodesList(r) &&
         ((r.rule.resourceNames ?? []).length === 0 || (r.rule.verbs ?? []).some((v) => v !== "get")),
     );
     assert.deepEqual(
       open.map((r) => r.label),
       [],
-      "every object is read by name; a cluster-wide list or write would reach every namespace",
+      "every namespaced object is read by name; a cluster-wide list or write would reach every namespace",
     );
   });
 

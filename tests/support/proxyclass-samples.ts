@@ -46,4 +46,8 @@ export const PROXY_CLASS_SAMPLES: { [K in keyof Required<ProxyClassInput>]: Prox
     resources: { requests: { cpu: "1m" } },
     securityContext: { privileged: true, runAsUser: 0 },
   },
+  // Nodes every simulated node matches (each has an ExternalIP).
+  staticEndpoints: {
+    nodePort: { ports: [{ port: 30100, endPort: 30109 }], selector: { "kubernetes.io/os": "linux" } },
+  },
 };

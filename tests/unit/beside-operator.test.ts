@@ -231,7 +231,9 @@ const group: ProxyGroupInput = {
   name: "ingress",
   namespace: "tailscale",
   type: "ingress",
-  proxyClass: metrics,
+  replicas: 1,
+  // With its NodePort Services, which the operator's static-endpoint selectors look for.
+  proxyClass: { ...metrics, staticEndpoints: { nodePort: { ports: [{ port: 30001 }] } } },
 };
 
 /** Every object we plan, by proxy type (and the HA certificate objects, which belong to no proxy). */
@@ -240,7 +242,11 @@ const PLANNED: Record<string, Obj[]> = {
   ingress_resource: planStandaloneIngress(ingress(), new Map([["tailscale/web", backend]]), {})
     .objects as Obj[],
   proxygroup_ingress: proxyGroupObjects(
-    planProxyGroup(group, { authKeys: {}, existingAdvertiseServices: {} }),
+    planProxyGroup(group, {
+      authKeys: {},
+      existingAdvertiseServices: {},
+      staticEndpoints: { 0: { nodePort: 30001, endpoints: ["203.0.113.2:30001"] } },
+    }),
   ) as Obj[],
   "HA TailnetIngress certificate objects": (() => {
     const p = planHAIngress(

@@ -226,14 +226,14 @@ describe("metrics objects in the plans", () => {
       ts_proxy_parent_name: "edge",
       ts_proxy_parent_namespace: "tailscale",
     });
-    const steps = proxyGroupTeardown({ name: "edge", namespace: "tailscale" }, "p/s/edge", pc);
+    const steps = proxyGroupTeardown({ name: "edge", namespace: "tailscale" }, "p/s/edge", pc, 1);
     const metrics = steps.find((s) => s.description.includes("metrics"));
     assert.deepEqual(metrics && "objects" in metrics ? metrics.objects.map((o) => o.kind) : [], [
       "ServiceMonitor",
       "Service",
     ]);
     assert.ok(
-      !proxyGroupTeardown({ name: "edge", namespace: "tailscale" }, "p/s/edge").some((s) =>
+      !proxyGroupTeardown({ name: "edge", namespace: "tailscale" }, "p/s/edge", undefined, 1).some((s) =>
         s.description.includes("metrics"),
       ),
       "nothing of metrics when none was asked for",

@@ -1,6 +1,7 @@
 // Every ProxyClass field declared in provider/plan/schema/proxyClass.ts changes what its declaration
-// says (the Pod template, the StatefulSet's own metadata, the tailscaled config or the ServiceMonitor), on
-// every proxy type it is declared for, and nothing on the others; a field that `requires` others is tried
+// says (the Pod template, the StatefulSet's own metadata, the tailscaled config, the ServiceMonitor or a
+// ProxyGroup's NodePort Services), on every proxy type it is declared for, and nothing on the others (a
+// field `refusedElsewhere` is refused by a standalone proxy's check); a field that `requires` others is tried
 // with them set, and refused by check without them. The sample table is typed over every ProxyClass
 // field (tests/support/proxyclass-samples.ts): a field added to ProxyClassInput without a sample does not
 // compile.
@@ -34,13 +35,19 @@ function planned(
   if (type === "proxygroup_ingress") {
     const plan = planProxyGroup(
       { ownerId: "p/s/pg", name: "pg", namespace: "tailscale", type: "ingress", replicas: 1, proxyClass },
-      { authKeys: {}, existingAdvertiseServices: {} },
+      // What the lifecycle finds for static endpoints; used only when the ProxyClass asks for them.
+      {
+        authKeys: {},
+        existingAdvertiseServices: {},
+        staticEndpoints: { 0: { nodePort: 30100, endpoints: ["203.0.113.2:30100"] } },
+      },
     );
     return {
       podTemplate: plan.statefulSet.spec?.template,
       statefulSetMetadata: plan.statefulSet.metadata,
       tailscaledConfig: plan.configSecrets.map((s) => s.stringData),
       serviceMonitor: plan.serviceMonitor,
+      nodePortServices: plan.nodePortServices,
     };
   }
   const plan =
@@ -56,6 +63,7 @@ function planned(
     statefulSetMetadata: plan.statefulSet.metadata,
     tailscaledConfig: plan.tailscaledConfig,
     serviceMonitor: plan.serviceMonitor,
+    nodePortServices: [],
   };
 }
 
@@ -83,6 +91,14 @@ describe("ProxyClass fields: each changes what its declaration says", () => {
           `${key} is refused without ${requires.join(", ")}`,
         );
       }
+      if (field.refusedElsewhere) {
+        assert.deepEqual(
+          checkProxyClass({ [key]: samples[key] }, "proxyClass", true).map((f) => f.property),
+          [`proxyClass.${key}`],
+          `${key} is refused on a standalone proxy`,
+        );
+      }
+      const targets: ProxyClassTarget[] = [field.appliesTo, ...(field.also ?? [])];
       for (const type of TYPES) {
         const without = planned(type, requires.length > 0 ? base : undefined);
         const withField = planned(type, { ...base, [key]: samples[key] });
@@ -91,8 +107,9 @@ describe("ProxyClass fields: each changes what its declaration says", () => {
           "statefulSetMetadata",
           "tailscaledConfig",
           "serviceMonitor",
+          "nodePortServices",
         ] as const) {
-          if (only.includes(type) && target === field.appliesTo) {
+          if (only.includes(type) && targets.includes(target)) {
             assert.notDeepEqual(
               withField[target],
               without[target],

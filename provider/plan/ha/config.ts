@@ -18,6 +18,8 @@ export interface ReplicaConfigInput {
   acceptRoutes?: boolean;
   /** Kept from the existing file: the Ingress/Service lifecycles own this list. */
   advertiseServices?: readonly string[];
+  /** `ip:port` endpoints to advertise besides the discovered ones (ProxyClass `staticEndpoints`). */
+  staticEndpoints?: readonly string[];
 }
 
 /**
@@ -36,6 +38,7 @@ export function renderReplicaConfig(c: ReplicaConfigInput): string {
       acceptRoutes: c.acceptRoutes === true,
       AdvertiseServices:
         c.advertiseServices && c.advertiseServices.length > 0 ? [...c.advertiseServices] : undefined,
+      StaticEndpoints: c.staticEndpoints && c.staticEndpoints.length > 0 ? [...c.staticEndpoints] : undefined,
     },
     CONFIG_VALPHA,
   );
@@ -46,6 +49,15 @@ export function advertisedServicesFromConfig(configJson: string | undefined): st
   if (configJson === undefined || configJson === "") return [];
   const o = parseJsonObject(configJson, `tailscaled config ${CONFIG_KEY}`);
   const k = findKey(o, "AdvertiseServices");
+  const v = k === undefined ? undefined : o[k];
+  return Array.isArray(v) ? v.filter((s): s is string => typeof s === "string") : [];
+}
+
+/** `StaticEndpoints` of a config file (`[]` when absent): what the replica advertises now. */
+export function staticEndpointsFromConfig(configJson: string | undefined): string[] {
+  if (configJson === undefined || configJson === "") return [];
+  const o = parseJsonObject(configJson, `tailscaled config ${CONFIG_KEY}`);
+  const k = findKey(o, "StaticEndpoints");
   const v = k === undefined ? undefined : o[k];
   return Array.isArray(v) ? v.filter((s): s is string => typeof s === "string") : [];
 }

@@ -11,4 +11,5 @@ export * from "./ownership";
 export * from "./preview";
 export * from "./proxygroup";
 export * from "./service";
+export * from "./staticEndpoints";
 export * from "./teardown";

@@ -63,6 +63,7 @@ import {
   ownershipMetadata,
 } from "./common";
 import { renderReplicaConfig } from "./config";
+import { type ReplicaStaticEndpoints, STATIC_ENDPOINT_PORT_NAME, TAILSCALED_PORT } from "./staticEndpoints";
 
 /** Per-call facts the planner can't derive from inputs. */
 export interface ProxyGroupContext {
@@ -81,6 +82,12 @@ export interface ProxyGroupContext {
    * selector, the Pod template must carry it, and new Pod labels would restart every replica.
    */
   legacyPodLabels?: boolean;
+  /**
+   * With ProxyClass `staticEndpoints`: each replica's node port and endpoints, as the lifecycle allocated
+   * and chose them (staticEndpoints.ts). Absent (a preview): the Services are planned without a node
+   * port and the configs without endpoints.
+   */
+  staticEndpoints?: Readonly<Record<number, ReplicaStaticEndpoints>>;
 }
 
 /** All objects of one ProxyGroup, in the order the operator creates them. */
@@ -91,6 +98,10 @@ export interface ProxyGroupPlan {
   tags: string[];
   /** Device hostname per ordinal (`<prefix|name>-<i>`). */
   hostnames: string[];
+  /** With ProxyClass `staticEndpoints`: one NodePort Service per replica ({@link planNodePortService}); else none. */
+  nodePortServices: PlannedService[];
+  /** The endpoints each replica's config lists ({@link replicaStaticEndpoints}), by ordinal. */
+  staticEndpoints: (string[] | undefined)[];
   configSecrets: PlannedSecret[];
   stateSecrets: PlannedSecret[];
   serviceAccount: PlannedServiceAccount;
@@ -127,6 +138,7 @@ export const proxyGroupNames = {
   stateSecret: (pg: string, i: number) => `${pg}-${i}`,
   configMap: (pg: string) => `${pg}-ingress-config`,
   podDisruptionBudget: (pg: string) => pg,
+  nodePortService: (pg: string, i: number) => `${pg}-${i}-nodeport`,
 };
 
 /**
@@ -152,6 +164,16 @@ export function proxyGroupSecrets(pg: ProxyGroupRef, type: "config" | "state"): 
     labels,
     legacyLabels: legacyLabels(labels),
   };
+}
+
+/** The NodePort Services of static endpoints of a ProxyGroup's first `replicas` ordinals, planned or not. */
+export function nodePortServiceRefs(pg: ProxyGroupRef, replicas: number): ObjectRef[] {
+  return Array.from({ length: replicas }, (_, i) => ({
+    apiVersion: "v1",
+    kind: "Service",
+    namespace: pg.namespace,
+    name: proxyGroupNames.nodePortService(pg.name, i),
+  }));
 }
 
 /** The Pods of a ProxyGroup, as this version and as older ones labelled them. */
@@ -201,6 +223,9 @@ export function proxyGroupEnv(input: ProxyGroupInput, shareAcmeAccount: boolean)
     env("TS_STATE", "kube:$(POD_NAME)"),
     env("TS_EXPERIMENTAL_VERSIONED_CONFIG_DIR", "/etc/tsconfig/$(POD_NAME)"),
   ];
+  // tailscaled's listen port (tailscale/tailscale@de9ec7ee cmd/tailscaled/tailscaled.go:105-120
+  // defaultPort), which the NodePort Services target; in the operator's place (proxygroup_specs.go:196-201).
+  if (input.proxyClass?.staticEndpoints) out.push(env("PORT", String(TAILSCALED_PORT)));
   // The operator's PROXY_FIREWALL_MODE is per operator; ours comes from the ProxyClass, same slot.
   out.push(...firewallModeEnv(input.proxyClass));
   out.push(
@@ -373,6 +398,7 @@ export function planProxyGroup(input: ProxyGroupInput, ctx: ProxyGroupContext): 
         controlUrl: ctx.controlUrl,
         acceptRoutes: input.proxyClass?.acceptRoutes,
         advertiseServices: ctx.existingAdvertiseServices[i],
+        staticEndpoints: replicaStaticEndpoints(input, ctx, i),
       }),
     },
   }));
@@ -447,6 +473,10 @@ export function planProxyGroup(input: ProxyGroupInput, ctx: ProxyGroupContext): 
     replicas,
     tags: effectiveTags(input.tags),
     hostnames,
+    nodePortServices: input.proxyClass?.staticEndpoints
+      ? hostnames.map((_, i) => planNodePortService(input, i, ctx.staticEndpoints?.[i]?.nodePort))
+      : [],
+    staticEndpoints: hostnames.map((_, i) => replicaStaticEndpoints(input, ctx, i)),
     configSecrets,
     stateSecrets,
     serviceAccount: {
@@ -521,13 +551,50 @@ export function podDisruptionBudgetRef(pg: ProxyGroupRef): ObjectRef {
   };
 }
 
+/** The endpoints replica `i` advertises: with ProxyClass `staticEndpoints` only, as the lifecycle chose them. */
+export function replicaStaticEndpoints(
+  input: Pick<ProxyGroupInput, "proxyClass">,
+  ctx: Pick<ProxyGroupContext, "staticEndpoints">,
+  i: number,
+): string[] | undefined {
+  return input.proxyClass?.staticEndpoints ? ctx.staticEndpoints?.[i]?.endpoints : undefined;
+}
+
 /**
- * The plan's objects in the operator's create order (config Secrets, state Secrets, SA, Role, RoleBinding,
- * ConfigMap, StatefulSet), with ours before the StatefulSet (the shared ACME account Secret when shared, the
+ * Replica `i`'s NodePort Service, the operator's pgNodePortService (proxygroup_specs.go:38-64) with our
+ * labels: one UDP port, {@link TAILSCALED_PORT} to the Pod's tailscaled, on `nodePort` of every node,
+ * selecting the replica's Pod by the name the StatefulSet controller labels it with. Without a
+ * `nodePort` (a preview) the API server would pick one; the lifecycle always passes it.
+ */
+export function planNodePortService(input: ProxyGroupInput, i: number, nodePort?: number): PlannedService {
+  return {
+    apiVersion: "v1",
+    kind: "Service",
+    metadata: meta(input, proxyGroupNames.nodePortService(input.name, i)),
+    spec: {
+      type: "NodePort",
+      ports: [
+        {
+          name: STATIC_ENDPOINT_PORT_NAME,
+          protocol: "UDP",
+          port: TAILSCALED_PORT,
+          targetPort: TAILSCALED_PORT,
+          ...(nodePort === undefined ? {} : { nodePort }),
+        },
+      ],
+      selector: { "statefulset.kubernetes.io/pod-name": proxyGroupNames.stateSecret(input.name, i) },
+    },
+  };
+}
+
+/**
+ * The plan's objects in the operator's create order (NodePort Services of static endpoints, config
+ * Secrets, state Secrets, SA, Role, RoleBinding, ConfigMap, StatefulSet), with ours before the StatefulSet (the shared ACME account Secret when shared, the
  * PodDisruptionBudget) and after it (the metrics Service and ServiceMonitor when asked for).
  */
 export function proxyGroupObjects(plan: ProxyGroupPlan): PlannedObject[] {
   return [
+    ...plan.nodePortServices,
     ...plan.configSecrets,
     ...plan.stateSecrets,
     plan.serviceAccount,

@@ -15,7 +15,13 @@ import { LABEL_OWNER, ownerHash } from "../labels";
 import { recordedMetricsRefs } from "../metrics";
 import type { ObjectRef, Selection } from "../objects";
 import { CONFIG_KEY, INGRESS_CONFIG_KEY, PROXY_GROUP_SERVE_CONFIG_KEY } from "./common";
-import { podDisruptionBudgetRef, proxyGroupNames, proxyGroupPods, proxyGroupSecrets } from "./proxygroup";
+import {
+  nodePortServiceRefs,
+  podDisruptionBudgetRef,
+  proxyGroupNames,
+  proxyGroupPods,
+  proxyGroupSecrets,
+} from "./proxygroup";
 
 export type { Selection } from "../objects";
 
@@ -224,7 +230,10 @@ export function haServiceTeardown(t: HAServiceTeardownInput): TeardownStep[] {
 /**
  * ProxyGroup: delete the StatefulSet and wait for its pods to be gone (each unadvertises on SIGTERM),
  * delete the replicas' devices (read from the state Secrets, so before those go), then the Secrets of
- * every ordinal (selected by label, so leftovers of an earlier scale-down go too), the ConfigMap, the
+ * every ordinal (selected by label, so leftovers of an earlier scale-down go too), the NodePort
+ * Services of static endpoints of the `replicas` ordinals (by name, whatever ProxyClass state records:
+ * an update that added it and failed records the old one; a delete of one that is not there is
+ * success, and needs no `list` of Services), the ConfigMap, the
  * RoleBinding, the Role and the ServiceAccount. Tailscale Services and cert objects belong to the
  * ingresses and services and are not touched (their resources depend on the ProxyGroup and go first).
  * Secrets are selected with this owner's label too, so another tool's objects are never deleted.
@@ -232,7 +241,8 @@ export function haServiceTeardown(t: HAServiceTeardownInput): TeardownStep[] {
 export function proxyGroupTeardown(
   pg: ProxyGroupRef,
   ownerId: string,
-  proxyClass?: ProxyClassInput,
+  proxyClass: ProxyClassInput | undefined,
+  replicas: number,
 ): TeardownStep[] {
   const owner = { [LABEL_OWNER]: ownerHash(ownerId) };
   const mine = (sel: Selection): Selection => ({
@@ -266,6 +276,11 @@ export function proxyGroupTeardown(
       step: "deleteSelected",
       description: `delete the config and state Secrets of ProxyGroup ${pg.namespace}/${pg.name}`,
       selections: [mine(proxyGroupSecrets(pg, "state")), mine(proxyGroupSecrets(pg, "config"))],
+    },
+    {
+      step: "deleteObjects",
+      description: `delete the NodePort Services of static endpoints of ProxyGroup ${pg.namespace}/${pg.name}`,
+      objects: nodePortServiceRefs(pg, replicas),
     },
     ...metricsStep(pg, proxyClass),
     {

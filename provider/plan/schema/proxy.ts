@@ -104,7 +104,9 @@ export const tagsOfProxy = tagsField<Common, ProxyEffect>({
 });
 
 export const proxyClassOfProxy = {
-  check: checkProxyClassField,
+  // On an HA resource the ProxyGroup's ProxyClass applies and this one is only recorded: one shared with
+  // the ProxyGroup may hold its fields.
+  check: (v, c) => checkProxyClassField(v, c, c.input.proxyGroup === undefined),
   change: {
     standalone: {
       kind: "inPlace",

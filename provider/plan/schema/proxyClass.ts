@@ -20,6 +20,7 @@ import {
   type Push,
 } from "../check";
 import { isPlainObject } from "../gojson";
+import { MAX_STATIC_ENDPOINTS, NODE_PORT_RANGE, portRangeText } from "../ha/staticEndpoints";
 import { isUnknown, type ProxyClassInput } from "../inputs";
 import { MANAGED_LABEL_KEYS } from "../labels";
 import type { ProxyType } from "../proxyclass";
@@ -41,7 +42,9 @@ export type ProxyClassTarget =
   /** The tailscaled config in the proxy's config Secret. */
   | "tailscaledConfig"
   /** The Prometheus Operator ServiceMonitor beside the proxy's metrics Service (plan/metrics.ts). */
-  | "serviceMonitor";
+  | "serviceMonitor"
+  /** A ProxyGroup's per-replica NodePort Services of static endpoints (plan/ha/staticEndpoints.ts). */
+  | "nodePortServices";
 
 /** ProxyClass fields whose value is a boolean. */
 type BooleanField = {
@@ -53,8 +56,15 @@ export interface ProxyClassField {
   /** Validates a present, known value at `at`; `pc` is the whole ProxyClass. */
   check: (value: unknown, at: string, push: Push, pc: Record<string, unknown>) => void;
   appliesTo: ProxyClassTarget;
+  /** What else it changes, on the same proxy types. */
+  also?: readonly ProxyClassTarget[];
   /** The proxy types it has an effect on; every one when absent. */
   only?: readonly ProxyType[];
+  /**
+   * Refused on a standalone proxy (whose type `only` leaves out), with this advice, rather than left
+   * without effect there.
+   */
+  refusedElsewhere?: string;
   /**
    * Fields that must be `true` for this one to be used: check refuses a value that `uses` says uses it
    * without them (and the field tests set them when testing this one).
@@ -374,6 +384,99 @@ function checkResources(v: unknown, at: string, push: Push): void {
 }
 
 /**
+ * ProxyClass `staticEndpoints`: `{ nodePort: { ports: [{ port, endPort }], selector } }`, with the CRD's
+ * rules (`nodePort` and `ports` required, at least one range; tailscale/tailscale@de9ec7ee
+ * cmd/k8s-operator/deploy/crds/tailscale.com_proxyclasses.yaml) and the operator's ProxyClass
+ * validation (k8s-operator/reconciler/proxyclass/proxyclass.go:413-466 validateNodePortRanges: a
+ * valid range, inside the cluster's NodePort range, none overlapping), with Kubernetes' default range
+ * for the cluster's. Enough ports for the replicas is the ProxyGroup's check (schema/proxyGroup.ts).
+ */
+function checkStaticEndpoints(v: unknown, at: string, push: Push): void {
+  if (!isPlainObject(v)) {
+    push(at, "must be an object { nodePort: { ports, selector } }");
+    return;
+  }
+  checkKnownKeys(v, ["nodePort"], { at, what: "staticEndpoints", noun: "a field" }, push);
+  const np = v.nodePort;
+  const npAt = `${at}.nodePort`;
+  if (np === undefined) {
+    push(
+      npAt,
+      'is required: { ports: [{ port: 30000, endPort: 30005 }], selector: { "node-role": "edge" } }',
+    );
+    return;
+  }
+  if (isUnknown(np)) return;
+  if (!isPlainObject(np)) {
+    push(npAt, "must be an object { ports, selector }");
+    return;
+  }
+  checkKnownKeys(
+    np,
+    ["ports", "selector"],
+    { at: npAt, what: "staticEndpoints.nodePort", noun: "a field" },
+    push,
+  );
+  if (np.selector !== undefined && !isUnknown(np.selector))
+    checkStringMap(np.selector, `${npAt}.selector`, push, { values: "label" });
+  const ports = np.ports;
+  const portsAt = `${npAt}.ports`;
+  if (ports === undefined || (Array.isArray(ports) && ports.length === 0)) {
+    push(portsAt, "must list at least one port range, e.g. [{ port: 30000, endPort: 30005 }]");
+    return;
+  }
+  const ranges: { port: number; endPort?: number; at: string }[] = [];
+  const { min, max } = NODE_PORT_RANGE;
+  checkList(ports, portsAt, push, "must be a list of port ranges { port, endPort }", (r, item) => {
+    if (!isPlainObject(r)) {
+      push(item, "must be a port range { port, endPort }, e.g. { port: 30000, endPort: 30005 }");
+      return;
+    }
+    checkKnownKeys(r, ["port", "endPort"], { at: item, what: "a port range", noun: "a field" }, push);
+    const num = (key: "port" | "endPort"): number | undefined => {
+      const n = r[key];
+      if (n === undefined || isUnknown(n)) return undefined;
+      if (typeof n !== "number" || !Number.isInteger(n)) {
+        push(`${item}.${key}`, `must be a whole number, got ${JSON.stringify(n)}`);
+        return undefined;
+      }
+      if (n < min || n > max) {
+        push(
+          `${item}.${key}`,
+          `${n} is not within the cluster's NodePort range ${min}-${max} (Kubernetes' default ` +
+            "--service-node-port-range): choose ports inside it, and let UDP to them through the nodes' firewall",
+        );
+        return undefined;
+      }
+      return n;
+    };
+    if (r.port === undefined) push(`${item}.port`, "is required: the first port of the range");
+    const port = num("port");
+    const endPort = num("endPort");
+    if (port === undefined || (r.endPort !== undefined && endPort === undefined)) return;
+    if (endPort !== undefined && endPort < port) {
+      push(
+        `${item}.endPort`,
+        `must be at least port (${port}), got ${endPort}: the range is port..endPort, inclusive`,
+      );
+      return;
+    }
+    ranges.push({ port, endPort, at: item });
+  });
+  const sorted = [...ranges].sort((a, b) => a.port - b.port);
+  for (let i = 1; i < sorted.length; i++) {
+    const prev = sorted[i - 1]!;
+    const cur = sorted[i]!;
+    if (cur.port <= (prev.endPort ?? prev.port)) {
+      push(
+        cur.at,
+        `overlaps ${prev.at} (${portRangeText(prev)} and ${portRangeText(cur)}): list each port once`,
+      );
+    }
+  }
+}
+
+/**
  * Every ProxyClass field, in the order check reports them. Typed over every key of ProxyClassInput: a
  * field added there without a declaration here does not compile.
  */
@@ -444,13 +547,26 @@ export const PROXY_CLASS = {
     only: ["ingress_service", "proxygroup_ingress"],
     check: checkInitContainer,
   },
+  staticEndpoints: {
+    appliesTo: "nodePortServices",
+    // PORT in the Pod template, and the endpoints in each replica's tailscaled config.
+    also: ["podTemplate", "tailscaledConfig"],
+    // The operator reads it only for ProxyGroups (tailscale/tailscale@de9ec7ee cmd/k8s-operator/proxygroup.go:313;
+    // its standalone proxies' sts.go never does).
+    only: ["proxygroup_ingress"],
+    refusedElsewhere:
+      `static endpoints are for ProxyGroup replicas only (each gets a NodePort Service and advertises up to ${MAX_STATIC_ENDPOINTS} node addresses), as in the operator: ` +
+      "set it on a ProxyGroup's proxyClass and put this resource on that group (proxyGroup), or remove it",
+    check: checkStaticEndpoints,
+  },
 } as const satisfies Record<keyof ProxyClassInput, ProxyClassField>;
 
 /**
  * Validates a ProxyClass at property path `at` (e.g. `proxyClass`): failures name fields below it
- * (`proxyClass.env[2].name`). An absent or unknown ProxyClass, or field, is not reported.
+ * (`proxyClass.env[2].name`). An absent or unknown ProxyClass, or field, is not reported. `standalone`:
+ * the ProxyClass of a standalone proxy, which refuses the fields that say `refusedElsewhere`.
  */
-export function checkProxyClass(pc: unknown, at = "proxyClass"): CheckFailure[] {
+export function checkProxyClass(pc: unknown, at = "proxyClass", standalone = false): CheckFailure[] {
   const { failures, push } = failureList();
   if (pc === undefined || isUnknown(pc)) return failures;
   if (!isPlainObject(pc)) {
@@ -461,6 +577,10 @@ export function checkProxyClass(pc: unknown, at = "proxyClass"): CheckFailure[] 
   for (const [key, field] of Object.entries(PROXY_CLASS) as [string, ProxyClassField][]) {
     const v = pc[key];
     if (v === undefined || isUnknown(v)) continue;
+    if (standalone && field.refusedElsewhere) {
+      push(`${at}.${key}`, field.refusedElsewhere);
+      continue;
+    }
     field.check(v, `${at}.${key}`, push, pc);
     if (!(field.uses?.(v) ?? true)) continue;
     for (const req of field.requires ?? []) {

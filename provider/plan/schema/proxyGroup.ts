@@ -14,7 +14,15 @@ import { fingerprintedObjects } from "../fingerprint";
 import { goQuote, isPlainObject } from "../gojson";
 import { DEFAULT_REPLICAS } from "../ha/common";
 import { HEALTH_ENV_RESERVED, planProxyGroup, proxyGroupObjects } from "../ha/proxygroup";
-import { type HostInputs, isUnknown, type PlannedInputs, type ProxyGroupInput } from "../inputs";
+import { portCount, portRangeText } from "../ha/staticEndpoints";
+import {
+  containsUnknown,
+  type HostInputs,
+  isUnknown,
+  type PlannedInputs,
+  type PortRangeInput,
+  type ProxyGroupInput,
+} from "../inputs";
 import { MAX_STATEFULSET_NAME } from "../names";
 import { PROXY_GROUP_OUTPUTS } from "../outputs";
 import { LOCAL_ADDR_PORT } from "../proxyclass";
@@ -78,6 +86,35 @@ function checkHostnamePrefix(news: Input, push: Push): void {
     push(
       prefix ? "hostnamePrefix" : "name",
       `the device hostname of replica ${last} would be invalid: ${err}; use a shorter ${prefix ? "hostnamePrefix" : "name or set hostnamePrefix"}`,
+    );
+  }
+}
+
+/**
+ * ProxyClass `staticEndpoints` gives each replica a node port of its own: the ranges must hold one per
+ * replica (the operator finds out only when it allocates, proxygroup.go:597-599). Ranges that are not
+ * valid are reported by the ProxyClass check and not counted here.
+ */
+function checkEnoughNodePorts(pc: unknown, replicas: unknown, c: { at: string; push: Push }): void {
+  const ports =
+    isPlainObject(pc) && isPlainObject(pc.staticEndpoints) ? pc.staticEndpoints.nodePort : undefined;
+  const list = isPlainObject(ports) ? ports.ports : undefined;
+  if (!Array.isArray(list) || list.length === 0 || containsUnknown(list) || isUnknown(replicas)) return;
+  const valid = list.every(
+    (r) =>
+      isPlainObject(r) &&
+      Number.isInteger(r.port) &&
+      (r.endPort === undefined ||
+        (Number.isInteger(r.endPort) && (r.endPort as number) >= (r.port as number))),
+  );
+  const n = replicas ?? DEFAULT_REPLICAS;
+  if (!valid || typeof n !== "number") return;
+  const have = portCount(list as PortRangeInput[]);
+  if (have < n) {
+    c.push(
+      `${c.at}.staticEndpoints.nodePort.ports`,
+      `hold ${have} port${have === 1 ? "" : "s"} (${(list as PortRangeInput[]).map(portRangeText).join(", ")}) for ${n} replicas: ` +
+        "each replica needs a node port of its own; widen the ranges or lower replicas",
     );
   }
 }
@@ -156,6 +193,7 @@ const fields: Fields<Input> = {
           `the configured ProxyClass specifies to use image ${goQuote(image)} but expected a "tailscale" image for ProxyGroup of type "ingress"`,
         );
       }
+      checkEnoughNodePorts(v, c.input.replicas, c);
       const env = isPlainObject(v) && Array.isArray(v.env) ? v.env : [];
       env.forEach((e: unknown, i: number) => {
         const name = isPlainObject(e) ? e.name : undefined;

@@ -46,9 +46,12 @@ export function tagsField<I, E>(change: Change<E>) {
   } satisfies FieldSpec<string[] | undefined, I, E>;
 }
 
-/** Validates a `proxyClass` input (schema/proxyClass.ts). */
-export function checkProxyClassField(v: unknown, c: CheckContext<unknown>): void {
-  for (const f of checkProxyClass(v, c.at)) c.push(f.property, f.reason);
+/**
+ * Validates a `proxyClass` input (schema/proxyClass.ts); `standalone`: of a standalone proxy, which
+ * refuses the ProxyGroup-only fields.
+ */
+export function checkProxyClassField(v: unknown, c: CheckContext<unknown>, standalone = false): void {
+  for (const f of checkProxyClass(v, c.at, standalone)) c.push(f.property, f.reason);
 }
 
 /**

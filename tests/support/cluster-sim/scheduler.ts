@@ -29,6 +29,8 @@ export interface SimNode {
   unschedulable: boolean;
   /** `status.addresses` InternalIP: what a Pod on it reports as `status.hostIP`. */
   hostIP: string;
+  /** `status.addresses` ExternalIP (what ProxyClass `staticEndpoints` advertises), if it has one. */
+  externalIP?: string;
 }
 
 /** How a test describes a node (`ClusterSimOptions.nodes`). */
@@ -38,6 +40,8 @@ export interface SimNodeSpec {
   taints?: SimTaint[];
   /** Cordoned (`kubectl cordon`): tainted `node.kubernetes.io/unschedulable:NoSchedule`. */
   unschedulable?: boolean;
+  /** Its ExternalIP; default `203.0.113.<2+i>` (TEST-NET-3), `null` for a node without one. */
+  externalIP?: string | null;
 }
 
 const UNSCHEDULABLE_TAINT = "node.kubernetes.io/unschedulable";
@@ -57,6 +61,7 @@ export function simNodes(specs: readonly SimNodeSpec[]): SimNode[] {
     ],
     unschedulable: s.unschedulable === true,
     hostIP: `172.18.0.${2 + i}`,
+    ...(s.externalIP === null ? {} : { externalIP: s.externalIP ?? `203.0.113.${2 + i}` }),
   }));
 }
 

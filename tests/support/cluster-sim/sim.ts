@@ -488,6 +488,7 @@ class Sim implements ObjectLookup {
   // ------------------------------------------------------------------ lifecycle and queue
 
   async start(): Promise<void> {
+    await this.registerNodes();
     const { sts, pods, secrets, configMaps } = this.informers;
     const onSts = (o: k8s.V1StatefulSet) => this.enqueue(`sts:${o.metadata!.namespace}/${o.metadata!.name}`);
     sts.on("add", onSts);
@@ -520,6 +521,31 @@ class Sim implements ObjectLookup {
       });
     }
     await Promise.all(Object.values(this.informers).map((i) => i.start()));
+  }
+
+  /**
+   * The Node objects, as each kubelet registers its node (labels, taints, `spec.unschedulable`, and
+   * `status.addresses`: InternalIP, ExternalIP when it has one, Hostname). A Node that exists is kept.
+   */
+  private async registerNodes(): Promise<void> {
+    for (const n of this.nodes) {
+      const addresses = [
+        { type: "InternalIP", address: n.hostIP },
+        ...(n.externalIP ? [{ type: "ExternalIP", address: n.externalIP }] : []),
+        { type: "Hostname", address: n.name },
+      ];
+      try {
+        await this.core.createNode({
+          body: {
+            metadata: { name: n.name, labels: n.labels },
+            spec: { taints: n.taints, ...(n.unschedulable ? { unschedulable: true } : {}) },
+            status: { addresses },
+          },
+        });
+      } catch (err) {
+        if ((err as { code?: number }).code !== 409) throw err;
+      }
+    }
   }
 
   async stop(): Promise<void> {

@@ -172,6 +172,9 @@ function parseServiceCidrs(texts: string[]): Cidr[] {
   return cidrs;
 }
 
+/** kube-apiserver's default --service-node-port-range. */
+const NODE_PORT_RANGE = { min: 30000, max: 32767 };
+
 function ipam(store: Store, serviceCIDRs: Cidr[]): StrategyContext {
   const nextIP = new Map<IPFamily, bigint>();
   let nextPort = 30000;
@@ -182,8 +185,8 @@ function ipam(store: Store, serviceCIDRs: Cidr[]): StrategyContext {
         .entriesOf(svc)
         .flatMap((e) => [e.obj.spec?.clusterIP, ...(e.obj.spec?.clusterIPs ?? [])].filter(Boolean)),
     );
-  const usedPorts = () =>
-    new Set(store.entriesOf(svc).flatMap((e) => (e.obj.spec?.ports ?? []).map((p: any) => p.nodePort)));
+  const portsOf = (o: any): number[] => (o.spec?.ports ?? []).map((p: any) => p.nodePort).filter(Boolean);
+  const usedPorts = () => new Set(store.entriesOf(svc).flatMap((e) => portsOf(e.obj)));
   return {
     serviceCIDRs,
     clusterIPInUse: (ip) => used().has(ip),
@@ -203,6 +206,14 @@ function ipam(store: Store, serviceCIDRs: Cidr[]): StrategyContext {
         if (!taken.has(ip)) return ip;
       }
     },
+    nodePortRange: NODE_PORT_RANGE,
+    nodePortInUse: (port, self) =>
+      store
+        .entriesOf(svc)
+        .some(
+          (e) =>
+            `${e.obj.metadata.namespace}/${e.obj.metadata.name}` !== self && portsOf(e.obj).includes(port),
+        ),
     allocateNodePort() {
       const taken = usedPorts();
       while (taken.has(nextPort)) nextPort++;

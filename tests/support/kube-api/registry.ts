@@ -536,6 +536,10 @@ export class Registry {
     }
     if (subresource !== "status") this.runGuard(t, next, old, opts);
     this.validate(t, next, old, subresource);
+    if (!subresource) {
+      const admitErrs = t.strategy.admitUpdate?.(next, old, this.ctx) ?? [];
+      if (admitErrs.length > 0) throw invalid(gk(t), name, admitErrs);
+    }
     if (!subresource) this.validatingAdmission(t, "update", next, old, opts, name);
     next = orderObject(next);
     const managers = managersAfterApply ?? requestedOwnership(requested, entry);

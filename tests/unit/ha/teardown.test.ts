@@ -175,9 +175,9 @@ describe("ha/teardown", () => {
     );
   });
 
-  it("ProxyGroup: StatefulSet, pods gone, devices, this owner's Secrets, then PodDisruptionBudget, ConfigMap and RBAC (ours: no ownerRef GC)", () => {
+  it("ProxyGroup: StatefulSet, pods gone, devices, this owner's Secrets, each replica's NodePort Service, then PodDisruptionBudget, ConfigMap and RBAC (ours: no ownerRef GC)", () => {
     const pgHash = "795b39f530041e9c791a";
-    const steps = proxyGroupTeardown(PG, "proj/dev/pg");
+    const steps = proxyGroupTeardown(PG, "proj/dev/pg", undefined, 2);
     assert.deepEqual(steps, [
       {
         step: "deleteObjects",
@@ -211,6 +211,16 @@ describe("ha/teardown", () => {
         step: "deleteSelected",
         description: "delete the config and state Secrets of ProxyGroup tailscale/test-pg",
         selections: [mine(stateSecrets, pgHash), mine(configSecrets, pgHash)],
+      },
+      {
+        step: "deleteObjects",
+        description: "delete the NodePort Services of static endpoints of ProxyGroup tailscale/test-pg",
+        objects: [0, 1].map((i) => ({
+          apiVersion: "v1",
+          kind: "Service",
+          namespace: "tailscale",
+          name: `test-pg-${i}-nodeport`,
+        })),
       },
       {
         step: "deleteObjects",

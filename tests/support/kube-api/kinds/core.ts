@@ -32,6 +32,43 @@ export const namespaceStrategy: KindStrategy = {
   },
 };
 
+/**
+ * Node: cluster-scoped; "Nodes allow *all* fields, including status, to be set on create"
+ * (`kubernetes/kubernetes` pkg/registry/core/node/strategy.go PrepareForCreate), so a create keeps the
+ * status it is given; afterwards only `/status` writes it. Validated: each `status.addresses` entry's
+ * type and a non-empty address (pkg/apis/core/validation ValidateNodeSpecificAnnotations/validateNodeAddresses
+ * are not modelled further).
+ */
+export const nodeStrategy: KindStrategy = {
+  nameValidator: dns1123SubdomainErrors,
+  statusSubresource: true,
+  generation: false,
+  defaults() {},
+  initialStatus(obj) {
+    return obj.status ?? {};
+  },
+  validate(obj) {
+    const errs: FieldError[] = [];
+    (Array.isArray(obj.status?.addresses) ? obj.status.addresses : []).forEach((a: any, i: number) => {
+      const at = `status.addresses[${i}]`;
+      errs.push(
+        ...checkEnum(`${at}.type`, a?.type, [
+          "Hostname",
+          "InternalIP",
+          "ExternalIP",
+          "InternalDNS",
+          "ExternalDNS",
+        ]),
+      );
+      if (!a?.address) errs.push(requiredField(`${at}.address`));
+    });
+    return errs;
+  },
+  validateStatus(obj) {
+    return nodeStrategy.validate(obj);
+  },
+};
+
 /** ServiceAccount: nothing kind-specific (no token Secrets since 1.24). */
 export const serviceAccountStrategy: KindStrategy = {
   nameValidator: dns1123SubdomainErrors,

@@ -1,3 +1,32 @@
+/**
+ * The node port allocator's refusals of ports a client chose (`kubernetes/kubernetes`
+ * pkg/registry/core/service/portallocator/allocator.go ErrNotInRange, ErrAllocated; storage/alloc.go
+ * allocNodePorts renders them as `spec.ports[i].nodePort: Invalid value: <port>: <error>`), for the
+ * ports `checked` selects.
+ */
+function nodePortErrors(obj: any, ctx: StrategyContext, checked: (port: number) => boolean): FieldError[] {
+  if (!needsNodePort(obj)) return [];
+  const self = `${obj.metadata?.namespace}/${obj.metadata?.name}`;
+  const { min, max } = ctx.nodePortRange;
+  const errs: FieldError[] = [];
+  (obj.spec?.ports ?? []).forEach((p: any, i: number) => {
+    const port = p?.nodePort;
+    if (typeof port !== "number" || port === 0 || !checked(port)) return;
+    const at = `spec.ports[${i}].nodePort`;
+    if (port < min || port > max) {
+      errs.push(
+        invalidField(
+          at,
+          port,
+          `provided port is not in the valid range. The range of valid ports is ${min}-${max}`,
+        ),
+      );
+    } else if (ctx.nodePortInUse(port, self))
+      errs.push(invalidField(at, port, "provided port is already allocated"));
+  });
+  return errs;
+}
+
 /** Service strategy (pkg/apis/core/v1/defaults.go, pkg/registry/core/service, ValidateService). */
 import {
   duplicateField,
@@ -8,7 +37,14 @@ import {
   requiredField,
 } from "../errors";
 import { familyOf, type IPFamily, inCidrRange, otherFamily } from "../ipfamily";
-import { checkEnum, dns1035LabelErrors, dns1123SubdomainErrors, invalidEach, isIP } from "../validation";
+import {
+  checkEnum,
+  dns1035LabelErrors,
+  dns1123LabelErrors,
+  dns1123SubdomainErrors,
+  invalidEach,
+  isIP,
+} from "../validation";
 import type { KindStrategy, StrategyContext } from "./types";
 
 const IP_FAMILIES = ["IPv4", "IPv6"];
@@ -117,7 +153,9 @@ export const serviceStrategy: KindStrategy = {
       const pp = `spec.ports[${i}]`;
       if (ports.length > 1 && !p?.name) errs.push(requiredField(`${pp}.name`));
       if (p?.name) {
-        errs.push(...invalidEach(`${pp}.name`, p.name, dns1035Like(p.name)));
+        // A DNS-1123 label (validateServicePort: ValidateDNS1123Label); the 15-character IANA_SVC_NAME
+        // rule is a container port's, not a Service port's (the operator's `static-endpoint-port` has 20).
+        errs.push(...invalidEach(`${pp}.name`, p.name, dns1123LabelErrors(p.name)));
         if (names.has(p.name)) errs.push(duplicateField(`${pp}.name`, p.name));
         names.add(p.name);
       }
@@ -139,7 +177,15 @@ export const serviceStrategy: KindStrategy = {
     errs.push(...validateLoadBalancerStatus(obj.status));
     return errs;
   },
+  admitUpdate(obj, old, ctx) {
+    // The update transaction allocates the node ports the update adds (storage.go beginUpdate,
+    // alloc.go updateNodePorts): the same portallocator errors as a create's.
+    const had = new Set((old.spec?.ports ?? []).map((p: any) => p.nodePort).filter(Boolean));
+    return nodePortErrors(obj, ctx, (p) => !had.has(p));
+  },
   admitCreate(obj, ctx) {
+    const portErrs = nodePortErrors(obj, ctx, () => true);
+    if (portErrs.length > 0) return portErrs;
     // The ClusterIP allocator of BeginCreate: an IP the client chose must be in the service CIDR and
     // free (`pkg/registry/core/service/storage/alloc.go` allocIPs; ipallocator's ErrNotInRange and
     // ErrAllocated texts).
@@ -219,17 +265,6 @@ export const serviceStrategy: KindStrategy = {
     return validateLoadBalancerStatus(obj.status);
   },
 };
-
-function dns1035Like(v: string): string[] {
-  // Port names are IANA service names, which follow DNS-1035-ish rules with a 15-char limit.
-  const out: string[] = [];
-  if (v.length > 15) out.push("must be no more than 15 characters");
-  if (!/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/.test(v)) {
-    out.push("must contain only alpha-numeric characters (a-z, 0-9), and hyphens (-)");
-  }
-  if (!/[a-z]/.test(v)) out.push("must contain at least one letter (a-z)");
-  return out;
-}
 
 /** ValidateLoadBalancerStatus: ingress ip must be an IP, hostname a DNS name and not an IP. */
 export function validateLoadBalancerStatus(status: any): FieldError[] {

@@ -8,6 +8,10 @@ export interface StrategyContext {
   /** The next free cluster IP of that family (the family must be one of `serviceCIDRs`). */
   allocateClusterIP(family: IPFamily): string;
   allocateNodePort(): number;
+  /** The node port range (kube-apiserver --service-node-port-range): 30000-32767. */
+  nodePortRange: { min: number; max: number };
+  /** Whether a Service other than `self` (`namespace/name`) holds this node port. */
+  nodePortInUse(port: number, self: string): boolean;
   /**
    * The service CIDRs cluster IPs are allocated from (kube-apiserver --service-cluster-ip-range): one
    * per family, the first one's family the cluster's default (primary) Service IP family.
@@ -37,6 +41,8 @@ export interface KindStrategy {
   validate(obj: any): FieldError[];
   /** Allocation checks a create passes after validation (BeginCreate's allocators), as field errors. */
   admitCreate?(obj: any, ctx: StrategyContext): FieldError[];
+  /** Allocation checks an update passes after validation (the update transaction's allocators). */
+  admitUpdate?(obj: any, old: any, ctx: StrategyContext): FieldError[];
   /** ValidateUpdate: immutability. */
   validateUpdate?(obj: any, old: any): FieldError[];
   /** ValidateStatusUpdate. */
