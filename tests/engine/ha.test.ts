@@ -2,11 +2,9 @@
 // world: preview (which lists what each HA resource's up writes), an up whose HA ingress creates fail after
 // writing (recorded as partial creates) and the up that finishes them, a backend Service recreated outside
 // Pulumi (the refresh reports it, the preview names the one entry the up rewrites, the up rewrites it),
-// no-op preview, scale, destroy. Certificates take 4 s to issue here, so the `up` reports its wait for
-// them through the engine (provider/progress.ts).
+// no-op preview, scale, destroy.
 import assert from "node:assert/strict";
 import { UNKNOWN } from "../../provider/plan/inputs";
-import { TEST_TIME_SCALE } from "../support/cluster-sim";
 import type { StackHarness } from "../support/engine";
 import { programStack } from "../support/examples";
 import { type LocalWorld, startLocalWorld } from "../support/world";
@@ -17,7 +15,7 @@ describe("examples/ha through the engine", function () {
   let stack: StackHarness;
 
   before(async () => {
-    world = await startLocalWorld({ sim: { delays: { certMs: 4_000 / TEST_TIME_SCALE } } });
+    world = await startLocalWorld();
     // The example leaves out the applications' Deployments; an HA TailnetService is advertised only
     // while its backend has a ready endpoint, so postgres's ready Pods are stood in for.
     world.readyPodsOnCreate("apps", "postgres");
@@ -95,25 +93,6 @@ describe("examples/ha through the engine", function () {
     assert.equal(up.failed, false, up.error);
     for (const n of partial) assert.ok(changed(up).includes(`update ${n}`), `${n} is finished by an update`);
     const domain = world.tailscale.tailnetDomain;
-    // An ingress's wait for its certificate is told on its own line in the CLI (Engine.Log with its URN,
-    // ephemeral), while it lasts and when it ends; the preview runs no step, so it tells nothing. Not
-    // every ingress waits here: once the limit lifts, replica 0's own certificate loop may store one
-    // before its update asks.
-    const waited = ["grafana", "docs", "api"].filter((name) => {
-      const urn = stack.resource(name, INGRESS)?.urn;
-      const what = `the proxy in Pod tailscale/ingress-0 to obtain the certificate for ${name}.${domain}`;
-      const lines = up.logs.filter((l) => l.urn === urn && l.message.includes(what));
-      if (lines.length === 0) return false;
-      assert.ok(lines.length >= 2, `${name}: ${JSON.stringify(lines)}`);
-      assert.ok(lines.every((l) => l.source === "engine" && l.ephemeral && l.severity === "info"));
-      assert.match(lines[0]!.message, /^\[\d+s\] waiting for /, "what and for how long");
-      assert.match(lines.at(-1)!.message, /^\[\d+s\] done waiting for /, "and when it is over");
-      return true;
-    });
-    assert.ok(
-      waited.length > 0,
-      `some ingress waited: ${JSON.stringify(up.logs.filter((l) => l.ephemeral))}`,
-    );
     assert.ok(!up.logs.some((l) => /tskey-/.test(l.message)), "no key in any line");
     assert.ok(!(up.preview?.logs ?? []).some((l) => l.ephemeral), "a preview waits for nothing");
     assert.deepEqual(up.outputs.urls, [

@@ -4,10 +4,11 @@
 // tailnet) beside HTTPS, and replica 0 keeps its ACME account key in the namespace's shared Secret,
 // joined by a second ProxyGroup; the second `up` turns HTTP off in place (port 80 is no longer
 // reachable) and removes the second ProxyGroup, which leaves the Secret to the first; the destroy of
-// the last user removes it with everything else.
+// the last user removes it with everything else. The certificate takes 4 s to issue here, so the first
+// `up` reports its wait for it through the engine (provider/progress.ts).
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
-import { TailnetConnectError } from "../support/cluster-sim";
+import { TailnetConnectError, TEST_TIME_SCALE } from "../support/cluster-sim";
 import type { StackHarness } from "../support/engine";
 import { programStack } from "../support/examples";
 import { type LocalWorld, startLocalWorld } from "../support/world";
@@ -22,7 +23,7 @@ describe("httpEndpoint and shareAcmeAccount through the engine", function () {
   let stack: StackHarness;
 
   before(async () => {
-    world = await startLocalWorld();
+    world = await startLocalWorld({ sim: { delays: { certMs: 4_000 / TEST_TIME_SCALE } } });
     world.kube.seed({ apiVersion: "v1", kind: "Namespace", metadata: { name: NS } });
     await world.addService("apps", "web");
     stack = programStack(world, {
@@ -54,6 +55,17 @@ describe("httpEndpoint and shareAcmeAccount through the engine", function () {
     assert.equal(up.outputs.certificate, "issued");
     const domain = world.tailscale.tailnetDomain;
     assert.deepEqual(ports(), ["tcp:443", "tcp:80"], "the Tailscale Service lists port 80 too");
+    // The wait for the certificate is told on its own line in the CLI (Engine.Log with the ingress's
+    // URN, ephemeral), while it lasts and when it ends; the preview runs no step, so it tells nothing.
+    const urn = stack.resource("web", "pulumi-nodejs:dynamic/tailnet:TailnetIngress")?.urn;
+    const what = `the proxy in Pod ${NS}/edge-0 to obtain the certificate for web.${domain}`;
+    const lines = up.logs.filter((l) => l.urn === urn && l.message.includes(what));
+    assert.ok(lines.length >= 2, JSON.stringify(up.logs.filter((l) => l.ephemeral)));
+    assert.ok(lines.every((l) => l.source === "engine" && l.ephemeral && l.severity === "info"));
+    assert.match(lines[0]!.message, /^\[\d+s\] waiting for /, "what and for how long");
+    assert.match(lines.at(-1)!.message, /^\[\d+s\] done waiting for /, "and when it is over");
+    assert.ok(!up.logs.some((l) => /tskey-/.test(l.message)), "no key in any line");
+    assert.ok(!(up.preview?.logs ?? []).some((l) => l.ephemeral), "a preview waits for nothing");
     await world.sim.waitIdle();
 
     // Plain HTTP through the tailnet reaches the backend Service, path and query kept; HTTPS too.
