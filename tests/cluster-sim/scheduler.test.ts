@@ -252,11 +252,12 @@ describe("cluster-sim scheduler", () => {
     });
   }
 
-  it("nodes get the well-known labels, a cordon its taint, and host IPs in order", () => {
+  it("nodes get the well-known labels, a cordon its taint, and host and external IPs in order", () => {
     assert.deepEqual(
       simNodes([
         { name: "n1", labels: { [ZONE]: "a" } },
         { name: "n2", unschedulable: true },
+        { name: "n3", externalIP: null },
       ]),
       [
         {
@@ -265,6 +266,7 @@ describe("cluster-sim scheduler", () => {
           taints: [],
           unschedulable: false,
           hostIP: "172.18.0.2",
+          externalIP: "203.0.113.2",
         },
         {
           name: "n2",
@@ -272,6 +274,14 @@ describe("cluster-sim scheduler", () => {
           taints: [{ key: "node.kubernetes.io/unschedulable", effect: "NoSchedule" }],
           unschedulable: true,
           hostIP: "172.18.0.3",
+          externalIP: "203.0.113.3",
+        },
+        {
+          name: "n3",
+          labels: { "kubernetes.io/hostname": "n3", "kubernetes.io/os": "linux" },
+          taints: [],
+          unschedulable: false,
+          hostIP: "172.18.0.4",
         },
       ],
     );
