@@ -317,7 +317,6 @@ function configMapBytes(world: LocalWorld): number {
 /** An up that changes `pathsBelow` to `below`, and the shared ConfigMap bytes it moved. */
 async function pathChange(world: LocalWorld, stack: StackHarness, below: number): Promise<number> {
   stack.setConfig("pathsBelow", String(below));
-  ok(await stack.preview(), "preview of the path change");
   resetCounts(world);
   ok(await twice(() => stack.up()), `path change below ${below}`);
   return configMapBytes(world);

@@ -139,16 +139,15 @@ const SCENARIOS: Scenario[] = [
   },
 ];
 
-/** Our objects in the cluster (labelled as ours, Pods apart: the StatefulSet controller makes those), and our Pods' uids. */
-function ourObjects(world: LocalWorld): { objects: number; podUids: string[] } {
+/** Our objects in the cluster (labelled as ours, Pods apart: the StatefulSet controller makes those), and our Pods' uids by name. */
+function ourObjects(world: LocalWorld): { objects: number; pods: Map<string, string> } {
   const names = world.leftovers().kubernetesObjects;
-  const podUids = names
-    .filter((n) => n.startsWith("Pod/"))
-    .map((n) => {
-      const [, ns, name] = n.split("/");
-      return String(world.kube.getObject("v1", "Pod", ns, name)?.metadata?.uid);
-    });
-  return { objects: names.length - podUids.length, podUids };
+  const pods = new Map<string, string>();
+  for (const n of names.filter((x) => x.startsWith("Pod/"))) {
+    const [, ns, name] = n.split("/");
+    pods.set(n, String(world.kube.getObject("v1", "Pod", ns, name)?.metadata?.uid));
+  }
+  return { objects: names.length - pods.size, pods };
 }
 
 async function lifecycle(scenario: Scenario, latencyMs: number): Promise<Row[]> {
@@ -174,7 +173,7 @@ async function lifecycle(scenario: Scenario, latencyMs: number): Promise<Row[]> 
     if (result.failed) throw new Error(`${step} failed: ${result.error}`);
     // The provider's requests only: not the simulator's, not the stand-in kubernetes provider's.
     const own = world.kube.requests.filter((r) => r.user === world.deployer.user);
-    const after = ourObjects(world).podUids;
+    const after = ourObjects(world).pods;
     rows.push({
       step,
       label,
@@ -185,7 +184,8 @@ async function lifecycle(scenario: Scenario, latencyMs: number): Promise<Row[]> 
       connections: new Set(own.map((r) => r.connection)).size,
       hosts: stack.providerHostCount,
       objectsBefore: before.objects,
-      podsRecreated: before.podUids.some((uid) => !after.includes(uid)),
+      // Recreated: the same Pod name with another uid (a deleted Pod is not recreated).
+      podsRecreated: [...before.pods].some(([name, uid]) => after.has(name) && after.get(name) !== uid),
       ms,
       rssMb: Math.round(stack.peakRssKb() / 1024),
     });
