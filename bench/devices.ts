@@ -43,7 +43,6 @@ async function main(): Promise<void> {
         service: { namespace: ns, name: `db-${i}` },
         hostname: `db-${i}`,
         credentials: world.credentials,
-        timeoutSeconds: 120,
       };
       const result = await provider.check("TailnetService", {}, news);
       if (result.failures?.length) throw new Error(JSON.stringify(result.failures));

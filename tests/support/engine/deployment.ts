@@ -92,13 +92,20 @@ export interface DeploymentMode {
   runProgram: boolean;
 }
 
+/** What a dynamic-provider host used, read just before it was stopped. */
+export interface HostStats {
+  pid: number;
+  peakRssKb: number;
+  cpuMs: number;
+}
+
 /** The outcome of a deployment: its result, and (not for previews) the new checkpoint. */
 export interface DeploymentOutcome {
   result: StepResult;
   state?: ResourceState[];
   outputs?: PropertyMap;
-  /** Peak RSS (KiB) and pid of the dynamic-provider hosts this deployment started. */
-  hosts: { pid: number; peakRssKb: number }[];
+  /** Peak RSS (KiB), CPU used (user + system, ms) and pid of the dynamic-provider hosts this deployment started. */
+  hosts: HostStats[];
 }
 
 const PROVIDER_TYPE_PREFIX = "pulumi:providers:";
@@ -399,10 +406,10 @@ export class Deployment {
     return h;
   }
 
-  private async closeHosts(): Promise<{ pid: number; peakRssKb: number }[]> {
+  private async closeHosts(): Promise<HostStats[]> {
     const started = await Promise.allSettled(this.hosts);
     const hosts = started.flatMap((s) => (s.status === "fulfilled" ? [s.value] : []));
-    const stats = hosts.map((h) => ({ pid: h.pid, peakRssKb: h.peakRssKb() }));
+    const stats = hosts.map((h) => ({ pid: h.pid, peakRssKb: h.peakRssKb(), cpuMs: h.cpuMs() }));
     await Promise.all(hosts.map((h) => h.stop().catch(() => undefined)));
     return stats;
   }

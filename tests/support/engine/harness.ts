@@ -2,7 +2,7 @@
 import * as os from "node:os";
 import { renameUrn } from "./aliases";
 import { type Backend, createBackend, DIY_ORGANIZATION, type StackRecord } from "./backend";
-import { Deployment, type DeploymentMode, type DeploymentOutcome } from "./deployment";
+import { Deployment, type DeploymentMode, type DeploymentOutcome, type HostStats } from "./deployment";
 import type { PropertyMap } from "./marshal";
 import { type ProjectLaunch, readProject } from "./project";
 import { DynamicProviderHost } from "./providerHost";
@@ -72,7 +72,7 @@ export class StackHarness {
   readonly backend: Backend;
   readonly organization: string;
   private readonly config = new Map<string, ConfigValue>();
-  private lastHosts: { pid: number; peakRssKb: number }[] = [];
+  private lastHosts: HostStats[] = [];
   private running = false;
   private readonly launch: ProjectLaunch;
   private readonly project: string;
@@ -125,6 +125,16 @@ export class StackHarness {
   /** The pid of the last dynamic-provider host of the last deployment, or undefined when it started none. */
   get providerPid(): number | undefined {
     return this.lastHosts.at(-1)?.pid;
+  }
+
+  /** How many dynamic-provider hosts the last deployment started. */
+  get providerHostCount(): number {
+    return this.lastHosts.length;
+  }
+
+  /** CPU (user + system, ms) the last deployment's provider hosts used, together. */
+  providerHostCpuMs(): number {
+    return this.lastHosts.reduce((sum, h) => sum + h.cpuMs, 0);
   }
 
   /** Peak RSS (VmHWM) in KiB of the last deployment's provider hosts (the largest); 0 when it started none. */

@@ -61,7 +61,9 @@ export {
   type DynamicProviderHostOptions,
   NO_RESPONSE_MESSAGE,
   ResourceInitError,
+  readCpuMs,
   readVmHwmKb,
+  USER_HZ,
 } from "./providerHost";
 export type {
   BuiltinContext,

@@ -340,6 +340,11 @@ export class DynamicProviderHost {
     return readVmHwmKb(this.pid);
   }
 
+  /** CPU the host process used so far (user + system, from /proc/<pid>/stat), in ms. */
+  cpuMs(): number {
+    return readCpuMs(this.pid);
+  }
+
   /** Stops the host. */
   async stop(): Promise<void> {
     this.client.close();
@@ -359,6 +364,22 @@ export function readVmHwmKb(pid: number): number {
     const status = fs.readFileSync(`/proc/${pid}/status`, "utf8");
     const m = /^VmHWM:\s+(\d+)\s+kB/m.exec(status);
     return m ? Number(m[1]) : 0;
+  } catch {
+    return 0;
+  }
+}
+
+/** Clock ticks per second of /proc's CPU times (USER_HZ, 100 on every Linux architecture Node runs on). */
+export const USER_HZ = 100;
+
+/** User plus system CPU of a process so far (utime + stime of /proc/<pid>/stat), in ms; 0 when it is gone. */
+export function readCpuMs(pid: number): number {
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, "utf8");
+    // The fields after the command name, which is in parentheses and may hold spaces: utime and stime are
+    // fields 14 and 15 of proc(5), so the 12th and 13th after it.
+    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    return ((Number(fields[11]) + Number(fields[12])) * 1000) / USER_HZ;
   } catch {
     return 0;
   }

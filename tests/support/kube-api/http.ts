@@ -68,6 +68,10 @@ export interface KubeRequestRecord {
    * bench can count connections, and with them full handshakes, per identity.
    */
   connection?: number;
+  /** Bytes of the request body as received (0 for none), so the bench can weigh the traffic to an object. */
+  requestBytes?: number;
+  /** Bytes of the response body as sent (a watch's events included), headers excluded. */
+  responseBytes?: number;
   /** The request's authorization attributes, as RBAC saw them (requestinfo.go), and whether they were allowed. */
   authz?: {
     verb: string;
@@ -404,10 +408,27 @@ function validateListOptions(query: Record<string, string>): void {
   if (errs.length > 0) throw invalid({ group: "meta.k8s.io", kind: "ListOptions" }, "", errs);
 }
 
-/** The request handler. */
+/** Adds the body bytes `res` sends to `record.responseBytes`, whichever path answers. */
+function countResponseBytes(res: ServerResponse, record: KubeRequestRecord): void {
+  record.responseBytes = 0;
+  const size = (chunk: unknown) =>
+    typeof chunk === "string" ? Buffer.byteLength(chunk) : chunk instanceof Uint8Array ? chunk.byteLength : 0;
+  const write = res.write;
+  const end = res.end;
+  res.write = function (this: ServerResponse, chunk: unknown, ...rest: unknown[]) {
+    record.responseBytes = (record.responseBytes ?? 0) + size(chunk);
+    return (write as (...a: unknown[]) => boolean).call(this, chunk, ...rest);
+  } as ServerResponse["write"];
+  res.end = function (this: ServerResponse, chunk?: unknown, ...rest: unknown[]) {
+    if (typeof chunk !== "function") record.responseBytes = (record.responseBytes ?? 0) + size(chunk);
+    return (end as (...a: unknown[]) => ServerResponse).call(this, chunk, ...rest);
+  } as ServerResponse["end"];
+}
+
 /** Number of each accepted TLS connection; see {@link KubeRequestRecord.connection}. */
 export const connectionIds = new WeakMap<object, number>();
 
+/** The request handler. */
 export function createHandler(registry: Registry, state: HttpState) {
   return async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const url = new URL(req.url ?? "/", "https://localhost");
@@ -429,6 +450,7 @@ export function createHandler(registry: Registry, state: HttpState) {
       connection: connectionIds.get(req.socket),
     };
     state.requests.push(record);
+    countResponseBytes(res, record);
     res.on("finish", () => {
       const audit = auditAnnotations.get(req);
       if (audit && Object.keys(audit).length > 0) record.audit = audit;
@@ -436,6 +458,7 @@ export function createHandler(registry: Registry, state: HttpState) {
     });
     try {
       const body = await readBody(req);
+      record.requestBytes = body.length;
       if (state.latencyMs > 0) await new Promise((resolve) => setTimeout(resolve, state.latencyMs));
       if (user === undefined) throw unauthorized();
       const fault = state.faults.find(
