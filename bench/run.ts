@@ -53,7 +53,9 @@ function runScript(script: string, args: string[]): void {
   });
   if (child.stdout) {
     const { text, measured: part } = takeMeasured(child.stdout);
-    print(text.trimEnd());
+    // A blank line first: a script's first table must not follow the previous script's last sentence,
+    // or Markdown reads that sentence as the table's header.
+    print(`\n${text.trim()}`);
     mergeMeasured(measured, part);
   }
   if (child.status !== 0) {
