@@ -583,16 +583,18 @@ export class Kube {
    * concurrent writes: GET, apply `mutate` to a copy, PUT with the read resourceVersion, and on
    * 409 Conflict start over with a fresh read. `mutate` returns the new object, or undefined for
    * "no change" (then nothing is written). Throws KubeApiError 404 when the object does not exist.
+   * `options.read`: the object as the caller just read it, used instead of the first GET, so that the
+   * first PUT fails with 409 if it changed since that read.
    */
   async readModifyWrite(
     ref: ObjectRef,
     mutate: (obj: KubeObject) => KubeObject | undefined,
-    options: { maxAttempts?: number } = {},
+    options: { maxAttempts?: number; read?: KubeObject } = {},
   ): Promise<ReadModifyWriteResult> {
     const r = this.withNamespace(ref);
     const maxAttempts = options.maxAttempts ?? 20;
     for (let attempt = 1; ; attempt++) {
-      const live = await this.get(r);
+      const live = attempt === 1 && options.read ? options.read : await this.get(r);
       if (!live) {
         throw new KubeApiError({
           code: 404,

@@ -40,6 +40,7 @@ import {
   podDisruptionBudgetRef,
   proxyGroupNames,
   proxyGroupObjects,
+  proxyGroupStatefulSetRef,
   proxyGroupTeardown,
   renderReplicaConfig,
   replicaRefs,
@@ -306,12 +307,7 @@ async function keysFor(
  * version gave it, which it keeps (plan/ha/proxygroup.ts `legacyPodLabels`).
  */
 async function hasLegacySelector(rt: HARuntime, input: PGInputs): Promise<boolean> {
-  const sts = await rt.kube.get({
-    apiVersion: "apps/v1",
-    kind: "StatefulSet",
-    namespace: input.namespace,
-    name: proxyGroupNames.statefulSet(input.name),
-  });
+  const sts = await rt.kube.get(proxyGroupStatefulSetRef(input));
   const spec = sts?.spec as { selector?: { matchLabels?: Record<string, string> } } | undefined;
   return writtenBeforeRename(spec?.selector?.matchLabels);
 }

@@ -167,6 +167,16 @@ export function proxyGroupSecrets(pg: ProxyGroupRef, type: "config" | "state"): 
 }
 
 /** The NodePort Services of static endpoints of a ProxyGroup's first `replicas` ordinals, planned or not. */
+/** The ProxyGroup's StatefulSet. */
+export function proxyGroupStatefulSetRef(pg: ProxyGroupRef): ObjectRef {
+  return {
+    apiVersion: "apps/v1",
+    kind: "StatefulSet",
+    namespace: pg.namespace,
+    name: proxyGroupNames.statefulSet(pg.name),
+  };
+}
+
 export function nodePortServiceRefs(pg: ProxyGroupRef, replicas: number): ObjectRef[] {
   return Array.from({ length: replicas }, (_, i) => ({
     apiVersion: "v1",

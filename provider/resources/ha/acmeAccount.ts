@@ -15,15 +15,13 @@ import {
   SHARED_ACME_SECRET,
   withAcmeAccountUser,
 } from "../../plan/ha";
+import { backoffMs } from "../../retry";
 import { coreRef, listSelection } from "../kubeFacts";
 
 /** How often a join or leave starts over after losing a race with another writer. */
 const ATTEMPTS = 10;
 
 const isCode = (err: unknown, code: number) => err instanceof KubeApiError && err.code === code;
-
-/** The Secret changed between a leave's read and its write: decide again. */
-class Stale extends Error {}
 
 /**
  * Lists `ownerId` among the users of the shared Secret of `namespace` at `stage`, creating the Secret
@@ -85,20 +83,13 @@ export async function leaveAcmeAccount(
         await kube.delete(ref, { resourceVersion: decision.resourceVersion });
         return;
       }
-      const read = live?.metadata.resourceVersion;
-      await kube.readModifyWrite(
-        ref,
-        (now) => {
-          if (now.metadata.resourceVersion !== read) throw new Stale();
-          return decision.secret;
-        },
-        { maxAttempts: 1 },
-      );
+      // Written at the version read: a 409 means someone joined or a replica stored the key since.
+      await kube.readModifyWrite(ref, () => decision.secret, { maxAttempts: 1, read: live });
       return;
     } catch (err) {
-      // Written since our read (someone joined, or a replica stored the key), or deleted: decide again.
-      if ((err instanceof Stale || isCode(err, 409) || isCode(err, 404)) && attempt < ATTEMPTS) {
-        await new Promise((r) => setTimeout(r, Math.random() * 20 * attempt));
+      // Written since our read, or deleted: decide again, after a pause so racing leaves fall apart.
+      if ((isCode(err, 409) || isCode(err, 404)) && attempt < ATTEMPTS) {
+        await new Promise((r) => setTimeout(r, backoffMs(attempt, 10, 200, Math.random)));
         continue;
       }
       throw err;

@@ -34,7 +34,7 @@ import {
   OwnershipConflictError,
   PROXY_GROUP_SERVE_CONFIG_KEY,
   planHAIngress,
-  proxyGroupNames,
+  proxyGroupStatefulSetRef,
   releaseOwnership,
   renewsWithAri,
   serviceNameFor,
@@ -281,12 +281,7 @@ function recordedOutputs(input: IngressInputs, p: Prepared) {
 
 /** Whether the ProxyGroup's replicas renew with ARI, which tells a renewal's cost (plan/budget.ts). */
 async function renewsWithAriAt(rt: HARuntime, pg: ProxyGroupRef): Promise<boolean> {
-  const sts = await rt.kube.get({
-    apiVersion: "apps/v1",
-    kind: "StatefulSet",
-    namespace: pg.namespace,
-    name: proxyGroupNames.statefulSet(pg.name),
-  });
+  const sts = await rt.kube.get(proxyGroupStatefulSetRef(pg));
   return renewsWithAri(sts as Parameters<typeof renewsWithAri>[0]);
 }
 

@@ -65,12 +65,17 @@ export async function applyStaticEndpoints(
   const services = nodePortServiceRefs(input, replicas);
   const current: Record<number, number | undefined> = {};
   const advertised: Record<number, string[]> = {};
-  for (let i = 0; i < replicas; i++) {
-    const svc = await kube.get(services[i]!);
-    current[i] = (svc?.spec as { ports?: { nodePort?: number }[] } | undefined)?.ports?.[0]?.nodePort;
-    const cfg = await kube.get(replicaRefs(input.name, input.namespace, i).configSecret);
-    advertised[i] = staticEndpointsFromConfig(secretData(cfg)[CONFIG_KEY]);
-  }
+  // Independent reads: all at once, not one replica after another.
+  await Promise.all(
+    services.map(async (ref, i) => {
+      const [svc, cfg] = await Promise.all([
+        kube.get(ref),
+        kube.get(replicaRefs(input.name, input.namespace, i).configSecret),
+      ]);
+      current[i] = (svc?.spec as { ports?: { nodePort?: number }[] } | undefined)?.ports?.[0]?.nodePort;
+      advertised[i] = staticEndpointsFromConfig(secretData(cfg)[CONFIG_KEY]);
+    }),
+  );
   const taken = new Set<number>();
   for (;;) {
     const alloc = allocateNodePorts({ ranges: config.ports, replicas, current, taken });
